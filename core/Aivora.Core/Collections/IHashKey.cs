@@ -1,0 +1,47 @@
+namespace Aivora.Core.Collections;
+
+/// <summary>A key for <see cref="OpenHashMap{TKey}"/>: static hash and equality so the map is
+/// specialised per key type with no boxing or virtual calls.</summary>
+public interface IHashKey<TKey>
+    where TKey : struct
+{
+    static abstract ulong Hash(TKey key);
+
+    static abstract bool Same(TKey a, TKey b);
+}
+
+public readonly record struct LongKey(long Value) : IHashKey<LongKey>
+{
+    public static ulong Hash(LongKey key) => HashMix.Mix((ulong)key.Value);
+
+    public static bool Same(LongKey a, LongKey b) => a.Value == b.Value;
+}
+
+public readonly record struct IntKey(int Value) : IHashKey<IntKey>
+{
+    public static ulong Hash(IntKey key) => HashMix.Mix((ulong)(uint)key.Value);
+
+    public static bool Same(IntKey a, IntKey b) => a.Value == b.Value;
+}
+
+/// <summary>An account's own order id: unique per account, not across accounts.</summary>
+public readonly record struct ClientOrderKey(int AccountId, long ClientOrderId) : IHashKey<ClientOrderKey>
+{
+    public static ulong Hash(ClientOrderKey key) => HashMix.Mix((ulong)key.ClientOrderId ^ ((ulong)(uint)key.AccountId << 40) ^ (ulong)(uint)key.AccountId);
+
+    public static bool Same(ClientOrderKey a, ClientOrderKey b) => a.ClientOrderId == b.ClientOrderId && a.AccountId == b.AccountId;
+}
+
+internal static class HashMix
+{
+    /// <summary>Murmur3 finaliser: sequential ids spread over the whole table.</summary>
+    public static ulong Mix(ulong x)
+    {
+        x ^= x >> 33;
+        x *= 0xff51afd7ed558ccdUL;
+        x ^= x >> 33;
+        x *= 0xc4ceb9fe1a85ec53UL;
+        x ^= x >> 33;
+        return x;
+    }
+}

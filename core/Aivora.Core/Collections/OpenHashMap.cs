@@ -1,0 +1,151 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace Aivora.Core.Collections;
+
+/// <summary>
+/// Fixed-capacity key → non-negative int map: open addressing, linear probing, backward-shift
+/// deletion (no tombstones, so probe lengths stay short under churn). Sized once for
+/// <c>maxCount</c> entries at a load factor of at most 1/2; never allocates afterwards.
+/// </summary>
+public sealed class OpenHashMap<TKey>
+    where TKey : struct, IHashKey<TKey>
+{
+    private const int Empty = -1;
+
+    private readonly TKey[] _keys;
+    private readonly int[] _values;
+    private readonly int _mask;
+    private readonly int _shift;
+    private readonly int _maxCount;
+    private int _count;
+
+    public OpenHashMap(int maxCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCount);
+        var capacity = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(8, maxCount * 2));
+        _keys = new TKey[capacity];
+        _values = new int[capacity];
+        _values.AsSpan().Fill(Empty);
+        _mask = capacity - 1;
+        _shift = 64 - BitOperations.Log2((uint)capacity);
+        _maxCount = maxCount;
+    }
+
+    public int Count => _count;
+
+    public int MaxCount => _maxCount;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Home(TKey key) => (int)(TKey.Hash(key) >> _shift);
+
+    public bool TryGetValue(TKey key, out int value)
+    {
+        var values = _values;
+        var keys = _keys;
+        var i = Home(key);
+        while (true)
+        {
+            var v = values[i];
+            if (v == Empty)
+            {
+                value = 0;
+                return false;
+            }
+
+            if (TKey.Same(keys[i], key))
+            {
+                value = v;
+                return true;
+            }
+
+            i = (i + 1) & _mask;
+        }
+    }
+
+    public bool ContainsKey(TKey key) => TryGetValue(key, out _);
+
+    /// <summary>Adds the key; false (and no change) when it is present or the map is full.</summary>
+    public bool TryAdd(TKey key, int value)
+    {
+        if ((uint)value > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(value));
+        }
+
+        var i = Home(key);
+        while (_values[i] != Empty)
+        {
+            if (TKey.Same(_keys[i], key))
+            {
+                return false;
+            }
+
+            i = (i + 1) & _mask;
+        }
+
+        if (_count == _maxCount)
+        {
+            return false;
+        }
+
+        _keys[i] = key;
+        _values[i] = value;
+        _count++;
+        return true;
+    }
+
+    public bool Remove(TKey key)
+    {
+        var i = Home(key);
+        while (true)
+        {
+            if (_values[i] == Empty)
+            {
+                return false;
+            }
+
+            if (TKey.Same(_keys[i], key))
+            {
+                break;
+            }
+
+            i = (i + 1) & _mask;
+        }
+
+        // Backward shift: pull later entries of the probe run into the hole when their home
+        // slot does not lie (cyclically) between the hole and their current slot.
+        var hole = i;
+        var j = i;
+        while (true)
+        {
+            j = (j + 1) & _mask;
+            if (_values[j] == Empty)
+            {
+                break;
+            }
+
+            var home = Home(_keys[j]);
+            var distanceToJ = (j - home) & _mask;
+            var distanceToHole = (hole - home) & _mask;
+            if (distanceToHole <= distanceToJ)
+            {
+                _keys[hole] = _keys[j];
+                _values[hole] = _values[j];
+                hole = j;
+            }
+        }
+
+        _keys[hole] = default;
+        _values[hole] = Empty;
+        _count--;
+        return true;
+    }
+
+    public void Clear()
+    {
+        _values.AsSpan().Fill(Empty);
+        _keys.AsSpan().Clear();
+        _count = 0;
+    }
+}

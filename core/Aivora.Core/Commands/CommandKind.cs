@@ -1,0 +1,15 @@
+namespace Aivora.Core.Commands;
+
+public enum CommandKind : byte
+{
+    None = 0,
+    PlaceOrder = 1,
+    CancelOrder = 2,
+    AmendOrder = 3,
+    MassCancel = 4,
+    SetTradingState = 5,
+    SetReferencePrice = 6,
+
+    /// <summary>Moves engine time forward only (expires GTD orders); a timer tick from the node.</summary>
+    AdvanceTime = 7,
+}

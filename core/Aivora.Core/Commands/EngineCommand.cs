@@ -1,0 +1,121 @@
+using Aivora.Core.Instruments;
+using Aivora.Core.Orders;
+
+namespace Aivora.Core.Commands;
+
+/// <summary>
+/// One input to the state machine, already decoded from the wire and stamped with engine time.
+/// A flat value type so a journal, a generator and a replay can hold it without allocation;
+/// each <see cref="CommandKind"/> reads the fields its factory method sets.
+/// </summary>
+public struct EngineCommand
+{
+    public CommandKind Kind;
+    public Side Side;
+    public OrderType Type;
+    public TimeInForce TimeInForce;
+    public OrderFlags Flags;
+    public SelfTradePrevention Stp;
+    public SideFilter SideFilter;
+    public TradingState TradingState;
+
+    /// <summary>Engine time carried by the command (stamped once when it entered the node).</summary>
+    public long NowNs;
+
+    /// <summary>Account (positive); 0 in a mass cancel means every account.</summary>
+    public int AccountId;
+
+    /// <summary>Instrument (positive); 0 in a mass cancel means every instrument.</summary>
+    public int InstrumentId;
+
+    /// <summary>Exchange order id for cancel/amend (0: use <see cref="ClientOrderId"/> with the account).</summary>
+    public long OrderId;
+
+    /// <summary>The account's own id for the order (0: none).</summary>
+    public long ClientOrderId;
+
+    public long PriceTicks;
+
+    /// <summary>Order quantity; for an amend, the new total quantity (filled part included).</summary>
+    public long QtyLots;
+
+    /// <summary>GTD expiry in engine time.</summary>
+    public long ExpiryNs;
+
+    /// <summary>Orders of different accounts sharing a non-zero group never trade with each other.</summary>
+    public long StpGroup;
+
+    public static EngineCommand Place(
+        long nowNs, int accountId, int instrumentId, long clientOrderId, Side side, OrderType type,
+        TimeInForce tif, long priceTicks, long qtyLots,
+        OrderFlags flags = OrderFlags.None, SelfTradePrevention stp = SelfTradePrevention.Default,
+        long stpGroup = 0, long expiryNs = 0) => new()
+        {
+            Kind = CommandKind.PlaceOrder,
+            NowNs = nowNs,
+            AccountId = accountId,
+            InstrumentId = instrumentId,
+            ClientOrderId = clientOrderId,
+            Side = side,
+            Type = type,
+            TimeInForce = tif,
+            PriceTicks = priceTicks,
+            QtyLots = qtyLots,
+            Flags = flags,
+            Stp = stp,
+            StpGroup = stpGroup,
+            ExpiryNs = expiryNs,
+        };
+
+    public static EngineCommand Limit(long nowNs, int accountId, int instrumentId, long clientOrderId, Side side, long priceTicks, long qtyLots, TimeInForce tif = TimeInForce.Gtc) =>
+        Place(nowNs, accountId, instrumentId, clientOrderId, side, OrderType.Limit, tif, priceTicks, qtyLots);
+
+    /// <summary>Cancel by exchange order id (or, with orderId 0, by the account's client order id).</summary>
+    public static EngineCommand Cancel(long nowNs, int accountId, long orderId, long clientOrderId = 0) => new()
+    {
+        Kind = CommandKind.CancelOrder,
+        NowNs = nowNs,
+        AccountId = accountId,
+        OrderId = orderId,
+        ClientOrderId = clientOrderId,
+    };
+
+    /// <summary>Amend to a new price and new total quantity (both required; pass the current value to keep it).</summary>
+    public static EngineCommand Amend(long nowNs, int accountId, long orderId, long newPriceTicks, long newQtyLots, long clientOrderId = 0) => new()
+    {
+        Kind = CommandKind.AmendOrder,
+        NowNs = nowNs,
+        AccountId = accountId,
+        OrderId = orderId,
+        ClientOrderId = clientOrderId,
+        PriceTicks = newPriceTicks,
+        QtyLots = newQtyLots,
+    };
+
+    public static EngineCommand MassCancel(long nowNs, int accountId, int instrumentId, SideFilter sides) => new()
+    {
+        Kind = CommandKind.MassCancel,
+        NowNs = nowNs,
+        AccountId = accountId,
+        InstrumentId = instrumentId,
+        SideFilter = sides,
+    };
+
+    public static EngineCommand SetState(long nowNs, int instrumentId, TradingState state) => new()
+    {
+        Kind = CommandKind.SetTradingState,
+        NowNs = nowNs,
+        InstrumentId = instrumentId,
+        TradingState = state,
+    };
+
+    public static EngineCommand SetReference(long nowNs, int instrumentId, long priceTicks) => new()
+    {
+        Kind = CommandKind.SetReferencePrice,
+        NowNs = nowNs,
+        InstrumentId = instrumentId,
+        PriceTicks = priceTicks,
+    };
+
+    public static EngineCommand Tick(long nowNs) => new() { Kind = CommandKind.AdvanceTime, NowNs = nowNs };
+}

@@ -1,0 +1,18 @@
+namespace Aivora.Core.Events;
+
+/// <summary>Why a live order (or an aggressor's remainder) left the book.</summary>
+public enum CancelReason : byte
+{
+    User = 0,
+    IocRemainder = 1,
+    FillOrKill = 2,
+    SelfTradePrevention = 3,
+    Expiry = 4,
+    MassCancel = 5,
+
+    /// <summary>The remainder could not rest because the side's price levels are all in use.</summary>
+    Capacity = 6,
+
+    /// <summary>A reduce-only order could fill no further without increasing or flipping the position.</summary>
+    ReduceOnly = 7,
+}

@@ -1,0 +1,49 @@
+namespace Aivora.Core.Events;
+
+public enum EventKind : byte
+{
+    None = 0,
+
+    /// <summary>OrderId, ClientOrderId, AccountId, InstrumentId, Side, PriceTicks (effective limit), QtyLots.</summary>
+    OrderAccepted = 1,
+
+    /// <summary>Command (in Reason2), Reason, ClientOrderId, OrderId (as given), AccountId, InstrumentId.</summary>
+    OrderRejected = 2,
+
+    /// <summary>TradeId, InstrumentId, PriceTicks (the maker's), QtyLots, Side (aggressor), OrderId/AccountId (taker),
+    /// OtherOrderId/OtherAccountId (maker), RemainingLots (taker after), OtherRemainingLots (maker after).</summary>
+    Trade = 3,
+
+    /// <summary>OrderId, ClientOrderId, AccountId, InstrumentId, Side, PriceTicks, QtyLots (cancelled), RemainingLots (0), Reason.</summary>
+    OrderCancelled = 4,
+
+    /// <summary>OrderId, ClientOrderId, AccountId, InstrumentId, Side, PriceTicks (new), QtyLots (new total), RemainingLots, Flag (kept priority).</summary>
+    OrderAmended = 5,
+
+    /// <summary>OrderId, ClientOrderId, AccountId, InstrumentId, Side, PriceTicks, QtyLots (expired remainder).</summary>
+    OrderExpired = 6,
+
+    /// <summary>OrderId/AccountId (taker), OtherOrderId/OtherAccountId (maker), QtyLots (would-be trade), Reason (mode).</summary>
+    SelfTradePrevented = 7,
+
+    /// <summary>L2: InstrumentId, Side, PriceTicks, QtyLots (level total), Count (orders).</summary>
+    LevelChanged = 8,
+
+    /// <summary>L3: InstrumentId, OrderId, Side, PriceTicks, QtyLots (resting).</summary>
+    BookOrderAdded = 9,
+
+    /// <summary>L3: InstrumentId, OrderId, Side, PriceTicks, QtyLots (new resting, kept place).</summary>
+    BookOrderChanged = 10,
+
+    /// <summary>L3: InstrumentId, OrderId, Side, PriceTicks.</summary>
+    BookOrderRemoved = 11,
+
+    /// <summary>AccountId (0 all), InstrumentId (0 all), Reason (side filter), Count (orders cancelled).</summary>
+    MassCancelDone = 12,
+
+    /// <summary>InstrumentId, Reason (new trading state).</summary>
+    TradingStateChanged = 13,
+
+    /// <summary>InstrumentId, PriceTicks.</summary>
+    ReferencePriceChanged = 14,
+}

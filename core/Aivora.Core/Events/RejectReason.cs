@@ -1,0 +1,39 @@
+namespace Aivora.Core.Events;
+
+/// <summary>Why a command changed nothing. Stable numeric values: they go on the wire.</summary>
+public enum RejectReason : byte
+{
+    None = 0,
+    UnknownInstrument = 1,
+    InvalidAccount = 2,
+    InvalidSide = 3,
+    InvalidOrderType = 4,
+    InvalidTimeInForce = 5,
+    InvalidSelfTradePrevention = 6,
+    InstrumentHalted = 7,
+    InstrumentCloseOnly = 8,
+    InvalidQuantity = 9,
+    QuantityOffLotGrid = 10,
+    QuantityBelowMinimum = 11,
+    QuantityAboveMaximum = 12,
+    InvalidPrice = 13,
+    PriceOffTickGrid = 14,
+    PriceOutsideBand = 15,
+    NoReferencePrice = 16,
+    NotionalAboveMaximum = 17,
+    InvalidExpiry = 18,
+    DuplicateClientOrderId = 19,
+    PostOnlyWouldTake = 20,
+    ReduceOnlyWouldIncrease = 21,
+
+    /// <summary>No order with that id was ever seen (or it belongs to another account).</summary>
+    UnknownOrder = 22,
+
+    /// <summary>The order existed but is already filled, cancelled or expired.</summary>
+    OrderNotActive = 23,
+    AmendNoChange = 24,
+    CapacityOrders = 25,
+    CapacityAccounts = 26,
+    UnknownCommand = 27,
+    InvalidTradingState = 28,
+}
