@@ -100,6 +100,7 @@ public sealed class ReferenceBook
             case CommandKind.PlaceOrder: Place(c); break;
             case CommandKind.CancelOrder: Cancel(c); break;
             case CommandKind.AmendOrder: Amend(c); break;
+            case CommandKind.ReduceOrder: Reduce(c); break;
             case CommandKind.MassCancel: MassCancel(c); break;
             case CommandKind.SetTradingState: SetState(c); break;
             case CommandKind.SetReferencePrice: SetReference(c); break;
@@ -218,7 +219,8 @@ public sealed class ReferenceBook
         }
 
         var instrument = order.Instrument;
-        long newPrice = c.PriceTicks, newQty = c.QtyLots;
+        var newPrice = c.PriceTicks == 0 ? order.Price : c.PriceTicks;
+        var newQty = c.QtyLots == 0 ? order.Qty : c.QtyLots;
         reason = RejectReason.None;
         if (instrument.State == TradingState.Halted)
         {
@@ -298,6 +300,36 @@ public sealed class ReferenceBook
         order.Price = newPrice;
         order.Qty = newQty;
         MatchAndFinish(order);
+    }
+
+    private void Reduce(EngineCommand c)
+    {
+        var order = Resolve(c, out var reason);
+        if (order is null)
+        {
+            Reject(c, reason);
+        }
+        else if (c.QtyLots <= 0)
+        {
+            Reject(c, RejectReason.InvalidQuantity);
+        }
+        else if (c.QtyLots % order.Instrument.Spec.LotSize != 0)
+        {
+            Reject(c, RejectReason.QuantityOffLotGrid);
+        }
+        else if (c.QtyLots >= order.Remaining)
+        {
+            EmitEnd(EventKind.OrderCancelled, order, CancelReason.User);
+            TakeOffBook(order);
+            Forget(order);
+        }
+        else
+        {
+            order.Qty -= c.QtyLots;
+            EmitAmended(order, order.Price, order.Qty, true);
+            EmitBook(EventKind.BookOrderChanged, order);
+            EmitLevel(order.Instrument, order.Side, order.Price);
+        }
     }
 
     private void MassCancel(EngineCommand c)

@@ -102,6 +102,36 @@ public sealed class OrderManagementTests
     }
 
     [Fact]
+    public void ShouldKeepPlaceWhenReducedAndCancelWhenReducedToZero()
+    {
+        var h = new EngineHarness();
+        var first = h.Rest(1, Side.Sell, 10_010, 10);
+        var second = h.Rest(2, Side.Sell, 10_010, 4);
+
+        var reduced = h.Send(EngineCommand.Reduce(h.NowNs, 1, first, 4));
+        Assert.True(Single(reduced, EventKind.OrderAmended).Flag);
+        Assert.Equal([(first, 6L), (second, 4L)], h.Asks.Select(o => (o.OrderId, o.RemainingLots)));
+        Assert.Equal(RejectReason.QuantityOffLotGrid, RejectOf(h.Send(EngineCommand.Reduce(h.NowNs, 1, first, 3))));
+
+        var gone = h.Send(EngineCommand.Reduce(h.NowNs, 1, first, 6));
+        Assert.Equal(CancelReason.User, (CancelReason)Single(gone, EventKind.OrderCancelled).Reason);
+        Assert.Equal([second], h.Asks.Select(o => o.OrderId));
+    }
+
+    [Fact]
+    public void ShouldKeepCurrentValueWhenAmendFieldIsZero()
+    {
+        var h = new EngineHarness();
+        var id = h.Rest(1, Side.Buy, 9_990, 10);
+
+        h.Amend(1, id, 9_995, 0);
+        h.Amend(1, id, 0, 6);
+
+        var order = Assert.Single(h.Bids);
+        Assert.Equal((9_995L, 6L), (order.PriceTicks, order.QtyLots));
+    }
+
+    [Fact]
     public void ShouldRejectDuplicateClientOrderIdAndAllowItAgainAfterTheOrderEnds()
     {
         var h = new EngineHarness();

@@ -12,4 +12,7 @@ public enum CommandKind : byte
 
     /// <summary>Moves engine time forward only (expires GTD orders); a timer tick from the node.</summary>
     AdvanceTime = 7,
+
+    /// <summary>Decreases an order's remaining quantity in place (keeps priority); at zero it is cancelled.</summary>
+    ReduceOrder = 8,
 }

@@ -80,7 +80,7 @@ public struct EngineCommand
         ClientOrderId = clientOrderId,
     };
 
-    /// <summary>Amend to a new price and new total quantity (both required; pass the current value to keep it).</summary>
+    /// <summary>Amend to a new price and new total quantity (filled part included); 0 in either keeps the current value.</summary>
     public static EngineCommand Amend(long nowNs, int accountId, long orderId, long newPriceTicks, long newQtyLots, long clientOrderId = 0) => new()
     {
         Kind = CommandKind.AmendOrder,
@@ -90,6 +90,17 @@ public struct EngineCommand
         ClientOrderId = clientOrderId,
         PriceTicks = newPriceTicks,
         QtyLots = newQtyLots,
+    };
+
+    /// <summary>Reduce the order's remaining quantity by <paramref name="byLots"/>, keeping its place; at or below zero it is cancelled.</summary>
+    public static EngineCommand Reduce(long nowNs, int accountId, long orderId, long byLots, long clientOrderId = 0) => new()
+    {
+        Kind = CommandKind.ReduceOrder,
+        NowNs = nowNs,
+        AccountId = accountId,
+        OrderId = orderId,
+        ClientOrderId = clientOrderId,
+        QtyLots = byLots,
     };
 
     public static EngineCommand MassCancel(long nowNs, int accountId, int instrumentId, SideFilter sides) => new()

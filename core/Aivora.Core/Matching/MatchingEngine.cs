@@ -109,6 +109,9 @@ public sealed class MatchingEngine<TSink, TPositions>
             case CommandKind.AmendOrder:
                 Amend(in command);
                 break;
+            case CommandKind.ReduceOrder:
+                Reduce(in command);
+                break;
             case CommandKind.MassCancel:
                 MassCancel(in command);
                 break;
@@ -247,8 +250,8 @@ public sealed class MatchingEngine<TSink, TPositions>
 
         ref var o = ref _orders[slot];
         var book = _books[o.BookIndex];
-        var newPrice = c.PriceTicks;
-        var newQty = c.QtyLots;
+        var newPrice = c.PriceTicks == 0 ? o.PriceTicks : c.PriceTicks;
+        var newQty = c.QtyLots == 0 ? o.QtyLots : c.QtyLots;
         reason = ValidateAmend(book, ref o, newPrice, newQty);
         if (reason != RejectReason.None)
         {
@@ -304,6 +307,41 @@ public sealed class MatchingEngine<TSink, TPositions>
         o.QtyLots = newQty;
         var stop = Match(book, slot);
         FinishAggressor(book, slot, stop);
+    }
+
+    private void Reduce(in EngineCommand c)
+    {
+        var slot = ResolveOrder(in c, out var reason);
+        if (slot == None)
+        {
+            Reject(in c, reason);
+            return;
+        }
+
+        ref var o = ref _orders[slot];
+        var book = _books[o.BookIndex];
+        reason = c.QtyLots <= 0 ? RejectReason.InvalidQuantity
+            : c.QtyLots % book.LotSize != 0 ? RejectReason.QuantityOffLotGrid
+            : RejectReason.None;
+        if (reason != RejectReason.None)
+        {
+            Reject(in c, reason);
+            return;
+        }
+
+        // Reducing only lowers risk: allowed in every trading state, like a cancel.
+        if (c.QtyLots >= o.QtyLots - o.FilledLots)
+        {
+            CancelResting(slot, CancelReason.User);
+            return;
+        }
+
+        ref var level = ref book.Levels[o.Level];
+        o.QtyLots -= c.QtyLots;
+        level.TotalLots -= c.QtyLots;
+        EmitAmended(ref o, keptPriority: true);
+        EmitBookOrder(EventKind.BookOrderChanged, ref o);
+        EmitLevel(book, o.Side, ref level);
     }
 
     private void MassCancel(in EngineCommand c)

@@ -125,7 +125,8 @@ public sealed class CommandFlowGenerator
         return roll switch
         {
             < 500 => new FlowStep(NewOrder(), false, 0, 0, 0),
-            < 620 => new FlowStep(CancelCommand(), false, 0, 0, 0),
+            < 590 => new FlowStep(CancelCommand(), false, 0, 0, 0),
+            < 620 => new FlowStep(ReduceCommand(), false, 0, 0, 0),
             < 810 => new FlowStep(AmendCommand(), false, 0, 0, 0),
             < 813 => new FlowStep(MassCancelCommand(), false, 0, 0, 0),
             < 830 => new FlowStep(ReferenceMove(), false, 0, 0, 0),
@@ -249,13 +250,34 @@ public sealed class CommandFlowGenerator
             case < 30: qty = Math.Max(spec.LotSize, qty - (spec.LotSize * _random.Next(1, 4))); break;
             case < 45: qty += spec.LotSize * _random.Next(1, 6); break;
             case < 85: price += spec.TickSize * _random.Next(-12, 13); break;
-            case < 93: qty = spec.LotSize; break;
-            case < 96: break;
+            case < 90: qty = spec.LotSize; break;
+            case < 93: break;
+            case < 95: qty = 0; price += spec.TickSize * _random.Next(-5, 6); break;   // keep quantity
+            case < 97: price = 0; qty += spec.LotSize; break;                          // keep price
             default: price += 1; break;
         }
 
         var byClientId = _random.Next(100) < 25 && live.ClientOrderId != 0;
         return EngineCommand.Amend(_nowNs, live.AccountId, byClientId ? 0 : live.OrderId, price, qty, byClientId ? live.ClientOrderId : 0);
+    }
+
+    private EngineCommand ReduceCommand()
+    {
+        if (_live.Count == 0)
+        {
+            return EngineCommand.Reduce(_nowNs, Account(), _random.Next(1, 10_000), 1);
+        }
+
+        var live = _live[_random.Next(_live.Count)];
+        var lot = Instruments[live.InstrumentId - 1].LotSize;
+        var by = _random.Next(100) switch
+        {
+            < 80 => lot * _random.Next(1, 4),
+            < 90 => live.QtyLots,
+            < 95 => 0,
+            _ => lot + 1,
+        };
+        return EngineCommand.Reduce(_nowNs, live.AccountId, live.OrderId, by);
     }
 
     private EngineCommand MassCancelCommand()
