@@ -1,0 +1,210 @@
+using System.Diagnostics;
+using System.Globalization;
+using Aivora.Core.Commands;
+using Aivora.Core.Diagnostics;
+using Aivora.Core.Events;
+using Aivora.Core.Matching;
+using Aivora.Core.Orders;
+using Aivora.Core.Reference;
+
+namespace Aivora.Perf.Book;
+
+/// <summary>
+/// <c>book</c>: replays a flow (built-in or from a file) through the engine and the reference book.
+/// Per implementation: a warm-up replay; throughput passes with no timer in the loop (median
+/// reported); a separate pass timing every operation into a histogram. Prints one RESULT line each.
+/// </summary>
+public static class BookBenchmark
+{
+    private sealed record Measurement(long Ops, double OpsPerSec, long P50, long P99, long P999, double AllocPerOp, Summary Summary);
+
+    private sealed record Summary(long Trades, long FilledQty, long Rejected, int RestingBids, int RestingAsks, long BestBid, long BestAsk);
+
+    public static int Run(string[] args)
+    {
+        var quick = args.Contains("--quick");
+        var file = Option(args, "--file");
+        var write = Option(args, "--write");
+        var engineOps = int.Parse(Option(args, "--ops") ?? (quick ? "3000000" : "5000000"), CultureInfo.InvariantCulture);
+        var referenceOps = int.Parse(Option(args, "--reference-ops") ?? (quick ? "300000" : "1000000"), CultureInfo.InvariantCulture);
+        var maxOrders = int.Parse(Option(args, "--max-orders") ?? "1048576", CultureInfo.InvariantCulture);
+
+        BookRecord[] records;
+        int prefill;
+        if (file is not null)
+        {
+            records = BookRecord.ReadFile(file);
+            prefill = 0;
+            engineOps = records.Length;
+            referenceOps = Math.Min(records.Length, int.Parse(Option(args, "--reference-ops") ?? int.MaxValue.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            var flow = ExchangeCoreWorkload.Generate(engineOps);
+            records = flow.Records;
+            prefill = flow.PrefillCount;
+            if (write is not null)
+            {
+                BookRecord.WriteFile(write, records);
+                Console.WriteLine($"# wrote {records.Length} records to {write}");
+            }
+        }
+
+        var commands = BookTranslator.ToCommands(records);
+        var config = BookTranslator.Config(maxOrders, 1 << 16, 1 << 20);
+        var detail = file is not null;
+        Console.WriteLine($"# book: {(file ?? "built-in exchange-core-style flow")}, {records.Length} records, prefill {prefill}, engine ops {commands.Length - prefill}, reference ops {Math.Min(referenceOps, commands.Length - prefill)}");
+
+        var engine = MeasureEngine(commands, prefill, config, quick);
+        Print("engine", engine, detail);
+        var reference = MeasureReference(commands, prefill, Math.Min(referenceOps, commands.Length - prefill), config);
+        Print("reference", reference, detail);
+        Console.WriteLine(FormattableString.Invariant($"RESULT bench=book ratio_engine_over_reference={engine.OpsPerSec / reference.OpsPerSec:F1}"));
+        return 0;
+    }
+
+    private static Measurement MeasureEngine(EngineCommand[] commands, int prefill, EngineConfig config, bool quick)
+    {
+        Replay(New(config), commands, 0, commands.Length);   // warm-up: every path JIT-compiled at tier 1
+
+        var rates = new List<double>();
+        MatchingEngine<CountingSink, NoPositions>? last = null;
+        double allocPerOp = 0;
+        var ops = commands.Length - prefill;
+        for (var pass = 0; pass < (quick ? 3 : 5); pass++)
+        {
+            var engine = New(config);
+            Replay(engine, commands, 0, prefill);
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
+            var start = Stopwatch.GetTimestamp();
+            Replay(engine, commands, prefill, commands.Length);
+            var elapsed = Stopwatch.GetElapsedTime(start);
+            allocPerOp = (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / ops;
+            rates.Add(ops / elapsed.TotalSeconds);
+            last = engine;
+        }
+
+        var histogram = new LatencyHistogram();
+        var timed = New(config);
+        Replay(timed, commands, 0, prefill);
+        for (var i = prefill; i < commands.Length; i++)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            timed.Process(in commands[i]);
+            histogram.Record(Stopwatch.GetTimestamp() - t0);
+        }
+
+        ref var sink = ref last!.Sink;
+        var summary = new Summary(sink.Trades, sink.FilledLots, sink.Rejected,
+            last.RestingOrders(BookTranslator.InstrumentId, Side.Buy).Count, last.RestingOrders(BookTranslator.InstrumentId, Side.Sell).Count,
+            last.BestPrice(BookTranslator.InstrumentId, Side.Buy), last.BestPrice(BookTranslator.InstrumentId, Side.Sell));
+        return new Measurement(ops, Median(rates), Ticks(histogram.Percentile(50)), Ticks(histogram.Percentile(99)), Ticks(histogram.Percentile(99.9)), allocPerOp, summary);
+    }
+
+    private static MatchingEngine<CountingSink, NoPositions> New(EngineConfig config) => new(config);
+
+    private static void Replay(MatchingEngine<CountingSink, NoPositions> engine, EngineCommand[] commands, int from, int to)
+    {
+        for (var i = from; i < to; i++)
+        {
+            engine.Process(in commands[i]);
+        }
+    }
+
+    private sealed class ReferenceCounters
+    {
+        public long Trades;
+        public long Filled;
+        public long Rejected;
+
+        public void On(EngineEvent e)
+        {
+            if (e.Kind == EventKind.Trade)
+            {
+                Trades++;
+                Filled += e.QtyLots;
+            }
+            else if (e.Kind == EventKind.OrderRejected)
+            {
+                Rejected++;
+            }
+        }
+    }
+
+    private static Measurement MeasureReference(EngineCommand[] commands, int prefill, int ops, EngineConfig config)
+    {
+        var end = prefill + ops;
+        var warm = new ReferenceBook(config, new PositionTracker(), _ => { });
+        for (var i = 0; i < Math.Min(end, prefill + 100_000); i++)
+        {
+            warm.Process(commands[i]);
+        }
+
+        var counters = new ReferenceCounters();
+        var book = new ReferenceBook(config, new PositionTracker(), counters.On);
+        for (var i = 0; i < prefill; i++)
+        {
+            book.Process(commands[i]);
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        var start = Stopwatch.GetTimestamp();
+        for (var i = prefill; i < end; i++)
+        {
+            book.Process(commands[i]);
+        }
+
+        var elapsed = Stopwatch.GetElapsedTime(start);
+        var allocPerOp = (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / ops;
+
+        var histogram = new LatencyHistogram();
+        var timed = new ReferenceBook(config, new PositionTracker(), _ => { });
+        for (var i = 0; i < prefill; i++)
+        {
+            timed.Process(commands[i]);
+        }
+
+        for (var i = prefill; i < end; i++)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            timed.Process(commands[i]);
+            histogram.Record(Stopwatch.GetTimestamp() - t0);
+        }
+
+        var id = BookTranslator.InstrumentId;
+        var summary = new Summary(counters.Trades, counters.Filled, counters.Rejected, book.RestingOrders(id, Side.Buy), book.RestingOrders(id, Side.Sell),
+            book.BestPrice(id, Side.Buy), book.BestPrice(id, Side.Sell));
+        return new Measurement(ops, ops / elapsed.TotalSeconds, Ticks(histogram.Percentile(50)), Ticks(histogram.Percentile(99)), Ticks(histogram.Percentile(99.9)), allocPerOp, summary);
+    }
+
+    private static void Print(string impl, Measurement m, bool detail)
+    {
+        var line = FormattableString.Invariant(
+            $"RESULT bench=book impl={impl} ops={m.Ops} ops_per_sec={m.OpsPerSec:F0} ns_per_op={1e9 / m.OpsPerSec:F1} p50_ns={m.P50} p99_ns={m.P99} p999_ns={m.P999} alloc_bytes_per_op={FormatAlloc(m.AllocPerOp)}");
+        if (detail)
+        {
+            var s = m.Summary;
+            line += FormattableString.Invariant(
+                $" trades={s.Trades} filled_qty={s.FilledQty} rejected={s.Rejected} resting_bid_orders={s.RestingBids} resting_ask_orders={s.RestingAsks} best_bid={s.BestBid} best_ask={s.BestAsk}");
+        }
+
+        Console.WriteLine(line);
+    }
+
+    private static string FormatAlloc(double bytesPerOp) => bytesPerOp == 0 ? "0" : bytesPerOp.ToString("F3", CultureInfo.InvariantCulture);
+
+    /// <summary>Stopwatch ticks to nanoseconds (ticks are 1 ns on Linux, but do not assume it).</summary>
+    private static long Ticks(long ticks) => (long)(ticks * (1e9 / Stopwatch.Frequency));
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        return values[values.Count / 2];
+    }
+
+    private static string? Option(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+}

@@ -1,0 +1,25 @@
+using Aivora.Perf.Book;
+
+namespace Aivora.Perf;
+
+/// <summary>Performance harness: one sub-command per area, each printing machine-readable RESULT lines.</summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var command = args.Length > 0 ? args[0] : "";
+        var rest = args.Length > 0 ? args[1..] : [];
+        switch (command)
+        {
+            case "book":
+                return BookBenchmark.Run(rest);
+            default:
+                Console.Error.WriteLine("""
+                    usage: Aivora.Perf <sub-command> [options]
+                      book [--quick] [--ops N] [--reference-ops N] [--write PATH]   built-in exchange-core-style flow
+                      book --file PATH [--max-orders N]                            replay a 32-byte-record command file
+                    """);
+                return 2;
+        }
+    }
+}
