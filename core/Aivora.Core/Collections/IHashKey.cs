@@ -10,21 +10,28 @@ public interface IHashKey<TKey>
     static abstract bool Same(TKey a, TKey b);
 }
 
-public readonly record struct LongKey(long Value) : IHashKey<LongKey>
+/// <summary>
+/// An engine-assigned order id. Ids are sequential and not chosen by clients, so the identity
+/// hash is safe and keeps live orders (a window of recent ids) in adjacent slots: cache-friendly.
+/// Never use it for client-chosen values: they could be picked to collide.
+/// </summary>
+public readonly record struct OrderIdKey(long Value) : IHashKey<OrderIdKey>
 {
-    public static ulong Hash(LongKey key) => HashMix.Mix((ulong)key.Value);
+    public static ulong Hash(OrderIdKey key) => (ulong)key.Value;
 
-    public static bool Same(LongKey a, LongKey b) => a.Value == b.Value;
+    public static bool Same(OrderIdKey a, OrderIdKey b) => a.Value == b.Value;
 }
 
+/// <summary>An operator-assigned id (account, instrument): not client-chosen, so identity-hashed for locality.</summary>
 public readonly record struct IntKey(int Value) : IHashKey<IntKey>
 {
-    public static ulong Hash(IntKey key) => HashMix.Mix((ulong)(uint)key.Value);
+    public static ulong Hash(IntKey key) => (uint)key.Value;
 
     public static bool Same(IntKey a, IntKey b) => a.Value == b.Value;
 }
 
-/// <summary>An account's own order id: unique per account, not across accounts.</summary>
+/// <summary>An account's own order id: unique per account, not across accounts. Client-chosen,
+/// so fully mixed: no id pattern can make entries collide.</summary>
 public readonly record struct ClientOrderKey(int AccountId, long ClientOrderId) : IHashKey<ClientOrderKey>
 {
     public static ulong Hash(ClientOrderKey key) => HashMix.Mix((ulong)key.ClientOrderId ^ ((ulong)(uint)key.AccountId << 40) ^ (ulong)(uint)key.AccountId);

@@ -5,7 +5,8 @@ namespace Aivora.Core.Collections;
 
 /// <summary>
 /// Fixed-capacity key → non-negative int map: open addressing, linear probing, backward-shift
-/// deletion (no tombstones, so probe lengths stay short under churn). Sized once for
+/// deletion (no tombstones, so probe lengths stay short under churn). The home slot is the hash's
+/// low bits, so a key type decides between locality (identity) and mixing. Sized once for
 /// <c>maxCount</c> entries at a load factor of at most 1/2; never allocates afterwards.
 /// </summary>
 public sealed class OpenHashMap<TKey>
@@ -16,7 +17,6 @@ public sealed class OpenHashMap<TKey>
     private readonly TKey[] _keys;
     private readonly int[] _values;
     private readonly int _mask;
-    private readonly int _shift;
     private readonly int _maxCount;
     private int _count;
 
@@ -27,8 +27,8 @@ public sealed class OpenHashMap<TKey>
         _keys = new TKey[capacity];
         _values = new int[capacity];
         _values.AsSpan().Fill(Empty);
+        Prefault.Touch(_keys);
         _mask = capacity - 1;
-        _shift = 64 - BitOperations.Log2((uint)capacity);
         _maxCount = maxCount;
     }
 
@@ -37,7 +37,7 @@ public sealed class OpenHashMap<TKey>
     public int MaxCount => _maxCount;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Home(TKey key) => (int)(TKey.Hash(key) >> _shift);
+    private int Home(TKey key) => (int)TKey.Hash(key) & _mask;
 
     public bool TryGetValue(TKey key, out int value)
     {

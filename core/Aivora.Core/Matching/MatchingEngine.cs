@@ -33,7 +33,7 @@ public sealed class MatchingEngine<TSink, TPositions>
     private readonly OpenHashMap<IntKey> _bookIndex;
     private readonly OrderSlot[] _orders;
     private readonly int[] _freeOrders;
-    private readonly OpenHashMap<LongKey> _byOrderId;
+    private readonly OpenHashMap<OrderIdKey> _byOrderId;
     private readonly OpenHashMap<ClientOrderKey> _byClientOrderId;
     private readonly AccountSlot[] _accounts;
     private readonly OpenHashMap<IntKey> _accountIndex;
@@ -73,11 +73,13 @@ public sealed class MatchingEngine<TSink, TPositions>
         }
 
         _freeOrderCount = slots;
-        _byOrderId = new OpenHashMap<LongKey>(slots);
+        _byOrderId = new OpenHashMap<OrderIdKey>(slots);
         _byClientOrderId = new OpenHashMap<ClientOrderKey>(slots);
         _accounts = new AccountSlot[config.MaxAccounts];
         _accountIndex = new OpenHashMap<IntKey>(config.MaxAccounts);
         _expiries = new ExpiryHeap(slots);
+        Prefault.Touch(_orders);
+        Prefault.Touch(_accounts);
     }
 
     /// <summary>The sink, by reference: callers read counters or recorded events from it.</summary>
@@ -215,7 +217,7 @@ public sealed class MatchingEngine<TSink, TPositions>
         o.Flags = c.Flags;
         o.Stp = stp;
 
-        _byOrderId.TryAdd(new LongKey(orderId), slot);
+        _byOrderId.TryAdd(new OrderIdKey(orderId), slot);
         if (c.ClientOrderId != 0)
         {
             _byClientOrderId.TryAdd(new ClientOrderKey(c.AccountId, c.ClientOrderId), slot);
@@ -321,7 +323,7 @@ public sealed class MatchingEngine<TSink, TPositions>
         ref var o = ref _orders[slot];
         var book = _books[o.BookIndex];
         reason = c.QtyLots <= 0 ? RejectReason.InvalidQuantity
-            : c.QtyLots % book.LotSize != 0 ? RejectReason.QuantityOffLotGrid
+            : book.LotSize != 1 && c.QtyLots % book.LotSize != 0 ? RejectReason.QuantityOffLotGrid
             : RejectReason.None;
         if (reason != RejectReason.None)
         {
@@ -628,7 +630,8 @@ public sealed class MatchingEngine<TSink, TPositions>
             return RejectReason.InvalidQuantity;
         }
 
-        if (qtyLots % book.LotSize != 0)
+        // Grid checks divide; most instruments' steps are 1 tick / 1 lot, so skip the division then.
+        if (book.LotSize != 1 && qtyLots % book.LotSize != 0)
         {
             return RejectReason.QuantityOffLotGrid;
         }
@@ -648,7 +651,7 @@ public sealed class MatchingEngine<TSink, TPositions>
             return RejectReason.InvalidPrice;
         }
 
-        if (priceTicks % book.TickSize != 0)
+        if (book.TickSize != 1 && priceTicks % book.TickSize != 0)
         {
             return RejectReason.PriceOffTickGrid;
         }
@@ -724,7 +727,7 @@ public sealed class MatchingEngine<TSink, TPositions>
         int slot;
         if (c.OrderId != 0)
         {
-            if (_byOrderId.TryGetValue(new LongKey(c.OrderId), out slot))
+            if (_byOrderId.TryGetValue(new OrderIdKey(c.OrderId), out slot))
             {
                 return _orders[slot].AccountId == c.AccountId ? slot : None;
             }
@@ -1113,7 +1116,7 @@ public sealed class MatchingEngine<TSink, TPositions>
     private void Release(int slot)
     {
         ref var o = ref _orders[slot];
-        _byOrderId.Remove(new LongKey(o.OrderId));
+        _byOrderId.Remove(new OrderIdKey(o.OrderId));
         if (o.ClientOrderId != 0)
         {
             _byClientOrderId.Remove(new ClientOrderKey(o.AccountId, o.ClientOrderId));
@@ -1271,7 +1274,7 @@ public sealed class MatchingEngine<TSink, TPositions>
 
     public bool TryGetOrder(long orderId, out OrderView view)
     {
-        if (!_byOrderId.TryGetValue(new LongKey(orderId), out var slot))
+        if (!_byOrderId.TryGetValue(new OrderIdKey(orderId), out var slot))
         {
             view = default;
             return false;
@@ -1439,7 +1442,7 @@ public sealed class MatchingEngine<TSink, TPositions>
                             return $"order {o.OrderId}: resting with nothing left ({o.FilledLots}/{o.QtyLots})";
                         }
 
-                        if (!_byOrderId.TryGetValue(new LongKey(o.OrderId), out var s) || s != m)
+                        if (!_byOrderId.TryGetValue(new OrderIdKey(o.OrderId), out var s) || s != m)
                         {
                             return $"order {o.OrderId}: missing from the order-id index";
                         }

@@ -41,6 +41,7 @@ internal sealed class OrderBook
         Bids = new Collections.PriceLadder(maxLevelsPerSide);
         Asks = new Collections.PriceLadder(maxLevelsPerSide);
         Levels = new PriceLevel[maxLevelsPerSide * 2];
+        Collections.Prefault.Touch(Levels);
         _freeLevels = new int[maxLevelsPerSide * 2];
         for (var i = 0; i < _freeLevels.Length; i++)
         {

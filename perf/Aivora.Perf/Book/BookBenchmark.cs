@@ -27,7 +27,10 @@ public static class BookBenchmark
         var write = Option(args, "--write");
         var engineOps = int.Parse(Option(args, "--ops") ?? (quick ? "3000000" : "5000000"), CultureInfo.InvariantCulture);
         var referenceOps = int.Parse(Option(args, "--reference-ops") ?? (quick ? "300000" : "1000000"), CultureInfo.InvariantCulture);
-        var maxOrders = int.Parse(Option(args, "--max-orders") ?? "1048576", CultureInfo.InvariantCulture);
+        // The built-in flow keeps ~1,000 orders from 1,000 accounts: tables sized like a real
+        // single-instrument deployment. A file may hold anything: large tables by default.
+        var maxOrders = int.Parse(Option(args, "--max-orders") ?? (file is null ? "65536" : "1048576"), CultureInfo.InvariantCulture);
+        var maxAccounts = file is null ? 4_096 : 1 << 20;
 
         BookRecord[] records;
         int prefill;
@@ -51,7 +54,7 @@ public static class BookBenchmark
         }
 
         var commands = BookTranslator.ToCommands(records);
-        var config = BookTranslator.Config(maxOrders, 1 << 16, 1 << 20);
+        var config = BookTranslator.Config(maxOrders, file is null ? 4_096 : 1 << 16, maxAccounts);
         var detail = file is not null;
         Console.WriteLine($"# book: {(file ?? "built-in exchange-core-style flow")}, {records.Length} records, prefill {prefill}, engine ops {commands.Length - prefill}, reference ops {Math.Min(referenceOps, commands.Length - prefill)}");
 
