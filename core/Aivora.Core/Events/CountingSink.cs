@@ -1,4 +1,13 @@
+using System.Runtime.CompilerServices;
+
 namespace Aivora.Core.Events;
+
+/// <summary>One counter per reject reason, inline in the sink (no array allocation).</summary>
+[InlineArray(64)]
+public struct RejectReasonCounts
+{
+    private long _first;
+}
 
 /// <summary>
 /// A sink that only counts: what a benchmark or a summary needs, with no per-event cost beyond a
@@ -19,6 +28,9 @@ public struct CountingSink : IEngineEventSink
     /// <summary>Last traded price (0 before the first trade).</summary>
     public long LastTradePriceTicks;
 
+    /// <summary>Rejects by <see cref="RejectReason"/> value.</summary>
+    public RejectReasonCounts RejectsByReason;
+
     public void OnEvent(in EngineEvent e)
     {
         Events++;
@@ -29,6 +41,7 @@ public struct CountingSink : IEngineEventSink
                 break;
             case EventKind.OrderRejected:
                 Rejected++;
+                RejectsByReason[e.Reason & 63]++;
                 break;
             case EventKind.Trade:
                 Trades++;
