@@ -1,0 +1,163 @@
+using Aivora.Core.Collections;
+using Aivora.Core.Events;
+using Aivora.Core.Orders;
+
+namespace Aivora.Core.Matching;
+
+/// <summary>Linking orders into levels and account lists, and returning them to the pool.</summary>
+public sealed partial class MatchingEngine<TSink, TPositions>
+    where TSink : struct, IEngineEventSink
+    where TPositions : struct, IPositionKeeper
+{
+
+    /// <summary>Cancels a resting order: Cancelled, BookOrderRemoved, LevelChanged; frees it.</summary>
+    private void CancelResting(int slot, CancelReason reason)
+    {
+        ref var o = ref _orders[slot];
+        EmitOrderEnd(ref o, EventKind.OrderCancelled, reason);
+        RemoveFromBook(_books[o.BookIndex], slot);
+        Release(slot);
+    }
+
+    /// <summary>Cancels a maker inside the matching loop: the caller reports the level afterwards.</summary>
+    private void CancelWhileMatching(ref PriceLevel level, int slot, CancelReason reason)
+    {
+        ref var o = ref _orders[slot];
+        EmitOrderEnd(ref o, EventKind.OrderCancelled, reason);
+        EmitBookOrder(EventKind.BookOrderRemoved, ref o);
+        UnlinkFromLevel(ref level, ref o);
+        Release(slot);
+    }
+
+    /// <summary>Takes a resting order off its level (BookOrderRemoved, LevelChanged), dropping an emptied level.</summary>
+    private void RemoveFromBook(OrderBook book, int slot)
+    {
+        ref var o = ref _orders[slot];
+        var levelIndex = o.Level;
+        ref var level = ref book.Levels[levelIndex];
+        EmitBookOrder(EventKind.BookOrderRemoved, ref o);
+        UnlinkFromLevel(ref level, ref o);
+        EmitLevel(book, o.Side, ref level);
+        if (level.Count == 0)
+        {
+            var ladder = book.Ladder(o.Side);
+            var key = OrderBook.KeyOf(o.Side, level.PriceTicks);
+            if (ladder.BestKey == key)
+            {
+                ladder.RemoveBest();
+            }
+            else
+            {
+                ladder.RemoveAt(ladder.Find(key));
+            }
+
+            book.FreeLevel(levelIndex);
+        }
+    }
+
+    private void UnlinkFromLevel(ref PriceLevel level, ref OrderSlot o)
+    {
+        if (o.Prev != None)
+        {
+            _orders[o.Prev].Next = o.Next;
+        }
+        else
+        {
+            level.Head = o.Next;
+        }
+
+        if (o.Next != None)
+        {
+            _orders[o.Next].Prev = o.Prev;
+        }
+        else
+        {
+            level.Tail = o.Prev;
+        }
+
+        level.TotalLots -= o.QtyLots - o.FilledLots;
+        level.Count--;
+        o.Level = None;
+        o.Prev = None;
+        o.Next = None;
+        _restingCount--;
+    }
+
+    private void LinkAtTail(OrderBook book, int levelIndex, int slot, ref OrderSlot o)
+    {
+        ref var level = ref book.Levels[levelIndex];
+        o.Level = levelIndex;
+        o.Next = None;
+        o.Prev = level.Tail;
+        if (level.Tail != None)
+        {
+            _orders[level.Tail].Next = slot;
+        }
+        else
+        {
+            level.Head = slot;
+        }
+
+        level.Tail = slot;
+        level.TotalLots += o.QtyLots - o.FilledLots;
+        level.Count++;
+        _restingCount++;
+    }
+
+    private void LinkToAccount(int slot, ref OrderSlot o)
+    {
+        ref var account = ref _accounts[o.AccountSlot];
+        o.AccountNext = None;
+        o.AccountPrev = account.Tail;
+        if (account.Tail != None)
+        {
+            _orders[account.Tail].AccountNext = slot;
+        }
+        else
+        {
+            account.Head = slot;
+        }
+
+        account.Tail = slot;
+        account.OpenOrders++;
+    }
+
+    /// <summary>Returns an order that is off the book to the pool and forgets its ids.</summary>
+    private void Release(int slot)
+    {
+        ref var o = ref _orders[slot];
+        _byOrderId.Remove(new OrderIdKey(o.OrderId));
+        if (o.ClientOrderId != 0)
+        {
+            _byClientOrderId.Remove(new ClientOrderKey(o.AccountId, o.ClientOrderId));
+        }
+
+        ref var account = ref _accounts[o.AccountSlot];
+        if (o.AccountPrev != None)
+        {
+            _orders[o.AccountPrev].AccountNext = o.AccountNext;
+        }
+        else
+        {
+            account.Head = o.AccountNext;
+        }
+
+        if (o.AccountNext != None)
+        {
+            _orders[o.AccountNext].AccountPrev = o.AccountPrev;
+        }
+        else
+        {
+            account.Tail = o.AccountPrev;
+        }
+
+        account.OpenOrders--;
+        if (o.TimeInForce == TimeInForce.Gtd)
+        {
+            _expiries.Remove(slot);
+        }
+
+        o.OrderId = 0;
+        _freeOrders[_freeOrderCount++] = slot;
+    }
+}

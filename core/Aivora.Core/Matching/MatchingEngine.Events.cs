@@ -1,0 +1,130 @@
+using System.Runtime.CompilerServices;
+using Aivora.Core.Commands;
+using Aivora.Core.Events;
+using Aivora.Core.Orders;
+
+namespace Aivora.Core.Matching;
+
+/// <summary>Event construction: one method per event kind, all through the inlined sink.</summary>
+public sealed partial class MatchingEngine<TSink, TPositions>
+    where TSink : struct, IEngineEventSink
+    where TPositions : struct, IPositionKeeper
+{
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private EngineEvent NewEvent(EventKind kind) => new() { Kind = kind, TimeNs = _nowNs };
+
+    private void Reject(in EngineCommand c, RejectReason reason)
+    {
+        var e = NewEvent(EventKind.OrderRejected);
+        e.Reason = (byte)reason;
+        e.Reason2 = (byte)c.Kind;
+        e.OrderId = c.OrderId;
+        e.ClientOrderId = c.ClientOrderId;
+        e.AccountId = c.AccountId;
+        e.InstrumentId = c.InstrumentId;
+        e.Side = c.Side;
+        e.PriceTicks = c.PriceTicks;
+        e.QtyLots = c.QtyLots;
+        _sink.OnEvent(in e);
+    }
+
+    private void EmitAccepted(in EngineCommand c, long orderId, long priceTicks)
+    {
+        var e = NewEvent(EventKind.OrderAccepted);
+        e.OrderId = orderId;
+        e.ClientOrderId = c.ClientOrderId;
+        e.AccountId = c.AccountId;
+        e.InstrumentId = c.InstrumentId;
+        e.Side = c.Side;
+        e.PriceTicks = priceTicks;
+        e.QtyLots = c.QtyLots;
+        _sink.OnEvent(in e);
+    }
+
+    private void EmitOrderEnd(ref OrderSlot o, EventKind kind, CancelReason reason) =>
+        EmitOrderEnd(kind, reason, o.OrderId, o.ClientOrderId, o.AccountId, _books[o.BookIndex].InstrumentId, o.Side, o.PriceTicks, o.QtyLots - o.FilledLots);
+
+    private void EmitOrderEnd(EventKind kind, CancelReason reason, long orderId, long clientOrderId, int accountId, int instrumentId, Side side, long priceTicks, long qtyLots)
+    {
+        var e = NewEvent(kind);
+        e.Reason = (byte)reason;
+        e.OrderId = orderId;
+        e.ClientOrderId = clientOrderId;
+        e.AccountId = accountId;
+        e.InstrumentId = instrumentId;
+        e.Side = side;
+        e.PriceTicks = priceTicks;
+        e.QtyLots = qtyLots;
+        _sink.OnEvent(in e);
+    }
+
+    private void EmitAmended(ref OrderSlot o, bool keptPriority, long newQty = 0, long newPrice = 0)
+    {
+        var qty = newQty == 0 ? o.QtyLots : newQty;
+        var e = NewEvent(EventKind.OrderAmended);
+        e.OrderId = o.OrderId;
+        e.ClientOrderId = o.ClientOrderId;
+        e.AccountId = o.AccountId;
+        e.InstrumentId = _books[o.BookIndex].InstrumentId;
+        e.Side = o.Side;
+        e.PriceTicks = newPrice == 0 ? o.PriceTicks : newPrice;
+        e.QtyLots = qty;
+        e.RemainingLots = qty - o.FilledLots;
+        e.Flag = keptPriority;
+        _sink.OnEvent(in e);
+    }
+
+    private void EmitTrade(int instrumentId, ref OrderSlot taker, ref OrderSlot maker, long qtyLots)
+    {
+        var e = NewEvent(EventKind.Trade);
+        e.TradeId = _nextTradeId++;
+        e.InstrumentId = instrumentId;
+        e.PriceTicks = maker.PriceTicks;
+        e.QtyLots = qtyLots;
+        e.Side = taker.Side;
+        e.OrderId = taker.OrderId;
+        e.AccountId = taker.AccountId;
+        e.OtherOrderId = maker.OrderId;
+        e.OtherAccountId = maker.AccountId;
+        e.RemainingLots = taker.QtyLots - taker.FilledLots;
+        e.OtherRemainingLots = maker.QtyLots - maker.FilledLots;
+        _sink.OnEvent(in e);
+    }
+
+    private void EmitSelfTradePrevented(ref OrderSlot taker, ref OrderSlot maker, long qtyLots, SelfTradePrevention mode)
+    {
+        var e = NewEvent(EventKind.SelfTradePrevented);
+        e.Reason = (byte)mode;
+        e.InstrumentId = _books[taker.BookIndex].InstrumentId;
+        e.Side = taker.Side;
+        e.OrderId = taker.OrderId;
+        e.AccountId = taker.AccountId;
+        e.OtherOrderId = maker.OrderId;
+        e.OtherAccountId = maker.AccountId;
+        e.QtyLots = qtyLots;
+        _sink.OnEvent(in e);
+    }
+
+    private void EmitBookOrder(EventKind kind, ref OrderSlot o)
+    {
+        var e = NewEvent(kind);
+        e.InstrumentId = _books[o.BookIndex].InstrumentId;
+        e.OrderId = o.OrderId;
+        e.Side = o.Side;
+        e.PriceTicks = o.PriceTicks;
+        e.QtyLots = kind == EventKind.BookOrderRemoved ? 0 : o.QtyLots - o.FilledLots;
+        _sink.OnEvent(in e);
+    }
+
+    private void EmitLevel(OrderBook book, Side side, ref PriceLevel level)
+    {
+        var e = NewEvent(EventKind.LevelChanged);
+        e.InstrumentId = book.InstrumentId;
+        e.Side = side;
+        e.PriceTicks = level.PriceTicks;
+        e.QtyLots = level.TotalLots;
+        e.Count = level.Count;
+        _sink.OnEvent(in e);
+    }
+}

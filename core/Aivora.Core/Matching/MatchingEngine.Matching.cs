@@ -1,0 +1,261 @@
+using System.Runtime.CompilerServices;
+using Aivora.Core.Commands;
+using Aivora.Core.Events;
+using Aivora.Core.Orders;
+
+namespace Aivora.Core.Matching;
+
+/// <summary>The matching loop, the FOK pre-check and what happens to an aggressor afterwards.</summary>
+public sealed partial class MatchingEngine<TSink, TPositions>
+    where TSink : struct, IEngineEventSink
+    where TPositions : struct, IPositionKeeper
+{
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsSelfTrade(ref OrderSlot taker, ref OrderSlot maker) =>
+        maker.AccountId == taker.AccountId || (taker.StpGroup != 0 && maker.StpGroup == taker.StpGroup);
+
+    /// <summary>
+    /// FOK pre-check, so a kill has no side effects. Counts only liquidity matching would
+    /// certainly take: own orders under expire-maker are skipped (they would be cancelled), any
+    /// other self-trade mode ends the walk (it would stop or shrink the aggressor), and resting
+    /// reduce-only orders count as nothing (what they may fill depends on fills before them).
+    /// </summary>
+    private bool CanFillCompletely(OrderBook book, in EngineCommand c, long priceTicks, SelfTradePrevention stp)
+    {
+        var need = c.QtyLots;
+        if ((c.Flags & OrderFlags.ReduceOnly) != 0 && _positions.ReduceOnlyAllowance(c.AccountId, c.InstrumentId, c.Side) < need)
+        {
+            return false;
+        }
+
+        var oppositeSide = c.Side.Opposite();
+        var ladder = book.Ladder(oppositeSide);
+        var limitKey = OrderBook.KeyOf(oppositeSide, priceTicks);
+        for (var i = 0; i < ladder.Count; i++)
+        {
+            var levelIndex = ladder.LevelAt(i);
+            ref var level = ref book.Levels[levelIndex];
+            if (OrderBook.KeyOf(oppositeSide, level.PriceTicks) < limitKey)
+            {
+                break;
+            }
+
+            for (var m = level.Head; m != None; m = _orders[m].Next)
+            {
+                ref var maker = ref _orders[m];
+                if (stp != SelfTradePrevention.None &&
+                    (maker.AccountId == c.AccountId || (c.StpGroup != 0 && maker.StpGroup == c.StpGroup)))
+                {
+                    if (stp == SelfTradePrevention.ExpireMaker)
+                    {
+                        continue;
+                    }
+
+                    return false;
+                }
+
+                if (maker.IsReduceOnly)
+                {
+                    continue;
+                }
+
+                need -= maker.RemainingLots;
+                if (need <= 0)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Matches the aggressor in <paramref name="takerSlot"/> against the opposite side, best level
+    /// first, FIFO within a level, at the makers' prices. Returns the reason the aggressor was
+    /// stopped early (self-trade prevention, reduce-only exhausted), or <see cref="NotStopped"/>.
+    /// </summary>
+    private int Match(OrderBook book, int takerSlot)
+    {
+        ref var taker = ref _orders[takerSlot];
+        var oppositeSide = taker.Side.Opposite();
+        var ladder = book.Ladder(oppositeSide);
+        var limitKey = OrderBook.KeyOf(oppositeSide, taker.PriceTicks);
+        var stp = taker.Stp;
+        var instrumentId = book.InstrumentId;
+        var stop = NotStopped;
+
+        while (ladder.Count > 0 && taker.QtyLots > taker.FilledLots && ladder.BestKey >= limitKey)
+        {
+            var levelIndex = ladder.BestLevel;
+            ref var level = ref book.Levels[levelIndex];
+            var m = level.Head;
+            while (m != None)
+            {
+                ref var maker = ref _orders[m];
+                var takerRemaining = taker.QtyLots - taker.FilledLots;
+                var makerRemaining = maker.QtyLots - maker.FilledLots;
+                var fill = Math.Min(takerRemaining, makerRemaining);
+
+                if (stp != SelfTradePrevention.None && IsSelfTrade(ref taker, ref maker))
+                {
+                    EmitSelfTradePrevented(ref taker, ref maker, fill, stp);
+                    if (stp == SelfTradePrevention.ExpireTaker)
+                    {
+                        stop = (int)CancelReason.SelfTradePrevention;
+                        break;
+                    }
+
+                    var next = maker.Next;
+                    if (stp == SelfTradePrevention.DecrementAndCancel && makerRemaining > fill)
+                    {
+                        maker.QtyLots -= fill;
+                        level.TotalLots -= fill;
+                        EmitBookOrder(EventKind.BookOrderChanged, ref maker);
+                        next = m;
+                    }
+                    else
+                    {
+                        CancelWhileMatching(ref level, m, CancelReason.SelfTradePrevention);
+                    }
+
+                    if (stp == SelfTradePrevention.ExpireBoth ||
+                        (stp == SelfTradePrevention.DecrementAndCancel && takerRemaining == fill))
+                    {
+                        stop = (int)CancelReason.SelfTradePrevention;
+                        break;
+                    }
+
+                    if (stp == SelfTradePrevention.DecrementAndCancel)
+                    {
+                        taker.QtyLots -= fill;
+                    }
+
+                    m = next;
+                    continue;
+                }
+
+                if (taker.IsReduceOnly)
+                {
+                    var allowance = _positions.ReduceOnlyAllowance(taker.AccountId, instrumentId, taker.Side);
+                    if (allowance <= 0)
+                    {
+                        stop = (int)CancelReason.ReduceOnly;
+                        break;
+                    }
+
+                    fill = Math.Min(fill, allowance);
+                }
+
+                if (maker.IsReduceOnly)
+                {
+                    var allowance = _positions.ReduceOnlyAllowance(maker.AccountId, instrumentId, maker.Side);
+                    if (allowance <= 0)
+                    {
+                        var next = maker.Next;
+                        CancelWhileMatching(ref level, m, CancelReason.ReduceOnly);
+                        m = next;
+                        continue;
+                    }
+
+                    fill = Math.Min(fill, allowance);
+                }
+
+                maker.FilledLots += fill;
+                taker.FilledLots += fill;
+                level.TotalLots -= fill;
+                _positions.OnFill(taker.AccountId, instrumentId, taker.Side, maker.PriceTicks, fill);
+                _positions.OnFill(maker.AccountId, instrumentId, maker.Side, maker.PriceTicks, fill);
+                EmitTrade(instrumentId, ref taker, ref maker, fill);
+
+                if (maker.FilledLots == maker.QtyLots)
+                {
+                    var next = maker.Next;
+                    EmitBookOrder(EventKind.BookOrderRemoved, ref maker);
+                    UnlinkFromLevel(ref level, ref maker);
+                    Release(m);
+                    m = next;
+                }
+                else
+                {
+                    // Partly filled maker: stays in place. The same maker is visited again only
+                    // when a reduce-only allowance capped this fill.
+                    EmitBookOrder(EventKind.BookOrderChanged, ref maker);
+                }
+
+                if (taker.FilledLots == taker.QtyLots)
+                {
+                    break;
+                }
+            }
+
+            EmitLevel(book, oppositeSide, ref level);
+            if (level.Count == 0)
+            {
+                ladder.RemoveBest();
+                book.FreeLevel(levelIndex);
+            }
+
+            if (stop != NotStopped)
+            {
+                break;
+            }
+        }
+
+        return stop;
+    }
+
+    /// <summary>After matching: the aggressor is done, cancelled, or rests.</summary>
+    private void FinishAggressor(OrderBook book, int slot, int stop)
+    {
+        ref var o = ref _orders[slot];
+        if (stop != NotStopped)
+        {
+            EmitOrderEnd(ref o, EventKind.OrderCancelled, (CancelReason)stop);
+            Release(slot);
+            return;
+        }
+
+        if (o.FilledLots == o.QtyLots)
+        {
+            Release(slot);
+            return;
+        }
+
+        if (!o.TimeInForce.CanRest())
+        {
+            EmitOrderEnd(ref o, EventKind.OrderCancelled, o.TimeInForce == TimeInForce.Fok ? CancelReason.FillOrKill : CancelReason.IocRemainder);
+            Release(slot);
+            return;
+        }
+
+        var ladder = book.Ladder(o.Side);
+        var key = OrderBook.KeyOf(o.Side, o.PriceTicks);
+        var index = ladder.Find(key);
+        int levelIndex;
+        if (index >= 0)
+        {
+            levelIndex = ladder.LevelAtIndex(index);
+        }
+        else if (ladder.IsFull)
+        {
+            EmitOrderEnd(ref o, EventKind.OrderCancelled, CancelReason.Capacity);
+            Release(slot);
+            return;
+        }
+        else
+        {
+            levelIndex = book.AllocateLevel(o.PriceTicks);
+            ladder.InsertAt(~index, key, levelIndex);
+        }
+
+        LinkAtTail(book, levelIndex, slot, ref o);
+        EmitBookOrder(EventKind.BookOrderAdded, ref o);
+        EmitLevel(book, o.Side, ref book.Levels[levelIndex]);
+        if (o.TimeInForce == TimeInForce.Gtd && !_expiries.Contains(slot))
+        {
+            _expiries.Insert(slot, o.ExpiryNs, o.OrderId);
+        }
+    }
+}

@@ -1,0 +1,241 @@
+using Aivora.Core.Collections;
+using Aivora.Core.Events;
+using Aivora.Core.Hashing;
+using Aivora.Core.Instruments;
+using Aivora.Core.Orders;
+
+namespace Aivora.Core.Matching;
+
+/// <summary>Cold-path reads for tools and tests: views, levels, the state hash, invariant checks.</summary>
+public sealed partial class MatchingEngine<TSink, TPositions>
+    where TSink : struct, IEngineEventSink
+    where TPositions : struct, IPositionKeeper
+{
+
+    public bool TryGetOrder(long orderId, out OrderView view)
+    {
+        if (!_byOrderId.TryGetValue(new OrderIdKey(orderId), out var slot))
+        {
+            view = default;
+            return false;
+        }
+
+        view = ViewOf(ref _orders[slot]);
+        return true;
+    }
+
+    public bool TryGetOrderByClientId(int accountId, long clientOrderId, out OrderView view)
+    {
+        if (!_byClientOrderId.TryGetValue(new ClientOrderKey(accountId, clientOrderId), out var slot))
+        {
+            view = default;
+            return false;
+        }
+
+        view = ViewOf(ref _orders[slot]);
+        return true;
+    }
+
+    private OrderView ViewOf(ref OrderSlot o) => new(
+        o.OrderId, o.ClientOrderId, o.AccountId, _books[o.BookIndex].InstrumentId, o.Side, o.PriceTicks,
+        o.QtyLots, o.FilledLots, o.QtyLots - o.FilledLots, o.TimeInForce, o.Flags, o.ExpiryNs);
+
+    /// <summary>Best price on a side, or 0 when the side is empty.</summary>
+    public long BestPrice(int instrumentId, Side side)
+    {
+        var book = BookOf(instrumentId);
+        var ladder = book.Ladder(side);
+        return ladder.Count == 0 ? 0 : book.Levels[ladder.BestLevel].PriceTicks;
+    }
+
+    public int LevelCount(int instrumentId, Side side) => BookOf(instrumentId).Ladder(side).Count;
+
+    /// <summary>Copies up to destination.Length levels, best first; returns how many.</summary>
+    public int GetLevels(int instrumentId, Side side, Span<LevelView> destination)
+    {
+        var book = BookOf(instrumentId);
+        var ladder = book.Ladder(side);
+        var n = Math.Min(destination.Length, ladder.Count);
+        for (var i = 0; i < n; i++)
+        {
+            ref var level = ref book.Levels[ladder.LevelAt(i)];
+            destination[i] = new LevelView(level.PriceTicks, level.TotalLots, level.Count);
+        }
+
+        return n;
+    }
+
+    /// <summary>Resting orders on one side in priority order (best level first, FIFO): for tests and tools.</summary>
+    public List<OrderView> RestingOrders(int instrumentId, Side side)
+    {
+        var book = BookOf(instrumentId);
+        var ladder = book.Ladder(side);
+        var result = new List<OrderView>();
+        for (var i = 0; i < ladder.Count; i++)
+        {
+            for (var m = book.Levels[ladder.LevelAt(i)].Head; m != None; m = _orders[m].Next)
+            {
+                result.Add(ViewOf(ref _orders[m]));
+            }
+        }
+
+        return result;
+    }
+
+    public TradingState GetTradingState(int instrumentId) => BookOf(instrumentId).State;
+
+    private OrderBook BookOf(int instrumentId) =>
+        _bookIndex.TryGetValue(new IntKey(instrumentId), out var index)
+            ? _books[index]
+            : throw new ArgumentException($"unknown instrument {instrumentId}", nameof(instrumentId));
+
+    /// <summary>
+    /// Hash of everything that decides future behaviour: per instrument (configuration order) its
+    /// state and reference price, then bids and asks best level first, each order FIFO; then the
+    /// id counters and engine time. Equal hashes ⇒ (with overwhelming probability) equal books.
+    /// </summary>
+    public ulong StateHash()
+    {
+        var h = new StateHasher();
+        foreach (var book in _books)
+        {
+            h.Add(book.InstrumentId);
+            h.Add((long)book.State);
+            h.Add(book.ReferencePriceTicks);
+            foreach (var side in (ReadOnlySpan<Side>)[Side.Buy, Side.Sell])
+            {
+                var ladder = book.Ladder(side);
+                h.Add(ladder.Count);
+                for (var i = 0; i < ladder.Count; i++)
+                {
+                    ref var level = ref book.Levels[ladder.LevelAt(i)];
+                    h.Add(level.PriceTicks);
+                    h.Add(level.TotalLots);
+                    h.Add(level.Count);
+                    for (var m = level.Head; m != None; m = _orders[m].Next)
+                    {
+                        AddOrder(ref h, ref _orders[m]);
+                    }
+                }
+            }
+        }
+
+        h.Add(_nextOrderId);
+        h.Add(_nextTradeId);
+        h.Add(_nowNs);
+        return h.Value;
+    }
+
+    private static void AddOrder(ref StateHasher h, ref OrderSlot o)
+    {
+        h.Add(o.OrderId);
+        h.Add(o.ClientOrderId);
+        h.Add(o.AccountId);
+        h.Add((long)o.Side);
+        h.Add(o.PriceTicks);
+        h.Add(o.QtyLots);
+        h.Add(o.FilledLots);
+        h.Add((long)o.TimeInForce);
+        h.Add((long)o.Flags);
+        h.Add((long)o.Stp);
+        h.Add(o.StpGroup);
+        h.Add(o.ExpiryNs);
+    }
+
+    /// <summary>
+    /// Cross-checks every internal structure (exchange-core style, for tests): level totals and
+    /// counts against their orders, FIFO links, ladder order, id indexes, account lists and the
+    /// pool's free count. Returns the first inconsistency, or null.
+    /// </summary>
+    public string? ValidateInvariants()
+    {
+        var resting = 0;
+        foreach (var book in _books)
+        {
+            foreach (var side in (ReadOnlySpan<Side>)[Side.Buy, Side.Sell])
+            {
+                var ladder = book.Ladder(side);
+                long previousKey = long.MaxValue;
+                for (var i = 0; i < ladder.Count; i++)
+                {
+                    ref var level = ref book.Levels[ladder.LevelAt(i)];
+                    var key = OrderBook.KeyOf(side, level.PriceTicks);
+                    if (key >= previousKey)
+                    {
+                        return $"instrument {book.InstrumentId} {side}: ladder not strictly ordered at {level.PriceTicks}";
+                    }
+
+                    previousKey = key;
+                    long total = 0;
+                    var count = 0;
+                    var prev = None;
+                    for (var m = level.Head; m != None; m = _orders[m].Next)
+                    {
+                        ref var o = ref _orders[m];
+                        if (o.Prev != prev || o.Level != ladder.LevelAt(i) || o.PriceTicks != level.PriceTicks || o.Side != side)
+                        {
+                            return $"order {o.OrderId}: broken level link";
+                        }
+
+                        if (o.FilledLots >= o.QtyLots || o.FilledLots < 0)
+                        {
+                            return $"order {o.OrderId}: resting with nothing left ({o.FilledLots}/{o.QtyLots})";
+                        }
+
+                        if (!_byOrderId.TryGetValue(new OrderIdKey(o.OrderId), out var s) || s != m)
+                        {
+                            return $"order {o.OrderId}: missing from the order-id index";
+                        }
+
+                        if (o.ClientOrderId != 0 && (!_byClientOrderId.TryGetValue(new ClientOrderKey(o.AccountId, o.ClientOrderId), out s) || s != m))
+                        {
+                            return $"order {o.OrderId}: missing from the client-order-id index";
+                        }
+
+                        total += o.QtyLots - o.FilledLots;
+                        count++;
+                        prev = m;
+                    }
+
+                    if (level.Tail != prev || total != level.TotalLots || count != level.Count || count == 0)
+                    {
+                        return $"instrument {book.InstrumentId} {side} level {level.PriceTicks}: total/count/tail mismatch";
+                    }
+
+                    resting += count;
+                }
+            }
+        }
+
+        if (resting != _restingCount || _byOrderId.Count != resting || _freeOrderCount != _orders.Length - resting)
+        {
+            return $"resting count {_restingCount} vs {resting} in books, {_byOrderId.Count} indexed, {_freeOrderCount} free";
+        }
+
+        var inAccounts = 0;
+        for (var a = 0; a < _accountCount; a++)
+        {
+            var n = 0;
+            long previousId = 0;
+            for (var m = _accounts[a].Head; m != None; m = _orders[m].AccountNext)
+            {
+                if (_orders[m].OrderId <= previousId || _orders[m].AccountSlot != a)
+                {
+                    return $"account {_accounts[a].AccountId}: list out of order";
+                }
+
+                previousId = _orders[m].OrderId;
+                n++;
+            }
+
+            if (n != _accounts[a].OpenOrders)
+            {
+                return $"account {_accounts[a].AccountId}: open order count mismatch";
+            }
+
+            inAccounts += n;
+        }
+
+        return inAccounts != resting ? $"{inAccounts} orders in account lists vs {resting} resting" : null;
+    }
+}

@@ -1,0 +1,60 @@
+using Aivora.Core.Collections;
+
+namespace Aivora.Core.Tests.Collections;
+
+public sealed class OpenHashMapTests
+{
+    [Theory]
+    [InlineData(1, 64)]
+    [InlineData(2, 1_000)]
+    [InlineData(3, 5)]
+    public void ShouldAgreeWithDictionaryUnderRandomChurnWhenKeysCollide(int seed, int maxCount)
+    {
+        var random = new Random(seed);
+        var map = new OpenHashMap<ClientOrderKey>(maxCount);
+        var model = new Dictionary<ClientOrderKey, int>();
+        for (var i = 0; i < 200_000; i++)
+        {
+            // Few accounts, clustered ids: long probe runs, so backward-shift deletion is exercised.
+            var key = new ClientOrderKey(random.Next(4), random.Next(maxCount * 3));
+            switch (random.Next(3))
+            {
+                case 0:
+                    var added = map.TryAdd(key, i);
+                    var modelAdded = model.Count < maxCount && model.TryAdd(key, i);
+                    Assert.Equal(modelAdded, added);
+                    break;
+                case 1:
+                    Assert.Equal(model.Remove(key), map.Remove(key));
+                    break;
+                default:
+                    Assert.Equal(model.TryGetValue(key, out var expected), map.TryGetValue(key, out var actual));
+                    Assert.Equal(expected, actual);
+                    break;
+            }
+
+            Assert.Equal(model.Count, map.Count);
+        }
+
+        foreach (var (key, value) in model)
+        {
+            Assert.True(map.TryGetValue(key, out var actual));
+            Assert.Equal(value, actual);
+        }
+    }
+
+    [Fact]
+    public void ShouldRefuseNewKeyWhenFullAndAcceptAgainAfterRemove()
+    {
+        var map = new OpenHashMap<OrderIdKey>(3);
+        Assert.True(map.TryAdd(new OrderIdKey(1), 10));
+        Assert.True(map.TryAdd(new OrderIdKey(2), 20));
+        Assert.True(map.TryAdd(new OrderIdKey(3), 30));
+
+        Assert.False(map.TryAdd(new OrderIdKey(4), 40));
+        Assert.False(map.TryAdd(new OrderIdKey(2), 99));
+        Assert.True(map.Remove(new OrderIdKey(2)));
+        Assert.True(map.TryAdd(new OrderIdKey(4), 40));
+        Assert.True(map.TryGetValue(new OrderIdKey(4), out var v) && v == 40);
+    }
+}
