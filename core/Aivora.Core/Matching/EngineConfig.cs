@@ -27,17 +27,17 @@ public sealed record EngineConfig
             throw new ArgumentException("capacities must be positive");
         }
 
-        var ids = new HashSet<int>();
+        var duplicate = Instruments.GroupBy(i => i.Id).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new ArgumentException($"duplicate instrument id {duplicate.Key}");
+        }
+
         foreach (var spec in Instruments)
         {
             if (spec.Id <= 0)
             {
                 throw new ArgumentException($"instrument {spec.Symbol}: id must be positive (0 means 'all' in a mass cancel)");
-            }
-
-            if (!ids.Add(spec.Id))
-            {
-                throw new ArgumentException($"duplicate instrument id {spec.Id}");
             }
 
             var error = spec.Validate();
