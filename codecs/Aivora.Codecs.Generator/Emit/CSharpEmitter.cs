@@ -25,12 +25,18 @@ public sealed class CSharpEmitter
     private readonly MessageSchema _schema;
     private readonly CodeWriter _w = new();
     private readonly string _endian;
+    private readonly string _namespace;
 
     private CSharpEmitter(MessageSchema schema)
     {
         _schema = schema;
         _endian = schema.BigEndian ? "BigEndian" : "LittleEndian";
+        _namespace = NamespaceOf(schema.Package);
     }
+
+    /// <summary>A schema type as referenced from member code: fully qualified, because a member
+    /// method named like its type (field 'side' of type 'Side') would otherwise shadow the type.</summary>
+    private string Qualified(string typeName) => $"global::{_namespace}.{Pascal(typeName)}";
 
     public static string NamespaceOf(string package) =>
         string.Join(".", package.Split(new[] { '.', '_', '-' }, StringSplitOptions.RemoveEmptyEntries).Select(Pascal));
@@ -249,10 +255,10 @@ public sealed class CSharpEmitter
             case EnumType e when presence == Presence.Constant:
                 var valueName = valueRef!.Split('.').Last();
                 _w.Doc(description)
-                  .Line($"public const {Pascal(e.Name)} {name} = {Pascal(e.Name)}.{Identifier(valueName)};");
+                  .Line($"public const {Qualified(e.Name)} {name} = {Qualified(e.Name)}.{Identifier(valueName)};");
                 break;
             case EnumType e:
-                var enumName = Pascal(e.Name);
+                var enumName = Qualified(e.Name);
                 _w.Doc(description);
                 if (encoder)
                 {
@@ -266,7 +272,7 @@ public sealed class CSharpEmitter
 
                 break;
             case SetType s:
-                var setName = Pascal(s.Name);
+                var setName = Qualified(s.Name);
                 _w.Doc(description);
                 if (encoder)
                 {
@@ -280,7 +286,7 @@ public sealed class CSharpEmitter
 
                 break;
             case CompositeType c:
-                var flyweight = Pascal(c.Name) + (encoder ? "Encoder" : "Decoder");
+                var flyweight = Qualified(c.Name) + (encoder ? "Encoder" : "Decoder");
                 _w.Doc(description)
                   .Line($"public {flyweight} {name} => new {flyweight}(_buffer, {pos});");
                 break;
@@ -302,7 +308,7 @@ public sealed class CSharpEmitter
         else if (valueRef is not null && t.ConstantValue is null)
         {
             // A constant that refers to an enum value: carry the enum's numeric value.
-            _w.Line($"public static {Primitives.CSharp(t.Primitive)} {name} => ({Primitives.CSharp(t.Primitive)}){Pascal(valueRef.Split('.')[0])}.{Identifier(valueRef.Split('.').Last())};");
+            _w.Line($"public static {Primitives.CSharp(t.Primitive)} {name} => ({Primitives.CSharp(t.Primitive)}){Qualified(valueRef.Split('.')[0])}.{Identifier(valueRef.Split('.').Last())};");
         }
         else
         {
@@ -418,7 +424,7 @@ public sealed class CSharpEmitter
                     _w.Line($"for (var i = 0; i < {t.Length}; i++) {Write(t.Primitive, $"{pos} + (i * {Primitives.SizeOf(t.Primitive)})", $"{name}NullValue")};");
                     break;
                 case EnumType e when presence == Presence.Optional:
-                    _w.Line(Write(e.Encoding, pos, $"({Primitives.CSharp(e.Encoding)}){Pascal(e.Name)}.NullValue") + ";");
+                    _w.Line(Write(e.Encoding, pos, $"({Primitives.CSharp(e.Encoding)}){Qualified(e.Name)}.NullValue") + ";");
                     break;
                 case CompositeType:
                     _w.Line($"{name}.WriteNulls();");
@@ -860,7 +866,7 @@ public sealed class CSharpEmitter
     private string Write(Primitive p, string pos, string value) => p switch
     {
         Primitive.Char or Primitive.UInt8 => $"_buffer[{pos}] = {value}",
-        Primitive.Int8 => $"_buffer[{pos}] = (byte){value}",
+        Primitive.Int8 => $"_buffer[{pos}] = unchecked((byte){value})",
         _ => $"BinaryPrimitives.Write{BinaryName(p)}{_endian}(_buffer.Slice({pos}), {value})",
     };
 
