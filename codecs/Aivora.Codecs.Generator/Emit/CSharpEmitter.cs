@@ -489,7 +489,7 @@ public sealed class CSharpEmitter
 
         foreach (var g in block.Groups)
         {
-            var groupName = Pascal(g.Name) + "Encoder";
+            var groupName = Pascal(g.Name) + "GroupEncoder";
             _w.Line()
               .Doc(g.Description, $"Starts the {g.Name} group with count entries; call Next() before each entry.")
               .Line("[UnscopedRef]")
@@ -506,7 +506,7 @@ public sealed class CSharpEmitter
 
     private void EmitGroupEncoder(Group g)
     {
-        var name = Pascal(g.Name) + "Encoder";
+        var name = Pascal(g.Name) + "GroupEncoder";
         var dimension = g.Dimension;
         var blockLengthMember = dimension.Member("blockLength")!;
         var countMember = dimension.Member("numInGroup")!;
@@ -676,7 +676,7 @@ public sealed class CSharpEmitter
 
         foreach (var g in block.Groups)
         {
-            var groupName = Pascal(g.Name) + "Decoder";
+            var groupName = Pascal(g.Name) + "GroupDecoder";
             _w.Line()
               .Doc(g.Description, $"The {g.Name} group: read it after the fixed fields and earlier groups, entry by entry with Next().")
               .Line("[UnscopedRef]")
@@ -724,7 +724,7 @@ public sealed class CSharpEmitter
           .Open("internal static SbeDecodeResult WalkVariableParts(ReadOnlySpan<byte> _buffer, ref int limit, int version)");
         foreach (var g in block.Groups)
         {
-            _w.Line($"var {Camel(g.Name)}Result = {Pascal(g.Name)}Decoder.Walk(_buffer, ref limit, version);")
+            _w.Line($"var {Camel(g.Name)}Result = {Pascal(g.Name)}GroupDecoder.Walk(_buffer, ref limit, version);")
               .Open($"if ({Camel(g.Name)}Result != SbeDecodeResult.Ok)")
               .Line($"return {Camel(g.Name)}Result;")
               .Close();
@@ -756,7 +756,7 @@ public sealed class CSharpEmitter
 
     private void EmitGroupDecoder(Group g)
     {
-        var name = Pascal(g.Name) + "Decoder";
+        var name = Pascal(g.Name) + "GroupDecoder";
         var dimension = g.Dimension;
         var blockLengthMember = dimension.Member("blockLength")!;
         var countMember = dimension.Member("numInGroup")!;
