@@ -81,6 +81,17 @@ public sealed class CSharpEmitter
             EmitMessageDecoder(message);
         }
 
+        var dtos = new DtoEmitter(_w, _namespace);
+        foreach (var composite in _schema.Types.OfType<CompositeType>())
+        {
+            dtos.EmitComposite(composite);
+        }
+
+        foreach (var message in _schema.Messages)
+        {
+            dtos.EmitMessage(message);
+        }
+
         return _w.ToString();
     }
 
