@@ -13,11 +13,14 @@ public static class Program
         {
             case "book":
                 return BookBenchmark.Run(rest);
+            case "codec":
+                return Codec.CodecBenchmark.Run(rest);
             default:
                 Console.Error.WriteLine("""
                     usage: Aivora.Perf <sub-command> [options]
                       book [--quick] [--ops N] [--reference-ops N] [--write PATH]   built-in exchange-core-style flow
                       book --file PATH [--max-orders N]                            replay a 32-byte-record command file
+                      codec [--quick]                                              encode/decode cost per message of the exchange schema
                     """);
                 return 2;
         }

@@ -27,6 +27,10 @@ public sealed class CSharpEmitter
     private readonly string _endian;
     private readonly string _namespace;
 
+    /// <summary>True while emitting a message's root block: offsets there are proven in range by
+    /// Wrap (buffer length) and TryWrap (validated frame), so accesses skip per-field bounds checks.</summary>
+    private bool _rootBlock;
+
     private CSharpEmitter(MessageSchema schema)
     {
         _schema = schema;
@@ -53,11 +57,14 @@ public sealed class CSharpEmitter
           .Line("using System;")
           .Line("using System.Buffers.Binary;")
           .Line("using System.Diagnostics.CodeAnalysis;")
+          .Line("using System.Runtime.CompilerServices;")
+          .Line("using System.Runtime.InteropServices;")
           .Line("using System.Text;")
           .Line()
           .Line($"namespace {NamespaceOf(_schema.Package)};")
           .Line();
         EmitSchemaInfo();
+        EmitRawAccess();
         foreach (var type in _schema.Types)
         {
             switch (type)
@@ -118,6 +125,7 @@ public sealed class CSharpEmitter
           .Close()
           .Line()
           .Line("var _buffer = buffer;");
+        _rootBlock = true;   // length checked above (and by every encoder's Wrap before WriteHeader)
         foreach (var member in new[] { "blockLength", "templateId", "schemaId", "version" })
         {
             var m = header.Member(member)!;
@@ -135,7 +143,12 @@ public sealed class CSharpEmitter
             _w.Line(Write(p, m.Offset.ToString(CultureInfo.InvariantCulture), $"({Primitives.CSharp(p)}){value}") + ";");
         }
 
+        _rootBlock = false;
         _w.Close()
+          .Line()
+          .Line("[DoesNotReturn]")
+          .Line("[MethodImpl(MethodImplOptions.NoInlining)]")
+          .Line("internal static void ThrowTooSmall(string message, int needed) => throw new ArgumentException(message + \" needs at least \" + needed + \" bytes\", \"buffer\");")
           .Close()
           .Line()
           .Doc("Outcome of wrapping a decoder around received bytes.")
@@ -154,6 +167,28 @@ public sealed class CSharpEmitter
           .Doc("The message claims a schema version older than the message itself.")
           .Line("UnsupportedVersion = 7,")
           .Close()
+          .Line();
+    }
+
+    /// <summary>Unchecked, unaligned access in the schema's byte order, for offsets already proven in range.</summary>
+    private void EmitRawAccess()
+    {
+        var swap = _schema.BigEndian ? "BitConverter.IsLittleEndian" : "!BitConverter.IsLittleEndian";
+        _w.Line("file static class Raw")
+          .Line("{");
+        foreach (var (type, name) in new[] { ("short", "Int16"), ("ushort", "UInt16"), ("int", "Int32"), ("uint", "UInt32"), ("long", "Int64"), ("ulong", "UInt64") })
+        {
+            _w.Line($"    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static {type} Read{name}(ReadOnlySpan<byte> b, int p) {{ var v = Unsafe.ReadUnaligned<{type}>(ref Unsafe.Add(ref MemoryMarshal.GetReference(b), p)); return {swap} ? BinaryPrimitives.ReverseEndianness(v) : v; }}")
+              .Line($"    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Write{name}(Span<byte> b, int p, {type} v) => Unsafe.WriteUnaligned(ref Unsafe.Add(ref MemoryMarshal.GetReference(b), p), {swap} ? BinaryPrimitives.ReverseEndianness(v) : v);");
+        }
+
+        _w.Line("    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float ReadSingle(ReadOnlySpan<byte> b, int p) => BitConverter.Int32BitsToSingle(ReadInt32(b, p));")
+          .Line("    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void WriteSingle(Span<byte> b, int p, float v) => WriteInt32(b, p, BitConverter.SingleToInt32Bits(v));")
+          .Line("    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double ReadDouble(ReadOnlySpan<byte> b, int p) => BitConverter.Int64BitsToDouble(ReadInt64(b, p));")
+          .Line("    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void WriteDouble(Span<byte> b, int p, double v) => WriteInt64(b, p, BitConverter.DoubleToInt64Bits(v));")
+          .Line("    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static byte ReadByte(ReadOnlySpan<byte> b, int p) => Unsafe.Add(ref MemoryMarshal.GetReference(b), p);")
+          .Line("    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void WriteByte(Span<byte> b, int p, byte v) => Unsafe.Add(ref MemoryMarshal.GetReference(b), p) = v;")
+          .Line("}")
           .Line();
     }
 
@@ -469,7 +504,7 @@ public sealed class CSharpEmitter
           .Doc("Starts a message at the start of buffer: writes the header, zero-fills the block and writes null into every optional field.")
           .Open($"public static {name} Wrap(Span<byte> buffer)")
           .Open("if (buffer.Length < SbeSchema.HeaderSize + BlockLength)")
-          .Line($"throw new ArgumentException(\"{m.Name} needs at least \" + (SbeSchema.HeaderSize + BlockLength) + \" bytes\", nameof(buffer));")
+          .Line($"SbeSchema.ThrowTooSmall(\"{m.Name}\", SbeSchema.HeaderSize + BlockLength);")
           .Close()
           .Line("SbeSchema.WriteHeader(buffer, BlockLength, TemplateId);")
           .Line("buffer.Slice(SbeSchema.HeaderSize, BlockLength).Clear();")
@@ -487,6 +522,7 @@ public sealed class CSharpEmitter
 
     private void EmitBlockEncoderBody(Block block)
     {
+        _rootBlock = block is Message;
         foreach (var f in block.Fields)
         {
             _w.Line();
@@ -497,6 +533,7 @@ public sealed class CSharpEmitter
           .Open("private void WriteNulls()");
         EmitNullWrites(block.Fields.Select(f => (Pascal(f.Name), f.Type, f.Presence, f.Offset)));
         _w.Close();
+        _rootBlock = false;
 
         foreach (var g in block.Groups)
         {
@@ -679,11 +716,14 @@ public sealed class CSharpEmitter
     {
         EmitMinBlockLength(block);
         EmitWalk(block);
+        _rootBlock = block is Message;
         foreach (var f in block.Fields)
         {
             _w.Line();
             EmitMember(Pascal(f.Name), f.Type, f.Presence, f.ValueRef, f.Offset, f.SinceVersion, encoder: false, versioned: true, f.Description);
         }
+
+        _rootBlock = false;
 
         foreach (var g in block.Groups)
         {
@@ -867,14 +907,28 @@ public sealed class CSharpEmitter
 
     // ---------------------------------------------------------------- literals and access expressions
 
-    private string Read(Primitive p, string pos) => p switch
+    private string Read(Primitive p, string pos) => _rootBlock ? RawRead(p, pos) : p switch
     {
         Primitive.Char or Primitive.UInt8 => $"_buffer[{pos}]",
         Primitive.Int8 => $"(sbyte)_buffer[{pos}]",
         _ => $"BinaryPrimitives.Read{BinaryName(p)}{_endian}(_buffer.Slice({pos}))",
     };
 
-    private string Write(Primitive p, string pos, string value) => p switch
+    private static string RawRead(Primitive p, string pos) => p switch
+    {
+        Primitive.Char or Primitive.UInt8 => $"Raw.ReadByte(_buffer, {pos})",
+        Primitive.Int8 => $"(sbyte)Raw.ReadByte(_buffer, {pos})",
+        _ => $"Raw.Read{BinaryName(p)}(_buffer, {pos})",
+    };
+
+    private static string RawWrite(Primitive p, string pos, string value) => p switch
+    {
+        Primitive.Char or Primitive.UInt8 => $"Raw.WriteByte(_buffer, {pos}, {value})",
+        Primitive.Int8 => $"Raw.WriteByte(_buffer, {pos}, unchecked((byte){value}))",
+        _ => $"Raw.Write{BinaryName(p)}(_buffer, {pos}, {value})",
+    };
+
+    private string Write(Primitive p, string pos, string value) => _rootBlock ? RawWrite(p, pos, value) : p switch
     {
         Primitive.Char or Primitive.UInt8 => $"_buffer[{pos}] = {value}",
         Primitive.Int8 => $"_buffer[{pos}] = unchecked((byte){value})",

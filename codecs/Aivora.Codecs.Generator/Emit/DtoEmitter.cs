@@ -215,7 +215,10 @@ internal sealed class DtoEmitter
                 _w.Line($"e.{name}({name});");
                 break;
             case EncodedType t:
-                _w.Line($"for (var i = 0; i < {t.Length}; i++) e.{name}(i, {name}[i]);");
+                _w.Open($"if ({name}.Length != {t.Length})")
+                  .Line($"throw new ArgumentException(\"{name} must have exactly {t.Length} elements\");")
+                  .Close()
+                  .Line($"for (var i = 0; i < {t.Length}; i++) e.{name}(i, {name}[i]);");
                 break;
             case EnumType when presence == Schema.Presence.Constant:
                 break;
