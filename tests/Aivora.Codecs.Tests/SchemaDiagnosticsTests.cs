@@ -37,6 +37,8 @@ public sealed class SchemaDiagnosticsTests
         { "duplicate message id", "<sbe:message name=\"M\" id=\"1\">\n<field name=\"a\" id=\"1\" type=\"int64\"/>\n</sbe:message>\n<sbe:message name=\"N\" id=\"1\">\n<field name=\"a\" id=\"1\" type=\"int64\"/>\n</sbe:message>", SchemaErrors.BadId },
         { "block length too small", "<sbe:message name=\"M\" id=\"1\" blockLength=\"4\">\n<field name=\"a\" id=\"1\" type=\"int64\"/>\n</sbe:message>", SchemaErrors.BlockLengthTooSmall },
         { "field after group", "<sbe:message name=\"M\" id=\"1\">\n<group name=\"g\" id=\"2\">\n<field name=\"x\" id=\"3\" type=\"int8\"/>\n</group>\n<field name=\"a\" id=\"1\" type=\"int64\"/>\n</sbe:message>", SchemaErrors.ElementOrder },
+        { "name not symbolic", "<sbe:message name=\"M\" id=\"1\">\n<field name=\"a-b\" id=\"1\" type=\"int64\"/>\n</sbe:message>", SchemaErrors.InvalidAttribute },
+        { "field id beyond uint16", "<sbe:message name=\"M\" id=\"1\">\n<field name=\"a\" id=\"70000\" type=\"int64\"/>\n</sbe:message>", SchemaErrors.BadId },
         { "bad primitive", "<sbe:message name=\"M\" id=\"1\">\n<field name=\"a\" id=\"1\" type=\"int64\"/>\n</sbe:message>\n</sbe:messageSchema><x/>", SchemaErrors.Malformed },
     };
 

@@ -152,7 +152,7 @@ public sealed class SchemaParser
 
             stage = Math.Max(stage, childStage);
             var name = Required(child, "name") ?? "?";
-            var id = ParseInt(child, "id", 0, int.MaxValue, required: true);
+            var id = ParseInt(child, "id", 0, 65535, required: true);
             if (!names.Add(name))
             {
                 Error(SchemaErrors.DuplicateName, $"'{name}' appears twice in '{block.Name}'", Where(child));
@@ -568,9 +568,19 @@ public sealed class SchemaParser
         {
             Error(SchemaErrors.MissingAttribute, $"<{element.Name.LocalName}> needs a {attribute} attribute", Where(element));
         }
+        else if (attribute is "name" or "type" && !IsSymbolicName(value))
+        {
+            // The SBE 1.0 XSD's symbolicName_t: what every code generator can turn into an identifier.
+            Error(SchemaErrors.InvalidAttribute, $"<{element.Name.LocalName}> {attribute}=\"{value}\" is not a symbolic name ([A-Za-z_][A-Za-z0-9_]*, at most 64 characters)", Where(element));
+        }
 
         return value;
     }
+
+    private static bool IsSymbolicName(string text) =>
+        text.Length is > 0 and <= 64 &&
+        (char.IsLetter(text[0]) || text[0] == '_') && text[0] < 128 &&
+        text.All(c => c < 128 && (char.IsLetterOrDigit(c) || c == '_'));
 
     private static string? Attr(XElement element, string name) => element.Attribute(name)?.Value;
 
