@@ -53,6 +53,7 @@ public sealed class ExchangeSchemaRoundTripTests
         var decode = typeof(TDto).GetMethod("TryDecode")!.CreateDelegate<Decode<TDto, TResult>>();
         var random = new Random(seed);
         var buffer = new byte[1 << 20];
+        var hostileRuns = 0;
         for (var i = 0; i < 200; i++)
         {
             var original = (TDto)RandomMessages.Fill(typeof(TDto), encoderType, random);
@@ -73,6 +74,37 @@ public sealed class ExchangeSchemaRoundTripTests
 
             // One byte short of the frame is always detected.
             Assert.NotEqual(default, decode(buffer.AsSpan(0, length - 1), out _));
+
+            if (hostileRuns < 3 && length <= 2_048)
+            {
+                HostileVariants<TDto, TResult>(buffer.AsSpan(0, length).ToArray(), decode, random);
+                hostileRuns++;
+            }
+        }
+
+        Assert.True(hostileRuns > 0, $"{typeof(TDto).Name}: no frame small enough for the truncation checks");
+    }
+
+    /// <summary>The message cut at every byte boundary (exact-size copies, so a read past the end
+    /// would throw), then randomly mutated: a result value every time, never an exception.</summary>
+    private static void HostileVariants<TDto, TResult>(byte[] frame, Decode<TDto, TResult> decode, Random random)
+        where TDto : class
+        where TResult : struct, Enum
+    {
+        for (var cut = 0; cut < frame.Length; cut++)
+        {
+            Assert.NotEqual(default, decode(frame.AsSpan(0, cut).ToArray(), out _));
+        }
+
+        for (var m = 0; m < 2_000; m++)
+        {
+            var mutated = (byte[])frame.Clone();
+            for (var k = random.Next(1, 4); k > 0; k--)
+            {
+                mutated[random.Next(mutated.Length)] = (byte)random.Next(256);
+            }
+
+            _ = decode(mutated, out _);   // any result is fine; an exception fails the test
         }
     }
 }
