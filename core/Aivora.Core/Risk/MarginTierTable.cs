@@ -1,0 +1,81 @@
+using Aivora.Core.Numbers;
+
+namespace Aivora.Core.Risk;
+
+/// <summary>One risk-limit bracket: from <see cref="FloorNotional"/> up, maintenance margin rate
+/// <see cref="MaintenanceRate"/> (1e-8 units) and a leverage cap.</summary>
+public readonly record struct MarginTier(long FloorNotional, long MaintenanceRate, int MaxLeverage);
+
+/// <summary>
+/// Tiered maintenance margin by position notional (money units):
+/// MM = notional × MMR_k − cum_k, with cum_k = cum_{k−1} + floor_k × (MMR_k − MMR_{k−1}), which
+/// makes MM continuous across tier boundaries. Initial margin is notional / leverage, with the
+/// leverage capped by the tier. Every rounding goes against the account (margin up).
+/// </summary>
+public sealed class MarginTierTable
+{
+    private readonly MarginTier[] _tiers;
+    private readonly long[] _cumulative;
+
+    public MarginTierTable(IReadOnlyList<MarginTier> tiers)
+    {
+        if (tiers.Count == 0 || tiers[0].FloorNotional != 0)
+        {
+            throw new ArgumentException("the first tier must start at notional 0");
+        }
+
+        for (var i = 0; i < tiers.Count; i++)
+        {
+            var t = tiers[i];
+            if (t.MaintenanceRate <= 0 || t.MaintenanceRate >= FixedPoint.RateScale || t.MaxLeverage <= 0)
+            {
+                throw new ArgumentException($"tier {i}: need 0 < MMR < 100% and a positive leverage cap");
+            }
+
+            if (i > 0 && (t.FloorNotional <= tiers[i - 1].FloorNotional || t.MaintenanceRate < tiers[i - 1].MaintenanceRate))
+            {
+                throw new ArgumentException($"tier {i}: floors must increase and rates must not decrease");
+            }
+        }
+
+        _tiers = [.. tiers];
+        _cumulative = new long[_tiers.Length];
+        for (var k = 1; k < _tiers.Length; k++)
+        {
+            // floor × ΔMMR may not divide exactly: round cum down, which rounds MM up (against the account).
+            _cumulative[k] = _cumulative[k - 1] + FixedPoint.ApplyRate(_tiers[k].FloorNotional, _tiers[k].MaintenanceRate - _tiers[k - 1].MaintenanceRate, Rounding.Down);
+        }
+    }
+
+    public int Count => _tiers.Length;
+
+    public MarginTier this[int index] => _tiers[index];
+
+    /// <summary>cum_k in money units.</summary>
+    public long CumulativeAmount(int tier) => _cumulative[tier];
+
+    /// <summary>The tier a notional (absolute, money units) falls in.</summary>
+    public int TierOf(long notional)
+    {
+        var k = _tiers.Length - 1;
+        while (k > 0 && notional < _tiers[k].FloorNotional)
+        {
+            k--;
+        }
+
+        return k;
+    }
+
+    /// <summary>MM = notional × MMR_k − cum_k, rounded up (against the account).</summary>
+    public long MaintenanceMargin(long notional)
+    {
+        var k = TierOf(notional);
+        return FixedPoint.ApplyRate(notional, _tiers[k].MaintenanceRate, Rounding.Up) - _cumulative[k];
+    }
+
+    /// <summary>Initial margin at the chosen leverage, capped by the notional's tier; rounded up.</summary>
+    public long InitialMargin(long notional, int leverage) =>
+        FixedPoint.MulDiv(notional, 1, Math.Min(leverage, _tiers[TierOf(notional)].MaxLeverage), Rounding.Up);
+
+    public int MaxLeverage(long notional) => _tiers[TierOf(notional)].MaxLeverage;
+}

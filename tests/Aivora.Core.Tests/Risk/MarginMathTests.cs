@@ -1,0 +1,119 @@
+using Aivora.Core.Numbers;
+using Aivora.Core.Risk;
+
+namespace Aivora.Core.Tests.Risk;
+
+/// <summary>The worked numbers of perp-mechanics.md, in integer units.</summary>
+public sealed class MarginMathTests
+{
+    // USDT with 6 decimals; BTC-PERP tick 0.1 USDT, lot 0.001 BTC: one tick·lot is 0.0001 USDT = 100 units.
+    private const long Usdt = 1_000_000;
+    private const long MoneyPerTickLot = 100;
+
+    private static long Percent(double p) => (long)Math.Round(p / 100 * FixedPoint.RateScale);
+
+    public static MarginTierTable DocTiers() => new(
+    [
+        new MarginTier(0, Percent(0.40), 125),
+        new MarginTier(50_000 * Usdt, Percent(0.50), 100),
+        new MarginTier(250_000 * Usdt, Percent(1.00), 50),
+        new MarginTier(1_000_000 * Usdt, Percent(2.50), 20),
+    ]);
+
+    [Fact]
+    public void ShouldComputeTheDocumentedCumulativeAmounts()
+    {
+        var tiers = DocTiers();
+
+        Assert.Equal([0L, 50L * Usdt, 1_300L * Usdt, 16_300L * Usdt], Enumerable.Range(0, 4).Select(tiers.CumulativeAmount));
+    }
+
+    [Theory]
+    [InlineData(10_000, 40)]              // tier 1: 0.4%
+    [InlineData(100_000, 450)]            // tier 2: 0.5% × 100k − 50
+    [InlineData(500_000, 3_700)]          // tier 3: 1% × 500k − 1,300
+    [InlineData(2_000_000, 33_700)]       // tier 4: 2.5% × 2M − 16,300
+    public void ShouldComputeTieredMaintenanceMargin(long notionalUsdt, long expectedUsdt) =>
+        Assert.Equal(expectedUsdt * Usdt, DocTiers().MaintenanceMargin(notionalUsdt * Usdt));
+
+    [Fact]
+    public void ShouldKeepMaintenanceMarginContinuousAcrossTierFloors()
+    {
+        var tiers = DocTiers();
+        foreach (var floor in new[] { 50_000L, 250_000L, 1_000_000L })
+        {
+            var below = tiers.MaintenanceMargin((floor * Usdt) - 1);
+            var at = tiers.MaintenanceMargin(floor * Usdt);
+            Assert.InRange(at - below, 0, 1);
+        }
+    }
+
+    [Fact]
+    public void ShouldCapLeverageByTierAndRoundInitialMarginUp()
+    {
+        var tiers = DocTiers();
+        Assert.Equal(100 * Usdt, tiers.InitialMargin(10_000 * Usdt, 100));
+        Assert.Equal(2_000_000 * Usdt / 20, tiers.InitialMargin(2_000_000 * Usdt, 100));   // capped at 20x
+        Assert.Equal(1, tiers.InitialMargin(1, 100));                                       // never rounds to zero
+    }
+
+    [Fact]
+    public void ShouldFindTheDocumentedIsolatedLongLiquidationPrice()
+    {
+        // WB 600, Q 0.1 BTC, EP 60,000, MMR 0.4%, cum 0 → LP ≈ 54,217.
+        var qty = 100L;                                  // 0.1 BTC in lots
+        var entryTicks = 600_000L;                       // 60,000.0 USDT
+        var cost = qty * entryTicks * MoneyPerTickLot;   // 6,000 USDT
+
+        var lp = LiquidationMath.LiquidationPrice(qty, cost, 600 * Usdt, DocTiers(), MoneyPerTickLot);
+
+        Assert.Equal(542_169, lp);                       // 54,216.9 USDT, rounded toward liquidating earlier
+        var equityAtLp = (600 * Usdt) + (qty * lp * MoneyPerTickLot) - cost;
+        Assert.True(equityAtLp >= DocTiers().MaintenanceMargin(qty * lp * MoneyPerTickLot), "at LP the position is at or above maintenance");
+        var equityBelow = (600 * Usdt) + (qty * (lp - 1) * MoneyPerTickLot) - cost;
+        Assert.True(equityBelow < DocTiers().MaintenanceMargin(qty * (lp - 1) * MoneyPerTickLot), "one tick lower it is below");
+    }
+
+    [Fact]
+    public void ShouldMirrorTheFormulaForShorts()
+    {
+        var qty = 100L;
+        var cost = qty * 600_000L * MoneyPerTickLot;
+
+        var lp = LiquidationMath.LiquidationPrice(-qty, -cost, 600 * Usdt, DocTiers(), MoneyPerTickLot);
+
+        // (WB + cum + Q·EP) / (Q·MMR + Q) = 6,600 / 0.1004 = 65,737.05 → 65,737.0
+        Assert.Equal(657_370, lp);
+    }
+
+    [Fact]
+    public void ShouldRecomputeInTheTierWhereTheLiquidationPriceLands()
+    {
+        // A 4 BTC short at 60,000: 240k notional, tier 2 (0.5%) at entry. With tier 2 the price
+        // would be (20,000 + 240,000 + 50) / (4 × 1.005) = 64,689.0, where the notional (258.8k) is
+        // in tier 3; solved again with tier 3 (1%, cum 1,300): 261,300 / 4.04 = 64,678.2.
+        var tiers = DocTiers();
+        var qty = 4_000L;
+        var cost = qty * 600_000L * MoneyPerTickLot;
+        var wallet = 20_000 * Usdt;
+
+        var lp = LiquidationMath.LiquidationPrice(-qty, -cost, wallet, tiers, MoneyPerTickLot);
+
+        Assert.Equal(646_782, lp);
+        long Equity(long price) => wallet + cost - (qty * price * MoneyPerTickLot);
+        long Maintenance(long price) => tiers.MaintenanceMargin(qty * price * MoneyPerTickLot);
+        Assert.True(Equity(lp) >= Maintenance(lp), "at the liquidation price the short still meets maintenance");
+        Assert.True(Equity(lp + 1) < Maintenance(lp + 1), "one tick higher it does not");
+    }
+
+    [Theory]
+    [InlineData(7, 2, Rounding.Down, 3)]
+    [InlineData(7, 2, Rounding.Up, 4)]
+    [InlineData(-7, 2, Rounding.Down, -4)]
+    [InlineData(-7, 2, Rounding.Up, -3)]
+    [InlineData(-7, 2, Rounding.TowardZero, -3)]
+    [InlineData(-7, 2, Rounding.AwayFromZero, -4)]
+    [InlineData(8, 2, Rounding.Up, 4)]
+    public void ShouldRoundInTheNamedDirection(long a, long divisor, Rounding rounding, long expected) =>
+        Assert.Equal(expected, FixedPoint.MulDiv(a, 1, divisor, rounding));
+}
