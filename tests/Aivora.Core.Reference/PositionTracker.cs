@@ -44,5 +44,5 @@ public readonly struct TrackedPositions(PositionTracker tracker) : IPositionKeep
 
     public long ReduceOnlyAllowance(int accountId, int instrumentId, Side side) => tracker.Allowance(accountId, instrumentId, side);
 
-    public void OnFill(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots) => tracker.OnFill(accountId, instrumentId, side, qtyLots);
+    public void OnFill(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots, bool isMaker) => tracker.OnFill(accountId, instrumentId, side, qtyLots);
 }

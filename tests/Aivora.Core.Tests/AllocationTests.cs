@@ -21,7 +21,7 @@ public sealed class AllocationTests
             return side == Side.Sell ? Math.Max(0, position) : Math.Max(0, -position);
         }
 
-        public void OnFill(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots) =>
+        public void OnFill(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots, bool isMaker) =>
             positions[Index(accountId, instrumentId)] += side == Side.Buy ? qtyLots : -qtyLots;
     }
 

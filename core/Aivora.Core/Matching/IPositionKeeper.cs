@@ -13,7 +13,8 @@ public interface IPositionKeeper
     /// flipping the account's position (0 when it would only increase it).</summary>
     long ReduceOnlyAllowance(int accountId, int instrumentId, Side side);
 
-    void OnFill(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots);
+    /// <summary>A fill of one side of a trade, taker first, then maker.</summary>
+    void OnFill(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots, bool isMaker);
 }
 
 /// <summary>No positions: reduce-only orders never have an allowance. For a bare book.</summary>
@@ -21,7 +22,7 @@ public struct NoPositions : IPositionKeeper
 {
     public readonly long ReduceOnlyAllowance(int accountId, int instrumentId, Side side) => 0;
 
-    public readonly void OnFill(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots)
+    public readonly void OnFill(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots, bool isMaker)
     {
     }
 }

@@ -165,8 +165,8 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                 maker.FilledLots += fill;
                 taker.FilledLots += fill;
                 level.TotalLots -= fill;
-                _positions.OnFill(taker.AccountId, instrumentId, taker.Side, maker.PriceTicks, fill);
-                _positions.OnFill(maker.AccountId, instrumentId, maker.Side, maker.PriceTicks, fill);
+                _positions.OnFill(taker.AccountId, instrumentId, taker.Side, maker.PriceTicks, fill, isMaker: false);
+                _positions.OnFill(maker.AccountId, instrumentId, maker.Side, maker.PriceTicks, fill, isMaker: true);
                 EmitTrade(instrumentId, ref taker, ref maker, fill);
 
                 if (maker.FilledLots == maker.QtyLots)

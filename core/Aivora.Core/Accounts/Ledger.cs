@@ -1,0 +1,388 @@
+using Aivora.Core.Collections;
+using Aivora.Core.Funding;
+using Aivora.Core.Numbers;
+using Aivora.Core.Orders;
+using Aivora.Core.Risk;
+
+namespace Aivora.Core.Accounts;
+
+/// <summary>Maker and taker fee rates in 1e-8 units; a negative maker rate is a rebate.</summary>
+public readonly record struct FeeSchedule(long MakerRate, long TakerRate);
+
+/// <summary>What the ledger needs to know about an instrument's contracts.</summary>
+public sealed record ContractSpec
+{
+    public required int InstrumentId { get; init; }
+
+    /// <summary>Settlement-asset units that one tick × one lot is worth (notional = price × qty × this).</summary>
+    public required long MoneyPerTickLot { get; init; }
+
+    public required MarginTierTable Tiers { get; init; }
+
+    public FeeSchedule Fees { get; init; } = new(2_000, 5_000);   // 0.02% / 0.05%
+
+    public int DefaultLeverage { get; init; } = 10;
+}
+
+/// <summary>A net (one-way) position: signed lots and the signed cost of the open lots (money).</summary>
+public struct Position
+{
+    public long QtyLots;
+
+    /// <summary>Σ signed qty × price × m over the open lots: exact, never an averaged price.</summary>
+    public long Cost;
+
+    public int Leverage;
+}
+
+public enum LedgerReject : byte
+{
+    None = 0,
+    UnknownAccount = 1,
+    CapacityAccounts = 2,
+    InvalidAmount = 3,
+
+    /// <summary>The withdrawal would leave equity under the initial margin of the positions.</summary>
+    InsufficientMargin = 4,
+
+    /// <summary>The leverage is above what the position's tier allows, or not positive.</summary>
+    LeverageAboveTierCap = 5,
+    UnknownInstrument = 6,
+}
+
+/// <summary>The figures behind a ledger reject: what was required and what was available.</summary>
+public readonly record struct LedgerOutcome(LedgerReject Reject, long Required, long Available)
+{
+    public static LedgerOutcome Ok { get; } = new(LedgerReject.None, 0, 0);
+
+    public bool IsOk => Reject == LedgerReject.None;
+}
+
+/// <summary>
+/// Accounts, positions and money, in cross-margin mode: balances in the settlement asset's smallest
+/// unit, one net position per account and instrument with an exact cost basis, realized PnL on
+/// reduce, close and flip, maker/taker fees into a fee account, funding settled zero-sum with the
+/// residue kept explicitly. Money is conserved exactly:
+/// Σ balances − Σ position costs + fee account + funding residue = deposits − withdrawals
+/// (Σ balances − Σ costs is the sum of equities at any common mark, since open interest nets to zero).
+/// Single-threaded; allocation-free on fills.
+/// </summary>
+public sealed class Ledger
+{
+    private readonly ContractSpec[] _contracts;
+    private readonly OpenHashMap<IntKey> _instrumentIndex;
+    private readonly OpenHashMap<IntKey> _accountIndex;
+    private readonly int[] _accountIds;
+    private readonly long[] _balances;
+    private readonly Position[] _positions;
+    private readonly long[] _marks;
+    private readonly long[] _fundingQty;
+    private readonly long[] _fundingPayments;
+    private int _accountCount;
+
+    public Ledger(IReadOnlyList<ContractSpec> contracts, int maxAccounts)
+    {
+        _contracts = [.. contracts];
+        _instrumentIndex = new OpenHashMap<IntKey>(Math.Max(1, _contracts.Length));
+        for (var i = 0; i < _contracts.Length; i++)
+        {
+            if (_contracts[i].MoneyPerTickLot <= 0 || !_instrumentIndex.TryAdd(new IntKey(_contracts[i].InstrumentId), i))
+            {
+                throw new ArgumentException($"contract {_contracts[i].InstrumentId}: duplicate, or MoneyPerTickLot not positive");
+            }
+        }
+
+        _accountIndex = new OpenHashMap<IntKey>(maxAccounts);
+        _accountIds = new int[maxAccounts];
+        _balances = new long[maxAccounts];
+        _positions = new Position[maxAccounts * _contracts.Length];
+        _marks = new long[_contracts.Length];
+        _fundingQty = new long[maxAccounts];
+        _fundingPayments = new long[maxAccounts];
+    }
+
+    public long FeeAccount { get; private set; }
+
+    public long FundingResidue { get; private set; }
+
+    public long TotalDeposits { get; private set; }
+
+    public long TotalWithdrawals { get; private set; }
+
+    public int AccountCount => _accountCount;
+
+    // ---------------------------------------------------------------- accounts and money
+
+    public LedgerOutcome Deposit(int accountId, long amount)
+    {
+        if (amount <= 0)
+        {
+            return new LedgerOutcome(LedgerReject.InvalidAmount, 1, amount);
+        }
+
+        if (!TryAccount(accountId, create: true, out var slot))
+        {
+            return new LedgerOutcome(LedgerReject.CapacityAccounts, 0, 0);
+        }
+
+        _balances[slot] += amount;
+        TotalDeposits += amount;
+        return LedgerOutcome.Ok;
+    }
+
+    /// <summary>Withdraws unless equity afterwards would be under the initial margin of the positions (at mark).</summary>
+    public LedgerOutcome Withdraw(int accountId, long amount)
+    {
+        if (amount <= 0)
+        {
+            return new LedgerOutcome(LedgerReject.InvalidAmount, 1, amount);
+        }
+
+        if (!TryAccount(accountId, create: false, out var slot))
+        {
+            return new LedgerOutcome(LedgerReject.UnknownAccount, 0, 0);
+        }
+
+        var required = InitialMarginOf(slot);
+        var available = EquityOf(slot) - required;
+        if (amount > available || amount > _balances[slot])
+        {
+            return new LedgerOutcome(LedgerReject.InsufficientMargin, required + amount, EquityOf(slot));
+        }
+
+        _balances[slot] -= amount;
+        TotalWithdrawals += amount;
+        return LedgerOutcome.Ok;
+    }
+
+    /// <summary>Chooses leverage for a position, within the cap of the tier its notional is in.</summary>
+    public LedgerOutcome SetLeverage(int accountId, int instrumentId, int leverage)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
+        {
+            return new LedgerOutcome(LedgerReject.UnknownInstrument, 0, 0);
+        }
+
+        if (!TryAccount(accountId, create: true, out var slot))
+        {
+            return new LedgerOutcome(LedgerReject.CapacityAccounts, 0, 0);
+        }
+
+        ref var p = ref _positions[(slot * _contracts.Length) + i];
+        var cap = _contracts[i].Tiers.MaxLeverage(Notional(i, p.QtyLots, _marks[i]));
+        if (leverage <= 0 || leverage > cap)
+        {
+            return new LedgerOutcome(LedgerReject.LeverageAboveTierCap, cap, leverage);
+        }
+
+        p.Leverage = leverage;
+        return LedgerOutcome.Ok;
+    }
+
+    public void SetMark(int instrumentId, long markTicks)
+    {
+        if (_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) && markTicks > 0)
+        {
+            _marks[i] = markTicks;
+        }
+    }
+
+    // ---------------------------------------------------------------- fills
+
+    /// <summary>Applies one side of a trade: position, realized PnL and fee. Unknown accounts are created (capacity permitting).</summary>
+    public void ApplyFill(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots, bool isMaker)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) || !TryAccount(accountId, create: true, out var slot))
+        {
+            // The engine only fills accounts the risk layer admitted; reaching here is a wiring bug.
+            throw new InvalidOperationException($"fill for unknown instrument {instrumentId} or account {accountId} beyond capacity");
+        }
+
+        var contract = _contracts[i];
+        ref var p = ref _positions[(slot * _contracts.Length) + i];
+        var signedFill = side == Side.Buy ? qtyLots : -qtyLots;
+        _balances[slot] += ApplyToPosition(ref p, signedFill, priceTicks, contract.MoneyPerTickLot);
+
+        var notional = FixedPoint.MulMulDiv(qtyLots, priceTicks, contract.MoneyPerTickLot, 1, Rounding.Down);
+        var rate = isMaker ? contract.Fees.MakerRate : contract.Fees.TakerRate;
+        // A fee rounds up (against the account); a rebate rounds down (against the account too).
+        var fee = rate >= 0 ? FixedPoint.ApplyRate(notional, rate, Rounding.Up) : -FixedPoint.ApplyRate(notional, -rate, Rounding.Down);
+        _balances[slot] -= fee;
+        FeeAccount += fee;
+    }
+
+    /// <summary>Moves a position by a signed fill; returns the realized PnL (money).</summary>
+    public static long ApplyToPosition(ref Position p, long signedFill, long priceTicks, long moneyPerTickLot)
+    {
+        var direction = Math.Sign(signedFill);
+        var fillLots = Math.Abs(signedFill);
+        if (p.QtyLots == 0 || Math.Sign(p.QtyLots) == direction)
+        {
+            p.QtyLots += signedFill;
+            p.Cost += direction * FixedPoint.MulMulDiv(fillLots, priceTicks, moneyPerTickLot, 1, Rounding.Down);
+            return 0;
+        }
+
+        var held = Math.Abs(p.QtyLots);
+        var closing = Math.Min(fillLots, held);
+        // The closed lots take their share of the cost; a full close takes exactly what is left,
+        // so rounding on partial closes never creates or loses money over the position's life.
+        var costRemoved = closing == held ? p.Cost : FixedPoint.MulDiv(p.Cost, closing, held, Rounding.TowardZero);
+        var proceeds = Math.Sign(p.QtyLots) * FixedPoint.MulMulDiv(closing, priceTicks, moneyPerTickLot, 1, Rounding.Down);
+        var realized = proceeds - costRemoved;
+        p.QtyLots += direction * closing;
+        p.Cost -= costRemoved;
+
+        var opening = fillLots - closing;
+        if (opening > 0)
+        {
+            p.QtyLots += direction * opening;
+            p.Cost += direction * FixedPoint.MulMulDiv(opening, priceTicks, moneyPerTickLot, 1, Rounding.Down);
+        }
+
+        return realized;
+    }
+
+    // ---------------------------------------------------------------- funding
+
+    /// <summary>Settles funding on every position in the instrument at its mark; returns the total paid.</summary>
+    public long SettleFunding(int instrumentId, long rate)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) || _marks[i] <= 0)
+        {
+            return 0;
+        }
+
+        for (var a = 0; a < _accountCount; a++)
+        {
+            _fundingQty[a] = _positions[(a * _contracts.Length) + i].QtyLots;
+        }
+
+        FundingResidue = FundingSettlement.Settle(_fundingQty.AsSpan(0, _accountCount), _fundingPayments, _marks[i], _contracts[i].MoneyPerTickLot, rate, FundingResidue, out var paid);
+        for (var a = 0; a < _accountCount; a++)
+        {
+            _balances[a] += _fundingPayments[a];
+        }
+
+        return paid;
+    }
+
+    // ---------------------------------------------------------------- queries
+
+    public long Balance(int accountId) => TryAccount(accountId, create: false, out var slot) ? _balances[slot] : 0;
+
+    public Position PositionOf(int accountId, int instrumentId) =>
+        TryAccount(accountId, create: false, out var slot) && _instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i)
+            ? _positions[(slot * _contracts.Length) + i]
+            : default;
+
+    /// <summary>Balance plus unrealized PnL of every position at mark.</summary>
+    public long Equity(int accountId) => TryAccount(accountId, create: false, out var slot) ? EquityOf(slot) : 0;
+
+    public long InitialMargin(int accountId) => TryAccount(accountId, create: false, out var slot) ? InitialMarginOf(slot) : 0;
+
+    /// <summary>Lots a reduce-only order of <paramref name="side"/> may fill: up to the opposite position.</summary>
+    public long ReduceOnlyAllowance(int accountId, int instrumentId, Side side)
+    {
+        var q = PositionOf(accountId, instrumentId).QtyLots;
+        return side == Side.Sell ? Math.Max(0, q) : Math.Max(0, -q);
+    }
+
+    public (long Long, long Short) OpenInterest(int instrumentId)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
+        {
+            return (0, 0);
+        }
+
+        long longs = 0, shorts = 0;
+        for (var a = 0; a < _accountCount; a++)
+        {
+            var q = _positions[(a * _contracts.Length) + i].QtyLots;
+            longs += Math.Max(0, q);
+            shorts += Math.Max(0, -q);
+        }
+
+        return (longs, shorts);
+    }
+
+    /// <summary>Σ balances − Σ costs + fee account + funding residue; equals deposits − withdrawals.</summary>
+    public long MoneyInSystem()
+    {
+        long total = FeeAccount + FundingResidue;
+        for (var a = 0; a < _accountCount; a++)
+        {
+            total += _balances[a];
+            for (var i = 0; i < _contracts.Length; i++)
+            {
+                total -= _positions[(a * _contracts.Length) + i].Cost;
+            }
+        }
+
+        return total;
+    }
+
+    private long EquityOf(int slot)
+    {
+        var equity = _balances[slot];
+        for (var i = 0; i < _contracts.Length; i++)
+        {
+            ref var p = ref _positions[(slot * _contracts.Length) + i];
+            if (p.QtyLots != 0)
+            {
+                equity += FixedPoint.MulMulDiv(p.QtyLots, _marks[i], _contracts[i].MoneyPerTickLot, 1, Rounding.Down) - p.Cost;
+            }
+        }
+
+        return equity;
+    }
+
+    private long InitialMarginOf(int slot)
+    {
+        long margin = 0;
+        for (var i = 0; i < _contracts.Length; i++)
+        {
+            ref var p = ref _positions[(slot * _contracts.Length) + i];
+            if (p.QtyLots != 0)
+            {
+                var leverage = p.Leverage > 0 ? p.Leverage : _contracts[i].DefaultLeverage;
+                margin += _contracts[i].Tiers.InitialMargin(Notional(i, p.QtyLots, _marks[i]), leverage);
+            }
+        }
+
+        return margin;
+    }
+
+    private long Notional(int instrument, long qty, long mark) =>
+        FixedPoint.MulMulDiv(Math.Abs(qty), mark, _contracts[instrument].MoneyPerTickLot, 1, Rounding.Up);
+
+    private bool TryAccount(int accountId, bool create, out int slot)
+    {
+        if (_accountIndex.TryGetValue(new IntKey(accountId), out slot))
+        {
+            return true;
+        }
+
+        if (!create || _accountCount == _accountIds.Length)
+        {
+            return false;
+        }
+
+        slot = _accountCount++;
+        _accountIds[slot] = accountId;
+        _accountIndex.TryAdd(new IntKey(accountId), slot);
+        return true;
+    }
+}
+
+/// <summary>The ledger as the matching engine's position keeper: reduce-only allowances from real
+/// positions, and every fill booked as it happens.</summary>
+public readonly struct LedgerPositions(Ledger ledger) : Matching.IPositionKeeper
+{
+    public Ledger Ledger => ledger;
+
+    public long ReduceOnlyAllowance(int accountId, int instrumentId, Side side) => ledger.ReduceOnlyAllowance(accountId, instrumentId, side);
+
+    public void OnFill(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots, bool isMaker) =>
+        ledger.ApplyFill(accountId, instrumentId, side, priceTicks, qtyLots, isMaker);
+}

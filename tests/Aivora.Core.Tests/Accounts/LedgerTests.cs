@@ -1,0 +1,178 @@
+using Aivora.Core.Accounts;
+using Aivora.Core.Events;
+using Aivora.Core.Matching;
+using Aivora.Core.Orders;
+using Aivora.Core.Reference;
+using Aivora.Core.Tests.Flows;
+using Aivora.Core.Tests.Risk;
+
+namespace Aivora.Core.Tests.Accounts;
+
+public sealed class LedgerTests
+{
+    private const long Usdt = 1_000_000;
+
+    private static Ledger NewLedger(FeeSchedule? fees = null) => new(
+    [
+        new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = fees ?? new FeeSchedule(0, 0) },
+        new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10, Tiers = MarginMathTests.DocTiers(), Fees = fees ?? new FeeSchedule(0, 0) },
+    ], maxAccounts: 64);
+
+    [Fact]
+    public void ShouldRealizeExactPnlOnPartialCloseCloseAndFlip()
+    {
+        var p = default(Position);
+
+        Assert.Equal(0, Ledger.ApplyToPosition(ref p, 3, 100, 1));        // long 3 @100: cost 300
+        Assert.Equal(0, Ledger.ApplyToPosition(ref p, 1, 104, 1));        // long 4, cost 404 (avg 101, not rounded)
+        Assert.Equal(9, Ledger.ApplyToPosition(ref p, -1, 110, 1));       // sell 1 @110: 110 − 101
+        Assert.Equal((3L, 303L), (p.QtyLots, p.Cost));
+        Assert.Equal(-6, Ledger.ApplyToPosition(ref p, -5, 99, 1));       // close 3 @99 (297 − 303), then short 2 @99
+        Assert.Equal((-2L, -198L), (p.QtyLots, p.Cost));
+        Assert.Equal(18, Ledger.ApplyToPosition(ref p, 2, 90, 1));        // short profit: 198 − 180
+        Assert.Equal((0L, 0L), (p.QtyLots, p.Cost));
+    }
+
+    [Fact]
+    public void ShouldNeverLoseMoneyToRoundingOverAPositionsLife()
+    {
+        var random = new Random(4);
+        for (var round = 0; round < 2_000; round++)
+        {
+            var p = default(Position);
+            long realized = 0, cashFlow = 0;
+            var lots = random.Next(1, 50);
+            var price = random.Next(1, 10_000);
+            realized += Ledger.ApplyToPosition(ref p, lots, price, 7);
+            cashFlow -= (long)lots * price * 7;
+            while (p.QtyLots != 0)
+            {
+                var close = Math.Min(p.QtyLots, random.Next(1, 7));
+                var exit = random.Next(1, 10_000);
+                realized += Ledger.ApplyToPosition(ref p, -close, exit, 7);
+                cashFlow += close * exit * 7L;
+            }
+
+            Assert.Equal(cashFlow, realized);   // Σ realized = Σ proceeds − Σ cost, to the unit
+        }
+    }
+
+    [Fact]
+    public void ShouldChargeTakersAndRebateMakersIntoTheFeeAccount()
+    {
+        var ledger = NewLedger(new FeeSchedule(-1_000, 5_000));   // maker −0.01%, taker 0.05%
+        ledger.Deposit(1, 10_000 * Usdt);
+        ledger.Deposit(2, 10_000 * Usdt);
+
+        ledger.ApplyFill(1, 1, Side.Buy, 600_001, 33, isMaker: false);   // notional 1,980,003,300 units
+        ledger.ApplyFill(2, 1, Side.Sell, 600_001, 33, isMaker: true);
+
+        // taker fee 99,000.165 → 99,001 (up); maker rebate 19,800.033 → 19,800 (down): both against the account
+        Assert.Equal(99_001 - 19_800, ledger.FeeAccount);
+        Assert.Equal((10_000 * Usdt) - 99_001, ledger.Balance(1));
+        Assert.Equal((10_000 * Usdt) + 19_800, ledger.Balance(2));
+        Assert.Equal(ledger.TotalDeposits, ledger.MoneyInSystem());
+    }
+
+    [Fact]
+    public void ShouldRejectWithdrawalUnderInitialMarginWithTheFigures()
+    {
+        var ledger = NewLedger();
+        ledger.Deposit(1, 1_000 * Usdt);
+        ledger.Deposit(2, 1_000 * Usdt);
+        ledger.ApplyFill(1, 1, Side.Buy, 600_000, 100, false);          // 6,000 USDT notional, 10x: IM 600
+        ledger.ApplyFill(2, 1, Side.Sell, 600_000, 100, true);
+        ledger.SetMark(1, 600_000);
+
+        var refused = ledger.Withdraw(1, 500 * Usdt);
+
+        Assert.Equal(LedgerReject.InsufficientMargin, refused.Reject);
+        Assert.Equal((1_100 * Usdt, 1_000 * Usdt), (refused.Required, refused.Available));
+        Assert.True(ledger.Withdraw(1, 400 * Usdt).IsOk);
+        Assert.Equal(600 * Usdt, ledger.Balance(1));
+    }
+
+    [Fact]
+    public void ShouldRefuseLeverageAboveTheTierCap()
+    {
+        var ledger = NewLedger();
+        ledger.SetMark(1, 600_000);
+
+        Assert.True(ledger.SetLeverage(1, 1, 125).IsOk);
+        var refused = ledger.SetLeverage(1, 1, 126);
+        Assert.Equal((LedgerReject.LeverageAboveTierCap, 125L, 126L), (refused.Reject, refused.Required, refused.Available));
+    }
+
+    [Theory]
+    [InlineData(21)]
+    [InlineData(22)]
+    public void ShouldConserveMoneyAndBalanceOpenInterestOverLongRandomTrading(int seed)
+    {
+        var ledger = NewLedger(new FeeSchedule(-200, 500));
+        var engine = new MatchingEngine<RecordingSink, LedgerPositions>(CommandFlowGenerator.Config(2_000, 400, 64), new RecordingSink([]), new LedgerPositions(ledger));
+        var generator = new CommandFlowGenerator(seed);
+        var random = new Random(seed);
+        for (var account = 1; account <= 14; account++)
+        {
+            ledger.Deposit(account, 50_000 * Usdt);
+        }
+
+        var trades = 0L;
+        for (var i = 0; i < 150_000; i++)
+        {
+            var step = generator.Next();
+            if (step.IsPositionAdjustment)
+            {
+                // Money moves instead: deposits, withdrawals (some refused), marks and funding.
+                switch (random.Next(4))
+                {
+                    case 0: ledger.Deposit(step.AccountId, random.Next(1, 1_000) * Usdt); break;
+                    case 1: ledger.Withdraw(step.AccountId, random.Next(1, 5_000) * Usdt); break;
+                    case 2: ledger.SetMark(step.InstrumentId, step.InstrumentId == 1 ? random.Next(9_500, 10_500) : random.Next(47_500, 52_500)); break;
+                    default: ledger.SettleFunding(step.InstrumentId, random.Next(-300_000, 300_001)); break;
+                }
+            }
+            else
+            {
+                var command = step.Command;
+                engine.Sink.Events.Clear();
+                engine.Process(in command);
+                foreach (var e in engine.Sink.Events)
+                {
+                    generator.Observe(in e);
+                    trades += e.Kind == EventKind.Trade ? 1 : 0;
+                }
+            }
+
+            if (i % 1_000 == 0)
+            {
+                Assert.Equal(ledger.TotalDeposits - ledger.TotalWithdrawals, ledger.MoneyInSystem());
+                foreach (var instrument in new[] { 1, 2 })
+                {
+                    var (longs, shorts) = ledger.OpenInterest(instrument);
+                    Assert.Equal(longs, shorts);
+                }
+            }
+        }
+
+        Assert.True(trades > 5_000, $"only {trades} trades");
+        Assert.True(ledger.TotalWithdrawals > 0 && ledger.FeeAccount != 0);
+        Assert.Equal(ledger.TotalDeposits - ledger.TotalWithdrawals, ledger.MoneyInSystem());
+    }
+
+    [Fact]
+    public void ShouldLimitReduceOnlyOrdersToTheLedgersPosition()
+    {
+        var ledger = NewLedger();
+        var engine = new MatchingEngine<CountingSink, LedgerPositions>(CommandFlowGenerator.Config(100, 50, 16), default, new LedgerPositions(ledger));
+        ledger.ApplyFill(1, 1, Side.Buy, 10_000, 5, false);   // account 1 long 5 (its counterparty is outside this test)
+        var bid = Commands.EngineCommand.Limit(1, 2, 1, 0, Side.Buy, 10_000, 20);
+        engine.Process(in bid);
+
+        var sell = Commands.EngineCommand.Place(2, 1, 1, 0, Side.Sell, OrderType.Limit, TimeInForce.Ioc, 10_000, 20, OrderFlags.ReduceOnly);
+        engine.Process(in sell);
+
+        Assert.Equal(0, ledger.PositionOf(1, 1).QtyLots);
+        Assert.Equal(5, engine.Sink.FilledLots);
+    }
+}
