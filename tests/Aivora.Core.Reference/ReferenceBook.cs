@@ -239,10 +239,10 @@ public sealed class ReferenceBook
         }
         else
         {
-            reason = QuantityProblem(instrument, newQty);
+            reason = PriceProblem(instrument, newPrice);
             if (reason == RejectReason.None)
             {
-                reason = PriceProblem(instrument, newPrice);
+                reason = QuantityProblem(instrument, newQty);
             }
 
             if (reason == RejectReason.None && (Int128)newPrice * newQty > instrument.Spec.MaxNotional)
@@ -433,9 +433,6 @@ public sealed class ReferenceBook
         if (instrument.State == TradingState.Halted) { return RejectReason.InstrumentHalted; }
         if (instrument.State == TradingState.CloseOnly && !c.Flags.HasFlag(OrderFlags.ReduceOnly)) { return RejectReason.InstrumentCloseOnly; }
 
-        var qtyProblem = QuantityProblem(instrument, c.QtyLots);
-        if (qtyProblem != RejectReason.None) { return qtyProblem; }
-
         if (c.Type == OrderType.Market)
         {
             if (instrument.ReferencePrice <= 0) { return RejectReason.NoReferencePrice; }
@@ -446,6 +443,9 @@ public sealed class ReferenceBook
             var priceProblem = PriceProblem(instrument, price);
             if (priceProblem != RejectReason.None) { return priceProblem; }
         }
+
+        var qtyProblem = QuantityProblem(instrument, c.QtyLots);
+        if (qtyProblem != RejectReason.None) { return qtyProblem; }
 
         if ((Int128)price * c.QtyLots > instrument.Spec.MaxNotional) { return RejectReason.NotionalAboveMaximum; }
         if (c.TimeInForce == TimeInForce.Gtd && c.ExpiryNs <= _now) { return RejectReason.InvalidExpiry; }

@@ -12,9 +12,28 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     where TPositions : struct, IPositionKeeper
 {
 
+    /// <summary>
+    /// Static checks of a new order, first failure wins: its shape (account, side, type, time in
+    /// force, STP), the instrument's trading state, then price (tick grid and band; the protection
+    /// price for a market order), quantity, notional and expiry. The risk gate runs the same stages
+    /// with its own checks between them (the index state after the trading state).
+    /// </summary>
     private RejectReason ValidateNewOrder(OrderBook book, in EngineCommand c, out long priceTicks)
     {
         priceTicks = c.PriceTicks;
+        var reason = CheckOrderShape(in c);
+        if (reason != RejectReason.None)
+        {
+            return reason;
+        }
+
+        reason = CheckTradingState(book, (c.Flags & OrderFlags.ReduceOnly) != 0);
+        return reason != RejectReason.None ? reason : CheckPriceAndSize(book, in c, out priceTicks);
+    }
+
+    /// <summary>Malformed input: account, side, order type and flags, time in force and its combinations, STP mode.</summary>
+    public static RejectReason CheckOrderShape(in EngineCommand c)
+    {
         if (c.AccountId <= 0)
         {
             return RejectReason.InvalidAccount;
@@ -42,23 +61,24 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return RejectReason.InvalidTimeInForce;
         }
 
-        if (!c.Stp.IsValid())
-        {
-            return RejectReason.InvalidSelfTradePrevention;
-        }
+        return c.Stp.IsValid() ? RejectReason.None : RejectReason.InvalidSelfTradePrevention;
+    }
 
-        var reason = CheckTradingState(book, (c.Flags & OrderFlags.ReduceOnly) != 0);
-        if (reason != RejectReason.None)
-        {
-            return reason;
-        }
+    /// <summary>The instrument's trading state for a new order (UnknownInstrument when there is no such book).</summary>
+    public RejectReason CheckTradingState(int instrumentId, bool reduceOnly) =>
+        _bookIndex.TryGetValue(new IntKey(instrumentId), out var index) ? CheckTradingState(_books[index], reduceOnly) : RejectReason.UnknownInstrument;
 
-        reason = CheckQuantity(book, c.QtyLots);
-        if (reason != RejectReason.None)
-        {
-            return reason;
-        }
+    /// <summary>Price (grid, band, market protection), quantity, notional and expiry of a new order; the effective limit price comes out.</summary>
+    public RejectReason CheckPriceAndSize(in EngineCommand c, out long priceTicks)
+    {
+        priceTicks = 0;
+        return _bookIndex.TryGetValue(new IntKey(c.InstrumentId), out var index) ? CheckPriceAndSize(_books[index], in c, out priceTicks) : RejectReason.UnknownInstrument;
+    }
 
+    private RejectReason CheckPriceAndSize(OrderBook book, in EngineCommand c, out long priceTicks)
+    {
+        priceTicks = c.PriceTicks;
+        RejectReason reason;
         if (c.Type == OrderType.Market)
         {
             if (book.ReferencePriceTicks <= 0)
@@ -77,18 +97,23 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             }
         }
 
+        reason = CheckQuantity(book, c.QtyLots);
+        if (reason != RejectReason.None)
+        {
+            return reason;
+        }
+
         if (NotionalExceeds(book, priceTicks, c.QtyLots))
         {
             return RejectReason.NotionalAboveMaximum;
         }
 
-        if (c.TimeInForce == TimeInForce.Gtd ? c.ExpiryNs <= _nowNs : c.ExpiryNs != 0)
-        {
-            return RejectReason.InvalidExpiry;
-        }
-
-        return RejectReason.None;
+        return (c.TimeInForce == TimeInForce.Gtd ? c.ExpiryNs <= _nowNs : c.ExpiryNs != 0) ? RejectReason.InvalidExpiry : RejectReason.None;
     }
+
+    /// <summary>True when a limit order at this price would trade on entry (what post-only refuses).</summary>
+    public bool WouldTake(int instrumentId, Side side, long priceTicks) =>
+        _bookIndex.TryGetValue(new IntKey(instrumentId), out var index) && Crosses(_books[index], side, priceTicks);
 
     private RejectReason ValidateAmend(OrderBook book, ref OrderSlot o, long newPrice, long newQty)
     {
@@ -107,13 +132,13 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return RejectReason.None;
         }
 
-        var reason = CheckQuantity(book, newQty);
+        var reason = CheckPrice(book, newPrice);
         if (reason != RejectReason.None)
         {
             return reason;
         }
 
-        reason = CheckPrice(book, newPrice);
+        reason = CheckQuantity(book, newQty);
         if (reason != RejectReason.None)
         {
             return reason;

@@ -474,7 +474,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     }
 
     /// <summary>Moves engine time forward (never back) and expires every GTD order now due.</summary>
-    private void AdvanceTo(long nowNs)
+    public void AdvanceTo(long nowNs)
     {
         if (nowNs > _nowNs)
         {
