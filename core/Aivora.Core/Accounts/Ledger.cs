@@ -288,6 +288,95 @@ public sealed class Ledger
         return side == Side.Sell ? Math.Max(0, q) : Math.Max(0, -q);
     }
 
+    public int InstrumentCount => _contracts.Length;
+
+    public int InstrumentIdAt(int index) => _contracts[index].InstrumentId;
+
+    public long MarkOf(int instrumentId) => _instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) ? _marks[i] : 0;
+
+    /// <summary>
+    /// Initial margin of the worse side of a position and its open orders: if every buy filled the
+    /// position would be q + buys, if every sell filled q − sells; margin is charged on the larger,
+    /// at mark (or <paramref name="fallbackPriceTicks"/> before the first mark), at the chosen leverage
+    /// capped by the tier.
+    /// </summary>
+    public long ExposureMargin(int accountId, int instrumentId, long openBuyLots, long openSellLots, long fallbackPriceTicks)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
+        {
+            return 0;
+        }
+
+        var p = TryAccount(accountId, create: false, out var slot) ? _positions[(slot * _contracts.Length) + i] : default;
+        var worst = Math.Max(Math.Abs(p.QtyLots + openBuyLots), Math.Abs(p.QtyLots - openSellLots));
+        if (worst == 0)
+        {
+            return 0;
+        }
+
+        var price = _marks[i] > 0 ? _marks[i] : fallbackPriceTicks;
+        var leverage = p.Leverage > 0 ? p.Leverage : _contracts[i].DefaultLeverage;
+        return _contracts[i].Tiers.InitialMargin(Notional(i, worst, price), leverage);
+    }
+
+    /// <summary>Taker fee on an order's notional, rounded up: what pre-trade risk reserves.</summary>
+    public long TakerFee(int instrumentId, long priceTicks, long qtyLots)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) || _contracts[i].Fees.TakerRate <= 0)
+        {
+            return 0;
+        }
+
+        return FixedPoint.ApplyRate(Notional(i, qtyLots, priceTicks), _contracts[i].Fees.TakerRate, Rounding.Up);
+    }
+
+    /// <summary>Money lost against mark the moment an order fills at its limit (buying above or selling below mark).</summary>
+    public long ImmediateLossAgainstMark(int instrumentId, Side side, long priceTicks, long qtyLots)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) || _marks[i] <= 0)
+        {
+            return 0;
+        }
+
+        var adverseTicks = side == Side.Buy ? priceTicks - _marks[i] : _marks[i] - priceTicks;
+        return adverseTicks <= 0 ? 0 : FixedPoint.MulMulDiv(adverseTicks, qtyLots, _contracts[i].MoneyPerTickLot, 1, Rounding.Up);
+    }
+
+    /// <summary>
+    /// The account's liquidation price on <paramref name="instrumentId"/> if an order filled
+    /// completely at its price: the position after the fill, margined cross (balance, realized PnL
+    /// of the fill, and the other positions' PnL at mark minus their maintenance margin).
+    /// The same code the engine's risk runs on live positions. 0 when there is nothing to liquidate.
+    /// </summary>
+    public long WhatIfLiquidationPrice(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
+        {
+            return 0;
+        }
+
+        var hasAccount = TryAccount(accountId, create: false, out var slot);
+        var p = hasAccount ? _positions[(slot * _contracts.Length) + i] : default;
+        var realized = ApplyToPosition(ref p, side == Side.Buy ? qtyLots : -qtyLots, priceTicks, _contracts[i].MoneyPerTickLot);
+        var margin = (hasAccount ? _balances[slot] : 0) + realized;
+        if (hasAccount)
+        {
+            for (var j = 0; j < _contracts.Length; j++)
+            {
+                ref var other = ref _positions[(slot * _contracts.Length) + j];
+                if (j == i || other.QtyLots == 0)
+                {
+                    continue;
+                }
+
+                var notional = FixedPoint.MulMulDiv(other.QtyLots, _marks[j], _contracts[j].MoneyPerTickLot, 1, Rounding.Down);
+                margin += notional - other.Cost - _contracts[j].Tiers.MaintenanceMargin(Math.Abs(notional));
+            }
+        }
+
+        return LiquidationMath.LiquidationPrice(p.QtyLots, p.Cost, margin, _contracts[i].Tiers, _contracts[i].MoneyPerTickLot);
+    }
+
     public (long Long, long Short) OpenInterest(int instrumentId)
     {
         if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))

@@ -37,13 +37,20 @@ public struct EngineEvent : IEquatable<EngineEvent>
     /// <summary>Engine time of the command that produced the event.</summary>
     public long TimeNs;
 
+    /// <summary>Risk figures: what was required (margin, a limit).</summary>
+    public long Required;
+
+    /// <summary>Risk figures: what was available.</summary>
+    public long Available;
+
     public readonly bool Equals(EngineEvent other) =>
         Kind == other.Kind && Side == other.Side && Reason == other.Reason && Reason2 == other.Reason2 &&
         Flag == other.Flag && InstrumentId == other.InstrumentId && AccountId == other.AccountId &&
         OtherAccountId == other.OtherAccountId && Count == other.Count && OrderId == other.OrderId &&
         ClientOrderId == other.ClientOrderId && OtherOrderId == other.OtherOrderId && TradeId == other.TradeId &&
         PriceTicks == other.PriceTicks && QtyLots == other.QtyLots && RemainingLots == other.RemainingLots &&
-        OtherRemainingLots == other.OtherRemainingLots && TimeNs == other.TimeNs;
+        OtherRemainingLots == other.OtherRemainingLots && TimeNs == other.TimeNs &&
+        Required == other.Required && Available == other.Available;
 
     public override readonly bool Equals(object? obj) => obj is EngineEvent other && Equals(other);
 

@@ -7,7 +7,7 @@ public enum EventKind : byte
     /// <summary>OrderId, ClientOrderId, AccountId, InstrumentId, Side, PriceTicks (effective limit), QtyLots.</summary>
     OrderAccepted = 1,
 
-    /// <summary>Command (in Reason2), Reason, ClientOrderId, OrderId (as given), AccountId, InstrumentId.</summary>
+    /// <summary>Command (in Reason2), Reason, ClientOrderId, OrderId (as given), AccountId, InstrumentId; risk rejects add Required and Available.</summary>
     OrderRejected = 2,
 
     /// <summary>TradeId, InstrumentId, PriceTicks (the maker's), QtyLots, Side (aggressor), OrderId/AccountId (taker),
@@ -46,4 +46,9 @@ public enum EventKind : byte
 
     /// <summary>InstrumentId, PriceTicks.</summary>
     ReferencePriceChanged = 14,
+
+    /// <summary>Risk what-if for an order about to enter the book: ClientOrderId, AccountId, InstrumentId,
+    /// PriceTicks (the account's liquidation price if the order fills completely, 0 = none),
+    /// Required (initial margin the order adds), Available (available margin after it).</summary>
+    OrderRiskAssessed = 15,
 }

@@ -36,4 +36,13 @@ public enum RejectReason : byte
     CapacityAccounts = 26,
     UnknownCommand = 27,
     InvalidTradingState = 28,
+
+    /// <summary>Risk: equity after the order would not cover initial margin (figures: required, available).</summary>
+    InsufficientMargin = 64,
+
+    /// <summary>Risk: the index is stale; only reduce-only orders are accepted.</summary>
+    IndexStale = 65,
+
+    /// <summary>Risk: the account's open orders on the instrument are at the limit (figures: limit, count).</summary>
+    MaxOpenOrders = 66,
 }

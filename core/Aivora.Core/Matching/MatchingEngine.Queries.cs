@@ -84,6 +84,42 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
     public TradingState GetTradingState(int instrumentId) => BookOf(instrumentId).State;
 
+    /// <summary>
+    /// An account's resting orders on one instrument: count and remaining lots per side. Walks the
+    /// account's own order list (bounded by the per-account order limit), no book scan.
+    /// </summary>
+    public int OpenQuantity(int accountId, int instrumentId, out long buyLots, out long sellLots)
+    {
+        buyLots = 0;
+        sellLots = 0;
+        if (!_accountIndex.TryGetValue(new IntKey(accountId), out var accountSlot) || !_bookIndex.TryGetValue(new IntKey(instrumentId), out var bookIndex))
+        {
+            return 0;
+        }
+
+        var count = 0;
+        for (var m = _accounts[accountSlot].Head; m != None; m = _orders[m].AccountNext)
+        {
+            ref var o = ref _orders[m];
+            if (o.BookIndex != bookIndex || o.Level == None)
+            {
+                continue;
+            }
+
+            count++;
+            if (o.Side == Side.Buy)
+            {
+                buyLots += o.QtyLots - o.FilledLots;
+            }
+            else
+            {
+                sellLots += o.QtyLots - o.FilledLots;
+            }
+        }
+
+        return count;
+    }
+
     private OrderBook BookOf(int instrumentId) =>
         _bookIndex.TryGetValue(new IntKey(instrumentId), out var index)
             ? _books[index]

@@ -1,0 +1,213 @@
+using Aivora.Core.Accounts;
+using Aivora.Core.Commands;
+using Aivora.Core.Events;
+using Aivora.Core.Instruments;
+using Aivora.Core.Orders;
+using Aivora.Core.Pricing;
+using Aivora.Core.Reference;
+using Aivora.Core.Risk;
+using Aivora.Core.Tests.Flows;
+
+namespace Aivora.Core.Tests.Risk;
+
+public sealed class PreTradeRiskTests
+{
+    private const long Usdt = 1_000_000;
+
+    private static PreTradeRisk<RecordingSink> NewRisk(List<EngineEvent> events, int maxOpenOrders = 200)
+    {
+        var ledger = new Ledger(
+        [
+            new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(2_000, 50_000) },
+            new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(2_000, 50_000) },
+        ], maxAccounts: 64);
+        // The flow generator's instruments, with room for larger orders: these tests are about margin.
+        var config = CommandFlowGenerator.Config(2_000, 400, 64) with
+        {
+            Instruments = [.. CommandFlowGenerator.Instruments.Select(i => i with { MaxQuantity = 1_000_000, MaxNotional = long.MaxValue })],
+        };
+        var risk = new PreTradeRisk<RecordingSink>(config, ledger, new RiskLimits { MaxOpenOrdersPerInstrument = maxOpenOrders }, new RecordingSink(events));
+        ledger.SetMark(1, 10_000);
+        ledger.SetMark(2, 50_000);
+        return risk;
+    }
+
+    private static EngineEvent Only(List<EngineEvent> events, EventKind kind) => Assert.Single(events, e => e.Kind == kind);
+
+    [Fact]
+    public void ShouldRejectWithRequiredAndAvailableMarginWhenEquityIsShort()
+    {
+        var events = new List<EngineEvent>();
+        var risk = NewRisk(events);
+        risk.Ledger.Deposit(7, 100 * Usdt);
+
+        // 1,000 lots at 10,000 ticks = 1,000 USDT notional; 10x → 100 USDT margin; taker fee 0.5 USDT reserved.
+        var order = EngineCommand.Limit(1, 7, 1, 1, Side.Buy, 10_000, 1_000);
+        risk.Process(in order);
+
+        var reject = Only(events, EventKind.OrderRejected);
+        Assert.Equal(RejectReason.InsufficientMargin, (RejectReason)reject.Reason);
+        Assert.Equal((100_500_000L, 100 * Usdt), (reject.Required, reject.Available));
+        Assert.Empty(risk.Engine.RestingOrders(1, Side.Buy));
+
+        events.Clear();
+        var smaller = EngineCommand.Limit(2, 7, 1, 2, Side.Buy, 10_000, 990);
+        risk.Process(in smaller);
+        Assert.Single(events, e => e.Kind == EventKind.OrderAccepted);
+    }
+
+    [Fact]
+    public void ShouldCountOpenOrdersWorstSideAndTheLossAgainstMark()
+    {
+        var events = new List<EngineEvent>();
+        var risk = NewRisk(events);
+        risk.Ledger.Deposit(7, 100 * Usdt);
+        var resting = EngineCommand.Limit(1, 7, 1, 1, Side.Buy, 9_900, 500);   // 49.5 USDT margin
+        risk.Process(in resting);
+        events.Clear();
+
+        // Another 500 buy on the same side: worst side is 1,000 lots → 100 USDT + fees > 100.
+        var more = EngineCommand.Limit(2, 7, 1, 2, Side.Buy, 9_900, 500);
+        risk.Process(in more);
+        Assert.Equal(RejectReason.InsufficientMargin, (RejectReason)Only(events, EventKind.OrderRejected).Reason);
+
+        // A sell of 500 does not add: the worst side stays the buys.
+        events.Clear();
+        var sell = EngineCommand.Limit(3, 7, 1, 3, Side.Sell, 10_100, 500);
+        risk.Process(in sell);
+        Assert.Single(events, e => e.Kind == EventKind.OrderAccepted);
+    }
+
+    [Fact]
+    public void ShouldPublishWhatIfLiquidationPriceAndMarginWithTheAcceptance()
+    {
+        var events = new List<EngineEvent>();
+        var risk = NewRisk(events);
+        risk.Ledger.Deposit(7, 200 * Usdt);
+
+        var order = EngineCommand.Limit(1, 7, 1, 1, Side.Buy, 10_000, 1_000);
+        risk.Process(in order);
+
+        var assessed = Only(events, EventKind.OrderRiskAssessed);
+        Assert.Equal(100 * Usdt, assessed.Required);                           // initial margin the order adds
+        Assert.Equal(200 * Usdt - (100 * Usdt) - 500_000, assessed.Available); // after margin and reserved fee
+        // Long 1,000 lots at 10,000 with 200 USDT: LP = (1,000 − 200) / (1,000 lots × 100 × (1 − 0.4%)) per tick
+        Assert.Equal(LiquidationMath.LiquidationPrice(1_000, 1_000 * Usdt, 200 * Usdt, MarginMathTests.DocTiers(), 100), assessed.PriceTicks);
+        Assert.InRange(assessed.PriceTicks, 8_032, 8_033);
+        Assert.True(events.IndexOf(assessed) < events.FindIndex(e => e.Kind == EventKind.OrderAccepted));
+    }
+
+    [Fact]
+    public void ShouldAcceptOnlyReduceOnlyOrdersWhileTheIndexIsStale()
+    {
+        var events = new List<EngineEvent>();
+        var risk = NewRisk(events);
+        risk.Ledger.Deposit(7, 1_000 * Usdt);
+        risk.Ledger.Deposit(8, 1_000 * Usdt);
+        var open = EngineCommand.Limit(1, 8, 1, 1, Side.Sell, 10_000, 100);
+        risk.Process(in open);
+        var buy = EngineCommand.Limit(2, 7, 1, 2, Side.Buy, 10_000, 100);
+        risk.Process(in buy);
+        Assert.Equal(100, risk.Ledger.PositionOf(7, 1).QtyLots);
+        risk.SetIndexState(1, IndexState.Stale);
+        events.Clear();
+
+        var more = EngineCommand.Limit(3, 7, 1, 3, Side.Buy, 9_990, 10);
+        risk.Process(in more);
+        Assert.Equal(RejectReason.IndexStale, (RejectReason)Only(events, EventKind.OrderRejected).Reason);
+
+        events.Clear();
+        var close = EngineCommand.Place(4, 7, 1, 4, Side.Sell, OrderType.Limit, TimeInForce.Gtc, 10_010, 100, OrderFlags.ReduceOnly);
+        risk.Process(in close);
+        Assert.Single(events, e => e.Kind == EventKind.OrderAccepted);
+    }
+
+    [Fact]
+    public void ShouldApplyChecksInTheSpecifiedOrderFirstFailureWins()
+    {
+        var events = new List<EngineEvent>();
+        var risk = NewRisk(events, maxOpenOrders: 1);
+        risk.Ledger.Deposit(7, 1 * Usdt);
+        var first = EngineCommand.Limit(1, 7, 1, 1, Side.Sell, 10_050, 1);
+        risk.Process(in first);                               // one open order: the limit is reached
+        var halt = EngineCommand.SetState(1, 1, TradingState.Halted);
+        risk.Process(in halt);
+        risk.SetIndexState(1, IndexState.Stale);
+
+        // Halted, stale, outside the band, at the open-order limit, and far beyond the margin.
+        var bad = EngineCommand.Limit(2, 7, 1, 2, Side.Buy, 20_000, 400);
+        RejectReason Send(EngineCommand c)
+        {
+            events.Clear();
+            risk.Process(in c);
+            return (RejectReason)Only(events, EventKind.OrderRejected).Reason;
+        }
+
+        Assert.Equal(RejectReason.InstrumentHalted, Send(bad));
+        var open = EngineCommand.SetState(3, 1, TradingState.Open);
+        risk.Process(in open);
+        Assert.Equal(RejectReason.IndexStale, Send(bad));
+        risk.SetIndexState(1, IndexState.Healthy);
+        Assert.Equal(RejectReason.PriceOutsideBand, Send(bad));
+        Assert.Equal(RejectReason.MaxOpenOrders, Send(bad with { PriceTicks = 10_000 }));
+        Assert.Equal(RejectReason.InsufficientMargin, Send(bad with { PriceTicks = 10_000, TimeInForce = TimeInForce.Ioc }));
+    }
+
+    [Theory]
+    [InlineData(31)]
+    [InlineData(32)]
+    public void ShouldNeverLeaveAnAcceptingAccountWithNegativeAvailableMargin(int seed)
+    {
+        var events = new List<EngineEvent>();
+        var risk = NewRisk(events);
+        var generator = new CommandFlowGenerator(seed);
+        var random = new Random(seed);
+        for (var account = 1; account <= 14; account++)
+        {
+            risk.Ledger.Deposit(account, random.Next(5, 60) * Usdt);   // thin accounts: margin binds often
+        }
+
+        long accepted = 0, marginRejects = 0;
+        for (var i = 0; i < 60_000; i++)
+        {
+            var step = generator.Next();
+            if (step.IsPositionAdjustment)
+            {
+                continue;
+            }
+
+            var command = step.Command;
+            events.Clear();
+            risk.Process(in command);
+            foreach (var e in events)
+            {
+                generator.Observe(in e);
+                marginRejects += e.Kind == EventKind.OrderRejected && e.Reason == (byte)RejectReason.InsufficientMargin ? 1 : 0;
+                if (e.Kind == EventKind.OrderAccepted && command.Kind == CommandKind.PlaceOrder && (command.Flags & OrderFlags.ReduceOnly) == 0)
+                {
+                    accepted++;
+                }
+            }
+
+            if (command.Kind == CommandKind.PlaceOrder && events.Exists(e => e.Kind == EventKind.OrderAccepted) && (command.Flags & OrderFlags.ReduceOnly) == 0)
+            {
+                Assert.True(Available(risk, command.AccountId) >= 0, $"command {i}: account {command.AccountId} left with negative available margin");
+            }
+        }
+
+        Assert.True(accepted > 5_000 && marginRejects > 100, $"accepted {accepted}, margin rejects {marginRejects}");
+        Assert.Equal(risk.Ledger.TotalDeposits, risk.Ledger.MoneyInSystem());
+    }
+
+    private static long Available(PreTradeRisk<RecordingSink> risk, int accountId)
+    {
+        long margin = 0;
+        foreach (var instrument in new[] { 1, 2 })
+        {
+            risk.Engine.OpenQuantity(accountId, instrument, out var buys, out var sells);
+            margin += risk.Ledger.ExposureMargin(accountId, instrument, buys, sells, risk.Ledger.MarkOf(instrument));
+        }
+
+        return risk.Ledger.Equity(accountId) - margin;
+    }
+}
