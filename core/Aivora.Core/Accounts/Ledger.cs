@@ -78,6 +78,11 @@ public sealed class Ledger
     private readonly long[] _marks;
     private readonly long[] _fundingQty;
     private readonly long[] _fundingPayments;
+
+    // Positions indexed by the mark at which they need attention, per instrument: longs keyed by
+    // −liquidation price (the highest first, as a falling mark reaches it first), shorts by the price.
+    private readonly IndexedMinHeap[] _longsAtRisk;
+    private readonly IndexedMinHeap[] _shortsAtRisk;
     private int _accountCount;
 
     public Ledger(IReadOnlyList<ContractSpec> contracts, int maxAccounts)
@@ -99,6 +104,13 @@ public sealed class Ledger
         _marks = new long[_contracts.Length];
         _fundingQty = new long[maxAccounts];
         _fundingPayments = new long[maxAccounts];
+        _longsAtRisk = new IndexedMinHeap[_contracts.Length];
+        _shortsAtRisk = new IndexedMinHeap[_contracts.Length];
+        for (var i = 0; i < _contracts.Length; i++)
+        {
+            _longsAtRisk[i] = new IndexedMinHeap(maxAccounts);
+            _shortsAtRisk[i] = new IndexedMinHeap(maxAccounts);
+        }
     }
 
     public long FeeAccount { get; private set; }
@@ -127,6 +139,7 @@ public sealed class Ledger
 
         _balances[slot] += amount;
         TotalDeposits += amount;
+        ReindexAccount(slot);
         return LedgerOutcome.Ok;
     }
 
@@ -152,6 +165,7 @@ public sealed class Ledger
 
         _balances[slot] -= amount;
         TotalWithdrawals += amount;
+        ReindexAccount(slot);
         return LedgerOutcome.Ok;
     }
 
@@ -209,6 +223,9 @@ public sealed class Ledger
         var fee = rate >= 0 ? FixedPoint.ApplyRate(notional, rate, Rounding.Up) : -FixedPoint.ApplyRate(notional, -rate, Rounding.Down);
         _balances[slot] -= fee;
         FeeAccount += fee;
+
+        // Cross margin: the fill's PnL and fee change the margin behind every position of the account.
+        ReindexAccount(slot);
     }
 
     /// <summary>Moves a position by a signed fill; returns the realized PnL (money).</summary>
@@ -261,7 +278,11 @@ public sealed class Ledger
         FundingResidue = FundingSettlement.Settle(_fundingQty.AsSpan(0, _accountCount), _fundingPayments, _marks[i], _contracts[i].MoneyPerTickLot, rate, FundingResidue, out var paid);
         for (var a = 0; a < _accountCount; a++)
         {
-            _balances[a] += _fundingPayments[a];
+            if (_fundingPayments[a] != 0)
+            {
+                _balances[a] += _fundingPayments[a];
+                ReindexAccount(a);
+            }
         }
 
         return paid;
@@ -358,23 +379,90 @@ public sealed class Ledger
         var hasAccount = TryAccount(accountId, create: false, out var slot);
         var p = hasAccount ? _positions[(slot * _contracts.Length) + i] : default;
         var realized = ApplyToPosition(ref p, side == Side.Buy ? qtyLots : -qtyLots, priceTicks, _contracts[i].MoneyPerTickLot);
-        var margin = (hasAccount ? _balances[slot] : 0) + realized;
-        if (hasAccount)
-        {
-            for (var j = 0; j < _contracts.Length; j++)
-            {
-                ref var other = ref _positions[(slot * _contracts.Length) + j];
-                if (j == i || other.QtyLots == 0)
-                {
-                    continue;
-                }
+        return hasAccount ? LiquidationPriceOf(slot, i, p, realized) : LiquidationMath.LiquidationPrice(p.QtyLots, p.Cost, realized, _contracts[i].Tiers, _contracts[i].MoneyPerTickLot);
+    }
 
-                var notional = FixedPoint.MulMulDiv(other.QtyLots, _marks[j], _contracts[j].MoneyPerTickLot, 1, Rounding.Down);
-                margin += notional - other.Cost - _contracts[j].Tiers.MaintenanceMargin(Math.Abs(notional));
+    /// <summary>The account's current liquidation price on an instrument (0 = none).</summary>
+    public long LiquidationPrice(int accountId, int instrumentId) =>
+        TryAccount(accountId, create: false, out var slot) && _instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i)
+            ? LiquidationPriceOf(slot, i, _positions[(slot * _contracts.Length) + i], 0)
+            : 0;
+
+    /// <summary>
+    /// Sets the mark and writes the accounts whose position on the instrument is at or past its
+    /// liquidation price (as many as fit); returns how many there are. Visits only those positions
+    /// (plus the heap nodes just past them), never every account: its cost does not grow with the
+    /// number of positions held far from liquidation. Liquidation prices of cross accounts include
+    /// the other instruments' PnL as of the account's last change.
+    /// </summary>
+    public int MarkUpdate(int instrumentId, long markTicks, Span<int> accountIds)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) || markTicks <= 0)
+        {
+            return 0;
+        }
+
+        _marks[i] = markTicks;
+        var longs = _longsAtRisk[i].CollectAtMost(-markTicks, accountIds);
+        var written = Math.Min(longs, accountIds.Length);
+        var shorts = _shortsAtRisk[i].CollectAtMost(markTicks, accountIds[written..]);
+        for (var k = 0; k < Math.Min(longs + shorts, accountIds.Length); k++)
+        {
+            accountIds[k] = _accountIds[accountIds[k]];
+        }
+
+        return longs + shorts;
+    }
+
+    private long LiquidationPriceOf(int slot, int i, Position p, long extraMargin)
+    {
+        var margin = _balances[slot] + extraMargin;
+        for (var j = 0; j < _contracts.Length; j++)
+        {
+            ref var other = ref _positions[(slot * _contracts.Length) + j];
+            if (j == i || other.QtyLots == 0)
+            {
+                continue;
             }
+
+            var notional = FixedPoint.MulMulDiv(other.QtyLots, _marks[j], _contracts[j].MoneyPerTickLot, 1, Rounding.Down);
+            margin += notional - other.Cost - _contracts[j].Tiers.MaintenanceMargin(Math.Abs(notional));
         }
 
         return LiquidationMath.LiquidationPrice(p.QtyLots, p.Cost, margin, _contracts[i].Tiers, _contracts[i].MoneyPerTickLot);
+    }
+
+    private void ReindexAccount(int slot)
+    {
+        for (var i = 0; i < _contracts.Length; i++)
+        {
+            if (_positions[(slot * _contracts.Length) + i].QtyLots != 0 || _longsAtRisk[i].Contains(slot) || _shortsAtRisk[i].Contains(slot))
+            {
+                Reindex(slot, i);
+            }
+        }
+    }
+
+    /// <summary>Re-keys the account's position on instrument i by its liquidation price.</summary>
+    private void Reindex(int slot, int i)
+    {
+        var p = _positions[(slot * _contracts.Length) + i];
+        var price = p.QtyLots == 0 ? 0 : LiquidationPriceOf(slot, i, p, 0);
+        if (p.QtyLots > 0 && price > 0)
+        {
+            _longsAtRisk[i].Upsert(slot, -price, _accountIds[slot]);
+            _shortsAtRisk[i].Remove(slot);
+        }
+        else if (p.QtyLots < 0 && price > 0)
+        {
+            _shortsAtRisk[i].Upsert(slot, price, _accountIds[slot]);
+            _longsAtRisk[i].Remove(slot);
+        }
+        else
+        {
+            _longsAtRisk[i].Remove(slot);
+            _shortsAtRisk[i].Remove(slot);
+        }
     }
 
     public (long Long, long Short) OpenInterest(int instrumentId)

@@ -35,7 +35,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     private readonly OpenHashMap<ClientOrderKey> _byClientOrderId;
     private readonly AccountSlot[] _accounts;
     private readonly OpenHashMap<IntKey> _accountIndex;
-    private readonly ExpiryHeap _expiries;
+    private readonly IndexedMinHeap _expiries;
     private readonly int _maxRestingOrders;
     private int _freeOrderCount;
     private int _accountCount;
@@ -75,7 +75,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         _byClientOrderId = new OpenHashMap<ClientOrderKey>(slots);
         _accounts = new AccountSlot[config.MaxAccounts];
         _accountIndex = new OpenHashMap<IntKey>(config.MaxAccounts);
-        _expiries = new ExpiryHeap(slots);
+        _expiries = new IndexedMinHeap(slots);
         Prefault.Touch(_orders);
         Prefault.Touch(_accounts);
     }
@@ -481,7 +481,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             _nowNs = nowNs;
         }
 
-        while (_expiries.Count > 0 && _expiries.MinExpiryNs <= _nowNs)
+        while (_expiries.Count > 0 && _expiries.MinKey <= _nowNs)
         {
             var slot = _expiries.MinSlot;
             ref var o = ref _orders[slot];

@@ -176,3 +176,69 @@ public sealed class LedgerTests
         Assert.Equal(5, engine.Sink.FilledLots);
     }
 }
+
+public sealed class LiquidationIndexTests
+{
+    private const long Usdt = 1_000_000;
+
+    [Fact]
+    public void ShouldReturnExactlyThePositionsPastTheirLiquidationPriceOnMarkUpdate()
+    {
+        var ledger = new Ledger(
+        [
+            new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
+            new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
+        ], maxAccounts: 64);
+        var engine = new MatchingEngine<RecordingSink, LedgerPositions>(CommandFlowGenerator.Config(2_000, 400, 64), new RecordingSink([]), new LedgerPositions(ledger));
+        var generator = new CommandFlowGenerator(41);
+        ledger.SetMark(1, 10_000);
+        ledger.SetMark(2, 50_000);
+        for (var account = 1; account <= 14; account++)
+        {
+            ledger.Deposit(account, 2 * Usdt);   // thin: liquidation prices close to the market
+        }
+
+        for (var i = 0; i < 20_000; i++)
+        {
+            var step = generator.Next();
+            if (step.IsPositionAdjustment)
+            {
+                continue;
+            }
+
+            var command = step.Command;
+            engine.Sink.Events.Clear();
+            engine.Process(in command);
+            foreach (var e in engine.Sink.Events)
+            {
+                generator.Observe(in e);
+            }
+        }
+
+        var found = new int[64];
+        var totalFlagged = 0;
+        foreach (var instrument in new[] { 1, 2 })
+        {
+            var center = instrument == 1 ? 10_000 : 50_000;
+            for (var offset = -2_000; offset <= 2_000; offset += 50)
+            {
+                var mark = center + (offset * (instrument == 1 ? 1 : 5));
+                var count = ledger.MarkUpdate(instrument, mark, found);
+                var flagged = found.Take(count).Order().ToArray();
+
+                var expected = Enumerable.Range(1, 14).Where(a =>
+                {
+                    var q = ledger.PositionOf(a, instrument).QtyLots;
+                    var lp = ledger.LiquidationPrice(a, instrument);
+                    return lp > 0 && ((q > 0 && lp >= mark) || (q < 0 && lp <= mark));
+                }).ToArray();
+                Assert.Equal(expected, flagged);
+                totalFlagged += count;
+            }
+
+            ledger.MarkUpdate(instrument, center, found);
+        }
+
+        Assert.True(totalFlagged > 20, "the scan should flag positions at some marks");
+    }
+}

@@ -9,7 +9,7 @@ public sealed class ExpiryHeapTests
     {
         var random = new Random(5);
         const int slots = 500;
-        var heap = new ExpiryHeap(slots);
+        var heap = new IndexedMinHeap(slots);
         var model = new SortedSet<(long Expiry, long OrderId, int Slot)>();
         var entries = new (long Expiry, long OrderId)?[slots];
         long nextOrderId = 1;
@@ -37,7 +37,7 @@ public sealed class ExpiryHeapTests
             if (model.Count > 0)
             {
                 Assert.Equal(model.Min.Slot, heap.MinSlot);
-                Assert.Equal(model.Min.Expiry, heap.MinExpiryNs);
+                Assert.Equal(model.Min.Expiry, heap.MinKey);
             }
         }
     }

@@ -1,0 +1,151 @@
+namespace Aivora.Core.Collections;
+
+/// <summary>
+/// Indexed binary min-heap of slots keyed by (key, tie-break): the minimum in O(1), insert,
+/// remove-any and re-key in O(log n), and every slot at or below a bound in O(answers). Used for
+/// GTD expiries (expiry, order id) and for positions by liquidation price. The tie-break keeps the
+/// order deterministic. Capacity is fixed at construction; nothing is allocated afterwards.
+/// </summary>
+public sealed class IndexedMinHeap
+{
+    private const int Absent = -1;
+
+    private readonly long[] _keys;
+    private readonly long[] _tieBreaks;
+    private readonly int[] _slots;
+    private readonly int[] _positionOfSlot;
+    private int _count;
+
+    public IndexedMinHeap(int slotCapacity)
+    {
+        _keys = new long[slotCapacity];
+        _tieBreaks = new long[slotCapacity];
+        _slots = new int[slotCapacity];
+        _positionOfSlot = new int[slotCapacity];
+        _positionOfSlot.AsSpan().Fill(Absent);
+    }
+
+    public int Count => _count;
+
+    public long MinKey => _keys[0];
+
+    public int MinSlot => _slots[0];
+
+    public bool Contains(int slot) => _positionOfSlot[slot] != Absent;
+
+    public void Insert(int slot, long key, long tieBreak)
+    {
+        var i = _count++;
+        Place(i, key, tieBreak, slot);
+        SiftUp(i);
+    }
+
+    public void Remove(int slot)
+    {
+        var i = _positionOfSlot[slot];
+        if (i == Absent)
+        {
+            return;
+        }
+
+        _positionOfSlot[slot] = Absent;
+        var last = --_count;
+        if (i == last)
+        {
+            return;
+        }
+
+        var moved = _slots[last];
+        Place(i, _keys[last], _tieBreaks[last], moved);
+        SiftUp(i);
+        SiftDown(_positionOfSlot[moved]);
+    }
+
+    /// <summary>Inserts or moves a slot to a new key.</summary>
+    public void Upsert(int slot, long key, long tieBreak)
+    {
+        Remove(slot);
+        Insert(slot, key, tieBreak);
+    }
+
+    /// <summary>
+    /// Writes the slots whose key is at most <paramref name="bound"/> into <paramref name="output"/>
+    /// (as many as fit) and returns how many there are. Walks only the part of the tree at or below
+    /// the bound: a node above it has no descendant below it.
+    /// </summary>
+    public int CollectAtMost(long bound, Span<int> output)
+    {
+        return _count == 0 ? 0 : Collect(0, bound, output, 0);
+    }
+
+    private int Collect(int node, long bound, Span<int> output, int found)
+    {
+        if (node >= _count || _keys[node] > bound)
+        {
+            return found;
+        }
+
+        if (found < output.Length)
+        {
+            output[found] = _slots[node];
+        }
+
+        found++;
+        found = Collect((2 * node) + 1, bound, output, found);
+        return Collect((2 * node) + 2, bound, output, found);
+    }
+
+    private bool Less(int a, int b) =>
+        _keys[a] < _keys[b] || (_keys[a] == _keys[b] && _tieBreaks[a] < _tieBreaks[b]);
+
+    private void Place(int i, long key, long tieBreak, int slot)
+    {
+        _keys[i] = key;
+        _tieBreaks[i] = tieBreak;
+        _slots[i] = slot;
+        _positionOfSlot[slot] = i;
+    }
+
+    private void Swap(int a, int b)
+    {
+        (long ea, long oa, int sa) = (_keys[a], _tieBreaks[a], _slots[a]);
+        Place(a, _keys[b], _tieBreaks[b], _slots[b]);
+        Place(b, ea, oa, sa);
+    }
+
+    private void SiftUp(int i)
+    {
+        while (i > 0)
+        {
+            var parent = (i - 1) >> 1;
+            if (!Less(i, parent))
+            {
+                return;
+            }
+
+            Swap(i, parent);
+            i = parent;
+        }
+    }
+
+    private void SiftDown(int i)
+    {
+        while (true)
+        {
+            var left = (2 * i) + 1;
+            if (left >= _count)
+            {
+                return;
+            }
+
+            var smallest = left + 1 < _count && Less(left + 1, left) ? left + 1 : left;
+            if (!Less(smallest, i))
+            {
+                return;
+            }
+
+            Swap(i, smallest);
+            i = smallest;
+        }
+    }
+}
