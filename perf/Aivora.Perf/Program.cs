@@ -15,12 +15,15 @@ public static class Program
                 return BookBenchmark.Run(rest);
             case "codec":
                 return Codec.CodecBenchmark.Run(rest);
+            case "risk":
+                return Risk.RiskBenchmark.Run(rest);
             default:
                 Console.Error.WriteLine("""
                     usage: Aivora.Perf <sub-command> [options]
                       book [--quick] [--ops N] [--reference-ops N] [--write PATH]   built-in exchange-core-style flow
                       book --file PATH [--max-orders N]                            replay a 32-byte-record command file
                       codec [--quick]                                              encode/decode cost per message of the exchange schema
+                      risk [--quick]                                               order entry with pre-trade risk vs book only; mark-update scaling
                     """);
                 return 2;
         }

@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Globalization;
+using Aivora.Core.Accounts;
+using Aivora.Core.Diagnostics;
+using Aivora.Core.Events;
+using Aivora.Core.Matching;
+using Aivora.Core.Orders;
+using Aivora.Core.Risk;
+using Aivora.Perf.Book;
+
+namespace Aivora.Perf.Risk;
+
+/// <summary>
+/// <c>risk</c>: (1) order entry through the full pre-trade gate and ledger against the bare book, on
+/// the same exchange-core-style flow; (2) the cost of a mark update with N accounts holding
+/// positions (few near liquidation), and how it scales from 10k to 1M positions.
+/// </summary>
+public static class RiskBenchmark
+{
+    private const long Usdt = 1_000_000;
+
+    public static int Run(string[] args)
+    {
+        var quick = args.Contains("--quick");
+        OrderEntry(quick ? 1_000_000 : 3_000_000);
+        MarkUpdates(quick);
+        return 0;
+    }
+
+    private static MarginTierTable Tiers() => new(
+    [
+        new MarginTier(0, 400_000, 125),
+        new MarginTier(50_000 * Usdt, 500_000, 100),
+        new MarginTier(250_000 * Usdt, 1_000_000, 50),
+        new MarginTier(1_000_000 * Usdt, 2_500_000, 20),
+    ]);
+
+    private static Ledger NewLedger(int accounts) =>
+        new([new ContractSpec { InstrumentId = BookTranslator.InstrumentId, MoneyPerTickLot = 1, Tiers = Tiers() }], accounts);
+
+    private static void OrderEntry(int operations)
+    {
+        var flow = ExchangeCoreWorkload.Generate(operations);
+        var commands = BookTranslator.ToCommands(flow.Records);
+        var config = BookTranslator.Config(1 << 16, 4_096, 4_096);
+
+        (double NsPerOp, long P99, double AllocPerOp) Measure(Func<Action<int>> build)
+        {
+            var warm = build();
+            for (var i = 0; i < commands.Length; i++)
+            {
+                warm(i);
+            }
+
+            var run = build();
+            for (var i = 0; i < flow.PrefillCount; i++)
+            {
+                run(i);
+            }
+
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
+            var start = Stopwatch.GetTimestamp();
+            for (var i = flow.PrefillCount; i < commands.Length; i++)
+            {
+                run(i);
+            }
+
+            var elapsed = Stopwatch.GetElapsedTime(start);
+            var alloc = (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / (commands.Length - flow.PrefillCount);
+            var timed = build();
+            var histogram = new LatencyHistogram();
+            for (var i = 0; i < commands.Length; i++)
+            {
+                var t0 = Stopwatch.GetTimestamp();
+                timed(i);
+                if (i >= flow.PrefillCount)
+                {
+                    histogram.Record((long)((Stopwatch.GetTimestamp() - t0) * (1e9 / Stopwatch.Frequency)));
+                }
+            }
+
+            return (elapsed.TotalNanoseconds / (commands.Length - flow.PrefillCount), histogram.Percentile(99), alloc);
+        }
+
+        var withRisk = Measure(() =>
+        {
+            var ledger = NewLedger(4_096);
+            ledger.SetMark(BookTranslator.InstrumentId, 1_000_000);
+            for (var account = 1; account <= 1_001; account++)
+            {
+                ledger.Deposit(account, 1_000_000 * Usdt);
+            }
+
+            var risk = new PreTradeRisk<CountingSink>(config, ledger, new RiskLimits { MaxOpenOrdersPerInstrument = 1_000 });
+            return i => risk.Process(in commands[i]);
+        });
+        var bookOnly = Measure(() =>
+        {
+            var engine = new MatchingEngine<CountingSink, NoPositions>(config);
+            return i => engine.Process(in commands[i]);
+        });
+        Print("order-entry-with-risk", withRisk);
+        Print("order-entry-book-only", bookOnly);
+    }
+
+    private static void Print(string name, (double NsPerOp, long P99, double AllocPerOp) m) =>
+        Console.WriteLine(FormattableString.Invariant(
+            $"RESULT bench=risk case={name} ns_per_op={m.NsPerOp:F1} p99_ns={m.P99} alloc_bytes_per_op={(m.AllocPerOp == 0 ? "0" : m.AllocPerOp.ToString("F3", CultureInfo.InvariantCulture))}"));
+
+    private static void MarkUpdates(bool quick)
+    {
+        var results = new Dictionary<int, double>();
+        var flagged = new int[256];
+        foreach (var accounts in new[] { 10_000, 100_000, 1_000_000 })
+        {
+            var ledger = NewLedger(accounts + 2);
+            const long mark = 1_000_000;
+            ledger.SetMark(BookTranslator.InstrumentId, mark);
+
+            // Pairs of accounts take opposite positions of 100 lots (100 USDT) at the mark. Most hold
+            // 50 USDT (liquidation ~50% away); the same few (10 pairs, whatever N) hold 1 USDT (~0.6% away).
+            for (var a = 1; a + 1 <= accounts; a += 2)
+            {
+                var deposit = a <= 20 ? 1 * Usdt : 50 * Usdt;
+                ledger.Deposit(a, deposit);
+                ledger.Deposit(a + 1, deposit);
+                ledger.ApplyFill(a, BookTranslator.InstrumentId, Side.Buy, mark, 100, isMaker: false);
+                ledger.ApplyFill(a + 1, BookTranslator.InstrumentId, Side.Sell, mark, 100, isMaker: true);
+            }
+
+            var updates = quick ? 200_000 : 1_000_000;
+            long touched = 0;
+            for (var i = 0; i < 10_000; i++)
+            {
+                touched += ledger.MarkUpdate(BookTranslator.InstrumentId, mark + ((i % 200) - 100) * 100, flagged);
+            }
+
+            var start = Stopwatch.GetTimestamp();
+            for (var i = 0; i < updates; i++)
+            {
+                // The mark wanders ±1% around entry: the thin positions come in and out of range.
+                touched += ledger.MarkUpdate(BookTranslator.InstrumentId, mark + ((i % 200) - 100) * 100, flagged);
+            }
+
+            var ns = Stopwatch.GetElapsedTime(start).TotalNanoseconds / updates;
+            results[accounts] = ns;
+            Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=mark-update accounts={accounts} ns_per_update={ns:F1}"));
+            Console.WriteLine(FormattableString.Invariant($"# accounts={accounts}: {touched / (double)(updates + 10_000):F1} positions at or past liquidation per update on average"));
+        }
+
+        Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=mark-update-scaling ratio_1m_over_10k={results[1_000_000] / results[10_000]:F2}"));
+    }
+}
