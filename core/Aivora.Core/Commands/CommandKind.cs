@@ -15,4 +15,7 @@ public enum CommandKind : byte
 
     /// <summary>Decreases an order's remaining quantity in place (keeps priority); at zero it is cancelled.</summary>
     ReduceOrder = 8,
+
+    /// <summary>A new mark price; handled by the risk layer (the bare engine rejects it as unknown).</summary>
+    SetMarkPrice = 9,
 }

@@ -45,6 +45,11 @@ public struct EngineCommand
     /// <summary>Orders of different accounts sharing a non-zero group never trade with each other.</summary>
     public long StpGroup;
 
+    /// <summary>For stop and take-profit orders: the price that fires them.</summary>
+    public long TriggerPriceTicks;
+
+    public TriggerSource TriggerSource;
+
     public static EngineCommand Place(
         long nowNs, int accountId, int instrumentId, long clientOrderId, Side side, OrderType type,
         TimeInForce tif, long priceTicks, long qtyLots,
@@ -129,4 +134,33 @@ public struct EngineCommand
     };
 
     public static EngineCommand Tick(long nowNs) => new() { Kind = CommandKind.AdvanceTime, NowNs = nowNs };
+
+    /// <summary>A stop or take-profit order (held by the risk layer until its trigger).</summary>
+    public static EngineCommand Triggered(long nowNs, int accountId, int instrumentId, long clientOrderId, Side side, OrderType type,
+        long triggerPriceTicks, long qtyLots, long limitPriceTicks = 0, TriggerSource source = TriggerSource.Mark,
+        TimeInForce tif = TimeInForce.Gtc, OrderFlags flags = OrderFlags.None) => new()
+        {
+            Kind = CommandKind.PlaceOrder,
+            NowNs = nowNs,
+            AccountId = accountId,
+            InstrumentId = instrumentId,
+            ClientOrderId = clientOrderId,
+            Side = side,
+            Type = type,
+            TimeInForce = tif,
+            PriceTicks = limitPriceTicks,
+            QtyLots = qtyLots,
+            Flags = flags,
+            TriggerPriceTicks = triggerPriceTicks,
+            TriggerSource = source,
+        };
+
+    /// <summary>A new mark price (from the pricing service): margin, liquidation checks, bands and stop triggers follow it.</summary>
+    public static EngineCommand Mark(long nowNs, int instrumentId, long markTicks) => new()
+    {
+        Kind = CommandKind.SetMarkPrice,
+        NowNs = nowNs,
+        InstrumentId = instrumentId,
+        PriceTicks = markTicks,
+    };
 }

@@ -51,4 +51,18 @@ public enum EventKind : byte
     /// PriceTicks (the account's liquidation price if the order fills completely, 0 = none),
     /// Required (initial margin the order adds), Available (available margin after it).</summary>
     OrderRiskAssessed = 15,
+
+    /// <summary>A stop / take-profit order is held: OrderId (stop id), ClientOrderId, AccountId, InstrumentId, Side,
+    /// PriceTicks (limit, 0 for market), QtyLots, Required (trigger price), Reason (TriggerSource).</summary>
+    StopAccepted = 16,
+
+    /// <summary>A held stop was cancelled: OrderId (stop id), ClientOrderId, AccountId, InstrumentId, Reason (CancelReason).</summary>
+    StopCancelled = 17,
+
+    /// <summary>A stop fired and now enters as a new order: OrderId (stop id), ClientOrderId, AccountId, InstrumentId,
+    /// Required (trigger price), Available (the observed price), Reason (TriggerSource).</summary>
+    OrderTriggered = 18,
+
+    /// <summary>InstrumentId, PriceTicks (mark), Count (positions at or past their liquidation price).</summary>
+    MarkPriceChanged = 19,
 }

@@ -45,4 +45,10 @@ public enum RejectReason : byte
 
     /// <summary>Risk: the account's open orders on the instrument are at the limit (figures: limit, count).</summary>
     MaxOpenOrders = 66,
+
+    /// <summary>A stop / take-profit order with no valid trigger (price, source), or without the client order id it is cancelled by.</summary>
+    InvalidTrigger = 67,
+
+    /// <summary>The held stop orders are at capacity.</summary>
+    CapacityStops = 68,
 }

@@ -167,6 +167,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                 level.TotalLots -= fill;
                 _positions.OnFill(taker.AccountId, instrumentId, taker.Side, maker.PriceTicks, fill, isMaker: false);
                 _positions.OnFill(maker.AccountId, instrumentId, maker.Side, maker.PriceTicks, fill, isMaker: true);
+                book.LastTradePriceTicks = maker.PriceTicks;
                 EmitTrade(instrumentId, ref taker, ref maker, fill);
 
                 if (maker.FilledLots == maker.QtyLots)

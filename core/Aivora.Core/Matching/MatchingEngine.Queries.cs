@@ -84,6 +84,16 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
     public TradingState GetTradingState(int instrumentId) => BookOf(instrumentId).State;
 
+    /// <summary>Last traded price of an instrument (0 before the first trade, or for an unknown instrument).</summary>
+    public long LastTradePrice(int instrumentId) =>
+        _bookIndex.TryGetValue(new IntKey(instrumentId), out var index) ? _books[index].LastTradePriceTicks : 0;
+
+    /// <summary>True when an account has a live order with this client order id.</summary>
+    public bool HasLiveClientOrderId(int accountId, long clientOrderId) =>
+        _byClientOrderId.ContainsKey(new ClientOrderKey(accountId, clientOrderId));
+
+    public long ReferencePrice(int instrumentId) => BookOf(instrumentId).ReferencePriceTicks;
+
     /// <summary>
     /// An account's resting orders on one instrument: count and remaining lots per side. Walks the
     /// account's own order list (bounded by the per-account order limit), no book scan.

@@ -20,6 +20,9 @@ internal sealed class OrderBook
     public long ReferencePriceTicks;
     public TradingState State;
 
+    /// <summary>Price of the last trade (0 before the first); what Last-triggered stops watch.</summary>
+    public long LastTradePriceTicks;
+
     public readonly Collections.PriceLadder Bids;
     public readonly Collections.PriceLadder Asks;
     public readonly PriceLevel[] Levels;

@@ -12,6 +12,9 @@ public sealed record RiskLimits
 {
     /// <summary>Resting orders an account may hold on one instrument.</summary>
     public int MaxOpenOrdersPerInstrument { get; init; } = 200;
+
+    /// <summary>Stop and take-profit orders held outside the book, all accounts together.</summary>
+    public int MaxStopOrders { get; init; } = 4_096;
 }
 
 /// <summary>
@@ -33,6 +36,10 @@ public sealed class PreTradeRisk<TSink>
     private readonly RiskLimits _limits;
     private readonly OpenHashMap<IntKey> _instrumentIndex;
     private readonly IndexState[] _indexStates;
+    private readonly StopOrders _stops;
+    private readonly long[] _lastTradeSeen;
+    private readonly int[] _crossed = new int[64];
+    private readonly int[] _atRisk = new int[256];
 
     public PreTradeRisk(EngineConfig config, Ledger ledger, RiskLimits limits, TSink sink = default)
     {
@@ -41,11 +48,15 @@ public sealed class PreTradeRisk<TSink>
         _limits = limits;
         _instrumentIndex = new OpenHashMap<IntKey>(config.Instruments.Count);
         _indexStates = new IndexState[config.Instruments.Count];
+        _stops = new StopOrders(limits.MaxStopOrders, config.Instruments.Count);
+        _lastTradeSeen = new long[config.Instruments.Count];
         for (var i = 0; i < config.Instruments.Count; i++)
         {
             _instrumentIndex.TryAdd(new IntKey(config.Instruments[i].Id), i);
         }
     }
+
+    public StopOrders Stops => _stops;
 
     public MatchingEngine<TSink, LedgerPositions> Engine => _engine;
 
@@ -61,12 +72,42 @@ public sealed class PreTradeRisk<TSink>
 
     public void Process(in EngineCommand command)
     {
-        if (command.Kind != CommandKind.PlaceOrder)
+        switch (command.Kind)
         {
-            _engine.Process(in command);
-            return;
+            case CommandKind.PlaceOrder when command.Type.IsTriggered():
+                _engine.AdvanceTo(command.NowNs);
+                HoldStop(in command);
+                return;
+            case CommandKind.PlaceOrder:
+                PlaceChecked(in command);
+                break;
+            case CommandKind.CancelOrder when command.OrderId == 0 && _stops.Find(command.AccountId, command.ClientOrderId) is var slot && slot >= 0:
+                _engine.AdvanceTo(command.NowNs);
+                CancelStop(slot, CancelReason.User);
+                return;
+            case CommandKind.MassCancel:
+                _engine.AdvanceTo(command.NowNs);
+                CancelStops(in command);
+                _engine.Process(in command);
+                return;
+            case CommandKind.SetMarkPrice:
+                _engine.AdvanceTo(command.NowNs);
+                OnMark(in command);
+                break;
+            default:
+                _engine.Process(in command);
+                break;
         }
 
+        // Trades may have moved the last price: fire the stops that watch it (and what they trade, in turn).
+        if (_instrumentIndex.TryGetValue(new IntKey(command.InstrumentId), out var instrument))
+        {
+            FireLastTriggered(instrument, command.InstrumentId);
+        }
+    }
+
+    private void PlaceChecked(in EngineCommand command)
+    {
         // Expiries due at this time come first, as for any command.
         _engine.AdvanceTo(command.NowNs);
         var reason = Check(in command, out var required, out var available, out var priceTicks);
@@ -95,6 +136,156 @@ public sealed class PreTradeRisk<TSink>
 
         _engine.Process(in command);
     }
+
+    // ------------------------------------------------------------------ stops and marks
+
+    private void HoldStop(in EngineCommand c)
+    {
+        var asOrder = c with { Type = c.Type.WhenTriggered() };
+        var reason = MatchingEngine<TSink, LedgerPositions>.CheckOrderShape(in asOrder);
+        if (reason == RejectReason.None && !_instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out _))
+        {
+            reason = RejectReason.UnknownInstrument;
+        }
+
+        if (reason == RejectReason.None && (c.TriggerPriceTicks <= 0 || c.ClientOrderId == 0 || c.TriggerSource > TriggerSource.Last ||
+                                            (c.Type.WhenTriggered() == OrderType.Limit && c.PriceTicks <= 0)))
+        {
+            // Index-triggered stops are not wired to index prices yet: refused rather than never firing.
+            reason = RejectReason.InvalidTrigger;
+        }
+
+        if (reason == RejectReason.None && c.QtyLots <= 0)
+        {
+            reason = RejectReason.InvalidQuantity;
+        }
+
+        if (reason == RejectReason.None && (_stops.Contains(c.AccountId, c.ClientOrderId) || _engine.HasLiveClientOrderId(c.AccountId, c.ClientOrderId)))
+        {
+            reason = RejectReason.DuplicateClientOrderId;
+        }
+
+        _instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out var instrument);
+        if (reason == RejectReason.None && !_stops.TryAdd(in c, instrument, out var stopId))
+        {
+            reason = RejectReason.CapacityStops;
+        }
+        else if (reason == RejectReason.None)
+        {
+            var e = StopEvent(EventKind.StopAccepted, ref _stops[_stops.Find(c.AccountId, c.ClientOrderId)]);
+            e.QtyLots = c.QtyLots;
+            e.PriceTicks = c.PriceTicks;
+            e.Side = c.Side;
+            _engine.Sink.OnEvent(in e);
+            return;
+        }
+
+        Reject(in c, reason, 0, 0);
+    }
+
+    private void CancelStop(int slot, CancelReason reason)
+    {
+        var e = StopEvent(EventKind.StopCancelled, ref _stops[slot]);
+        e.Reason = (byte)reason;
+        _stops.Remove(slot);
+        _engine.Sink.OnEvent(in e);
+    }
+
+    /// <summary>A mass cancel also cancels the matching held stops (in stop-id order).</summary>
+    private void CancelStops(in EngineCommand c)
+    {
+        for (var slot = 0; slot < _stops.Capacity; slot++)
+        {
+            ref var stop = ref _stops[slot];
+            if (stop.Live && (c.AccountId == 0 || stop.AccountId == c.AccountId) && (c.InstrumentId == 0 || stop.InstrumentId == c.InstrumentId) &&
+                (c.SideFilter == SideFilter.Both || (byte)c.SideFilter == (byte)stop.Side))
+            {
+                CancelStop(slot, CancelReason.MassCancel);
+            }
+        }
+    }
+
+    /// <summary>A new mark: ledger and liquidation index, the book's band reference, then Mark-triggered stops.</summary>
+    private void OnMark(in EngineCommand c)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out var instrument) || c.PriceTicks <= 0)
+        {
+            Reject(in c, c.PriceTicks <= 0 ? RejectReason.InvalidPrice : RejectReason.UnknownInstrument, 0, 0);
+            return;
+        }
+
+        var atRisk = _ledger.MarkUpdate(c.InstrumentId, c.PriceTicks, _atRisk);
+        var e = new EngineEvent { Kind = EventKind.MarkPriceChanged, TimeNs = _engine.NowNs, InstrumentId = c.InstrumentId, PriceTicks = c.PriceTicks, Count = atRisk };
+        _engine.Sink.OnEvent(in e);
+        if (_engine.ReferencePrice(c.InstrumentId) != c.PriceTicks)
+        {
+            var band = EngineCommand.SetReference(c.NowNs, c.InstrumentId, c.PriceTicks);
+            _engine.Process(in band);   // bands follow mark
+        }
+
+        Fire(instrument, TriggerSource.Mark, c.PriceTicks);
+    }
+
+    private void FireLastTriggered(int instrument, int instrumentId)
+    {
+        // Each round fires what the last price crosses; their trades may move it again.
+        while (true)
+        {
+            var last = _engine.LastTradePrice(instrumentId);
+            if (last == _lastTradeSeen[instrument])
+            {
+                return;
+            }
+
+            _lastTradeSeen[instrument] = last;
+            Fire(instrument, TriggerSource.Last, last);
+        }
+    }
+
+    private void Fire(int instrument, TriggerSource source, long priceTicks)
+    {
+        while (true)
+        {
+            var n = _stops.CollectCrossed(instrument, source, priceTicks, _crossed);
+            if (n == 0)
+            {
+                return;
+            }
+
+            for (var k = 0; k < n; k++)
+            {
+                var slot = _crossed[k];
+                ref var stop = ref _stops[slot];
+                if (!stop.Live)
+                {
+                    continue;
+                }
+
+                var order = stop.ToOrder(_engine.NowNs);
+                var e = StopEvent(EventKind.OrderTriggered, ref stop);
+                e.Reason = (byte)source;
+                e.Available = priceTicks;
+                _stops.Remove(slot);
+                _engine.Sink.OnEvent(in e);
+                PlaceChecked(in order);   // a triggered order goes through pre-trade risk like a new one
+            }
+        }
+    }
+
+    private EngineEvent StopEvent(EventKind kind, ref HeldStop stop) => new()
+    {
+        Kind = kind,
+        TimeNs = _engine.NowNs,
+        OrderId = stop.StopId,
+        ClientOrderId = stop.ClientOrderId,
+        AccountId = stop.AccountId,
+        InstrumentId = stop.InstrumentId,
+        Side = stop.Side,
+        Required = stop.TriggerPriceTicks,
+        Reason = (byte)stop.Source,
+    };
+
+    // ------------------------------------------------------------------ checks
 
     private RejectReason Check(in EngineCommand c, out long required, out long available, out long priceTicks)
     {

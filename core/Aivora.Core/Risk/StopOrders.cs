@@ -1,0 +1,169 @@
+using Aivora.Core.Collections;
+using Aivora.Core.Commands;
+using Aivora.Core.Orders;
+
+namespace Aivora.Core.Risk;
+
+/// <summary>A stop or take-profit order held outside the book.</summary>
+public struct HeldStop
+{
+    public long StopId;
+    public long ClientOrderId;
+    public long LimitPriceTicks;
+    public long QtyLots;
+    public long TriggerPriceTicks;
+    public int AccountId;
+    public int InstrumentId;
+    public int InstrumentIndex;
+    public Side Side;
+    public OrderType Type;
+    public TimeInForce TimeInForce;
+    public OrderFlags Flags;
+    public TriggerSource Source;
+    public bool Live;
+
+    /// <summary>The order it becomes when it fires.</summary>
+    public readonly EngineCommand ToOrder(long nowNs) => EngineCommand.Place(
+        nowNs, AccountId, InstrumentId, ClientOrderId, Side, Type.WhenTriggered(),
+        Type.WhenTriggered() == OrderType.Market && TimeInForce.CanRest() ? TimeInForce.Ioc : TimeInForce,
+        Type.WhenTriggered() == OrderType.Market ? 0 : LimitPriceTicks, QtyLots, Flags);
+}
+
+/// <summary>
+/// Stop and take-profit orders waiting for their trigger. Per instrument and watched price, two
+/// indexed heaps: orders that fire when the price rises to their trigger (keyed by trigger) and
+/// orders that fire when it falls to it (keyed by −trigger); a price update collects exactly the
+/// orders it crosses. Pre-allocated; a full table is a reject.
+/// </summary>
+public sealed class StopOrders
+{
+    private const int Sources = 3;
+
+    private readonly HeldStop[] _stops;
+    private readonly int[] _free;
+    private readonly IndexedMinHeap[] _rising;
+    private readonly IndexedMinHeap[] _falling;
+    private readonly OpenHashMap<ClientOrderKey> _byClientOrderId;
+    private int _freeCount;
+    private long _nextStopId = 1;
+
+    public StopOrders(int maxStops, int instruments)
+    {
+        _stops = new HeldStop[maxStops];
+        _free = new int[maxStops];
+        for (var i = 0; i < maxStops; i++)
+        {
+            _free[i] = maxStops - 1 - i;
+        }
+
+        _freeCount = maxStops;
+        _rising = new IndexedMinHeap[instruments * Sources];
+        _falling = new IndexedMinHeap[instruments * Sources];
+        for (var i = 0; i < _rising.Length; i++)
+        {
+            _rising[i] = new IndexedMinHeap(maxStops);
+            _falling[i] = new IndexedMinHeap(maxStops);
+        }
+
+        _byClientOrderId = new OpenHashMap<ClientOrderKey>(maxStops);
+    }
+
+    public int Count => _stops.Length - _freeCount;
+
+    public int Capacity => _stops.Length;
+
+    public ref HeldStop this[int slot] => ref _stops[slot];
+
+    public bool Contains(int accountId, long clientOrderId) => _byClientOrderId.ContainsKey(new ClientOrderKey(accountId, clientOrderId));
+
+    /// <summary>Holds an order; false when full. Returns its stop id.</summary>
+    public bool TryAdd(in EngineCommand c, int instrumentIndex, out long stopId)
+    {
+        stopId = 0;
+        if (_freeCount == 0)
+        {
+            return false;
+        }
+
+        var slot = _free[--_freeCount];
+        stopId = _nextStopId++;
+        _stops[slot] = new HeldStop
+        {
+            StopId = stopId,
+            ClientOrderId = c.ClientOrderId,
+            LimitPriceTicks = c.PriceTicks,
+            QtyLots = c.QtyLots,
+            TriggerPriceTicks = c.TriggerPriceTicks,
+            AccountId = c.AccountId,
+            InstrumentId = c.InstrumentId,
+            InstrumentIndex = instrumentIndex,
+            Side = c.Side,
+            Type = c.Type,
+            TimeInForce = c.TimeInForce,
+            Flags = c.Flags,
+            Source = c.TriggerSource,
+            Live = true,
+        };
+        _byClientOrderId.TryAdd(new ClientOrderKey(c.AccountId, c.ClientOrderId), slot);
+        var heap = HeapIndex(instrumentIndex, c.TriggerSource);
+        if (c.Type.FiresOnRise(c.Side))
+        {
+            _rising[heap].Insert(slot, c.TriggerPriceTicks, stopId);
+        }
+        else
+        {
+            _falling[heap].Insert(slot, -c.TriggerPriceTicks, stopId);
+        }
+
+        return true;
+    }
+
+    /// <summary>Finds a held stop by the account's client order id (-1 when none).</summary>
+    public int Find(int accountId, long clientOrderId) =>
+        _byClientOrderId.TryGetValue(new ClientOrderKey(accountId, clientOrderId), out var slot) ? slot : -1;
+
+    public void Remove(int slot)
+    {
+        ref var stop = ref _stops[slot];
+        if (!stop.Live)
+        {
+            return;
+        }
+
+        var heap = HeapIndex(stop.InstrumentIndex, stop.Source);
+        _rising[heap].Remove(slot);
+        _falling[heap].Remove(slot);
+        _byClientOrderId.Remove(new ClientOrderKey(stop.AccountId, stop.ClientOrderId));
+        stop.Live = false;
+        _free[_freeCount++] = slot;
+    }
+
+    /// <summary>
+    /// Writes the slots of the stops a price crosses (as many as fit), ordered by stop id (time
+    /// priority: the deterministic firing order), and returns how many were written.
+    /// </summary>
+    public int CollectCrossed(int instrumentIndex, TriggerSource source, long priceTicks, Span<int> slots)
+    {
+        var heap = HeapIndex(instrumentIndex, source);
+        var rising = Math.Min(_rising[heap].CollectAtMost(priceTicks, slots), slots.Length);
+        var falling = Math.Min(_falling[heap].CollectAtMost(-priceTicks, slots[rising..]), slots.Length - rising);
+        var found = slots[..(rising + falling)];
+        for (var i = 1; i < found.Length; i++)
+        {
+            // Insertion sort by stop id: the batch is small.
+            var slot = found[i];
+            var j = i - 1;
+            while (j >= 0 && _stops[found[j]].StopId > _stops[slot].StopId)
+            {
+                found[j + 1] = found[j];
+                j--;
+            }
+
+            found[j + 1] = slot;
+        }
+
+        return found.Length;
+    }
+
+    private static int HeapIndex(int instrumentIndex, TriggerSource source) => (instrumentIndex * Sources) + (int)source;
+}
