@@ -56,6 +56,7 @@ public sealed class ReferenceBook
     private readonly Dictionary<(int, long), Order> _byClientId = [];
     private readonly HashSet<int> _accounts = [];
     private readonly SortedSet<(long Expiry, long OrderId)> _expiries = [];
+    private readonly HashSet<long> _restingReduceOnly = [];
     private readonly int _maxResting;
     private readonly int _maxLevels;
     private readonly int _maxAccounts;
@@ -542,7 +543,55 @@ public sealed class ReferenceBook
         return false;
     }
 
+    /// <summary>Matching, the aggressor's end, then reduce-only trimming of every account that traded.</summary>
     private void MatchAndFinish(Order taker)
+    {
+        var traded = new List<int>();
+        MatchAndFinishAggressor(taker, traded);
+        if (_restingReduceOnly.Count == 0)
+        {
+            return;   // nothing that could need trimming
+        }
+
+        foreach (var account in traded)
+        {
+            Trim(taker.Instrument, account, Side.Sell);
+            Trim(taker.Instrument, account, Side.Buy);
+        }
+    }
+
+    /// <summary>Cuts the account's resting reduce-only orders on one side back to its allowance: worst price first, then newest.</summary>
+    private void Trim(Instrument instrument, int account, Side side)
+    {
+        var orders = instrument.SideOf(side).Values.SelectMany(q => q).Where(o => o.AccountId == account && o.ReduceOnly).ToList();
+        var excess = orders.Sum(o => o.Remaining) - _positions.Allowance(account, instrument.Spec.Id, side);
+        var leastAggressiveFirst = orders.OrderBy(o => side == Side.Sell ? -o.Price : o.Price).ThenByDescending(o => o.OrderId);
+        foreach (var o in leastAggressiveFirst)
+        {
+            if (excess <= 0)
+            {
+                break;
+            }
+
+            if (o.Remaining <= excess)
+            {
+                excess -= o.Remaining;
+                EmitEnd(EventKind.OrderCancelled, o, CancelReason.ReduceOnly);
+                TakeOffBook(o);
+                Forget(o);
+            }
+            else
+            {
+                o.Qty -= excess;
+                excess = 0;
+                EmitAmended(o, o.Price, o.Qty, true);
+                EmitBook(EventKind.BookOrderChanged, o);
+                EmitLevel(instrument, o.Side, o.Price);
+            }
+        }
+    }
+
+    private void MatchAndFinishAggressor(Order taker, List<int> traded)
     {
         var instrument = taker.Instrument;
         var book = instrument.SideOf(Opposite(taker.Side));
@@ -621,6 +670,13 @@ public sealed class ReferenceBook
                 taker.Filled += qty;
                 _positions.OnFill(taker.AccountId, instrument.Spec.Id, taker.Side, qty);
                 _positions.OnFill(maker.AccountId, instrument.Spec.Id, maker.Side, qty);
+                foreach (var account in new[] { taker.AccountId, maker.AccountId })
+                {
+                    if (!traded.Contains(account))
+                    {
+                        traded.Add(account);
+                    }
+                }
                 Emit(new EngineEvent
                 {
                     Kind = EventKind.Trade,
@@ -687,6 +743,11 @@ public sealed class ReferenceBook
             }
 
             queue.Add(taker);
+            if (taker.ReduceOnly)
+            {
+                _restingReduceOnly.Add(taker.OrderId);
+            }
+
             EmitBook(EventKind.BookOrderAdded, taker);
             EmitLevel(instrument, taker.Side, taker.Price);
             if (taker.Tif == TimeInForce.Gtd)
@@ -733,6 +794,7 @@ public sealed class ReferenceBook
 
     private void Forget(Order o)
     {
+        _restingReduceOnly.Remove(o.OrderId);
         _byId.Remove(o.OrderId);
         if (o.ClientOrderId != 0)
         {

@@ -76,4 +76,24 @@ public sealed class ReduceOnlyTests
         Assert.Empty(OfKind(events, EventKind.Trade));
         Assert.Equal(4, h.Positions.Position(1, Btc));
     }
+
+    [Fact]
+    public void ShouldTrimRestingReduceOnlyOrdersLeastAggressiveFirstWhenThePositionShrinks()
+    {
+        var h = new EngineHarness();
+        h.Positions.Adjust(1, Btc, 10);
+        var near = h.Rest(1, Side.Sell, 10_010, 6, flags: OrderFlags.ReduceOnly);
+        var far = h.Rest(1, Side.Sell, 10_020, 6, flags: OrderFlags.ReduceOnly);
+        h.Rest(2, Side.Buy, 9_990, 20);
+
+        // The account closes 6 of its 10 elsewhere (a plain sell): 4 left, 12 resting reduce-only.
+        var events = h.Limit(1, Side.Sell, 9_990, 6, TimeInForce.Ioc, stp: SelfTradePrevention.None);
+
+        var cancelled = Single(events, EventKind.OrderCancelled);
+        Assert.Equal((far, CancelReason.ReduceOnly), (cancelled.OrderId, (CancelReason)cancelled.Reason));
+        var trimmed = Single(events, EventKind.OrderAmended);
+        Assert.Equal((near, 4L, true), (trimmed.OrderId, trimmed.RemainingLots, trimmed.Flag));
+        Assert.Equal([(near, 4L)], h.Asks.Select(o => (o.OrderId, o.RemainingLots)));
+        Assert.Equal(4, h.Positions.Position(1, Btc));
+    }
 }

@@ -77,6 +77,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
         level.TotalLots -= o.QtyLots - o.FilledLots;
         level.Count--;
+        if (o.IsReduceOnly)
+        {
+            _accounts[o.AccountSlot].RestingReduceOnly--;
+        }
+
         o.Level = None;
         o.Prev = None;
         o.Next = None;
@@ -102,6 +107,10 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         level.TotalLots += o.QtyLots - o.FilledLots;
         level.Count++;
         _restingCount++;
+        if (o.IsReduceOnly)
+        {
+            _accounts[o.AccountSlot].RestingReduceOnly++;
+        }
     }
 
     private void LinkToAccount(int slot, ref OrderSlot o)

@@ -167,6 +167,8 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                 level.TotalLots -= fill;
                 _positions.OnFill(taker.AccountId, instrumentId, taker.Side, maker.PriceTicks, fill, isMaker: false);
                 _positions.OnFill(maker.AccountId, instrumentId, maker.Side, maker.PriceTicks, fill, isMaker: true);
+                NoteTraded(taker.AccountSlot);
+                NoteTraded(maker.AccountSlot);
                 book.LastTradePriceTicks = maker.PriceTicks;
                 EmitTrade(instrumentId, ref taker, ref maker, fill);
 
@@ -205,6 +207,94 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         }
 
         return stop;
+    }
+
+    private void BeginTrades()
+    {
+        _tradedCount = 0;
+        _stamp++;
+    }
+
+    private void NoteTraded(int accountSlot)
+    {
+        if (_tradedStamp[accountSlot] != _stamp)
+        {
+            _tradedStamp[accountSlot] = _stamp;
+            _tradedAccounts[_tradedCount++] = accountSlot;
+        }
+    }
+
+    /// <summary>
+    /// After a command's fills: every account that traded (in order of first fill) has its resting
+    /// reduce-only orders on this instrument cut back to what its position now allows, per side,
+    /// least aggressive first (worst price, then newest): a shrinking position never leaves
+    /// reduce-only orders that could only grow or flip it.
+    /// </summary>
+    private void TrimReduceOnly(OrderBook book)
+    {
+        for (var t = 0; t < _tradedCount; t++)
+        {
+            var accountSlot = _tradedAccounts[t];
+            if (_accounts[accountSlot].RestingReduceOnly == 0)
+            {
+                continue;
+            }
+
+            TrimSide(book, accountSlot, Side.Sell);
+            TrimSide(book, accountSlot, Side.Buy);
+        }
+    }
+
+    private void TrimSide(OrderBook book, int accountSlot, Side side)
+    {
+        var accountId = _accounts[accountSlot].AccountId;
+        long resting = 0;
+        for (var m = _accounts[accountSlot].Head; m != None; m = _orders[m].AccountNext)
+        {
+            ref var o = ref _orders[m];
+            if (o.IsReduceOnly && o.Side == side && o.Level != None && _books[o.BookIndex] == book)
+            {
+                resting += o.QtyLots - o.FilledLots;
+            }
+        }
+
+        var excess = resting - _positions.ReduceOnlyAllowance(accountId, book.InstrumentId, side);
+        while (excess > 0)
+        {
+            // The least aggressive: furthest from the touch, and among equals the newest.
+            var worst = None;
+            for (var m = _accounts[accountSlot].Head; m != None; m = _orders[m].AccountNext)
+            {
+                ref var o = ref _orders[m];
+                if (!o.IsReduceOnly || o.Side != side || o.Level == None || _books[o.BookIndex] != book)
+                {
+                    continue;
+                }
+
+                if (worst == None || OrderBook.KeyOf(side, o.PriceTicks) < OrderBook.KeyOf(side, _orders[worst].PriceTicks) ||
+                    (o.PriceTicks == _orders[worst].PriceTicks && o.OrderId > _orders[worst].OrderId))
+                {
+                    worst = m;
+                }
+            }
+
+            ref var trimmed = ref _orders[worst];
+            var remaining = trimmed.QtyLots - trimmed.FilledLots;
+            if (remaining <= excess)
+            {
+                excess -= remaining;
+                CancelResting(worst, CancelReason.ReduceOnly);
+                continue;
+            }
+
+            ref var level = ref book.Levels[trimmed.Level];
+            trimmed.QtyLots -= excess;
+            level.TotalLots -= excess;
+            excess = 0;
+            EmitAmended(ref trimmed, keptPriority: true);
+            EmitBookOrder(EventKind.BookOrderChanged, ref trimmed);
+            EmitLevel(book, side, ref level);
+        }
     }
 
     /// <summary>After matching: the aggressor is done, cancelled, or rests.</summary>

@@ -279,6 +279,17 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                 return $"account {_accounts[a].AccountId}: open order count mismatch";
             }
 
+            var reduceOnly = 0;
+            for (var m = _accounts[a].Head; m != None; m = _orders[m].AccountNext)
+            {
+                reduceOnly += _orders[m].IsReduceOnly && _orders[m].Level != None ? 1 : 0;
+            }
+
+            if (reduceOnly != _accounts[a].RestingReduceOnly)
+            {
+                return $"account {_accounts[a].AccountId}: resting reduce-only count {_accounts[a].RestingReduceOnly}, actually {reduceOnly}";
+            }
+
             inAccounts += n;
         }
 

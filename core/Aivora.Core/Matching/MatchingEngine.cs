@@ -37,6 +37,12 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     private readonly OpenHashMap<IntKey> _accountIndex;
     private readonly IndexedMinHeap _expiries;
     private readonly int _maxRestingOrders;
+
+    // Accounts that traded in the current command, in order of first fill (for reduce-only trimming).
+    private readonly int[] _tradedAccounts;
+    private readonly int[] _tradedStamp;
+    private int _tradedCount;
+    private int _stamp;
     private int _freeOrderCount;
     private int _accountCount;
     private int _restingCount;
@@ -75,6 +81,8 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         _byClientOrderId = new OpenHashMap<ClientOrderKey>(slots);
         _accounts = new AccountSlot[config.MaxAccounts];
         _accountIndex = new OpenHashMap<IntKey>(config.MaxAccounts);
+        _tradedAccounts = new int[config.MaxAccounts];
+        _tradedStamp = new int[config.MaxAccounts];
         _expiries = new IndexedMinHeap(slots);
         Prefault.Touch(_orders);
         Prefault.Touch(_accounts);
@@ -222,8 +230,10 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
         LinkToAccount(slot, ref o);
         EmitAccepted(in c, orderId, priceTicks);
+        BeginTrades();
         var stop = Match(book, slot);
         FinishAggressor(book, slot, stop);
+        TrimReduceOnly(book);
     }
 
     private void Cancel(in EngineCommand c)
@@ -304,8 +314,10 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         RemoveFromBook(book, slot);
         o.PriceTicks = newPrice;
         o.QtyLots = newQty;
+        BeginTrades();
         var stop = Match(book, slot);
         FinishAggressor(book, slot, stop);
+        TrimReduceOnly(book);
     }
 
     private void Reduce(in EngineCommand c)

@@ -53,4 +53,7 @@ internal struct AccountSlot
     public int Head;
     public int Tail;
     public int OpenOrders;
+
+    /// <summary>Reduce-only orders resting on any book: trimming after a fill is skipped when zero.</summary>
+    public int RestingReduceOnly;
 }
