@@ -193,6 +193,18 @@ public sealed class Ledger
         return LedgerOutcome.Ok;
     }
 
+    public ContractSpec Contract(int instrumentId) =>
+        _instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) ? _contracts[i] : throw new ArgumentException($"unknown instrument {instrumentId}");
+
+    /// <summary>Replaces an instrument's fees or default leverage (scheduled parameter changes).</summary>
+    public void UpdateContract(int instrumentId, Func<ContractSpec, ContractSpec> change)
+    {
+        if (_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
+        {
+            _contracts[i] = change(_contracts[i]);
+        }
+    }
+
     public void SetMark(int instrumentId, long markTicks)
     {
         if (_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) && markTicks > 0)

@@ -18,4 +18,7 @@ public enum CommandKind : byte
 
     /// <summary>A new mark price; handled by the risk layer (the bare engine rejects it as unknown).</summary>
     SetMarkPrice = 9,
+
+    /// <summary>An operator's parameter change with an effective engine time and a reason (risk layer).</summary>
+    SetParameter = 10,
 }

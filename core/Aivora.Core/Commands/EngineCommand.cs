@@ -50,6 +50,15 @@ public struct EngineCommand
 
     public TriggerSource TriggerSource;
 
+    /// <summary>SetParameter: which parameter, its new value, when it takes effect, and the operator's reason code (the text lives in the audit log).</summary>
+    public RiskParameter Parameter;
+
+    public long Value;
+
+    public long EffectiveNs;
+
+    public long ReasonCode;
+
     public static EngineCommand Place(
         long nowNs, int accountId, int instrumentId, long clientOrderId, Side side, OrderType type,
         TimeInForce tif, long priceTicks, long qtyLots,
@@ -154,6 +163,17 @@ public struct EngineCommand
             TriggerPriceTicks = triggerPriceTicks,
             TriggerSource = source,
         };
+
+    public static EngineCommand ChangeParameter(long nowNs, int instrumentId, RiskParameter parameter, long value, long effectiveNs, long reasonCode) => new()
+    {
+        Kind = CommandKind.SetParameter,
+        NowNs = nowNs,
+        InstrumentId = instrumentId,
+        Parameter = parameter,
+        Value = value,
+        EffectiveNs = effectiveNs,
+        ReasonCode = reasonCode,
+    };
 
     /// <summary>A new mark price (from the pricing service): margin, liquidation checks, bands and stop triggers follow it.</summary>
     public static EngineCommand Mark(long nowNs, int instrumentId, long markTicks) => new()

@@ -65,4 +65,11 @@ public enum EventKind : byte
 
     /// <summary>InstrumentId, PriceTicks (mark), Count (positions at or past their liquidation price).</summary>
     MarkPriceChanged = 19,
+
+    /// <summary>A parameter change accepted for later: InstrumentId, Count (RiskParameter), QtyLots (current value),
+    /// RemainingLots (new value), OtherRemainingLots (effective time), OrderId (reason code).</summary>
+    ParameterScheduled = 20,
+
+    /// <summary>A parameter change took effect: fields as ParameterScheduled.</summary>
+    ParameterChanged = 21,
 }

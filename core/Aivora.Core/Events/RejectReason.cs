@@ -51,4 +51,13 @@ public enum RejectReason : byte
 
     /// <summary>The held stop orders are at capacity.</summary>
     CapacityStops = 68,
+
+    /// <summary>A parameter change the venue does not support, or a value outside its range.</summary>
+    InvalidParameter = 69,
+
+    /// <summary>Too soon after the last change of the same parameter (figures: earliest allowed time, requested time).</summary>
+    ParameterCoolingPeriod = 70,
+
+    /// <summary>The effective time is in the past, or too many changes are already pending.</summary>
+    InvalidEffectiveTime = 71,
 }

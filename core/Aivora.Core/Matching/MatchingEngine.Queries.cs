@@ -94,6 +94,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
     public long ReferencePrice(int instrumentId) => BookOf(instrumentId).ReferencePriceTicks;
 
+    public PriceBand Band(int instrumentId) => BookOf(instrumentId).Band;
+
+    /// <summary>Replaces an instrument's price band (a scheduled parameter change, applied by the risk layer).</summary>
+    public void SetBand(int instrumentId, PriceBand band) => BookOf(instrumentId).Band = band;
+
     /// <summary>
     /// An account's resting orders on one instrument: count and remaining lots per side. Walks the
     /// account's own order list (bounded by the per-account order limit), no book scan.

@@ -16,7 +16,7 @@ internal sealed class OrderBook
     public readonly long MinQuantity;
     public readonly long MaxQuantity;
     public readonly long MaxNotional;
-    public readonly PriceBand Band;
+    public PriceBand Band;
     public long ReferencePriceTicks;
     public TradingState State;
 

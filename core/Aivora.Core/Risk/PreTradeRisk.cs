@@ -15,6 +15,12 @@ public sealed record RiskLimits
 
     /// <summary>Stop and take-profit orders held outside the book, all accounts together.</summary>
     public int MaxStopOrders { get; init; } = 4_096;
+
+    /// <summary>Minimum time between the effective times of two changes of the same parameter.</summary>
+    public long ParameterCoolingNs { get; init; } = 3_600_000_000_000;
+
+    /// <summary>Parameter changes that may wait for their effective time at once.</summary>
+    public int MaxPendingParameterChanges { get; init; } = 64;
 }
 
 /// <summary>
@@ -40,6 +46,11 @@ public sealed class PreTradeRisk<TSink>
     private readonly long[] _lastTradeSeen;
     private readonly int[] _crossed = new int[64];
     private readonly int[] _atRisk = new int[256];
+    private readonly int[] _maxOpenOrders;
+    private readonly EngineCommand[] _pendingChanges;
+    private readonly long[] _lastChangeNs;
+    private int _pendingCount;
+    private const int ParameterSlots = 16;
 
     public PreTradeRisk(EngineConfig config, Ledger ledger, RiskLimits limits, TSink sink = default)
     {
@@ -50,6 +61,9 @@ public sealed class PreTradeRisk<TSink>
         _indexStates = new IndexState[config.Instruments.Count];
         _stops = new StopOrders(limits.MaxStopOrders, config.Instruments.Count);
         _lastTradeSeen = new long[config.Instruments.Count];
+        _maxOpenOrders = [.. Enumerable.Repeat(limits.MaxOpenOrdersPerInstrument, config.Instruments.Count)];
+        _pendingChanges = new EngineCommand[limits.MaxPendingParameterChanges];
+        _lastChangeNs = [.. Enumerable.Repeat(long.MinValue, config.Instruments.Count * ParameterSlots)];
         for (var i = 0; i < config.Instruments.Count; i++)
         {
             _instrumentIndex.TryAdd(new IntKey(config.Instruments[i].Id), i);
@@ -72,8 +86,13 @@ public sealed class PreTradeRisk<TSink>
 
     public void Process(in EngineCommand command)
     {
+        ApplyDueParameterChanges(command.NowNs);
         switch (command.Kind)
         {
+            case CommandKind.SetParameter:
+                _engine.AdvanceTo(command.NowNs);
+                ScheduleParameter(in command);
+                return;
             case CommandKind.PlaceOrder when command.Type.IsTriggered():
                 _engine.AdvanceTo(command.NowNs);
                 HoldStop(in command);
@@ -135,6 +154,143 @@ public sealed class PreTradeRisk<TSink>
         }
 
         _engine.Process(in command);
+    }
+
+    // ------------------------------------------------------------------ parameter changes
+
+    private void ScheduleParameter(in EngineCommand c)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out var instrument))
+        {
+            Reject(in c, RejectReason.UnknownInstrument, 0, 0);
+            return;
+        }
+
+        var valid = c.Parameter switch
+        {
+            RiskParameter.PriceBandBps => c.Value is > 0 and <= 10_000,
+            RiskParameter.MakerFeeRate => c.Value is >= -1_000_000 and <= 10_000_000,     // −1% .. 10%
+            RiskParameter.TakerFeeRate => c.Value is >= 0 and <= 10_000_000,
+            RiskParameter.MaxLeverage => c.Value is >= 1 and <= 1_000,
+            RiskParameter.MaxOpenOrders => c.Value is >= 1 and <= 100_000,
+            _ => false,
+        };
+        if (!valid)
+        {
+            Reject(in c, RejectReason.InvalidParameter, 0, c.Value);
+            return;
+        }
+
+        var now = _engine.NowNs;
+        var effective = Math.Max(c.EffectiveNs, now);
+        var key = (instrument * ParameterSlots) + ((int)c.Parameter % ParameterSlots);
+        if (_lastChangeNs[key] != long.MinValue && effective < _lastChangeNs[key] + _limits.ParameterCoolingNs)
+        {
+            Reject(in c, RejectReason.ParameterCoolingPeriod, _lastChangeNs[key] + _limits.ParameterCoolingNs, effective);
+            return;
+        }
+
+        if (c.EffectiveNs < now || (effective > now && _pendingCount == _pendingChanges.Length))
+        {
+            Reject(in c, RejectReason.InvalidEffectiveTime, now, c.EffectiveNs);
+            return;
+        }
+
+        _lastChangeNs[key] = effective;
+        var change = c with { EffectiveNs = effective };
+        if (effective == now)
+        {
+            ApplyParameter(in change);
+            return;
+        }
+
+        _pendingChanges[_pendingCount++] = change;
+        EmitParameter(EventKind.ParameterScheduled, in change, CurrentValue(in change));
+    }
+
+    /// <summary>Applies every pending change whose time has come, in (effective time, arrival) order.</summary>
+    private void ApplyDueParameterChanges(long nowNs)
+    {
+        while (_pendingCount > 0)
+        {
+            var due = -1;
+            for (var i = 0; i < _pendingCount; i++)
+            {
+                if (_pendingChanges[i].EffectiveNs <= nowNs && (due < 0 || _pendingChanges[i].EffectiveNs < _pendingChanges[due].EffectiveNs))
+                {
+                    due = i;
+                }
+            }
+
+            if (due < 0)
+            {
+                return;
+            }
+
+            var change = _pendingChanges[due];
+            Array.Copy(_pendingChanges, due + 1, _pendingChanges, due, _pendingCount - due - 1);
+            _pendingCount--;
+            _engine.AdvanceTo(change.EffectiveNs);
+            ApplyParameter(in change);
+        }
+    }
+
+    private void ApplyParameter(in EngineCommand c)
+    {
+        _instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out var instrument);
+        var old = CurrentValue(in c);
+        var value = c.Value;   // a copy the lambdas can capture (this cold path may allocate)
+        switch (c.Parameter)
+        {
+            case RiskParameter.PriceBandBps:
+                _engine.SetBand(c.InstrumentId, Instruments.PriceBand.InBasisPoints(c.Value));
+                break;
+            case RiskParameter.MakerFeeRate:
+                _ledger.UpdateContract(c.InstrumentId, spec => spec with { Fees = spec.Fees with { MakerRate = value } });
+                break;
+            case RiskParameter.TakerFeeRate:
+                _ledger.UpdateContract(c.InstrumentId, spec => spec with { Fees = spec.Fees with { TakerRate = value } });
+                break;
+            case RiskParameter.MaxLeverage:
+                _ledger.UpdateContract(c.InstrumentId, spec => spec with { DefaultLeverage = (int)value });
+                break;
+            case RiskParameter.MaxOpenOrders:
+                _maxOpenOrders[instrument] = (int)c.Value;
+                break;
+        }
+
+        EmitParameter(EventKind.ParameterChanged, in c, old);
+    }
+
+    private long CurrentValue(in EngineCommand c)
+    {
+        _instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out var instrument);
+        return c.Parameter switch
+        {
+            RiskParameter.PriceBandBps => _engine.Band(c.InstrumentId).Value,
+            RiskParameter.MakerFeeRate => _ledger.Contract(c.InstrumentId).Fees.MakerRate,
+            RiskParameter.TakerFeeRate => _ledger.Contract(c.InstrumentId).Fees.TakerRate,
+            RiskParameter.MaxLeverage => _ledger.Contract(c.InstrumentId).DefaultLeverage,
+            RiskParameter.MaxOpenOrders => _maxOpenOrders[instrument],
+            _ => 0,
+        };
+    }
+
+    /// <summary>Old value, new value, effective time and reason code: the change explains itself.</summary>
+    private void EmitParameter(EventKind kind, in EngineCommand c, long oldValue)
+    {
+        var e = new EngineEvent
+        {
+            Kind = kind,
+            TimeNs = _engine.NowNs,
+            InstrumentId = c.InstrumentId,
+            Count = (int)c.Parameter,
+            QtyLots = oldValue,
+            RemainingLots = c.Value,
+            OtherRemainingLots = c.EffectiveNs,
+            OrderId = c.ReasonCode,
+        };
+        _engine.Sink.OnEvent(in e);
     }
 
     // ------------------------------------------------------------------ stops and marks
@@ -317,9 +473,9 @@ public sealed class PreTradeRisk<TSink>
         }
 
         var openOrders = _engine.OpenQuantity(c.AccountId, c.InstrumentId, out var buyLots, out var sellLots);
-        if (openOrders >= _limits.MaxOpenOrdersPerInstrument && c.TimeInForce.CanRest())
+        if (openOrders >= _maxOpenOrders[instrument] && c.TimeInForce.CanRest())
         {
-            required = _limits.MaxOpenOrdersPerInstrument;
+            required = _maxOpenOrders[instrument];
             available = openOrders;
             return RejectReason.MaxOpenOrders;
         }

@@ -1,0 +1,21 @@
+namespace Aivora.Core.Commands;
+
+/// <summary>Parameters an operator may change (values match the wire's Parameter enum).</summary>
+public enum RiskParameter : ushort
+{
+    None = 0,
+
+    /// <summary>Band half-width in basis points around the mark.</summary>
+    PriceBandBps = 6,
+
+    /// <summary>1e-8 units; negative is a rebate.</summary>
+    MakerFeeRate = 7,
+
+    /// <summary>1e-8 units.</summary>
+    TakerFeeRate = 8,
+
+    /// <summary>The leverage positions use unless the account chose one (still capped by the tier).</summary>
+    MaxLeverage = 11,
+
+    MaxOpenOrders = 13,
+}
