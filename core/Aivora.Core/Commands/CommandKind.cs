@@ -21,4 +21,7 @@ public enum CommandKind : byte
 
     /// <summary>An operator's parameter change with an effective engine time and a reason (risk layer).</summary>
     SetParameter = 10,
+
+    /// <summary>A price from an authorised feeder (risk layer): input to the index.</summary>
+    PriceFeed = 11,
 }

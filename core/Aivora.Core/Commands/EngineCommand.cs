@@ -59,6 +59,9 @@ public struct EngineCommand
 
     public long ReasonCode;
 
+    /// <summary>PriceFeed: the feeder.</summary>
+    public int SourceId;
+
     public static EngineCommand Place(
         long nowNs, int accountId, int instrumentId, long clientOrderId, Side side, OrderType type,
         TimeInForce tif, long priceTicks, long qtyLots,
@@ -173,6 +176,15 @@ public struct EngineCommand
         Value = value,
         EffectiveNs = effectiveNs,
         ReasonCode = reasonCode,
+    };
+
+    public static EngineCommand Feed(long nowNs, int instrumentId, int sourceId, long priceTicks) => new()
+    {
+        Kind = CommandKind.PriceFeed,
+        NowNs = nowNs,
+        InstrumentId = instrumentId,
+        SourceId = sourceId,
+        PriceTicks = priceTicks,
     };
 
     /// <summary>A new mark price (from the pricing service): margin, liquidation checks, bands and stop triggers follow it.</summary>

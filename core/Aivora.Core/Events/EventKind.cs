@@ -72,4 +72,12 @@ public enum EventKind : byte
 
     /// <summary>A parameter change took effect: fields as ParameterScheduled.</summary>
     ParameterChanged = 21,
+
+    /// <summary>Index and mark of an instrument moved: InstrumentId, PriceTicks (mark), QtyLots (index),
+    /// RemainingLots (predicted funding rate, 1e-8), Reason (IndexState), Count (valid index sources).</summary>
+    PricesUpdated = 22,
+
+    /// <summary>Funding settled: InstrumentId, PriceTicks (mark), QtyLots (rate, 1e-8), RemainingLots (total paid),
+    /// OtherRemainingLots (residue carried), Count (premium samples).</summary>
+    FundingSettled = 23,
 }

@@ -60,4 +60,7 @@ public enum RejectReason : byte
 
     /// <summary>The effective time is in the past, or too many changes are already pending.</summary>
     InvalidEffectiveTime = 71,
+
+    /// <summary>A price from a feeder that is not authorised for the instrument, or not positive.</summary>
+    UnknownPriceSource = 72,
 }

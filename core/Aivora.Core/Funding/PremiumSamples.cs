@@ -8,10 +8,10 @@ public sealed class PremiumSamples
 
     public int Count => _count;
 
-    public void Add(long premium)
+    public void Add(long premium, long samples = 1)
     {
-        _sum += premium;
-        _count++;
+        _sum += premium * samples;
+        _count += (int)samples;
     }
 
     /// <summary>Mean premium, toward zero; 0 with no sample.</summary>

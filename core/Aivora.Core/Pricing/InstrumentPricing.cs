@@ -1,0 +1,71 @@
+using Aivora.Core.Funding;
+
+namespace Aivora.Core.Pricing;
+
+/// <summary>Per-instrument pricing and funding configuration.</summary>
+public sealed record InstrumentPricingConfig
+{
+    public required int InstrumentId { get; init; }
+
+    public required IndexConfig Index { get; init; }
+
+    public FundingParameters Funding { get; init; } = new(10_000, 50_000, 300_000);   // 0.01% interest, ±0.05% clamp, ±0.3% cap
+
+    public long FundingIntervalNs { get; init; } = 8 * 3_600_000_000_000L;
+
+    /// <summary>Engine time of the first settlement; later ones follow every interval.</summary>
+    public long FirstFundingTimeNs { get; init; } = 8 * 3_600_000_000_000L;
+
+    public long PremiumSampleIntervalNs { get; init; } = 5_000_000_000;
+
+    /// <summary>Money a market order of impact size is worth (e.g. 200 USDT / IMR).</summary>
+    public long ImpactNotional { get; init; } = 2_000_000_000;
+}
+
+/// <summary>
+/// The pricing state of one instrument: its index from feeders, its mark, the premium samples of
+/// the current funding interval and the next funding time. Driven by engine time only.
+/// </summary>
+public sealed class InstrumentPricing
+{
+    private const long SecondNs = 1_000_000_000;
+
+    public InstrumentPricing(InstrumentPricingConfig config)
+    {
+        Config = config;
+        Index = new IndexAggregator(config.Index);
+        NextFundingNs = config.FirstFundingTimeNs;
+    }
+
+    public InstrumentPricingConfig Config { get; }
+
+    public IndexAggregator Index { get; }
+
+    public MarkPrice Mark { get; } = new();
+
+    public PremiumSamples Premiums { get; } = new();
+
+    public IndexValue LastIndex { get; set; }
+
+    public long MarkTicks { get; set; }
+
+    public long LastFundingRate { get; set; }
+
+    public long NextFundingNs { get; set; }
+
+    public long NextPremiumSampleNs { get; set; }
+
+    public long NextBasisSampleNs { get; set; }
+
+    /// <summary>The rate the current interval would settle at now.</summary>
+    public long PredictedRate => FundingMath.Rate(Premiums.Mean, Config.Funding);
+
+    /// <summary>Mark from the current index (0 while the index is stale: the mark stays frozen).</summary>
+    public long ComputeMark(long nowNs, long lastTradeTicks) =>
+        LastIndex.State == IndexState.Stale ? 0
+            : Mark.Compute(LastIndex.PriceTicks, PredictedRate, Math.Max(0, NextFundingNs - nowNs), Config.FundingIntervalNs, lastTradeTicks);
+
+    public bool BasisSampleDue(long nowNs) => nowNs >= NextBasisSampleNs;
+
+    public void BasisSampled(long nowNs) => NextBasisSampleNs = ((nowNs / SecondNs) + 1) * SecondNs;
+}
