@@ -2,9 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using Aivora.Core.Diagnostics;
 using Aivora.Core.Events;
+using Aivora.Core.Accounts;
 using Aivora.Core.Instruments;
 using Aivora.Core.Matching;
 using Aivora.Core.Orders;
+using Aivora.Core.Risk;
 using Aivora.Node.Configuration;
 using Aivora.Node.Simulation;
 using Aivora.Node.Threading;
@@ -13,8 +15,9 @@ namespace Aivora.Node;
 
 /// <summary>
 /// The node's composition root. Until the transport and codecs are wired in, the node runs the
-/// engine on its own pinned thread against an in-process market-maker load for a bounded time,
-/// reports what happened, and proves determinism by replaying the same flow into a fresh engine.
+/// state machine (pre-trade risk, ledger, index/mark/funding, matching engine) on its own pinned
+/// thread against an in-process market-maker load for a bounded time, reports what happened, and
+/// proves determinism by replaying the same flow into a fresh state machine.
 /// </summary>
 public static class Program
 {
@@ -24,6 +27,7 @@ public static class Program
         var seed = int.Parse(Option(args, "--seed") ?? "42", CultureInfo.InvariantCulture);
         var maxCommands = long.Parse(Option(args, "--max-commands") ?? "50000000", CultureInfo.InvariantCulture);
         var cpu = int.Parse(Option(args, "--cpu") ?? (Environment.ProcessorCount - 1).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        var fundingSeconds = double.Parse(Option(args, "--funding-interval-s") ?? "5", CultureInfo.InvariantCulture);
         if (seconds <= 0 || seconds > 3_600 || maxCommands <= 0)
         {
             Console.Error.WriteLine("--seconds must be in (0, 3600] and --max-commands positive");
@@ -37,8 +41,10 @@ public static class Program
             ? $"engine thread pinned to CPU {cpu} (now on CPU {ThreadAffinity.CurrentCpu()})"
             : $"engine thread not pinned: {pinError}");
 
+        Console.WriteLine($"risk: cross margin, tiers 0.4/0.5/1/2.5% MMR, 20x default leverage, maker -0.01% / taker 0.04%; funding every {fundingSeconds:0.#} s of engine time (the demo shortens the 8 h default: --funding-interval-s)");
         var flow = new MarketMakerFlow(seed, config.Instruments);
-        var engine = new MatchingEngine<NodeSink, NoPositions>(config, new NodeSink(flow));
+        var risk = NewStateMachine(flow, config, fundingSeconds);
+        var engine = risk.Engine;
         var latency = new LatencyHistogram();
         long commands = 0, busyTicks = 0;
         var start = Stopwatch.GetTimestamp();
@@ -50,7 +56,7 @@ public static class Program
             {
                 var command = flow.Next();
                 var t0 = Stopwatch.GetTimestamp();
-                engine.Process(in command);
+                risk.Process(in command);
                 var dt = Stopwatch.GetTimestamp() - t0;
                 latency.Record(TicksToNs(dt));
                 busyTicks += dt;
@@ -65,38 +71,82 @@ public static class Program
 
         var wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
         Report(engine, config.Instruments, commands, wall, busyTicks, latency, flow);
+        var conserved = ReportRisk(risk, config.Instruments);
 
         var invariant = engine.ValidateInvariants();
-        var hash = engine.StateHash();
-        var replayHash = Replay(seed, commands, config);
-        Console.WriteLine($"final state hash: 0x{hash:x16}");
-        Console.WriteLine(replayHash == hash
-            ? $"replay: a fresh engine fed the same {commands:N0} commands reached the same state hash (deterministic)"
-            : $"replay: MISMATCH, fresh engine reached 0x{replayHash:x16}");
+        var hash = (Book: engine.StateHash(), Ledger: risk.Ledger.StateHash());
+        var replay = Replay(seed, commands, config, fundingSeconds);
+        Console.WriteLine($"final state hash: book 0x{hash.Book:x16}, ledger 0x{hash.Ledger:x16}");
+        Console.WriteLine(replay == hash
+            ? $"replay: a fresh state machine fed the same {commands:N0} commands reached the same book and ledger hashes (deterministic)"
+            : $"replay: MISMATCH, fresh state machine reached book 0x{replay.Book:x16}, ledger 0x{replay.Ledger:x16}");
         Console.WriteLine(invariant is null ? "internal invariants: ok" : $"internal invariants: BROKEN: {invariant}");
-        return replayHash == hash && invariant is null ? 0 : 1;
+        return replay == hash && invariant is null && conserved ? 0 : 1;
     }
 
-    private static ulong Replay(int seed, long commands, EngineConfig config)
+    /// <summary>Ledger (makers and takers funded), pre-trade risk and pricing around the matching engine.</summary>
+    private static PreTradeRisk<NodeSink> NewStateMachine(MarketMakerFlow flow, EngineConfig config, double fundingSeconds)
+    {
+        var ledger = new Ledger(DefaultConfiguration.Contracts, config.MaxAccounts);
+        for (var maker = 1; maker <= MarketMakerFlow.Makers; maker++)
+        {
+            ledger.Deposit(maker, 2_000_000 * DefaultConfiguration.UsdtUnit);
+        }
+
+        for (var taker = MarketMakerFlow.FirstTakerAccount; taker < MarketMakerFlow.FirstTakerAccount + MarketMakerFlow.Takers; taker++)
+        {
+            ledger.Deposit(taker, 20_000 * DefaultConfiguration.UsdtUnit);
+        }
+
+        var interval = (long)(fundingSeconds * 1_000_000_000);
+        return new PreTradeRisk<NodeSink>(config, ledger, DefaultConfiguration.Limits, new NodeSink(flow),
+            [.. config.Instruments.Select(i => DefaultConfiguration.Pricing(i.Id, interval))]);
+    }
+
+    private static (ulong Book, ulong Ledger) Replay(int seed, long commands, EngineConfig config, double fundingSeconds)
     {
         var flow = new MarketMakerFlow(seed, config.Instruments);
-        var engine = new MatchingEngine<NodeSink, NoPositions>(config, new NodeSink(flow));
+        var risk = NewStateMachine(flow, config, fundingSeconds);
         for (long i = 0; i < commands; i++)
         {
             var command = flow.Next();
-            engine.Process(in command);
+            risk.Process(in command);
         }
 
-        return engine.StateHash();
+        return (risk.Engine.StateHash(), risk.Ledger.StateHash());
     }
 
-    private static void Report(MatchingEngine<NodeSink, NoPositions> engine, IReadOnlyList<InstrumentSpec> instruments, long commands, double wallSeconds, long busyTicks, LatencyHistogram latency, MarketMakerFlow flow)
+    /// <summary>Funding, marks and the money checks; false when money or open interest does not balance.</summary>
+    private static bool ReportRisk(PreTradeRisk<NodeSink> risk, IReadOnlyList<InstrumentSpec> instruments)
+    {
+        ref var sink = ref risk.Engine.Sink;
+        var ledger = risk.Ledger;
+        Console.WriteLine($"risk: {sink.MarkUpdates:N0} mark updates, {sink.PositionsFlaggedForLiquidation:N0} position checks at or past liquidation price; {sink.FundingSettlements:N0} funding settlements, {Scaled(sink.FundingPaid, 6)} USDT paid; fee account {Scaled(ledger.FeeAccount, 6)} USDT");
+        var ok = true;
+        foreach (var spec in instruments)
+        {
+            var pricing = risk.Pricing(spec.Id)!;
+            var (longs, shorts) = ledger.OpenInterest(spec.Id);
+            ok &= longs == shorts;
+            Console.WriteLine($"  {spec.Symbol,-9} index {Price(spec, pricing.LastIndex.PriceTicks)} ({pricing.LastIndex.State}, {pricing.LastIndex.ValidSources}/{pricing.LastIndex.ConfiguredSources} sources)  mark {Price(spec, pricing.MarkTicks)}  predicted funding {pricing.PredictedRate / 1e6:0.####}%  open interest {Qty(spec, longs)} long / {Qty(spec, shorts)} short");
+        }
+
+        var money = ledger.MoneyInSystem();
+        var expected = ledger.TotalDeposits - ledger.TotalWithdrawals;
+        ok &= money == expected;
+        Console.WriteLine(money == expected
+            ? $"money: balances - open costs + fees + funding residue = {Scaled(money, 6)} USDT = deposits - withdrawals (conserved to the unit)"
+            : $"money: NOT CONSERVED: {money} vs {expected}");
+        return ok;
+    }
+
+    private static void Report(MatchingEngine<NodeSink, LedgerPositions> engine, IReadOnlyList<InstrumentSpec> instruments, long commands, double wallSeconds, long busyTicks, LatencyHistogram latency, MarketMakerFlow flow)
     {
         ref var c = ref engine.Sink.Counters;
         var busySeconds = (double)busyTicks / Stopwatch.Frequency;
         Console.WriteLine($"commands {commands:N0} in {wallSeconds:0.00} s: accepted {c.Accepted:N0}, rejected {c.Rejected:N0}, amended {c.Amended:N0}, cancelled {c.Cancelled:N0}, expired {c.Expired:N0}, self-trades prevented {c.SelfTradesPrevented:N0}");
         var rejects = new List<(RejectReason Reason, long Count)>();
-        for (var r = 0; r < 64; r++)
+        for (var r = 0; r < 128; r++)
         {
             if (c.RejectsByReason[r] > 0)
             {

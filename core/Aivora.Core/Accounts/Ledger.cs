@@ -495,6 +495,31 @@ public sealed class Ledger
         return (longs, shorts);
     }
 
+    /// <summary>Hash of every balance and position (account order), the fee account, residue and totals: replays compare it.</summary>
+    public ulong StateHash()
+    {
+        var h = new Hashing.StateHasher();
+        h.Add(_accountCount);
+        for (var a = 0; a < _accountCount; a++)
+        {
+            h.Add(_accountIds[a]);
+            h.Add(_balances[a]);
+            for (var i = 0; i < _contracts.Length; i++)
+            {
+                ref var p = ref _positions[(a * _contracts.Length) + i];
+                h.Add(p.QtyLots);
+                h.Add(p.Cost);
+                h.Add(p.Leverage);
+            }
+        }
+
+        h.Add(FeeAccount);
+        h.Add(FundingResidue);
+        h.Add(TotalDeposits);
+        h.Add(TotalWithdrawals);
+        return h.Value;
+    }
+
     /// <summary>Σ balances − Σ costs + fee account + funding residue; equals deposits − withdrawals.</summary>
     public long MoneyInSystem()
     {

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace Aivora.Core.Events;
 
 /// <summary>One counter per reject reason, inline in the sink (no array allocation).</summary>
-[InlineArray(64)]
+[InlineArray(128)]
 public struct RejectReasonCounts
 {
     private long _first;
@@ -41,7 +41,7 @@ public struct CountingSink : IEngineEventSink
                 break;
             case EventKind.OrderRejected:
                 Rejected++;
-                RejectsByReason[e.Reason & 63]++;
+                RejectsByReason[e.Reason & 127]++;
                 break;
             case EventKind.Trade:
                 Trades++;

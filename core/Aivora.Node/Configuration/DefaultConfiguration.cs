@@ -1,5 +1,8 @@
+using Aivora.Core.Accounts;
 using Aivora.Core.Instruments;
 using Aivora.Core.Matching;
+using Aivora.Core.Pricing;
+using Aivora.Core.Risk;
 
 namespace Aivora.Node.Configuration;
 
@@ -37,6 +40,44 @@ public static class DefaultConfiguration
         Band = PriceBand.InBasisPoints(500),
         ReferencePriceTicks = 350_000,   // 3,500.00
     };
+
+    /// <summary>USDT settlement with 6 decimals. BTC-PERP: tick 0.1 × lot 0.001 = 0.0001 USDT = 100 units;
+    /// ETH-PERP: tick 0.01 × lot 0.01 = 0.0001 USDT = 100 units.</summary>
+    public const long UsdtUnit = 1_000_000;
+
+    /// <summary>Risk limit brackets (perp-mechanics.md): 0.4% / 0.5% / 1% / 2.5% MMR from 0 / 50k / 250k / 1M USDT.</summary>
+    public static MarginTierTable Tiers() => new(
+    [
+        new MarginTier(0, 400_000, 125),
+        new MarginTier(50_000 * UsdtUnit, 500_000, 100),
+        new MarginTier(250_000 * UsdtUnit, 1_000_000, 50),
+        new MarginTier(1_000_000 * UsdtUnit, 2_500_000, 20),
+    ]);
+
+    public static IReadOnlyList<ContractSpec> Contracts { get; } =
+    [
+        new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = Tiers(), Fees = new FeeSchedule(-1_000, 4_000), DefaultLeverage = 20 },
+        new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 100, Tiers = Tiers(), Fees = new FeeSchedule(-1_000, 4_000), DefaultLeverage = 20 },
+    ];
+
+    /// <summary>Three feeders per instrument, 3% outlier band, stale after 10 s, at least 2 sources; funding every 8 hours.</summary>
+    public static InstrumentPricingConfig Pricing(int instrumentId, long fundingIntervalNs = 8 * 3_600_000_000_000L) => new()
+    {
+        InstrumentId = instrumentId,
+        Index = new IndexConfig
+        {
+            Sources = [new IndexSource(1, 1), new IndexSource(2, 1), new IndexSource(3, 1)],
+            MaxDeviationRate = 3_000_000,
+            StaleAfterNs = 10_000_000_000,
+            MinSources = 2,
+        },
+        FundingIntervalNs = fundingIntervalNs,
+        FirstFundingTimeNs = fundingIntervalNs,
+        PremiumSampleIntervalNs = 5_000_000_000,
+        ImpactNotional = 1_000 * UsdtUnit,
+    };
+
+    public static RiskLimits Limits { get; } = new() { MaxOpenOrdersPerInstrument = 200, MaxStopOrders = 4_096 };
 
     public static EngineConfig Engine { get; } = new()
     {

@@ -9,16 +9,17 @@ namespace Aivora.Node.Simulation;
 /// A seeded market-maker load, generated in process while the node has no network yet:
 /// 20 makers keep 5 post-only quotes a side on every instrument around a fair price that walks,
 /// re-pricing them as it moves (amends), pulling and re-placing some (cancels), and 200 takers hit
-/// them with IOC and market orders or leave short-lived GTD orders. The reference price follows
-/// the fair price. Engine time is simulated (≈1 µs a command), so a run is reproducible from
-/// (seed, command count) alone.
+/// them with IOC and market orders or leave short-lived GTD orders. Three price feeders report the
+/// fair price (with a little noise) to the index. Engine time is simulated (≈1 µs a command), so a
+/// run is reproducible from (seed, command count) alone.
 /// </summary>
 public sealed class MarketMakerFlow
 {
     public const int Makers = 20;
     public const int QuoteLevels = 5;
     public const int Takers = 200;
-    private const int FirstTakerAccount = 1_001;
+    public const int FirstTakerAccount = 1_001;
+    public const int Feeders = 3;
     private const int SlotBits = 20;
 
     private readonly Random _random;
@@ -95,6 +96,13 @@ public sealed class MarketMakerFlow
             return MoveFair(i, spec);
         }
 
+        if (roll < 14)
+        {
+            // A feeder reports the fair price, within a couple of ticks.
+            var noise = spec.TickSize * _random.Next(-2, 3);
+            return EngineCommand.Feed(_nowNs, spec.Id, 1 + _random.Next(Feeders), _fairTicks[i] + noise);
+        }
+
         if (roll < 650)
         {
             return Requote(i, spec);
@@ -119,10 +127,11 @@ public sealed class MarketMakerFlow
         return EngineCommand.MassCancel(_nowNs, 1 + _random.Next(Makers), spec.Id, SideFilter.Both);
     }
 
+    /// <summary>The fair price walks; feeders report it from now on (this command: the first feeder, at once).</summary>
     private EngineCommand MoveFair(int i, InstrumentSpec spec)
     {
         _fairTicks[i] += spec.TickSize * (_random.Next(2) == 0 ? -1 : 1) * (1 + _random.Next(3));
-        return EngineCommand.SetReference(_nowNs, spec.Id, _fairTicks[i]);
+        return EngineCommand.Feed(_nowNs, spec.Id, 1, _fairTicks[i]);
     }
 
     private long QuotePrice(int i, InstrumentSpec spec, Side side, int level)
