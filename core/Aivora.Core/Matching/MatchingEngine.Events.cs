@@ -14,9 +14,15 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private EngineEvent NewEvent(EventKind kind) => new() { Kind = kind, TimeNs = _nowNs };
 
-    private void Reject(in EngineCommand c, RejectReason reason)
+    /// <summary>
+    /// Reports a command that changed nothing. Also the risk layer's reject: one place builds the
+    /// event, with the figures that explain it when there are any (required vs available).
+    /// </summary>
+    public void Reject(in EngineCommand c, RejectReason reason, long required = 0, long available = 0)
     {
         var e = NewEvent(EventKind.OrderRejected);
+        e.Required = required;
+        e.Available = available;
         e.Reason = (byte)reason;
         e.Reason2 = (byte)c.Kind;
         e.OrderId = c.OrderId;

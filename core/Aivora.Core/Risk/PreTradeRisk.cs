@@ -104,6 +104,7 @@ public sealed class PreTradeRisk<TSink>
 
     public void Process(in EngineCommand command)
     {
+        // Time moves first, once: scheduled parameter changes, then expiries, then the pricing clock.
         ApplyDueParameterChanges(command.NowNs);
         _engine.AdvanceTo(command.NowNs);
         RunPricingClock();
@@ -113,27 +114,22 @@ public sealed class PreTradeRisk<TSink>
                 OnFeed(in command);
                 return;
             case CommandKind.SetParameter:
-                _engine.AdvanceTo(command.NowNs);
                 ScheduleParameter(in command);
                 return;
             case CommandKind.PlaceOrder when command.Type.IsTriggered():
-                _engine.AdvanceTo(command.NowNs);
                 HoldStop(in command);
                 return;
             case CommandKind.PlaceOrder:
                 PlaceChecked(in command);
                 break;
             case CommandKind.CancelOrder when command.OrderId == 0 && _stops.Find(command.AccountId, command.ClientOrderId) is var slot && slot >= 0:
-                _engine.AdvanceTo(command.NowNs);
                 CancelStop(slot, CancelReason.User);
                 return;
             case CommandKind.MassCancel:
-                _engine.AdvanceTo(command.NowNs);
                 CancelStops(in command);
                 _engine.Process(in command);
                 return;
             case CommandKind.SetMarkPrice:
-                _engine.AdvanceTo(command.NowNs);
                 OnMark(in command);
                 break;
             default:
@@ -150,8 +146,6 @@ public sealed class PreTradeRisk<TSink>
 
     private void PlaceChecked(in EngineCommand command)
     {
-        // Expiries due at this time come first, as for any command.
-        _engine.AdvanceTo(command.NowNs);
         var reason = Check(in command, out var required, out var available, out var priceTicks);
         if (reason != RejectReason.None)
         {
@@ -667,24 +661,6 @@ public sealed class PreTradeRisk<TSink>
         return RejectReason.None;
     }
 
-    private void Reject(in EngineCommand c, RejectReason reason, long required, long available)
-    {
-        var e = new EngineEvent
-        {
-            Kind = EventKind.OrderRejected,
-            TimeNs = _engine.NowNs,
-            Reason = (byte)reason,
-            Reason2 = (byte)c.Kind,
-            OrderId = c.OrderId,
-            ClientOrderId = c.ClientOrderId,
-            AccountId = c.AccountId,
-            InstrumentId = c.InstrumentId,
-            Side = c.Side,
-            PriceTicks = c.PriceTicks,
-            QtyLots = c.QtyLots,
-            Required = required,
-            Available = available,
-        };
-        _engine.Sink.OnEvent(in e);
-    }
+    private void Reject(in EngineCommand c, RejectReason reason, long required, long available) =>
+        _engine.Reject(in c, reason, required, available);
 }
