@@ -100,8 +100,10 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     public void SetBand(int instrumentId, PriceBand band) => BookOf(instrumentId).Band = band;
 
     /// <summary>
-    /// An account's resting orders on one instrument: count and remaining lots per side. Walks the
-    /// account's own order list (bounded by the per-account order limit), no book scan.
+    /// An account's resting orders on one instrument: how many (every order, for the open-order
+    /// limit) and, per side, the remaining lots that can add exposure (reduce-only orders excluded:
+    /// the book never lets them grow a position, so they carry no margin). Walks the account's own
+    /// order list (bounded by the per-account order limit), no book scan.
     /// </summary>
     public int OpenQuantity(int accountId, int instrumentId, out long buyLots, out long sellLots)
     {
@@ -122,6 +124,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             }
 
             count++;
+            if (o.IsReduceOnly)
+            {
+                continue;
+            }
+
             if (o.Side == Side.Buy)
             {
                 buyLots += o.QtyLots - o.FilledLots;

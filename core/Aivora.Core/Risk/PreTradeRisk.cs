@@ -33,7 +33,7 @@ public sealed record RiskLimits
 /// position with its open orders, worst side, this order included). An order that passes gets an
 /// <see cref="EventKind.OrderRiskAssessed"/> event with its what-if figures (liquidation price if it
 /// fills completely, margin it adds) and goes to the matching engine, whose position keeper is the
-/// ledger. Other commands pass straight through.
+/// ledger. Amends that add exposure pass the same margin test. Other commands pass straight through.
 /// </summary>
 public sealed class PreTradeRisk<TSink>
     where TSink : struct, IEngineEventSink
@@ -132,6 +132,13 @@ public sealed class PreTradeRisk<TSink>
             case CommandKind.SetMarkPrice:
                 OnMark(in command);
                 break;
+            case CommandKind.AmendOrder:
+                if (AmendAllowed(in command))
+                {
+                    _engine.Process(in command);
+                }
+
+                break;
             default:
                 _engine.Process(in command);
                 break;
@@ -171,6 +178,47 @@ public sealed class PreTradeRisk<TSink>
         }
 
         _engine.Process(in command);
+    }
+
+    /// <summary>
+    /// An amend that raises the remaining quantity or moves the price (it may trade) must pass the
+    /// same margin test as a new order; with a stale index it may not add exposure at all. Amends the
+    /// engine will reject anyway (unknown order, another account's order) pass through to get the
+    /// engine's own reason; reduce-only orders and cuts never add exposure.
+    /// </summary>
+    private bool AmendAllowed(in EngineCommand c)
+    {
+        var found = c.OrderId != 0 ? _engine.TryGetOrder(c.OrderId, out var order) : _engine.TryGetOrderByClientId(c.AccountId, c.ClientOrderId, out order);
+        if (!found || order.AccountId != c.AccountId || (order.Flags & OrderFlags.ReduceOnly) != 0)
+        {
+            return true;
+        }
+
+        var newPrice = c.PriceTicks == 0 ? order.PriceTicks : c.PriceTicks;
+        var newQty = c.QtyLots == 0 ? order.QtyLots : c.QtyLots;
+        var newRemaining = newQty - order.FilledLots;
+        if (newRemaining <= 0 || (newRemaining <= order.RemainingLots && newPrice == order.PriceTicks) || newPrice <= 0)
+        {
+            return true;
+        }
+
+        _instrumentIndex.TryGetValue(new IntKey(order.InstrumentId), out var instrument);
+        if (_indexStates[instrument] == IndexState.Stale)
+        {
+            Reject(in c, RejectReason.IndexStale, 0, 0);
+            return false;
+        }
+
+        _engine.OpenQuantity(c.AccountId, order.InstrumentId, out var buyLots, out var sellLots);
+        var added = Math.Max(0, newRemaining - order.RemainingLots);
+        var reason = MarginCheck(c.AccountId, order.InstrumentId, order.Side, added, newPrice, buyLots, sellLots, newRemaining, out var required, out var available);
+        if (reason == RejectReason.None)
+        {
+            return true;
+        }
+
+        Reject(in c, reason, required, available);
+        return false;
     }
 
     // ------------------------------------------------------------------ parameter changes
@@ -629,25 +677,35 @@ public sealed class PreTradeRisk<TSink>
             return _ledger.ReduceOnlyAllowance(c.AccountId, c.InstrumentId, c.Side) > 0 ? RejectReason.None : RejectReason.ReduceOnlyWouldIncrease;
         }
 
-        // Initial margin with this order on its side, every instrument's worst side.
+        return MarginCheck(c.AccountId, c.InstrumentId, c.Side, c.QtyLots, priceTicks, buyLots, sellLots, c.QtyLots, out required, out available);
+    }
+
+    /// <summary>
+    /// Initial margin with <paramref name="addedLots"/> more on one side of one instrument (every
+    /// instrument at its worse side), plus the taker fee and the loss against mark of filling
+    /// <paramref name="fillLots"/> at <paramref name="priceTicks"/>, must be covered by equity. On success
+    /// the figures are the margin the change adds and what stays available; on failure, required vs equity.
+    /// </summary>
+    private RejectReason MarginCheck(int accountId, int instrumentId, Side side, long addedLots, long priceTicks, long buyLots, long sellLots, long fillLots, out long required, out long available)
+    {
         long marginBefore = 0, marginAfter = 0;
         for (var j = 0; j < _ledger.InstrumentCount; j++)
         {
             var id = _ledger.InstrumentIdAt(j);
             long buys = buyLots, sells = sellLots;
-            if (id != c.InstrumentId)
+            if (id != instrumentId)
             {
-                _engine.OpenQuantity(c.AccountId, id, out buys, out sells);
+                _engine.OpenQuantity(accountId, id, out buys, out sells);
             }
 
-            var before = _ledger.ExposureMargin(c.AccountId, id, buys, sells, priceTicks);
+            var before = _ledger.ExposureMargin(accountId, id, buys, sells, priceTicks);
             marginBefore += before;
-            marginAfter += id != c.InstrumentId ? before
-                : _ledger.ExposureMargin(c.AccountId, id, buys + (c.Side == Side.Buy ? c.QtyLots : 0), sells + (c.Side == Side.Sell ? c.QtyLots : 0), priceTicks);
+            marginAfter += id != instrumentId ? before
+                : _ledger.ExposureMargin(accountId, id, buys + (side == Side.Buy ? addedLots : 0), sells + (side == Side.Sell ? addedLots : 0), priceTicks);
         }
 
-        var reserved = _ledger.TakerFee(c.InstrumentId, priceTicks, c.QtyLots) + _ledger.ImmediateLossAgainstMark(c.InstrumentId, c.Side, priceTicks, c.QtyLots);
-        var equity = _ledger.Equity(c.AccountId);
+        var reserved = _ledger.TakerFee(instrumentId, priceTicks, fillLots) + _ledger.ImmediateLossAgainstMark(instrumentId, side, priceTicks, fillLots);
+        var equity = _ledger.Equity(accountId);
         required = marginAfter + reserved;
         available = equity;
         if (equity < required)
@@ -655,7 +713,6 @@ public sealed class PreTradeRisk<TSink>
             return RejectReason.InsufficientMargin;
         }
 
-        // For the what-if: the margin this order adds, and what stays available after it.
         required = marginAfter - marginBefore;
         available = equity - marginAfter - reserved;
         return RejectReason.None;

@@ -58,6 +58,35 @@ public sealed class PreTradeRiskTests
     }
 
     [Fact]
+    public void ShouldRefuseAnAmendThatAddsMoreExposureThanTheMarginCovers()
+    {
+        var events = new List<EngineEvent>();
+        var risk = NewRisk(events);
+        risk.Ledger.Deposit(7, 100 * Usdt);
+        var bid = EngineCommand.Limit(1, 7, 1, 1, Side.Buy, 9_900, 400);   // 39.6 USDT of margin
+        risk.Process(in bid);
+        var orderId = Assert.Single(events, e => e.Kind == EventKind.OrderAccepted).OrderId;
+
+        events.Clear();
+        var tooMuch = EngineCommand.Amend(2, 7, orderId, 0, 1_100);
+        risk.Process(in tooMuch);
+        var reject = Only(events, EventKind.OrderRejected);
+        Assert.Equal(RejectReason.InsufficientMargin, (RejectReason)reject.Reason);
+        Assert.True(reject.Required > reject.Available);
+        Assert.Equal(400, Assert.Single(risk.Engine.RestingOrders(1, Side.Buy)).QtyLots);   // untouched
+
+        events.Clear();
+        var more = EngineCommand.Amend(3, 7, orderId, 0, 900);
+        risk.Process(in more);
+        Assert.Single(events, e => e.Kind == EventKind.OrderAmended);
+
+        events.Clear();
+        var cut = EngineCommand.Amend(4, 7, orderId, 0, 100);
+        risk.Process(in cut);
+        Assert.Single(events, e => e.Kind == EventKind.OrderAmended);
+    }
+
+    [Fact]
     public void ShouldCountOpenOrdersWorstSideAndTheLossAgainstMark()
     {
         var events = new List<EngineEvent>();
@@ -178,6 +207,8 @@ public sealed class PreTradeRiskTests
             }
 
             var command = step.Command;
+            var availableBefore = command.AccountId > 0 ? Available(risk, command.AccountId) : 0;
+            var amendAddsExposure = command.Kind == CommandKind.AmendOrder && AmendCanAddExposure(risk, command);
             events.Clear();
             risk.Process(in command);
             foreach (var e in events)
@@ -190,14 +221,31 @@ public sealed class PreTradeRiskTests
                 }
             }
 
-            if (command.Kind == CommandKind.PlaceOrder && events.Exists(e => e.Kind == EventKind.OrderAccepted) && (command.Flags & OrderFlags.ReduceOnly) == 0)
+            var added = (command.Kind == CommandKind.PlaceOrder && events.Exists(e => e.Kind == EventKind.OrderAccepted) && (command.Flags & OrderFlags.ReduceOnly) == 0) ||
+                        (amendAddsExposure && events.Exists(e => e.Kind == EventKind.OrderAmended));
+            if (added)
             {
-                Assert.True(Available(risk, command.AccountId) >= 0, $"command {i}: account {command.AccountId} left with negative available margin");
+                Assert.True(Available(risk, command.AccountId) >= 0,
+                    $"command {i} ({command.Kind} px={command.PriceTicks} qty={command.QtyLots}): account {command.AccountId} left with {Available(risk, command.AccountId)} available (before: {availableBefore}); events: {string.Join(" | ", events)}");
             }
         }
 
         Assert.True(accepted > 5_000 && marginRejects > 100, $"accepted {accepted}, margin rejects {marginRejects}");
         Assert.Equal(risk.Ledger.TotalDeposits, risk.Ledger.MoneyInSystem());
+    }
+
+    /// <summary>A non-reduce-only order whose amend raises its remaining quantity or moves its price.</summary>
+    private static bool AmendCanAddExposure(PreTradeRisk<RecordingSink> risk, EngineCommand amend)
+    {
+        var found = amend.OrderId != 0 ? risk.Engine.TryGetOrder(amend.OrderId, out var order) : risk.Engine.TryGetOrderByClientId(amend.AccountId, amend.ClientOrderId, out order);
+        if (!found || order.AccountId != amend.AccountId || (order.Flags & OrderFlags.ReduceOnly) != 0)
+        {
+            return false;
+        }
+
+        var newQty = amend.QtyLots == 0 ? order.QtyLots : amend.QtyLots;
+        var newPrice = amend.PriceTicks == 0 ? order.PriceTicks : amend.PriceTicks;
+        return newQty - order.FilledLots > order.RemainingLots || (newPrice != order.PriceTicks && newQty > order.FilledLots);
     }
 
     private static long Available(PreTradeRisk<RecordingSink> risk, int accountId)
