@@ -117,3 +117,37 @@ public sealed class MarginMathTests
     public void ShouldRoundInTheNamedDirection(long a, long divisor, Rounding rounding, long expected) =>
         Assert.Equal(expected, FixedPoint.MulDiv(a, 1, divisor, rounding));
 }
+
+public sealed class FixedPointTests
+{
+    [Fact]
+    public void ShouldRoundInTheNamedDirectionForRandomOperandsAtAnyScale()
+    {
+        var random = new Random(12);
+        foreach (var rounding in Enum.GetValues<Rounding>())
+        {
+            for (var i = 0; i < 20_000; i++)
+            {
+                var numerator = random.NextInt64(-1_000_000_000_000, 1_000_000_000_000);
+                var divisor = random.NextInt64(1, 100_000) * (random.Next(2) == 0 ? 1 : -1);
+                var fast = FixedPoint.Divide(numerator, divisor, rounding);
+
+                // The same division with both operands scaled past 64 bits gives the same quotient.
+                var wide = FixedPoint.Divide((Int128)numerator << 64, (Int128)divisor << 64, rounding);
+                Assert.Equal(wide, fast);
+                var exact = (decimal)numerator / divisor;
+                var expected = rounding switch
+                {
+                    Rounding.Down => Math.Floor(exact),
+                    Rounding.Up => Math.Ceiling(exact),
+                    Rounding.TowardZero => Math.Truncate(exact),
+                    _ => exact < 0 ? Math.Floor(exact) : Math.Ceiling(exact),
+                };
+                Assert.Equal((Int128)(long)expected, fast);
+            }
+        }
+
+        // The one quotient that does not fit in 64 bits is still exact: 2^63.
+        Assert.Equal(-(Int128)long.MinValue, FixedPoint.Divide(long.MinValue, -1, Rounding.Down));
+    }
+}
