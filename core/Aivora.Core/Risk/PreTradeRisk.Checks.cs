@@ -1,0 +1,107 @@
+using Aivora.Core.Accounts;
+using Aivora.Core.Collections;
+using Aivora.Core.Commands;
+using Aivora.Core.Events;
+using Aivora.Core.Matching;
+using Aivora.Core.Orders;
+using Aivora.Core.Pricing;
+
+namespace Aivora.Core.Risk;
+
+/// <summary>The pre-trade checks in their order, and the margin check shared by new orders and amends.</summary>
+public sealed partial class PreTradeRisk<TSink>
+    where TSink : struct, IEngineEventSink
+{
+
+    private RejectReason Check(in EngineCommand c, out long required, out long available, out long priceTicks)
+    {
+        required = 0;
+        available = 0;
+        priceTicks = 0;
+        var reduceOnly = (c.Flags & OrderFlags.ReduceOnly) != 0;
+        var reason = MatchingEngine<TSink, LedgerPositions>.CheckOrderShape(in c);
+        if (reason == RejectReason.None)
+        {
+            reason = _engine.CheckTradingState(c.InstrumentId, reduceOnly);
+        }
+
+        if (reason != RejectReason.None)
+        {
+            return reason;
+        }
+
+        _instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out var instrument);
+        if (_indexStates[instrument] == IndexState.Stale && !reduceOnly)
+        {
+            return RejectReason.IndexStale;
+        }
+
+        reason = _engine.CheckPriceAndSize(in c, out priceTicks);
+        if (reason != RejectReason.None)
+        {
+            return reason;
+        }
+
+        var openOrders = _engine.OpenQuantity(c.AccountId, c.InstrumentId, out var buyLots, out var sellLots);
+        if (openOrders >= _maxOpenOrders[instrument] && c.TimeInForce.CanRest())
+        {
+            required = _maxOpenOrders[instrument];
+            available = openOrders;
+            return RejectReason.MaxOpenOrders;
+        }
+
+        if ((c.Flags & OrderFlags.PostOnly) != 0 && (c.Flags & OrderFlags.PostOnlySlide) == 0 && _engine.WouldTake(c.InstrumentId, c.Side, priceTicks))
+        {
+            return RejectReason.PostOnlyWouldTake;
+        }
+
+        if (reduceOnly)
+        {
+            // Reduce-only never adds exposure: no margin check, and the book enforces it at every fill.
+            return _ledger.ReduceOnlyAllowance(c.AccountId, c.InstrumentId, c.Side) > 0 ? RejectReason.None : RejectReason.ReduceOnlyWouldIncrease;
+        }
+
+        return MarginCheck(c.AccountId, c.InstrumentId, c.Side, c.QtyLots, priceTicks, buyLots, sellLots, c.QtyLots, out required, out available);
+    }
+
+    /// <summary>
+    /// Initial margin with <paramref name="addedLots"/> more on one side of one instrument (every
+    /// instrument at its worse side), plus the taker fee and the loss against mark of filling
+    /// <paramref name="fillLots"/> at <paramref name="priceTicks"/>, must be covered by equity. On success
+    /// the figures are the margin the change adds and what stays available; on failure, required vs equity.
+    /// </summary>
+    private RejectReason MarginCheck(int accountId, int instrumentId, Side side, long addedLots, long priceTicks, long buyLots, long sellLots, long fillLots, out long required, out long available)
+    {
+        long marginBefore = 0, marginAfter = 0;
+        for (var j = 0; j < _ledger.InstrumentCount; j++)
+        {
+            var id = _ledger.InstrumentIdAt(j);
+            long buys = buyLots, sells = sellLots;
+            if (id != instrumentId)
+            {
+                _engine.OpenQuantity(accountId, id, out buys, out sells);
+            }
+
+            var before = _ledger.ExposureMargin(accountId, id, buys, sells, priceTicks);
+            marginBefore += before;
+            marginAfter += id != instrumentId ? before
+                : _ledger.ExposureMargin(accountId, id, buys + (side == Side.Buy ? addedLots : 0), sells + (side == Side.Sell ? addedLots : 0), priceTicks);
+        }
+
+        var reserved = _ledger.TakerFee(instrumentId, priceTicks, fillLots) + _ledger.ImmediateLossAgainstMark(instrumentId, side, priceTicks, fillLots);
+        var equity = _ledger.Equity(accountId);
+        required = marginAfter + reserved;
+        available = equity;
+        if (equity < required)
+        {
+            return RejectReason.InsufficientMargin;
+        }
+
+        required = marginAfter - marginBefore;
+        available = equity - marginAfter - reserved;
+        return RejectReason.None;
+    }
+
+    private void Reject(in EngineCommand c, RejectReason reason, long required, long available) =>
+        _engine.Reject(in c, reason, required, available);
+}

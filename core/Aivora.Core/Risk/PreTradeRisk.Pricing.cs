@@ -1,0 +1,133 @@
+using Aivora.Core.Collections;
+using Aivora.Core.Commands;
+using Aivora.Core.Events;
+using Aivora.Core.Funding;
+using Aivora.Core.Orders;
+using Aivora.Core.Pricing;
+
+namespace Aivora.Core.Risk;
+
+/// <summary>Feeder prices into index and mark, premium sampling and funding settlement, on engine time.</summary>
+public sealed partial class PreTradeRisk<TSink>
+    where TSink : struct, IEngineEventSink
+{
+
+    private void OnFeed(in EngineCommand c)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out var instrument) || _pricing[instrument] is not { } pricing)
+        {
+            Reject(in c, RejectReason.UnknownInstrument, 0, 0);
+            return;
+        }
+
+        if (!pricing.Index.OnPrice(c.SourceId, c.PriceTicks, _engine.NowNs))
+        {
+            Reject(in c, RejectReason.UnknownPriceSource, c.SourceId, c.PriceTicks);
+            return;
+        }
+
+        RefreshPrices(instrument, pricing);
+    }
+
+    /// <summary>Index (and its state, which gates new exposure), then mark; a changed mark drives the ledger, bands and triggers.</summary>
+    private void RefreshPrices(int instrument, InstrumentPricing pricing)
+    {
+        var id = pricing.Config.InstrumentId;
+        pricing.LastIndex = pricing.Index.Compute(_engine.NowNs);
+        _indexStates[instrument] = pricing.LastIndex.State;
+        var mark = pricing.ComputeMark(_engine.NowNs, _engine.LastTradePrice(id));
+        var e = new EngineEvent
+        {
+            Kind = EventKind.PricesUpdated,
+            TimeNs = _engine.NowNs,
+            InstrumentId = id,
+            PriceTicks = mark > 0 ? mark : pricing.MarkTicks,
+            QtyLots = pricing.LastIndex.PriceTicks,
+            RemainingLots = pricing.PredictedRate,
+            Reason = (byte)pricing.LastIndex.State,
+            Count = pricing.LastIndex.ValidSources,
+        };
+        _engine.Sink.OnEvent(in e);
+
+        // A stale index freezes the mark: nothing is liquidated on a frozen or single-source price.
+        if (mark > 0 && mark != pricing.MarkTicks)
+        {
+            pricing.MarkTicks = mark;
+            var update = EngineCommand.Mark(_engine.NowNs, id, mark);
+            OnMark(in update);
+        }
+    }
+
+    /// <summary>Samples and settlements due at the current engine time, per instrument, in order.</summary>
+    private void RunPricingClock()
+    {
+        var now = _engine.NowNs;
+        for (var i = 0; i < _pricing.Length; i++)
+        {
+            if (_pricing[i] is not { } pricing)
+            {
+                continue;
+            }
+
+            var id = pricing.Config.InstrumentId;
+            if (pricing.BasisSampleDue(now))
+            {
+                pricing.BasisSampled(now);
+                var bid = _engine.BestPrice(id, Side.Buy);
+                var ask = _engine.BestPrice(id, Side.Sell);
+                if (bid > 0 && ask > 0 && pricing.LastIndex.State != IndexState.Stale)
+                {
+                    pricing.Mark.OnBasisSample(now, (bid + ask) / 2, pricing.LastIndex.PriceTicks);
+                }
+
+                RefreshPrices(i, pricing);   // also notices sources gone silent
+            }
+
+            if (now >= pricing.NextPremiumSampleNs)
+            {
+                // Samples missed while no command arrived saw the same book: one measurement, counted for each.
+                var interval = pricing.Config.PremiumSampleIntervalNs;
+                var due = pricing.NextPremiumSampleNs == 0 ? 1 : ((now - pricing.NextPremiumSampleNs) / interval) + 1;
+                pricing.NextPremiumSampleNs = ((now / interval) + 1) * interval;
+                SamplePremium(pricing, due);
+            }
+
+            while (now >= pricing.NextFundingNs)
+            {
+                var rate = pricing.PredictedRate;
+                var paid = _ledger.SettleFunding(id, rate);
+                var settled = new EngineEvent
+                {
+                    Kind = EventKind.FundingSettled,
+                    TimeNs = now,
+                    InstrumentId = id,
+                    PriceTicks = _ledger.MarkOf(id),
+                    QtyLots = rate,
+                    RemainingLots = paid,
+                    OtherRemainingLots = _ledger.FundingResidue,
+                    Count = pricing.Premiums.Count,
+                };
+                _engine.Sink.OnEvent(in settled);
+                pricing.LastFundingRate = rate;
+                pricing.Premiums.Reset();
+                pricing.NextFundingNs += pricing.Config.FundingIntervalNs;
+            }
+        }
+    }
+
+    private void SamplePremium(InstrumentPricing pricing, long samples)
+    {
+        if (pricing.LastIndex.State == IndexState.Stale || pricing.LastIndex.PriceTicks <= 0)
+        {
+            return;
+        }
+
+        var id = pricing.Config.InstrumentId;
+        var m = _ledger.Contract(id).MoneyPerTickLot;
+        var bids = _engine.GetLevels(id, Side.Buy, _levels);
+        var impactBid = FundingMath.ImpactPrice(_levels.AsSpan(0, bids), pricing.Config.ImpactNotional, m, buy: false);
+        var asks = _engine.GetLevels(id, Side.Sell, _levels);
+        var impactAsk = FundingMath.ImpactPrice(_levels.AsSpan(0, asks), pricing.Config.ImpactNotional, m, buy: true);
+        pricing.Premiums.Add(FundingMath.PremiumIndex(impactBid, impactAsk, pricing.LastIndex.PriceTicks), samples);
+    }
+}

@@ -1,0 +1,160 @@
+using Aivora.Core.Accounts;
+using Aivora.Core.Collections;
+using Aivora.Core.Commands;
+using Aivora.Core.Events;
+using Aivora.Core.Matching;
+using Aivora.Core.Orders;
+
+namespace Aivora.Core.Risk;
+
+/// <summary>Stop and take-profit orders, mark updates, and firing what a price crosses.</summary>
+public sealed partial class PreTradeRisk<TSink>
+    where TSink : struct, IEngineEventSink
+{
+
+    private void HoldStop(in EngineCommand c)
+    {
+        var asOrder = c with { Type = c.Type.WhenTriggered() };
+        var reason = MatchingEngine<TSink, LedgerPositions>.CheckOrderShape(in asOrder);
+        if (reason == RejectReason.None && !_instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out _))
+        {
+            reason = RejectReason.UnknownInstrument;
+        }
+
+        if (reason == RejectReason.None && (c.TriggerPriceTicks <= 0 || c.ClientOrderId == 0 || c.TriggerSource > TriggerSource.Last ||
+                                            (c.Type.WhenTriggered() == OrderType.Limit && c.PriceTicks <= 0)))
+        {
+            // Index-triggered stops are not wired to index prices yet: refused rather than never firing.
+            reason = RejectReason.InvalidTrigger;
+        }
+
+        if (reason == RejectReason.None && c.QtyLots <= 0)
+        {
+            reason = RejectReason.InvalidQuantity;
+        }
+
+        if (reason == RejectReason.None && (_stops.Contains(c.AccountId, c.ClientOrderId) || _engine.HasLiveClientOrderId(c.AccountId, c.ClientOrderId)))
+        {
+            reason = RejectReason.DuplicateClientOrderId;
+        }
+
+        _instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out var instrument);
+        if (reason == RejectReason.None && !_stops.TryAdd(in c, instrument, out var stopId))
+        {
+            reason = RejectReason.CapacityStops;
+        }
+        else if (reason == RejectReason.None)
+        {
+            var e = StopEvent(EventKind.StopAccepted, ref _stops[_stops.Find(c.AccountId, c.ClientOrderId)]);
+            e.QtyLots = c.QtyLots;
+            e.PriceTicks = c.PriceTicks;
+            e.Side = c.Side;
+            _engine.Sink.OnEvent(in e);
+            return;
+        }
+
+        Reject(in c, reason, 0, 0);
+    }
+
+    private void CancelStop(int slot, CancelReason reason)
+    {
+        var e = StopEvent(EventKind.StopCancelled, ref _stops[slot]);
+        e.Reason = (byte)reason;
+        _stops.Remove(slot);
+        _engine.Sink.OnEvent(in e);
+    }
+
+    /// <summary>A mass cancel also cancels the matching held stops (in stop-id order).</summary>
+    private void CancelStops(in EngineCommand c)
+    {
+        for (var slot = 0; slot < _stops.Capacity; slot++)
+        {
+            ref var stop = ref _stops[slot];
+            if (stop.Live && (c.AccountId == 0 || stop.AccountId == c.AccountId) && (c.InstrumentId == 0 || stop.InstrumentId == c.InstrumentId) &&
+                (c.SideFilter == SideFilter.Both || (byte)c.SideFilter == (byte)stop.Side))
+            {
+                CancelStop(slot, CancelReason.MassCancel);
+            }
+        }
+    }
+
+    /// <summary>A new mark: ledger and liquidation index, the book's band reference, then Mark-triggered stops.</summary>
+    private void OnMark(in EngineCommand c)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out var instrument) || c.PriceTicks <= 0)
+        {
+            Reject(in c, c.PriceTicks <= 0 ? RejectReason.InvalidPrice : RejectReason.UnknownInstrument, 0, 0);
+            return;
+        }
+
+        var atRisk = _ledger.MarkUpdate(c.InstrumentId, c.PriceTicks, _atRisk);
+        var e = new EngineEvent { Kind = EventKind.MarkPriceChanged, TimeNs = _engine.NowNs, InstrumentId = c.InstrumentId, PriceTicks = c.PriceTicks, Count = atRisk };
+        _engine.Sink.OnEvent(in e);
+        if (_engine.ReferencePrice(c.InstrumentId) != c.PriceTicks)
+        {
+            var band = EngineCommand.SetReference(c.NowNs, c.InstrumentId, c.PriceTicks);
+            _engine.Process(in band);   // bands follow mark
+        }
+
+        Fire(instrument, TriggerSource.Mark, c.PriceTicks);
+    }
+
+    private void FireLastTriggered(int instrument, int instrumentId)
+    {
+        // Each round fires what the last price crosses; their trades may move it again.
+        while (true)
+        {
+            var last = _engine.LastTradePrice(instrumentId);
+            if (last == _lastTradeSeen[instrument])
+            {
+                return;
+            }
+
+            _lastTradeSeen[instrument] = last;
+            Fire(instrument, TriggerSource.Last, last);
+        }
+    }
+
+    private void Fire(int instrument, TriggerSource source, long priceTicks)
+    {
+        while (true)
+        {
+            var n = _stops.CollectCrossed(instrument, source, priceTicks, _crossed);
+            if (n == 0)
+            {
+                return;
+            }
+
+            for (var k = 0; k < n; k++)
+            {
+                var slot = _crossed[k];
+                ref var stop = ref _stops[slot];
+                if (!stop.Live)
+                {
+                    continue;
+                }
+
+                var order = stop.ToOrder(_engine.NowNs);
+                var e = StopEvent(EventKind.OrderTriggered, ref stop);
+                e.Reason = (byte)source;
+                e.Available = priceTicks;
+                _stops.Remove(slot);
+                _engine.Sink.OnEvent(in e);
+                PlaceChecked(in order);   // a triggered order goes through pre-trade risk like a new one
+            }
+        }
+    }
+
+    private EngineEvent StopEvent(EventKind kind, ref HeldStop stop) => new()
+    {
+        Kind = kind,
+        TimeNs = _engine.NowNs,
+        OrderId = stop.StopId,
+        ClientOrderId = stop.ClientOrderId,
+        AccountId = stop.AccountId,
+        InstrumentId = stop.InstrumentId,
+        Side = stop.Side,
+        Required = stop.TriggerPriceTicks,
+        Reason = (byte)stop.Source,
+    };
+}
