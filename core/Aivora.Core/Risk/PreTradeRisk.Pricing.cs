@@ -33,6 +33,7 @@ public sealed partial class PreTradeRisk<TSink>
     private void RefreshPrices(int instrument, InstrumentPricing pricing)
     {
         var id = pricing.Config.InstrumentId;
+        var previousIndex = pricing.LastIndex.PriceTicks;
         pricing.LastIndex = pricing.Index.Compute(_engine.NowNs);
         _indexStates[instrument] = pricing.LastIndex.State;
         var mark = pricing.ComputeMark(_engine.NowNs, _engine.LastTradePrice(id));
@@ -55,6 +56,12 @@ public sealed partial class PreTradeRisk<TSink>
             pricing.MarkTicks = mark;
             var update = EngineCommand.Mark(_engine.NowNs, id, mark);
             OnMark(in update);
+        }
+
+        // Stops watching the index fire on a valid index only, as mark-triggered ones do.
+        if (pricing.LastIndex.State != IndexState.Stale && pricing.LastIndex.PriceTicks != previousIndex)
+        {
+            Fire(instrument, TriggerSource.Index, pricing.LastIndex.PriceTicks);
         }
     }
 

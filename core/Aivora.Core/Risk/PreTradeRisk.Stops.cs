@@ -16,15 +16,17 @@ public sealed partial class PreTradeRisk<TSink>
     {
         var asOrder = c with { Type = c.Type.WhenTriggered() };
         var reason = MatchingEngine<TSink, LedgerPositions>.CheckOrderShape(in asOrder);
-        if (reason == RejectReason.None && !_instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out _))
+        var known = _instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out var instrument);
+        if (reason == RejectReason.None && !known)
         {
             reason = RejectReason.UnknownInstrument;
         }
 
-        if (reason == RejectReason.None && (c.TriggerPriceTicks <= 0 || c.ClientOrderId == 0 || c.TriggerSource > TriggerSource.Last ||
+        if (reason == RejectReason.None && (c.TriggerPriceTicks <= 0 || c.ClientOrderId == 0 || c.TriggerSource > TriggerSource.Index ||
+                                            (c.TriggerSource == TriggerSource.Index && _pricing[instrument] is null) ||
                                             (c.Type.WhenTriggered() == OrderType.Limit && c.PriceTicks <= 0)))
         {
-            // Index-triggered stops are not wired to index prices yet: refused rather than never firing.
+            // An index-triggered stop on an instrument without an index would never fire: refused.
             reason = RejectReason.InvalidTrigger;
         }
 
@@ -38,8 +40,7 @@ public sealed partial class PreTradeRisk<TSink>
             reason = RejectReason.DuplicateClientOrderId;
         }
 
-        _instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out var instrument);
-        if (reason == RejectReason.None && !_stops.TryAdd(in c, instrument, out var stopId))
+        if (reason == RejectReason.None && !_stops.TryAdd(in c, instrument, out _))
         {
             reason = RejectReason.CapacityStops;
         }

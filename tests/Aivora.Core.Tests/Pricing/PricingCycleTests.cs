@@ -119,4 +119,24 @@ public sealed class PricingCycleTests
         Assert.Equal(v.Risk.Ledger.TotalDeposits, v.Risk.Ledger.MoneyInSystem());
         Assert.True(settled.Count >= 700, $"premium samples: {settled.Count}");
     }
+
+    [Fact]
+    public void ShouldFireIndexTriggeredStopsWhenTheIndexCrossesButNotOnAStaleIndex()
+    {
+        var v = new Venue();
+        v.FeedAll(Second, 10_000);
+        v.Send(EngineCommand.Limit(2 * Second, 2, 1, 0, Side.Buy, 9_900, 100));
+        var held = v.Send(EngineCommand.Triggered(2 * Second, 1, 1, 5, Side.Sell, OrderType.StopMarket, triggerPriceTicks: 9_950, qtyLots: 10, source: TriggerSource.Index));
+        Assert.Single(held, e => e.Kind == EventKind.StopAccepted);
+
+        // One source alone at 9,900 (the others silent): stale, so the stop must not fire.
+        var stale = v.Send(EngineCommand.Feed(20 * Second, 1, 1, 9_900));
+        Assert.DoesNotContain(stale, e => e.Kind == EventKind.OrderTriggered);
+
+        var fired = new List<EngineEvent>();
+        fired.AddRange(v.Send(EngineCommand.Feed(21 * Second, 1, 2, 9_900)));   // two fresh sources: valid index 9,900
+        var triggered = Assert.Single(fired, e => e.Kind == EventKind.OrderTriggered);
+        Assert.Equal(((byte)TriggerSource.Index, 9_900L), (triggered.Reason, triggered.Available));
+        Assert.Equal(-10, v.Risk.Ledger.PositionOf(1, 1).QtyLots);
+    }
 }

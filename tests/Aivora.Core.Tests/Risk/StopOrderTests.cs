@@ -155,7 +155,7 @@ public sealed class StopOrderTests
         Assert.Equal(RejectReason.InvalidTrigger, Reject(EngineCommand.Triggered(v.Now, 1, 1, 1, Side.Sell, OrderType.StopMarket, 0, 10)));
         Assert.Equal(RejectReason.InvalidTrigger, Reject(EngineCommand.Triggered(v.Now, 1, 1, 0, Side.Sell, OrderType.StopMarket, 9_000, 10)));
         Assert.Equal(RejectReason.InvalidTrigger, Reject(EngineCommand.Triggered(v.Now, 1, 1, 1, Side.Sell, OrderType.StopLimit, 9_000, 10)));
-        Assert.Equal(RejectReason.InvalidTrigger, Reject(EngineCommand.Triggered(v.Now, 1, 1, 1, Side.Sell, OrderType.StopMarket, 9_000, 10, source: TriggerSource.Index)));
+        Assert.Equal(RejectReason.InvalidTrigger, Reject(EngineCommand.Triggered(v.Now, 1, 1, 1, Side.Sell, OrderType.StopMarket, 9_000, 10, source: TriggerSource.Index)));   // no index configured here
         Assert.Equal(RejectReason.InvalidQuantity, Reject(EngineCommand.Triggered(v.Now, 1, 1, 1, Side.Sell, OrderType.StopMarket, 9_000, 0)));
         Assert.Equal(RejectReason.UnknownInstrument, Reject(EngineCommand.Triggered(v.Now, 1, 9, 1, Side.Sell, OrderType.StopMarket, 9_000, 10)));
     }
