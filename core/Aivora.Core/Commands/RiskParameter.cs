@@ -14,6 +14,9 @@ public enum RiskParameter : ushort
     /// <summary>1e-8 units.</summary>
     TakerFeeRate = 8,
 
+    /// <summary>Funding rate cap per interval, 1e-8 units (the rate is clamped to ± this).</summary>
+    FundingRateCap = 9,
+
     /// <summary>The leverage positions use unless the account chose one (still capped by the tier).</summary>
     MaxLeverage = 11,
 

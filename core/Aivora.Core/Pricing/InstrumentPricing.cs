@@ -37,7 +37,10 @@ public sealed class InstrumentPricing
         NextFundingNs = config.FirstFundingTimeNs;
     }
 
-    public InstrumentPricingConfig Config { get; }
+    public InstrumentPricingConfig Config { get; private set; }
+
+    /// <summary>Replaces the funding cap (a scheduled parameter change).</summary>
+    public void SetFundingCap(long capRate) => Config = Config with { Funding = Config.Funding with { CapRate = capRate } };
 
     public IndexAggregator Index { get; }
 

@@ -24,6 +24,7 @@ public sealed partial class PreTradeRisk<TSink>
             RiskParameter.TakerFeeRate => c.Value is >= 0 and <= 10_000_000,
             RiskParameter.MaxLeverage => c.Value is >= 1 and <= 1_000,
             RiskParameter.MaxOpenOrders => c.Value is >= 1 and <= 100_000,
+            RiskParameter.FundingRateCap => c.Value is > 0 and <= 10_000_000 && _pricing[instrument] is not null,   // up to 10% per interval
             _ => false,
         };
         if (!valid)
@@ -108,6 +109,9 @@ public sealed partial class PreTradeRisk<TSink>
             case RiskParameter.MaxOpenOrders:
                 _maxOpenOrders[instrument] = (int)c.Value;
                 break;
+            case RiskParameter.FundingRateCap:
+                _pricing[instrument]!.SetFundingCap(value);
+                break;
         }
 
         EmitParameter(EventKind.ParameterChanged, in c, old);
@@ -123,6 +127,7 @@ public sealed partial class PreTradeRisk<TSink>
             RiskParameter.TakerFeeRate => _ledger.Contract(c.InstrumentId).Fees.TakerRate,
             RiskParameter.MaxLeverage => _ledger.Contract(c.InstrumentId).DefaultLeverage,
             RiskParameter.MaxOpenOrders => _maxOpenOrders[instrument],
+            RiskParameter.FundingRateCap => _pricing[instrument]?.Config.Funding.CapRate ?? 0,
             _ => 0,
         };
     }

@@ -139,4 +139,25 @@ public sealed class PricingCycleTests
         Assert.Equal(((byte)TriggerSource.Index, 9_900L), (triggered.Reason, triggered.Available));
         Assert.Equal(-10, v.Risk.Ledger.PositionOf(1, 1).QtyLots);
     }
+
+    [Fact]
+    public void ShouldSettleAtTheNewCapOnceAScheduledCapChangeTakesEffect()
+    {
+        var v = new Venue();
+        v.FeedAll(Second, 10_000);
+        v.Send(EngineCommand.Limit(2 * Second, 2, 1, 0, Side.Sell, 10_000, 500));
+        v.Send(EngineCommand.Limit(2 * Second, 1, 1, 0, Side.Buy, 10_000, 500));
+        v.Send(EngineCommand.Limit(3 * Second, 3, 1, 0, Side.Buy, 10_100, 1_000));
+        v.Send(EngineCommand.Limit(3 * Second, 4, 1, 0, Side.Sell, 10_110, 1_000));
+        var scheduled = v.Send(EngineCommand.ChangeParameter(4 * Second, 1, RiskParameter.FundingRateCap, 100_000, 1_800 * Second, reasonCode: 7));
+        Assert.Equal(300_000, Assert.Single(scheduled, e => e.Kind == EventKind.ParameterScheduled).QtyLots);   // old cap in the event
+        for (var t = 10; t < 3_600; t += 10)
+        {
+            v.FeedAll(t * Second, 10_000);
+        }
+
+        var settled = Assert.Single(v.Send(EngineCommand.Tick(3_600 * Second)), e => e.Kind == EventKind.FundingSettled);
+
+        Assert.Equal(100_000, settled.QtyLots);   // +0.1%: the new cap
+    }
 }
