@@ -33,6 +33,12 @@ public struct Position
     public long Cost;
 
     public int Leverage;
+
+    /// <summary>Isolated margin mode: the position is margined by its own wallet only.</summary>
+    public bool Isolated;
+
+    /// <summary>The isolated wallet (money); 0 in cross mode.</summary>
+    public long IsolatedMargin;
 }
 
 public enum LedgerReject : byte
@@ -48,6 +54,12 @@ public enum LedgerReject : byte
     /// <summary>The leverage is above what the position's tier allows, or not positive.</summary>
     LeverageAboveTierCap = 5,
     UnknownInstrument = 6,
+
+    /// <summary>The margin mode changes only while the position is flat.</summary>
+    PositionOpen = 7,
+
+    /// <summary>Isolated margin is added to or removed from isolated positions only.</summary>
+    NotIsolated = 8,
 }
 
 /// <summary>The figures behind a ledger reject: what was required and what was available.</summary>
@@ -59,12 +71,14 @@ public readonly record struct LedgerOutcome(LedgerReject Reject, long Required, 
 }
 
 /// <summary>
-/// Accounts, positions and money, in cross-margin mode: balances in the settlement asset's smallest
-/// unit, one net position per account and instrument with an exact cost basis, realized PnL on
-/// reduce, close and flip, maker/taker fees into a fee account, funding settled zero-sum with the
-/// residue kept explicitly. Money is conserved exactly:
-/// Σ balances − Σ position costs + fee account + funding residue = deposits − withdrawals
-/// (Σ balances − Σ costs is the sum of equities at any common mark, since open interest nets to zero).
+/// Accounts, positions and money: balances in the settlement asset's smallest unit, one net position
+/// per account and instrument with an exact cost basis, realized PnL on reduce, close and flip,
+/// maker/taker fees into a fee account, funding settled zero-sum with the residue kept explicitly.
+/// A position is margined cross (by the account's balance and its other cross positions) or
+/// isolated (by its own wallet: realized PnL and funding go there, it is topped up from the balance
+/// to the position's initial margin when the position grows, any excess returns when it shrinks,
+/// and all of it when it closes). Money is conserved exactly:
+/// Σ balances + Σ isolated wallets − Σ position costs + fee account + funding residue = deposits − withdrawals.
 /// Single-threaded; allocation-free on fills.
 /// </summary>
 public sealed class Ledger
@@ -227,7 +241,18 @@ public sealed class Ledger
         var contract = _contracts[i];
         ref var p = ref _positions[(slot * _contracts.Length) + i];
         var signedFill = side == Side.Buy ? qtyLots : -qtyLots;
-        _balances[slot] += ApplyToPosition(ref p, signedFill, priceTicks, contract.MoneyPerTickLot);
+        var heldBefore = Math.Abs(p.QtyLots);
+        var wasLong = p.QtyLots > 0;
+        var realized = ApplyToPosition(ref p, signedFill, priceTicks, contract.MoneyPerTickLot);
+        if (p.Isolated)
+        {
+            p.IsolatedMargin += realized;
+            RebalanceIsolated(slot, i, ref p, GrewOrFlipped(heldBefore, wasLong, p.QtyLots));
+        }
+        else
+        {
+            _balances[slot] += realized;
+        }
 
         var notional = FixedPoint.MulMulDiv(qtyLots, priceTicks, contract.MoneyPerTickLot, 1, Rounding.Down);
         var rate = isMaker ? contract.Fees.MakerRate : contract.Fees.TakerRate;
@@ -272,6 +297,108 @@ public sealed class Ledger
         return realized;
     }
 
+    /// <summary>
+    /// After a fill on an isolated position: closed → the whole wallet returns to the balance; grown
+    /// (or flipped) → topped up from the balance to the position's initial margin; shrunk → the
+    /// excess over initial margin returns. Losses stay in the wallet; a wallet left negative when the
+    /// position closes (a bankrupt position) is settled from the balance, until the liquidation path
+    /// and insurance fund take that over.
+    /// </summary>
+    private void RebalanceIsolated(int slot, int i, ref Position p, bool grew)
+    {
+        var target = p.QtyLots == 0 ? 0 : IsolatedTarget(i, ref p);
+        var move = p.QtyLots == 0 ? -p.IsolatedMargin
+            : grew ? Math.Max(0, target - p.IsolatedMargin)
+            : -Math.Max(0, p.IsolatedMargin - target);
+        p.IsolatedMargin += move;
+        _balances[slot] -= move;
+    }
+
+    private static bool GrewOrFlipped(long heldBefore, bool wasLong, long qtyAfter) =>
+        Math.Abs(qtyAfter) > heldBefore || (qtyAfter != 0 && heldBefore > 0 && (qtyAfter > 0) != wasLong);
+
+    /// <summary>Initial margin of an isolated position on its cost (entry) notional.</summary>
+    private long IsolatedTarget(int i, ref Position p) =>
+        _contracts[i].Tiers.InitialMargin(Math.Abs(p.Cost), p.Leverage > 0 ? p.Leverage : _contracts[i].DefaultLeverage);
+
+    /// <summary>Switches a position between cross and isolated; only while it is flat.</summary>
+    public LedgerOutcome SetMarginMode(int accountId, int instrumentId, bool isolated)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
+        {
+            return new LedgerOutcome(LedgerReject.UnknownInstrument, 0, 0);
+        }
+
+        if (!TryAccount(accountId, create: true, out var slot))
+        {
+            return new LedgerOutcome(LedgerReject.CapacityAccounts, 0, 0);
+        }
+
+        ref var p = ref _positions[(slot * _contracts.Length) + i];
+        if (p.QtyLots != 0 || p.IsolatedMargin != 0)
+        {
+            return new LedgerOutcome(LedgerReject.PositionOpen, 0, p.QtyLots);
+        }
+
+        p.Isolated = isolated;
+        return LedgerOutcome.Ok;
+    }
+
+    /// <summary>
+    /// Moves money into (positive) or out of (negative) an isolated position's wallet. Adding needs
+    /// the cross available margin; removing must leave the wallet, net of any unrealized loss, at or
+    /// above the position's initial margin. Rejects carry required vs available.
+    /// </summary>
+    public LedgerOutcome AdjustIsolatedMargin(int accountId, int instrumentId, long amount)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
+        {
+            return new LedgerOutcome(LedgerReject.UnknownInstrument, 0, 0);
+        }
+
+        if (!TryAccount(accountId, create: false, out var slot))
+        {
+            return new LedgerOutcome(LedgerReject.UnknownAccount, 0, 0);
+        }
+
+        ref var p = ref _positions[(slot * _contracts.Length) + i];
+        if (!p.Isolated || p.QtyLots == 0)
+        {
+            return new LedgerOutcome(LedgerReject.NotIsolated, 0, 0);
+        }
+
+        if (amount == 0)
+        {
+            return new LedgerOutcome(LedgerReject.InvalidAmount, 1, 0);
+        }
+
+        if (amount > 0)
+        {
+            var crossAvailable = Math.Min(_balances[slot], EquityOf(slot) - InitialMarginOf(slot));
+            if (amount > crossAvailable)
+            {
+                return new LedgerOutcome(LedgerReject.InsufficientMargin, amount, crossAvailable);
+            }
+        }
+        else
+        {
+            var unrealized = FixedPoint.MulMulDiv(p.QtyLots, _marks[i], _contracts[i].MoneyPerTickLot, 1, Rounding.Down) - p.Cost;
+            var removable = p.IsolatedMargin + Math.Min(0, unrealized) - InitialMarginAtMark(i, ref p);
+            if (-amount > removable)
+            {
+                return new LedgerOutcome(LedgerReject.InsufficientMargin, -amount, Math.Max(0, removable));
+            }
+        }
+
+        p.IsolatedMargin += amount;
+        _balances[slot] -= amount;
+        Reindex(slot, i);
+        return LedgerOutcome.Ok;
+    }
+
+    private long InitialMarginAtMark(int i, ref Position p) =>
+        _contracts[i].Tiers.InitialMargin(Notional(i, p.QtyLots, _marks[i] > 0 ? _marks[i] : 1), p.Leverage > 0 ? p.Leverage : _contracts[i].DefaultLeverage);
+
     // ---------------------------------------------------------------- funding
 
     /// <summary>Settles funding on every position in the instrument at its mark; returns the total paid.</summary>
@@ -292,7 +419,16 @@ public sealed class Ledger
         {
             if (_fundingPayments[a] != 0)
             {
-                _balances[a] += _fundingPayments[a];
+                ref var p = ref _positions[(a * _contracts.Length) + i];
+                if (p.Isolated)
+                {
+                    p.IsolatedMargin += _fundingPayments[a];
+                }
+                else
+                {
+                    _balances[a] += _fundingPayments[a];
+                }
+
                 ReindexAccount(a);
             }
         }
@@ -349,7 +485,10 @@ public sealed class Ledger
 
         var price = _marks[i] > 0 ? _marks[i] : fallbackPriceTicks;
         var leverage = p.Leverage > 0 ? p.Leverage : _contracts[i].DefaultLeverage;
-        return _contracts[i].Tiers.InitialMargin(Notional(i, worst, price), leverage);
+        var margin = _contracts[i].Tiers.InitialMargin(Notional(i, worst, price), leverage);
+
+        // An isolated position's wallet already covers part of it: only the rest must come from cross.
+        return p.Isolated ? Math.Max(0, margin - p.IsolatedMargin) : margin;
     }
 
     /// <summary>Taker fee on an order's notional, rounded up: what pre-trade risk reserves.</summary>
@@ -390,8 +529,24 @@ public sealed class Ledger
 
         var hasAccount = TryAccount(accountId, create: false, out var slot);
         var p = hasAccount ? _positions[(slot * _contracts.Length) + i] : default;
+        var heldBefore = Math.Abs(p.QtyLots);
+        var wasLong = p.QtyLots > 0;
         var realized = ApplyToPosition(ref p, side == Side.Buy ? qtyLots : -qtyLots, priceTicks, _contracts[i].MoneyPerTickLot);
-        return hasAccount ? LiquidationPriceOf(slot, i, p, realized) : LiquidationMath.LiquidationPrice(p.QtyLots, p.Cost, realized, _contracts[i].Tiers, _contracts[i].MoneyPerTickLot);
+        if (!hasAccount)
+        {
+            return LiquidationMath.LiquidationPrice(p.QtyLots, p.Cost, realized, _contracts[i].Tiers, _contracts[i].MoneyPerTickLot);
+        }
+
+        if (p.Isolated && p.QtyLots != 0)
+        {
+            // The fill's effect on the wallet, as ApplyFill will do it: PnL in, then top-up or release.
+            var wallet = p.IsolatedMargin + realized;
+            var target = IsolatedTarget(i, ref p);
+            p.IsolatedMargin = GrewOrFlipped(heldBefore, wasLong, p.QtyLots) ? Math.Max(wallet, target) : Math.Min(wallet, target);
+            return LiquidationPriceOf(slot, i, p, 0);
+        }
+
+        return LiquidationPriceOf(slot, i, p, realized);
     }
 
     /// <summary>The account's current liquidation price on an instrument (0 = none).</summary>
@@ -428,11 +583,16 @@ public sealed class Ledger
 
     private long LiquidationPriceOf(int slot, int i, Position p, long extraMargin)
     {
+        if (p.Isolated)
+        {
+            return LiquidationMath.LiquidationPrice(p.QtyLots, p.Cost, p.IsolatedMargin + extraMargin, _contracts[i].Tiers, _contracts[i].MoneyPerTickLot);
+        }
+
         var margin = _balances[slot] + extraMargin;
         for (var j = 0; j < _contracts.Length; j++)
         {
             ref var other = ref _positions[(slot * _contracts.Length) + j];
-            if (j == i || other.QtyLots == 0)
+            if (j == i || other.QtyLots == 0 || other.Isolated)
             {
                 continue;
             }
@@ -510,6 +670,8 @@ public sealed class Ledger
                 h.Add(p.QtyLots);
                 h.Add(p.Cost);
                 h.Add(p.Leverage);
+                h.Add(p.Isolated ? 1 : 0);
+                h.Add(p.IsolatedMargin);
             }
         }
 
@@ -520,7 +682,7 @@ public sealed class Ledger
         return h.Value;
     }
 
-    /// <summary>Σ balances − Σ costs + fee account + funding residue; equals deposits − withdrawals.</summary>
+    /// <summary>Σ balances + Σ isolated wallets − Σ costs + fee account + funding residue; equals deposits − withdrawals.</summary>
     public long MoneyInSystem()
     {
         long total = FeeAccount + FundingResidue;
@@ -529,20 +691,22 @@ public sealed class Ledger
             total += _balances[a];
             for (var i = 0; i < _contracts.Length; i++)
             {
-                total -= _positions[(a * _contracts.Length) + i].Cost;
+                ref var p = ref _positions[(a * _contracts.Length) + i];
+                total += p.IsolatedMargin - p.Cost;
             }
         }
 
         return total;
     }
 
+    /// <summary>Cross equity: the balance plus the unrealized PnL of the cross positions (isolated ones stand alone).</summary>
     private long EquityOf(int slot)
     {
         var equity = _balances[slot];
         for (var i = 0; i < _contracts.Length; i++)
         {
             ref var p = ref _positions[(slot * _contracts.Length) + i];
-            if (p.QtyLots != 0)
+            if (p.QtyLots != 0 && !p.Isolated)
             {
                 equity += FixedPoint.MulMulDiv(p.QtyLots, _marks[i], _contracts[i].MoneyPerTickLot, 1, Rounding.Down) - p.Cost;
             }
@@ -551,13 +715,14 @@ public sealed class Ledger
         return equity;
     }
 
+    /// <summary>Initial margin of the cross positions.</summary>
     private long InitialMarginOf(int slot)
     {
         long margin = 0;
         for (var i = 0; i < _contracts.Length; i++)
         {
             ref var p = ref _positions[(slot * _contracts.Length) + i];
-            if (p.QtyLots != 0)
+            if (p.QtyLots != 0 && !p.Isolated)
             {
                 var leverage = p.Leverage > 0 ? p.Leverage : _contracts[i].DefaultLeverage;
                 margin += _contracts[i].Tiers.InitialMargin(Notional(i, p.QtyLots, _marks[i]), leverage);

@@ -24,4 +24,10 @@ public enum CommandKind : byte
 
     /// <summary>A price from an authorised feeder (risk layer): input to the index.</summary>
     PriceFeed = 11,
+
+    /// <summary>Cross or isolated margin for an account's position on one instrument (Value 1 = isolated).</summary>
+    SetMarginMode = 12,
+
+    /// <summary>Money into (Value positive) or out of (negative) an isolated position's wallet.</summary>
+    AdjustIsolatedMargin = 13,
 }

@@ -178,6 +178,24 @@ public struct EngineCommand
         ReasonCode = reasonCode,
     };
 
+    public static EngineCommand MarginMode(long nowNs, int accountId, int instrumentId, bool isolated) => new()
+    {
+        Kind = CommandKind.SetMarginMode,
+        NowNs = nowNs,
+        AccountId = accountId,
+        InstrumentId = instrumentId,
+        Value = isolated ? 1 : 0,
+    };
+
+    public static EngineCommand IsolatedMargin(long nowNs, int accountId, int instrumentId, long amount) => new()
+    {
+        Kind = CommandKind.AdjustIsolatedMargin,
+        NowNs = nowNs,
+        AccountId = accountId,
+        InstrumentId = instrumentId,
+        Value = amount,
+    };
+
     public static EngineCommand Feed(long nowNs, int instrumentId, int sourceId, long priceTicks) => new()
     {
         Kind = CommandKind.PriceFeed,

@@ -80,4 +80,10 @@ public enum EventKind : byte
     /// <summary>Funding settled: InstrumentId, PriceTicks (mark), QtyLots (rate, 1e-8), RemainingLots (total paid),
     /// OtherRemainingLots (residue carried), Count (premium samples).</summary>
     FundingSettled = 23,
+
+    /// <summary>AccountId, InstrumentId, Flag (true = isolated).</summary>
+    MarginModeChanged = 24,
+
+    /// <summary>AccountId, InstrumentId, QtyLots (amount moved, positive into the wallet), RemainingLots (wallet after).</summary>
+    IsolatedMarginAdjusted = 25,
 }

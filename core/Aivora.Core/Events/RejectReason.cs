@@ -63,4 +63,13 @@ public enum RejectReason : byte
 
     /// <summary>A price from a feeder that is not authorised for the instrument, or not positive.</summary>
     UnknownPriceSource = 72,
+
+    /// <summary>The margin mode changes only with no position and no open orders on the instrument.</summary>
+    PositionOrOrdersOpen = 73,
+
+    /// <summary>Isolated margin can be added to or removed from an open isolated position only.</summary>
+    NotIsolated = 74,
+
+    /// <summary>A money amount that is zero, negative where it must be positive, or otherwise unusable.</summary>
+    InvalidAmount = 75,
 }

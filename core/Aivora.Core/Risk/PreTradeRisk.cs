@@ -112,6 +112,12 @@ public sealed partial class PreTradeRisk<TSink>
             case CommandKind.PriceFeed:
                 OnFeed(in command);
                 return;
+            case CommandKind.SetMarginMode:
+                SetMarginMode(in command);
+                return;
+            case CommandKind.AdjustIsolatedMargin:
+                AdjustIsolatedMargin(in command);
+                return;
             case CommandKind.SetParameter:
                 ScheduleParameter(in command);
                 return;

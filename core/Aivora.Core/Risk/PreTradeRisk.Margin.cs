@@ -1,0 +1,61 @@
+using Aivora.Core.Accounts;
+using Aivora.Core.Commands;
+using Aivora.Core.Events;
+
+namespace Aivora.Core.Risk;
+
+/// <summary>Account margin commands: cross or isolated per position, and moving money in and out of isolated wallets.</summary>
+public sealed partial class PreTradeRisk<TSink>
+    where TSink : struct, IEngineEventSink
+{
+    private void SetMarginMode(in EngineCommand c)
+    {
+        if (_engine.OpenQuantity(c.AccountId, c.InstrumentId, out _, out _) > 0)
+        {
+            Reject(in c, RejectReason.PositionOrOrdersOpen, 0, 0);
+            return;
+        }
+
+        var outcome = _ledger.SetMarginMode(c.AccountId, c.InstrumentId, c.Value == 1);
+        if (!outcome.IsOk)
+        {
+            Reject(in c, ReasonOf(outcome.Reject), outcome.Required, outcome.Available);
+            return;
+        }
+
+        var e = new EngineEvent { Kind = EventKind.MarginModeChanged, TimeNs = _engine.NowNs, AccountId = c.AccountId, InstrumentId = c.InstrumentId, Flag = c.Value == 1 };
+        _engine.Sink.OnEvent(in e);
+    }
+
+    private void AdjustIsolatedMargin(in EngineCommand c)
+    {
+        var outcome = _ledger.AdjustIsolatedMargin(c.AccountId, c.InstrumentId, c.Value);
+        if (!outcome.IsOk)
+        {
+            Reject(in c, ReasonOf(outcome.Reject), outcome.Required, outcome.Available);
+            return;
+        }
+
+        var e = new EngineEvent
+        {
+            Kind = EventKind.IsolatedMarginAdjusted,
+            TimeNs = _engine.NowNs,
+            AccountId = c.AccountId,
+            InstrumentId = c.InstrumentId,
+            QtyLots = c.Value,
+            RemainingLots = _ledger.PositionOf(c.AccountId, c.InstrumentId).IsolatedMargin,
+        };
+        _engine.Sink.OnEvent(in e);
+    }
+
+    private static RejectReason ReasonOf(LedgerReject reject) => reject switch
+    {
+        LedgerReject.UnknownInstrument => RejectReason.UnknownInstrument,
+        LedgerReject.CapacityAccounts => RejectReason.CapacityAccounts,
+        LedgerReject.InsufficientMargin => RejectReason.InsufficientMargin,
+        LedgerReject.PositionOpen => RejectReason.PositionOrOrdersOpen,
+        LedgerReject.NotIsolated => RejectReason.NotIsolated,
+        LedgerReject.UnknownAccount => RejectReason.InvalidAccount,
+        _ => RejectReason.InvalidAmount,
+    };
+}

@@ -1,0 +1,187 @@
+using Aivora.Core.Accounts;
+using Aivora.Core.Commands;
+using Aivora.Core.Events;
+using Aivora.Core.Matching;
+using Aivora.Core.Orders;
+using Aivora.Core.Reference;
+using Aivora.Core.Risk;
+using Aivora.Core.Tests.Flows;
+using Aivora.Core.Tests.Risk;
+
+namespace Aivora.Core.Tests.Accounts;
+
+public sealed class IsolatedMarginTests
+{
+    private const long Usdt = 1_000_000;
+
+    private static Ledger NewLedger() => new(
+    [
+        new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
+        new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
+    ], 64);
+
+    /// <summary>Account 1 isolated long 0.1 BTC at 60,000 (the doc's example), account 2 the cross short.</summary>
+    private static Ledger WithIsolatedLong(long deposit)
+    {
+        var ledger = NewLedger();
+        Assert.True(ledger.SetMarginMode(1, 1, isolated: true).IsOk);
+        ledger.Deposit(1, deposit);
+        ledger.Deposit(2, 100_000 * Usdt);
+        ledger.SetMark(1, 600_000);
+        ledger.ApplyFill(1, 1, Side.Buy, 600_000, 100, isMaker: false);
+        ledger.ApplyFill(2, 1, Side.Sell, 600_000, 100, isMaker: true);
+        return ledger;
+    }
+
+    [Fact]
+    public void ShouldMarginTheDocumentedIsolatedLongByItsOwnWallet()
+    {
+        var ledger = WithIsolatedLong(1_000 * Usdt);
+
+        var position = ledger.PositionOf(1, 1);
+        Assert.Equal(600 * Usdt, position.IsolatedMargin);          // 6,000 notional at 10x, taken from the balance
+        Assert.Equal(400 * Usdt, ledger.Balance(1));
+        Assert.Equal(542_169, ledger.LiquidationPrice(1, 1));       // WB 600 → ≈ 54,217 (the doc's number)
+        Assert.Equal(400 * Usdt, ledger.Equity(1));                 // cross equity leaves the isolated position out
+        Assert.Equal(ledger.TotalDeposits, ledger.MoneyInSystem());
+    }
+
+    [Fact]
+    public void ShouldKeepLossesInTheWalletAndReturnWhatIsLeftOnClose()
+    {
+        var ledger = WithIsolatedLong(1_000 * Usdt);
+
+        ledger.ApplyFill(1, 1, Side.Sell, 580_000, 100, isMaker: false);   // −200 USDT realized
+        ledger.ApplyFill(2, 1, Side.Buy, 580_000, 100, isMaker: true);
+
+        Assert.Equal(0, ledger.PositionOf(1, 1).IsolatedMargin);
+        Assert.Equal(800 * Usdt, ledger.Balance(1));
+        Assert.Equal(ledger.TotalDeposits, ledger.MoneyInSystem());
+    }
+
+    [Fact]
+    public void ShouldTopUpOnGrowthAndReleaseTheExcessOnReduction()
+    {
+        var ledger = WithIsolatedLong(2_000 * Usdt);
+
+        ledger.ApplyFill(1, 1, Side.Buy, 600_000, 100, false);
+        ledger.ApplyFill(2, 1, Side.Sell, 600_000, 100, true);
+        Assert.Equal(1_200 * Usdt, ledger.PositionOf(1, 1).IsolatedMargin);
+
+        ledger.ApplyFill(1, 1, Side.Sell, 610_000, 100, false);            // +100 realized into the wallet, then the excess leaves
+        ledger.ApplyFill(2, 1, Side.Buy, 610_000, 100, true);
+        Assert.Equal(600 * Usdt, ledger.PositionOf(1, 1).IsolatedMargin);
+        Assert.Equal((2_000 * Usdt) - (600 * Usdt) + (100 * Usdt), ledger.Balance(1));
+        Assert.Equal(ledger.TotalDeposits, ledger.MoneyInSystem());
+    }
+
+    [Fact]
+    public void ShouldAddAndRemoveIsolatedMarginWithinTheRules()
+    {
+        var ledger = WithIsolatedLong(1_000 * Usdt);
+
+        Assert.True(ledger.AdjustIsolatedMargin(1, 1, 100 * Usdt).IsOk);
+        Assert.Equal(700 * Usdt, ledger.PositionOf(1, 1).IsolatedMargin);
+        Assert.True(ledger.LiquidationPrice(1, 1) < 542_169, "more margin moves the liquidation price away");
+
+        var refused = ledger.AdjustIsolatedMargin(1, 1, -150 * Usdt);      // only 100 above initial margin
+        Assert.Equal((LedgerReject.InsufficientMargin, 150 * Usdt, 100 * Usdt), (refused.Reject, refused.Required, refused.Available));
+        Assert.True(ledger.AdjustIsolatedMargin(1, 1, -100 * Usdt).IsOk);
+
+        var tooMuch = ledger.AdjustIsolatedMargin(1, 1, 500 * Usdt);       // the balance holds 400
+        Assert.Equal(LedgerReject.InsufficientMargin, tooMuch.Reject);
+        Assert.Equal(LedgerReject.NotIsolated, ledger.AdjustIsolatedMargin(2, 1, Usdt).Reject);
+        Assert.Equal(LedgerReject.PositionOpen, ledger.SetMarginMode(1, 1, isolated: false).Reject);
+        Assert.Equal(ledger.TotalDeposits, ledger.MoneyInSystem());
+    }
+
+    [Fact]
+    public void ShouldSwitchModesAndMoveMarginThroughTheGateWithEvents()
+    {
+        var events = new List<EngineEvent>();
+        var ledger = NewLedger();
+        var risk = new PreTradeRisk<RecordingSink>(CommandFlowGenerator.Config(100, 50, 16) with
+        {
+            Instruments = [CommandFlowGenerator.Instruments[0] with { MaxQuantity = 1_000_000, MaxNotional = long.MaxValue }, CommandFlowGenerator.Instruments[1]],
+        }, ledger, new RiskLimits(), new RecordingSink(events));
+        ledger.SetMark(1, 10_000);
+        ledger.Deposit(1, 100 * Usdt);
+        ledger.Deposit(2, 100_000 * Usdt);
+        List<EngineEvent> Send(EngineCommand c)
+        {
+            events.Clear();
+            risk.Process(in c);
+            return [.. events];
+        }
+
+        Assert.True(Assert.Single(Send(EngineCommand.MarginMode(1, 1, 1, isolated: true))).Flag);
+        Send(EngineCommand.Limit(2, 2, 1, 0, Side.Sell, 10_000, 10_000));
+        Assert.Equal(RejectReason.InsufficientMargin, (RejectReason)Send(EngineCommand.Limit(3, 1, 1, 0, Side.Buy, 10_000, 1_100)).Single(e => e.Kind == EventKind.OrderRejected).Reason);
+        var filled = Send(EngineCommand.Limit(4, 1, 1, 0, Side.Buy, 10_000, 900));
+        Assert.Contains(filled, e => e.Kind == EventKind.Trade);
+        Assert.Equal(90 * Usdt, ledger.PositionOf(1, 1).IsolatedMargin);    // 900 USDT at 10x moved into the wallet
+        var whatIf = Assert.Single(filled, e => e.Kind == EventKind.OrderRiskAssessed).PriceTicks;
+        Assert.Equal(ledger.LiquidationPrice(1, 1), whatIf);                // the ack's figure is the position's real one
+
+        var added = Assert.Single(Send(EngineCommand.IsolatedMargin(5, 1, 1, 5 * Usdt)));
+        Assert.Equal((EventKind.IsolatedMarginAdjusted, 95 * Usdt), (added.Kind, added.RemainingLots));
+        Assert.Equal(RejectReason.PositionOrOrdersOpen, (RejectReason)Assert.Single(Send(EngineCommand.MarginMode(6, 1, 1, isolated: false))).Reason);
+        Assert.Equal(ledger.TotalDeposits, ledger.MoneyInSystem());
+    }
+
+    [Theory]
+    [InlineData(61)]
+    [InlineData(62)]
+    public void ShouldConserveMoneyWithHalfTheAccountsIsolated(int seed)
+    {
+        var ledger = NewLedger();
+        var engine = new MatchingEngine<RecordingSink, LedgerPositions>(CommandFlowGenerator.Config(2_000, 400, 64), new RecordingSink([]), new LedgerPositions(ledger));
+        var generator = new CommandFlowGenerator(seed);
+        var random = new Random(seed);
+        for (var account = 1; account <= 14; account++)
+        {
+            ledger.Deposit(account, 50_000 * Usdt);
+            if (account % 2 == 0)
+            {
+                ledger.SetMarginMode(account, 1, isolated: true);
+                ledger.SetMarginMode(account, 2, isolated: true);
+            }
+        }
+
+        long isolatedMoves = 0;
+        for (var i = 0; i < 100_000; i++)
+        {
+            var step = generator.Next();
+            if (step.IsPositionAdjustment)
+            {
+                switch (random.Next(4))
+                {
+                    case 0: isolatedMoves += ledger.AdjustIsolatedMargin(step.AccountId, step.InstrumentId, random.Next(-200, 201) * Usdt).IsOk ? 1 : 0; break;
+                    case 1: ledger.SetMark(step.InstrumentId, step.InstrumentId == 1 ? random.Next(9_500, 10_500) : random.Next(47_500, 52_500)); break;
+                    case 2: ledger.SettleFunding(step.InstrumentId, random.Next(-300_000, 300_001)); break;
+                    default: ledger.Withdraw(step.AccountId, random.Next(1, 2_000) * Usdt); break;
+                }
+            }
+            else
+            {
+                var command = step.Command;
+                engine.Sink.Events.Clear();
+                engine.Process(in command);
+                foreach (var e in engine.Sink.Events)
+                {
+                    generator.Observe(in e);
+                }
+            }
+
+            if (i % 1_000 == 0)
+            {
+                Assert.Equal(ledger.TotalDeposits - ledger.TotalWithdrawals, ledger.MoneyInSystem());
+                var (longs, shorts) = ledger.OpenInterest(1);
+                Assert.Equal(longs, shorts);
+            }
+        }
+
+        Assert.True(isolatedMoves > 50, $"isolated margin moves: {isolatedMoves}");
+        Assert.Equal(ledger.TotalDeposits - ledger.TotalWithdrawals, ledger.MoneyInSystem());
+    }
+}
