@@ -21,6 +21,9 @@ public sealed record ContractSpec
 
     public FeeSchedule Fees { get; init; } = new(2_000, 5_000);   // 0.02% / 0.05%
 
+    /// <summary>Fee schedules by account fee tier (tier 0 is the first); empty: every account pays <see cref="Fees"/>.</summary>
+    public IReadOnlyList<FeeSchedule> FeeTiers { get; init; } = [];
+
     public int DefaultLeverage { get; init; } = 10;
 }
 
@@ -91,6 +94,7 @@ public sealed class Ledger
     private readonly Position[] _positions;
     private readonly long[] _marks;
     private readonly long[] _fundingQty;
+    private readonly int[] _feeTiers;
     private readonly long[] _fundingPayments;
 
     // Positions indexed by the mark at which they need attention, per instrument: longs keyed by
@@ -117,6 +121,7 @@ public sealed class Ledger
         _positions = new Position[maxAccounts * _contracts.Length];
         _marks = new long[_contracts.Length];
         _fundingQty = new long[maxAccounts];
+        _feeTiers = new int[maxAccounts];
         _fundingPayments = new long[maxAccounts];
         _longsAtRisk = new IndexedMinHeap[_contracts.Length];
         _shortsAtRisk = new IndexedMinHeap[_contracts.Length];
@@ -210,12 +215,17 @@ public sealed class Ledger
     public ContractSpec Contract(int instrumentId) =>
         _instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) ? _contracts[i] : throw new ArgumentException($"unknown instrument {instrumentId}");
 
-    /// <summary>Replaces an instrument's fees or default leverage (scheduled parameter changes).</summary>
+    /// <summary>Replaces an instrument's fees, default leverage or tier table (scheduled parameter
+    /// changes); every position's liquidation price is re-keyed, as margin may have changed.</summary>
     public void UpdateContract(int instrumentId, Func<ContractSpec, ContractSpec> change)
     {
         if (_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
         {
             _contracts[i] = change(_contracts[i]);
+            for (var a = 0; a < _accountCount; a++)
+            {
+                ReindexAccount(a);
+            }
         }
     }
 
@@ -255,7 +265,8 @@ public sealed class Ledger
         }
 
         var notional = FixedPoint.MulMulDiv(qtyLots, priceTicks, contract.MoneyPerTickLot, 1, Rounding.Down);
-        var rate = isMaker ? contract.Fees.MakerRate : contract.Fees.TakerRate;
+        var fees = FeesFor(contract, slot);
+        var rate = isMaker ? fees.MakerRate : fees.TakerRate;
         // A fee rounds up (against the account); a rebate rounds down (against the account too).
         var fee = rate >= 0 ? FixedPoint.ApplyRate(notional, rate, Rounding.Up) : -FixedPoint.ApplyRate(notional, -rate, Rounding.Down);
         _balances[slot] -= fee;
@@ -491,15 +502,36 @@ public sealed class Ledger
         return p.Isolated ? Math.Max(0, margin - p.IsolatedMargin) : margin;
     }
 
-    /// <summary>Taker fee on an order's notional, rounded up: what pre-trade risk reserves.</summary>
-    public long TakerFee(int instrumentId, long priceTicks, long qtyLots)
+    /// <summary>Taker fee on an order's notional at the account's fee tier, rounded up: what pre-trade risk reserves.</summary>
+    public long TakerFee(int accountId, int instrumentId, long priceTicks, long qtyLots)
     {
-        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) || _contracts[i].Fees.TakerRate <= 0)
+        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
         {
             return 0;
         }
 
-        return FixedPoint.ApplyRate(Notional(i, qtyLots, priceTicks), _contracts[i].Fees.TakerRate, Rounding.Up);
+        var rate = (TryAccount(accountId, create: false, out var slot) ? FeesFor(_contracts[i], slot) : _contracts[i].Fees).TakerRate;
+        return rate <= 0 ? 0 : FixedPoint.ApplyRate(Notional(i, qtyLots, priceTicks), rate, Rounding.Up);
+    }
+
+    private FeeSchedule FeesFor(ContractSpec contract, int slot) =>
+        contract.FeeTiers.Count == 0 ? contract.Fees : contract.FeeTiers[Math.Min(_feeTiers[slot], contract.FeeTiers.Count - 1)];
+
+    /// <summary>Puts an account in a fee tier (an operator decision, e.g. from 30-day volume).</summary>
+    public LedgerOutcome SetFeeTier(int accountId, int tier)
+    {
+        if (tier < 0 || _contracts.All(c => c.FeeTiers.Count <= tier))
+        {
+            return new LedgerOutcome(LedgerReject.InvalidAmount, _contracts.Max(c => c.FeeTiers.Count) - 1, tier);
+        }
+
+        if (!TryAccount(accountId, create: true, out var slot))
+        {
+            return new LedgerOutcome(LedgerReject.CapacityAccounts, 0, 0);
+        }
+
+        _feeTiers[slot] = tier;
+        return LedgerOutcome.Ok;
     }
 
     /// <summary>Money lost against mark the moment an order fills at its limit (buying above or selling below mark).</summary>

@@ -30,4 +30,16 @@ public enum CommandKind : byte
 
     /// <summary>Money into (Value positive) or out of (negative) an isolated position's wallet.</summary>
     AdjustIsolatedMargin = 13,
+
+    /// <summary>Money into an account (Value, positive), e.g. a confirmed on-chain deposit.</summary>
+    Deposit = 14,
+
+    /// <summary>Money out of an account (Value, positive); refused below initial margin, with the figures.</summary>
+    Withdraw = 15,
+
+    /// <summary>The account's leverage on one instrument (Value), within the tier cap.</summary>
+    SetLeverage = 16,
+
+    /// <summary>The account's fee tier (Value), an operator decision.</summary>
+    SetFeeTier = 17,
 }

@@ -196,6 +196,16 @@ public struct EngineCommand
         Value = amount,
     };
 
+    /// <summary>Deposit, Withdraw, SetLeverage or SetFeeTier for an account (instrument 0 where it does not apply).</summary>
+    public static EngineCommand Account(CommandKind kind, long nowNs, int accountId, long value, int instrumentId = 0) => new()
+    {
+        Kind = kind,
+        NowNs = nowNs,
+        AccountId = accountId,
+        InstrumentId = instrumentId,
+        Value = value,
+    };
+
     public static EngineCommand Feed(long nowNs, int instrumentId, int sourceId, long priceTicks) => new()
     {
         Kind = CommandKind.PriceFeed,

@@ -20,5 +20,8 @@ public enum RiskParameter : ushort
     /// <summary>The leverage positions use unless the account chose one (still capped by the tier).</summary>
     MaxLeverage = 11,
 
+    /// <summary>Selects one of the tier tables registered in the risk configuration (Value = its index).</summary>
+    MarginTiers = 12,
+
     MaxOpenOrders = 13,
 }

@@ -86,4 +86,13 @@ public enum EventKind : byte
 
     /// <summary>AccountId, InstrumentId, QtyLots (amount moved, positive into the wallet), RemainingLots (wallet after).</summary>
     IsolatedMarginAdjusted = 25,
+
+    /// <summary>A deposit or withdrawal: AccountId, QtyLots (amount, negative out), RemainingLots (balance after).</summary>
+    BalanceChanged = 26,
+
+    /// <summary>AccountId, InstrumentId, QtyLots (leverage).</summary>
+    LeverageChanged = 27,
+
+    /// <summary>AccountId, QtyLots (fee tier).</summary>
+    FeeTierChanged = 28,
 }

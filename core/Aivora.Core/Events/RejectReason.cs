@@ -72,4 +72,7 @@ public enum RejectReason : byte
 
     /// <summary>A money amount that is zero, negative where it must be positive, or otherwise unusable.</summary>
     InvalidAmount = 75,
+
+    /// <summary>Leverage above the cap of the position's tier (figures: cap, requested).</summary>
+    LeverageAboveTierCap = 76,
 }

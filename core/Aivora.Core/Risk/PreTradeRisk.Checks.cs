@@ -88,7 +88,7 @@ public sealed partial class PreTradeRisk<TSink>
                 : _ledger.ExposureMargin(accountId, id, buys + (side == Side.Buy ? addedLots : 0), sells + (side == Side.Sell ? addedLots : 0), priceTicks);
         }
 
-        var reserved = _ledger.TakerFee(instrumentId, priceTicks, fillLots) + _ledger.ImmediateLossAgainstMark(instrumentId, side, priceTicks, fillLots);
+        var reserved = _ledger.TakerFee(accountId, instrumentId, priceTicks, fillLots) + _ledger.ImmediateLossAgainstMark(instrumentId, side, priceTicks, fillLots);
         var equity = _ledger.Equity(accountId);
         required = marginAfter + reserved;
         available = equity;

@@ -48,8 +48,47 @@ public sealed partial class PreTradeRisk<TSink>
         _engine.Sink.OnEvent(in e);
     }
 
+    /// <summary>Deposits, withdrawals, leverage and fee tier: through the ledger, explained by an event or a reject with figures.</summary>
+    private void AccountCommand(in EngineCommand c)
+    {
+        var outcome = c.Kind switch
+        {
+            CommandKind.Deposit => _ledger.Deposit(c.AccountId, c.Value),
+            CommandKind.Withdraw => _ledger.Withdraw(c.AccountId, c.Value),
+            CommandKind.SetLeverage => c.Value is > 0 and <= int.MaxValue ? _ledger.SetLeverage(c.AccountId, c.InstrumentId, (int)c.Value) : new LedgerOutcome(LedgerReject.LeverageAboveTierCap, 0, c.Value),
+            _ => c.Value is >= 0 and <= int.MaxValue ? _ledger.SetFeeTier(c.AccountId, (int)c.Value) : new LedgerOutcome(LedgerReject.InvalidAmount, 0, c.Value),
+        };
+        if (!outcome.IsOk)
+        {
+            Reject(in c, ReasonOf(outcome.Reject), outcome.Required, outcome.Available);
+            return;
+        }
+
+        var e = new EngineEvent { TimeNs = _engine.NowNs, AccountId = c.AccountId, InstrumentId = c.InstrumentId };
+        switch (c.Kind)
+        {
+            case CommandKind.Deposit:
+            case CommandKind.Withdraw:
+                e.Kind = EventKind.BalanceChanged;
+                e.QtyLots = c.Kind == CommandKind.Deposit ? c.Value : -c.Value;
+                e.RemainingLots = _ledger.Balance(c.AccountId);
+                break;
+            case CommandKind.SetLeverage:
+                e.Kind = EventKind.LeverageChanged;
+                e.QtyLots = c.Value;
+                break;
+            default:
+                e.Kind = EventKind.FeeTierChanged;
+                e.QtyLots = c.Value;
+                break;
+        }
+
+        _engine.Sink.OnEvent(in e);
+    }
+
     private static RejectReason ReasonOf(LedgerReject reject) => reject switch
     {
+        LedgerReject.LeverageAboveTierCap => RejectReason.LeverageAboveTierCap,
         LedgerReject.UnknownInstrument => RejectReason.UnknownInstrument,
         LedgerReject.CapacityAccounts => RejectReason.CapacityAccounts,
         LedgerReject.InsufficientMargin => RejectReason.InsufficientMargin,

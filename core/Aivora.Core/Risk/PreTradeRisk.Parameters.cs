@@ -25,6 +25,7 @@ public sealed partial class PreTradeRisk<TSink>
             RiskParameter.MaxLeverage => c.Value is >= 1 and <= 1_000,
             RiskParameter.MaxOpenOrders => c.Value is >= 1 and <= 100_000,
             RiskParameter.FundingRateCap => c.Value is > 0 and <= 10_000_000 && _pricing[instrument] is not null,   // up to 10% per interval
+            RiskParameter.MarginTiers => c.Value >= 0 && c.Value < _limits.TierTables.Count,
             _ => false,
         };
         if (!valid)
@@ -112,6 +113,11 @@ public sealed partial class PreTradeRisk<TSink>
             case RiskParameter.FundingRateCap:
                 _pricing[instrument]!.SetFundingCap(value);
                 break;
+            case RiskParameter.MarginTiers:
+                var table = _limits.TierTables[(int)value];
+                _ledger.UpdateContract(c.InstrumentId, spec => spec with { Tiers = table });
+                _tierTableInUse[instrument] = (int)value;
+                break;
         }
 
         EmitParameter(EventKind.ParameterChanged, in c, old);
@@ -128,6 +134,7 @@ public sealed partial class PreTradeRisk<TSink>
             RiskParameter.MaxLeverage => _ledger.Contract(c.InstrumentId).DefaultLeverage,
             RiskParameter.MaxOpenOrders => _maxOpenOrders[instrument],
             RiskParameter.FundingRateCap => _pricing[instrument]?.Config.Funding.CapRate ?? 0,
+            RiskParameter.MarginTiers => _tierTableInUse[instrument],
             _ => 0,
         };
     }

@@ -21,6 +21,9 @@ public sealed record RiskLimits
 
     /// <summary>Parameter changes that may wait for their effective time at once.</summary>
     public int MaxPendingParameterChanges { get; init; } = 64;
+
+    /// <summary>Tier tables an operator may switch an instrument to (SetParameter MarginTiers, value = index).</summary>
+    public IReadOnlyList<MarginTierTable> TierTables { get; init; } = [];
 }
 
 /// <summary>
@@ -47,6 +50,9 @@ public sealed partial class PreTradeRisk<TSink>
     private readonly int[] _crossed = new int[64];
     private readonly int[] _atRisk = new int[256];
     private readonly int[] _maxOpenOrders;
+
+    // Index of the registered tier table in use per instrument (-1: the configured one).
+    private readonly int[] _tierTableInUse;
     private readonly EngineCommand[] _pendingChanges;
     private readonly long[] _lastChangeNs;
     private int _pendingCount;
@@ -64,6 +70,7 @@ public sealed partial class PreTradeRisk<TSink>
         _stops = new StopOrders(limits.MaxStopOrders, config.Instruments.Count);
         _lastTradeSeen = new long[config.Instruments.Count];
         _maxOpenOrders = [.. Enumerable.Repeat(limits.MaxOpenOrdersPerInstrument, config.Instruments.Count)];
+        _tierTableInUse = [.. Enumerable.Repeat(-1, config.Instruments.Count)];
         _pendingChanges = new EngineCommand[limits.MaxPendingParameterChanges];
         _lastChangeNs = [.. Enumerable.Repeat(long.MinValue, config.Instruments.Count * ParameterSlots)];
         for (var i = 0; i < config.Instruments.Count; i++)
@@ -117,6 +124,12 @@ public sealed partial class PreTradeRisk<TSink>
                 return;
             case CommandKind.AdjustIsolatedMargin:
                 AdjustIsolatedMargin(in command);
+                return;
+            case CommandKind.Deposit:
+            case CommandKind.Withdraw:
+            case CommandKind.SetLeverage:
+            case CommandKind.SetFeeTier:
+                AccountCommand(in command);
                 return;
             case CommandKind.SetParameter:
                 ScheduleParameter(in command);

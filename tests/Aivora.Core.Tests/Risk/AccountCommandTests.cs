@@ -1,0 +1,113 @@
+using Aivora.Core.Accounts;
+using Aivora.Core.Commands;
+using Aivora.Core.Events;
+using Aivora.Core.Orders;
+using Aivora.Core.Reference;
+using Aivora.Core.Risk;
+using Aivora.Core.Tests.Flows;
+
+namespace Aivora.Core.Tests.Risk;
+
+/// <summary>Deposits, withdrawals, leverage, fee tiers and tier tables as commands: deterministic, explained, replayable.</summary>
+public sealed class AccountCommandTests
+{
+    private const long Usdt = 1_000_000;
+
+    private static readonly MarginTierTable s_strict = new([new MarginTier(0, 2_000_000, 20)]);   // 2% MMR, 20x cap
+
+    private static (PreTradeRisk<RecordingSink> Risk, List<EngineEvent> Events) NewVenue()
+    {
+        var events = new List<EngineEvent>();
+        var ledger = new Ledger(
+        [
+            new ContractSpec
+            {
+                InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(),
+                FeeTiers = [new FeeSchedule(2_000, 5_000), new FeeSchedule(-500, 3_000)],
+            },
+        ], 64);
+        var config = CommandFlowGenerator.Config(100, 50, 16) with
+        {
+            Instruments = [CommandFlowGenerator.Instruments[0] with { MaxQuantity = 1_000_000, MaxNotional = long.MaxValue }],
+        };
+        var risk = new PreTradeRisk<RecordingSink>(config, ledger, new RiskLimits { TierTables = [MarginMathTests.DocTiers(), s_strict], ParameterCoolingNs = 1 }, new RecordingSink(events));
+        ledger.SetMark(1, 10_000);
+        return (risk, events);
+    }
+
+    private static List<EngineEvent> Send(PreTradeRisk<RecordingSink> risk, List<EngineEvent> events, EngineCommand c)
+    {
+        events.Clear();
+        risk.Process(in c);
+        return [.. events];
+    }
+
+    [Fact]
+    public void ShouldDepositAndRefuseAWithdrawalBelowInitialMarginWithTheFigures()
+    {
+        var (risk, events) = NewVenue();
+
+        var deposit = Assert.Single(Send(risk, events, EngineCommand.Account(CommandKind.Deposit, 1, 7, 1_000 * Usdt)));
+        Assert.Equal((EventKind.BalanceChanged, 1_000 * Usdt, 1_000 * Usdt), (deposit.Kind, deposit.QtyLots, deposit.RemainingLots));
+        Assert.Equal(RejectReason.InvalidAmount, (RejectReason)Assert.Single(Send(risk, events, EngineCommand.Account(CommandKind.Deposit, 2, 7, -5))).Reason);
+
+        Send(risk, events, EngineCommand.Account(CommandKind.Deposit, 3, 8, 100_000 * Usdt));
+        Send(risk, events, EngineCommand.Limit(4, 8, 1, 0, Side.Sell, 10_000, 5_000));
+        Send(risk, events, EngineCommand.Limit(5, 7, 1, 0, Side.Buy, 10_000, 5_000));   // 5,000 USDT long at 10x: IM 500
+
+        var refused = Assert.Single(Send(risk, events, EngineCommand.Account(CommandKind.Withdraw, 6, 7, 600 * Usdt)));
+        Assert.Equal(RejectReason.InsufficientMargin, (RejectReason)refused.Reason);
+        Assert.True(refused.Required > refused.Available);
+        var withdrawn = Assert.Single(Send(risk, events, EngineCommand.Account(CommandKind.Withdraw, 7, 7, 400 * Usdt)));
+        Assert.Equal(-400 * Usdt, withdrawn.QtyLots);
+    }
+
+    [Fact]
+    public void ShouldSetLeverageWithinTheTierCapOnly()
+    {
+        var (risk, events) = NewVenue();
+
+        Assert.Equal(EventKind.LeverageChanged, Assert.Single(Send(risk, events, EngineCommand.Account(CommandKind.SetLeverage, 1, 7, 50, instrumentId: 1))).Kind);
+        var refused = Assert.Single(Send(risk, events, EngineCommand.Account(CommandKind.SetLeverage, 2, 7, 200, instrumentId: 1)));
+        Assert.Equal((RejectReason.LeverageAboveTierCap, 125L, 200L), ((RejectReason)refused.Reason, refused.Required, refused.Available));
+    }
+
+    [Fact]
+    public void ShouldChargeFeesByTheAccountsFeeTier()
+    {
+        var (risk, events) = NewVenue();
+        Send(risk, events, EngineCommand.Account(CommandKind.Deposit, 1, 7, 10_000 * Usdt));
+        Send(risk, events, EngineCommand.Account(CommandKind.Deposit, 1, 8, 10_000 * Usdt));
+        Assert.Equal(EventKind.FeeTierChanged, Assert.Single(Send(risk, events, EngineCommand.Account(CommandKind.SetFeeTier, 2, 7, 1))).Kind);
+        Assert.Equal(RejectReason.InvalidAmount, (RejectReason)Assert.Single(Send(risk, events, EngineCommand.Account(CommandKind.SetFeeTier, 3, 7, 5))).Reason);
+
+        Send(risk, events, EngineCommand.Limit(4, 8, 1, 0, Side.Sell, 10_000, 1_000));   // maker, tier 0: 2,000 = 0.002%
+        Send(risk, events, EngineCommand.Limit(5, 7, 1, 0, Side.Buy, 10_000, 1_000));    // taker, tier 1: 3,000 = 0.003%
+
+        Assert.Equal((10_000 * Usdt) - 30_000, risk.Ledger.Balance(7));    // 1,000 USDT × 0.003%
+        Assert.Equal((10_000 * Usdt) - 20_000, risk.Ledger.Balance(8));    // 1,000 USDT × 0.002% (tier 0, not tier 1's rebate)
+    }
+
+    [Fact]
+    public void ShouldSwitchToARegisteredTierTableAtItsEffectiveTime()
+    {
+        var (risk, events) = NewVenue();
+        Send(risk, events, EngineCommand.Account(CommandKind.Deposit, 1, 7, 1_000 * Usdt));
+        Send(risk, events, EngineCommand.Account(CommandKind.Deposit, 1, 8, 100_000 * Usdt));
+        Send(risk, events, EngineCommand.Limit(2, 8, 1, 0, Side.Sell, 10_000, 5_000));
+        Send(risk, events, EngineCommand.Limit(3, 7, 1, 0, Side.Buy, 10_000, 5_000));
+        var before = risk.Ledger.LiquidationPrice(7, 1);
+
+        Send(risk, events, EngineCommand.ChangeParameter(4, 1, RiskParameter.MarginTiers, 1, 100, reasonCode: 9));
+        Assert.Equal(before, risk.Ledger.LiquidationPrice(7, 1));   // not yet
+        var changed = Assert.Single(Send(risk, events, EngineCommand.Tick(100)), e => e.Kind == EventKind.ParameterChanged);
+
+        Assert.Equal((-1L, 1L), (changed.QtyLots, changed.RemainingLots));
+        Assert.True(risk.Ledger.LiquidationPrice(7, 1) > before, "a stricter table liquidates a long earlier");
+        // The liquidation index was re-keyed: a mark at the new liquidation price flags the account.
+        var found = new int[8];
+        var flagged = risk.Ledger.MarkUpdate(1, risk.Ledger.LiquidationPrice(7, 1), found);
+        Assert.Contains(7, found.Take(flagged));
+        Assert.Equal(RejectReason.InvalidParameter, (RejectReason)Assert.Single(Send(risk, events, EngineCommand.ChangeParameter(200, 1, RiskParameter.MarginTiers, 7, 300, 1))).Reason);
+    }
+}
