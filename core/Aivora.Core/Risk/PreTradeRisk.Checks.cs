@@ -31,7 +31,7 @@ public sealed partial class PreTradeRisk<TSink>
         }
 
         _instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out var instrument);
-        if (_indexStates[instrument] == IndexState.Stale && !reduceOnly)
+        if (_indexStates[instrument] == IndexState.Stale && (!reduceOnly || _limits.StaleIndex == StaleIndexPolicy.Halt))
         {
             return RejectReason.IndexStale;
         }

@@ -8,8 +8,18 @@ using Aivora.Core.Pricing;
 
 namespace Aivora.Core.Risk;
 
+/// <summary>What a stale index gates: new exposure only (reduce-only orders still close positions), or every new order.</summary>
+public enum StaleIndexPolicy : byte
+{
+    CloseOnly = 0,
+    Halt = 1,
+}
+
 public sealed record RiskLimits
 {
+    /// <summary>What a stale index allows (never new exposure, never a liquidation).</summary>
+    public StaleIndexPolicy StaleIndex { get; init; } = StaleIndexPolicy.CloseOnly;
+
     /// <summary>Resting orders an account may hold on one instrument.</summary>
     public int MaxOpenOrdersPerInstrument { get; init; } = 200;
 

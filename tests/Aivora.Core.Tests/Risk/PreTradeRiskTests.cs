@@ -15,7 +15,7 @@ public sealed class PreTradeRiskTests
 {
     private const long Usdt = 1_000_000;
 
-    private static PreTradeRisk<RecordingSink> NewRisk(List<EngineEvent> events, int maxOpenOrders = 200)
+    private static PreTradeRisk<RecordingSink> NewRisk(List<EngineEvent> events, int maxOpenOrders = 200, StaleIndexPolicy staleIndex = StaleIndexPolicy.CloseOnly)
     {
         var ledger = new Ledger(
         [
@@ -27,7 +27,7 @@ public sealed class PreTradeRiskTests
         {
             Instruments = [.. CommandFlowGenerator.Instruments.Select(i => i with { MaxQuantity = 1_000_000, MaxNotional = long.MaxValue })],
         };
-        var risk = new PreTradeRisk<RecordingSink>(config, ledger, new RiskLimits { MaxOpenOrdersPerInstrument = maxOpenOrders }, new RecordingSink(events));
+        var risk = new PreTradeRisk<RecordingSink>(config, ledger, new RiskLimits { MaxOpenOrdersPerInstrument = maxOpenOrders, StaleIndex = staleIndex }, new RecordingSink(events));
         ledger.SetMark(1, 10_000);
         ledger.SetMark(2, 50_000);
         return risk;
@@ -150,6 +150,26 @@ public sealed class PreTradeRiskTests
         var close = EngineCommand.Place(4, 7, 1, 4, Side.Sell, OrderType.Limit, TimeInForce.Gtc, 10_010, 100, OrderFlags.ReduceOnly);
         risk.Process(in close);
         Assert.Single(events, e => e.Kind == EventKind.OrderAccepted);
+    }
+
+    [Fact]
+    public void ShouldRefuseEvenReduceOnlyOrdersOnAStaleIndexWhenThePolicyIsHalt()
+    {
+        var events = new List<EngineEvent>();
+        var risk = NewRisk(events, staleIndex: StaleIndexPolicy.Halt);
+        risk.Ledger.Deposit(7, 1_000 * Usdt);
+        risk.Ledger.Deposit(8, 1_000 * Usdt);
+        var open = EngineCommand.Limit(1, 8, 1, 1, Side.Sell, 10_000, 100);
+        risk.Process(in open);
+        var buy = EngineCommand.Limit(2, 7, 1, 2, Side.Buy, 10_000, 100);
+        risk.Process(in buy);
+        risk.SetIndexState(1, IndexState.Stale);
+        events.Clear();
+
+        var close = EngineCommand.Place(3, 7, 1, 3, Side.Sell, OrderType.Limit, TimeInForce.Gtc, 10_010, 100, OrderFlags.ReduceOnly);
+        risk.Process(in close);
+
+        Assert.Equal(RejectReason.IndexStale, (RejectReason)Only(events, EventKind.OrderRejected).Reason);
     }
 
     [Fact]
