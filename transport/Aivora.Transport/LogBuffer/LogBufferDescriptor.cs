@@ -1,0 +1,45 @@
+using System.Numerics;
+
+namespace Aivora.Transport.LogBuffer;
+
+/// <summary>Term and position arithmetic (aeron-wire.md §4–§5). Term ids wrap as int32.</summary>
+public static class LogBufferDescriptor
+{
+    public const int PartitionCount = 3;
+    public const int TermMinLength = 64 * 1024;
+    public const int TermMaxLength = 1024 * 1024 * 1024;
+    public const int DefaultTermLength = 16 * 1024 * 1024;
+    public const int MaxMessageLengthCap = 16 * 1024 * 1024;
+
+    public static bool IsValidTermLength(int termLength) =>
+        termLength >= TermMinLength && termLength <= TermMaxLength && BitOperations.IsPow2(termLength);
+
+    public static int PositionBitsToShift(int termLength) => BitOperations.TrailingZeroCount(termLength);
+
+    public static long ComputePosition(int termId, int termOffset, int positionBitsToShift, int initialTermId)
+    {
+        long termCount = unchecked(termId - initialTermId);
+        return (termCount << positionBitsToShift) + termOffset;
+    }
+
+    public static int TermId(long position, int positionBitsToShift, int initialTermId) =>
+        unchecked(initialTermId + (int)(position >> positionBitsToShift));
+
+    public static int TermOffset(long position, int termLength) => (int)(position & (termLength - 1));
+
+    public static int PartitionIndex(int termId, int initialTermId) =>
+        (int)((uint)unchecked(termId - initialTermId) % PartitionCount);
+
+    /// <summary>min(term/8, 16 MiB) (<c>aeron_compute_max_message_length</c>).</summary>
+    public static int MaxMessageLength(int termLength) => Math.Min(termLength / 8, MaxMessageLengthCap);
+
+    /// <summary>Bytes a message occupies in the term once framed: <c>n_full × MTU + align32(rest + 32)</c>.</summary>
+    public static int FramedLength(int messageLength, int maxPayloadLength)
+    {
+        int fullFrames = messageLength / maxPayloadLength;
+        int rest = messageLength % maxPayloadLength;
+        int last = rest > 0 ? Protocol.FrameLayout.Align(rest + Protocol.FrameLayout.DataHeaderLength) : 0;
+        int framed = fullFrames * (maxPayloadLength + Protocol.FrameLayout.DataHeaderLength) + last;
+        return framed == 0 ? Protocol.FrameLayout.DataHeaderLength : framed;
+    }
+}

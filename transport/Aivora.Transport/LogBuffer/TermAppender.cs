@@ -1,0 +1,66 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Aivora.Transport.Protocol;
+using static Aivora.Transport.Protocol.FrameLayout;
+
+namespace Aivora.Transport.LogBuffer;
+
+/// <summary>
+/// Writes messages into one term as 32-byte-aligned DATA frames, fragmenting above the MTU
+/// payload, and pads the term's tail when a message does not fit (a message never spans terms).
+/// The frame length goes in last, with release semantics, so a concurrent scanner sees whole frames.
+/// </summary>
+public static class TermAppender
+{
+    /// <summary>Returned when the message did not fit: the rest of the term is now a PAD frame.</summary>
+    public const int Tripped = -1;
+
+    /// <summary>Appends <paramref name="message"/> at <paramref name="termOffset"/>; returns the next offset or <see cref="Tripped"/>.</summary>
+    public static int Append(Span<byte> term, int termOffset, int sessionId, int streamId, int termId,
+        ReadOnlySpan<byte> message, int maxPayloadLength)
+    {
+        int framedLength = LogBufferDescriptor.FramedLength(message.Length, maxPayloadLength);
+        if (termOffset + framedLength > term.Length)
+        {
+            if (termOffset < term.Length)
+            {
+                WriteHeader(term[termOffset..], term.Length - termOffset, FrameFlags.Unfragmented, FrameType.Pad,
+                    termOffset, sessionId, streamId, termId);
+            }
+            return Tripped;
+        }
+
+        if (message.Length <= maxPayloadLength)
+        {
+            message.CopyTo(term[(termOffset + DataHeaderLength)..]);
+            WriteHeader(term[termOffset..], DataHeaderLength + message.Length, FrameFlags.Unfragmented, FrameType.Data,
+                termOffset, sessionId, streamId, termId);
+            return termOffset + framedLength;
+        }
+
+        int offset = termOffset;
+        int remaining = message.Length;
+        byte flags = FrameFlags.Begin;
+        while (remaining > 0)
+        {
+            int payload = Math.Min(remaining, maxPayloadLength);
+            if (payload == remaining) flags |= FrameFlags.End;
+            message.Slice(message.Length - remaining, payload).CopyTo(term[(offset + DataHeaderLength)..]);
+            WriteHeader(term[offset..], DataHeaderLength + payload, flags, FrameType.Data, offset, sessionId, streamId, termId);
+            offset += Align(DataHeaderLength + payload);
+            remaining -= payload;
+            flags = 0;
+        }
+        return offset;
+    }
+
+    private static void WriteHeader(Span<byte> frame, int frameLength, byte flags, FrameType type,
+        int termOffset, int sessionId, int streamId, int termId)
+    {
+        var header = new DataFrame(frame) { TermOffset = termOffset, SessionId = sessionId, StreamId = streamId, TermId = termId, ReservedValue = 0 };
+        frame[VersionOffset] = CurrentVersion;
+        header.Flags = flags;
+        header.Type = type;
+        Volatile.Write(ref Unsafe.As<byte, int>(ref MemoryMarshal.GetReference(frame)), frameLength);
+    }
+}

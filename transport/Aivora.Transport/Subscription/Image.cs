@@ -1,0 +1,182 @@
+using System.Buffers.Binary;
+using Aivora.Transport.LogBuffer;
+using Aivora.Transport.Protocol;
+using static Aivora.Transport.Protocol.FrameLayout;
+
+namespace Aivora.Transport.Subscription;
+
+/// <summary>Why a packet offered to an <see cref="Image"/> was or was not taken.</summary>
+public enum PacketOutcome : byte
+{
+    Inserted = 0,
+    Heartbeat = 1,
+    Duplicate = 2,
+    Malformed = 3,
+    OtherStream = 4,
+    /// <summary>Already consumed (below the subscriber position).</summary>
+    UnderRun = 5,
+    /// <summary>Beyond the acceptance window (subscriber position + term/2).</summary>
+    OverRun = 6,
+}
+
+/// <summary>Counters of one image, readable at any time.</summary>
+public struct ImageCounters
+{
+    public long PacketsInserted, FramesDelivered, BytesDelivered, Heartbeats, Duplicates, Malformed, UnderRuns, OverRuns;
+}
+
+/// <summary>
+/// One publisher session as this receiver sees it: three term buffers rebuilt from DATA packets at
+/// their term offsets (any order, duplicates ignored), a rebuild position (end of the contiguous
+/// prefix), a high-water mark raised by data and heartbeats, and the subscriber's position that
+/// <see cref="Poll{THandler}"/> advances. Single-threaded: the receiver duty cycle owns it.
+/// </summary>
+public sealed class Image
+{
+    private readonly byte[][] _terms;
+    private readonly int _termLength;
+    private readonly int _positionBitsToShift;
+    private long _endOfStreamPosition = long.MaxValue;
+    public ImageCounters Counters;
+
+    public int SessionId { get; }
+    public int StreamId { get; }
+    public int InitialTermId { get; }
+    public int TermLength => _termLength;
+    public long JoinPosition { get; }
+    public long SubscriberPosition { get; private set; }
+    public long RebuildPosition { get; private set; }
+    public long HighWaterMark { get; private set; }
+
+    /// <summary>The sender flagged end of stream and everything up to it has been consumed.</summary>
+    public bool IsEndOfStream => SubscriberPosition >= _endOfStreamPosition;
+
+    /// <summary>Creates the image at the join position a SETUP announced (active term id, term offset).</summary>
+    public Image(int sessionId, int streamId, int initialTermId, int activeTermId, int termOffset, int termLength)
+    {
+        if (!LogBufferDescriptor.IsValidTermLength(termLength))
+        {
+            throw new ArgumentOutOfRangeException(nameof(termLength), termLength, "term length must be a power of two in [64 KiB, 1 GiB]");
+        }
+        SessionId = sessionId;
+        StreamId = streamId;
+        InitialTermId = initialTermId;
+        _termLength = termLength;
+        _positionBitsToShift = LogBufferDescriptor.PositionBitsToShift(termLength);
+        _terms = [new byte[termLength], new byte[termLength], new byte[termLength]];
+        JoinPosition = LogBufferDescriptor.ComputePosition(activeTermId, termOffset, _positionBitsToShift, initialTermId);
+        SubscriberPosition = RebuildPosition = HighWaterMark = JoinPosition;
+    }
+
+    /// <summary>Takes one received DATA/PAD/heartbeat datagram for this image.</summary>
+    public PacketOutcome OnDataPacket(ReadOnlySpan<byte> datagram)
+    {
+        if (DatagramValidator.Validate(datagram) != DatagramVerdict.Valid)
+            return Count(ref Counters.Malformed, PacketOutcome.Malformed);
+        var type = (FrameType)BinaryPrimitives.ReadUInt16LittleEndian(datagram[TypeOffset..]);
+        if (type != FrameType.Data && type != FrameType.Pad)
+            return Count(ref Counters.Malformed, PacketOutcome.Malformed);
+        bool ours = BinaryPrimitives.ReadInt32LittleEndian(datagram[SessionIdOffset..]) == SessionId
+            && BinaryPrimitives.ReadInt32LittleEndian(datagram[StreamIdOffset..]) == StreamId;
+        if (!ours) return PacketOutcome.OtherStream;
+
+        int termId = BinaryPrimitives.ReadInt32LittleEndian(datagram[TermIdOffset..]);
+        int termOffset = BinaryPrimitives.ReadInt32LittleEndian(datagram[TermOffsetOffset..]);
+
+        if (DataFrame.IsHeartbeat(datagram))
+        {
+            if ((uint)termOffset >= (uint)_termLength + 1 || (termOffset & (Alignment - 1)) != 0)
+                return Count(ref Counters.Malformed, PacketOutcome.Malformed);
+            long heartbeatPosition = LogBufferDescriptor.ComputePosition(termId, termOffset, _positionBitsToShift, InitialTermId);
+            if (heartbeatPosition < SubscriberPosition - _termLength || heartbeatPosition > SubscriberPosition + _termLength / 2)
+                return Count(ref Counters.OverRuns, PacketOutcome.OverRun);
+            HighWaterMark = Math.Max(HighWaterMark, heartbeatPosition);
+            if ((datagram[FlagsOffset] & FrameFlags.EndOfStream) != 0) _endOfStreamPosition = heartbeatPosition;
+            return Count(ref Counters.Heartbeats, PacketOutcome.Heartbeat);
+        }
+
+        if (DatagramValidator.ValidateDataPacket(datagram, _termLength) != DatagramVerdict.Valid)
+            return Count(ref Counters.Malformed, PacketOutcome.Malformed);
+
+        long position = LogBufferDescriptor.ComputePosition(termId, termOffset, _positionBitsToShift, InitialTermId);
+        if (position < SubscriberPosition) return Count(ref Counters.UnderRuns, PacketOutcome.UnderRun);
+        if (position + datagram.Length > SubscriberPosition + _termLength / 2)
+            return Count(ref Counters.OverRuns, PacketOutcome.OverRun);
+
+        var term = _terms[LogBufferDescriptor.PartitionIndex(termId, InitialTermId)];
+        if (!TermRebuilder.Insert(term, termOffset, datagram)) return Count(ref Counters.Duplicates, PacketOutcome.Duplicate);
+
+        HighWaterMark = Math.Max(HighWaterMark, position + datagram.Length);
+        AdvanceRebuildPosition();
+        return Count(ref Counters.PacketsInserted, PacketOutcome.Inserted);
+    }
+
+    /// <summary>
+    /// Delivers up to <paramref name="fragmentLimit"/> fragments from the subscriber position, in
+    /// order; PAD frames are consumed silently. Returns the number of fragments delivered.
+    /// </summary>
+    public int Poll<THandler>(ref THandler handler, int fragmentLimit) where THandler : struct, IFragmentHandler
+    {
+        int delivered = 0;
+        while (delivered < fragmentLimit && SubscriberPosition < RebuildPosition)
+        {
+            int termId = LogBufferDescriptor.TermId(SubscriberPosition, _positionBitsToShift, InitialTermId);
+            int termOffset = LogBufferDescriptor.TermOffset(SubscriberPosition, _termLength);
+            var term = _terms[LogBufferDescriptor.PartitionIndex(termId, InitialTermId)];
+            int frameLength = BinaryPrimitives.ReadInt32LittleEndian(term.AsSpan(termOffset));
+            var frame = new DataFrame(term.AsSpan(termOffset));
+            if (frame.Type == FrameType.Data)
+            {
+                var header = new FragmentHeader(frame.SessionId, frame.StreamId, termId, termOffset, frame.Flags, frame.ReservedValue);
+                handler.OnFragment(term.AsSpan(termOffset + DataHeaderLength, frameLength - DataHeaderLength), header);
+                delivered++;
+                Counters.FramesDelivered++;
+                Counters.BytesDelivered += frameLength - DataHeaderLength;
+            }
+            long next = SubscriberPosition + Align(frameLength);
+            if (LogBufferDescriptor.TermOffset(next, _termLength) == 0 || Align(frameLength) >= _termLength - termOffset)
+            {
+                // Left a term: its partition becomes the one three terms on, so it must read empty.
+                Array.Clear(term);
+                next = SubscriberPosition + (_termLength - termOffset);
+            }
+            SubscriberPosition = next;
+        }
+        return delivered;
+    }
+
+    /// <summary>The first gap between the rebuild position and the high-water mark, in the rebuild term (what a NAK asks for).</summary>
+    public bool TryFindGap(out int termId, out int termOffset, out int length)
+    {
+        termId = termOffset = length = 0;
+        if (RebuildPosition >= HighWaterMark) return false;
+        termId = LogBufferDescriptor.TermId(RebuildPosition, _positionBitsToShift, InitialTermId);
+        termOffset = LogBufferDescriptor.TermOffset(RebuildPosition, _termLength);
+        var term = _terms[LogBufferDescriptor.PartitionIndex(termId, InitialTermId)];
+        long hwmInTerm = Math.Min(HighWaterMark - RebuildPosition + termOffset, _termLength);
+        int end = termOffset;
+        while (end < hwmInTerm && BinaryPrimitives.ReadInt32LittleEndian(term.AsSpan(end)) == 0) end += Alignment;
+        length = (int)Math.Min(end, hwmInTerm) - termOffset;
+        return length > 0;
+    }
+
+    private void AdvanceRebuildPosition()
+    {
+        while (true)
+        {
+            int termId = LogBufferDescriptor.TermId(RebuildPosition, _positionBitsToShift, InitialTermId);
+            int termOffset = LogBufferDescriptor.TermOffset(RebuildPosition, _termLength);
+            var term = _terms[LogBufferDescriptor.PartitionIndex(termId, InitialTermId)];
+            int filled = TermRebuilder.FilledLength(term, termOffset);
+            if (filled == 0) return;
+            RebuildPosition += filled;
+            if (LogBufferDescriptor.TermOffset(RebuildPosition, _termLength) != 0) return;
+        }
+    }
+
+    private static PacketOutcome Count(ref long counter, PacketOutcome outcome)
+    {
+        counter++;
+        return outcome;
+    }
+}
