@@ -32,7 +32,9 @@ public static class TermRebuilder
         while (offset < term.Length)
         {
             int frameLength = Volatile.Read(ref Unsafe.As<byte, int>(ref MemoryMarshal.GetReference(term[offset..])));
-            if (frameLength <= 0) break;
+            // A length that runs past the term can only be bytes a hostile overlapping packet
+            // wrote over a header: stop there rather than walk off the buffer.
+            if (frameLength < DataHeaderLength || frameLength > term.Length - offset) break;
             offset += Align(frameLength);
         }
         return Math.Min(offset, term.Length) - termOffset;

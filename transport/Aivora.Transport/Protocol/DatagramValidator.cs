@@ -26,6 +26,8 @@ public enum DatagramVerdict : byte
     FramesDoNotCoverDatagram = 14,
     /// <summary>Recognised but not spoken here (RES, ATS, RSP_SETUP, EXT): ignored, not malformed.</summary>
     Unsupported = 15,
+    /// <summary>A DATA/PAD frame in a packet whose length is below its 32-byte header.</summary>
+    FrameShorterThanHeader = 16,
 }
 
 /// <summary>
@@ -92,6 +94,7 @@ public static class DatagramValidator
             var frame = datagram[offset..];
             int frameLength = BinaryPrimitives.ReadInt32LittleEndian(frame);
             if (frameLength <= 0) return DatagramVerdict.EmptyFrameInPacket;
+            if (frameLength < DataHeaderLength) return DatagramVerdict.FrameShorterThanHeader;
             var type = (FrameType)BinaryPrimitives.ReadUInt16LittleEndian(frame[TypeOffset..]);
             if (type != FrameType.Data && type != FrameType.Pad) return DatagramVerdict.NonDataFrameInPacket;
             int termOffset = BinaryPrimitives.ReadInt32LittleEndian(frame[TermOffsetOffset..]);

@@ -23,6 +23,8 @@ public enum PacketOutcome : byte
 public struct ImageCounters
 {
     public long PacketsInserted, FramesDelivered, BytesDelivered, Heartbeats, Duplicates, Malformed, UnderRuns, OverRuns;
+    /// <summary>Times Poll met a frame in the term that is not a well-formed DATA/PAD frame (only hostile overlapping packets produce one).</summary>
+    public long CorruptFrames;
 }
 
 /// <summary>
@@ -125,6 +127,12 @@ public sealed class Image
             var term = _terms[LogBufferDescriptor.PartitionIndex(termId, InitialTermId)];
             int frameLength = BinaryPrimitives.ReadInt32LittleEndian(term.AsSpan(termOffset));
             var frame = new DataFrame(term.AsSpan(termOffset));
+            if (frameLength < DataHeaderLength || frameLength > _termLength - termOffset || frame.Type is not (FrameType.Data or FrameType.Pad))
+            {
+                // Never read past the term: the image stops here, visibly, instead of delivering garbage.
+                Counters.CorruptFrames++;
+                break;
+            }
             if (frame.Type == FrameType.Data)
             {
                 var header = new FragmentHeader(frame.SessionId, frame.StreamId, termId, termOffset, frame.Flags, frame.ReservedValue);
@@ -134,7 +142,7 @@ public sealed class Image
                 Counters.BytesDelivered += frameLength - DataHeaderLength;
             }
             long next = SubscriberPosition + Align(frameLength);
-            if (LogBufferDescriptor.TermOffset(next, _termLength) == 0 || Align(frameLength) >= _termLength - termOffset)
+            if (termOffset + Align(frameLength) >= _termLength)
             {
                 // Left a term: its partition becomes the one three terms on, so it must read empty.
                 Array.Clear(term);

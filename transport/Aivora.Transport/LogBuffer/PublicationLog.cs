@@ -1,0 +1,91 @@
+namespace Aivora.Transport.LogBuffer;
+
+/// <summary>Outcomes of <see cref="PublicationLog.Append"/> other than a new position (all negative, as in Aeron).</summary>
+public static class AppendResult
+{
+    /// <summary>The message is longer than min(term/8, 16 MiB).</summary>
+    public const long MessageTooLong = -10;
+    /// <summary>The stream reached term length × 2^31 bytes; nothing more can be written.</summary>
+    public const long MaxPositionExceeded = -5;
+}
+
+/// <summary>
+/// The publisher's three-term log: messages are appended at the tail position, the sender reads
+/// datagrams from its send position, and retransmits come from the same bytes. Rotating into a
+/// term clears the partition it reuses (it held the term three back, long past any NAK window).
+/// Single writer; allocation-free after construction.
+/// </summary>
+public sealed class PublicationLog
+{
+    private readonly byte[][] _terms;
+    private readonly int _positionBitsToShift;
+
+    public int SessionId { get; }
+    public int StreamId { get; }
+    public int InitialTermId { get; }
+    public int TermLength { get; }
+    public int Mtu { get; }
+    public int MaxPayloadLength => Mtu - Protocol.FrameLayout.DataHeaderLength;
+    public int MaxMessageLength => LogBufferDescriptor.MaxMessageLength(TermLength);
+    /// <summary>Where the next message goes.</summary>
+    public long TailPosition { get; private set; }
+
+    public PublicationLog(int sessionId, int streamId, int initialTermId, int termLength, int mtu)
+    {
+        if (!LogBufferDescriptor.IsValidTermLength(termLength))
+        {
+            throw new ArgumentOutOfRangeException(nameof(termLength), termLength, "term length must be a power of two in [64 KiB, 1 GiB]");
+        }
+        if (mtu < 64 || mtu > Protocol.FrameLayout.MaxUdpPayloadLength || mtu % Protocol.FrameLayout.Alignment != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(mtu), mtu, "MTU must be a multiple of 32 in [64, 65504]");
+        }
+        SessionId = sessionId;
+        StreamId = streamId;
+        InitialTermId = initialTermId;
+        TermLength = termLength;
+        Mtu = mtu;
+        _positionBitsToShift = LogBufferDescriptor.PositionBitsToShift(termLength);
+        _terms = [new byte[termLength], new byte[termLength], new byte[termLength]];
+    }
+
+    /// <summary>Appends one message (fragmenting above the MTU payload); returns the new tail position or an <see cref="AppendResult"/> code.</summary>
+    public long Append(ReadOnlySpan<byte> message)
+    {
+        if (message.Length > MaxMessageLength) return AppendResult.MessageTooLong;
+        while (true)
+        {
+            if (TailPosition >= MaxPosition) return AppendResult.MaxPositionExceeded;
+            int termId = LogBufferDescriptor.TermId(TailPosition, _positionBitsToShift, InitialTermId);
+            int termOffset = LogBufferDescriptor.TermOffset(TailPosition, TermLength);
+            var term = Term(termId);
+            int next = TermAppender.Append(term, termOffset, SessionId, StreamId, termId, message, MaxPayloadLength);
+            if (next != TermAppender.Tripped)
+            {
+                TailPosition += next - termOffset;
+                return TailPosition;
+            }
+            // Padded to the end of the term: rotate, clearing the partition the next term reuses.
+            TailPosition += TermLength - termOffset;
+            Array.Clear(Term(unchecked(termId + 1)));
+        }
+    }
+
+    /// <summary>The bytes the next datagram from <paramref name="position"/> carries (at most <paramref name="maxLength"/>), and how far the send position moves.</summary>
+    public ReadOnlySpan<byte> NextDatagram(long position, int maxLength, out int advance)
+    {
+        int termId = LogBufferDescriptor.TermId(position, _positionBitsToShift, InitialTermId);
+        int termOffset = LogBufferDescriptor.TermOffset(position, TermLength);
+        var term = Term(termId);
+        TermScanner.ScanForAvailability(term, termOffset, Math.Min(maxLength, Mtu), out int available, out int padding);
+        advance = available + padding;
+        return term.AsSpan(termOffset, available);
+    }
+
+    /// <summary>Read access to one term, for retransmission and tests.</summary>
+    public ReadOnlySpan<byte> TermFor(int termId) => Term(termId);
+
+    private long MaxPosition => (long)TermLength << 31;
+
+    private byte[] Term(int termId) => _terms[LogBufferDescriptor.PartitionIndex(termId, InitialTermId)];
+}
