@@ -63,6 +63,7 @@ public sealed class PublicationLog
             if (next != TermAppender.Tripped)
             {
                 TailPosition += next - termOffset;
+                if (next == TermLength) Array.Clear(Term(unchecked(termId + 1))); // filled exactly: entering the next term
                 return TailPosition;
             }
             // Padded to the end of the term: rotate, clearing the partition the next term reuses.
@@ -77,7 +78,9 @@ public sealed class PublicationLog
         int termId = LogBufferDescriptor.TermId(position, _positionBitsToShift, InitialTermId);
         int termOffset = LogBufferDescriptor.TermOffset(position, TermLength);
         var term = Term(termId);
-        TermScanner.ScanForAvailability(term, termOffset, Math.Min(maxLength, Mtu), out int available, out int padding);
+        // Never past the tail: what lies beyond it in the term is not this stream's yet.
+        int limit = (int)Math.Min(Math.Min(maxLength, Mtu), TailPosition - position);
+        TermScanner.ScanForAvailability(term, termOffset, limit, out int available, out int padding);
         advance = available + padding;
         return term.AsSpan(termOffset, available);
     }

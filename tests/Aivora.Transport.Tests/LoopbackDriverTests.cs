@@ -1,0 +1,203 @@
+using System.Buffers.Binary;
+using System.Net;
+using Aivora.Transport.Driver;
+using Aivora.Transport.Subscription;
+
+namespace Aivora.Transport.Tests;
+
+/// <summary>
+/// A publication and a subscription over real UDP sockets on loopback, both driven from the test
+/// thread (invoker mode: no extra threads, nothing spins but us). Every wait is bounded.
+/// </summary>
+[Collection("loopback")]
+public sealed class LoopbackDriverTests
+{
+    private struct Checker : IMessageHandler
+    {
+        public List<int>? Lengths;
+        public long Received, Errors;
+        public void OnMessage(ReadOnlySpan<byte> message, in FragmentHeader header)
+        {
+            bool intact = message.Length == 0 || (message.Length >= 8 ? BinaryPrimitives.ReadInt64LittleEndian(message) == Received : message[0] == (byte)Received);
+            for (int i = 8; intact && i < message.Length; i++) intact = message[i] == (byte)(Received + i);
+            if (!intact) Errors++;
+            Lengths?.Add(message.Length);
+            Received++;
+        }
+    }
+
+    private sealed class Listener : IImageListener
+    {
+        public int Available, Unavailable;
+        public void OnAvailable(Image image) => Available++;
+        public void OnUnavailable(Image image) => Unavailable++;
+    }
+
+    private static int _port = 41_000 + Environment.ProcessId % 2000;
+    private static IPEndPoint NextEndpoint() => new(IPAddress.Loopback, Interlocked.Increment(ref _port));
+
+    private static void Fill(byte[] buffer, int length, long seq)
+    {
+        if (length >= 8) BinaryPrimitives.WriteInt64LittleEndian(buffer, seq);
+        else if (length > 0) buffer[0] = (byte)seq;
+        for (int i = 8; i < length; i++) buffer[i] = (byte)(seq + i);
+    }
+
+    /// <summary>Runs both duty cycles until <paramref name="done"/> or the deadline; false on timeout.</summary>
+    private static bool RunUntil(NetworkPublication pub, NetworkSubscription sub, Func<bool> done, double seconds, Action? each = null)
+    {
+        long deadline = NanoClock.Now + (long)(seconds * 1e9);
+        while (!done())
+        {
+            if (NanoClock.Now > deadline) return false;
+            long now = NanoClock.Now;
+            pub.DoWork(now);
+            sub.DoWork(now);
+            each?.Invoke();
+        }
+        return true;
+    }
+
+    private static (long Received, long Errors, List<int> Lengths) Send(NetworkPublication pub, NetworkSubscription sub, IReadOnlyList<int> lengths, double seconds)
+    {
+        var assembler = new FragmentAssembler<Checker>(new Checker { Lengths = [] }, pub.Log.MaxMessageLength);
+        var buffer = new byte[pub.Log.MaxMessageLength];
+        int next = 0;
+        bool finished = RunUntil(pub, sub, () => assembler.Handler.Received >= lengths.Count, seconds, () =>
+        {
+            while (next < lengths.Count)
+            {
+                Fill(buffer, lengths[next], next);
+                long result = pub.Offer(buffer.AsSpan(0, lengths[next]));
+                if (result < 0) break;
+                next++;
+            }
+            sub.Poll(ref assembler, 256);
+        });
+        Assert.True(finished, $"timed out: offered {next}, received {assembler.Handler.Received} of {lengths.Count}; {Describe(pub, sub)}");
+        return (assembler.Handler.Received, assembler.Handler.Errors, assembler.Handler.Lengths!);
+    }
+
+    private static string Describe(NetworkPublication pub, NetworkSubscription sub)
+    {
+        var image = sub.ImageCount > 0 ? sub.ImageAt(0) : null;
+        return $"pub tail {pub.Position} receiver {pub.ReceiverPosition} connected {pub.IsConnected} naks {pub.Counters.NaksReceived} retransmits {pub.Counters.Retransmits} sms {pub.Counters.StatusMessagesReceived}/{pub.Counters.StatusMessagesRejected}; "
+            + $"sub images {sub.ImageCount} naks {sub.Counters.NaksSent} malformed {sub.Counters.Malformed}; image sub {image?.SubscriberPosition} rebuild {image?.RebuildPosition} hwm {image?.HighWaterMark} "
+            + $"dup {image?.Counters.Duplicates} under {image?.Counters.UnderRuns} over {image?.Counters.OverRuns} corrupt {image?.Counters.CorruptFrames}";
+    }
+
+    private static (NetworkPublication, NetworkSubscription, Listener) Connect(int termLength = 64 * 1024, int mtu = 1408)
+    {
+        var listener = new Listener();
+        var endpoint = NextEndpoint();
+        var sub = new NetworkSubscription(endpoint, 9, listener);
+        var pub = NetworkPublication.Create(endpoint, 9, termLength, mtu);
+        Assert.True(RunUntil(pub, sub, () => pub.IsConnected && listener.Available == 1, 5), "SETUP/SM handshake did not complete");
+        return (pub, sub, listener);
+    }
+
+    [Fact]
+    public void Messages_at_every_fragmentation_edge_arrive_intact_and_in_order()
+    {
+        var (pub, sub, _) = Connect(termLength: 128 * 1024);
+        using var _p = pub;
+        using var _s = sub;
+        int payload = pub.Log.MaxPayloadLength;
+        int[] lengths = [0, 1, payload - 1, payload, payload + 1, 10 * payload, pub.Log.MaxMessageLength];
+        var (received, errors, seen) = Send(pub, sub, lengths, 10);
+        Assert.Equal(lengths.Length, received);
+        Assert.Equal(0, errors);
+        Assert.Equal(lengths, seen);
+    }
+
+    [Fact]
+    public void Two_hundred_thousand_messages_arrive_in_order_across_many_terms()
+    {
+        var (pub, sub, _) = Connect();
+        using var _p = pub;
+        using var _s = sub;
+        var lengths = Enumerable.Repeat(32, 200_000).ToArray();
+        var (received, errors, _) = Send(pub, sub, lengths, 60);
+        Assert.True(received == 200_000 && errors == 0, $"received {received} errors {errors}; {Describe(pub, sub)}");
+        Assert.True(pub.Position > 50L * 64 * 1024, "the stream rotated through many terms");
+    }
+
+    [Theory]
+    [InlineData(0.05, 5)]
+    [InlineData(0.10, 6)]
+    public void With_seeded_loss_reordering_and_duplication_everything_still_arrives_in_order(double rate, int seed)
+    {
+        var (pub, sub, _) = Connect();
+        using var _p = pub;
+        using var _s = sub;
+        sub.Loss = new LossGenerator(seed, dropRate: rate, duplicateRate: rate, reorderRate: rate);
+        pub.ControlLoss = new LossGenerator(seed + 100, dropRate: rate);
+        var rng = new Random(seed);
+        var lengths = Enumerable.Range(0, 20_000).Select(_ => rng.Next(8, 3000)).ToArray();
+        var (received, errors, _) = Send(pub, sub, lengths, 60);
+        Assert.True(lengths.Length == received && errors == 0, $"received {received} errors {errors}; {Describe(pub, sub)}");
+        Assert.True(sub.Loss.Dropped > 0 && sub.Counters.NaksSent > 0 && pub.Counters.Retransmits > 0,
+            $"loss was injected and repaired (dropped {sub.Loss.Dropped}, NAKs {sub.Counters.NaksSent}, retransmits {pub.Counters.Retransmits})");
+    }
+
+    [Fact]
+    public void A_subscriber_that_stops_polling_back_pressures_the_publisher_until_it_resumes()
+    {
+        var (pub, sub, _) = Connect();
+        using var _p = pub;
+        using var _s = sub;
+        var message = new byte[1000];
+        long backPressured = 0;
+        // Not polling: the publisher may run at most half a term ahead of the receiver's position.
+        Assert.True(RunUntil(pub, sub, () => backPressured > 0, 5, () =>
+        {
+            if (pub.Offer(message) == OfferResult.BackPressured) backPressured++;
+        }));
+        long stuckAt = pub.Position;
+        Assert.True(stuckAt <= 32 * 1024 + 1056);
+
+        var assembler = new FragmentAssembler<Checker>(new Checker(), pub.Log.MaxMessageLength);
+        long resumed = 0;
+        Assert.True(RunUntil(pub, sub, () => resumed > 100, 10, () =>
+        {
+            sub.Poll(ref assembler, 64);
+            if (pub.Offer(message) > 0) resumed++;
+        }), "the publisher never resumed after the subscriber polled");
+        Assert.True(pub.Position > stuckAt);
+        Assert.True(pub.Counters.BackPressureEvents > 0);
+    }
+
+    [Fact]
+    public void End_of_stream_makes_the_image_unavailable_and_a_restarted_publisher_is_a_new_image()
+    {
+        var (pub, sub, listener) = Connect();
+        using var _s = sub;
+        var assembler = new FragmentAssembler<Checker>(new Checker(), pub.Log.MaxMessageLength);
+        Assert.True(pub.Offer(new byte[64]) > 0);
+        int firstSession = pub.Log.SessionId;
+        pub.Close();
+        Assert.Equal(OfferResult.Closed, pub.Offer(new byte[8]));
+        Assert.True(RunUntil(pub, sub, () => listener.Unavailable == 1, 3, () => sub.Poll(ref assembler, 10)), "no image-unavailable after EOS");
+        Assert.Equal(1, assembler.Handler.Received);
+        Assert.True(RunUntil(pub, sub, () => pub.IsClosed, 6), "the closed publication did not finish lingering");
+        pub.Dispose();
+
+        using var restarted = NetworkPublication.Create(sub.LocalEndPoint, 9, 64 * 1024);
+        Assert.NotEqual(firstSession, restarted.Log.SessionId);
+        Assert.True(RunUntil(restarted, sub, () => listener.Available == 2 && restarted.IsConnected, 5), "restarted publisher got no new image");
+        Assert.Equal(restarted.Log.SessionId, sub.ImageAt(0).SessionId);
+    }
+
+    [Fact]
+    public void Offers_before_connection_and_oversized_messages_get_codes_not_exceptions()
+    {
+        using var pub = NetworkPublication.Create(NextEndpoint(), 9, 64 * 1024);
+        Assert.Equal(OfferResult.NotConnected, pub.Offer(new byte[8]));
+        pub.DoWork(NanoClock.Now);
+        Assert.Equal(1, pub.Counters.SetupsSent);
+        var (connected, sub, _) = Connect();
+        using var _c = connected;
+        using var _s = sub;
+        Assert.Equal(OfferResult.MessageTooLong, connected.Offer(new byte[connected.Log.MaxMessageLength + 1]));
+    }
+}

@@ -1,0 +1,288 @@
+using System.Net;
+using Aivora.Transport.LogBuffer;
+using Aivora.Transport.Protocol;
+using static Aivora.Transport.Protocol.FrameLayout;
+
+namespace Aivora.Transport.Driver;
+
+/// <summary>Negative results of <see cref="NetworkPublication.Offer"/>, as values (Aeron's codes).</summary>
+public static class OfferResult
+{
+    public const long NotConnected = -1;
+    public const long BackPressured = -2;
+    public const long AdminAction = -3;
+    public const long Closed = -4;
+    public const long MaxPositionExceeded = -5;
+    public const long MessageTooLong = -10;
+}
+
+/// <summary>Counters of one publication.</summary>
+public struct PublicationCounters
+{
+    public long DataDatagramsSent, BytesSent, SetupsSent, HeartbeatsSent, StatusMessagesReceived, StatusMessagesRejected,
+        NaksReceived, Retransmits, RetransmittedBytes, RttmReplies, ErrorsReceived, BackPressureEvents;
+}
+
+/// <summary>
+/// A publication to one unicast endpoint (aeron-wire.md §6–§11, the checklist in §15): SETUP every
+/// 100 ms until the first SM (and again on an SM flagged SETUP), DATA up to the receiver's window,
+/// heartbeats after 100 ms idle, NAKed ranges resent from the log with a 10 ms linger, RTTM replies,
+/// not-connected after 5 s without an SM, and EOS heartbeats on close until an EOS SM or 5 s.
+/// One socket sends and receives. Driven by <see cref="DoWork"/> from whichever thread owns the driver.
+/// </summary>
+public sealed class NetworkPublication : IDisposable
+{
+    public const long SetupIntervalNs = 100_000_000;
+    public const long HeartbeatIntervalNs = 100_000_000;
+    public const long ConnectionTimeoutNs = 5_000_000_000;
+    public const long LingerNs = 5_000_000_000;
+    public const long RetransmitLingerNs = 10_000_000;
+
+    private readonly UdpChannel _channel;
+    private readonly SocketAddress _destination;
+    private readonly PublicationLog _log;
+    private readonly byte[] _controlBuffer = new byte[MaxUdpPayloadLength];
+    private readonly byte[] _frame = new byte[64];
+    private readonly int _positionBitsToShift;
+
+    private long _senderPosition, _senderLimit, _lastSmPosition;
+    private long _timeOfLastSetupNs = long.MinValue / 2, _timeOfLastDataOrHeartbeatNs, _timeOfLastSmNs;
+    private bool _connected, _setupRequested = true, _closing, _endOfStreamAcknowledged;
+    private long _closedAtNs;
+    // One unicast retransmit action: the range, whether it is still to go, and until when it lingers.
+    private long _resendPosition, _resendLength, _resendLingerUntilNs;
+    private bool _resendPending;
+    public PublicationCounters Counters;
+
+    public PublicationLog Log => _log;
+    public bool IsConnected => _connected;
+    public bool IsClosed { get; private set; }
+    public long Position => _log.TailPosition;
+    /// <summary>Bytes the receiver has consumed, by its last SM.</summary>
+    public long ReceiverPosition => _lastSmPosition;
+    public IPEndPoint LocalEndPoint => _channel.LocalEndPoint;
+
+    public NetworkPublication(IPEndPoint endpoint, int streamId, int sessionId, int initialTermId, int termLength = LogBufferDescriptor.DefaultTermLength, int mtu = DefaultMtu)
+    {
+        _channel = UdpChannel.Bind(new IPEndPoint(IPAddress.Any, 0));
+        _destination = endpoint.Serialize();
+        _log = new PublicationLog(sessionId, streamId, initialTermId, termLength, mtu);
+        _positionBitsToShift = LogBufferDescriptor.PositionBitsToShift(termLength);
+    }
+
+    /// <summary>Picks a random session id outside Aeron's reserved [-1, 1000] and a random initial term id.</summary>
+    public static NetworkPublication Create(IPEndPoint endpoint, int streamId, int termLength = LogBufferDescriptor.DefaultTermLength, int mtu = DefaultMtu)
+    {
+        int sessionId;
+        do sessionId = Random.Shared.Next(int.MinValue, int.MaxValue); while (sessionId is >= -1 and <= 1000);
+        return new NetworkPublication(endpoint, streamId, sessionId, Random.Shared.Next(int.MinValue, int.MaxValue), termLength, mtu);
+    }
+
+    /// <summary>Test hook: loss injection on the control frames this publication receives.</summary>
+    public LossGenerator? ControlLoss { get => _channel.Loss; set => _channel.Loss = value; }
+
+    /// <summary>
+    /// Appends one message; returns the new stream position, or a negative <see cref="OfferResult"/>.
+    /// Back-pressure holds the writer to the receiver's position plus half a term (Aeron's pub-wnd).
+    /// </summary>
+    public long Offer(ReadOnlySpan<byte> message)
+    {
+        if (_closing || IsClosed) return OfferResult.Closed;
+        if (!_connected) return OfferResult.NotConnected;
+        if (message.Length > _log.MaxMessageLength) return OfferResult.MessageTooLong;
+        long limit = _lastSmPosition + _log.TermLength / 2;
+        if (_log.TailPosition + LogBufferDescriptor.FramedLength(message.Length, _log.MaxPayloadLength) > limit)
+        {
+            Counters.BackPressureEvents++;
+            return OfferResult.BackPressured;
+        }
+        long result = _log.Append(message);
+        return result == AppendResult.MaxPositionExceeded ? OfferResult.MaxPositionExceeded : result;
+    }
+
+    /// <summary>Starts end of stream: no more offers; EOS heartbeats follow once everything is sent.</summary>
+    public void Close()
+    {
+        if (_closing) return;
+        _closing = true;
+        _closedAtNs = NanoClock.Now;
+    }
+
+    /// <summary>One duty cycle: read control frames, then send what is due. Returns the work done (0 = idle).</summary>
+    public int DoWork(long nowNs)
+    {
+        if (IsClosed) return 0;
+        int work = 0;
+        int length;
+        while ((length = _channel.TryReceive(_controlBuffer, out _)) > 0)
+        {
+            OnControlFrame(_controlBuffer.AsSpan(0, length), nowNs);
+            work++;
+        }
+
+        if (_connected && nowNs - _timeOfLastSmNs > ConnectionTimeoutNs)
+        {
+            _connected = false; // no receiver for 5 s: offers see NotConnected, SETUP resumes
+            _setupRequested = true;
+        }
+        if (_setupRequested && nowNs - _timeOfLastSetupNs >= SetupIntervalNs) work += SendSetup(nowNs);
+        if (_resendPending) work += Resend(nowNs);
+        if (_connected) work += SendData(nowNs);
+        if (_connected && nowNs - _timeOfLastDataOrHeartbeatNs >= HeartbeatIntervalNs) work += SendHeartbeat(nowNs);
+
+        if (_closing && (_endOfStreamAcknowledged || nowNs - _closedAtNs > LingerNs || (!_connected && _senderPosition == _log.TailPosition)))
+        {
+            IsClosed = true;
+        }
+        return work;
+    }
+
+    private void OnControlFrame(Span<byte> datagram, long nowNs)
+    {
+        if (DatagramValidator.Validate(datagram) != DatagramVerdict.Valid) return;
+        var header = new FrameHeader(datagram);
+        switch (header.Type)
+        {
+            case FrameType.StatusMessage: OnStatusMessage(new StatusMessageFrame(datagram), header.Flags, nowNs); break;
+            case FrameType.Nak: OnNak(new NakFrame(datagram), nowNs); break;
+            case FrameType.Rttm: OnRttm(new RttmFrame(datagram)); break;
+            case FrameType.Error: Counters.ErrorsReceived++; break;
+        }
+    }
+
+    private void OnStatusMessage(StatusMessageFrame sm, byte flags, long nowNs)
+    {
+        if (sm.SessionId != _log.SessionId || sm.StreamId != _log.StreamId) return;
+        Counters.StatusMessagesReceived++;
+        if ((flags & FrameFlags.StatusSetup) != 0)
+        {
+            _setupRequested = true; // a receiver without our image: answer with SETUP, skip the position check
+            _timeOfLastSetupNs = long.MinValue / 2;
+            return;
+        }
+        int offset = sm.ConsumptionTermOffset, window = sm.ReceiverWindow;
+        bool sane = (uint)offset < (uint)_log.TermLength && (offset & (Alignment - 1)) == 0 && window >= 0 && window <= _log.TermLength / 2;
+        long position = LogBufferDescriptor.ComputePosition(sm.ConsumptionTermId, offset, _positionBitsToShift, _log.InitialTermId);
+        if (!sane || Math.Abs(position - _senderPosition) > _log.TermLength / 2)
+        {
+            Counters.StatusMessagesRejected++;
+            return;
+        }
+        if ((flags & FrameFlags.StatusEndOfStream) != 0)
+        {
+            _endOfStreamAcknowledged = _closing;
+            _connected = false;
+            return;
+        }
+        _timeOfLastSmNs = nowNs;
+        if (!_connected)
+        {
+            _connected = true;
+            _setupRequested = false;
+            _senderPosition = Math.Max(_senderPosition, 0);
+        }
+        _lastSmPosition = Math.Max(_lastSmPosition, position);
+        _senderLimit = Math.Max(_senderLimit, position + window);
+    }
+
+    private void OnNak(NakFrame nak, long nowNs)
+    {
+        if (nak.SessionId != _log.SessionId || nak.StreamId != _log.StreamId) return;
+        int offset = nak.TermOffset, length = nak.Length;
+        if ((uint)offset >= (uint)_log.TermLength || (offset & (Alignment - 1)) != 0 || length < 0 || (long)offset + length > _log.TermLength) return;
+        Counters.NaksReceived++;
+        long position = LogBufferDescriptor.ComputePosition(nak.TermId, offset, _positionBitsToShift, _log.InitialTermId);
+        long oldest = _senderPosition - _log.TermLength / 2 - _log.MaxMessageLength;
+        if (position >= _senderPosition || position < Math.Max(0, oldest)) return;
+        // One unicast action at a time; NAKs inside a range resent in the last 10 ms are ignored.
+        bool covered = position >= _resendPosition && position < _resendPosition + _resendLength;
+        if (covered && (_resendPending || nowNs < _resendLingerUntilNs)) return;
+        _resendPosition = position;
+        _resendLength = Math.Min(Math.Min(length, _log.TermLength - offset), _senderPosition - position);
+        _resendPending = true;
+    }
+
+    private void OnRttm(RttmFrame rttm)
+    {
+        if ((rttm.Header.Flags & FrameFlags.RttmReply) == 0 || rttm.SessionId != _log.SessionId || rttm.StreamId != _log.StreamId) return;
+        _ = new RttmFrame(_frame.AsSpan(0, RttmLength))
+        {
+            SessionId = _log.SessionId, StreamId = _log.StreamId, EchoTimestamp = rttm.EchoTimestamp, ReceptionDelta = 0, ReceiverId = rttm.ReceiverId,
+        };
+        WriteHeader(_frame, RttmLength, 0, FrameType.Rttm);
+        _channel.Send(_frame.AsSpan(0, RttmLength), _destination);
+        Counters.RttmReplies++;
+    }
+
+    private int Resend(long nowNs)
+    {
+        long position = _resendPosition, end = _resendPosition + _resendLength;
+        while (position < end)
+        {
+            var datagram = _log.NextDatagram(position, (int)Math.Min(_log.Mtu, Math.Max(end - position, Alignment)), out int advance);
+            if (advance == 0) break;
+            _channel.Send(datagram, _destination);
+            Counters.Retransmits++;
+            Counters.RetransmittedBytes += datagram.Length;
+            position += advance;
+        }
+        _resendPending = false;
+        _resendLingerUntilNs = nowNs + RetransmitLingerNs;
+        return 1;
+    }
+
+    private int SendData(long nowNs)
+    {
+        int datagrams = 0;
+        while (_senderPosition < _log.TailPosition && _senderPosition < _senderLimit && datagrams < 16)
+        {
+            int window = (int)Math.Min(_senderLimit - _senderPosition, int.MaxValue);
+            var datagram = _log.NextDatagram(_senderPosition, window, out int advance);
+            if (advance == 0) break;
+            _channel.Send(datagram, _destination);
+            _senderPosition += advance;
+            Counters.DataDatagramsSent++;
+            Counters.BytesSent += datagram.Length;
+            _timeOfLastDataOrHeartbeatNs = nowNs;
+            datagrams++;
+        }
+        return datagrams;
+    }
+
+    private int SendSetup(long nowNs)
+    {
+        _ = new SetupFrame(_frame.AsSpan(0, SetupLength))
+        {
+            TermOffset = LogBufferDescriptor.TermOffset(_senderPosition, _log.TermLength),
+            SessionId = _log.SessionId, StreamId = _log.StreamId, InitialTermId = _log.InitialTermId,
+            ActiveTermId = LogBufferDescriptor.TermId(_senderPosition, _positionBitsToShift, _log.InitialTermId),
+            TermLength = _log.TermLength, Mtu = _log.Mtu, Ttl = 0,
+        };
+        WriteHeader(_frame, SetupLength, 0, FrameType.Setup);
+        _channel.Send(_frame.AsSpan(0, SetupLength), _destination);
+        _timeOfLastSetupNs = nowNs;
+        if (_connected) _setupRequested = false; // answered an SM flagged SETUP
+        Counters.SetupsSent++;
+        return 1;
+    }
+
+    private int SendHeartbeat(long nowNs)
+    {
+        bool endOfStream = _closing && _senderPosition == _log.TailPosition;
+        _ = new DataFrame(_frame.AsSpan(0, DataHeaderLength))
+        {
+            TermOffset = LogBufferDescriptor.TermOffset(_senderPosition, _log.TermLength), SessionId = _log.SessionId, StreamId = _log.StreamId,
+            TermId = LogBufferDescriptor.TermId(_senderPosition, _positionBitsToShift, _log.InitialTermId), ReservedValue = 0,
+        };
+        WriteHeader(_frame, 0, (byte)(FrameFlags.Unfragmented | (endOfStream ? FrameFlags.EndOfStream : 0)), FrameType.Data);
+        _channel.Send(_frame.AsSpan(0, DataHeaderLength), _destination);
+        _timeOfLastDataOrHeartbeatNs = nowNs;
+        Counters.HeartbeatsSent++;
+        return 1;
+    }
+
+    private static void WriteHeader(Span<byte> frame, int frameLength, byte flags, FrameType type) =>
+        _ = new FrameHeader(frame) { FrameLength = frameLength, Version = CurrentVersion, Flags = flags, Type = type };
+
+    public void Dispose() => _channel.Dispose();
+}

@@ -1,0 +1,269 @@
+using System.Buffers.Binary;
+using System.Net;
+using Aivora.Transport.LogBuffer;
+using Aivora.Transport.Protocol;
+using Aivora.Transport.Subscription;
+using static Aivora.Transport.Protocol.FrameLayout;
+
+namespace Aivora.Transport.Driver;
+
+/// <summary>Counters of one subscription's receive endpoint.</summary>
+public struct SubscriptionCounters
+{
+    public long DatagramsReceived, Malformed, SetupsReceived, SetupsRejected, StatusMessagesSent, NaksSent, SetupsElicited,
+        ImagesAvailable, ImagesUnavailable, OtherStreams;
+}
+
+/// <summary>Image lifecycle notifications (cold path).</summary>
+public interface IImageListener
+{
+    void OnAvailable(Image image);
+    void OnUnavailable(Image image);
+}
+
+/// <summary>
+/// A subscription bound to a unicast endpoint for one stream (aeron-wire.md §6–§10, checklist §15):
+/// a SETUP creates an image at the sender's position and is answered at once with an SM; SMs go
+/// every 200 ms or when consumption moves past a quarter window; gaps are NAKed (first at once,
+/// repeated every 100 µs while they last); data from an unknown session elicits a SETUP; an image
+/// ends on an EOS heartbeat once consumed, or after 10 s of silence; closing sends EOS SMs.
+/// </summary>
+public sealed class NetworkSubscription : IDisposable
+{
+    public const long StatusMessageIntervalNs = 200_000_000;
+    public const long NakRetryNs = 100_000;
+    public const long ImageLivenessNs = 10_000_000_000;
+    public const long PendingSetupNs = 1_000_000_000;
+    private const int MaxImages = 16;
+
+    private readonly UdpChannel _channel;
+    private readonly byte[] _receiveBuffer = new byte[MaxUdpPayloadLength];
+    private readonly byte[] _frame = new byte[64];
+    private readonly ImageState[] _images = new ImageState[MaxImages];
+    private readonly IImageListener? _listener;
+    private readonly int _initialWindow;
+    private int _imageCount, _nextImageToPoll;
+    private long _pendingSetupSession = long.MinValue, _pendingSetupUntilNs;
+    public SubscriptionCounters Counters;
+
+    public int StreamId { get; }
+    public long ReceiverId { get; } = Random.Shared.NextInt64();
+    public IPEndPoint LocalEndPoint => _channel.LocalEndPoint;
+    public int ImageCount => _imageCount;
+    public Image ImageAt(int index) => _images[index].Image;
+
+    /// <summary>Test hook: loss injection on the data this subscription receives.</summary>
+    public LossGenerator? Loss { get => _channel.Loss; set => _channel.Loss = value; }
+
+    private sealed class ImageState(Image image, SocketAddress controlAddress, int window)
+    {
+        public readonly Image Image = image;
+        public readonly SocketAddress ControlAddress = controlAddress;
+        public readonly int Window = window;
+        public long LastSmPosition, TimeOfLastSmNs, TimeOfLastPacketNs, TimeOfLastNakNs = long.MinValue / 2;
+        public long LastNakPosition = -1;
+    }
+
+    public NetworkSubscription(IPEndPoint endpoint, int streamId, IImageListener? listener = null, int receiverWindow = 128 * 1024)
+    {
+        _channel = UdpChannel.Bind(endpoint);
+        StreamId = streamId;
+        _listener = listener;
+        _initialWindow = receiverWindow;
+    }
+
+    /// <summary>Delivers up to <paramref name="fragmentLimit"/> fragments, fairly across images.</summary>
+    public int Poll<THandler>(ref THandler handler, int fragmentLimit) where THandler : struct, IFragmentHandler
+    {
+        int delivered = 0;
+        for (int i = 0; i < _imageCount && delivered < fragmentLimit; i++)
+        {
+            int index = (_nextImageToPoll + i) % _imageCount;
+            delivered += _images[index].Image.Poll(ref handler, fragmentLimit - delivered);
+        }
+        if (_imageCount > 0) _nextImageToPoll = (_nextImageToPoll + 1) % _imageCount;
+        return delivered;
+    }
+
+    /// <summary>One duty cycle: read datagrams, then send SMs and NAKs that are due and retire dead images.</summary>
+    public int DoWork(long nowNs)
+    {
+        int work = 0, length;
+        while (work < 64 && (length = _channel.TryReceive(_receiveBuffer, out var source)) > 0)
+        {
+            OnDatagram(_receiveBuffer.AsSpan(0, length), source, nowNs);
+            work++;
+        }
+        for (int i = _imageCount - 1; i >= 0; i--) work += Service(i, nowNs);
+        return work;
+    }
+
+    /// <summary>Sends EOS SMs to every image's sender and drops the images.</summary>
+    public void Close()
+    {
+        for (int i = _imageCount - 1; i >= 0; i--)
+        {
+            SendStatusMessage(_images[i], FrameFlags.StatusEndOfStream, NanoClock.Now);
+            Retire(i);
+        }
+    }
+
+    private void OnDatagram(Span<byte> datagram, SocketAddress source, long nowNs)
+    {
+        Counters.DatagramsReceived++;
+        if (DatagramValidator.Validate(datagram) != DatagramVerdict.Valid)
+        {
+            Counters.Malformed++;
+            return;
+        }
+        var type = new FrameHeader(datagram).Type;
+        if (type == FrameType.Setup)
+        {
+            OnSetup(new SetupFrame(datagram), source, nowNs);
+            return;
+        }
+        if (type is not (FrameType.Data or FrameType.Pad)) return;
+
+        int sessionId = BinaryPrimitives.ReadInt32LittleEndian(datagram[SessionIdOffset..]);
+        if (BinaryPrimitives.ReadInt32LittleEndian(datagram[StreamIdOffset..]) != StreamId)
+        {
+            Counters.OtherStreams++;
+            return;
+        }
+        int index = Find(sessionId, source);
+        if (index < 0)
+        {
+            ElicitSetup(sessionId, source, nowNs);
+            return;
+        }
+        var state = _images[index];
+        var outcome = state.Image.OnDataPacket(datagram);
+        if (outcome == PacketOutcome.Malformed) Counters.Malformed++;
+        else state.TimeOfLastPacketNs = nowNs;
+    }
+
+    private void OnSetup(SetupFrame setup, SocketAddress source, long nowNs)
+    {
+        if (setup.StreamId != StreamId) return;
+        Counters.SetupsReceived++;
+        int termLength = setup.TermLength, termOffset = setup.TermOffset, mtu = setup.Mtu;
+        bool valid = LogBufferDescriptor.IsValidTermLength(termLength) && (uint)termOffset < (uint)termLength && (termOffset & (Alignment - 1)) == 0
+            && mtu >= DataHeaderLength && mtu <= MaxUdpPayloadLength && (mtu & (Alignment - 1)) == 0;
+        int window = Math.Min(_initialWindow, termLength / 2);
+        if (!valid || mtu > window)
+        {
+            Counters.SetupsRejected++;
+            return;
+        }
+        int existing = Find(setup.SessionId, source);
+        if (existing >= 0)
+        {
+            SendStatusMessage(_images[existing], 0, nowNs); // a repeated SETUP: our SM was lost
+            return;
+        }
+        if (_imageCount == MaxImages)
+        {
+            Counters.SetupsRejected++;
+            return;
+        }
+
+        // Cold path: a new image and a copy of the sender's address.
+        var control = new SocketAddress(source.Family, source.Size);
+        source.Buffer.Span.CopyTo(control.Buffer.Span);
+        var image = new Image(setup.SessionId, setup.StreamId, setup.InitialTermId, setup.ActiveTermId, termOffset, termLength);
+        var state = new ImageState(image, control, window) { TimeOfLastPacketNs = nowNs };
+        _images[_imageCount++] = state;
+        if (_pendingSetupSession == setup.SessionId) _pendingSetupSession = long.MinValue;
+        Counters.ImagesAvailable++;
+        SendStatusMessage(state, 0, nowNs);
+        _listener?.OnAvailable(image);
+    }
+
+    private int Service(int index, long nowNs)
+    {
+        var state = _images[index];
+        var image = state.Image;
+        if (image.IsEndOfStream || nowNs - state.TimeOfLastPacketNs > ImageLivenessNs)
+        {
+            SendStatusMessage(state, FrameFlags.StatusEndOfStream, nowNs);
+            Retire(index);
+            return 1;
+        }
+
+        int work = 0;
+        if (image.SubscriberPosition - state.LastSmPosition > state.Window / 4 || nowNs - state.TimeOfLastSmNs >= StatusMessageIntervalNs)
+        {
+            SendStatusMessage(state, 0, nowNs);
+            work++;
+        }
+        if (image.TryFindGap(out int termId, out int termOffset, out int length))
+        {
+            long gap = LogBufferDescriptor.ComputePosition(termId, termOffset, LogBufferDescriptor.PositionBitsToShift(image.TermLength), image.InitialTermId);
+            if (gap != state.LastNakPosition || nowNs - state.TimeOfLastNakNs >= NakRetryNs)
+            {
+                _ = new NakFrame(_frame.AsSpan(0, NakLength)) { SessionId = image.SessionId, StreamId = StreamId, TermId = termId, TermOffset = termOffset, Length = length };
+                _ = new FrameHeader(_frame) { FrameLength = NakLength, Version = CurrentVersion, Flags = 0, Type = FrameType.Nak };
+                _channel.Send(_frame.AsSpan(0, NakLength), state.ControlAddress);
+                state.LastNakPosition = gap;
+                state.TimeOfLastNakNs = nowNs;
+                Counters.NaksSent++;
+                work++;
+            }
+        }
+        return work;
+    }
+
+    private void SendStatusMessage(ImageState state, byte flags, long nowNs)
+    {
+        var image = state.Image;
+        long position = image.SubscriberPosition;
+        int bits = LogBufferDescriptor.PositionBitsToShift(image.TermLength);
+        _ = new StatusMessageFrame(_frame.AsSpan(0, StatusMessageLength))
+        {
+            SessionId = image.SessionId, StreamId = StreamId,
+            ConsumptionTermId = LogBufferDescriptor.TermId(position, bits, image.InitialTermId),
+            ConsumptionTermOffset = LogBufferDescriptor.TermOffset(position, image.TermLength),
+            ReceiverWindow = state.Window, ReceiverId = ReceiverId,
+        };
+        _ = new FrameHeader(_frame) { FrameLength = StatusMessageLength, Version = CurrentVersion, Flags = flags, Type = FrameType.StatusMessage };
+        _channel.Send(_frame.AsSpan(0, StatusMessageLength), state.ControlAddress);
+        state.LastSmPosition = position;
+        state.TimeOfLastSmNs = nowNs;
+        Counters.StatusMessagesSent++;
+    }
+
+    // Data from a session we have no image for: ask its sender for a SETUP, at most once a second.
+    private void ElicitSetup(int sessionId, SocketAddress source, long nowNs)
+    {
+        if (_pendingSetupSession == sessionId && nowNs < _pendingSetupUntilNs) return;
+        _ = new StatusMessageFrame(_frame.AsSpan(0, StatusMessageLength))
+        {
+            SessionId = sessionId, StreamId = StreamId, ConsumptionTermId = 0, ConsumptionTermOffset = 0, ReceiverWindow = 0, ReceiverId = ReceiverId,
+        };
+        _ = new FrameHeader(_frame) { FrameLength = StatusMessageLength, Version = CurrentVersion, Flags = FrameFlags.StatusSetup, Type = FrameType.StatusMessage };
+        _channel.Send(_frame.AsSpan(0, StatusMessageLength), source);
+        _pendingSetupSession = sessionId;
+        _pendingSetupUntilNs = nowNs + PendingSetupNs;
+        Counters.SetupsElicited++;
+    }
+
+    private int Find(int sessionId, SocketAddress source)
+    {
+        for (int i = 0; i < _imageCount; i++)
+        {
+            if (_images[i].Image.SessionId == sessionId && _images[i].ControlAddress.Equals(source)) return i;
+        }
+        return -1;
+    }
+
+    private void Retire(int index)
+    {
+        var image = _images[index].Image;
+        _images[index] = _images[--_imageCount];
+        _images[_imageCount] = null!;
+        Counters.ImagesUnavailable++;
+        _listener?.OnUnavailable(image);
+    }
+
+    public void Dispose() => _channel.Dispose();
+}
