@@ -201,3 +201,54 @@ public sealed class LoopbackDriverTests
         Assert.Equal(OfferResult.MessageTooLong, connected.Offer(new byte[connected.Log.MaxMessageLength + 1]));
     }
 }
+
+/// <summary>Offer, the duty cycles over real sockets, and Poll allocate nothing in steady state.</summary>
+[Collection("loopback")]
+public sealed class DriverAllocationTests
+{
+    private struct Counting : IFragmentHandler
+    {
+        public long Fragments;
+        public void OnFragment(ReadOnlySpan<byte> payload, in FragmentHeader header) => Fragments++;
+    }
+
+    [Fact]
+    public void Offer_duty_cycles_and_poll_allocate_zero_bytes_once_warm()
+    {
+        var endpoint = new IPEndPoint(IPAddress.Loopback, 43_000 + Environment.ProcessId % 2000);
+        using var sub = new NetworkSubscription(endpoint, 3);
+        using var pub = NetworkPublication.Create(endpoint, 3, 64 * 1024);
+        var handler = new Counting();
+        var message = new byte[32];
+        long sent = 0;
+
+        void Run(int offers)
+        {
+            long deadline = NanoClock.Now + 20_000_000_000;
+            long target = sent + offers;
+            while ((sent < target || handler.Fragments < sent) && NanoClock.Now < deadline)
+            {
+                long now = NanoClock.Now;
+                if (sent < target && pub.Offer(message) > 0) sent++;
+                pub.DoWork(now);
+                sub.DoWork(now);
+                sub.Poll(ref handler, 64);
+            }
+        }
+
+        Run(50_000); // handshake, JIT tiers, term rotations
+        var rounds = new long[3];
+        for (int r = 0; r < 3; r++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Run(100_000);
+            rounds[r] = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        Assert.Equal(sent, handler.Fragments);
+        Assert.Equal(350_000, sent);
+        // The first measured round can still meet one-off first-time paths (112 B seen once, unexplained; left as a
+        // note on issue 4); from then on every round must be exactly zero.
+        Assert.Equal("0 0", string.Join(' ', rounds.Skip(1)));
+    }
+}
