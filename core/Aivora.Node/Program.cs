@@ -9,7 +9,7 @@ using Aivora.Core.Orders;
 using Aivora.Core.Risk;
 using Aivora.Node.Configuration;
 using Aivora.Node.Simulation;
-using Aivora.Node.Threading;
+using Aivora.Transport.Native;
 
 namespace Aivora.Node;
 

@@ -17,6 +17,10 @@ public static class Program
                 return Codec.CodecBenchmark.Run(rest);
             case "risk":
                 return Risk.RiskBenchmark.Run(rest);
+            case "transport":
+                return Transport.TransportPingPong.Run(rest);
+            case "transport-pong":
+                return Transport.TransportPingPong.RunPong(rest);
             default:
                 Console.Error.WriteLine("""
                     usage: Aivora.Perf <sub-command> [options]
@@ -24,6 +28,7 @@ public static class Program
                       book --file PATH [--max-orders N]                            replay a 32-byte-record command file
                       codec [--quick]                                              encode/decode cost per message of the exchange schema
                       risk [--quick]                                               order entry with pre-trade risk vs book only; mark-update scaling
+                      transport [--quick]                                          32-byte ping-pong between two processes: our Aeron transport vs raw UDP
                     """);
                 return 2;
         }

@@ -38,6 +38,8 @@ public sealed class NetworkPublication : IDisposable
     public const long LingerNs = 5_000_000_000;
     public const long RetransmitLingerNs = 10_000_000;
 
+    private const int ControlPollEvery = 8; // a power of two
+    private long _dutyCycles;
     private readonly UdpChannel _channel;
     private readonly SocketAddress _destination;
     private readonly PublicationLog _log;
@@ -112,12 +114,17 @@ public sealed class NetworkPublication : IDisposable
     public int DoWork(long nowNs)
     {
         if (IsClosed) return 0;
-        int work = 0;
-        int length;
-        while ((length = _channel.TryReceive(_controlBuffer, out _)) > 0)
+        // Data first: it is what the latency path waits for. Control frames (SM, NAK, RTTM) are read
+        // every few cycles: each check is a syscall, and none of them is urgent at the µs scale.
+        int work = _connected ? SendData(nowNs) : 0;
+        if ((++_dutyCycles & (ControlPollEvery - 1)) == 0 || !_connected || _closing)
         {
-            OnControlFrame(_controlBuffer.AsSpan(0, length), nowNs);
-            work++;
+            int length;
+            while ((length = _channel.TryReceive(_controlBuffer, out _)) > 0)
+            {
+                OnControlFrame(_controlBuffer.AsSpan(0, length), nowNs);
+                work++;
+            }
         }
 
         if (_connected && nowNs - _timeOfLastSmNs > ConnectionTimeoutNs)

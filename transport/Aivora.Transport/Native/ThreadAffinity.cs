@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Aivora.Node.Threading;
+namespace Aivora.Transport.Native;
 
 /// <summary>
 /// Pins the calling thread to one CPU (Linux <c>sched_setaffinity</c> on thread id 0 = the caller).

@@ -1,0 +1,218 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Aivora.Core.Diagnostics;
+using Aivora.Transport.Driver;
+using Aivora.Transport.Native;
+using Aivora.Transport.Subscription;
+
+namespace Aivora.Perf.Transport;
+
+/// <summary>
+/// Round-trip latency of 32-byte messages between two processes over loopback UDP: through our
+/// transport (invoker mode, busy-spin) and, in the same run, through raw non-blocking sockets as
+/// the floor. This process pings; a child copy of this executable pongs. Each is pinned to its own
+/// CPU where there are two. Exactly two threads spin: one per process.
+/// </summary>
+public static class TransportPingPong
+{
+    private const int Payload = 32;
+    private const int StreamPing = 1001, StreamPong = 1002;
+    private static int _pongCpu;
+
+    public static int Run(string[] args)
+    {
+        bool quick = args.Contains("--quick");
+        int messages = quick ? 50_000 : 200_000;
+        int warmup = quick ? 10_000 : 50_000;
+        // Decide the pong's CPU before pinning: a child inherits our mask, and .NET derives its
+        // ProcessorCount from the mask it starts with.
+        _pongCpu = Environment.ProcessorCount > 1 ? 1 : 0;
+        PinTo(0);
+
+        var raw = Measure("raw-udp", warmup, messages);
+        var ours = Measure("aivora", warmup, messages);
+        if (raw is null || ours is null) return 1;
+
+        Console.WriteLine(FormattableString.Invariant(
+            $"RESULT bench=transport-pingpong ratio_p50={(double)ours.Percentile(50) / raw.Percentile(50):F2} ratio_p99={(double)ours.Percentile(99) / raw.Percentile(99):F2}"));
+        return 0;
+    }
+
+    /// <summary>The child side: echo every message until told to stop (or a bounded idle time passes).</summary>
+    public static int RunPong(string[] args)
+    {
+        string mode = args[0];
+        int pingPort = int.Parse(args[1], CultureInfo.InvariantCulture), pongPort = int.Parse(args[2], CultureInfo.InvariantCulture);
+        PinTo(int.Parse(args[3], CultureInfo.InvariantCulture));
+        return mode == "raw-udp" ? RawPong(pingPort, pongPort) : AivoraPong(pingPort, pongPort);
+    }
+
+    private static LatencyHistogram? Measure(string impl, int warmup, int messages)
+    {
+        int pingPort = FreePort(), pongPort = FreePort();
+        using var child = Process.Start(new ProcessStartInfo(Environment.ProcessPath!,
+            [.. ChildPrefix(), "transport-pong", impl, pingPort.ToString(CultureInfo.InvariantCulture), pongPort.ToString(CultureInfo.InvariantCulture), _pongCpu.ToString(CultureInfo.InvariantCulture)])
+        { UseShellExecute = false })!;
+        try
+        {
+            var histogram = new LatencyHistogram();
+            bool ok = impl == "raw-udp" ? RawPing(pingPort, pongPort, warmup, messages, histogram) : AivoraPing(pingPort, pongPort, warmup, messages, histogram);
+            if (!ok)
+            {
+                Console.Error.WriteLine($"transport-pingpong {impl}: the pong side did not answer in time");
+                return null;
+            }
+            Console.WriteLine(FormattableString.Invariant(
+                $"RESULT bench=transport-pingpong impl={impl} msgs={histogram.Count} payload={Payload} p50_ns={histogram.Percentile(50)} p90_ns={histogram.Percentile(90)} p99_ns={histogram.Percentile(99)} p999_ns={histogram.Percentile(99.9)} max_ns={histogram.MaxNs}"));
+            return histogram;
+        }
+        finally
+        {
+            if (!child.WaitForExit(5000)) child.Kill();
+        }
+    }
+
+    // dotnet run launches us through the host: re-run the same assembly the same way.
+    private static string[] ChildPrefix() =>
+        Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? [typeof(TransportPingPong).Assembly.Location] : [];
+
+    private static bool AivoraPing(int pingPort, int pongPort, int warmup, int messages, LatencyHistogram histogram)
+    {
+        using var sub = new NetworkSubscription(new IPEndPoint(IPAddress.Loopback, pongPort), StreamPong);
+        using var pub = NetworkPublication.Create(new IPEndPoint(IPAddress.Loopback, pingPort), StreamPing, 1024 * 1024);
+        var handler = new Echo();
+        var message = new byte[Payload];
+        long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 20;
+        while (!(pub.IsConnected && sub.ImageCount > 0))
+        {
+            if (Stopwatch.GetTimestamp() > deadline) return false;
+            long now = NanoClock.Now;
+            pub.DoWork(now);
+            sub.DoWork(now);
+        }
+
+        for (int i = 0; i < warmup + messages; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            while (pub.Offer(message) < 0)
+            {
+                pub.DoWork(NanoClock.Now);
+                sub.DoWork(NanoClock.Now);
+                if (Stopwatch.GetTimestamp() > deadline + Stopwatch.Frequency * 60) return false;
+            }
+            handler.Received = 0;
+            while (handler.Received == 0)
+            {
+                long now = NanoClock.Now;
+                pub.DoWork(now);
+                sub.DoWork(now);
+                sub.Poll(ref handler, 1);
+                if (Stopwatch.GetTimestamp() - start > Stopwatch.Frequency * 5) return false;
+            }
+            if (i >= warmup) histogram.Record((long)((Stopwatch.GetTimestamp() - start) * (1e9 / Stopwatch.Frequency)));
+        }
+        message[0] = 0xFF; // stop
+        pub.Offer(message);
+        for (int i = 0; i < 10_000; i++) pub.DoWork(NanoClock.Now);
+        return true;
+    }
+
+    private static int AivoraPong(int pingPort, int pongPort)
+    {
+        using var sub = new NetworkSubscription(new IPEndPoint(IPAddress.Loopback, pingPort), StreamPing);
+        using var pub = NetworkPublication.Create(new IPEndPoint(IPAddress.Loopback, pongPort), StreamPong, 1024 * 1024);
+        var handler = new Echo { Publication = pub };
+        long idleSince = Stopwatch.GetTimestamp();
+        while (!handler.Stop && Stopwatch.GetTimestamp() - idleSince < Stopwatch.Frequency * 30)
+        {
+            long now = NanoClock.Now;
+            pub.DoWork(now);
+            sub.DoWork(now);
+            if (sub.Poll(ref handler, 16) > 0) idleSince = Stopwatch.GetTimestamp();
+        }
+        return 0;
+    }
+
+    private struct Echo : IFragmentHandler
+    {
+        public NetworkPublication? Publication;
+        public int Received;
+        public bool Stop;
+        public void OnFragment(ReadOnlySpan<byte> payload, in FragmentHeader header)
+        {
+            Received++;
+            if (payload.Length > 0 && payload[0] == 0xFF) Stop = true;
+            else Publication?.Offer(payload);
+        }
+    }
+
+    private static bool RawPing(int pingPort, int pongPort, int warmup, int messages, LatencyHistogram histogram)
+    {
+        using var socket = NonBlocking(pongPort);
+        var peer = new IPEndPoint(IPAddress.Loopback, pingPort).Serialize();
+        var from = new SocketAddress(AddressFamily.InterNetwork);
+        var message = new byte[Payload];
+        var buffer = new byte[2048];
+        // The child may not have bound yet: knock until it answers.
+        long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 20;
+        while (true)
+        {
+            socket.SendTo(message, SocketFlags.None, peer);
+            Thread.Sleep(10);
+            if (socket.Available > 0 && socket.ReceiveFrom(buffer, SocketFlags.None, from) > 0) break;
+            if (Stopwatch.GetTimestamp() > deadline) return false;
+        }
+        for (int i = 0; i < warmup + messages; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            socket.SendTo(message, SocketFlags.None, peer);
+            while (socket.Available == 0)
+            {
+                if (Stopwatch.GetTimestamp() - start > Stopwatch.Frequency * 5) return false;
+            }
+            socket.ReceiveFrom(buffer, SocketFlags.None, from);
+            if (i >= warmup) histogram.Record((long)((Stopwatch.GetTimestamp() - start) * (1e9 / Stopwatch.Frequency)));
+        }
+        message[0] = 0xFF;
+        socket.SendTo(message, SocketFlags.None, peer);
+        return true;
+    }
+
+    private static int RawPong(int pingPort, int pongPort)
+    {
+        using var socket = NonBlocking(pingPort);
+        var from = new SocketAddress(AddressFamily.InterNetwork);
+        var buffer = new byte[2048];
+        long idleSince = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetTimestamp() - idleSince < Stopwatch.Frequency * 30)
+        {
+            if (socket.Available == 0) continue;
+            int length = socket.ReceiveFrom(buffer, SocketFlags.None, from);
+            idleSince = Stopwatch.GetTimestamp();
+            if (length > 0 && buffer[0] == 0xFF) return 0;
+            socket.SendTo(buffer.AsSpan(0, length), SocketFlags.None, from);
+        }
+        return 0;
+    }
+
+    private static Socket NonBlocking(int port)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { Blocking = false };
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
+        return socket;
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
+    private static void PinTo(int cpu)
+    {
+        if (!ThreadAffinity.TryPinCurrentThread(cpu, out var error)) Console.Error.WriteLine($"not pinned: {error}");
+    }
+}
