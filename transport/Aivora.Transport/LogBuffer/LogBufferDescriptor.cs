@@ -14,6 +14,16 @@ public static class LogBufferDescriptor
     public static bool IsValidTermLength(int termLength) =>
         termLength >= TermMinLength && termLength <= TermMaxLength && BitOperations.IsPow2(termLength);
 
+    /// <summary>The three partitions of a log (cold path); throws on a term length Aeron would not accept.</summary>
+    public static byte[][] AllocatePartitions(int termLength)
+    {
+        if (!IsValidTermLength(termLength))
+        {
+            throw new ArgumentOutOfRangeException(nameof(termLength), termLength, "term length must be a power of two in [64 KiB, 1 GiB]");
+        }
+        return [new byte[termLength], new byte[termLength], new byte[termLength]];
+    }
+
     public static int PositionBitsToShift(int termLength) => BitOperations.TrailingZeroCount(termLength);
 
     public static long ComputePosition(int termId, int termOffset, int positionBitsToShift, int initialTermId)

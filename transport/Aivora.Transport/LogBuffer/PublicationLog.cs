@@ -32,10 +32,7 @@ public sealed class PublicationLog
 
     public PublicationLog(int sessionId, int streamId, int initialTermId, int termLength, int mtu)
     {
-        if (!LogBufferDescriptor.IsValidTermLength(termLength))
-        {
-            throw new ArgumentOutOfRangeException(nameof(termLength), termLength, "term length must be a power of two in [64 KiB, 1 GiB]");
-        }
+        _terms = LogBufferDescriptor.AllocatePartitions(termLength);
         if (mtu < 64 || mtu > Protocol.FrameLayout.MaxUdpPayloadLength || mtu % Protocol.FrameLayout.Alignment != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(mtu), mtu, "MTU must be a multiple of 32 in [64, 65504]");
@@ -46,7 +43,6 @@ public sealed class PublicationLog
         TermLength = termLength;
         Mtu = mtu;
         _positionBitsToShift = LogBufferDescriptor.PositionBitsToShift(termLength);
-        _terms = [new byte[termLength], new byte[termLength], new byte[termLength]];
     }
 
     /// <summary>Appends one message (fragmenting above the MTU payload); returns the new tail position or an <see cref="AppendResult"/> code.</summary>

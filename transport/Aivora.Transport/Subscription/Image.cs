@@ -56,16 +56,12 @@ public sealed class Image
     /// <summary>Creates the image at the join position a SETUP announced (active term id, term offset).</summary>
     public Image(int sessionId, int streamId, int initialTermId, int activeTermId, int termOffset, int termLength)
     {
-        if (!LogBufferDescriptor.IsValidTermLength(termLength))
-        {
-            throw new ArgumentOutOfRangeException(nameof(termLength), termLength, "term length must be a power of two in [64 KiB, 1 GiB]");
-        }
+        _terms = LogBufferDescriptor.AllocatePartitions(termLength);
         SessionId = sessionId;
         StreamId = streamId;
         InitialTermId = initialTermId;
         _termLength = termLength;
         _positionBitsToShift = LogBufferDescriptor.PositionBitsToShift(termLength);
-        _terms = [new byte[termLength], new byte[termLength], new byte[termLength]];
         JoinPosition = LogBufferDescriptor.ComputePosition(activeTermId, termOffset, _positionBitsToShift, initialTermId);
         SubscriberPosition = RebuildPosition = HighWaterMark = JoinPosition;
     }
