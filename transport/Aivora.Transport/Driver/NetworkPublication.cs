@@ -186,7 +186,6 @@ public sealed class NetworkPublication : IDisposable
         {
             _connected = true;
             _setupRequested = false;
-            _senderPosition = Math.Max(_senderPosition, 0);
         }
         _lastSmPosition = Math.Max(_lastSmPosition, position);
         _senderLimit = Math.Max(_senderLimit, position + window);

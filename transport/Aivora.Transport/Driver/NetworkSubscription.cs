@@ -198,7 +198,7 @@ public sealed class NetworkSubscription : IDisposable
         }
         if (image.TryFindGap(out int termId, out int termOffset, out int length))
         {
-            long gap = LogBufferDescriptor.ComputePosition(termId, termOffset, LogBufferDescriptor.PositionBitsToShift(image.TermLength), image.InitialTermId);
+            long gap = LogBufferDescriptor.ComputePosition(termId, termOffset, image.PositionBitsToShift, image.InitialTermId);
             if (gap != state.LastNakPosition || nowNs - state.TimeOfLastNakNs >= NakRetryNs)
             {
                 _ = new NakFrame(_frame.AsSpan(0, NakLength)) { SessionId = image.SessionId, StreamId = StreamId, TermId = termId, TermOffset = termOffset, Length = length };
@@ -217,11 +217,10 @@ public sealed class NetworkSubscription : IDisposable
     {
         var image = state.Image;
         long position = image.SubscriberPosition;
-        int bits = LogBufferDescriptor.PositionBitsToShift(image.TermLength);
         _ = new StatusMessageFrame(_frame.AsSpan(0, StatusMessageLength))
         {
             SessionId = image.SessionId, StreamId = StreamId,
-            ConsumptionTermId = LogBufferDescriptor.TermId(position, bits, image.InitialTermId),
+            ConsumptionTermId = LogBufferDescriptor.TermId(position, image.PositionBitsToShift, image.InitialTermId),
             ConsumptionTermOffset = LogBufferDescriptor.TermOffset(position, image.TermLength),
             ReceiverWindow = state.Window, ReceiverId = ReceiverId,
         };

@@ -45,6 +45,7 @@ public sealed class Image
     public int StreamId { get; }
     public int InitialTermId { get; }
     public int TermLength => _termLength;
+    public int PositionBitsToShift => _positionBitsToShift;
     public long JoinPosition { get; }
     public long SubscriberPosition { get; private set; }
     public long RebuildPosition { get; private set; }
@@ -83,7 +84,7 @@ public sealed class Image
 
         if (DataFrame.IsHeartbeat(datagram))
         {
-            if ((uint)termOffset >= (uint)_termLength + 1 || (termOffset & (Alignment - 1)) != 0)
+            if ((uint)termOffset > (uint)_termLength || (termOffset & (Alignment - 1)) != 0)
                 return Count(ref Counters.Malformed, PacketOutcome.Malformed);
             long heartbeatPosition = LogBufferDescriptor.ComputePosition(termId, termOffset, _positionBitsToShift, InitialTermId);
             if (heartbeatPosition < SubscriberPosition - _termLength || heartbeatPosition > SubscriberPosition + _termLength / 2)
