@@ -237,19 +237,22 @@ public sealed class DriverAllocationTests
         }
 
         Run(100_000); // handshake, JIT tiers, term rotations
-        var rounds = new long[4];
-        for (int r = 0; r < rounds.Length; r++)
+
+        // Tiered PGO instruments methods on their way to tier 1 and may allocate a one-off 56 B on the
+        // calling thread (gone with DOTNET_TieredPGO=0, checked by hand); on a loaded machine that can
+        // land in any early round. So: every round stays under a one-off's size (a per-message
+        // allocation would be megabytes), and two consecutive rounds must be exactly zero.
+        var rounds = new List<long>();
+        int consecutiveZero = 0;
+        while (consecutiveZero < 2 && rounds.Count < 10)
         {
             long before = GC.GetAllocatedBytesForCurrentThread();
-            Run(100_000);
-            rounds[r] = GC.GetAllocatedBytesForCurrentThread() - before;
+            Run(50_000);
+            rounds.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+            consecutiveZero = rounds[^1] == 0 ? consecutiveZero + 1 : 0;
         }
 
         Assert.Equal(sent, handler.Fragments);
-        Assert.Equal(500_000, sent);
-        // Tiered PGO instruments methods on their way to tier 1 and may allocate a one-off 56 B on the
-        // calling thread during the first ~150k cycles (gone with DOTNET_TieredPGO=0 or
-        // DOTNET_TieredCompilation=0, checked by hand). Steady state is what counts: the last rounds are exact.
-        Assert.Equal("0 0", string.Join(' ', rounds.Skip(2)));
+        Assert.True(consecutiveZero == 2 && rounds.All(bytes => bytes < 1024), $"bytes allocated per 50,000-message round: {string.Join(' ', rounds)}");
     }
 }
