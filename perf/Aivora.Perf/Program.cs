@@ -19,6 +19,8 @@ public static class Program
                 return Risk.RiskBenchmark.Run(rest);
             case "transport":
                 return Transport.TransportPingPong.Run(rest);
+            case "transport-throughput":
+                return Transport.TransportThroughput.Run(rest);
             case "transport-pong":
                 return Transport.TransportPingPong.RunPong(rest);
             default:
@@ -29,6 +31,7 @@ public static class Program
                       codec [--quick]                                              encode/decode cost per message of the exchange schema
                       risk [--quick]                                               order entry with pre-trade risk vs book only; mark-update scaling
                       transport [--quick]                                          32-byte ping-pong between two processes: our Aeron transport vs raw UDP
+                      transport-throughput [--quick]                               one-way messages/s and MB/s for 32 B and 1 KB messages
                     """);
                 return 2;
         }

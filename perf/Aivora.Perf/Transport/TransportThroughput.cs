@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Aivora.Transport.Driver;
+using Aivora.Transport.Native;
+using Aivora.Transport.Subscription;
+
+namespace Aivora.Perf.Transport;
+
+/// <summary>
+/// Sustained one-way throughput through our transport over loopback UDP: a publication and a
+/// subscription in one process, both duty cycles and the offer / poll loop on one pinned thread
+/// (invoker mode; one spinning thread). Messages must arrive in order; the run fails otherwise.
+/// </summary>
+public static class TransportThroughput
+{
+    public static int Run(string[] args)
+    {
+        double seconds = args.Contains("--quick") ? 5 : 15;
+        if (!ThreadAffinity.TryPinCurrentThread(0, out var error)) Console.Error.WriteLine($"not pinned: {error}");
+        foreach (int payload in new[] { 32, 1024 })
+        {
+            if (!Measure(payload, seconds)) return 1;
+        }
+        return 0;
+    }
+
+    private struct InOrder : IFragmentHandler
+    {
+        public long Received, OutOfOrder;
+        public void OnFragment(ReadOnlySpan<byte> payload, in FragmentHeader header)
+        {
+            if (BitConverter.ToInt64(payload) != Received) OutOfOrder++;
+            Received++;
+        }
+    }
+
+    private static bool Measure(int payload, double seconds)
+    {
+        var endpoint = new IPEndPoint(IPAddress.Loopback, FreePort());
+        using var sub = new NetworkSubscription(endpoint, 7);
+        using var pub = NetworkPublication.Create(endpoint, 7);
+        var handler = new InOrder();
+        var message = new byte[payload];
+        long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 10;
+        while (!(pub.IsConnected && sub.ImageCount > 0))
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                Console.Error.WriteLine("transport-throughput: no connection within 10 s");
+                return false;
+            }
+            long now = NanoClock.Now;
+            pub.DoWork(now);
+            sub.DoWork(now);
+        }
+
+        long sent = 0, start = Stopwatch.GetTimestamp(), end = start + (long)(Stopwatch.Frequency * seconds);
+        while (Stopwatch.GetTimestamp() < end)
+        {
+            for (int i = 0; i < 64; i++)
+            {
+                BitConverter.TryWriteBytes(message, sent);
+                if (pub.Offer(message) < 0) break;
+                sent++;
+            }
+            long now = NanoClock.Now;
+            pub.DoWork(now);
+            sub.DoWork(now);
+            sub.Poll(ref handler, 256);
+        }
+        double elapsed = (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
+        Console.WriteLine(FormattableString.Invariant(
+            $"RESULT bench=transport-throughput payload={payload} msgs={handler.Received} seconds={elapsed:F1} msgs_per_sec={handler.Received / elapsed:F0} mb_per_sec={handler.Received * payload / elapsed / 1e6:F1} out_of_order={handler.OutOfOrder}"));
+        return handler.OutOfOrder == 0;
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+}
