@@ -284,6 +284,21 @@ public sealed class CSharpEmitter
             }
         }
 
+        // Enums and sets: a cast over their encoding type; outside the acting version, the type's empty value.
+        void EmitCastField(string typeName, Primitive encoding, string absentValue)
+        {
+            _w.Doc(description);
+            if (encoder)
+            {
+                _w.Line($"public void {name}({typeName} value) => {Write(encoding, pos, $"({Primitives.CSharp(encoding)})value")};");
+            }
+            else
+            {
+                var read = $"({typeName}){Read(encoding, pos)}";
+                _w.Line($"public {typeName} {name} => {(gated ? $"_actingVersion >= {sinceVersion} ? {read} : {typeName}.{absentValue}" : read)};");
+            }
+        }
+
         switch (type)
         {
             case EncodedType t when presence == Presence.Constant || t.Presence == Presence.Constant:
@@ -304,32 +319,10 @@ public sealed class CSharpEmitter
                   .Line($"public const {Qualified(e.Name)} {name} = {Qualified(e.Name)}.{Identifier(valueName)};");
                 break;
             case EnumType e:
-                var enumName = Qualified(e.Name);
-                _w.Doc(description);
-                if (encoder)
-                {
-                    _w.Line($"public void {name}({enumName} value) => {Write(e.Encoding, pos, $"({Primitives.CSharp(e.Encoding)})value")};");
-                }
-                else
-                {
-                    var read = $"({enumName}){Read(e.Encoding, pos)}";
-                    _w.Line($"public {enumName} {name} => {(gated ? $"_actingVersion >= {sinceVersion} ? {read} : {enumName}.NullValue" : read)};");
-                }
-
+                EmitCastField(Qualified(e.Name), e.Encoding, "NullValue");
                 break;
             case SetType s:
-                var setName = Qualified(s.Name);
-                _w.Doc(description);
-                if (encoder)
-                {
-                    _w.Line($"public void {name}({setName} value) => {Write(s.Encoding, pos, $"({Primitives.CSharp(s.Encoding)})value")};");
-                }
-                else
-                {
-                    var read = $"({setName}){Read(s.Encoding, pos)}";
-                    _w.Line($"public {setName} {name} => {(gated ? $"_actingVersion >= {sinceVersion} ? {read} : {setName}.None" : read)};");
-                }
-
+                EmitCastField(Qualified(s.Name), s.Encoding, "None");
                 break;
             case CompositeType c:
                 var flyweight = Qualified(c.Name) + (encoder ? "Encoder" : "Decoder");
