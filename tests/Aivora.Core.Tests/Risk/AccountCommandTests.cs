@@ -5,6 +5,7 @@ using Aivora.Core.Orders;
 using Aivora.Core.Reference;
 using Aivora.Core.Risk;
 using Aivora.Core.Tests.Flows;
+using static Aivora.Core.Tests.Risk.RiskTestSend;
 
 namespace Aivora.Core.Tests.Risk;
 
@@ -33,13 +34,6 @@ public sealed class AccountCommandTests
         var risk = new PreTradeRisk<RecordingSink>(config, ledger, new RiskLimits { TierTables = [MarginMathTests.DocTiers(), s_strict], ParameterCoolingNs = 1 }, new RecordingSink(events));
         ledger.SetMark(1, 10_000);
         return (risk, events);
-    }
-
-    private static List<EngineEvent> Send(PreTradeRisk<RecordingSink> risk, List<EngineEvent> events, EngineCommand c)
-    {
-        events.Clear();
-        risk.Process(in c);
-        return [.. events];
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using Aivora.Core.Orders;
 using Aivora.Core.Reference;
 using Aivora.Core.Risk;
 using Aivora.Core.Tests.Flows;
+using static Aivora.Core.Tests.Risk.RiskTestSend;
 
 namespace Aivora.Core.Tests.Risk;
 
@@ -19,13 +20,6 @@ public sealed class ParameterChangeTests
         var risk = new PreTradeRisk<RecordingSink>(CommandFlowGenerator.Config(100, 50, 16), ledger, new RiskLimits { ParameterCoolingNs = Hour }, new RecordingSink(events));
         ledger.Deposit(1, 1_000_000_000);
         return (risk, events);
-    }
-
-    private static List<EngineEvent> Send(PreTradeRisk<RecordingSink> risk, List<EngineEvent> events, EngineCommand c)
-    {
-        events.Clear();
-        risk.Process(in c);
-        return [.. events];
     }
 
     [Fact]
