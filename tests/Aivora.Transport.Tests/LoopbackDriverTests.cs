@@ -86,20 +86,23 @@ public sealed class LoopbackDriverTests
             + $"dup {image?.Counters.Duplicates} under {image?.Counters.UnderRuns} over {image?.Counters.OverRuns} corrupt {image?.Counters.CorruptFrames}";
     }
 
-    private static (NetworkPublication, NetworkSubscription, Listener) Connect(int termLength = 64 * 1024, int mtu = 1408)
+    private static (NetworkPublication, NetworkSubscription, Listener) Connect(int termLength = 64 * 1024, int mtu = 1408, DatagramIo io = DatagramIo.Auto)
     {
         var listener = new Listener();
         var endpoint = NextEndpoint();
-        var sub = new NetworkSubscription(endpoint, 9, listener);
-        var pub = NetworkPublication.Create(endpoint, 9, termLength, mtu);
+        var sub = new NetworkSubscription(endpoint, 9, listener, io: io);
+        var pub = NetworkPublication.Create(endpoint, 9, termLength, mtu, io);
         Assert.True(RunUntil(pub, sub, () => pub.IsConnected && listener.Available == 1, 5), "SETUP/SM handshake did not complete");
         return (pub, sub, listener);
     }
 
-    [Fact]
-    public void Messages_at_every_fragmentation_edge_arrive_intact_and_in_order()
+    [Theory]
+    [InlineData(DatagramIo.Native)]
+    [InlineData(DatagramIo.Managed)]
+    public void Messages_at_every_fragmentation_edge_arrive_intact_and_in_order(DatagramIo io)
     {
-        var (pub, sub, _) = Connect(termLength: 128 * 1024);
+        var (pub, sub, _) = Connect(termLength: 128 * 1024, io: io);
+        Assert.Equal(io, sub.Channel.Io);
         using var _p = pub;
         using var _s = sub;
         int payload = pub.Log.MaxPayloadLength;
@@ -123,11 +126,12 @@ public sealed class LoopbackDriverTests
     }
 
     [Theory]
-    [InlineData(0.05, 5)]
-    [InlineData(0.10, 6)]
-    public void With_seeded_loss_reordering_and_duplication_everything_still_arrives_in_order(double rate, int seed)
+    [InlineData(0.05, 5, DatagramIo.Native)]
+    [InlineData(0.10, 6, DatagramIo.Native)]
+    [InlineData(0.10, 7, DatagramIo.Managed)]
+    public void With_seeded_loss_reordering_and_duplication_everything_still_arrives_in_order(double rate, int seed, DatagramIo io)
     {
-        var (pub, sub, _) = Connect();
+        var (pub, sub, _) = Connect(io: io);
         using var _p = pub;
         using var _s = sub;
         sub.Loss = new LossGenerator(seed, dropRate: rate, duplicateRate: rate, reorderRate: rate);
@@ -212,12 +216,14 @@ public sealed class DriverAllocationTests
         public void OnFragment(ReadOnlySpan<byte> payload, in FragmentHeader header) => Fragments++;
     }
 
-    [Fact]
-    public void Offer_duty_cycles_and_poll_allocate_zero_bytes_once_warm()
+    [Theory]
+    [InlineData(DatagramIo.Native, 0)]
+    [InlineData(DatagramIo.Managed, 1)]
+    public void Offer_duty_cycles_and_poll_allocate_zero_bytes_once_warm(DatagramIo io, int portOffset)
     {
-        var endpoint = new IPEndPoint(IPAddress.Loopback, 43_000 + Environment.ProcessId % 2000);
-        using var sub = new NetworkSubscription(endpoint, 3);
-        using var pub = NetworkPublication.Create(endpoint, 3, 64 * 1024);
+        var endpoint = new IPEndPoint(IPAddress.Loopback, 43_000 + portOffset + Environment.ProcessId % 2000 * 2);
+        using var sub = new NetworkSubscription(endpoint, 3, io: io);
+        using var pub = NetworkPublication.Create(endpoint, 3, 64 * 1024, io: io);
         var handler = new Counting();
         var message = new byte[32];
         long sent = 0;

@@ -48,14 +48,16 @@ public sealed class LossGenerator(int seed, double dropRate, double duplicateRat
         return true;
     }
 
-    /// <summary>Hands back a held (reordered or duplicated) datagram once a later one has gone through.</summary>
-    internal bool TryTakeHeld(Span<byte> buffer, SocketAddress source, out int length)
+    /// <summary>Hands back a held (reordered or duplicated) datagram once a later one has gone through; valid until the next <see cref="Accept"/>.</summary>
+    internal bool TryTakeHeld(out Span<byte> datagram, out SocketAddress source)
     {
-        length = 0;
-        if (!_releaseHeld || _heldLength == 0) return false;
-        _held.AsSpan(0, _heldLength).CopyTo(buffer);
-        _heldSource.Buffer.Span.CopyTo(source.Buffer.Span);
-        length = _heldLength;
+        source = _heldSource;
+        if (!_releaseHeld || _heldLength == 0)
+        {
+            datagram = default;
+            return false;
+        }
+        datagram = _held.AsSpan(0, _heldLength);
         _heldLength = 0;
         _releaseHeld = false;
         return true;

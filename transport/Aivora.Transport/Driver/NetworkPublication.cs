@@ -43,7 +43,6 @@ public sealed class NetworkPublication : IDisposable
     private readonly UdpChannel _channel;
     private readonly SocketAddress _destination;
     private readonly PublicationLog _log;
-    private readonly byte[] _controlBuffer = new byte[MaxUdpPayloadLength];
     private readonly byte[] _frame = new byte[64];
     private readonly int _positionBitsToShift;
 
@@ -63,21 +62,23 @@ public sealed class NetworkPublication : IDisposable
     /// <summary>Bytes the receiver has consumed, by its last SM.</summary>
     public long ReceiverPosition => _lastSmPosition;
     public IPEndPoint LocalEndPoint => _channel.LocalEndPoint;
+    public UdpChannel Channel => _channel;
 
-    public NetworkPublication(IPEndPoint endpoint, int streamId, int sessionId, int initialTermId, int termLength = LogBufferDescriptor.DefaultTermLength, int mtu = DefaultMtu)
+    public NetworkPublication(IPEndPoint endpoint, int streamId, int sessionId, int initialTermId, int termLength = LogBufferDescriptor.DefaultTermLength, int mtu = DefaultMtu, DatagramIo io = DatagramIo.Auto)
     {
-        _channel = UdpChannel.Bind(new IPEndPoint(IPAddress.Any, 0));
+        // Control frames only come back here (SM, NAK, RTTM, ERR: all under 1.1 KB).
+        _channel = UdpChannel.Bind(new IPEndPoint(IPAddress.Any, 0), io, batchLength: 4, slotLength: 2048);
         _destination = endpoint.Serialize();
         _log = new PublicationLog(sessionId, streamId, initialTermId, termLength, mtu);
         _positionBitsToShift = LogBufferDescriptor.PositionBitsToShift(termLength);
     }
 
     /// <summary>Picks a random session id outside Aeron's reserved [-1, 1000] and a random initial term id.</summary>
-    public static NetworkPublication Create(IPEndPoint endpoint, int streamId, int termLength = LogBufferDescriptor.DefaultTermLength, int mtu = DefaultMtu)
+    public static NetworkPublication Create(IPEndPoint endpoint, int streamId, int termLength = LogBufferDescriptor.DefaultTermLength, int mtu = DefaultMtu, DatagramIo io = DatagramIo.Auto)
     {
         int sessionId;
         do sessionId = Random.Shared.Next(int.MinValue, int.MaxValue); while (sessionId is >= -1 and <= 1000);
-        return new NetworkPublication(endpoint, streamId, sessionId, Random.Shared.Next(int.MinValue, int.MaxValue), termLength, mtu);
+        return new NetworkPublication(endpoint, streamId, sessionId, Random.Shared.Next(int.MinValue, int.MaxValue), termLength, mtu, io);
     }
 
     /// <summary>Test hook: loss injection on the control frames this publication receives.</summary>
@@ -119,10 +120,9 @@ public sealed class NetworkPublication : IDisposable
         int work = _connected ? SendData(nowNs) : 0;
         if ((++_dutyCycles & (ControlPollEvery - 1)) == 0 || !_connected || _closing)
         {
-            int length;
-            while ((length = _channel.TryReceive(_controlBuffer, out _)) > 0)
+            while (_channel.TryReceive(out var datagram, out _))
             {
-                OnControlFrame(_controlBuffer.AsSpan(0, length), nowNs);
+                OnControlFrame(datagram, nowNs);
                 work++;
             }
         }
@@ -227,11 +227,12 @@ public sealed class NetworkPublication : IDisposable
         {
             var datagram = _log.NextDatagram(position, (int)Math.Min(_log.Mtu, Math.Max(end - position, Alignment)), out int advance);
             if (advance == 0) break;
-            _channel.Send(datagram, _destination);
+            _channel.QueueSend(datagram, _destination);
             Counters.Retransmits++;
             Counters.RetransmittedBytes += datagram.Length;
             position += advance;
         }
+        _channel.FlushSends(_destination);
         _resendPending = false;
         _resendLingerUntilNs = nowNs + RetransmitLingerNs;
         return 1;
@@ -245,13 +246,14 @@ public sealed class NetworkPublication : IDisposable
             int window = (int)Math.Min(_senderLimit - _senderPosition, int.MaxValue);
             var datagram = _log.NextDatagram(_senderPosition, window, out int advance);
             if (advance == 0) break;
-            _channel.Send(datagram, _destination);
+            _channel.QueueSend(datagram, _destination); // batched: one sendmmsg per few datagrams
             _senderPosition += advance;
             Counters.DataDatagramsSent++;
             Counters.BytesSent += datagram.Length;
             _timeOfLastDataOrHeartbeatNs = nowNs;
             datagrams++;
         }
+        _channel.FlushSends(_destination);
         return datagrams;
     }
 

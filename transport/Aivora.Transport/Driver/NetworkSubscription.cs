@@ -37,7 +37,6 @@ public sealed class NetworkSubscription : IDisposable
     private const int MaxImages = 16;
 
     private readonly UdpChannel _channel;
-    private readonly byte[] _receiveBuffer = new byte[MaxUdpPayloadLength];
     private readonly byte[] _frame = new byte[64];
     private readonly ImageState[] _images = new ImageState[MaxImages];
     private readonly IImageListener? _listener;
@@ -49,6 +48,7 @@ public sealed class NetworkSubscription : IDisposable
     public int StreamId { get; }
     public long ReceiverId { get; } = Random.Shared.NextInt64();
     public IPEndPoint LocalEndPoint => _channel.LocalEndPoint;
+    public UdpChannel Channel => _channel;
     public int ImageCount => _imageCount;
     public Image ImageAt(int index) => _images[index].Image;
 
@@ -64,9 +64,9 @@ public sealed class NetworkSubscription : IDisposable
         public long LastNakPosition = -1;
     }
 
-    public NetworkSubscription(IPEndPoint endpoint, int streamId, IImageListener? listener = null, int receiverWindow = 128 * 1024)
+    public NetworkSubscription(IPEndPoint endpoint, int streamId, IImageListener? listener = null, int receiverWindow = 128 * 1024, DatagramIo io = DatagramIo.Auto)
     {
-        _channel = UdpChannel.Bind(endpoint);
+        _channel = UdpChannel.Bind(endpoint, io);
         StreamId = streamId;
         _listener = listener;
         _initialWindow = receiverWindow;
@@ -88,10 +88,10 @@ public sealed class NetworkSubscription : IDisposable
     /// <summary>One duty cycle: read datagrams, then send SMs and NAKs that are due and retire dead images.</summary>
     public int DoWork(long nowNs)
     {
-        int work = 0, length;
-        while (work < 64 && (length = _channel.TryReceive(_receiveBuffer, out var source)) > 0)
+        int work = 0;
+        while (work < 64 && _channel.TryReceive(out var datagram, out var source))
         {
-            OnDatagram(_receiveBuffer.AsSpan(0, length), source, nowNs);
+            OnDatagram(datagram, source, nowNs);
             work++;
         }
         for (int i = _imageCount - 1; i >= 0; i--) work += Service(i, nowNs);

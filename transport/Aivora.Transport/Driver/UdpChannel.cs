@@ -1,64 +1,248 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Aivora.Transport.Native;
+using static Aivora.Transport.Protocol.FrameLayout;
 
 namespace Aivora.Transport.Driver;
 
+/// <summary>How a <see cref="UdpChannel"/> moves datagrams.</summary>
+public enum DatagramIo
+{
+    /// <summary>Native on Linux, managed elsewhere.</summary>
+    Auto,
+    /// <summary>libc <c>recvmmsg</c> / <c>recvfrom</c> / <c>sendmmsg</c> / <c>sendto</c> with MSG_DONTWAIT: one syscall per attempt, batches where there is more than one datagram.</summary>
+    Native,
+    /// <summary>System.Net.Sockets: an "available?" ioctl, then a read; the fallback where libc is not there.</summary>
+    Managed,
+}
+
 /// <summary>
-/// One non-blocking UDP socket, used allocation-free: receives go into the caller's buffer with the
-/// source in a reused <see cref="SocketAddress"/>, and "nothing to read" is a zero, not an exception.
+/// One non-blocking UDP socket, used allocation-free. Received datagrams land in a pinned batch of
+/// slots (filled by one <c>recvmmsg</c> on the native path) and are handed out one at a time as spans
+/// with their source in a reused <see cref="SocketAddress"/>; "nothing to read" is false, not an
+/// exception. Sends go one by one, or queued and flushed as one <c>sendmmsg</c>.
 /// A publication sends and receives its control frames on the same socket (aeron-wire.md §6).
 /// </summary>
-public sealed class UdpChannel : IDisposable
+public sealed unsafe class UdpChannel : IDisposable
 {
+    /// <summary>Datagrams per sendmmsg, as the C driver's default (aeron-wire.md §5).</summary>
+    public const int SendBatchLength = 4;
+    private const int NameLength = 16; // sockaddr_in
+
     private readonly Socket _socket;
-    private readonly SocketAddress _source;
+    private readonly int _fd;
+    private readonly int _slotLength;
+    private readonly byte[] _slots;                 // pinned: receive buffers, one per batch entry
+    private readonly byte[] _names;                 // pinned: sockaddr per batch entry
+    private readonly LibC.MMsgHdr[] _receiveVector; // pinned
+    private readonly LibC.IoVec[] _receiveIov;      // pinned
+    private readonly int[] _lengths;
+    private readonly SocketAddress[] _sources;
+    private int _received, _next;
+
+    private readonly LibC.MMsgHdr[] _sendVector = GC.AllocateArray<LibC.MMsgHdr>(SendBatchLength, pinned: true);
+    private readonly LibC.IoVec[] _sendIov = GC.AllocateArray<LibC.IoVec>(SendBatchLength, pinned: true);
+    private int _queued;
 
     /// <summary>Loss injection on receive (tests); null in production.</summary>
     public LossGenerator? Loss { get; set; }
 
+    public DatagramIo Io { get; }
+    public int ReceiveBatchLength => _lengths.Length;
     public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
+    /// <summary>The underlying socket, for socket options (multicast membership, buffers).</summary>
+    public Socket Socket => _socket;
+    /// <summary>Datagrams the OS refused to send.</summary>
+    public long SendFailures { get; private set; }
+    /// <summary>Receive system calls that returned at least one datagram, and the datagrams they returned.</summary>
+    public long ReceiveCalls { get; private set; }
+    public long ReceivedDatagrams { get; private set; }
 
-    private UdpChannel(Socket socket)
+    private UdpChannel(Socket socket, DatagramIo io, int batchLength, int slotLength)
     {
         _socket = socket;
-        _source = new SocketAddress(AddressFamily.InterNetwork);
+        Io = io;
+        _fd = (int)socket.SafeHandle.DangerousGetHandle();
+        _slotLength = slotLength;
+        _slots = GC.AllocateArray<byte>(batchLength * slotLength, pinned: true);
+        _names = GC.AllocateArray<byte>(batchLength * NameLength, pinned: true);
+        _receiveVector = GC.AllocateArray<LibC.MMsgHdr>(batchLength, pinned: true);
+        _receiveIov = GC.AllocateArray<LibC.IoVec>(batchLength, pinned: true);
+        _lengths = new int[batchLength];
+        _sources = new SocketAddress[batchLength];
+        for (int i = 0; i < batchLength; i++)
+        {
+            _sources[i] = new SocketAddress(AddressFamily.InterNetwork);
+            _receiveIov[i] = new LibC.IoVec { Base = Pin(_slots, i * slotLength), Length = (nuint)slotLength };
+            _receiveVector[i].Header = new LibC.MsgHdr { Name = Pin(_names, i * NameLength), Iov = (LibC.IoVec*)Unsafe.AsPointer(ref _receiveIov[i]), IovLength = 1 };
+        }
+        for (int i = 0; i < SendBatchLength; i++)
+        {
+            _sendVector[i].Header.Iov = (LibC.IoVec*)Unsafe.AsPointer(ref _sendIov[i]);
+            _sendVector[i].Header.IovLength = 1;
+        }
     }
 
-    /// <summary>A socket bound to <paramref name="endpoint"/> (a subscription's endpoint, or port 0 for a publication).</summary>
-    public static UdpChannel Bind(IPEndPoint endpoint, int receiveBufferBytes = 2 * 1024 * 1024)
+    /// <summary>
+    /// A socket bound to <paramref name="endpoint"/> (a subscription's endpoint, or port 0 for a publication).
+    /// <paramref name="batchLength"/> datagrams of up to <paramref name="slotLength"/> bytes are read per receive call.
+    /// </summary>
+    public static UdpChannel Bind(IPEndPoint endpoint, DatagramIo io = DatagramIo.Auto, int batchLength = 16,
+        int slotLength = MaxUdpPayloadLength, int socketBufferBytes = 2 * 1024 * 1024, bool reuseAddress = false)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchLength, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(slotLength, 64);
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { Blocking = false };
-        socket.ReceiveBufferSize = receiveBufferBytes;
-        socket.SendBufferSize = receiveBufferBytes;
-        socket.Bind(endpoint);
-        return new UdpChannel(socket);
+        try
+        {
+            socket.ReceiveBufferSize = socketBufferBytes;
+            socket.SendBufferSize = socketBufferBytes;
+            if (reuseAddress) socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            socket.Bind(endpoint);
+            return new UdpChannel(socket, Resolve(io), batchLength, slotLength);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>Reads one datagram if one is waiting; returns its length (0 when none). <paramref name="source"/> is reused on the next call.</summary>
-    public int TryReceive(Span<byte> buffer, out SocketAddress source)
+    private static DatagramIo Resolve(DatagramIo io) => io switch
     {
-        source = _source;
+        DatagramIo.Auto => NativeAvailable.Value ? DatagramIo.Native : DatagramIo.Managed,
+        DatagramIo.Native when !NativeAvailable.Value => throw new PlatformNotSupportedException("native datagram I/O needs Linux libc (recvmmsg, sendmmsg)"),
+        _ => io,
+    };
+
+    // Probe once: libc present and the entry points bound (a call on fd -1 fails with EBADF, not a load error).
+    private static readonly Lazy<bool> NativeAvailable = new(() =>
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try
+        {
+            _ = LibC.RecvMMsg(-1, null, 0, LibC.MsgDontWait, null);
+            _ = LibC.SendMMsg(-1, null, 0, LibC.MsgDontWait);
+            _ = LibC.RecvFrom(-1, null, 0, LibC.MsgDontWait, null, null);
+            _ = LibC.SendTo(-1, null, 0, LibC.MsgDontWait, null, 0);
+            return true;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    });
+
+    /// <summary>
+    /// The next received datagram, if one is waiting. The span points into this channel's batch and
+    /// <paramref name="source"/> is reused: both are valid until the next call.
+    /// </summary>
+    public bool TryReceive(out Span<byte> datagram, out SocketAddress source)
+    {
         while (true)
         {
-            if (Loss is { } loss && loss.TryTakeHeld(buffer, _source, out int held)) return held;
+            if (Loss is { } loss && loss.TryTakeHeld(out datagram, out source)) return true;
+            if (_next == _received && !Fill())
+            {
+                datagram = default;
+                source = _sources[0];
+                return false;
+            }
+            int i = _next++;
+            datagram = _slots.AsSpan(i * _slotLength, _lengths[i]);
+            source = _sources[i];
+            if (Loss is not { } lossy || lossy.Accept(datagram, source)) return true;
+        }
+    }
+
+    private bool Fill()
+    {
+        _next = _received = 0;
+        int count = Io == DatagramIo.Native ? (_lengths.Length == 1 ? ReceiveOne() : ReceiveBatch()) : ReceiveManaged();
+        if (count == 0) return false;
+        _received = count;
+        ReceiveCalls++;
+        ReceivedDatagrams += count;
+        return true;
+    }
+
+    private int ReceiveBatch()
+    {
+        fixed (LibC.MMsgHdr* vector = _receiveVector)
+        {
+            for (int i = 0; i < _receiveVector.Length; i++) vector[i].Header.NameLength = NameLength;
+            while (true)
+            {
+                int count = LibC.RecvMMsg(_fd, vector, (uint)_receiveVector.Length, LibC.MsgDontWait, null);
+                if (count > 0)
+                {
+                    for (int i = 0; i < count; i++)
+                    {
+                        // A datagram longer than a slot arrives cut: report the slot length so validation rejects it.
+                        _lengths[i] = (int)vector[i].Length;
+                        CopyName(i, (int)vector[i].Header.NameLength);
+                    }
+                    return count;
+                }
+                if (count == 0 || !Retry(Marshal.GetLastPInvokeError())) return 0;
+            }
+        }
+    }
+
+    private int ReceiveOne()
+    {
+        while (true)
+        {
+            uint nameLength = NameLength;
+            nint length = LibC.RecvFrom(_fd, _receiveIov[0].Base, (nuint)_slotLength, LibC.MsgDontWait, _receiveVector[0].Header.Name, &nameLength);
+            if (length >= 0)
+            {
+                _lengths[0] = (int)length;
+                CopyName(0, (int)nameLength);
+                return 1;
+            }
+            if (!Retry(Marshal.GetLastPInvokeError())) return 0;
+        }
+    }
+
+    // ICMP port unreachable from an earlier send surfaces as ECONNREFUSED on the next read: not data, read on.
+    private static bool Retry(int errno) => errno is LibC.EConnRefused or LibC.EIntr;
+
+    private void CopyName(int slot, int length) =>
+        _names.AsSpan(slot * NameLength, Math.Min(length, NameLength)).CopyTo(_sources[slot].Buffer.Span);
+
+    private int ReceiveManaged()
+    {
+        while (true)
+        {
             if (_socket.Available == 0) return 0;
-            int length;
             try
             {
-                length = _socket.ReceiveFrom(buffer, SocketFlags.None, _source);
+                _lengths[0] = _socket.ReceiveFrom(_slots.AsSpan(0, _slotLength), SocketFlags.None, _sources[0]);
+                return 1;
             }
             catch (SocketException)
             {
-                // ICMP port unreachable from an earlier send surfaces here on Linux: not data, read on.
-                continue;
+                continue; // as Retry above
             }
-            if (Loss is not { } lossy || lossy.Accept(buffer[..length], _source)) return length;
         }
     }
 
     /// <summary>Sends one datagram; a full socket buffer or an unreachable peer counts as a drop (UDP semantics), never an exception.</summary>
     public bool Send(ReadOnlySpan<byte> datagram, SocketAddress destination)
     {
+        if (Io == DatagramIo.Native)
+        {
+            fixed (byte* bytes = datagram)
+            fixed (byte* name = destination.Buffer.Span)
+            {
+                if (LibC.SendTo(_fd, bytes, (nuint)datagram.Length, LibC.MsgDontWait, name, (uint)destination.Size) == datagram.Length) return true;
+            }
+            SendFailures++;
+            return false;
+        }
         try
         {
             return _socket.SendTo(datagram, SocketFlags.None, destination) == datagram.Length;
@@ -70,8 +254,50 @@ public sealed class UdpChannel : IDisposable
         }
     }
 
-    /// <summary>Datagrams the OS refused to send.</summary>
-    public long SendFailures { get; private set; }
+    /// <summary>
+    /// Queues a datagram for <see cref="FlushSends"/>, flushing when the batch is full. The bytes must
+    /// stay where they are until flushed: pass only spans over pinned memory (the log's terms are).
+    /// </summary>
+    internal void QueueSend(ReadOnlySpan<byte> pinnedDatagram, SocketAddress destination)
+    {
+        _sendIov[_queued] = new LibC.IoVec { Base = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(pinnedDatagram)), Length = (nuint)pinnedDatagram.Length };
+        if (++_queued == SendBatchLength) FlushSends(destination);
+    }
+
+    /// <summary>Sends the queued datagrams: one sendmmsg on the native path.</summary>
+    internal void FlushSends(SocketAddress destination)
+    {
+        if (_queued == 0) return;
+        int queued = _queued;
+        _queued = 0;
+        if (Io != DatagramIo.Native || queued == 1)
+        {
+            for (int i = 0; i < queued; i++) Send(new ReadOnlySpan<byte>(_sendIov[i].Base, (int)_sendIov[i].Length), destination);
+            return;
+        }
+        fixed (byte* name = destination.Buffer.Span)
+        fixed (LibC.MMsgHdr* vector = _sendVector)
+        {
+            for (int i = 0; i < queued; i++)
+            {
+                vector[i].Header.Name = name;
+                vector[i].Header.NameLength = (uint)destination.Size;
+            }
+            int sent = 0;
+            while (sent < queued)
+            {
+                int n = LibC.SendMMsg(_fd, vector + sent, (uint)(queued - sent), LibC.MsgDontWait);
+                if (n <= 0)
+                {
+                    SendFailures += queued - sent; // the rest is dropped, as a full buffer drops a datagram
+                    break;
+                }
+                sent += n;
+            }
+        }
+    }
+
+    private static byte* Pin(byte[] pinned, int offset) => (byte*)Unsafe.AsPointer(ref pinned[offset]);
 
     public void Dispose() => _socket.Dispose();
 }

@@ -21,7 +21,8 @@ public static class LogBufferDescriptor
         {
             throw new ArgumentOutOfRangeException(nameof(termLength), termLength, "term length must be a power of two in [64 KiB, 1 GiB]");
         }
-        return [new byte[termLength], new byte[termLength], new byte[termLength]];
+        // Pinned: the sender hands term slices to sendmmsg by address.
+        return [GC.AllocateArray<byte>(termLength, pinned: true), GC.AllocateArray<byte>(termLength, pinned: true), GC.AllocateArray<byte>(termLength, pinned: true)];
     }
 
     public static int PositionBitsToShift(int termLength) => BitOperations.TrailingZeroCount(termLength);

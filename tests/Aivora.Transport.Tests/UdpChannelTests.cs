@@ -1,0 +1,102 @@
+using System.Net;
+using Aivora.Transport.Driver;
+
+namespace Aivora.Transport.Tests;
+
+/// <summary>
+/// The socket layer on both paths: libc recvmmsg / sendmmsg (native) and System.Net.Sockets
+/// (managed) must agree on bytes, order and source addresses, so either can sit under the driver.
+/// </summary>
+[Collection("loopback")]
+public sealed class UdpChannelTests
+{
+    private static readonly IPEndPoint AnyLoopback = new(IPAddress.Loopback, 0);
+
+    private static List<byte[]> ReceiveAll(UdpChannel channel, int expected, out List<SocketAddress> sources)
+    {
+        var received = new List<byte[]>();
+        sources = [];
+        long deadline = NanoClock.Now + 5_000_000_000;
+        while (received.Count < expected && NanoClock.Now < deadline)
+        {
+            while (channel.TryReceive(out var datagram, out var source))
+            {
+                received.Add(datagram.ToArray());
+                var copy = new SocketAddress(source.Family, source.Size);
+                source.Buffer.Span.CopyTo(copy.Buffer.Span);
+                sources.Add(copy);
+            }
+        }
+        return received;
+    }
+
+    [Theory]
+    [InlineData(DatagramIo.Native, DatagramIo.Native)]
+    [InlineData(DatagramIo.Native, DatagramIo.Managed)]
+    [InlineData(DatagramIo.Managed, DatagramIo.Native)]
+    public void Datagrams_arrive_whole_in_order_with_the_senders_address(DatagramIo sendIo, DatagramIo receiveIo)
+    {
+        using var receiver = UdpChannel.Bind(AnyLoopback, receiveIo);
+        using var sender = UdpChannel.Bind(AnyLoopback, sendIo);
+        var destination = receiver.LocalEndPoint.Serialize();
+        for (int i = 0; i < 40; i++) Assert.True(sender.Send(Enumerable.Range(0, 1 + i * 37).Select(b => (byte)(b + i)).ToArray(), destination));
+
+        var received = ReceiveAll(receiver, 40, out var sources);
+
+        Assert.Equal(40, received.Count);
+        for (int i = 0; i < 40; i++) Assert.Equal(Enumerable.Range(0, 1 + i * 37).Select(b => (byte)(b + i)), received[i]);
+        Assert.All(sources, source => Assert.Equal(sender.LocalEndPoint.Serialize(), source));
+        Assert.Equal(40, receiver.ReceivedDatagrams);
+        if (receiveIo == DatagramIo.Native) Assert.True(receiver.ReceiveCalls < 40, $"recvmmsg batched: {receiver.ReceiveCalls} calls for 40 datagrams");
+    }
+
+    [Theory]
+    [InlineData(DatagramIo.Native)]
+    [InlineData(DatagramIo.Managed)]
+    public void Queued_sends_go_out_in_batches_and_in_order(DatagramIo io)
+    {
+        using var receiver = UdpChannel.Bind(AnyLoopback, DatagramIo.Native);
+        using var sender = UdpChannel.Bind(AnyLoopback, io);
+        var destination = receiver.LocalEndPoint.Serialize();
+        var pinned = GC.AllocateArray<byte>(10 * 64, pinned: true);
+        for (int i = 0; i < pinned.Length; i++) pinned[i] = (byte)(i / 64);
+        for (int i = 0; i < 10; i++) sender.QueueSend(pinned.AsSpan(i * 64, 64), destination); // flushes at 4 and 8
+        sender.FlushSends(destination);                                                       // the last 2
+
+        var received = ReceiveAll(receiver, 10, out _);
+
+        Assert.Equal(Enumerable.Range(0, 10), received.Select(d => (int)d[0]));
+        Assert.All(received, d => Assert.Equal(64, d.Length));
+        Assert.Equal(0, sender.SendFailures);
+    }
+
+    [Fact]
+    public void A_datagram_longer_than_a_slot_arrives_cut_to_the_slot_and_the_next_one_is_whole()
+    {
+        using var receiver = UdpChannel.Bind(AnyLoopback, DatagramIo.Native, batchLength: 2, slotLength: 128);
+        using var sender = UdpChannel.Bind(AnyLoopback, DatagramIo.Native);
+        var destination = receiver.LocalEndPoint.Serialize();
+        sender.Send(new byte[500], destination);
+        sender.Send(new byte[100], destination);
+
+        var received = ReceiveAll(receiver, 2, out _);
+
+        Assert.Equal([128, 100], received.Select(d => d.Length));
+    }
+
+    [Theory]
+    [InlineData(DatagramIo.Native)]
+    [InlineData(DatagramIo.Managed)]
+    public void Sending_to_a_closed_port_is_neither_an_exception_nor_a_stuck_receive(DatagramIo io)
+    {
+        using var channel = UdpChannel.Bind(AnyLoopback, io);
+        IPEndPoint closed;
+        using (var probe = UdpChannel.Bind(AnyLoopback)) closed = probe.LocalEndPoint;
+        for (int i = 0; i < 5; i++) channel.Send(new byte[32], closed.Serialize()); // ICMP port unreachable comes back
+        Assert.False(channel.TryReceive(out _, out _));
+
+        using var peer = UdpChannel.Bind(AnyLoopback, io);
+        peer.Send(new byte[40], channel.LocalEndPoint.Serialize());
+        Assert.Equal(40, Assert.Single(ReceiveAll(channel, 1, out _)).Length);
+    }
+}
