@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using Aivora.Transport.Driver;
+using Aivora.Transport.LogBuffer;
 using Aivora.Transport.Subscription;
 
 namespace Aivora.Transport.Tests;
@@ -193,6 +194,42 @@ public sealed class LoopbackDriverTests
     }
 
     [Fact]
+    public void Claimed_messages_arrive_in_order_and_aborted_claims_never_arrive()
+    {
+        var (pub, sub, _) = Connect();
+        using var _p = pub;
+        using var _s = sub;
+        var assembler = new FragmentAssembler<Checker>(new Checker { Lengths = [] }, pub.Log.MaxMessageLength);
+        var rng = new Random(3);
+        int committed = 0, aborted = 0;
+        var claim = default(BufferClaim);
+        bool finished = RunUntil(pub, sub, () => assembler.Handler.Received >= 5_000, 30, () =>
+        {
+            while (committed < 5_000)
+            {
+                int length = rng.Next(8, pub.Log.MaxPayloadLength + 1);
+                if (pub.TryClaim(length, ref claim) < 0) break;
+                if (rng.Next(4) == 0)
+                {
+                    claim.Abort();
+                    aborted++;
+                    continue;
+                }
+                Fill(Scratch, length, committed); // the checker's pattern, encoded in place
+                Scratch.AsSpan(0, length).CopyTo(claim.Buffer);
+                claim.Commit();
+                committed++;
+            }
+            sub.Poll(ref assembler, 256);
+        });
+        Assert.True(finished && assembler.Handler.Errors == 0, $"received {assembler.Handler.Received} errors {assembler.Handler.Errors}; {Describe(pub, sub)}");
+        Assert.True(aborted > 1000, "aborts were interleaved");
+        Assert.Equal(5_000, assembler.Handler.Received);
+    }
+
+    private static readonly byte[] Scratch = new byte[64 * 1024];
+
+    [Fact]
     public void Offers_before_connection_and_oversized_messages_get_codes_not_exceptions()
     {
         using var pub = NetworkPublication.Create(NextEndpoint(), 9, 64 * 1024);
@@ -226,6 +263,7 @@ public sealed class DriverAllocationTests
         using var pub = NetworkPublication.Create(endpoint, 3, 64 * 1024, io: io);
         var handler = new Counting();
         var message = new byte[32];
+        var claim = default(BufferClaim);
         long sent = 0;
 
         void Run(int offers)
@@ -235,7 +273,20 @@ public sealed class DriverAllocationTests
             while ((sent < target || handler.Fragments < sent) && NanoClock.Now < deadline)
             {
                 long now = NanoClock.Now;
-                if (sent < target && pub.Offer(message) > 0) sent++;
+                if (sent < target)
+                {
+                    // Alternate the two ways in: Offer, and TryClaim + Commit.
+                    if ((sent & 1) == 0 && pub.Offer(message) > 0)
+                    {
+                        sent++;
+                    }
+                    else if ((sent & 1) == 1 && pub.TryClaim(message.Length, ref claim) > 0)
+                    {
+                        message.CopyTo(claim.Buffer);
+                        claim.Commit();
+                        sent++;
+                    }
+                }
                 pub.DoWork(now);
                 sub.DoWork(now);
                 sub.Poll(ref handler, 64);

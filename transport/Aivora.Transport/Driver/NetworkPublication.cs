@@ -28,7 +28,9 @@ public struct PublicationCounters
 /// 100 ms until the first SM (and again on an SM flagged SETUP), DATA up to the receiver's window,
 /// heartbeats after 100 ms idle, NAKed ranges resent from the log with a 10 ms linger, RTTM replies,
 /// not-connected after 5 s without an SM, and EOS heartbeats on close until an EOS SM or 5 s.
-/// One socket sends and receives. Driven by <see cref="DoWork"/> from whichever thread owns the driver.
+/// One socket sends and receives. Driven by <see cref="DoWork"/> from the sender (a driver agent,
+/// or the application's own thread in invoker mode); <see cref="Offer"/>, <see cref="TryClaim"/> and
+/// <see cref="Close"/> may come from one other thread: what the two share is volatile.
 /// </summary>
 public sealed class NetworkPublication : IDisposable
 {
@@ -46,9 +48,10 @@ public sealed class NetworkPublication : IDisposable
     private readonly byte[] _frame = new byte[64];
     private readonly int _positionBitsToShift;
 
-    private long _senderPosition, _senderLimit, _lastSmPosition;
+    private long _senderPosition, _senderLimit, _lastSmPosition; // _lastSmPosition: volatile access
     private long _timeOfLastSetupNs = long.MinValue / 2, _timeOfLastDataOrHeartbeatNs, _timeOfLastSmNs;
-    private bool _connected, _setupRequested = true, _closing, _endOfStreamAcknowledged;
+    private volatile bool _connected, _closing, _isClosed;
+    private bool _setupRequested = true, _endOfStreamAcknowledged;
     private long _closedAtNs;
     // One unicast retransmit action: the range, whether it is still to go, and until when it lingers.
     private long _resendPosition, _resendLength, _resendLingerUntilNs;
@@ -57,10 +60,10 @@ public sealed class NetworkPublication : IDisposable
 
     public PublicationLog Log => _log;
     public bool IsConnected => _connected;
-    public bool IsClosed { get; private set; }
+    public bool IsClosed => _isClosed;
     public long Position => _log.TailPosition;
     /// <summary>Bytes the receiver has consumed, by its last SM.</summary>
-    public long ReceiverPosition => _lastSmPosition;
+    public long ReceiverPosition => Volatile.Read(ref _lastSmPosition);
     public IPEndPoint LocalEndPoint => _channel.LocalEndPoint;
     public UdpChannel Channel => _channel;
 
@@ -90,17 +93,38 @@ public sealed class NetworkPublication : IDisposable
     /// </summary>
     public long Offer(ReadOnlySpan<byte> message)
     {
-        if (_closing || IsClosed) return OfferResult.Closed;
+        if (message.Length > _log.MaxMessageLength) return _closing ? OfferResult.Closed : OfferResult.MessageTooLong;
+        long refused = Admit(LogBufferDescriptor.FramedLength(message.Length, _log.MaxPayloadLength));
+        if (refused != 0) return refused;
+        long result = _log.Append(message);
+        return result == AppendResult.MaxPositionExceeded ? OfferResult.MaxPositionExceeded : result;
+    }
+
+    /// <summary>
+    /// Reserves room for one unfragmented message of <paramref name="length"/> bytes (at most the MTU
+    /// payload) to encode in place through <paramref name="claim"/>, then Commit or Abort it. Returns the
+    /// new stream position, or a negative <see cref="OfferResult"/> (the claim is then untouched).
+    /// </summary>
+    public long TryClaim(int length, ref BufferClaim claim)
+    {
+        if ((uint)length > (uint)_log.MaxPayloadLength) return _closing ? OfferResult.Closed : OfferResult.MessageTooLong;
+        long refused = Admit(Align(DataHeaderLength + length));
+        if (refused != 0) return refused;
+        long result = _log.Claim(length, ref claim);
+        return result == AppendResult.MaxPositionExceeded ? OfferResult.MaxPositionExceeded : result;
+    }
+
+    // The checks every write passes: open, connected, and within the publication window.
+    private long Admit(int framedLength)
+    {
+        if (_closing || _isClosed) return OfferResult.Closed;
         if (!_connected) return OfferResult.NotConnected;
-        if (message.Length > _log.MaxMessageLength) return OfferResult.MessageTooLong;
-        long limit = _lastSmPosition + _log.TermLength / 2;
-        if (_log.TailPosition + LogBufferDescriptor.FramedLength(message.Length, _log.MaxPayloadLength) > limit)
+        if (_log.TailPosition + framedLength > Volatile.Read(ref _lastSmPosition) + _log.TermLength / 2)
         {
             Counters.BackPressureEvents++;
             return OfferResult.BackPressured;
         }
-        long result = _log.Append(message);
-        return result == AppendResult.MaxPositionExceeded ? OfferResult.MaxPositionExceeded : result;
+        return 0;
     }
 
     /// <summary>Starts end of stream: no more offers; EOS heartbeats follow once everything is sent.</summary>
@@ -114,7 +138,7 @@ public sealed class NetworkPublication : IDisposable
     /// <summary>One duty cycle: read control frames, then send what is due. Returns the work done (0 = idle).</summary>
     public int DoWork(long nowNs)
     {
-        if (IsClosed) return 0;
+        if (_isClosed) return 0;
         // Data first: it is what the latency path waits for. Control frames (SM, NAK, RTTM) are read
         // every few cycles: each check is a syscall, and none of them is urgent at the µs scale.
         int work = _connected ? SendData(nowNs) : 0;
@@ -139,7 +163,7 @@ public sealed class NetworkPublication : IDisposable
 
         if (_closing && (_endOfStreamAcknowledged || nowNs - _closedAtNs > LingerNs || (!_connected && _senderPosition == _log.TailPosition)))
         {
-            IsClosed = true;
+            _isClosed = true;
         }
         return work;
     }
@@ -187,7 +211,7 @@ public sealed class NetworkPublication : IDisposable
             _connected = true;
             _setupRequested = false;
         }
-        _lastSmPosition = Math.Max(_lastSmPosition, position);
+        if (position > _lastSmPosition) Volatile.Write(ref _lastSmPosition, position);
         _senderLimit = Math.Max(_senderLimit, position + window);
     }
 

@@ -13,7 +13,8 @@ public static class AppendResult
 /// The publisher's three-term log: messages are appended at the tail position, the sender reads
 /// datagrams from its send position, and retransmits come from the same bytes. Rotating into a
 /// term clears the partition it reuses (it held the term three back, long past any NAK window).
-/// Single writer; allocation-free after construction.
+/// Single writer; allocation-free after construction. The sender may run on another thread: frames
+/// are published by their frame length (release) and the tail position after them.
 /// </summary>
 public sealed class PublicationLog
 {
@@ -27,8 +28,14 @@ public sealed class PublicationLog
     public int Mtu { get; }
     public int MaxPayloadLength => Mtu - Protocol.FrameLayout.DataHeaderLength;
     public int MaxMessageLength => LogBufferDescriptor.MaxMessageLength(TermLength);
+    private long _tailPosition;
+
     /// <summary>Where the next message goes.</summary>
-    public long TailPosition { get; private set; }
+    public long TailPosition
+    {
+        get => Volatile.Read(ref _tailPosition);
+        private set => Volatile.Write(ref _tailPosition, value);
+    }
 
     public PublicationLog(int sessionId, int streamId, int initialTermId, int termLength, int mtu)
     {
@@ -64,6 +71,33 @@ public sealed class PublicationLog
             }
             // Padded to the end of the term: rotate, clearing the partition the next term reuses.
             TailPosition += TermLength - termOffset;
+            Array.Clear(Term(unchecked(termId + 1)));
+        }
+    }
+
+    /// <summary>
+    /// Reserves an unfragmented frame for <paramref name="length"/> bytes (at most the MTU payload)
+    /// and points <paramref name="claim"/> at it; returns the new tail position or an <see cref="AppendResult"/> code.
+    /// </summary>
+    public long Claim(int length, ref BufferClaim claim)
+    {
+        if ((uint)length > (uint)MaxPayloadLength) return AppendResult.MessageTooLong;
+        while (true)
+        {
+            long tail = _tailPosition;
+            if (tail >= MaxPosition) return AppendResult.MaxPositionExceeded;
+            int termId = LogBufferDescriptor.TermId(tail, _positionBitsToShift, InitialTermId);
+            int termOffset = LogBufferDescriptor.TermOffset(tail, TermLength);
+            var term = Term(termId);
+            int next = TermAppender.Claim(term, termOffset, SessionId, StreamId, termId, length);
+            if (next != TermAppender.Tripped)
+            {
+                claim = new BufferClaim(term, termOffset, length);
+                TailPosition = tail + (next - termOffset);
+                if (next == TermLength) Array.Clear(Term(unchecked(termId + 1)));
+                return TailPosition;
+            }
+            TailPosition = tail + (TermLength - termOffset);
             Array.Clear(Term(unchecked(termId + 1)));
         }
     }

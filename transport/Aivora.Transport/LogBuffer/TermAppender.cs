@@ -54,6 +54,27 @@ public static class TermAppender
         return offset;
     }
 
+    /// <summary>
+    /// Reserves one unfragmented frame of <paramref name="length"/> payload bytes at
+    /// <paramref name="termOffset"/> for writing in place. Its frame length stays negative (not yet
+    /// sendable: scanners stop there) until <see cref="BufferClaim.Commit"/>. Returns the next offset or <see cref="Tripped"/>.
+    /// </summary>
+    public static int Claim(Span<byte> term, int termOffset, int sessionId, int streamId, int termId, int length)
+    {
+        int framedLength = Align(DataHeaderLength + length);
+        if (termOffset + framedLength > term.Length)
+        {
+            if (termOffset < term.Length)
+            {
+                WriteHeader(term[termOffset..], term.Length - termOffset, FrameFlags.Unfragmented, FrameType.Pad,
+                    termOffset, sessionId, streamId, termId);
+            }
+            return Tripped;
+        }
+        WriteHeader(term[termOffset..], -(DataHeaderLength + length), FrameFlags.Unfragmented, FrameType.Data, termOffset, sessionId, streamId, termId);
+        return termOffset + framedLength;
+    }
+
     private static void WriteHeader(Span<byte> frame, int frameLength, byte flags, FrameType type,
         int termOffset, int sessionId, int streamId, int termId)
     {

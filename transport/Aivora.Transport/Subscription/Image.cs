@@ -31,7 +31,11 @@ public struct ImageCounters
 /// One publisher session as this receiver sees it: three term buffers rebuilt from DATA packets at
 /// their term offsets (any order, duplicates ignored), a rebuild position (end of the contiguous
 /// prefix), a high-water mark raised by data and heartbeats, and the subscriber's position that
-/// <see cref="Poll{THandler}"/> advances. Single-threaded: the receiver duty cycle owns it.
+/// <see cref="Poll{THandler}"/> advances.
+/// Two threads may share it: the receiver (<see cref="OnDataPacket"/>, <see cref="TryFindGap"/>) and
+/// the subscriber (<see cref="Poll{THandler}"/>). The rebuild position is published with release
+/// semantics after the frames below it are written, the subscriber position likewise, and only the
+/// receiver writes the terms: it also clears terms the subscriber has left (before reusing them).
 /// </summary>
 public sealed class Image
 {
@@ -39,6 +43,8 @@ public sealed class Image
     private readonly int _termLength;
     private readonly int _positionBitsToShift;
     private long _endOfStreamPosition = long.MaxValue;
+    private long _subscriberPosition, _rebuildPosition;
+    private long _cleanPosition; // start of the oldest term not yet cleared for reuse (receiver only)
     public ImageCounters Counters;
 
     public int SessionId { get; }
@@ -47,8 +53,18 @@ public sealed class Image
     public int TermLength => _termLength;
     public int PositionBitsToShift => _positionBitsToShift;
     public long JoinPosition { get; }
-    public long SubscriberPosition { get; private set; }
-    public long RebuildPosition { get; private set; }
+    public long SubscriberPosition
+    {
+        get => Volatile.Read(ref _subscriberPosition);
+        private set => Volatile.Write(ref _subscriberPosition, value);
+    }
+
+    public long RebuildPosition
+    {
+        get => Volatile.Read(ref _rebuildPosition);
+        private set => Volatile.Write(ref _rebuildPosition, value);
+    }
+
     public long HighWaterMark { get; private set; }
 
     /// <summary>The sender flagged end of stream and everything up to it has been consumed.</summary>
@@ -65,6 +81,7 @@ public sealed class Image
         _positionBitsToShift = LogBufferDescriptor.PositionBitsToShift(termLength);
         JoinPosition = LogBufferDescriptor.ComputePosition(activeTermId, termOffset, _positionBitsToShift, initialTermId);
         SubscriberPosition = RebuildPosition = HighWaterMark = JoinPosition;
+        _cleanPosition = JoinPosition - LogBufferDescriptor.TermOffset(JoinPosition, termLength);
     }
 
     /// <summary>Takes one received DATA/PAD/heartbeat datagram for this image.</summary>
@@ -98,9 +115,11 @@ public sealed class Image
             return Count(ref Counters.Malformed, PacketOutcome.Malformed);
 
         long position = LogBufferDescriptor.ComputePosition(termId, termOffset, _positionBitsToShift, InitialTermId);
-        if (position < SubscriberPosition) return Count(ref Counters.UnderRuns, PacketOutcome.UnderRun);
-        if (position + datagram.Length > SubscriberPosition + _termLength / 2)
+        long subscriberPosition = SubscriberPosition;
+        if (position < subscriberPosition) return Count(ref Counters.UnderRuns, PacketOutcome.UnderRun);
+        if (position + datagram.Length > subscriberPosition + _termLength / 2)
             return Count(ref Counters.OverRuns, PacketOutcome.OverRun);
+        CleanTermsBehind(subscriberPosition);
 
         var term = _terms[LogBufferDescriptor.PartitionIndex(termId, InitialTermId)];
         if (!TermRebuilder.Insert(term, termOffset, datagram)) return Count(ref Counters.Duplicates, PacketOutcome.Duplicate);
@@ -117,10 +136,11 @@ public sealed class Image
     public int Poll<THandler>(ref THandler handler, int fragmentLimit) where THandler : struct, IFragmentHandler
     {
         int delivered = 0;
-        while (delivered < fragmentLimit && SubscriberPosition < RebuildPosition)
+        long position = _subscriberPosition, rebuildPosition = RebuildPosition; // acquire: frames below it are whole
+        while (delivered < fragmentLimit && position < rebuildPosition)
         {
-            int termId = LogBufferDescriptor.TermId(SubscriberPosition, _positionBitsToShift, InitialTermId);
-            int termOffset = LogBufferDescriptor.TermOffset(SubscriberPosition, _termLength);
+            int termId = LogBufferDescriptor.TermId(position, _positionBitsToShift, InitialTermId);
+            int termOffset = LogBufferDescriptor.TermOffset(position, _termLength);
             var term = _terms[LogBufferDescriptor.PartitionIndex(termId, InitialTermId)];
             int frameLength = BinaryPrimitives.ReadInt32LittleEndian(term.AsSpan(termOffset));
             var frame = new DataFrame(term.AsSpan(termOffset));
@@ -138,15 +158,9 @@ public sealed class Image
                 Counters.FramesDelivered++;
                 Counters.BytesDelivered += frameLength - DataHeaderLength;
             }
-            long next = SubscriberPosition + Align(frameLength);
-            if (termOffset + Align(frameLength) >= _termLength)
-            {
-                // Left a term: its partition becomes the one three terms on, so it must read empty.
-                Array.Clear(term);
-                next = SubscriberPosition + (_termLength - termOffset);
-            }
-            SubscriberPosition = next;
+            position += Math.Min(Align(frameLength), _termLength - termOffset);
         }
+        SubscriberPosition = position; // release: the receiver may now reuse what lies behind
         return delivered;
     }
 
@@ -165,6 +179,19 @@ public sealed class Image
         return length > 0;
     }
 
+    // A term the subscriber has left becomes the partition three terms on, so it must read empty
+    // before the receiver writes there. Only the receiver writes terms, so it clears them too.
+    private void CleanTermsBehind(long subscriberPosition)
+    {
+        long subscriberTermStart = subscriberPosition - LogBufferDescriptor.TermOffset(subscriberPosition, _termLength);
+        while (_cleanPosition < subscriberTermStart)
+        {
+            int termId = LogBufferDescriptor.TermId(_cleanPosition, _positionBitsToShift, InitialTermId);
+            Array.Clear(_terms[LogBufferDescriptor.PartitionIndex(termId, InitialTermId)]);
+            _cleanPosition += _termLength;
+        }
+    }
+
     private void AdvanceRebuildPosition()
     {
         while (true)
@@ -174,7 +201,7 @@ public sealed class Image
             var term = _terms[LogBufferDescriptor.PartitionIndex(termId, InitialTermId)];
             int filled = TermRebuilder.FilledLength(term, termOffset);
             if (filled == 0) return;
-            RebuildPosition += filled;
+            RebuildPosition += filled; // release: the subscriber may read up to here
             if (LogBufferDescriptor.TermOffset(RebuildPosition, _termLength) != 0) return;
         }
     }
