@@ -254,13 +254,22 @@ public sealed class DriverAllocationTests
     }
 
     [Theory]
-    [InlineData(DatagramIo.Native, 0)]
-    [InlineData(DatagramIo.Managed, 1)]
-    public void Offer_duty_cycles_and_poll_allocate_zero_bytes_once_warm(DatagramIo io, int portOffset)
+    [InlineData(DatagramIo.Native, 0, false)]
+    [InlineData(DatagramIo.Managed, 1, false)]
+    [InlineData(DatagramIo.Native, 2, true)]
+    public void Offer_duty_cycles_and_poll_allocate_zero_bytes_once_warm(DatagramIo io, int portOffset, bool throughDriver)
     {
-        var endpoint = new IPEndPoint(IPAddress.Loopback, 43_000 + portOffset + Environment.ProcessId % 2000 * 2);
-        using var sub = new NetworkSubscription(endpoint, 3, io: io);
-        using var pub = NetworkPublication.Create(endpoint, 3, 64 * 1024, io: io);
+        // Either the bare publication and subscription, or the same through an invoker-mode driver
+        // whose conductor also publishes a counters file every 100 ms.
+        var countersPath = Path.Combine(Path.GetTempPath(), $"aivora-alloc-{Environment.ProcessId}-{portOffset}.dat");
+        using var deleteCounters = new DeleteOnDispose(countersPath); // declared first: runs after the driver's disposal
+        var channel = $"aeron:udp?endpoint=127.0.0.1:{43_000 + portOffset + Environment.ProcessId % 2000 * 3}|term-length=64k";
+        using var driver = throughDriver ? MediaDriver.Launch(new DriverOptions { ThreadingMode = ThreadingMode.Invoker, Io = io, CountersPath = countersPath }) : null;
+        var endpoint = Uri.ChannelUri.Parse(channel).Endpoint!;
+        using var bareSub = throughDriver ? null : new NetworkSubscription(endpoint, 3, io: io);
+        using var barePub = throughDriver ? null : NetworkPublication.Create(endpoint, 3, 64 * 1024, io: io);
+        var sub = bareSub ?? driver!.AddSubscription(channel, 3);
+        var pub = barePub ?? driver!.AddPublication(channel, 3);
         var handler = new Counting();
         var message = new byte[32];
         var claim = default(BufferClaim);
@@ -287,8 +296,15 @@ public sealed class DriverAllocationTests
                         sent++;
                     }
                 }
-                pub.DoWork(now);
-                sub.DoWork(now);
+                if (driver is null)
+                {
+                    pub.DoWork(now);
+                    sub.DoWork(now);
+                }
+                else
+                {
+                    driver.DoWork();
+                }
                 sub.Poll(ref handler, 64);
             }
         }
@@ -310,6 +326,12 @@ public sealed class DriverAllocationTests
         }
 
         Assert.Equal(sent, handler.Fragments);
+        if (driver is not null) Assert.Contains(Counters.CountersReader.Read(countersPath).Records, r => r.Kind == Counters.CounterKind.Image && r.Values["frames_delivered"] > 0);
         Assert.True(consecutiveZero == 2 && rounds.All(bytes => bytes < 1024), $"bytes allocated per 50,000-message round: {string.Join(' ', rounds)}");
     }
+}
+
+internal sealed class DeleteOnDispose(string path) : IDisposable
+{
+    public void Dispose() => File.Delete(path);
 }

@@ -66,12 +66,15 @@ public sealed class NetworkPublication : IDisposable
     public long ReceiverPosition => Volatile.Read(ref _lastSmPosition);
     public IPEndPoint LocalEndPoint => _channel.LocalEndPoint;
     public UdpChannel Channel => _channel;
+    /// <summary>Where it sends, for counters and logs.</summary>
+    public string Label { get; }
 
     public NetworkPublication(IPEndPoint endpoint, int streamId, int sessionId, int initialTermId, int termLength = LogBufferDescriptor.DefaultTermLength, int mtu = DefaultMtu, DatagramIo io = DatagramIo.Auto)
     {
         // Control frames only come back here (SM, NAK, RTTM, ERR: all under 1.1 KB).
         _channel = UdpChannel.Bind(new IPEndPoint(IPAddress.Any, 0), io, batchLength: 4, slotLength: 2048);
         _destination = endpoint.Serialize();
+        Label = "pub " + endpoint;
         _log = new PublicationLog(sessionId, streamId, initialTermId, termLength, mtu);
         _positionBitsToShift = LogBufferDescriptor.PositionBitsToShift(termLength);
     }

@@ -27,6 +27,10 @@ public interface IImageListener
 /// every 200 ms or when consumption moves past a quarter window; gaps are NAKed (first at once,
 /// repeated every 100 µs while they last); data from an unknown session elicits a SETUP; an image
 /// ends on an EOS heartbeat once consumed, or after 10 s of silence; closing sends EOS SMs.
+/// <see cref="DoWork"/> belongs to the receiver (a driver agent, or the application in invoker mode)
+/// and <see cref="Poll{THandler}"/> to the application: the image list the application sees is an
+/// array the receiver replaces (never mutates) when images come and go. Listener callbacks run on
+/// the receiver's thread.
 /// </summary>
 public sealed class NetworkSubscription : IDisposable
 {
@@ -38,10 +42,11 @@ public sealed class NetworkSubscription : IDisposable
 
     private readonly UdpChannel _channel;
     private readonly byte[] _frame = new byte[64];
-    private readonly ImageState[] _images = new ImageState[MaxImages];
+    private ImageState[] _images = [];   // receiver only
+    private Image[] _published = [];      // the application's view: replaced whole, read with acquire
     private readonly IImageListener? _listener;
     private readonly int _initialWindow;
-    private int _imageCount, _nextImageToPoll;
+    private int _nextImageToPoll;
     private long _pendingSetupSession = long.MinValue, _pendingSetupUntilNs;
     public SubscriptionCounters Counters;
 
@@ -49,8 +54,12 @@ public sealed class NetworkSubscription : IDisposable
     public long ReceiverId { get; } = Random.Shared.NextInt64();
     public IPEndPoint LocalEndPoint => _channel.LocalEndPoint;
     public UdpChannel Channel => _channel;
-    public int ImageCount => _imageCount;
-    public Image ImageAt(int index) => _images[index].Image;
+    /// <summary>Where it listens, for counters and logs.</summary>
+    public string Label { get; }
+    public int ImageCount => Volatile.Read(ref _published).Length;
+    public Image ImageAt(int index) => Volatile.Read(ref _published)[index];
+    /// <summary>The images now, as one consistent array (do not modify).</summary>
+    internal Image[] ImageSnapshot => Volatile.Read(ref _published);
 
     /// <summary>Test hook: loss injection on the data this subscription receives.</summary>
     public LossGenerator? Loss { get => _channel.Loss; set => _channel.Loss = value; }
@@ -67,6 +76,7 @@ public sealed class NetworkSubscription : IDisposable
     public NetworkSubscription(IPEndPoint endpoint, int streamId, IImageListener? listener = null, int receiverWindow = 128 * 1024, DatagramIo io = DatagramIo.Auto)
     {
         _channel = UdpChannel.Bind(endpoint, io);
+        Label = "sub " + _channel.LocalEndPoint;
         StreamId = streamId;
         _listener = listener;
         _initialWindow = receiverWindow;
@@ -75,13 +85,14 @@ public sealed class NetworkSubscription : IDisposable
     /// <summary>Delivers up to <paramref name="fragmentLimit"/> fragments, fairly across images.</summary>
     public int Poll<THandler>(ref THandler handler, int fragmentLimit) where THandler : struct, IFragmentHandler
     {
+        var images = Volatile.Read(ref _published);
         int delivered = 0;
-        for (int i = 0; i < _imageCount && delivered < fragmentLimit; i++)
+        for (int i = 0; i < images.Length && delivered < fragmentLimit; i++)
         {
-            int index = (_nextImageToPoll + i) % _imageCount;
-            delivered += _images[index].Image.Poll(ref handler, fragmentLimit - delivered);
+            int index = (_nextImageToPoll + i) % images.Length;
+            delivered += images[index].Poll(ref handler, fragmentLimit - delivered);
         }
-        if (_imageCount > 0) _nextImageToPoll = (_nextImageToPoll + 1) % _imageCount;
+        if (images.Length > 0) _nextImageToPoll = (_nextImageToPoll + 1) % images.Length;
         return delivered;
     }
 
@@ -94,14 +105,14 @@ public sealed class NetworkSubscription : IDisposable
             OnDatagram(datagram, source, nowNs);
             work++;
         }
-        for (int i = _imageCount - 1; i >= 0; i--) work += Service(i, nowNs);
+        for (int i = _images.Length - 1; i >= 0; i--) work += Service(i, nowNs);
         return work;
     }
 
     /// <summary>Sends EOS SMs to every image's sender and drops the images.</summary>
     public void Close()
     {
-        for (int i = _imageCount - 1; i >= 0; i--)
+        for (int i = _images.Length - 1; i >= 0; i--)
         {
             SendStatusMessage(_images[i], FrameFlags.StatusEndOfStream, NanoClock.Now);
             Retire(i);
@@ -161,7 +172,7 @@ public sealed class NetworkSubscription : IDisposable
             SendStatusMessage(_images[existing], 0, nowNs); // a repeated SETUP: our SM was lost
             return;
         }
-        if (_imageCount == MaxImages)
+        if (_images.Length == MaxImages)
         {
             Counters.SetupsRejected++;
             return;
@@ -172,7 +183,7 @@ public sealed class NetworkSubscription : IDisposable
         source.Buffer.Span.CopyTo(control.Buffer.Span);
         var image = new Image(setup.SessionId, setup.StreamId, setup.InitialTermId, setup.ActiveTermId, termOffset, termLength);
         var state = new ImageState(image, control, window) { TimeOfLastPacketNs = nowNs };
-        _images[_imageCount++] = state;
+        Publish([.. _images, state]);
         if (_pendingSetupSession == setup.SessionId) _pendingSetupSession = long.MinValue;
         Counters.ImagesAvailable++;
         SendStatusMessage(state, 0, nowNs);
@@ -248,7 +259,7 @@ public sealed class NetworkSubscription : IDisposable
 
     private int Find(int sessionId, SocketAddress source)
     {
-        for (int i = 0; i < _imageCount; i++)
+        for (int i = 0; i < _images.Length; i++)
         {
             if (_images[i].Image.SessionId == sessionId && _images[i].ControlAddress.Equals(source)) return i;
         }
@@ -258,10 +269,18 @@ public sealed class NetworkSubscription : IDisposable
     private void Retire(int index)
     {
         var image = _images[index].Image;
-        _images[index] = _images[--_imageCount];
-        _images[_imageCount] = null!;
+        Publish([.. _images.AsSpan(0, index), .. _images.AsSpan(index + 1)]);
         Counters.ImagesUnavailable++;
         _listener?.OnUnavailable(image);
+    }
+
+    // Cold path: images come and go by replacing both arrays, so a concurrent Poll sees one whole list.
+    private void Publish(ImageState[] images)
+    {
+        _images = images;
+        var published = new Image[images.Length];
+        for (int i = 0; i < images.Length; i++) published[i] = images[i].Image;
+        Volatile.Write(ref _published, published);
     }
 
     public void Dispose() => _channel.Dispose();

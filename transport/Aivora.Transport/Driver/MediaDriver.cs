@@ -1,0 +1,142 @@
+using Aivora.Transport.Agents;
+using Aivora.Transport.Counters;
+using Aivora.Transport.Uri;
+
+namespace Aivora.Transport.Driver;
+
+/// <summary>How the driver's three agents (conductor, sender, receiver) get threads.</summary>
+public enum ThreadingMode
+{
+    /// <summary>A thread each.</summary>
+    Dedicated,
+    /// <summary>Sender and receiver share one thread; the conductor has its own.</summary>
+    SharedNetwork,
+    /// <summary>All three on one thread.</summary>
+    Shared,
+    /// <summary>No threads: the application calls <see cref="MediaDriver.DoWork"/> from its own loop (the engine's mode on two cores).</summary>
+    Invoker,
+}
+
+/// <summary>Driver settings. Idle strategies are factories: each thread gets its own instance.</summary>
+public sealed class DriverOptions
+{
+    public ThreadingMode ThreadingMode { get; init; } = ThreadingMode.Invoker;
+    public Func<IIdleStrategy> SenderIdle { get; init; } = () => new BackoffIdleStrategy();
+    public Func<IIdleStrategy> ReceiverIdle { get; init; } = () => new BackoffIdleStrategy();
+    /// <summary>For the thread sender and receiver share (shared-network), or all three share (shared).</summary>
+    public Func<IIdleStrategy> SharedIdle { get; init; } = () => new BackoffIdleStrategy();
+    public Func<IIdleStrategy> ConductorIdle { get; init; } = () => new SleepingIdleStrategy(1);
+    /// <summary>CPUs to pin the sender, receiver and conductor (or shared) threads to; -1 leaves one to the OS.</summary>
+    public int SenderCpu { get; init; } = -1;
+    public int ReceiverCpu { get; init; } = -1;
+    public int ConductorCpu { get; init; } = -1;
+    public DatagramIo Io { get; init; } = DatagramIo.Auto;
+    /// <summary>Where to publish counters for out-of-process readers; null for none.</summary>
+    public string? CountersPath { get; init; }
+}
+
+/// <summary>
+/// The embedded media driver: publications and subscriptions by channel URI, run by a sender, a
+/// receiver and a conductor agent in the chosen <see cref="ThreadingMode"/>. Offer / TryClaim and
+/// Poll stay on the application's thread; everything on the wire happens in the agents.
+/// </summary>
+public sealed class MediaDriver : IDisposable
+{
+    private readonly DriverOptions _options;
+    private readonly SenderAgent _sender = new();
+    private readonly ReceiverAgent _receiver = new();
+    private readonly ConductorAgent _conductor;
+    private readonly IAgent _invoked;
+    private readonly List<AgentRunner> _runners = [];
+    private readonly CountersFile? _counters;
+    private bool _disposed;
+
+    public ThreadingMode ThreadingMode => _options.ThreadingMode;
+    public string? CountersPath => _counters?.Path;
+
+    /// <summary>Agents that stopped on an exception (empty while healthy).</summary>
+    public IEnumerable<(string Role, Exception Failure)> Failures =>
+        _runners.Where(r => r.Failure is not null).Select(r => (r.RoleName, r.Failure!));
+
+    private MediaDriver(DriverOptions options)
+    {
+        _options = options;
+        _conductor = new ConductorAgent(this);
+        _invoked = new CompositeAgent(_conductor, _sender, _receiver);
+        if (options.CountersPath is { } path) _counters = new CountersFile(path);
+    }
+
+    public static MediaDriver Launch(DriverOptions? options = null)
+    {
+        var driver = new MediaDriver(options ?? new DriverOptions());
+        var o = driver._options;
+        switch (o.ThreadingMode)
+        {
+            case ThreadingMode.Dedicated:
+                driver._runners.Add(new AgentRunner(driver._sender, o.SenderIdle(), o.SenderCpu));
+                driver._runners.Add(new AgentRunner(driver._receiver, o.ReceiverIdle(), o.ReceiverCpu));
+                driver._runners.Add(new AgentRunner(driver._conductor, o.ConductorIdle(), o.ConductorCpu));
+                break;
+            case ThreadingMode.SharedNetwork:
+                driver._runners.Add(new AgentRunner(new CompositeAgent(driver._sender, driver._receiver), o.SharedIdle(), o.SenderCpu));
+                driver._runners.Add(new AgentRunner(driver._conductor, o.ConductorIdle(), o.ConductorCpu));
+                break;
+            case ThreadingMode.Shared:
+                driver._runners.Add(new AgentRunner(driver._invoked, o.SharedIdle(), o.SenderCpu));
+                break;
+        }
+        return driver;
+    }
+
+    /// <summary>
+    /// A publication on <paramref name="channel"/> (<c>aeron:udp?endpoint=host:port|mtu=|term-length=|session-id=</c>).
+    /// Bad URIs throw <see cref="FormatException"/> with the reason.
+    /// </summary>
+    public NetworkPublication AddPublication(string channel, int streamId)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var uri = ChannelUri.Parse(channel);
+        var endpoint = uri.Endpoint ?? throw new FormatException($"'{channel}': a publication needs endpoint=host:port");
+        var publication = uri.SessionId is { } sessionId
+            ? new NetworkPublication(endpoint, streamId, sessionId, uri.InitialTermId ?? Random.Shared.Next(), uri.TermLength, uri.Mtu, _options.Io)
+            : NetworkPublication.Create(endpoint, streamId, uri.TermLength, uri.Mtu, _options.Io);
+        _sender.Add(publication);
+        return publication;
+    }
+
+    /// <summary>A subscription bound to <paramref name="channel"/>'s endpoint; image notifications arrive on the receiver's thread.</summary>
+    public NetworkSubscription AddSubscription(string channel, int streamId, IImageListener? listener = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var uri = ChannelUri.Parse(channel);
+        var endpoint = uri.Endpoint ?? throw new FormatException($"'{channel}': a subscription needs endpoint=host:port");
+        var subscription = new NetworkSubscription(endpoint, streamId, listener, uri.ReceiverWindow ?? 128 * 1024, _options.Io);
+        _receiver.Add(subscription);
+        return subscription;
+    }
+
+    /// <summary>Closes a publication: end of stream is sent and lingers; the sender disposes it when done.</summary>
+    public void Remove(NetworkPublication publication) => publication.Close();
+
+    /// <summary>Closes a subscription: its senders get EOS SMs, then the receiver disposes it.</summary>
+    public void Remove(NetworkSubscription subscription) => _receiver.Remove(subscription);
+
+    /// <summary>Invoker mode: one duty cycle of all three agents on the caller's thread. Returns the work done.</summary>
+    public int DoWork()
+    {
+        if (_options.ThreadingMode != ThreadingMode.Invoker) throw new InvalidOperationException($"the driver runs its own threads ({_options.ThreadingMode}); DoWork is for invoker mode");
+        return _invoked.DoWork(NanoClock.Now);
+    }
+
+    internal void PublishCounters(long nowNs) => _counters?.Publish(_sender.Publications, _receiver.Subscriptions);
+
+    /// <summary>Stops the agents (bounded wait), closes every publication and subscription, and releases the counters file.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var runner in _runners) runner.Dispose();
+        if (_runners.Count == 0) _invoked.OnClose();
+        _counters?.Dispose();
+    }
+}
