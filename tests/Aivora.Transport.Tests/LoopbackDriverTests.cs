@@ -59,9 +59,9 @@ public sealed class LoopbackDriverTests
         return true;
     }
 
-    private static (long Received, long Errors, List<int> Lengths) Send(NetworkPublication pub, NetworkSubscription sub, IReadOnlyList<int> lengths, double seconds)
+    private static (long Received, long Errors, List<int> Lengths) Send(NetworkPublication pub, NetworkSubscription sub, IReadOnlyList<int> lengths, double seconds, bool recordLengths = true)
     {
-        var assembler = new FragmentAssembler<Checker>(new Checker { Lengths = [] }, pub.Log.MaxMessageLength);
+        var assembler = new FragmentAssembler<Checker>(new Checker { Lengths = recordLengths ? [] : null }, pub.Log.MaxMessageLength);
         var buffer = new byte[pub.Log.MaxMessageLength];
         int next = 0;
         bool finished = RunUntil(pub, sub, () => assembler.Handler.Received >= lengths.Count, seconds, () =>
@@ -76,7 +76,7 @@ public sealed class LoopbackDriverTests
             sub.Poll(ref assembler, 256);
         });
         Assert.True(finished, $"timed out: offered {next}, received {assembler.Handler.Received} of {lengths.Count}; {Describe(pub, sub)}");
-        return (assembler.Handler.Received, assembler.Handler.Errors, assembler.Handler.Lengths!);
+        return (assembler.Handler.Received, assembler.Handler.Errors, assembler.Handler.Lengths ?? []);
     }
 
     private static string Describe(NetworkPublication pub, NetworkSubscription sub)
@@ -115,15 +115,34 @@ public sealed class LoopbackDriverTests
     }
 
     [Fact]
-    public void Two_hundred_thousand_messages_arrive_in_order_across_many_terms()
+    public void A_million_messages_arrive_in_order_across_many_terms()
     {
         var (pub, sub, _) = Connect();
         using var _p = pub;
         using var _s = sub;
-        var lengths = Enumerable.Repeat(32, 200_000).ToArray();
-        var (received, errors, _) = Send(pub, sub, lengths, 60);
-        Assert.True(received == 200_000 && errors == 0, $"received {received} errors {errors}; {Describe(pub, sub)}");
-        Assert.True(pub.Position > 50L * 64 * 1024, "the stream rotated through many terms");
+        var lengths = new int[1_000_000];
+        Array.Fill(lengths, 32);
+        var (received, errors, _) = Send(pub, sub, lengths, 120, recordLengths: false);
+        Assert.True(received == 1_000_000 && errors == 0, $"received {received} errors {errors}; {Describe(pub, sub)}");
+        Assert.True(pub.Position > 900L * 64 * 1024, "the stream rotated through many terms");
+    }
+
+    [Fact]
+    public void A_publisher_that_goes_silent_leaves_an_unavailable_image_after_the_liveness_timeout()
+    {
+        var listener = new Listener();
+        var endpoint = NextEndpoint();
+        using var sub = new NetworkSubscription(endpoint, 9, listener) { ImageLivenessNs = 300_000_000 };
+        using var pub = NetworkPublication.Create(endpoint, 9, 64 * 1024);
+        Assert.True(RunUntil(pub, sub, () => pub.IsConnected && listener.Available == 1, 5));
+        // The publisher stops running (a crash, a cable): no data, no heartbeats, no EOS.
+        long silentSince = NanoClock.Now;
+        long deadline = silentSince + 5_000_000_000;
+        while (listener.Unavailable == 0 && NanoClock.Now < deadline) sub.DoWork(NanoClock.Now);
+        double seconds = (NanoClock.Now - silentSince) / 1e9;
+        Assert.Equal(1, listener.Unavailable);
+        Assert.Equal(0, sub.ImageCount);
+        Assert.InRange(seconds, 0.25, 2.0);
     }
 
     [Theory]

@@ -36,7 +36,7 @@ public sealed class NetworkSubscription : IDisposable
 {
     public const long StatusMessageIntervalNs = 200_000_000;
     public const long NakRetryNs = 100_000;
-    public const long ImageLivenessNs = 10_000_000_000;
+    public const long DefaultImageLivenessNs = 10_000_000_000;
     public const long PendingSetupNs = 1_000_000_000;
     private const int MaxImages = 16;
 
@@ -52,6 +52,8 @@ public sealed class NetworkSubscription : IDisposable
 
     public int StreamId { get; }
     public long ReceiverId { get; } = Random.Shared.NextInt64();
+    /// <summary>Silence after which an image is gone (Aeron's image liveness timeout, 10 s by default).</summary>
+    public long ImageLivenessNs { get; init; } = DefaultImageLivenessNs;
     public IPEndPoint LocalEndPoint => _channel.LocalEndPoint;
     public UdpChannel Channel => _channel;
     /// <summary>Where it listens, for counters and logs.</summary>
