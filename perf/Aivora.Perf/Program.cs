@@ -21,6 +21,8 @@ public static class Program
                 return Transport.TransportPingPong.Run(rest);
             case "transport-throughput":
                 return Transport.TransportThroughput.Run(rest);
+            case "transport-stat":
+                return Transport.TransportStat.Run(rest);
             case "transport-pong":
                 return Transport.TransportPingPong.RunPong(rest);
             default:
@@ -32,6 +34,7 @@ public static class Program
                       risk [--quick]                                               order entry with pre-trade risk vs book only; mark-update scaling
                       transport [--quick]                                          32-byte ping-pong between two processes: our Aeron transport vs raw UDP
                       transport-throughput [--quick]                               one-way messages/s and MB/s for 32 B and 1 KB messages
+                      transport-stat <counters-file> [--watch N]                   print a running driver's counters (STAT lines)
                     """);
                 return 2;
         }
