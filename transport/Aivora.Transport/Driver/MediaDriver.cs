@@ -89,7 +89,8 @@ public sealed class MediaDriver : IDisposable
     }
 
     /// <summary>
-    /// A publication on <paramref name="channel"/> (<c>aeron:udp?endpoint=host:port|mtu=|term-length=|session-id=</c>).
+    /// A publication on <paramref name="channel"/> (<c>aeron:udp?endpoint=host:port|mtu=|term-length=|session-id=</c>;
+    /// a multicast endpoint takes <c>interface=</c> and <c>ttl=</c>).
     /// Bad URIs throw <see cref="FormatException"/> with the reason.
     /// </summary>
     public NetworkPublication AddPublication(string channel, int streamId)
@@ -98,8 +99,8 @@ public sealed class MediaDriver : IDisposable
         var uri = ChannelUri.Parse(channel);
         var endpoint = uri.Endpoint ?? throw new FormatException($"'{channel}': a publication needs endpoint=host:port");
         var publication = uri.SessionId is { } sessionId
-            ? new NetworkPublication(endpoint, streamId, sessionId, uri.InitialTermId ?? Random.Shared.Next(), uri.TermLength, uri.Mtu, _options.Io)
-            : NetworkPublication.Create(endpoint, streamId, uri.TermLength, uri.Mtu, _options.Io);
+            ? new NetworkPublication(endpoint, streamId, sessionId, uri.InitialTermId ?? Random.Shared.Next(), uri.TermLength, uri.Mtu, _options.Io, uri.InterfaceAddress, uri.Ttl, uri.FlowControl)
+            : NetworkPublication.Create(endpoint, streamId, uri.TermLength, uri.Mtu, _options.Io, uri.InterfaceAddress, uri.Ttl, uri.FlowControl);
         _sender.Add(publication);
         return publication;
     }
@@ -110,7 +111,7 @@ public sealed class MediaDriver : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var uri = ChannelUri.Parse(channel);
         var endpoint = uri.Endpoint ?? throw new FormatException($"'{channel}': a subscription needs endpoint=host:port");
-        var subscription = new NetworkSubscription(endpoint, streamId, listener, uri.ReceiverWindow ?? 128 * 1024, _options.Io);
+        var subscription = new NetworkSubscription(endpoint, streamId, listener, uri.ReceiverWindow ?? 128 * 1024, _options.Io, uri.InterfaceAddress);
         _receiver.Add(subscription);
         return subscription;
     }

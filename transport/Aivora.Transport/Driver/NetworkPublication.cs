@@ -16,6 +16,15 @@ public static class OfferResult
     public const long MessageTooLong = -10;
 }
 
+/// <summary>How a publication paces itself to its receivers' status messages (aeron-wire.md §12, <c>fc=</c>).</summary>
+public enum FlowControl
+{
+    /// <summary>The fastest receiver sets the pace (Aeron's default; a unicast stream has one receiver anyway).</summary>
+    Max,
+    /// <summary>The slowest live receiver sets the pace; receivers silent for 5 s, or saying EOS, stop counting.</summary>
+    Min,
+}
+
 /// <summary>Counters of one publication.</summary>
 public struct PublicationCounters
 {
@@ -47,6 +56,13 @@ public sealed class NetworkPublication : IDisposable
     private readonly PublicationLog _log;
     private readonly byte[] _frame = new byte[64];
     private readonly int _positionBitsToShift;
+    private readonly int _ttl;
+    private readonly FlowControl _flowControl;
+    // Min flow control: each receiver's latest position and limit, by receiver id.
+    private const int MaxTrackedReceivers = 16;
+    public const long FlowControlReceiverTimeoutNs = 5_000_000_000;
+    private readonly (long Id, long Position, long Limit, long LastSeenNs)[] _receivers = new (long, long, long, long)[MaxTrackedReceivers];
+    private int _receiverCount;
 
     private long _senderPosition, _senderLimit, _lastSmPosition; // _lastSmPosition: volatile access
     private long _timeOfLastSetupNs = long.MinValue / 2, _timeOfLastDataOrHeartbeatNs, _timeOfLastSmNs;
@@ -66,13 +82,33 @@ public sealed class NetworkPublication : IDisposable
     public long ReceiverPosition => Volatile.Read(ref _lastSmPosition);
     public IPEndPoint LocalEndPoint => _channel.LocalEndPoint;
     public UdpChannel Channel => _channel;
+    /// <summary>Sending to a multicast group (SETUP carries the group flag; any receiver's SM keeps it connected).</summary>
+    public bool IsMulticast { get; }
     /// <summary>Where it sends, for counters and logs.</summary>
     public string Label { get; }
 
-    public NetworkPublication(IPEndPoint endpoint, int streamId, int sessionId, int initialTermId, int termLength = LogBufferDescriptor.DefaultTermLength, int mtu = DefaultMtu, DatagramIo io = DatagramIo.Auto)
+    /// <param name="networkInterface">Multicast only: the interface to send from and listen on (default loopback).</param>
+    /// <param name="ttl">Multicast only: hops, carried in SETUP.</param>
+    public NetworkPublication(IPEndPoint endpoint, int streamId, int sessionId, int initialTermId, int termLength = LogBufferDescriptor.DefaultTermLength,
+        int mtu = DefaultMtu, DatagramIo io = DatagramIo.Auto, IPAddress? networkInterface = null, int ttl = 0, FlowControl flowControl = FlowControl.Max)
     {
-        // Control frames only come back here (SM, NAK, RTTM, ERR: all under 1.1 KB).
-        _channel = UdpChannel.Bind(new IPEndPoint(IPAddress.Any, 0), io, batchLength: 4, slotLength: 2048);
+        _flowControl = flowControl;
+        IsMulticast = UdpChannel.IsMulticast(endpoint.Address);
+        if (IsMulticast)
+        {
+            // Receivers send SM / NAK to the control group (data group + 1, same port): listen there (aeron-wire.md §12).
+            var control = UdpChannel.ControlGroupOf(endpoint.Address);
+            var itf = networkInterface ?? IPAddress.Loopback;
+            _channel = UdpChannel.Bind(new IPEndPoint(control, endpoint.Port), io, batchLength: 4, slotLength: 2048, reuseAddress: true);
+            _channel.JoinGroup(control, itf);
+            _channel.SetMulticastSend(itf, ttl);
+            _ttl = ttl;
+        }
+        else
+        {
+            // Control frames only come back here (SM, NAK, RTTM, ERR: all under 1.1 KB).
+            _channel = UdpChannel.Bind(new IPEndPoint(IPAddress.Any, 0), io, batchLength: 4, slotLength: 2048);
+        }
         _destination = endpoint.Serialize();
         Label = "pub " + endpoint;
         _log = new PublicationLog(sessionId, streamId, initialTermId, termLength, mtu);
@@ -80,11 +116,12 @@ public sealed class NetworkPublication : IDisposable
     }
 
     /// <summary>Picks a random session id outside Aeron's reserved [-1, 1000] and a random initial term id.</summary>
-    public static NetworkPublication Create(IPEndPoint endpoint, int streamId, int termLength = LogBufferDescriptor.DefaultTermLength, int mtu = DefaultMtu, DatagramIo io = DatagramIo.Auto)
+    public static NetworkPublication Create(IPEndPoint endpoint, int streamId, int termLength = LogBufferDescriptor.DefaultTermLength, int mtu = DefaultMtu,
+        DatagramIo io = DatagramIo.Auto, IPAddress? networkInterface = null, int ttl = 0, FlowControl flowControl = FlowControl.Max)
     {
         int sessionId;
         do sessionId = Random.Shared.Next(int.MinValue, int.MaxValue); while (sessionId is >= -1 and <= 1000);
-        return new NetworkPublication(endpoint, streamId, sessionId, Random.Shared.Next(int.MinValue, int.MaxValue), termLength, mtu, io);
+        return new NetworkPublication(endpoint, streamId, sessionId, Random.Shared.Next(int.MinValue, int.MaxValue), termLength, mtu, io, networkInterface, ttl, flowControl);
     }
 
     /// <summary>Test hook: loss injection on the control frames this publication receives.</summary>
@@ -154,6 +191,7 @@ public sealed class NetworkPublication : IDisposable
             }
         }
 
+        if (_receiverCount > 0) ExpireSilentReceivers(nowNs);
         if (_connected && nowNs - _timeOfLastSmNs > ConnectionTimeoutNs)
         {
             _connected = false; // no receiver for 5 s: offers see NotConnected, SETUP resumes
@@ -204,6 +242,9 @@ public sealed class NetworkPublication : IDisposable
         }
         if ((flags & FrameFlags.StatusEndOfStream) != 0)
         {
+            // Unicast: the one receiver left. Multicast: one of many left; the rest keep sending SMs.
+            if (_flowControl == FlowControl.Min) ForgetReceiver(sm.ReceiverId);
+            if (IsMulticast) return;
             _endOfStreamAcknowledged = _closing;
             _connected = false;
             return;
@@ -214,8 +255,64 @@ public sealed class NetworkPublication : IDisposable
             _connected = true;
             _setupRequested = false;
         }
+        if (_flowControl == FlowControl.Min)
+        {
+            TrackReceiver(sm.ReceiverId, position, position + window, nowNs);
+            return;
+        }
         if (position > _lastSmPosition) Volatile.Write(ref _lastSmPosition, position);
         _senderLimit = Math.Max(_senderLimit, position + window);
+    }
+
+    private void TrackReceiver(long id, long position, long limit, long nowNs)
+    {
+        int i = 0;
+        while (i < _receiverCount && _receivers[i].Id != id) i++;
+        if (i < _receiverCount)
+        {
+            // SMs can arrive out of order: a receiver's position and limit only move forward.
+            _receivers[i] = (id, Math.Max(position, _receivers[i].Position), Math.Max(limit, _receivers[i].Limit), nowNs);
+        }
+        else if (_receiverCount < MaxTrackedReceivers)
+        {
+            _receivers[_receiverCount++] = (id, position, limit, nowNs);
+        }
+        PaceToSlowest();
+    }
+
+    private void ForgetReceiver(long id)
+    {
+        for (int i = 0; i < _receiverCount; i++)
+        {
+            if (_receivers[i].Id != id) continue;
+            _receivers[i] = _receivers[--_receiverCount];
+            PaceToSlowest();
+            return;
+        }
+    }
+
+    // Min flow control: send no further than the slowest receiver allows, and hold the writer to its position.
+    private void PaceToSlowest()
+    {
+        if (_receiverCount == 0) return;
+        long position = long.MaxValue, limit = long.MaxValue;
+        for (int i = 0; i < _receiverCount; i++)
+        {
+            position = Math.Min(position, _receivers[i].Position);
+            limit = Math.Min(limit, _receivers[i].Limit);
+        }
+        _senderLimit = limit;
+        Volatile.Write(ref _lastSmPosition, position);
+    }
+
+    private void ExpireSilentReceivers(long nowNs)
+    {
+        for (int i = _receiverCount - 1; i >= 0; i--)
+        {
+            if (nowNs - _receivers[i].LastSeenNs <= FlowControlReceiverTimeoutNs) continue;
+            _receivers[i] = _receivers[--_receiverCount];
+            PaceToSlowest();
+        }
     }
 
     private void OnNak(NakFrame nak, long nowNs)
@@ -291,9 +388,9 @@ public sealed class NetworkPublication : IDisposable
             TermOffset = LogBufferDescriptor.TermOffset(_senderPosition, _log.TermLength),
             SessionId = _log.SessionId, StreamId = _log.StreamId, InitialTermId = _log.InitialTermId,
             ActiveTermId = LogBufferDescriptor.TermId(_senderPosition, _positionBitsToShift, _log.InitialTermId),
-            TermLength = _log.TermLength, Mtu = _log.Mtu, Ttl = 0,
+            TermLength = _log.TermLength, Mtu = _log.Mtu, Ttl = _ttl,
         };
-        WriteHeader(_frame, SetupLength, 0, FrameType.Setup);
+        WriteHeader(_frame, SetupLength, IsMulticast ? FrameFlags.SetupGroup : (byte)0, FrameType.Setup);
         _channel.Send(_frame.AsSpan(0, SetupLength), _destination);
         _timeOfLastSetupNs = nowNs;
         if (_connected) _setupRequested = false; // answered an SM flagged SETUP

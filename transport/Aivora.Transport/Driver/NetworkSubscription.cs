@@ -38,6 +38,8 @@ public sealed class NetworkSubscription : IDisposable
     public const long NakRetryNs = 100_000;
     public const long DefaultImageLivenessNs = 10_000_000_000;
     public const long PendingSetupNs = 1_000_000_000;
+    /// <summary>Multicast NAKs wait a random time up to this, so that one loss seen by many receivers is not NAKed by all at once.</summary>
+    public const long MulticastNakMaxBackoffNs = 10_000_000;
     private const int MaxImages = 16;
 
     private readonly UdpChannel _channel;
@@ -48,6 +50,8 @@ public sealed class NetworkSubscription : IDisposable
     private readonly int _initialWindow;
     private int _nextImageToPoll;
     private long _pendingSetupSession = long.MinValue, _pendingSetupUntilNs;
+    private readonly SocketAddress? _controlGroup;   // multicast: where all control frames go
+    private readonly Random _nakBackoff = new();
     public SubscriptionCounters Counters;
 
     public int StreamId { get; }
@@ -56,6 +60,7 @@ public sealed class NetworkSubscription : IDisposable
     public long ImageLivenessNs { get; init; } = DefaultImageLivenessNs;
     public IPEndPoint LocalEndPoint => _channel.LocalEndPoint;
     public UdpChannel Channel => _channel;
+    public bool IsMulticast { get; }
     /// <summary>Where it listens, for counters and logs.</summary>
     public string Label { get; }
     public int ImageCount => Volatile.Read(ref _published).Length;
@@ -66,18 +71,31 @@ public sealed class NetworkSubscription : IDisposable
     /// <summary>Test hook: loss injection on the data this subscription receives.</summary>
     public LossGenerator? Loss { get => _channel.Loss; set => _channel.Loss = value; }
 
-    private sealed class ImageState(Image image, SocketAddress controlAddress, int window)
+    // SourceAddress names the image (with the session); ControlAddress is where its SMs and NAKs go:
+    // the sender itself on unicast, the control group on multicast.
+    private sealed class ImageState(Image image, SocketAddress sourceAddress, SocketAddress controlAddress, int window)
     {
         public readonly Image Image = image;
+        public readonly SocketAddress SourceAddress = sourceAddress;
         public readonly SocketAddress ControlAddress = controlAddress;
         public readonly int Window = window;
-        public long LastSmPosition, TimeOfLastSmNs, TimeOfLastPacketNs, TimeOfLastNakNs = long.MinValue / 2;
+        public long LastSmPosition, TimeOfLastSmNs, TimeOfLastPacketNs, NakDueNs;
         public long LastNakPosition = -1;
     }
 
-    public NetworkSubscription(IPEndPoint endpoint, int streamId, IImageListener? listener = null, int receiverWindow = 128 * 1024, DatagramIo io = DatagramIo.Auto)
+    /// <param name="networkInterface">Multicast only: the interface to join the group on (default loopback).</param>
+    public NetworkSubscription(IPEndPoint endpoint, int streamId, IImageListener? listener = null, int receiverWindow = 128 * 1024,
+        DatagramIo io = DatagramIo.Auto, IPAddress? networkInterface = null)
     {
-        _channel = UdpChannel.Bind(endpoint, io);
+        IsMulticast = UdpChannel.IsMulticast(endpoint.Address);
+        _channel = UdpChannel.Bind(endpoint, io, reuseAddress: IsMulticast); // several subscribers on one host may share a group
+        if (IsMulticast)
+        {
+            // Data arrives on the group; SMs, NAKs and SETUP requests go to its control group (aeron-wire.md §12).
+            _channel.JoinGroup(endpoint.Address, networkInterface ?? IPAddress.Loopback);
+            _channel.SetMulticastSend(networkInterface ?? IPAddress.Loopback, 1);
+            _controlGroup = new IPEndPoint(UdpChannel.ControlGroupOf(endpoint.Address), endpoint.Port).Serialize();
+        }
         Label = "sub " + _channel.LocalEndPoint;
         StreamId = streamId;
         _listener = listener;
@@ -181,10 +199,10 @@ public sealed class NetworkSubscription : IDisposable
         }
 
         // Cold path: a new image and a copy of the sender's address.
-        var control = new SocketAddress(source.Family, source.Size);
-        source.Buffer.Span.CopyTo(control.Buffer.Span);
+        var sourceCopy = new SocketAddress(source.Family, source.Size);
+        source.Buffer.Span.CopyTo(sourceCopy.Buffer.Span);
         var image = new Image(setup.SessionId, setup.StreamId, setup.InitialTermId, setup.ActiveTermId, termOffset, termLength);
-        var state = new ImageState(image, control, window) { TimeOfLastPacketNs = nowNs };
+        var state = new ImageState(image, sourceCopy, _controlGroup ?? sourceCopy, window) { TimeOfLastPacketNs = nowNs };
         Publish([.. _images, state]);
         if (_pendingSetupSession == setup.SessionId) _pendingSetupSession = long.MinValue;
         Counters.ImagesAvailable++;
@@ -212,13 +230,18 @@ public sealed class NetworkSubscription : IDisposable
         if (image.TryFindGap(out int termId, out int termOffset, out int length))
         {
             long gap = LogBufferDescriptor.ComputePosition(termId, termOffset, image.PositionBitsToShift, image.InitialTermId);
-            if (gap != state.LastNakPosition || nowNs - state.TimeOfLastNakNs >= NakRetryNs)
+            if (gap != state.LastNakPosition)
+            {
+                // A new gap: NAK at once on unicast, after a random back-off on multicast.
+                state.LastNakPosition = gap;
+                state.NakDueNs = nowNs + NakDelay();
+            }
+            if (nowNs >= state.NakDueNs)
             {
                 _ = new NakFrame(_frame.AsSpan(0, NakLength)) { SessionId = image.SessionId, StreamId = StreamId, TermId = termId, TermOffset = termOffset, Length = length };
                 _ = new FrameHeader(_frame) { FrameLength = NakLength, Version = CurrentVersion, Flags = 0, Type = FrameType.Nak };
                 _channel.Send(_frame.AsSpan(0, NakLength), state.ControlAddress);
-                state.LastNakPosition = gap;
-                state.TimeOfLastNakNs = nowNs;
+                state.NakDueNs = nowNs + (IsMulticast ? NakDelay() : NakRetryNs); // repeated while the gap stays
                 Counters.NaksSent++;
                 work++;
             }
@@ -244,6 +267,8 @@ public sealed class NetworkSubscription : IDisposable
         Counters.StatusMessagesSent++;
     }
 
+    private long NakDelay() => IsMulticast ? _nakBackoff.NextInt64(MulticastNakMaxBackoffNs) : 0;
+
     // Data from a session we have no image for: ask its sender for a SETUP, at most once a second.
     private void ElicitSetup(int sessionId, SocketAddress source, long nowNs)
     {
@@ -253,7 +278,7 @@ public sealed class NetworkSubscription : IDisposable
             SessionId = sessionId, StreamId = StreamId, ConsumptionTermId = 0, ConsumptionTermOffset = 0, ReceiverWindow = 0, ReceiverId = ReceiverId,
         };
         _ = new FrameHeader(_frame) { FrameLength = StatusMessageLength, Version = CurrentVersion, Flags = FrameFlags.StatusSetup, Type = FrameType.StatusMessage };
-        _channel.Send(_frame.AsSpan(0, StatusMessageLength), source);
+        _channel.Send(_frame.AsSpan(0, StatusMessageLength), _controlGroup ?? source);
         _pendingSetupSession = sessionId;
         _pendingSetupUntilNs = nowNs + PendingSetupNs;
         Counters.SetupsElicited++;
@@ -263,7 +288,7 @@ public sealed class NetworkSubscription : IDisposable
     {
         for (int i = 0; i < _images.Length; i++)
         {
-            if (_images[i].Image.SessionId == sessionId && _images[i].ControlAddress.Equals(source)) return i;
+            if (_images[i].Image.SessionId == sessionId && _images[i].SourceAddress.Equals(source)) return i;
         }
         return -1;
     }

@@ -297,6 +297,29 @@ public sealed unsafe class UdpChannel : IDisposable
         }
     }
 
+    /// <summary>Joins a multicast group on an interface (cold path; aeron-wire.md §12).</summary>
+    public void JoinGroup(IPAddress group, IPAddress networkInterface) =>
+        _socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.AddMembership, new MulticastOption(group, networkInterface));
+
+    /// <summary>Multicast sends leave through <paramref name="networkInterface"/> with <paramref name="ttl"/> hops, and loop back to this host's members.</summary>
+    public void SetMulticastSend(IPAddress networkInterface, int ttl)
+    {
+        _socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, networkInterface.GetAddressBytes());
+        _socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastTimeToLive, Math.Max(ttl, 1));
+        _socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastLoopback, true);
+    }
+
+    /// <summary>True for 224.0.0.0/4.</summary>
+    public static bool IsMulticast(IPAddress address) => address.GetAddressBytes() is [>= 224 and <= 239, _, _, _];
+
+    /// <summary>The control group of a multicast data group: the next address (the data group's last octet is odd).</summary>
+    public static IPAddress ControlGroupOf(IPAddress dataGroup)
+    {
+        var bytes = dataGroup.GetAddressBytes();
+        bytes[3]++;
+        return new IPAddress(bytes);
+    }
+
     private static byte* Pin(byte[] pinned, int offset) => (byte*)Unsafe.AsPointer(ref pinned[offset]);
 
     public void Dispose() => _socket.Dispose();

@@ -18,6 +18,8 @@ public sealed class ChannelUri
     public IPEndPoint? Endpoint { get; private init; }
     public IPEndPoint? Control { get; private init; }
     public string? Interface { get; private init; }
+    /// <summary>The address part of <see cref="Interface"/>.</summary>
+    public IPAddress? InterfaceAddress { get; private init; }
     public int Mtu { get; private init; } = FrameLayout.DefaultMtu;
     public int TermLength { get; private init; } = LogBufferDescriptor.DefaultTermLength;
     public int? SessionId { get; private init; }
@@ -28,6 +30,8 @@ public sealed class ChannelUri
     public bool Reliable { get; private init; } = true;
     public int? ReceiverWindow { get; private init; }
     public long? LingerNs { get; private init; }
+    /// <summary><c>fc=max</c> (default) or <c>fc=min</c>; options after a comma are accepted and not used.</summary>
+    public Driver.FlowControl FlowControl { get; private init; }
 
     /// <summary>True when the endpoint is an IPv4 multicast group.</summary>
     public bool IsMulticast => Endpoint is { } e && e.Address.GetAddressBytes() is [>= 224 and <= 239, ..];
@@ -65,6 +69,15 @@ public sealed class ChannelUri
 
         if (parameters.TryGetValue("endpoint", out var ep) && !TryParseEndpoint("endpoint", ep, out endpoint, out error)) return false;
         if (parameters.TryGetValue("control", out var ctl) && !TryParseEndpoint("control", ctl, out control, out error)) return false;
+        if (endpoint is not null && endpoint.Address.GetAddressBytes() is [>= 224 and <= 239, _, _, var last] && last % 2 == 0)
+            return Fail($"endpoint={ep}: a multicast data group's last octet must be odd (its control group is the next address)", out error);
+        IPAddress? interfaceAddress = null;
+        if (parameters.TryGetValue("interface", out var itf))
+        {
+            string address = itf.Split('/')[0];
+            if (!IPAddress.TryParse(address, out interfaceAddress) || interfaceAddress.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+                return Fail($"interface={itf}: not an IPv4 address (ip[/prefix])", out error);
+        }
         if (parameters.TryGetValue("mtu", out var m))
         {
             if (!TryParseSize("mtu", m, out long v, out error)) return false;
@@ -100,6 +113,13 @@ public sealed class ChannelUri
             if (v < FrameLayout.DataHeaderLength || v > termLength / 2) return Fail($"rcv-wnd={w}: must be in [32, term-length/2]", out error);
             receiverWindow = (int)v;
         }
+        var flowControl = Driver.FlowControl.Max;
+        if (parameters.TryGetValue("fc", out var fc))
+        {
+            string strategy = fc.Split(',')[0];
+            if (strategy is not ("max" or "min")) return Fail($"fc={fc}: supported flow control is max or min", out error);
+            flowControl = strategy == "min" ? Driver.FlowControl.Min : Driver.FlowControl.Max;
+        }
         if (parameters.TryGetValue("linger", out var l))
         {
             if (!TryParseDurationNs(l, out long ns)) return Fail($"linger={l}: not a duration (e.g. 5s, 200ms, 100us, 10ns)", out error);
@@ -108,9 +128,9 @@ public sealed class ChannelUri
 
         channel = new ChannelUri(parameters)
         {
-            Endpoint = endpoint, Control = control, Interface = parameters.GetValueOrDefault("interface"),
+            Endpoint = endpoint, Control = control, Interface = parameters.GetValueOrDefault("interface"), InterfaceAddress = interfaceAddress,
             Mtu = mtu, TermLength = termLength, SessionId = sessionId, InitialTermId = initialTermId, TermId = termId,
-            TermOffset = termOffset, Ttl = ttl, Reliable = reliable, ReceiverWindow = receiverWindow, LingerNs = linger,
+            TermOffset = termOffset, Ttl = ttl, Reliable = reliable, ReceiverWindow = receiverWindow, LingerNs = linger, FlowControl = flowControl,
         };
         return true;
     }
