@@ -103,3 +103,52 @@ public sealed class BufferClaimTests
         public void OnFragment(ReadOnlySpan<byte> payload, in FragmentHeader header) => Last = payload.ToArray();
     }
 }
+
+/// <summary>Terms are reused every third term: the receiver clears them in slices, and never lets a packet land on stale bytes.</summary>
+public sealed class TermReuseTests
+{
+    private struct Sequence : IFragmentHandler
+    {
+        public long Received, Errors;
+        public void OnFragment(ReadOnlySpan<byte> payload, in FragmentHeader header)
+        {
+            if (payload.Length != 40 || BitConverter.ToInt64(payload) != Received || payload[^1] != (byte)Received) Errors++;
+            Received++;
+        }
+    }
+
+    [Theory]
+    [InlineData(1 << 20, 1)]     // a big term: cleaning runs in 64 KiB slices per packet
+    [InlineData(64 * 1024, 1)]
+    [InlineData(1 << 20, 4096)]  // the subscriber polls rarely: whole terms wait to be cleaned
+    public void Seven_terms_of_messages_arrive_intact_through_reused_partitions(int termLength, int pollEvery)
+    {
+        var log = new PublicationLog(5, 6, -7, termLength, 1408);
+        var image = new Image(5, 6, -7, -7, 0, termLength);
+        var handler = new Sequence();
+        var message = new byte[40];
+        long sent = 0, target = 7L * termLength / 96, rounds = 0;
+        while (handler.Received < target)
+        {
+            Assert.True(++rounds < 100_000, $"stalled at {handler.Received} of {target} (rebuild {image.RebuildPosition}, tail {log.TailPosition})");
+            // Write what the window allows, move it as the sender would, poll now and then.
+            while (sent < target && log.TailPosition + 96 <= image.SubscriberPosition + termLength / 2)
+            {
+                BitConverter.TryWriteBytes(message, sent);
+                message[^1] = (byte)sent;
+                Assert.True(log.Append(message) > 0);
+                sent++;
+            }
+            for (long position = image.RebuildPosition; position < log.TailPosition;)
+            {
+                var datagram = log.NextDatagram(position, 1408, out int advance);
+                Assert.Equal(PacketOutcome.Inserted, image.OnDataPacket(datagram));
+                position += advance;
+                if ((position / 1408) % pollEvery == 0) image.Poll(ref handler, int.MaxValue);
+            }
+            image.Poll(ref handler, int.MaxValue);
+        }
+        Assert.Equal(0, handler.Errors);
+        Assert.True(image.SubscriberPosition > 6L * termLength);
+    }
+}

@@ -171,8 +171,8 @@ public sealed class NetworkPublication : IDisposable
     public void Close()
     {
         if (_closing) return;
-        _closing = true;
         _closedAtNs = NanoClock.Now;
+        _closing = true; // volatile write last: a sender that sees it also sees the close time
     }
 
     /// <summary>One duty cycle: read control frames, then send what is due. Returns the work done (0 = idle).</summary>

@@ -119,7 +119,7 @@ public sealed class Image
         if (position < subscriberPosition) return Count(ref Counters.UnderRuns, PacketOutcome.UnderRun);
         if (position + datagram.Length > subscriberPosition + _termLength / 2)
             return Count(ref Counters.OverRuns, PacketOutcome.OverRun);
-        CleanTermsBehind(subscriberPosition);
+        CleanTermsBehind(subscriberPosition, position);
 
         var term = _terms[LogBufferDescriptor.PartitionIndex(termId, InitialTermId)];
         if (!TermRebuilder.Insert(term, termOffset, datagram)) return Count(ref Counters.Duplicates, PacketOutcome.Duplicate);
@@ -180,15 +180,27 @@ public sealed class Image
     }
 
     // A term the subscriber has left becomes the partition three terms on, so it must read empty
-    // before the receiver writes there. Only the receiver writes terms, so it clears them too.
-    private void CleanTermsBehind(long subscriberPosition)
+    // before the receiver writes there. Only the receiver writes terms, so it clears them too: a
+    // bounded slice per packet (no multi-millisecond memset of a 16 MiB term in one go), and all
+    // that is left at once should a packet need a partition not yet clean.
+    private const int CleanSliceBytes = 64 * 1024;
+
+    private void CleanTermsBehind(long subscriberPosition, long packetPosition)
     {
         long subscriberTermStart = subscriberPosition - LogBufferDescriptor.TermOffset(subscriberPosition, _termLength);
-        while (_cleanPosition < subscriberTermStart)
+        long packetTermStart = packetPosition - LogBufferDescriptor.TermOffset(packetPosition, _termLength);
+        // The packet's term and the one after it (the rebuild walk may step into it) must be clean:
+        // their partitions last held the terms three back.
+        long mustBeClean = packetTermStart + _termLength - 2L * _termLength;
+        long budget = CleanSliceBytes;
+        while (_cleanPosition < subscriberTermStart && (budget > 0 || _cleanPosition < mustBeClean))
         {
             int termId = LogBufferDescriptor.TermId(_cleanPosition, _positionBitsToShift, InitialTermId);
-            Array.Clear(_terms[LogBufferDescriptor.PartitionIndex(termId, InitialTermId)]);
-            _cleanPosition += _termLength;
+            int offset = LogBufferDescriptor.TermOffset(_cleanPosition, _termLength);
+            int length = (int)Math.Min(_termLength - offset, Math.Max(budget, mustBeClean - _cleanPosition));
+            _terms[LogBufferDescriptor.PartitionIndex(termId, InitialTermId)].AsSpan(offset, length).Clear();
+            _cleanPosition += length;
+            budget -= length;
         }
     }
 
@@ -202,7 +214,9 @@ public sealed class Image
             int filled = TermRebuilder.FilledLength(term, termOffset);
             if (filled == 0) return;
             RebuildPosition += filled; // release: the subscriber may read up to here
-            if (LogBufferDescriptor.TermOffset(RebuildPosition, _termLength) != 0) return;
+            // Into the next term only if something there has been received: the walk never runs
+            // ahead of the high-water mark across terms, whatever the bytes in a partition say.
+            if (LogBufferDescriptor.TermOffset(RebuildPosition, _termLength) != 0 || RebuildPosition >= HighWaterMark) return;
         }
     }
 
