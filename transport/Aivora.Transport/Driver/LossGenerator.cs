@@ -16,6 +16,7 @@ public sealed class LossGenerator(int seed, double dropRate, double duplicateRat
     private bool _releaseHeld;
 
     public long Dropped { get; private set; }
+    internal bool HasHeld => _releaseHeld && _heldLength > 0;
     public long Duplicated { get; private set; }
     public long Reordered { get; private set; }
 

@@ -188,6 +188,7 @@ public sealed class NetworkPublication : IDisposable
             {
                 OnControlFrame(datagram, nowNs);
                 work++;
+                if (_channel.DrainedShortBatch) break;
             }
         }
 

@@ -124,6 +124,7 @@ public sealed class NetworkSubscription : IDisposable
         {
             OnDatagram(datagram, source, nowNs);
             work++;
+            if (_channel.DrainedShortBatch) break; // the socket was empty just now: poll before asking again
         }
         for (int i = _images.Length - 1; i >= 0; i--) work += Service(i, nowNs);
         return work;

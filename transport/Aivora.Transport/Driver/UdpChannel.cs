@@ -136,6 +136,14 @@ public sealed unsafe class UdpChannel : IDisposable
     });
 
     /// <summary>
+    /// True when the datagrams handed out so far used up a receive call that came back short of a
+    /// full batch: the socket was empty a moment ago, so asking again now would most likely be a
+    /// wasted syscall. Duty cycles stop reading there and come back next cycle.
+    /// </summary>
+    public bool DrainedShortBatch => _next == _received && Io == DatagramIo.Native && _received < _lengths.Length
+        && (Loss is null || !Loss.HasHeld);
+
+    /// <summary>
     /// The next received datagram, if one is waiting. The span points into this channel's batch and
     /// <paramref name="source"/> is reused: both are valid until the next call.
     /// </summary>
