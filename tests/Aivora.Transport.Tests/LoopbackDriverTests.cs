@@ -249,6 +249,82 @@ public sealed class LoopbackDriverTests
     private static readonly byte[] Scratch = new byte[64 * 1024];
 
     [Fact]
+    public void A_restarted_subscriber_gets_the_publication_back_through_its_heartbeats()
+    {
+        var (pub, sub, _) = Connect();
+        using var _p = pub;
+        var endpoint = sub.LocalEndPoint;
+        sub.Close(); // EOS SMs: the publication has no receiver now
+        sub.Dispose();
+        long deadline = NanoClock.Now + 2_000_000_000;
+        while (pub.IsConnected && NanoClock.Now < deadline) pub.DoWork(NanoClock.Now);
+        Assert.False(pub.IsConnected);
+        Assert.Equal(OfferResult.NotConnected, pub.Offer(new byte[8]));
+
+        // A new subscriber on the same endpoint hears heartbeats from an unknown session, asks for a
+        // SETUP, gets one and joins at the publication's position; messages flow again.
+        var listener = new Listener();
+        using var restarted = new NetworkSubscription(endpoint, 9, listener);
+        Assert.True(RunUntil(pub, restarted, () => pub.IsConnected && listener.Available == 1, 5), "the publication never came back");
+        Assert.True(restarted.Counters.SetupsElicited >= 1);
+        var (received, errors, _) = Send(pub, restarted, [100, 2000, 8], 5);
+        Assert.Equal(3, received);
+        Assert.Equal(0, errors);
+    }
+
+    [Fact]
+    public void After_an_image_ends_stray_packets_from_its_session_do_not_bring_it_back_until_the_cool_down_ends()
+    {
+        var (pub, sub, listener) = Connect();
+        using var _p = pub;
+        using var _s = sub;
+        pub.Close();
+        Assert.True(RunUntil(pub, sub, () => listener.Unavailable == 1 && pub.IsClosed, 6), "no clean end of stream");
+        long elicitedBefore = sub.Counters.SetupsElicited;
+        var to = sub.LocalEndPoint.Serialize();
+
+        // From the same source: an EOS heartbeat, a SETUP and a plain heartbeat of the ended session.
+        var frame = new byte[40];
+        void Heartbeat(byte flags)
+        {
+            _ = new Protocol.DataFrame(frame.AsSpan(0, 32)) { TermOffset = 0, SessionId = pub.Log.SessionId, StreamId = 9, TermId = pub.Log.InitialTermId };
+            _ = new Protocol.FrameHeader(frame) { FrameLength = 0, Version = 0, Flags = flags, Type = Protocol.FrameType.Data };
+            pub.Channel.Send(frame.AsSpan(0, 32), to);
+        }
+        void Setup()
+        {
+            _ = new Protocol.SetupFrame(frame)
+            {
+                TermOffset = 0, SessionId = pub.Log.SessionId, StreamId = 9, InitialTermId = pub.Log.InitialTermId,
+                ActiveTermId = pub.Log.InitialTermId, TermLength = 64 * 1024, Mtu = 1408, Ttl = 0,
+            };
+            _ = new Protocol.FrameHeader(frame) { FrameLength = 40, Version = 0, Flags = 0, Type = Protocol.FrameType.Setup };
+            pub.Channel.Send(frame, to);
+        }
+        void Drain()
+        {
+            long until = NanoClock.Now + 50_000_000;
+            while (NanoClock.Now < until) sub.DoWork(NanoClock.Now);
+        }
+
+        Heartbeat(Protocol.FrameFlags.Unfragmented | Protocol.FrameFlags.EndOfStream);
+        Setup();
+        Heartbeat(Protocol.FrameFlags.Unfragmented);
+        Drain();
+        Assert.Equal(elicitedBefore, sub.Counters.SetupsElicited);
+        Assert.Equal(1, sub.Counters.SetupsIgnoredInCoolDown);
+        Assert.Equal(0, sub.ImageCount);
+
+        Thread.Sleep((int)(NetworkSubscription.CoolDownNs / 1_000_000) + 100);
+        Heartbeat(Protocol.FrameFlags.Unfragmented | Protocol.FrameFlags.EndOfStream);
+        Drain();
+        Assert.Equal(elicitedBefore, sub.Counters.SetupsElicited); // an ending stream is never asked back
+        Heartbeat(Protocol.FrameFlags.Unfragmented);
+        Drain();
+        Assert.Equal(elicitedBefore + 1, sub.Counters.SetupsElicited); // after the cool-down, a live one is
+    }
+
+    [Fact]
     public void Offers_before_connection_and_oversized_messages_get_codes_not_exceptions()
     {
         using var pub = NetworkPublication.Create(NextEndpoint(), 9, 64 * 1024);

@@ -67,6 +67,7 @@ public sealed class NetworkPublication : IDisposable
     private long _senderPosition, _senderLimit, _lastSmPosition; // _lastSmPosition: volatile access
     private long _timeOfLastSetupNs = long.MinValue / 2, _timeOfLastDataOrHeartbeatNs, _timeOfLastSmNs;
     private volatile bool _connected, _closing, _isClosed;
+    private bool _hadConnection; // Aeron's has_initial_connection: heartbeats go on even after receivers leave
     private bool _setupRequested = true, _endOfStreamAcknowledged;
     private long _closedAtNs;
     // One unicast retransmit action: the range, whether it is still to go, and until when it lingers.
@@ -201,7 +202,9 @@ public sealed class NetworkPublication : IDisposable
         if (_setupRequested && nowNs - _timeOfLastSetupNs >= SetupIntervalNs) work += SendSetup(nowNs);
         if (_resendPending) work += Resend(nowNs);
         if (_connected) work += SendData(nowNs);
-        if (_connected && nowNs - _timeOfLastDataOrHeartbeatNs >= HeartbeatIntervalNs) work += SendHeartbeat(nowNs);
+        // Heartbeats continue once there has been a receiver, connected or not: a receiver that
+        // restarts hears them, asks for a SETUP and rejoins (capture 2).
+        if (_hadConnection && nowNs - _timeOfLastDataOrHeartbeatNs >= HeartbeatIntervalNs) work += SendHeartbeat(nowNs);
 
         if (_closing && (_endOfStreamAcknowledged || nowNs - _closedAtNs > LingerNs || (!_connected && _senderPosition == _log.TailPosition)))
         {
@@ -253,6 +256,7 @@ public sealed class NetworkPublication : IDisposable
         _timeOfLastSmNs = nowNs;
         if (!_connected)
         {
+            _hadConnection = true;
             _connected = true;
             _setupRequested = false;
         }

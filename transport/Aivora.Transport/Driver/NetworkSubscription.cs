@@ -11,7 +11,7 @@ namespace Aivora.Transport.Driver;
 public struct SubscriptionCounters
 {
     public long DatagramsReceived, Malformed, SetupsReceived, SetupsRejected, StatusMessagesSent, NaksSent, SetupsElicited,
-        ImagesAvailable, ImagesUnavailable, OtherStreams;
+        ImagesAvailable, ImagesUnavailable, OtherStreams, SetupsIgnoredInCoolDown;
 }
 
 /// <summary>Image lifecycle notifications (cold path).</summary>
@@ -38,6 +38,8 @@ public sealed class NetworkSubscription : IDisposable
     public const long NakRetryNs = 100_000;
     public const long DefaultImageLivenessNs = 10_000_000_000;
     public const long PendingSetupNs = 1_000_000_000;
+    /// <summary>How long a session whose image ended is ignored (no new image, no SETUP request).</summary>
+    public const long CoolDownNs = 1_000_000_000;
     /// <summary>Multicast NAKs wait a random time up to this, so that one loss seen by many receivers is not NAKed by all at once.</summary>
     public const long MulticastNakMaxBackoffNs = 10_000_000;
     private const int MaxImages = 16;
@@ -165,7 +167,9 @@ public sealed class NetworkSubscription : IDisposable
         int index = Find(sessionId, source);
         if (index < 0)
         {
-            ElicitSetup(sessionId, source, nowNs);
+            // A stream that is ending (EOS flag) or whose image just ended is not asked back (as the C driver).
+            bool endOfStream = (datagram[FlagsOffset] & FrameFlags.EndOfStream) != 0;
+            if (!endOfStream && !InCoolDown(sessionId, nowNs)) ElicitSetup(sessionId, source, nowNs);
             return;
         }
         var state = _images[index];
@@ -191,6 +195,11 @@ public sealed class NetworkSubscription : IDisposable
         if (existing >= 0)
         {
             SendStatusMessage(_images[existing], 0, nowNs); // a repeated SETUP: our SM was lost
+            return;
+        }
+        if (InCoolDown(setup.SessionId, nowNs))
+        {
+            Counters.SetupsIgnoredInCoolDown++; // a lingering sender of an image that just ended: no new image for it
             return;
         }
         if (_images.Length == MaxImages)
@@ -294,9 +303,33 @@ public sealed class NetworkSubscription : IDisposable
         return -1;
     }
 
+    // Sessions whose image ended recently: their stray packets and SETUPs do not bring the image
+    // back for CoolDownNs (the C driver's IMAGE_COOL_DOWN state, here with a fixed span).
+    private readonly (int SessionId, long UntilNs)[] _coolDown = new (int, long)[MaxImages];
+
+    private bool InCoolDown(int sessionId, long nowNs)
+    {
+        foreach (var (session, until) in _coolDown)
+        {
+            if (session == sessionId && nowNs < until) return true;
+        }
+        return false;
+    }
+
+    private void StartCoolDown(int sessionId, long nowNs)
+    {
+        int slot = 0;
+        for (int i = 1; i < _coolDown.Length; i++)
+        {
+            if (_coolDown[i].UntilNs < _coolDown[slot].UntilNs) slot = i; // reuse the oldest
+        }
+        _coolDown[slot] = (sessionId, nowNs + CoolDownNs);
+    }
+
     private void Retire(int index)
     {
         var image = _images[index].Image;
+        StartCoolDown(image.SessionId, NanoClock.Now);
         Publish([.. _images.AsSpan(0, index), .. _images.AsSpan(index + 1)]);
         Counters.ImagesUnavailable++;
         _listener?.OnUnavailable(image);
