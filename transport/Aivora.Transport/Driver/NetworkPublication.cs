@@ -33,10 +33,11 @@ public struct PublicationCounters
 }
 
 /// <summary>
-/// A publication to one unicast endpoint (aeron-wire.md §6–§11, the checklist in §15): SETUP every
-/// 100 ms until the first SM (and again on an SM flagged SETUP), DATA up to the receiver's window,
-/// heartbeats after 100 ms idle, NAKed ranges resent from the log with a 10 ms linger, RTTM replies,
-/// not-connected after 5 s without an SM, and EOS heartbeats on close until an EOS SM or 5 s.
+/// A publication to one unicast endpoint or multicast group (aeron-wire.md §6–§12, the checklist in
+/// §15): SETUP every 100 ms until the first SM (and again on an SM flagged SETUP), DATA up to the
+/// flow-control limit, heartbeats after 100 ms idle once there has been a receiver, NAKed ranges
+/// resent from the log with a 10 ms linger, RTTM replies, not-connected after 5 s without an SM,
+/// and EOS heartbeats on close until an EOS SM or 5 s.
 /// One socket sends and receives. Driven by <see cref="DoWork"/> from the sender (a driver agent,
 /// or the application's own thread in invoker mode); <see cref="Offer"/>, <see cref="TryClaim"/> and
 /// <see cref="Close"/> may come from one other thread: what the two share is volatile.
@@ -194,11 +195,9 @@ public sealed class NetworkPublication : IDisposable
         }
 
         if (_receiverCount > 0) ExpireSilentReceivers(nowNs);
-        if (_connected && nowNs - _timeOfLastSmNs > ConnectionTimeoutNs)
-        {
-            _connected = false; // no receiver for 5 s: offers see NotConnected, SETUP resumes
-            _setupRequested = true;
-        }
+        // No receiver for 5 s: offers see NotConnected. As the C driver, no SETUPs resume: heartbeats
+        // go on, and a receiver that comes back asks for a SETUP (an SM flagged SETUP).
+        if (_connected && nowNs - _timeOfLastSmNs > ConnectionTimeoutNs) _connected = false;
         if (_setupRequested && nowNs - _timeOfLastSetupNs >= SetupIntervalNs) work += SendSetup(nowNs);
         if (_resendPending) work += Resend(nowNs);
         if (_connected) work += SendData(nowNs);
@@ -222,7 +221,7 @@ public sealed class NetworkPublication : IDisposable
             case FrameType.StatusMessage: OnStatusMessage(new StatusMessageFrame(datagram), header.Flags, nowNs); break;
             case FrameType.Nak: OnNak(new NakFrame(datagram), nowNs); break;
             case FrameType.Rttm: OnRttm(new RttmFrame(datagram)); break;
-            case FrameType.Error: Counters.ErrorsReceived++; break;
+            case FrameType.Error: OnError(new ErrorFrame(datagram)); break;
         }
     }
 
@@ -239,7 +238,8 @@ public sealed class NetworkPublication : IDisposable
         int offset = sm.ConsumptionTermOffset, window = sm.ReceiverWindow;
         bool sane = (uint)offset < (uint)_log.TermLength && (offset & (Alignment - 1)) == 0 && window >= 0 && window <= _log.TermLength / 2;
         long position = LogBufferDescriptor.ComputePosition(sm.ConsumptionTermId, offset, _positionBitsToShift, _log.InitialTermId);
-        if (!sane || Math.Abs(position - _senderPosition) > _log.TermLength / 2)
+        // The C sender's window for a believable SM: half a term behind the send position to a term and a half ahead.
+        if (!sane || position < _senderPosition - _log.TermLength / 2 || position > _senderPosition + _log.TermLength + _log.TermLength / 2)
         {
             Counters.StatusMessagesRejected++;
             return;
@@ -335,6 +335,14 @@ public sealed class NetworkPublication : IDisposable
         _resendPosition = position;
         _resendLength = Math.Min(Math.Min(length, _log.TermLength - offset), _senderPosition - position);
         _resendPending = true;
+    }
+
+    // A receiver rejected our image (e.g. its application refused it): it is gone for pacing purposes.
+    private void OnError(ErrorFrame error)
+    {
+        if (error.SessionId != _log.SessionId || error.StreamId != _log.StreamId) return;
+        Counters.ErrorsReceived++;
+        if (_flowControl == FlowControl.Min) ForgetReceiver(error.ReceiverId);
     }
 
     private void OnRttm(RttmFrame rttm)
