@@ -98,20 +98,35 @@ public sealed class MediaDriver : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var uri = ChannelUri.Parse(channel);
         var endpoint = uri.Endpoint ?? throw new FormatException($"'{channel}': a publication needs endpoint=host:port");
-        var publication = uri.SessionId is { } sessionId
-            ? new NetworkPublication(endpoint, streamId, sessionId, uri.InitialTermId ?? Random.Shared.Next(), uri.TermLength, uri.Mtu, _options.Io, uri.InterfaceAddress, uri.Ttl, uri.FlowControl)
-            : NetworkPublication.Create(endpoint, streamId, uri.TermLength, uri.Mtu, _options.Io, uri.InterfaceAddress, uri.Ttl, uri.FlowControl);
+        int initialTermId = uri.InitialTermId ?? Random.Shared.Next(int.MinValue, int.MaxValue);
+        var publication = new NetworkPublication(endpoint, streamId, uri.SessionId ?? NetworkPublication.RandomSessionId(), initialTermId,
+            uri.TermLength, uri.Mtu, _options.Io, uri.InterfaceAddress, uri.Ttl, uri.FlowControl)
+        {
+            LingerNs = uri.LingerNs ?? NetworkPublication.DefaultLingerNs,
+            // init-term-id, term-id and term-offset together: start the stream at that exact position.
+            StartPosition = uri.TermId is { } termId
+                ? LogBuffer.LogBufferDescriptor.ComputePosition(termId, uri.TermOffset!.Value, LogBuffer.LogBufferDescriptor.PositionBitsToShift(uri.TermLength), initialTermId)
+                : 0,
+        };
         _sender.Add(publication);
         return publication;
     }
 
-    /// <summary>A subscription bound to <paramref name="channel"/>'s endpoint; image notifications arrive on the receiver's thread.</summary>
+    /// <summary>
+    /// A subscription bound to <paramref name="channel"/>'s endpoint (<c>session-id=</c> admits one publisher,
+    /// <c>reliable=false</c> fills gaps instead of NAKing, <c>rcv-wnd=</c> sets the window); image
+    /// notifications arrive on the receiver's thread.
+    /// </summary>
     public NetworkSubscription AddSubscription(string channel, int streamId, IImageListener? listener = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var uri = ChannelUri.Parse(channel);
         var endpoint = uri.Endpoint ?? throw new FormatException($"'{channel}': a subscription needs endpoint=host:port");
-        var subscription = new NetworkSubscription(endpoint, streamId, listener, uri.ReceiverWindow ?? 128 * 1024, _options.Io, uri.InterfaceAddress);
+        var subscription = new NetworkSubscription(endpoint, streamId, listener, uri.ReceiverWindow ?? 128 * 1024, _options.Io, uri.InterfaceAddress)
+        {
+            SessionFilter = uri.SessionId, // session-id= on a subscription: only that publisher's images
+            Reliable = uri.Reliable,
+        };
         _receiver.Add(subscription);
         return subscription;
     }

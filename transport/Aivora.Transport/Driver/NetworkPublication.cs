@@ -47,7 +47,7 @@ public sealed class NetworkPublication : IDisposable
     public const long SetupIntervalNs = 100_000_000;
     public const long HeartbeatIntervalNs = 100_000_000;
     public const long ConnectionTimeoutNs = 5_000_000_000;
-    public const long LingerNs = 5_000_000_000;
+    public const long DefaultLingerNs = 5_000_000_000;
     public const long RetransmitLingerNs = 10_000_000;
 
     private const int ControlPollEvery = 8; // a power of two
@@ -84,6 +84,20 @@ public sealed class NetworkPublication : IDisposable
     public long ReceiverPosition => Volatile.Read(ref _lastSmPosition);
     public IPEndPoint LocalEndPoint => _channel.LocalEndPoint;
     public UdpChannel Channel => _channel;
+
+    /// <summary>How long a closed publication keeps sending EOS heartbeats and answering NAKs (channel <c>linger=</c>).</summary>
+    public long LingerNs { get; init; } = DefaultLingerNs;
+
+    /// <summary>Where the stream starts (channel <c>term-id</c> / <c>term-offset</c>); 0 unless set at construction.</summary>
+    public long StartPosition
+    {
+        get;
+        init
+        {
+            _log.StartAt(value);
+            _senderPosition = _senderLimit = _lastSmPosition = field = value;
+        }
+    }
     /// <summary>Sending to a multicast group (SETUP carries the group flag; any receiver's SM keeps it connected).</summary>
     public bool IsMulticast { get; }
     /// <summary>Where it sends, for counters and logs.</summary>
@@ -117,13 +131,19 @@ public sealed class NetworkPublication : IDisposable
         _positionBitsToShift = LogBufferDescriptor.PositionBitsToShift(termLength);
     }
 
+    /// <summary>A random session id outside Aeron's reserved [-1, 1000] (the C driver's choice).</summary>
+    public static int RandomSessionId()
+    {
+        int sessionId;
+        do sessionId = Random.Shared.Next(int.MinValue, int.MaxValue); while (sessionId is >= -1 and <= 1000);
+        return sessionId;
+    }
+
     /// <summary>Picks a random session id outside Aeron's reserved [-1, 1000] and a random initial term id.</summary>
     public static NetworkPublication Create(IPEndPoint endpoint, int streamId, int termLength = LogBufferDescriptor.DefaultTermLength, int mtu = DefaultMtu,
         DatagramIo io = DatagramIo.Auto, IPAddress? networkInterface = null, int ttl = 0, FlowControl flowControl = FlowControl.Max)
     {
-        int sessionId;
-        do sessionId = Random.Shared.Next(int.MinValue, int.MaxValue); while (sessionId is >= -1 and <= 1000);
-        return new NetworkPublication(endpoint, streamId, sessionId, Random.Shared.Next(int.MinValue, int.MaxValue), termLength, mtu, io, networkInterface, ttl, flowControl);
+        return new NetworkPublication(endpoint, streamId, RandomSessionId(), Random.Shared.Next(int.MinValue, int.MaxValue), termLength, mtu, io, networkInterface, ttl, flowControl);
     }
 
     /// <summary>Test hook: loss injection on the control frames this publication receives.</summary>
@@ -328,7 +348,7 @@ public sealed class NetworkPublication : IDisposable
         Counters.NaksReceived++;
         long position = LogBufferDescriptor.ComputePosition(nak.TermId, offset, _positionBitsToShift, _log.InitialTermId);
         long oldest = _senderPosition - _log.TermLength / 2 - _log.MaxMessageLength;
-        if (position >= _senderPosition || position < Math.Max(0, oldest)) return;
+        if (position >= _senderPosition || position < Math.Max(StartPosition, oldest)) return;
         // One unicast action at a time; NAKs inside a range resent in the last 10 ms are ignored.
         bool covered = position >= _resendPosition && position < _resendPosition + _resendLength;
         if (covered && (_resendPending || nowNs < _resendLingerUntilNs)) return;

@@ -11,7 +11,7 @@ namespace Aivora.Transport.Driver;
 public struct SubscriptionCounters
 {
     public long DatagramsReceived, Malformed, SetupsReceived, SetupsRejected, StatusMessagesSent, NaksSent, SetupsElicited,
-        ImagesAvailable, ImagesUnavailable, OtherStreams, SetupsIgnoredInCoolDown;
+        ImagesAvailable, ImagesUnavailable, OtherStreams, SetupsIgnoredInCoolDown, GapsFilled;
 }
 
 /// <summary>Image lifecycle notifications (cold path).</summary>
@@ -58,6 +58,12 @@ public sealed class NetworkSubscription : IDisposable
 
     public int StreamId { get; }
     public long ReceiverId { get; } = Random.Shared.NextInt64();
+    /// <summary>When set, only this session gets an image; other publishers on the endpoint are ignored.</summary>
+    public int? SessionFilter { get; init; }
+
+    /// <summary>False: gaps are not NAKed but filled with padding when found, and delivery moves on (channel <c>reliable=false</c>).</summary>
+    public bool Reliable { get; init; } = true;
+
     /// <summary>Silence after which an image is gone (Aeron's image liveness timeout, 10 s by default).</summary>
     public long ImageLivenessNs { get; init; } = DefaultImageLivenessNs;
     public IPEndPoint LocalEndPoint => _channel.LocalEndPoint;
@@ -169,7 +175,8 @@ public sealed class NetworkSubscription : IDisposable
         {
             // A stream that is ending (EOS flag) or whose image just ended is not asked back (as the C driver).
             bool endOfStream = (datagram[FlagsOffset] & FrameFlags.EndOfStream) != 0;
-            if (!endOfStream && !InCoolDown(sessionId, nowNs)) ElicitSetup(sessionId, source, nowNs);
+            bool wanted = SessionFilter is not { } only || only == sessionId;
+            if (wanted && !endOfStream && !InCoolDown(sessionId, nowNs)) ElicitSetup(sessionId, source, nowNs);
             return;
         }
         var state = _images[index];
@@ -180,7 +187,7 @@ public sealed class NetworkSubscription : IDisposable
 
     private void OnSetup(SetupFrame setup, SocketAddress source, long nowNs)
     {
-        if (setup.StreamId != StreamId) return;
+        if (setup.StreamId != StreamId || (SessionFilter is { } only && only != setup.SessionId)) return;
         Counters.SetupsReceived++;
         int termLength = setup.TermLength, termOffset = setup.TermOffset, mtu = setup.Mtu;
         bool valid = LogBufferDescriptor.IsValidTermLength(termLength) && (uint)termOffset < (uint)termLength && (termOffset & (Alignment - 1)) == 0
@@ -246,7 +253,14 @@ public sealed class NetworkSubscription : IDisposable
                 state.LastNakPosition = gap;
                 state.NakDueNs = nowNs + NakDelay();
             }
-            if (nowNs >= state.NakDueNs)
+            if (nowNs >= state.NakDueNs && !Reliable)
+            {
+                // Unreliable: what is missing when the NAK would go is given up, and delivery moves on.
+                image.FillGap(termId, termOffset, length);
+                Counters.GapsFilled++;
+                work++;
+            }
+            else if (nowNs >= state.NakDueNs)
             {
                 _ = new NakFrame(_frame.AsSpan(0, NakLength)) { SessionId = image.SessionId, StreamId = StreamId, TermId = termId, TermOffset = termOffset, Length = length };
                 _ = new FrameHeader(_frame) { FrameLength = NakLength, Version = CurrentVersion, Flags = 0, Type = FrameType.Nak };

@@ -76,6 +76,20 @@ public sealed class PublicationLog
     }
 
     /// <summary>
+    /// Starts the stream at <paramref name="position"/> instead of 0 (the channel's init-term-id /
+    /// term-id / term-offset): only before anything was appended, 32-aligned, inside the stream.
+    /// </summary>
+    public void StartAt(long position)
+    {
+        if (_tailPosition != 0) throw new InvalidOperationException("the log has data; a start position can only be set on an empty log");
+        if (position < 0 || position >= MaxPosition || (position & (Protocol.FrameLayout.Alignment - 1)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(position), position, "start position must be 32-aligned and inside the stream");
+        }
+        TailPosition = position;
+    }
+
+    /// <summary>
     /// Reserves an unfragmented frame for <paramref name="length"/> bytes (at most the MTU payload)
     /// and points <paramref name="claim"/> at it; returns the new tail position or an <see cref="AppendResult"/> code.
     /// </summary>

@@ -6,12 +6,13 @@ namespace Aivora.Transport.Subscription;
 /// Joins BEGIN…END fragments into whole messages, in position order; unfragmented messages pass
 /// straight through without a copy. The buffer is sized once to the stream's maximum message
 /// length, so reassembly never allocates. A middle or end fragment with no BEGIN before it (a
-/// late join mid-message) is dropped and counted.
+/// late join mid-message), or not adjacent to the fragment before it (a gap an unreliable stream
+/// gave up), is dropped with the partial message and counted: a message is whole or not delivered.
 /// </summary>
 public struct FragmentAssembler<THandler> : IFragmentHandler where THandler : struct, IMessageHandler
 {
     private readonly byte[] _buffer;
-    private int _length;
+    private int _length, _termId, _nextTermOffset;
     private bool _assembling;
 
     public THandler Handler;
@@ -39,8 +40,9 @@ public struct FragmentAssembler<THandler> : IFragmentHandler where THandler : st
             _assembling = true;
             _length = 0;
         }
-        else if (!_assembling)
+        else if (!_assembling || header.TermId != _termId || header.TermOffset != _nextTermOffset)
         {
+            _assembling = false;
             OrphanFragments++;
             return;
         }
@@ -53,6 +55,8 @@ public struct FragmentAssembler<THandler> : IFragmentHandler where THandler : st
         }
         payload.CopyTo(_buffer.AsSpan(_length));
         _length += payload.Length;
+        _termId = header.TermId;
+        _nextTermOffset = header.TermOffset + FrameLayout.Align(FrameLayout.DataHeaderLength + payload.Length);
 
         if ((flags & FrameFlags.End) != 0)
         {

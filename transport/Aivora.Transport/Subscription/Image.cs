@@ -25,6 +25,8 @@ public struct ImageCounters
     public long PacketsInserted, FramesDelivered, BytesDelivered, Heartbeats, Duplicates, Malformed, UnderRuns, OverRuns;
     /// <summary>Times Poll met a frame in the term that is not a well-formed DATA/PAD frame (only hostile overlapping packets produce one).</summary>
     public long CorruptFrames;
+    /// <summary>Bytes given up by an unreliable subscription (gaps filled with padding).</summary>
+    public long BytesLost;
 }
 
 /// <summary>
@@ -162,6 +164,22 @@ public sealed class Image
         }
         SubscriberPosition = position; // release: the receiver may now reuse what lies behind
         return delivered;
+    }
+
+    /// <summary>
+    /// Gives up on a gap (an unreliable subscription): a PAD frame covering it goes into the term, so
+    /// the rebuild position, and delivery, move past it. Data that arrives for it later is a duplicate.
+    /// </summary>
+    public void FillGap(int termId, int termOffset, int length)
+    {
+        if (length < DataHeaderLength || (length & (Alignment - 1)) != 0 || (uint)termOffset > (uint)(_termLength - length)) return;
+        Span<byte> pad = stackalloc byte[DataHeaderLength];
+        _ = new DataFrame(pad) { TermOffset = termOffset, SessionId = SessionId, StreamId = StreamId, TermId = termId, ReservedValue = 0 };
+        _ = new FrameHeader(pad) { FrameLength = length, Version = CurrentVersion, Flags = FrameFlags.Unfragmented, Type = FrameType.Pad };
+        var term = _terms[LogBufferDescriptor.PartitionIndex(termId, InitialTermId)];
+        if (!TermRebuilder.Insert(term, termOffset, pad)) return;
+        Counters.BytesLost += length;
+        AdvanceRebuildPosition();
     }
 
     /// <summary>The first gap between the rebuild position and the high-water mark, in the rebuild term (what a NAK asks for).</summary>
