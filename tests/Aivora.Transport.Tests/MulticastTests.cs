@@ -85,6 +85,49 @@ public sealed class MulticastTests
         Assert.True(second.Loss.Dropped > 0 && second.Counters.NaksSent > 0 && pub.Counters.NaksReceived > 0 && pub.Counters.Retransmits > 0);
     }
 
+    [Theory]
+    [InlineData(true, 2)]   // a group keeps concurrent retransmit actions: both ranges go
+    [InlineData(false, 1)]  // unicast keeps one: the second NAK's range replaces the first
+    public void Naks_for_two_ranges_in_one_duty_cycle(bool multicast, int rangesResent)
+    {
+        var endpoint = multicast ? NextGroup() : new IPEndPoint(IPAddress.Loopback, Interlocked.Increment(ref _port));
+        using var sub = new NetworkSubscription(endpoint, 4);
+        using var pub = NetworkPublication.Create(endpoint, 4, 64 * 1024, ttl: 1);
+        Assert.True(RunUntil(() => pub.IsConnected && sub.ImageCount == 1, 5, () =>
+        {
+            pub.DoWork(NanoClock.Now);
+            sub.DoWork(NanoClock.Now);
+        }));
+        for (int i = 0; i < 8; i++) Assert.True(pub.Offer(new byte[1000]) > 0);
+        var handler = new InOrder();
+        long deadline = NanoClock.Now + 1_000_000_000;
+        while (pub.ReceiverPosition < pub.Position && NanoClock.Now < deadline)
+        {
+            pub.DoWork(NanoClock.Now);
+            sub.DoWork(NanoClock.Now);
+            sub.Poll(ref handler, 64);
+        }
+
+        // Two NAKs for different frames, sent back to back to where the publication listens.
+        using var receiver = UdpChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var control = multicast
+            ? new IPEndPoint(UdpChannel.ControlGroupOf(endpoint.Address), endpoint.Port)
+            : new IPEndPoint(IPAddress.Loopback, pub.LocalEndPoint.Port);
+        var nak = new byte[FrameLayout.NakLength];
+        foreach (int offset in new[] { 0, 2112 }) // the first and third 1,056-byte frames; each NAK asks for less than its frame
+        {
+            _ = new NakFrame(nak) { SessionId = pub.Log.SessionId, StreamId = 4, TermId = pub.Log.InitialTermId, TermOffset = offset, Length = 1024 };
+            _ = new FrameHeader(nak) { FrameLength = FrameLayout.NakLength, Version = 0, Flags = 0, Type = FrameType.Nak };
+            receiver.Send(nak, control.Serialize());
+        }
+        long retransmitsBefore = pub.Counters.Retransmits;
+        deadline = NanoClock.Now + 1_000_000_000;
+        while (pub.Counters.NaksReceived < 2 && NanoClock.Now < deadline) pub.DoWork(NanoClock.Now);
+
+        Assert.Equal(2, pub.Counters.NaksReceived);
+        Assert.Equal(rangesResent, pub.Counters.Retransmits - retransmitsBefore);
+    }
+
     [Fact]
     public void Setup_goes_to_the_data_group_with_the_group_flag_and_ttl()
     {

@@ -71,9 +71,18 @@ public sealed class NetworkPublication : IDisposable
     private bool _hadConnection; // Aeron's has_initial_connection: heartbeats go on even after receivers leave
     private bool _setupRequested = true, _endOfStreamAcknowledged;
     private long _closedAtNs;
-    // One unicast retransmit action: the range, whether it is still to go, and until when it lingers.
-    private long _resendPosition, _resendLength, _resendLingerUntilNs;
-    private bool _resendPending;
+    // Retransmit actions: a range, whether it is still to go, and until when it lingers (NAKs inside a
+    // lingering range are ignored). Unicast keeps one, replaced by a NAK for another range; a group
+    // (multicast) keeps up to 16 side by side, as the C driver's max-resend.
+    private struct ResendAction
+    {
+        public long Position, Length, LingerUntilNs;
+        public bool Pending;
+    }
+
+    private const int MaxGroupResends = 16;
+    private readonly ResendAction[] _resends;
+    private int _pendingResends;
     public PublicationCounters Counters;
 
     public PublicationLog Log => _log;
@@ -109,6 +118,7 @@ public sealed class NetworkPublication : IDisposable
         int mtu = DefaultMtu, DatagramIo io = DatagramIo.Auto, IPAddress? networkInterface = null, int ttl = 0, FlowControl flowControl = FlowControl.Max)
     {
         _flowControl = flowControl;
+        _resends = new ResendAction[UdpChannel.IsMulticast(endpoint.Address) ? MaxGroupResends : 1];
         IsMulticast = UdpChannel.IsMulticast(endpoint.Address);
         if (IsMulticast)
         {
@@ -219,7 +229,7 @@ public sealed class NetworkPublication : IDisposable
         // go on, and a receiver that comes back asks for a SETUP (an SM flagged SETUP).
         if (_connected && nowNs - _timeOfLastSmNs > ConnectionTimeoutNs) _connected = false;
         if (_setupRequested && nowNs - _timeOfLastSetupNs >= SetupIntervalNs) work += SendSetup(nowNs);
-        if (_resendPending) work += Resend(nowNs);
+        if (_pendingResends > 0) work += Resend(nowNs);
         if (_connected) work += SendData(nowNs);
         // Heartbeats continue once there has been a receiver, connected or not: a receiver that
         // restarts hears them, asks for a SETUP and rejoins (capture 2).
@@ -350,11 +360,24 @@ public sealed class NetworkPublication : IDisposable
         long oldest = _senderPosition - _log.TermLength / 2 - _log.MaxMessageLength;
         if (position >= _senderPosition || position < Math.Max(StartPosition, oldest)) return;
         // One unicast action at a time; NAKs inside a range resent in the last 10 ms are ignored.
-        bool covered = position >= _resendPosition && position < _resendPosition + _resendLength;
-        if (covered && (_resendPending || nowNs < _resendLingerUntilNs)) return;
-        _resendPosition = position;
-        _resendLength = Math.Min(Math.Min(length, _log.TermLength - offset), _senderPosition - position);
-        _resendPending = true;
+        int free = -1;
+        for (int i = 0; i < _resends.Length; i++)
+        {
+            ref var action = ref _resends[i];
+            bool live = action.Pending || nowNs < action.LingerUntilNs;
+            if (live && position >= action.Position && position < action.Position + action.Length) return; // already resent or about to be
+            if (!live && free < 0) free = i;
+        }
+        if (free < 0)
+        {
+            if (_resends.Length > 1) return; // a group's 16 actions are all busy: the receiver will NAK again
+            free = 0;                        // unicast: the new range replaces the lingering one
+        }
+        ref var slot = ref _resends[free];
+        if (!slot.Pending) _pendingResends++;
+        slot.Position = position;
+        slot.Length = Math.Min(Math.Min(length, _log.TermLength - offset), _senderPosition - position);
+        slot.Pending = true;
     }
 
     // A receiver rejected our image (e.g. its application refused it): it is gone for pacing purposes.
@@ -379,20 +402,30 @@ public sealed class NetworkPublication : IDisposable
 
     private int Resend(long nowNs)
     {
-        long position = _resendPosition, end = _resendPosition + _resendLength;
-        while (position < end)
+        int work = 0;
+        for (int i = 0; i < _resends.Length; i++)
         {
-            var datagram = _log.NextDatagram(position, (int)Math.Min(_log.Mtu, Math.Max(end - position, Alignment)), out int advance);
-            if (advance == 0) break;
-            _channel.QueueSend(datagram, _destination);
-            Counters.Retransmits++;
-            Counters.RetransmittedBytes += datagram.Length;
-            position += advance;
+            ref var action = ref _resends[i];
+            if (!action.Pending) continue;
+            long position = action.Position, end = action.Position + action.Length;
+            while (position < end)
+            {
+                // Whole frames up to an MTU from the NAKed position, even when the NAK asked for less than
+                // the frame there; never past what was sent.
+                var datagram = _log.NextDatagram(position, (int)Math.Min(_log.Mtu, _senderPosition - position), out int advance);
+                if (advance == 0) break;
+                _channel.QueueSend(datagram, _destination);
+                Counters.Retransmits++;
+                Counters.RetransmittedBytes += datagram.Length;
+                position += advance;
+            }
+            action.Pending = false;
+            action.LingerUntilNs = nowNs + RetransmitLingerNs;
+            work++;
         }
         _channel.FlushSends(_destination);
-        _resendPending = false;
-        _resendLingerUntilNs = nowNs + RetransmitLingerNs;
-        return 1;
+        _pendingResends = 0;
+        return work;
     }
 
     private int SendData(long nowNs)
