@@ -33,13 +33,14 @@ public static class TransportPingPong
         _pongCpu = Environment.ProcessorCount > 1 ? 1 : 0;
         PinTo(0);
 
-        // Two passes in mirrored order (A B C, then C B A), each with half the messages, so a machine
-        // that drifts during the run weighs on every implementation alike.
+        // Four passes in mirrored order (A B C C B A A B C C B A), each with a quarter of the messages,
+        // so a shared machine that drifts or has a noisy spell weighs on every implementation alike.
         string[] impls = ["raw-udp", "raw-udp-managed", "aivora"];
         var histograms = impls.ToDictionary(impl => impl, _ => new LatencyHistogram());
-        foreach (var impl in impls.Concat(impls.Reverse()))
+        var mirrored = impls.Concat(impls.Reverse()).ToArray();
+        foreach (var impl in mirrored.Concat(mirrored))
         {
-            if (!Measure(impl, warmup, messages / 2, histograms[impl])) return 1;
+            if (!Measure(impl, warmup, messages / 4, histograms[impl])) return 1;
         }
         foreach (var impl in impls)
         {

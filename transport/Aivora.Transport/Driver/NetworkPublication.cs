@@ -50,8 +50,8 @@ public sealed class NetworkPublication : IDisposable
     public const long DefaultLingerNs = 5_000_000_000;
     public const long RetransmitLingerNs = 10_000_000;
 
-    private const int ControlPollEvery = 8; // a power of two
-    private long _dutyCycles;
+    private const long ControlPollIntervalNs = 20_000;
+    private long _nextControlPollNs;
     private readonly UdpChannel _channel;
     private readonly SocketAddress _destination;
     private readonly PublicationLog _log;
@@ -212,10 +212,12 @@ public sealed class NetworkPublication : IDisposable
     {
         if (_isClosed) return 0;
         // Data first: it is what the latency path waits for. Control frames (SM, NAK, RTTM) are read
-        // every few cycles: each check is a syscall, and none of them is urgent at the µs scale.
+        // at most every 20 µs while connected: each check is a syscall, and none of them is urgent at
+        // that scale (a NAK is answered 20 µs late at worst; the C receiver repeats one every 100 µs).
         int work = _connected ? SendData(nowNs) : 0;
-        if ((++_dutyCycles & (ControlPollEvery - 1)) == 0 || !_connected || _closing)
+        if (nowNs >= _nextControlPollNs || !_connected || _closing)
         {
+            _nextControlPollNs = nowNs + ControlPollIntervalNs;
             while (_channel.TryReceive(out var datagram, out _))
             {
                 OnControlFrame(datagram, nowNs);
