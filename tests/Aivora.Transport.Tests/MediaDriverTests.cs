@@ -116,6 +116,44 @@ public sealed class MediaDriverTests
     }
 
     [Fact]
+    public void Loss_injected_by_the_driver_in_both_directions_is_repaired_with_agents_on_their_own_threads()
+    {
+        var options = Options(ThreadingMode.Dedicated);
+        using var driver = MediaDriver.Launch(new DriverOptions
+        {
+            ThreadingMode = options.ThreadingMode, SenderIdle = options.SenderIdle, ReceiverIdle = options.ReceiverIdle,
+            DataLoss = i => new LossGenerator(100 + i, dropRate: 0.05, duplicateRate: 0.05, reorderRate: 0.05),
+            ControlLoss = i => new LossGenerator(200 + i, dropRate: 0.05),
+        });
+        var channel = NextChannel("|term-length=64k");
+        var sub = driver.AddSubscription(channel, 8);
+        var pub = driver.AddPublication(channel, 8);
+        Assert.True(Until(driver, () => pub.IsConnected && sub.ImageCount == 1, 10), "no connection through the lossy driver");
+
+        var assembler = new FragmentAssembler<Sequence>(new Sequence(), pub.Log.MaxMessageLength);
+        var buffer = new byte[3000];
+        var rng = new Random(5);
+        int sent = 0;
+        bool finished = Until(driver, () => assembler.Handler.Received == 20_000, 60, () =>
+        {
+            bool progressed = false;
+            while (sent < 20_000)
+            {
+                int length = rng.Next(9, buffer.Length);
+                BinaryPrimitives.WriteInt64LittleEndian(buffer, sent);
+                buffer[length - 1] = (byte)length;
+                if (pub.Offer(buffer.AsSpan(0, length)) < 0) break;
+                sent++;
+                progressed = true;
+            }
+            return sub.Poll(ref assembler, 128) > 0 || progressed;
+        });
+        Assert.True(finished, $"received {assembler.Handler.Received} of 20,000; NAKs {sub.Counters.NaksSent}, retransmits {pub.Counters.Retransmits}");
+        Assert.Equal(0, assembler.Handler.Errors);
+        Assert.True(sub.Loss!.Dropped > 0 && pub.ControlLoss!.Dropped > 0 && pub.Counters.Retransmits > 0);
+    }
+
+    [Fact]
     public void Counters_are_readable_from_the_file_while_the_driver_runs()
     {
         var path = Path.Combine(Path.GetTempPath(), $"aivora-counters-{Environment.ProcessId}-{Guid.NewGuid():N}.dat");
@@ -150,6 +188,11 @@ public sealed class MediaDriverTests
             Assert.Equal(pub.Log.SessionId, publication.SessionId);
             Assert.StartsWith("pub 127.0.0.1:", publication.Label);
             Assert.True(publication.Values["bytes_sent"] >= 1_000 * 128 && publication.Values["connected"] == 1);
+            var driverRecord = Assert.Single(snapshot.Records, r => r.Kind == CounterKind.Driver);
+            Assert.Equal(1, driverRecord.Values["publications"]);
+            Assert.Equal(1, driverRecord.Values["subscriptions"]);
+            Assert.Equal(1, driverRecord.Values["images"]);
+            Assert.Equal(0, driverRecord.Values["agent_failures"]);
             var subscription = Assert.Single(snapshot.Records, r => r.Kind == CounterKind.Subscription);
             Assert.Equal(1, subscription.Values["images"]);
             Assert.True(subscription.Values["status_messages_sent"] > 0);

@@ -44,9 +44,13 @@ public sealed unsafe class CountersFile : IDisposable
     }
 
     /// <summary>Rewrites every record from the live objects, then the record count and the heartbeat.</summary>
-    internal void Publish(NetworkPublication[] publications, NetworkSubscription[] subscriptions)
+    internal void Publish(NetworkPublication[] publications, NetworkSubscription[] subscriptions, int agentFailures)
     {
         _next = 0;
+        int images = 0;
+        foreach (var subscription in subscriptions) images += subscription.ImageSnapshot.Length;
+        Span<long> driver = [publications.Length, subscriptions.Length, images, agentFailures];
+        Write(CounterKind.Driver, 0, 0, "driver", driver);
         foreach (var publication in publications) Write(publication);
         foreach (var subscription in subscriptions)
         {

@@ -7,6 +7,7 @@ public enum CounterKind
     Publication = 1,
     Subscription = 2,
     Image = 3,
+    Driver = 4,
 }
 
 /// <summary>
@@ -40,6 +41,8 @@ public static class CountersLayout
         "setups_elicited", "images_available", "images_unavailable", "other_streams", "receive_calls", "send_failures",
     ];
 
+    private static readonly string[] DriverFields = ["publications", "subscriptions", "images", "agent_failures"];
+
     private static readonly string[] ImageFields =
     [
         "subscriber_position", "rebuild_position", "high_water_mark", "packets_inserted", "frames_delivered", "bytes_delivered",
@@ -52,6 +55,7 @@ public static class CountersLayout
         CounterKind.Publication => PublicationFields,
         CounterKind.Subscription => SubscriptionFields,
         CounterKind.Image => ImageFields,
+        CounterKind.Driver => DriverFields,
         _ => [],
     };
 }

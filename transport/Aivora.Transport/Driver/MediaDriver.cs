@@ -31,6 +31,13 @@ public sealed class DriverOptions
     public int ReceiverCpu { get; init; } = -1;
     public int ConductorCpu { get; init; } = -1;
     public DatagramIo Io { get; init; } = DatagramIo.Auto;
+    /// <summary>
+    /// Seeded loss injection per direction, as Aeron's loss generators (tests and drills only): on the
+    /// data this driver's subscriptions receive, and on the control frames (SM, NAK) its publications
+    /// receive. Called once per subscription / publication with a running index, so each gets its own seed.
+    /// </summary>
+    public Func<int, LossGenerator>? DataLoss { get; init; }
+    public Func<int, LossGenerator>? ControlLoss { get; init; }
     /// <summary>Where to publish counters for out-of-process readers; null for none.</summary>
     public string? CountersPath { get; init; }
 }
@@ -50,6 +57,7 @@ public sealed class MediaDriver : IDisposable
     private readonly List<AgentRunner> _runners = [];
     private readonly CountersFile? _counters;
     private bool _disposed;
+    private int _publicationsAdded, _subscriptionsAdded;
 
     public ThreadingMode ThreadingMode => _options.ThreadingMode;
     public string? CountersPath => _counters?.Path;
@@ -108,6 +116,8 @@ public sealed class MediaDriver : IDisposable
                 ? LogBuffer.LogBufferDescriptor.ComputePosition(termId, uri.TermOffset!.Value, LogBuffer.LogBufferDescriptor.PositionBitsToShift(uri.TermLength), initialTermId)
                 : 0,
         };
+        if (_options.ControlLoss is { } controlLoss) publication.ControlLoss = controlLoss(_publicationsAdded);
+        _publicationsAdded++;
         _sender.Add(publication);
         return publication;
     }
@@ -127,6 +137,8 @@ public sealed class MediaDriver : IDisposable
             SessionFilter = uri.SessionId, // session-id= on a subscription: only that publisher's images
             Reliable = uri.Reliable,
         };
+        if (_options.DataLoss is { } dataLoss) subscription.Loss = dataLoss(_subscriptionsAdded);
+        _subscriptionsAdded++;
         _receiver.Add(subscription);
         return subscription;
     }
@@ -144,7 +156,14 @@ public sealed class MediaDriver : IDisposable
         return _invoked.DoWork(NanoClock.Now);
     }
 
-    internal void PublishCounters(long nowNs) => _counters?.Publish(_sender.Publications, _receiver.Subscriptions);
+    internal void PublishCounters(long nowNs) => _counters?.Publish(_sender.Publications, _receiver.Subscriptions, AgentFailureCount());
+
+    private int AgentFailureCount()
+    {
+        int failures = 0;
+        foreach (var runner in _runners) failures += runner.Failure is null ? 0 : 1;
+        return failures;
+    }
 
     /// <summary>Stops the agents (bounded wait), closes every publication and subscription, and releases the counters file.</summary>
     public void Dispose()
