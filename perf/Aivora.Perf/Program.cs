@@ -33,7 +33,7 @@ public static class Program
                       codec [--quick]                                              encode/decode cost per message of the exchange schema
                       risk [--quick]                                               order entry with pre-trade risk vs book only; mark-update scaling
                       transport [--quick]                                          32-byte ping-pong between two processes: our Aeron transport vs raw UDP
-                      transport-throughput [--quick]                               one-way messages/s and MB/s for 32 B and 1 KB messages
+                      transport-throughput [--quick] [--counters PATH]             one-way messages/s and MB/s for 32 B and 1 KB messages
                       transport-stat <counters-file> [--watch N]                   print a running driver's counters (STAT lines)
                     """);
                 return 2;

@@ -19,11 +19,13 @@ public static class TransportThroughput
     public static int Run(string[] args)
     {
         double seconds = args.Contains("--quick") ? 5 : 15;
+        int at = Array.IndexOf(args, "--counters");
+        string? countersPath = at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
         if (!ThreadAffinity.TryPinCurrentThread(0, out var error)) Console.Error.WriteLine($"not pinned: {error}");
         foreach (int payload in new[] { 32, 1024 })
         {
-            double managed = Measure(payload, seconds, DatagramIo.Managed);
-            double native = Measure(payload, seconds, DatagramIo.Native);
+            double managed = Measure(payload, seconds, DatagramIo.Managed, countersPath);
+            double native = Measure(payload, seconds, DatagramIo.Native, countersPath);
             if (managed <= 0 || native <= 0) return 1;
             Console.WriteLine(FormattableString.Invariant(
                 $"RESULT bench=transport-throughput payload={payload} ratio_native_over_managed={native / managed:F2}"));
@@ -42,11 +44,13 @@ public static class TransportThroughput
     }
 
     /// <summary>Messages per second, or -1 when the run failed.</summary>
-    private static double Measure(int payload, double seconds, DatagramIo io)
+    private static double Measure(int payload, double seconds, DatagramIo io, string? countersPath)
     {
-        var endpoint = new IPEndPoint(IPAddress.Loopback, FreePort());
-        using var sub = new NetworkSubscription(endpoint, 7, io: io);
-        using var pub = NetworkPublication.Create(endpoint, 7, io: io);
+        // An invoker-mode driver: its duty cycle runs on this thread, between offers and polls.
+        using var driver = MediaDriver.Launch(new DriverOptions { ThreadingMode = ThreadingMode.Invoker, Io = io, CountersPath = countersPath });
+        var channel = FormattableString.Invariant($"aeron:udp?endpoint=127.0.0.1:{FreePort()}");
+        var sub = driver.AddSubscription(channel, 7);
+        var pub = driver.AddPublication(channel, 7);
         var handler = new InOrder();
         var message = new byte[payload];
         long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 10;
@@ -57,9 +61,7 @@ public static class TransportThroughput
                 Console.Error.WriteLine("transport-throughput: no connection within 10 s");
                 return -1;
             }
-            long now = NanoClock.Now;
-            pub.DoWork(now);
-            sub.DoWork(now);
+            driver.DoWork();
         }
 
         long sent = 0, start = Stopwatch.GetTimestamp(), end = start + (long)(Stopwatch.Frequency * seconds);
@@ -71,9 +73,7 @@ public static class TransportThroughput
                 if (pub.Offer(message) < 0) break;
                 sent++;
             }
-            long now = NanoClock.Now;
-            pub.DoWork(now);
-            sub.DoWork(now);
+            driver.DoWork();
             sub.Poll(ref handler, 256);
         }
         double elapsed = (Stopwatch.GetTimestamp() - start) / (double)Stopwatch.Frequency;
