@@ -51,14 +51,21 @@ public sealed class ChannelOptionTests
         for (int i = 8; i < length; i++) buffer[i] = (byte)(sequence + i);
     }
 
+    /// <summary>A subscription and a publication on one fresh endpoint, each with its extra channel parameters, connected.</summary>
+    private static (NetworkSubscription Sub, NetworkPublication Pub) Connect(MediaDriver driver, string subscriptionParameters, string publicationParameters)
+    {
+        string endpoint = Endpoint();
+        var sub = driver.AddSubscription($"aeron:udp?endpoint={endpoint}{subscriptionParameters}", 3);
+        var pub = driver.AddPublication($"aeron:udp?endpoint={endpoint}{publicationParameters}", 3);
+        Assert.True(Run(driver, () => pub.IsConnected && sub.ImageCount == 1, 5), "no connection");
+        return (sub, pub);
+    }
+
     [Fact]
     public void A_publication_given_init_term_id_term_id_and_term_offset_starts_exactly_there()
     {
         using var driver = MediaDriver.Launch();
-        string endpoint = Endpoint();
-        var sub = driver.AddSubscription($"aeron:udp?endpoint={endpoint}", 3);
-        var pub = driver.AddPublication($"aeron:udp?endpoint={endpoint}|term-length=64k|session-id=4242|init-term-id=100|term-id=102|term-offset=4096", 3);
-        Assert.True(Run(driver, () => pub.IsConnected && sub.ImageCount == 1, 5));
+        var (sub, pub) = Connect(driver, "", "|term-length=64k|session-id=4242|init-term-id=100|term-id=102|term-offset=4096");
 
         Assert.Equal(4242, pub.Log.SessionId);
         Assert.Equal(2L * 65536 + 4096, pub.Position);
@@ -90,10 +97,7 @@ public sealed class ChannelOptionTests
     public void An_unreliable_subscription_gives_up_lost_data_delivers_the_rest_in_order_and_never_naks()
     {
         using var driver = MediaDriver.Launch();
-        string endpoint = Endpoint();
-        var sub = driver.AddSubscription($"aeron:udp?endpoint={endpoint}|reliable=false", 3);
-        var pub = driver.AddPublication($"aeron:udp?endpoint={endpoint}|term-length=64k", 3);
-        Assert.True(Run(driver, () => pub.IsConnected && sub.ImageCount == 1, 5));
+        var (sub, pub) = Connect(driver, "|reliable=false", "|term-length=64k");
         sub.Loss = new LossGenerator(21, dropRate: 0.05, reorderRate: 0.02);
 
         var handler = new FragmentAssembler<InOrder>(new InOrder(), pub.Log.MaxMessageLength);
