@@ -116,9 +116,9 @@ internal sealed class ConductorAgent(MediaDriver driver) : IAgent
     {
         if (nowNs < _nextCountersNs) return 0;
         _nextCountersNs = nowNs + CountersIntervalNs;
-        driver.PublishCounters(nowNs);
+        driver.PublishCounters();
         return 1;
     }
 
-    public void OnClose() => driver.PublishCounters(NanoClock.Now);
+    public void OnClose() => driver.PublishCounters();
 }

@@ -156,7 +156,7 @@ public sealed class MediaDriver : IDisposable
         return _invoked.DoWork(NanoClock.Now);
     }
 
-    internal void PublishCounters(long nowNs) => _counters?.Publish(_sender.Publications, _receiver.Subscriptions, AgentFailureCount());
+    internal void PublishCounters() => _counters?.Publish(_sender.Publications, _receiver.Subscriptions, AgentFailureCount());
 
     private int AgentFailureCount()
     {

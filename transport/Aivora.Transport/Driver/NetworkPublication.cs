@@ -118,8 +118,8 @@ public sealed class NetworkPublication : IDisposable
         int mtu = DefaultMtu, DatagramIo io = DatagramIo.Auto, IPAddress? networkInterface = null, int ttl = 0, FlowControl flowControl = FlowControl.Max)
     {
         _flowControl = flowControl;
-        _resends = new ResendAction[UdpChannel.IsMulticast(endpoint.Address) ? MaxGroupResends : 1];
         IsMulticast = UdpChannel.IsMulticast(endpoint.Address);
+        _resends = new ResendAction[IsMulticast ? MaxGroupResends : 1];
         if (IsMulticast)
         {
             // Receivers send SM / NAK to the control group (data group + 1, same port): listen there (aeron-wire.md §12).

@@ -54,6 +54,9 @@ public sealed class NetworkSubscription : IDisposable
     private long _pendingSetupSession = long.MinValue, _pendingSetupUntilNs;
     private readonly SocketAddress? _controlGroup;   // multicast: where all control frames go
     private readonly Random _nakBackoff = new();
+    // Sessions whose image ended recently: their stray packets and SETUPs do not bring the image
+    // back for CoolDownNs (the C driver's IMAGE_COOL_DOWN state, here with a fixed span).
+    private readonly (int SessionId, long UntilNs)[] _coolDown = new (int, long)[MaxImages];
     public SubscriptionCounters Counters;
 
     public int StreamId { get; }
@@ -316,10 +319,6 @@ public sealed class NetworkSubscription : IDisposable
         }
         return -1;
     }
-
-    // Sessions whose image ended recently: their stray packets and SETUPs do not bring the image
-    // back for CoolDownNs (the C driver's IMAGE_COOL_DOWN state, here with a fixed span).
-    private readonly (int SessionId, long UntilNs)[] _coolDown = new (int, long)[MaxImages];
 
     private bool InCoolDown(int sessionId, long nowNs)
     {

@@ -56,23 +56,8 @@ public sealed class PublicationLog
     public long Append(ReadOnlySpan<byte> message)
     {
         if (message.Length > MaxMessageLength) return AppendResult.MessageTooLong;
-        while (true)
-        {
-            if (TailPosition >= MaxPosition) return AppendResult.MaxPositionExceeded;
-            int termId = LogBufferDescriptor.TermId(TailPosition, _positionBitsToShift, InitialTermId);
-            int termOffset = LogBufferDescriptor.TermOffset(TailPosition, TermLength);
-            var term = Term(termId);
-            int next = TermAppender.Append(term, termOffset, SessionId, StreamId, termId, message, MaxPayloadLength);
-            if (next != TermAppender.Tripped)
-            {
-                TailPosition += next - termOffset;
-                if (next == TermLength) Array.Clear(Term(unchecked(termId + 1))); // filled exactly: entering the next term
-                return TailPosition;
-            }
-            // Padded to the end of the term: rotate, clearing the partition the next term reuses.
-            TailPosition += TermLength - termOffset;
-            Array.Clear(Term(unchecked(termId + 1)));
-        }
+        var write = new MessageWrite(message, this);
+        return WriteAtTail(ref write);
     }
 
     /// <summary>
@@ -96,19 +81,49 @@ public sealed class PublicationLog
     public long Claim(int length, ref BufferClaim claim)
     {
         if ((uint)length > (uint)MaxPayloadLength) return AppendResult.MessageTooLong;
+        var write = new ClaimWrite(length, ref claim, this);
+        return WriteAtTail(ref write);
+    }
+
+    // What goes at the tail: writes into a term at an offset, returning the next offset or Tripped.
+    private interface ITermWrite
+    {
+        int Write(byte[] term, int termOffset, int termId);
+    }
+
+    private readonly ref struct MessageWrite(ReadOnlySpan<byte> message, PublicationLog log) : ITermWrite
+    {
+        private readonly ReadOnlySpan<byte> _message = message;
+        public int Write(byte[] term, int termOffset, int termId) =>
+            TermAppender.Append(term, termOffset, log.SessionId, log.StreamId, termId, _message, log.MaxPayloadLength);
+    }
+
+    private ref struct ClaimWrite(int length, ref BufferClaim claim, PublicationLog log) : ITermWrite
+    {
+        private readonly ref BufferClaim _claim = ref claim;
+        public readonly int Write(byte[] term, int termOffset, int termId)
+        {
+            int next = TermAppender.Claim(term, termOffset, log.SessionId, log.StreamId, termId, length);
+            if (next != TermAppender.Tripped) _claim = new BufferClaim(term, termOffset, length);
+            return next;
+        }
+    }
+
+    // The one place the tail moves: write, or pad and rotate into the next term (clearing the
+    // partition it reuses, which held the term three back, long past any NAK window).
+    private long WriteAtTail<TWrite>(ref TWrite write) where TWrite : ITermWrite, allows ref struct
+    {
         while (true)
         {
             long tail = _tailPosition;
             if (tail >= MaxPosition) return AppendResult.MaxPositionExceeded;
             int termId = LogBufferDescriptor.TermId(tail, _positionBitsToShift, InitialTermId);
             int termOffset = LogBufferDescriptor.TermOffset(tail, TermLength);
-            var term = Term(termId);
-            int next = TermAppender.Claim(term, termOffset, SessionId, StreamId, termId, length);
+            int next = write.Write(Term(termId), termOffset, termId);
             if (next != TermAppender.Tripped)
             {
-                claim = new BufferClaim(term, termOffset, length);
                 TailPosition = tail + (next - termOffset);
-                if (next == TermLength) Array.Clear(Term(unchecked(termId + 1)));
+                if (next == TermLength) Array.Clear(Term(unchecked(termId + 1))); // filled exactly: entering the next term
                 return TailPosition;
             }
             TailPosition = tail + (TermLength - termOffset);

@@ -20,15 +20,7 @@ public static class TermAppender
         ReadOnlySpan<byte> message, int maxPayloadLength)
     {
         int framedLength = LogBufferDescriptor.FramedLength(message.Length, maxPayloadLength);
-        if (termOffset + framedLength > term.Length)
-        {
-            if (termOffset < term.Length)
-            {
-                WriteHeader(term[termOffset..], term.Length - termOffset, FrameFlags.Unfragmented, FrameType.Pad,
-                    termOffset, sessionId, streamId, termId);
-            }
-            return Tripped;
-        }
+        if (PaddedForLackOfRoom(term, termOffset, framedLength, sessionId, streamId, termId)) return Tripped;
 
         if (message.Length <= maxPayloadLength)
         {
@@ -62,17 +54,20 @@ public static class TermAppender
     public static int Claim(Span<byte> term, int termOffset, int sessionId, int streamId, int termId, int length)
     {
         int framedLength = Align(DataHeaderLength + length);
-        if (termOffset + framedLength > term.Length)
-        {
-            if (termOffset < term.Length)
-            {
-                WriteHeader(term[termOffset..], term.Length - termOffset, FrameFlags.Unfragmented, FrameType.Pad,
-                    termOffset, sessionId, streamId, termId);
-            }
-            return Tripped;
-        }
+        if (PaddedForLackOfRoom(term, termOffset, framedLength, sessionId, streamId, termId)) return Tripped;
         WriteHeader(term[termOffset..], -(DataHeaderLength + length), FrameFlags.Unfragmented, FrameType.Data, termOffset, sessionId, streamId, termId);
         return termOffset + framedLength;
+    }
+
+    // A message never spans terms: when it does not fit, the rest of the term becomes one PAD frame.
+    private static bool PaddedForLackOfRoom(Span<byte> term, int termOffset, int framedLength, int sessionId, int streamId, int termId)
+    {
+        if (termOffset + framedLength <= term.Length) return false;
+        if (termOffset < term.Length)
+        {
+            WriteHeader(term[termOffset..], term.Length - termOffset, FrameFlags.Unfragmented, FrameType.Pad, termOffset, sessionId, streamId, termId);
+        }
+        return true;
     }
 
     private static void WriteHeader(Span<byte> frame, int frameLength, byte flags, FrameType type,

@@ -34,7 +34,7 @@ public sealed class ChannelUri
     public Driver.FlowControl FlowControl { get; private init; }
 
     /// <summary>True when the endpoint is an IPv4 multicast group.</summary>
-    public bool IsMulticast => Endpoint is { } e && e.Address.GetAddressBytes() is [>= 224 and <= 239, ..];
+    public bool IsMulticast => Endpoint is { } e && Driver.UdpChannel.IsMulticast(e.Address);
 
     private ChannelUri(Dictionary<string, string> parameters) => Parameters = parameters;
 
