@@ -208,8 +208,9 @@ public sealed class Image
         long subscriberTermStart = subscriberPosition - LogBufferDescriptor.TermOffset(subscriberPosition, _termLength);
         long packetTermStart = packetPosition - LogBufferDescriptor.TermOffset(packetPosition, _termLength);
         // The packet's term and the one after it (the rebuild walk may step into it) must be clean:
-        // their partitions last held the terms three back.
-        long mustBeClean = packetTermStart + _termLength - 2L * _termLength;
+        // their partitions last held the terms three back, so everything before the term ahead of
+        // the packet's, less three terms, i.e. before (packet term - 1 term), must be cleared.
+        long mustBeClean = packetTermStart - _termLength;
         long budget = CleanSliceBytes;
         while (_cleanPosition < subscriberTermStart && (budget > 0 || _cleanPosition < mustBeClean))
         {
