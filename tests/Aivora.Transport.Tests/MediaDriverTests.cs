@@ -250,5 +250,6 @@ public sealed class MediaDriverTests
         Assert.Throws<InvalidOperationException>(() => driver.DoWork());
         Assert.Contains("endpoint", Assert.Throws<FormatException>(() => driver.AddPublication("aeron:udp?mtu=1408", 1)).Message);
         Assert.Throws<FormatException>(() => driver.AddSubscription("aeron:ipc", 1));
+        Assert.Contains("IPv4", Assert.Throws<NotSupportedException>(() => driver.AddSubscription("aeron:udp?endpoint=[::1]:40999", 1)).Message);
     }
 }

@@ -94,6 +94,7 @@ public sealed unsafe class UdpChannel : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchLength, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(slotLength, 64);
+        if (endpoint.AddressFamily != AddressFamily.InterNetwork) throw new NotSupportedException($"{endpoint}: only IPv4 endpoints are supported");
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { Blocking = false };
         try
         {
