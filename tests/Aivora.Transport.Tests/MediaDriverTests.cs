@@ -248,6 +248,9 @@ public sealed class MediaDriverTests
     {
         using var driver = MediaDriver.Launch(Options(ThreadingMode.Shared));
         Assert.Throws<InvalidOperationException>(() => driver.DoWork());
+        Assert.True(driver.AddPublication(NextChannel(), 1).Channel.IsConnected); // unicast: connected, as the C driver
+        using var unconnected = MediaDriver.Launch(new DriverOptions { ThreadingMode = ThreadingMode.Shared, ConnectSendSockets = false });
+        Assert.False(unconnected.AddPublication(NextChannel(), 1).Channel.IsConnected);
         Assert.Contains("endpoint", Assert.Throws<FormatException>(() => driver.AddPublication("aeron:udp?mtu=1408", 1)).Message);
         Assert.Throws<FormatException>(() => driver.AddSubscription("aeron:ipc", 1));
         Assert.Contains("IPv4", Assert.Throws<NotSupportedException>(() => driver.AddSubscription("aeron:udp?endpoint=[::1]:40999", 1)).Message);

@@ -108,8 +108,9 @@ public sealed class MulticastTests
             sub.Poll(ref handler, 64);
         }
 
-        // Two NAKs for different frames, sent back to back to where the publication listens.
-        using var receiver = UdpChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        // Two NAKs for different frames, sent back to back to where the publication listens, from the
+        // receiver's own socket (a unicast publication's socket is connected to it and hears nobody else).
+        var receiver = sub.Channel;
         var control = multicast
             ? new IPEndPoint(UdpChannel.ControlGroupOf(endpoint.Address), endpoint.Port)
             : new IPEndPoint(IPAddress.Loopback, pub.LocalEndPoint.Port);

@@ -99,4 +99,28 @@ public sealed class UdpChannelTests
         peer.Send(new byte[40], channel.LocalEndPoint.Serialize());
         Assert.Equal(40, Assert.Single(ReceiveAll(channel, 1, out _)).Length);
     }
+
+    [Theory]
+    [InlineData(DatagramIo.Native)]
+    [InlineData(DatagramIo.Managed)]
+    public void A_connected_channel_sends_to_its_peer_and_hears_only_its_peer(DatagramIo io)
+    {
+        using var peer = UdpChannel.Bind(AnyLoopback, io);
+        using var stranger = UdpChannel.Bind(AnyLoopback, io);
+        using var channel = UdpChannel.Bind(AnyLoopback, io);
+        channel.ConnectTo(peer.LocalEndPoint);
+        Assert.True(channel.IsConnected);
+
+        var pinned = GC.AllocateArray<byte>(64, pinned: true);
+        Assert.True(channel.Send(new byte[10], stranger.LocalEndPoint.Serialize())); // the destination is ignored once connected
+        channel.QueueSend(pinned, stranger.LocalEndPoint.Serialize());
+        channel.QueueSend(pinned, stranger.LocalEndPoint.Serialize());
+        channel.FlushSends(stranger.LocalEndPoint.Serialize());
+        Assert.Equal([10, 64, 64], ReceiveAll(peer, 3, out _).Select(d => d.Length));
+
+        stranger.Send(new byte[20], channel.LocalEndPoint.Serialize()); // filtered by the kernel
+        peer.Send(new byte[30], channel.LocalEndPoint.Serialize());
+        Assert.Equal(30, Assert.Single(ReceiveAll(channel, 1, out _)).Length);
+        Assert.False(channel.TryReceive(out _, out _));
+    }
 }

@@ -12,8 +12,8 @@ namespace Aivora.Perf.Transport;
 /// <summary>
 /// Round-trip latency of 32-byte messages between two processes over loopback UDP: through our
 /// transport (invoker mode, busy-spin) and, in the same run, the floor: raw datagrams with no
-/// protocol, busy-polled with one libc recvfrom per attempt (the cheapest poll there is; the ratio
-/// is against it). The managed-socket loop (Available + ReceiveFrom) is measured too, for reference.
+/// protocol on connected sockets, busy-polled with one libc recvfrom per attempt (the cheapest poll
+/// there is; the ratio is against it). The managed-socket loop (Available + ReceiveFrom) is measured too, for reference.
 /// This process pings; a child copy of this executable pongs. Each is pinned to its own CPU where
 /// there are two. Exactly two threads spin: one per process.
 /// </summary>
@@ -170,10 +170,12 @@ public static class TransportPingPong
         }
     }
 
-    // The floor: no protocol, one datagram per recvfrom / sendto (UdpChannel with a batch of one is exactly that).
+    // The floor: no protocol, one datagram per recvfrom / send (UdpChannel with a batch of one is
+    // exactly that), on sockets connected to their peer, as our publications' sockets are.
     private static bool RawPing(int pingPort, int pongPort, int warmup, int messages, LatencyHistogram histogram)
     {
         using var channel = UdpChannel.Bind(new IPEndPoint(IPAddress.Loopback, pongPort), DatagramIo.Native, batchLength: 1, slotLength: 2048);
+        channel.ConnectTo(new IPEndPoint(IPAddress.Loopback, pingPort));
         var peer = new IPEndPoint(IPAddress.Loopback, pingPort).Serialize();
         var message = new byte[Payload];
         long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 20;
@@ -208,6 +210,7 @@ public static class TransportPingPong
             if (!channel.TryReceive(out var datagram, out var from)) continue;
             idleSince = Stopwatch.GetTimestamp();
             if (datagram.Length > 0 && datagram[0] == 0xFF) return 0;
+            if (!channel.IsConnected) channel.ConnectTo((IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(from)); // the pinger is the only peer
             channel.Send(datagram, from);
         }
         return 0;

@@ -31,6 +31,8 @@ public sealed class DriverOptions
     public int ReceiverCpu { get; init; } = -1;
     public int ConductorCpu { get; init; } = -1;
     public DatagramIo Io { get; init; } = DatagramIo.Auto;
+    /// <summary>Connect unicast publications' sockets to their endpoint (the C driver's <c>connect</c>, on by default).</summary>
+    public bool ConnectSendSockets { get; init; } = true;
     /// <summary>
     /// Seeded loss injection per direction, as Aeron's loss generators (tests and drills only): on the
     /// data this driver's subscriptions receive, and on the control frames (SM, NAK) its publications
@@ -108,7 +110,7 @@ public sealed class MediaDriver : IDisposable
         var endpoint = uri.Endpoint ?? throw new FormatException($"'{channel}': a publication needs endpoint=host:port");
         int initialTermId = uri.InitialTermId ?? Random.Shared.Next(int.MinValue, int.MaxValue);
         var publication = new NetworkPublication(endpoint, streamId, uri.SessionId ?? NetworkPublication.RandomSessionId(), initialTermId,
-            uri.TermLength, uri.Mtu, _options.Io, uri.InterfaceAddress, uri.Ttl, uri.FlowControl)
+            uri.TermLength, uri.Mtu, _options.Io, uri.InterfaceAddress, uri.Ttl, uri.FlowControl, _options.ConnectSendSockets)
         {
             LingerNs = uri.LingerNs ?? NetworkPublication.DefaultLingerNs,
             // init-term-id, term-id and term-offset together: start the stream at that exact position.

@@ -114,8 +114,11 @@ public sealed class NetworkPublication : IDisposable
 
     /// <param name="networkInterface">Multicast only: the interface to send from and listen on (default loopback).</param>
     /// <param name="ttl">Multicast only: hops, carried in SETUP.</param>
+    /// <param name="connectSocket">Unicast only: connect the socket to the endpoint (the C driver's default; off when a
+    /// multi-homed receiver may answer from another address than the one sent to).</param>
     public NetworkPublication(IPEndPoint endpoint, int streamId, int sessionId, int initialTermId, int termLength = LogBufferDescriptor.DefaultTermLength,
-        int mtu = DefaultMtu, DatagramIo io = DatagramIo.Auto, IPAddress? networkInterface = null, int ttl = 0, FlowControl flowControl = FlowControl.Max)
+        int mtu = DefaultMtu, DatagramIo io = DatagramIo.Auto, IPAddress? networkInterface = null, int ttl = 0, FlowControl flowControl = FlowControl.Max,
+        bool connectSocket = true)
     {
         _flowControl = flowControl;
         IsMulticast = UdpChannel.IsMulticast(endpoint.Address);
@@ -132,8 +135,10 @@ public sealed class NetworkPublication : IDisposable
         }
         else
         {
-            // Control frames only come back here (SM, NAK, RTTM, ERR: all under 1.1 KB).
+            // Control frames only come back here (SM, NAK, RTTM, ERR: all under 1.1 KB), from the
+            // receiver's endpoint; connected to it, as the C driver's unicast send socket is by default.
             _channel = UdpChannel.Bind(new IPEndPoint(IPAddress.Any, 0), io, batchLength: 4, slotLength: 2048);
+            if (connectSocket) _channel.ConnectTo(endpoint);
         }
         _destination = endpoint.Serialize();
         Label = "pub " + endpoint;

@@ -45,6 +45,7 @@ public sealed unsafe class UdpChannel : IDisposable
     private readonly LibC.MMsgHdr[] _sendVector = GC.AllocateArray<LibC.MMsgHdr>(SendBatchLength, pinned: true);
     private readonly LibC.IoVec[] _sendIov = GC.AllocateArray<LibC.IoVec>(SendBatchLength, pinned: true);
     private int _queued;
+    private bool _connected;
 
     /// <summary>Loss injection on receive (tests); null in production.</summary>
     public LossGenerator? Loss { get; set; }
@@ -247,14 +248,16 @@ public sealed unsafe class UdpChannel : IDisposable
             fixed (byte* bytes = datagram)
             fixed (byte* name = destination.Buffer.Span)
             {
-                if (LibC.SendTo(_fd, bytes, (nuint)datagram.Length, LibC.MsgDontWait, name, (uint)destination.Size) == datagram.Length) return true;
+                // Connected: no address (the kernel uses the peer and its cached route).
+                byte* to = _connected ? null : name;
+                if (LibC.SendTo(_fd, bytes, (nuint)datagram.Length, LibC.MsgDontWait, to, _connected ? 0 : (uint)destination.Size) == datagram.Length) return true;
             }
             SendFailures++;
             return false;
         }
         try
         {
-            return _socket.SendTo(datagram, SocketFlags.None, destination) == datagram.Length;
+            return (_connected ? _socket.Send(datagram, SocketFlags.None) : _socket.SendTo(datagram, SocketFlags.None, destination)) == datagram.Length;
         }
         catch (SocketException)
         {
@@ -289,8 +292,8 @@ public sealed unsafe class UdpChannel : IDisposable
         {
             for (int i = 0; i < queued; i++)
             {
-                vector[i].Header.Name = name;
-                vector[i].Header.NameLength = (uint)destination.Size;
+                vector[i].Header.Name = _connected ? null : name;
+                vector[i].Header.NameLength = _connected ? 0 : (uint)destination.Size;
             }
             int sent = 0;
             while (sent < queued)
@@ -305,6 +308,19 @@ public sealed unsafe class UdpChannel : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Connects the socket to its one peer, as the C driver does for a unicast publication's socket
+    /// (its <c>connect</c> setting, on by default): sends skip the per-call route lookup and only that
+    /// peer's datagrams are received. From here every send goes to the peer, whatever destination is passed.
+    /// </summary>
+    public void ConnectTo(IPEndPoint peer)
+    {
+        _socket.Connect(peer);
+        _connected = true;
+    }
+
+    public bool IsConnected => _connected;
 
     /// <summary>Joins a multicast group on an interface (cold path; aeron-wire.md §12).</summary>
     public void JoinGroup(IPAddress group, IPAddress networkInterface) =>
