@@ -172,8 +172,11 @@ public sealed class MediaDriver : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        foreach (var runner in _runners) runner.Dispose();
+        bool allStopped = true;
+        foreach (var runner in _runners) allStopped &= runner.Stop(TimeSpan.FromSeconds(5));
         if (_runners.Count == 0) _invoked.OnClose();
-        _counters?.Dispose();
+        // An agent thread that did not stop may still write counters: leave the mapping to the process
+        // rather than unmap memory under it.
+        if (allStopped) _counters?.Dispose();
     }
 }
