@@ -145,6 +145,25 @@ public sealed class ChannelOptionTests
     }
 
     [Fact]
+    public void Socket_buffer_sizes_from_the_channel_reach_the_sockets_and_bad_ones_are_refused()
+    {
+        using var driver = MediaDriver.Launch();
+        string endpoint = Endpoint();
+        var defaults = driver.AddSubscription($"aeron:udp?endpoint={Endpoint()}", 3);
+        var sub = driver.AddSubscription($"aeron:udp?endpoint={endpoint}|so-rcvbuf=64k", 3);
+        var pub = driver.AddPublication($"aeron:udp?endpoint={endpoint}|so-sndbuf=32k", 3);
+        // Linux doubles what is asked (and caps it at its maximum); the 2 MiB default is capped the same way.
+        Assert.InRange(sub.Channel.Socket.ReceiveBufferSize, 64 * 1024, 2 * 64 * 1024);
+        Assert.True(sub.Channel.Socket.ReceiveBufferSize <= defaults.Channel.Socket.ReceiveBufferSize);
+        Assert.InRange(pub.Channel.Socket.SendBufferSize, 32 * 1024, 2 * 32 * 1024);
+
+        Assert.False(Uri.ChannelUri.TryParse("aeron:udp?endpoint=127.0.0.1:1|so-rcvbuf=100", out _, out var error));
+        Assert.Contains("so-rcvbuf=100", error);
+        Assert.False(Uri.ChannelUri.TryParse("aeron:udp?endpoint=127.0.0.1:1|so-sndbuf=lots", out _, out error));
+        Assert.Contains("so-sndbuf", error);
+    }
+
+    [Fact]
     public void A_start_position_can_only_be_set_on_an_empty_log_and_must_be_aligned()
     {
         var log = new PublicationLog(1, 2, 3, 64 * 1024, 1408);

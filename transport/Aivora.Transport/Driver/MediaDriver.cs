@@ -118,6 +118,7 @@ public sealed class MediaDriver : IDisposable
                 ? LogBuffer.LogBufferDescriptor.ComputePosition(termId, uri.TermOffset!.Value, LogBuffer.LogBufferDescriptor.PositionBitsToShift(uri.TermLength), initialTermId)
                 : 0,
         };
+        ApplySocketBuffers(publication.Channel, uri);
         if (_options.ControlLoss is { } controlLoss) publication.ControlLoss = controlLoss(_publicationsAdded);
         _publicationsAdded++;
         _sender.Add(publication);
@@ -139,10 +140,18 @@ public sealed class MediaDriver : IDisposable
             SessionFilter = uri.SessionId, // session-id= on a subscription: only that publisher's images
             Reliable = uri.Reliable,
         };
+        ApplySocketBuffers(subscription.Channel, uri);
         if (_options.DataLoss is { } dataLoss) subscription.Loss = dataLoss(_subscriptionsAdded);
         _subscriptionsAdded++;
         _receiver.Add(subscription);
         return subscription;
+    }
+
+    // so-rcvbuf= / so-sndbuf= from the channel, over the channel's 2 MiB defaults.
+    private static void ApplySocketBuffers(UdpChannel channel, ChannelUri uri)
+    {
+        if (uri.SocketReceiveBuffer is { } receive) channel.Socket.ReceiveBufferSize = receive;
+        if (uri.SocketSendBuffer is { } send) channel.Socket.SendBufferSize = send;
     }
 
     /// <summary>Closes a publication: end of stream is sent and lingers; the sender disposes it when done.</summary>

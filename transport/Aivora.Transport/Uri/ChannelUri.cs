@@ -32,6 +32,9 @@ public sealed class ChannelUri
     public long? LingerNs { get; private init; }
     /// <summary><c>fc=max</c> (default) or <c>fc=min</c>; options after a comma are accepted and not used.</summary>
     public Driver.FlowControl FlowControl { get; private init; }
+    /// <summary><c>so-rcvbuf=</c> / <c>so-sndbuf=</c>: socket buffer sizes (the kernel may double or cap them).</summary>
+    public int? SocketReceiveBuffer { get; private init; }
+    public int? SocketSendBuffer { get; private init; }
 
     /// <summary>True when the endpoint is an IPv4 multicast group.</summary>
     public bool IsMulticast => Endpoint is { } e && Driver.UdpChannel.IsMulticast(e.Address);
@@ -113,6 +116,8 @@ public sealed class ChannelUri
             if (v < FrameLayout.DataHeaderLength || v > termLength / 2) return Fail($"rcv-wnd={w}: must be in [32, term-length/2]", out error);
             receiverWindow = (int)v;
         }
+        if (!TryParseSocketBuffer(parameters, "so-rcvbuf", out int? socketReceiveBuffer, out error)) return false;
+        if (!TryParseSocketBuffer(parameters, "so-sndbuf", out int? socketSendBuffer, out error)) return false;
         var flowControl = Driver.FlowControl.Max;
         if (parameters.TryGetValue("fc", out var fc))
         {
@@ -131,6 +136,7 @@ public sealed class ChannelUri
             Endpoint = endpoint, Control = control, Interface = parameters.GetValueOrDefault("interface"), InterfaceAddress = interfaceAddress,
             Mtu = mtu, TermLength = termLength, SessionId = sessionId, InitialTermId = initialTermId, TermId = termId,
             TermOffset = termOffset, Ttl = ttl, Reliable = reliable, ReceiverWindow = receiverWindow, LingerNs = linger, FlowControl = flowControl,
+            SocketReceiveBuffer = socketReceiveBuffer, SocketSendBuffer = socketSendBuffer,
         };
         return true;
     }
@@ -152,6 +158,17 @@ public sealed class ChannelUri
         else if (!IPAddress.TryParse(host, out address)) return Fail($"{key}={value}: '{host}' is not an IP address (or localhost)", out error);
         endpoint = new IPEndPoint(address, port);
         error = null;
+        return true;
+    }
+
+    private static bool TryParseSocketBuffer(Dictionary<string, string> parameters, string key, out int? value, out string? error)
+    {
+        value = null;
+        error = null;
+        if (!parameters.TryGetValue(key, out var size)) return true;
+        if (!TryParseSize(key, size, out long v, out error)) return false;
+        if (v < 1024 || v > int.MaxValue) return Fail($"{key}={size}: must be in [1k, 2g)", out error);
+        value = (int)v;
         return true;
     }
 
