@@ -72,7 +72,7 @@ public sealed class ChannelUri
 
         if (parameters.TryGetValue("endpoint", out var ep) && !TryParseEndpoint("endpoint", ep, out endpoint, out error)) return false;
         if (parameters.TryGetValue("control", out var ctl) && !TryParseEndpoint("control", ctl, out control, out error)) return false;
-        if (endpoint is not null && endpoint.Address.GetAddressBytes() is [>= 224 and <= 239, _, _, var last] && last % 2 == 0)
+        if (endpoint is not null && Driver.UdpChannel.IsMulticast(endpoint.Address) && endpoint.Address.GetAddressBytes()[^1] % 2 == 0)
             return Fail($"endpoint={ep}: a multicast data group's last octet must be odd (its control group is the next address)", out error);
         IPAddress? interfaceAddress = null;
         if (parameters.TryGetValue("interface", out var itf))
