@@ -1,173 +1,180 @@
 using System.Diagnostics;
 using System.Globalization;
-using Aivora.Core.Diagnostics;
 using Aivora.Core.Events;
-using Aivora.Core.Accounts;
 using Aivora.Core.Instruments;
 using Aivora.Core.Matching;
 using Aivora.Core.Orders;
-using Aivora.Core.Risk;
+using Aivora.Gateway.Sessions;
 using Aivora.Node.Configuration;
-using Aivora.Node.Simulation;
-using Aivora.Transport.Native;
+using Aivora.Node.Engine;
+using Aivora.Node.Load;
+using HdrHistogram;
 
 namespace Aivora.Node;
 
 /// <summary>
-/// The node's composition root. Until the transport and codecs are wired in, the node runs the
-/// state machine (pre-trade risk, ledger, index/mark/funding, matching engine) on its own pinned
-/// thread against an in-process market-maker load for a bounded time, reports what happened, and
-/// proves determinism by replaying the same flow into a fresh state machine.
+/// The node's composition root, read top to bottom: options; the raw UDP floor; the node (invoker-mode
+/// driver + gateway + state machine on the pinned engine thread); the operator's deposits; the
+/// market-maker load over loopback UDP on the other core (SDK clients only); the run; then what each
+/// user wants to see, and the checks that fail the run (books rebuilt from market data equal to the
+/// engine's, money conserved, the replay of the recorded commands reaching the same state hashes).
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
-        var seconds = double.Parse(Option(args, "--seconds") ?? "5", CultureInfo.InvariantCulture);
-        var seed = int.Parse(Option(args, "--seed") ?? "42", CultureInfo.InvariantCulture);
-        var maxCommands = long.Parse(Option(args, "--max-commands") ?? "50000000", CultureInfo.InvariantCulture);
-        var cpu = int.Parse(Option(args, "--cpu") ?? (Environment.ProcessorCount - 1).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
-        var fundingSeconds = double.Parse(Option(args, "--funding-interval-s") ?? "5", CultureInfo.InvariantCulture);
-        if (seconds <= 0 || seconds > 3_600 || maxCommands <= 0)
+        var options = NodeOptions.Parse(args, out var error);
+        if (options is null)
         {
-            Console.Error.WriteLine("--seconds must be in (0, 3600] and --max-commands positive");
-            return 2;
+            var help = error == NodeOptions.Usage;
+            (help ? Console.Out : Console.Error).WriteLine(error);
+            return help ? 0 : 2;
         }
 
         var config = DefaultConfiguration.Engine;
-        Console.WriteLine("Aivora.LowLatency node: in-process market-maker simulation (the network front end is not wired in yet)");
-        Console.WriteLine($"instruments: {string.Join(", ", config.Instruments.Select(i => $"{i.Symbol} (id {i.Id})"))}; makers {MarketMakerFlow.Makers} x {MarketMakerFlow.QuoteLevels} quotes a side; takers {MarketMakerFlow.Takers}; seed {seed}; up to {seconds:0.#} s");
-        Console.WriteLine(ThreadAffinity.TryPinCurrentThread(cpu, out var pinError)
-            ? $"engine thread pinned to CPU {cpu} (now on CPU {ThreadAffinity.CurrentCpu()})"
-            : $"engine thread not pinned: {pinError}");
+        var gateway = DefaultConfiguration.Gateway;
+        var fundingNs = (long)(options.FundingIntervalSeconds * 1_000_000_000);
+        Console.WriteLine("Aivora.LowLatency node: the state machine behind SBE over Aeron UDP, with a market-maker load over loopback");
+        Console.WriteLine($"instruments: {string.Join(", ", config.Instruments.Select(i => $"{i.Symbol} (id {i.Id})"))}; funding every {options.FundingIntervalSeconds:0.###} s on the epoch-aligned grid");
+        Console.WriteLine($"order entry: {gateway.OrderChannel} stream {gateway.OrderStreamId}; market data: L2 {gateway.BookChannel} stream {gateway.BookStreamId}, trades stream {gateway.TradesStreamId}, L3 stream {gateway.OrdersStreamId}, status stream {gateway.StatusStreamId}, snapshots stream {gateway.SnapshotStreamId} every {gateway.SnapshotIntervalMs} ms");
+        Console.WriteLine($"threads: engine + invoker-mode driver on CPU {options.EngineCpu}; load ({options.Makers} makers x {config.Instruments.Count} instruments x 5 quotes a side, {options.Takers} takers at {options.TakerOrdersPerSecond:N0} IOC orders/s in all, 1 price feeder, 1 market-data client) + its own driver on CPU {options.LoadCpu}; both busy-spin");
 
-        Console.WriteLine($"risk: cross margin, tiers 0.4/0.5/1/2.5% MMR, 20x default leverage, maker -0.01% / taker 0.04%; funding every {fundingSeconds:0.#} s of engine time (the demo shortens the 8 h default: --funding-interval-s)");
-        var flow = new MarketMakerFlow(seed, config.Instruments);
-        var risk = NewStateMachine(flow, config, fundingSeconds);
-        var engine = risk.Engine;
-        var latency = new LatencyHistogram();
-        long commands = 0, busyTicks = 0;
-        var start = Stopwatch.GetTimestamp();
-        var deadline = start + (long)(seconds * Stopwatch.Frequency);
-        while (commands < maxCommands)
+        // The floor first, on the same two cores, before anything else spins.
+        var floor = RawUdpFloor.Measure(20_000, options.LoadCpu, options.EngineCpu);
+
+        var recorder = new CommandRecorder(4 << 20);
+        NodeHost node;
+        try
         {
-            // Check the clock once per batch, as an agent's duty cycle would.
-            for (var k = 0; k < 1_024; k++)
-            {
-                var command = flow.Next();
-                var t0 = Stopwatch.GetTimestamp();
-                risk.Process(in command);
-                var dt = Stopwatch.GetTimestamp() - t0;
-                latency.Record(TicksToNs(dt));
-                busyTicks += dt;
-            }
-
-            commands += 1_024;
-            if (Stopwatch.GetTimestamp() >= deadline)
-            {
-                break;
-            }
+            node = new NodeHost(config, gateway, new KeyStore(DefaultConfiguration.DemoKeys), fundingNs, recorder);
+        }
+        catch (ArgumentException ex)
+        {
+            Console.Error.WriteLine($"configuration: {ex.Message}");
+            return 2;
         }
 
-        var wall = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        Report(engine, config.Instruments, commands, wall, busyTicks, latency, flow);
-        var conserved = ReportRisk(risk, config.Instruments);
+        using var _ = node;
+        for (var m = 0; m < options.Makers; m++) node.Deposit(DefaultConfiguration.FirstMakerAccount + m, 2_000_000 * DefaultConfiguration.UsdtUnit);
+        for (var t = 0; t < options.Takers; t++) node.Deposit(DefaultConfiguration.FirstTakerAccount + t, 50_000 * DefaultConfiguration.UsdtUnit);
 
-        var invariant = engine.ValidateInvariants();
-        var hash = (Book: engine.StateHash(), Ledger: risk.Ledger.StateHash());
-        var replay = Replay(seed, commands, config, fundingSeconds);
-        Console.WriteLine($"final state hash: book 0x{hash.Book:x16}, ledger 0x{hash.Ledger:x16}");
-        Console.WriteLine(replay == hash
-            ? $"replay: a fresh state machine fed the same {commands:N0} commands reached the same book and ledger hashes (deterministic)"
-            : $"replay: MISMATCH, fresh state machine reached book 0x{replay.Book:x16}, ledger 0x{replay.Ledger:x16}");
-        Console.WriteLine(invariant is null ? "internal invariants: ok" : $"internal invariants: BROKEN: {invariant}");
-        return replay == hash && invariant is null && conserved ? 0 : 1;
+        var engineThread = new Thread(() => node.RunEngine(options.EngineCpu)) { Name = "engine", IsBackground = true };
+        engineThread.Start();
+        using var load = new WireLoad(config.Instruments, options.Makers, options.Takers, options.TakerOrdersPerSecond, options.Seed);
+        if (!load.LogOn(() => node.Clock.NowNs, TimeSpan.FromSeconds(15), out var problem))
+        {
+            Console.WriteLine($"FAILED: {problem}");
+            node.Stop();
+            engineThread.Join();
+            return 1;
+        }
+
+        Console.WriteLine($"sessions: {load.LoggedOn} of {load.Sessions} logged on (HMAC-SHA256 keys; accounts {string.Join(", ", load.Clients.Select(c => c.AccountId))}); market data synced from snapshots");
+        var loadThread = new Thread(() => load.Run(() => node.Clock.NowNs, options.LoadCpu)) { Name = "load", IsBackground = true };
+        var started = Stopwatch.GetTimestamp();
+        var commandsBefore = node.Gateway.Counters.CommandsRun;
+        loadThread.Start();
+        Thread.Sleep(TimeSpan.FromSeconds(options.Seconds));
+        load.Quiesce();
+        Thread.Sleep(500);   // reports and market data in flight arrive
+        load.Stop();
+        loadThread.Join();
+        node.Stop();
+        engineThread.Join();
+        var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
+
+        var ok = Report(node, load, recorder, floor, wall, node.Gateway.Counters.CommandsRun - commandsBefore, fundingNs);
+        Console.WriteLine(ok ? "result: ok" : "result: FAILED (see above)");
+        return ok ? 0 : 1;
     }
 
-    /// <summary>Ledger (makers and takers funded), pre-trade risk and pricing around the matching engine.</summary>
-    private static PreTradeRisk<NodeSink> NewStateMachine(MarketMakerFlow flow, EngineConfig config, double fundingSeconds)
+    private static bool Report(NodeHost node, WireLoad load, CommandRecorder recorder, LongHistogram floor, double wall, long commands, long fundingNs)
     {
-        var ledger = new Ledger(DefaultConfiguration.Contracts, config.MaxAccounts);
-        for (var maker = 1; maker <= MarketMakerFlow.Makers; maker++)
-        {
-            ledger.Deposit(maker, 2_000_000 * DefaultConfiguration.UsdtUnit);
-        }
-
-        for (var taker = MarketMakerFlow.FirstTakerAccount; taker < MarketMakerFlow.FirstTakerAccount + MarketMakerFlow.Takers; taker++)
-        {
-            ledger.Deposit(taker, 20_000 * DefaultConfiguration.UsdtUnit);
-        }
-
-        var interval = (long)(fundingSeconds * 1_000_000_000);
-        return new PreTradeRisk<NodeSink>(config, ledger, DefaultConfiguration.Limits, new NodeSink(flow),
-            [.. config.Instruments.Select(i => DefaultConfiguration.Pricing(i.Id, interval))]);
-    }
-
-    private static (ulong Book, ulong Ledger) Replay(int seed, long commands, EngineConfig config, double fundingSeconds)
-    {
-        var flow = new MarketMakerFlow(seed, config.Instruments);
-        var risk = NewStateMachine(flow, config, fundingSeconds);
-        for (long i = 0; i < commands; i++)
-        {
-            var command = flow.Next();
-            risk.Process(in command);
-        }
-
-        return (risk.Engine.StateHash(), risk.Ledger.StateHash());
-    }
-
-    /// <summary>Funding, marks and the money checks; false when money or open interest does not balance.</summary>
-    private static bool ReportRisk(PreTradeRisk<NodeSink> risk, IReadOnlyList<InstrumentSpec> instruments)
-    {
-        ref var sink = ref risk.Engine.Sink;
-        var ledger = risk.Ledger;
-        Console.WriteLine($"risk: {sink.MarkUpdates:N0} mark updates, {sink.PositionsFlaggedForLiquidation:N0} position checks at or past liquidation price; {sink.FundingSettlements:N0} funding settlements, {Scaled(sink.FundingPaid, 6)} USDT paid; fee account {Scaled(ledger.FeeAccount, 6)} USDT");
         var ok = true;
+        var g = node.Gateway;
+        ref var c = ref node.StateMachine.Engine.Sink.Router.Counters;
+        var engine = node.StateMachine.Engine;
+        var instruments = node.Config.Instruments;
+
+        Console.WriteLine($"engine thread: {(node.PinnedCpu >= 0 ? $"pinned to CPU {node.PinnedCpu}" : $"not pinned ({node.PinError})")}; load thread: {(load.PinError is null ? "pinned" : $"not pinned ({load.PinError})")}");
+        Console.WriteLine($"in: {g.Counters.MessagesIn:N0} messages from clients in {wall:0.0} s; {commands:N0} commands run ({commands / wall:N0}/s: orders, cancels, amends, mass cancels, price feeds, {g.Counters.Ticks:N0} clock ticks); {g.Counters.Heartbeats:N0} heartbeats; malformed {g.Counters.Malformed}, not logged on {g.Counters.NotLoggedOn}, gateway rejects {g.Counters.GatewayRejects}");
+        Console.WriteLine($"engine: accepted {c.Accepted:N0}, rejected {c.Rejected:N0}, amended {c.Amended:N0}, cancelled {c.Cancelled:N0}, expired {c.Expired:N0}; trades {c.Trades:N0} ({c.FilledLots:N0} lots)");
+        var rejects = new List<string>();
+        for (var r = 0; r < 128; r++) if (c.RejectsByReason[r] > 0) rejects.Add($"{(RejectReason)r} {c.RejectsByReason[r]:N0}");
+        Console.WriteLine($"rejects by reason: {(rejects.Count == 0 ? "none" : string.Join(", ", rejects))}");
+        Console.WriteLine($"out: {g.ReportsSent:N0} execution reports sent ({g.ReportsDropped:N0} dropped for back-pressure); clients received {load.ReportsReceived:N0}, response-sequence gaps {load.SequenceGaps:N0}; makers sent {load.MakerOrdersSent:N0} orders ({load.MakerRejects:N0} rejected), takers {load.TakerOrdersSent:N0} IOC orders ({load.TakerFills:N0} fills)");
+
+        var md = g.MarketData;
+        var client = load.MarketData;
+        Console.WriteLine($"market data (node sent / client received, gaps seen): L2 {md.Book.Messages:N0} / {client.Book.Messages:N0} ({client.Book.Gaps} gaps), trades {md.Trades.Messages:N0} / {client.Trades.Messages:N0} ({client.Trades.Gaps} gaps), L3 {md.Orders.Messages:N0} (no subscriber here), status {md.Status.Messages:N0} / {client.Status.Messages:N0} ({client.Status.Gaps} gaps), snapshots {md.Snapshots.Messages:N0} / {client.Snapshots.Messages:N0}; books recovered from snapshots {client.Recoveries}");
+
+        Span<LevelView> depth = new LevelView[node.Config.MaxPriceLevelsPerSide];
         foreach (var spec in instruments)
         {
-            var pricing = risk.Pricing(spec.Id)!;
-            var (longs, shorts) = ledger.OpenInterest(spec.Id);
+            var book = client.BookOf(spec.Id);
+            var same = book.Synced;
+            foreach (var side in new[] { Side.Buy, Side.Sell })
+            {
+                var n = engine.GetLevels(spec.Id, side, depth);
+                var levels = side == Side.Buy ? book.Bids : book.Asks;
+                same &= levels.Length == n;
+                for (var i = 0; same && i < n; i++)
+                {
+                    same &= levels[i].PriceTicks == depth[i].PriceTicks && levels[i].QtyLots == depth[i].TotalLots && levels[i].OrderCount == depth[i].OrderCount;
+                }
+            }
+
+            ok &= same;
+            var bid = engine.GetLevels(spec.Id, Side.Buy, depth) > 0 ? $"{Price(spec, depth[0].PriceTicks)} x {Qty(spec, depth[0].TotalLots)}" : "-";
+            var ask = engine.GetLevels(spec.Id, Side.Sell, depth) > 0 ? $"{Price(spec, depth[0].PriceTicks)} x {Qty(spec, depth[0].TotalLots)}" : "-";
+            var pricing = node.StateMachine.Pricing(spec.Id)!;
+            var (longs, shorts) = node.StateMachine.Ledger.OpenInterest(spec.Id);
             ok &= longs == shorts;
-            Console.WriteLine($"  {spec.Symbol,-9} index {Price(spec, pricing.LastIndex.PriceTicks)} ({pricing.LastIndex.State}, {pricing.LastIndex.ValidSources}/{pricing.LastIndex.ConfiguredSources} sources)  mark {Price(spec, pricing.MarkTicks)}  predicted funding {pricing.PredictedRate / 1e6:0.####}%  open interest {Qty(spec, longs)} long / {Qty(spec, shorts)} short");
+            Console.WriteLine($"  {spec.Symbol,-9} bid {bid} / ask {ask} ({engine.LevelCount(spec.Id, Side.Buy)} x {engine.LevelCount(spec.Id, Side.Sell)} levels); index {Price(spec, pricing.LastIndex.PriceTicks)} ({pricing.LastIndex.State}), mark {Price(spec, pricing.MarkTicks)}, open interest {Qty(spec, longs)} long / {Qty(spec, shorts)} short");
+            Console.WriteLine(same
+                ? $"  {spec.Symbol,-9} book rebuilt by the client from market data: equal to the engine's, level by level ({book.BidCount} bids, {book.AskCount} asks)"
+                : $"  {spec.Symbol,-9} book rebuilt by the client from market data: DIFFERS from the engine's (synced {book.Synced}, {book.BidCount} bids / {book.AskCount} asks against {engine.LevelCount(spec.Id, Side.Buy)} / {engine.LevelCount(spec.Id, Side.Sell)})");
         }
 
+        var ledger = node.StateMachine.Ledger;
         var money = ledger.MoneyInSystem();
         var expected = ledger.TotalDeposits - ledger.TotalWithdrawals;
         ok &= money == expected;
         Console.WriteLine(money == expected
-            ? $"money: balances - open costs + fees + funding residue = {Scaled(money, 6)} USDT = deposits - withdrawals (conserved to the unit)"
-            : $"money: NOT CONSERVED: {money} vs {expected}");
+            ? $"money: balances - open costs + fees + funding residue = {Scaled(money, 6)} USDT = deposits - withdrawals (conserved to the unit); fee account {Scaled(ledger.FeeAccount, 6)} USDT"
+            : $"money: NOT CONSERVED: {money} in the system against {expected} deposited");
+
+        var invariant = engine.ValidateInvariants();
+        ok &= invariant is null;
+        var hash = (Book: engine.StateHash(), Ledger: ledger.StateHash());
+        if (recorder.Overflowed)
+        {
+            Console.WriteLine($"replay: skipped, more commands than the recorder holds ({recorder.Count:N0})");
+        }
+        else
+        {
+            var replay = NodeHost.NewStateMachine(node.Config, fundingNs, new CountingSink());
+            foreach (ref readonly var command in recorder.Commands) replay.Process(in command);
+            var replayed = (Book: replay.Engine.StateHash(), Ledger: replay.Ledger.StateHash());
+            ok &= replayed == hash;
+            Console.WriteLine(replayed == hash
+                ? $"replay: the {recorder.Count:N0} recorded commands fed to a fresh state machine reach the same hashes (book 0x{hash.Book:x16}, ledger 0x{hash.Ledger:x16})"
+                : $"replay: MISMATCH: book 0x{replayed.Book:x16} / ledger 0x{replayed.Ledger:x16} against 0x{hash.Book:x16} / 0x{hash.Ledger:x16}");
+        }
+
+        Console.WriteLine(invariant is null ? "internal invariants: ok" : $"internal invariants: BROKEN: {invariant}");
+        var rt = load.RoundTrip;
+        Console.WriteLine($"round trip, order -> acknowledgement at the client (risk on, {rt.TotalCount:N0} orders): p50 {Us(rt, 50)}, p90 {Us(rt, 90)}, p99 {Us(rt, 99)}, p99.9 {Us(rt, 99.9)}, max {rt.GetMaxValue() / 1000.0:0.0} us");
+        Console.WriteLine($"raw UDP floor, same run, same cores (32-byte ping-pong, libc, {floor.TotalCount:N0} round trips): p50 {Us(floor, 50)}, p90 {Us(floor, 90)}, p99 {Us(floor, 99)}, p99.9 {Us(floor, 99.9)}");
+        if (rt.TotalCount > 0)
+        {
+            Console.WriteLine(FormattableString.Invariant($"round trip / floor: p50 {(double)rt.GetValueAtPercentile(50) / floor.GetValueAtPercentile(50):0.00}x, p99 {(double)rt.GetValueAtPercentile(99) / floor.GetValueAtPercentile(99):0.00}x (the load's orders queue behind each other and behind the takers', so this is a loaded round trip; `perf wire` measures one order at a time)"));
+        }
+
         return ok;
     }
 
-    private static void Report(MatchingEngine<NodeSink, LedgerPositions> engine, IReadOnlyList<InstrumentSpec> instruments, long commands, double wallSeconds, long busyTicks, LatencyHistogram latency, MarketMakerFlow flow)
-    {
-        ref var c = ref engine.Sink.Counters;
-        var busySeconds = (double)busyTicks / Stopwatch.Frequency;
-        Console.WriteLine($"commands {commands:N0} in {wallSeconds:0.00} s: accepted {c.Accepted:N0}, rejected {c.Rejected:N0}, amended {c.Amended:N0}, cancelled {c.Cancelled:N0}, expired {c.Expired:N0}, self-trades prevented {c.SelfTradesPrevented:N0}");
-        var rejects = new List<(RejectReason Reason, long Count)>();
-        for (var r = 0; r < 128; r++)
-        {
-            if (c.RejectsByReason[r] > 0)
-            {
-                rejects.Add(((RejectReason)r, c.RejectsByReason[r]));
-            }
-        }
-
-        Console.WriteLine($"rejects by reason: {string.Join(", ", rejects.OrderByDescending(x => x.Count).Select(x => $"{x.Reason} {x.Count:N0}"))}");
-        Console.WriteLine($"trades {c.Trades:N0}, filled {c.FilledLots:N0} lots; resting orders {engine.RestingOrderCount:N0} (maker quotes live {flow.LiveQuotes:N0})");
-        Span<LevelView> bid = stackalloc LevelView[1];
-        Span<LevelView> ask = stackalloc LevelView[1];
-        foreach (var spec in instruments)
-        {
-            var hasBid = engine.GetLevels(spec.Id, Side.Buy, bid) == 1;
-            var hasAsk = engine.GetLevels(spec.Id, Side.Sell, ask) == 1;
-            Console.WriteLine($"  {spec.Symbol,-9} bid {(hasBid ? $"{Price(spec, bid[0].PriceTicks)} x {Qty(spec, bid[0].TotalLots)}" : "-")}  /  ask {(hasAsk ? $"{Price(spec, ask[0].PriceTicks)} x {Qty(spec, ask[0].TotalLots)}" : "-")}  ({engine.LevelCount(spec.Id, Side.Buy)} bid levels, {engine.LevelCount(spec.Id, Side.Sell)} ask levels, {engine.GetTradingState(spec.Id)})");
-        }
-
-        Console.WriteLine($"throughput: {commands / wallSeconds:N0} commands/s end to end (load generation included); engine alone {commands / busySeconds:N0} commands/s");
-        Console.WriteLine($"engine latency per command (timer included): p50 {latency.Percentile(50)} ns, p90 {latency.Percentile(90)} ns, p99 {latency.Percentile(99)} ns, p99.9 {latency.Percentile(99.9)} ns, p99.99 {latency.Percentile(99.99)} ns, max {latency.MaxNs:N0} ns");
-    }
+    private static string Us(LongHistogram h, double percentile) => (h.GetValueAtPercentile(percentile) / 1000.0).ToString("0.0", CultureInfo.InvariantCulture) + " us";
 
     private static string Price(InstrumentSpec spec, long ticks) => Scaled(ticks, spec.PriceScale);
 
@@ -175,12 +182,4 @@ public static class Program
 
     private static string Scaled(long units, int scale) =>
         (units / (decimal)Math.Pow(10, scale)).ToString("N" + scale.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
-
-    private static long TicksToNs(long ticks) => Stopwatch.Frequency == 1_000_000_000 ? ticks : (long)(ticks * (1e9 / Stopwatch.Frequency));
-
-    private static string? Option(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
 }

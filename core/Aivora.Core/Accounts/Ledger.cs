@@ -28,6 +28,13 @@ public sealed record ContractSpec
 }
 
 /// <summary>A net (one-way) position: signed lots and the signed cost of the open lots (money).</summary>
+/// <summary>What one fill did to an account's money: the fee charged (negative: a rebate) and the PnL it realized.</summary>
+public struct FillMoney
+{
+    public long Fee;
+    public long RealizedPnl;
+}
+
 public struct Position
 {
     public long QtyLots;
@@ -271,10 +278,24 @@ public sealed class Ledger
         var fee = rate >= 0 ? FixedPoint.ApplyRate(notional, rate, Rounding.Up) : -FixedPoint.ApplyRate(notional, -rate, Rounding.Down);
         _balances[slot] -= fee;
         FeeAccount += fee;
+        if (isMaker)
+        {
+            (LastMakerFill.Fee, LastMakerFill.RealizedPnl) = (fee, realized);
+        }
+        else
+        {
+            (LastTakerFill.Fee, LastTakerFill.RealizedPnl) = (fee, realized);
+        }
 
         // Cross margin: the fill's PnL and fee change the margin behind every position of the account.
         ReindexAccount(slot);
     }
+
+    /// <summary>The money side of the taker's half of the trade just applied (what its execution report carries).</summary>
+    public FillMoney LastTakerFill;
+
+    /// <summary>The money side of the maker's half of the trade just applied.</summary>
+    public FillMoney LastMakerFill;
 
     /// <summary>Moves a position by a signed fill; returns the realized PnL (money).</summary>
     public static long ApplyToPosition(ref Position p, long signedFill, long priceTicks, long moneyPerTickLot)

@@ -1,3 +1,4 @@
+using Aivora.Core.Events;
 using Aivora.Core.Instruments;
 using Aivora.Core.Orders;
 
@@ -58,6 +59,9 @@ public struct EngineCommand
     public long EffectiveNs;
 
     public long ReasonCode;
+
+    /// <summary>MassCancel: the reason its cancels carry (User, the default value, reads as MassCancel).</summary>
+    public CancelReason CancelReason;
 
     /// <summary>PriceFeed: the feeder.</summary>
     public int SourceId;
@@ -120,13 +124,16 @@ public struct EngineCommand
         QtyLots = byLots,
     };
 
-    public static EngineCommand MassCancel(long nowNs, int accountId, int instrumentId, SideFilter sides) => new()
+    /// <summary>Cancel every matching order (and held stop); <paramref name="reason"/> is what the cancels report
+    /// (a user's mass cancel, or the node's own: disconnect, kill switch, liquidation).</summary>
+    public static EngineCommand MassCancel(long nowNs, int accountId, int instrumentId, SideFilter sides, CancelReason reason = CancelReason.MassCancel) => new()
     {
         Kind = CommandKind.MassCancel,
         NowNs = nowNs,
         AccountId = accountId,
         InstrumentId = instrumentId,
         SideFilter = sides,
+        CancelReason = reason,
     };
 
     public static EngineCommand SetState(long nowNs, int instrumentId, TradingState state) => new()

@@ -15,4 +15,16 @@ public enum CancelReason : byte
 
     /// <summary>A reduce-only order could fill no further without increasing or flipping the position.</summary>
     ReduceOnly = 7,
+
+    /// <summary>The session that entered the order ended (logout, silence, lost connection, slow consumer) and asked for cancel-on-disconnect.</summary>
+    Disconnect = 8,
+
+    /// <summary>The account's dead-man countdown ran out.</summary>
+    DeadManSwitch = 9,
+
+    /// <summary>Cancelled as the first step of the account's liquidation.</summary>
+    Liquidation = 10,
+
+    /// <summary>An operator's kill switch cancelled it.</summary>
+    KillSwitch = 11,
 }

@@ -75,4 +75,31 @@ public enum RejectReason : byte
 
     /// <summary>Leverage above the cap of the position's tier (figures: cap, requested).</summary>
     LeverageAboveTierCap = 76,
+
+    // Session and gateway codes (96 and up): the gateway answers these before a command reaches the
+    // state machine. They live here so the engine's enum stays the one list the schema mirrors.
+
+    /// <summary>The key's order-entry rate limit was hit (figures: limit per second, orders in the window).</summary>
+    RateLimited = 96,
+
+    /// <summary>A request on a session that has not logged on (or whose logon failed).</summary>
+    NotLoggedOn = 97,
+
+    /// <summary>The API key's scope does not allow this request.</summary>
+    KeyScope = 98,
+
+    /// <summary>An operator's kill switch stops new orders for this account or key.</summary>
+    KillSwitch = 99,
+
+    /// <summary>The message names an account other than the session's own (figures: session account, named account).</summary>
+    AccountMismatch = 100,
+
+    /// <summary>The bytes are not a valid message of the schema (truncated, wrong schema id or version, absurd group count).</summary>
+    MalformedMessage = 101,
+
+    /// <summary>A valid message of the schema that the node does not accept from a client (e.g. an execution report).</summary>
+    UnsupportedMessage = 102,
+
+    /// <summary>A field outside the range its type allows on the engine's side (figures: limit, value).</summary>
+    FieldOutOfRange = 103,
 }

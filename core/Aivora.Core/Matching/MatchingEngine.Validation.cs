@@ -111,6 +111,52 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         return (c.TimeInForce == TimeInForce.Gtd ? c.ExpiryNs <= _nowNs : c.ExpiryNs != 0) ? RejectReason.InvalidExpiry : RejectReason.None;
     }
 
+    /// <summary>
+    /// The figures behind a shape reject, from the same rules that made it, read while the state is the one
+    /// that rejected (the gateway calls it from inside the reject's event): <paramref name="limit"/> is the
+    /// bound that was broken (band edge on the side broken, minimum or maximum quantity, maximum notional,
+    /// tick or lot size), <paramref name="actual"/> the value that broke it (price, quantity, notional in
+    /// ticks x lots). False for reasons that have no figures of this kind.
+    /// </summary>
+    public bool TryExplainReject(RejectReason reason, int instrumentId, long priceTicks, long qtyLots, out long limit, out long actual)
+    {
+        limit = 0;
+        actual = 0;
+        if (!_bookIndex.TryGetValue(new IntKey(instrumentId), out var index))
+        {
+            return false;
+        }
+
+        var book = _books[index];
+        switch (reason)
+        {
+            case RejectReason.PriceOutsideBand:
+                var reference = book.ReferencePriceTicks;
+                var width = book.Band.WidthTicks(reference);
+                limit = priceTicks > reference ? reference + width : reference - width;
+                actual = priceTicks;
+                return true;
+            case RejectReason.PriceOffTickGrid:
+                (limit, actual) = (book.TickSize, priceTicks);
+                return true;
+            case RejectReason.QuantityOffLotGrid:
+                (limit, actual) = (book.LotSize, qtyLots);
+                return true;
+            case RejectReason.QuantityBelowMinimum:
+                (limit, actual) = (book.MinQuantity, qtyLots);
+                return true;
+            case RejectReason.QuantityAboveMaximum:
+                (limit, actual) = (book.MaxQuantity, qtyLots);
+                return true;
+            case RejectReason.NotionalAboveMaximum:
+                var notional = (Int128)priceTicks * qtyLots;
+                (limit, actual) = (book.MaxNotional, notional > long.MaxValue ? long.MaxValue : (long)notional);
+                return true;
+            default:
+                return false;
+        }
+    }
+
     /// <summary>True when a limit order at this price would trade on entry (what post-only refuses).</summary>
     public bool WouldTake(int instrumentId, Side side, long priceTicks) =>
         _bookIndex.TryGetValue(new IntKey(instrumentId), out var index) && Crosses(_books[index], side, priceTicks);

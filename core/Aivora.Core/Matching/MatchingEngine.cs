@@ -379,6 +379,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             }
         }
 
+        var reason = c.CancelReason == CancelReason.User ? CancelReason.MassCancel : c.CancelReason;
         var count = 0;
         if (c.AccountId != 0)
         {
@@ -392,7 +393,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                     var next = o.AccountNext;
                     if ((onlyBook == None || o.BookIndex == onlyBook) && SideMatches(c.SideFilter, o.Side))
                     {
-                        CancelResting(slot, CancelReason.MassCancel);
+                        CancelResting(slot, reason);
                         count++;
                     }
 
@@ -413,12 +414,12 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                 var book = _books[b];
                 if (SideMatches(c.SideFilter, Side.Buy))
                 {
-                    count += CancelSide(book, book.Bids);
+                    count += CancelSide(book, book.Bids, reason);
                 }
 
                 if (SideMatches(c.SideFilter, Side.Sell))
                 {
-                    count += CancelSide(book, book.Asks);
+                    count += CancelSide(book, book.Asks, reason);
                 }
             }
         }
@@ -431,12 +432,12 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         _sink.OnEvent(in done);
     }
 
-    private int CancelSide(OrderBook book, PriceLadder ladder)
+    private int CancelSide(OrderBook book, PriceLadder ladder, CancelReason reason)
     {
         var count = 0;
         while (ladder.Count > 0)
         {
-            CancelResting(book.Levels[ladder.BestLevel].Head, CancelReason.MassCancel);
+            CancelResting(book.Levels[ladder.BestLevel].Head, reason);
             count++;
         }
 

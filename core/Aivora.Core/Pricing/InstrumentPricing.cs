@@ -13,13 +13,46 @@ public sealed record InstrumentPricingConfig
 
     public long FundingIntervalNs { get; init; } = 8 * 3_600_000_000_000L;
 
-    /// <summary>Engine time of the first settlement; later ones follow every interval.</summary>
+    /// <summary>The schedule's anchor: funding times are FirstFundingTimeNs + k x FundingIntervalNs. Engine time is
+    /// nanoseconds since the Unix epoch, so the default (one interval) puts settlements at 00:00, 08:00 and 16:00 UTC.
+    /// A node that starts after the anchor joins the grid at the next funding time after its first command.</summary>
     public long FirstFundingTimeNs { get; init; } = 8 * 3_600_000_000_000L;
 
     public long PremiumSampleIntervalNs { get; init; } = 5_000_000_000;
 
     /// <summary>Money a market order of impact size is worth (e.g. 200 USDT / IMR).</summary>
     public long ImpactNotional { get; init; } = 2_000_000_000;
+
+    /// <summary>Null when the configuration can run; otherwise what is wrong with it, for the operator.</summary>
+    public string? Validate()
+    {
+        if (FundingIntervalNs <= 0)
+        {
+            return $"instrument {InstrumentId}: the funding interval must be positive (got {FundingIntervalNs} ns)";
+        }
+
+        if (PremiumSampleIntervalNs <= 0 || PremiumSampleIntervalNs > FundingIntervalNs)
+        {
+            return $"instrument {InstrumentId}: the premium sample interval must be positive and at most the funding interval (got {PremiumSampleIntervalNs} ns, funding every {FundingIntervalNs} ns)";
+        }
+
+        if (FirstFundingTimeNs < 0)
+        {
+            return $"instrument {InstrumentId}: the first funding time must not be negative (got {FirstFundingTimeNs})";
+        }
+
+        if (ImpactNotional <= 0)
+        {
+            return $"instrument {InstrumentId}: the impact notional must be positive (got {ImpactNotional})";
+        }
+
+        if (Index.Sources.Count == 0 || Index.MinSources < 1 || Index.MinSources > Index.Sources.Count)
+        {
+            return $"instrument {InstrumentId}: the index needs at least one source and a minimum of 1..{Index.Sources.Count} valid sources (got {Index.MinSources})";
+        }
+
+        return Index.StaleAfterNs <= 0 ? $"instrument {InstrumentId}: a source's staleness bound must be positive (got {Index.StaleAfterNs} ns)" : null;
+    }
 }
 
 /// <summary>
@@ -32,6 +65,11 @@ public sealed class InstrumentPricing
 
     public InstrumentPricing(InstrumentPricingConfig config)
     {
+        if (config.Validate() is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(config));
+        }
+
         Config = config;
         Index = new IndexAggregator(config.Index);
         NextFundingNs = config.FirstFundingTimeNs;
@@ -55,6 +93,16 @@ public sealed class InstrumentPricing
     public long LastFundingRate { get; set; }
 
     public long NextFundingNs { get; set; }
+
+    /// <summary>False until the first command ran the pricing clock (which anchors the funding schedule to its time).</summary>
+    public bool ScheduleStarted { get; set; }
+
+    /// <summary>The first funding time on the schedule's grid strictly after <paramref name="nowNs"/>.</summary>
+    public long NextFundingTimeAfter(long nowNs)
+    {
+        var first = Config.FirstFundingTimeNs;
+        return nowNs < first ? first : first + (((nowNs - first) / Config.FundingIntervalNs) + 1) * Config.FundingIntervalNs;
+    }
 
     public long NextPremiumSampleNs { get; set; }
 

@@ -99,8 +99,22 @@ public sealed partial class PreTradeRisk<TSink>
                 SamplePremium(pricing, due);
             }
 
-            while (now >= pricing.NextFundingNs)
+            if (!pricing.ScheduleStarted)
             {
+                // The first command anchors the schedule: a funding time already past when the node
+                // starts is not settled (nothing was sampled, nobody held a position through it).
+                pricing.ScheduleStarted = true;
+                if (now >= pricing.NextFundingNs)
+                {
+                    pricing.NextFundingNs = pricing.NextFundingTimeAfter(now);
+                }
+            }
+
+            if (now >= pricing.NextFundingNs)
+            {
+                // One settlement however many funding times passed since the last command (a node that
+                // was down does not settle the intervals it missed one by one: it settles once, at the
+                // rate of the samples it saw), then the next funding time on the schedule's grid.
                 var rate = pricing.PredictedRate;
                 var paid = _ledger.SettleFunding(id, rate);
                 var settled = new EngineEvent
@@ -117,7 +131,7 @@ public sealed partial class PreTradeRisk<TSink>
                 _engine.Sink.OnEvent(in settled);
                 pricing.LastFundingRate = rate;
                 pricing.Premiums.Reset();
-                pricing.NextFundingNs += pricing.Config.FundingIntervalNs;
+                pricing.NextFundingNs = pricing.NextFundingTimeAfter(now);
             }
         }
     }

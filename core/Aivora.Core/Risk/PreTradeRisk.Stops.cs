@@ -74,7 +74,7 @@ public sealed partial class PreTradeRisk<TSink>
             if (stop.Live && (c.AccountId == 0 || stop.AccountId == c.AccountId) && (c.InstrumentId == 0 || stop.InstrumentId == c.InstrumentId) &&
                 (c.SideFilter == SideFilter.Both || (byte)c.SideFilter == (byte)stop.Side))
             {
-                CancelStop(slot, CancelReason.MassCancel);
+                CancelStop(slot, c.CancelReason == CancelReason.User ? CancelReason.MassCancel : c.CancelReason);
             }
         }
     }

@@ -3,6 +3,9 @@ using Aivora.Core.Instruments;
 using Aivora.Core.Matching;
 using Aivora.Core.Pricing;
 using Aivora.Core.Risk;
+using Aivora.Exchange;
+using Aivora.Gateway;
+using Aivora.Gateway.Sessions;
 
 namespace Aivora.Node.Configuration;
 
@@ -86,4 +89,25 @@ public static class DefaultConfiguration
         MaxPriceLevelsPerSide = 1 << 12,
         MaxAccounts = 1 << 12,
     };
+
+    /// <summary>Where the node listens and publishes (order entry unicast on loopback, market data multicast on the loopback interface).</summary>
+    public static GatewayOptions Gateway { get; } = new();
+
+    /// <summary>Demo accounts: market makers from 1, takers from 1001, the price feeder 9001.</summary>
+    public const int FirstMakerAccount = 1, FirstTakerAccount = 1_001, FeederAccount = 9_001;
+
+    /// <summary>
+    /// The demo's API keys: key id = account id, secret = SHA-256 of "aivora-demo-key-{id}" (published
+    /// here, so never for real money). Makers and takers trade; the feeder has the Admin scope its price
+    /// feeds need. 8 of each at most.
+    /// </summary>
+    public static IReadOnlyList<ApiKey> DemoKeys { get; } =
+    [
+        .. Enumerable.Range(FirstMakerAccount, 8).Select(a => new ApiKey((ulong)a, DemoSecret(a), a, KeyScopes.Trade | KeyScopes.Read, 50_000)),
+        .. Enumerable.Range(FirstTakerAccount, 8).Select(a => new ApiKey((ulong)a, DemoSecret(a), a, KeyScopes.Trade | KeyScopes.Read, 100_000)),
+        new ApiKey(FeederAccount, DemoSecret(FeederAccount), FeederAccount, KeyScopes.Admin | KeyScopes.Read, 100_000),
+    ];
+
+    public static byte[] DemoSecret(int keyId) =>
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"aivora-demo-key-{keyId}"));
 }

@@ -1,0 +1,372 @@
+using Aivora.Core.Events;
+using Aivora.Core.Instruments;
+using Aivora.Core.Matching;
+using Aivora.Exchange;
+using Aivora.Transport.Driver;
+using Aivora.Transport.LogBuffer;
+using CoreSide = Aivora.Core.Orders.Side;
+
+namespace Aivora.Gateway.MarketData;
+
+/// <summary>Counters of one market-data stream: messages sent, and messages lost because the publication refused them.</summary>
+public struct StreamCounters
+{
+    public long Messages;
+    public long Dropped;
+    public long Sequence;
+}
+
+/// <summary>
+/// Market data out, one publication per stream, each stream numbered gap-free by its own sequence:
+/// L2 (BookLevelUpdates: one message per instrument per command that changed levels, split only when
+/// a command changed more levels than one frame holds), trades (Trades), L3 (BookOrderEvents),
+/// status (InstrumentStatus, PriceUpdate, FundingSettled) and snapshots (BookSnapshot of every
+/// instrument, full depth, carrying the L2 sequence it reflects). Events of a command are buffered while
+/// it runs and encoded in place (TryClaim) when it ends. A message the publication refuses (no
+/// subscriber yet, or back-pressure) is dropped, not waited for: its sequence is spent, so a
+/// subscriber sees the gap and recovers from the next snapshot.
+/// </summary>
+public sealed class MarketDataPublisher
+{
+    private const int MaxPending = 4_096;
+
+    private readonly NetworkPublication _book, _trades, _orders, _status, _snapshots;
+    private readonly IReadOnlyList<InstrumentSpec> _instruments;
+    private readonly EngineEvent[] _levels = new EngineEvent[MaxPending];
+    private readonly EngineEvent[] _tradeEvents = new EngineEvent[MaxPending];
+    private readonly EngineEvent[] _orderEvents = new EngineEvent[MaxPending];
+    private readonly LevelView[] _depth;
+    private readonly byte[] _snapshotBuffer;
+    private int _levelCount, _tradeCount, _orderCount;
+    private BufferClaim _claim;
+
+    public StreamCounters Book, Trades, Orders, Status, Snapshots;
+
+    public MarketDataPublisher(NetworkPublication book, NetworkPublication trades, NetworkPublication orders, NetworkPublication status,
+        NetworkPublication snapshots, IReadOnlyList<InstrumentSpec> instruments, int maxLevelsPerSide)
+    {
+        (_book, _trades, _orders, _status, _snapshots) = (book, trades, orders, status, snapshots);
+        _instruments = instruments;
+        _depth = new LevelView[maxLevelsPerSide];
+        _snapshotBuffer = new byte[SbeSchema.HeaderSize + BookSnapshotEncoder.BlockLength + (2 * (4 + (maxLevelsPerSide * 20)))];
+    }
+
+    /// <summary>Buffers the command's book events (L2, L3, trades) and writes status events at once.</summary>
+    public void OnEvent(in EngineEvent e)
+    {
+        switch (e.Kind)
+        {
+            case EventKind.LevelChanged:
+                if (_levelCount == MaxPending) FlushLevels();
+                _levels[_levelCount++] = e;
+                break;
+            case EventKind.Trade:
+                if (_tradeCount == MaxPending) FlushTrades();
+                _tradeEvents[_tradeCount++] = e;
+                break;
+            case EventKind.BookOrderAdded:
+            case EventKind.BookOrderChanged:
+            case EventKind.BookOrderRemoved:
+                if (_orderCount == MaxPending) FlushOrders();
+                _orderEvents[_orderCount++] = e;
+                break;
+            case EventKind.PricesUpdated:
+                PriceUpdate(in e);
+                break;
+            case EventKind.FundingSettled:
+                FundingSettled(in e);
+                break;
+            case EventKind.TradingStateChanged:
+                InstrumentStatusOf(e.InstrumentId, (Core.Instruments.TradingState)e.Reason, e.TimeNs);
+                break;
+        }
+    }
+
+    /// <summary>Called when a command has run: its buffered book events go out, one message per instrument and stream.</summary>
+    public void EndOfCommand()
+    {
+        if (_levelCount > 0) FlushLevels();
+        if (_tradeCount > 0) FlushTrades();
+        if (_orderCount > 0) FlushOrders();
+    }
+
+    /// <summary>Open interest and last price for PriceUpdate; set by the gateway (the ledger and book own them).</summary>
+    public Func<int, long>? OpenInterestOf { get; set; }
+    public Func<int, long>? LastPriceOf { get; set; }
+    public Func<int, long>? NextFundingOf { get; set; }
+
+    private void FlushLevels()
+    {
+        // Events of one instrument go together; instruments in the order they first appear.
+        var n = _levelCount;
+        _levelCount = 0;
+        const int perFrame = 60;  // 8 + 20 + 4 + 60 x 21 bytes fits an unfragmented frame at the default MTU
+        for (var start = 0; start < n; start++)
+        {
+            var instrument = _levels[start].InstrumentId;
+            if (instrument == 0) continue;   // already written with an earlier instrument
+            var count = 0;
+            for (var i = start; i < n; i++) if (_levels[i].InstrumentId == instrument) count++;
+            while (count > 0)
+            {
+                var batch = Math.Min(count, perFrame);
+                count -= batch;
+                var length = SbeSchema.HeaderSize + BookLevelUpdatesEncoder.BlockLength + 4 + (batch * 21);
+                var sequence = ++Book.Sequence;
+                if (!Claim(_book, length, ref Book))
+                {
+                    Skip(_levels, start, n, instrument, batch);
+                    continue;
+                }
+
+                var m = BookLevelUpdatesEncoder.Wrap(_claim.Buffer);
+                m.Sequence((ulong)sequence);
+                m.InstrumentId(instrument);
+                var g = m.Levels(batch);
+                long time = 0;
+                for (int i = start, left = batch; i < n && left > 0; i++)
+                {
+                    ref var e = ref _levels[i];
+                    if (e.InstrumentId != instrument) continue;
+                    g.Next();
+                    g.Side((Side)e.Side);
+                    g.Price(e.PriceTicks);
+                    g.Quantity(e.QtyLots);
+                    g.OrderCount((uint)e.Count);
+                    time = e.TimeNs;
+                    e.InstrumentId = 0;
+                    left--;
+                }
+
+                m.TransactTimeNs((ulong)time);
+                _claim.Commit();
+                Book.Messages++;
+            }
+        }
+    }
+
+    private void FlushTrades()
+    {
+        var n = _tradeCount;
+        _tradeCount = 0;
+        const int perFrame = 40;  // 8 + 12 + 4 + 40 x 34 bytes fits an unfragmented frame at the default MTU
+        for (var start = 0; start < n; start++)
+        {
+            var instrument = _tradeEvents[start].InstrumentId;
+            if (instrument == 0) continue;
+            var count = 0;
+            for (var i = start; i < n; i++) if (_tradeEvents[i].InstrumentId == instrument) count++;
+            while (count > 0)
+            {
+                var batch = Math.Min(count, perFrame);
+                count -= batch;
+                var sequence = ++Trades.Sequence;
+                if (!Claim(_trades, SbeSchema.HeaderSize + TradesEncoder.BlockLength + 4 + (batch * 34), ref Trades))
+                {
+                    Skip(_tradeEvents, start, n, instrument, batch);
+                    continue;
+                }
+
+                var m = TradesEncoder.Wrap(_claim.Buffer);
+                m.Sequence((ulong)sequence);
+                m.InstrumentId(instrument);
+                var g = m.Entries(batch);
+                for (int i = start, left = batch; i < n && left > 0; i++)
+                {
+                    ref var e = ref _tradeEvents[i];
+                    if (e.InstrumentId != instrument) continue;
+                    g.Next();
+                    g.TradeId((ulong)e.TradeId);
+                    g.Price(e.PriceTicks);
+                    g.Quantity(e.QtyLots);
+                    g.AggressorSide((Side)e.Side);
+                    g.Liquidation(BooleanType.False);
+                    g.TransactTimeNs((ulong)e.TimeNs);
+                    e.InstrumentId = 0;
+                    left--;
+                }
+
+                _claim.Commit();
+                Trades.Messages++;
+            }
+        }
+    }
+
+    private void FlushOrders()
+    {
+        var n = _orderCount;
+        _orderCount = 0;
+        const int perFrame = 50;  // 8 + 20 + 4 + 50 x 26 bytes
+        for (var start = 0; start < n; start++)
+        {
+            var instrument = _orderEvents[start].InstrumentId;
+            if (instrument == 0) continue;
+            var count = 0;
+            for (var i = start; i < n; i++) if (_orderEvents[i].InstrumentId == instrument) count++;
+            while (count > 0)
+            {
+                var batch = Math.Min(count, perFrame);
+                count -= batch;
+                var sequence = ++Orders.Sequence;
+                if (!Claim(_orders, SbeSchema.HeaderSize + BookOrderEventsEncoder.BlockLength + 4 + (batch * 26), ref Orders))
+                {
+                    Skip(_orderEvents, start, n, instrument, batch);
+                    continue;
+                }
+
+                var m = BookOrderEventsEncoder.Wrap(_claim.Buffer);
+                m.Sequence((ulong)sequence);
+                m.InstrumentId(instrument);
+                var g = m.Events(batch);
+                long time = 0;
+                for (int i = start, left = batch; i < n && left > 0; i++)
+                {
+                    ref var e = ref _orderEvents[i];
+                    if (e.InstrumentId != instrument) continue;
+                    g.Next();
+                    g.Action(e.Kind switch { EventKind.BookOrderAdded => BookAction.Add, EventKind.BookOrderChanged => BookAction.Change, _ => BookAction.Remove });
+                    g.Side((Side)e.Side);
+                    g.OrderId((ulong)e.OrderId);
+                    g.Price(e.PriceTicks);
+                    g.Quantity(e.Kind == EventKind.BookOrderRemoved ? 0 : e.QtyLots);
+                    time = e.TimeNs;
+                    e.InstrumentId = 0;
+                    left--;
+                }
+
+                m.TransactTimeNs((ulong)time);
+                _claim.Commit();
+                Orders.Messages++;
+            }
+        }
+    }
+
+    // A batch the publication refused: its events are spent (the subscriber sees the sequence gap).
+    private static void Skip(EngineEvent[] events, int start, int n, int instrument, int batch)
+    {
+        for (int i = start, left = batch; i < n && left > 0; i++)
+        {
+            if (events[i].InstrumentId == instrument)
+            {
+                events[i].InstrumentId = 0;
+                left--;
+            }
+        }
+    }
+
+    private void PriceUpdate(in EngineEvent e)
+    {
+        var sequence = ++Status.Sequence;
+        if (!Claim(_status, SbeSchema.HeaderSize + PriceUpdateEncoder.BlockLength, ref Status)) return;
+        var m = PriceUpdateEncoder.Wrap(_claim.Buffer);
+        m.Sequence((ulong)sequence);
+        m.InstrumentId(e.InstrumentId);
+        m.IndexState((Exchange.IndexState)e.Reason);
+        if (e.QtyLots > 0) m.IndexPrice(e.QtyLots);
+        if (e.PriceTicks > 0) m.MarkPrice(e.PriceTicks);
+        var last = LastPriceOf?.Invoke(e.InstrumentId) ?? 0;
+        if (last > 0) m.LastPrice(last);
+        m.PredictedFundingRate.Mantissa(e.RemainingLots);
+        var next = NextFundingOf?.Invoke(e.InstrumentId) ?? 0;
+        if (next > 0) m.NextFundingTimeNs((ulong)next);
+        m.OpenInterest(OpenInterestOf?.Invoke(e.InstrumentId) ?? 0);
+        m.TransactTimeNs((ulong)e.TimeNs);
+        _claim.Commit();
+        Status.Messages++;
+    }
+
+    private void FundingSettled(in EngineEvent e)
+    {
+        var sequence = ++Status.Sequence;
+        if (!Claim(_status, SbeSchema.HeaderSize + FundingSettledEncoder.BlockLength, ref Status)) return;
+        var m = FundingSettledEncoder.Wrap(_claim.Buffer);
+        m.Sequence((ulong)sequence);
+        m.InstrumentId(e.InstrumentId);
+        m.Rate.Mantissa(e.QtyLots);
+        m.MarkPrice(e.PriceTicks);
+        m.TotalPaid(e.RemainingLots);
+        m.Residue(e.OtherRemainingLots);
+        m.FundingTimeNs((ulong)e.TimeNs);
+        _claim.Commit();
+        Status.Messages++;
+    }
+
+    /// <summary>Reference data and trading state of one instrument on the status stream.</summary>
+    public void InstrumentStatusOf(int instrumentId, Core.Instruments.TradingState state, long timeNs)
+    {
+        InstrumentSpec? spec = null;
+        foreach (var s in _instruments) if (s.Id == instrumentId) spec = s;
+        if (spec is null) return;
+        var sequence = ++Status.Sequence;
+        if (!Claim(_status, SbeSchema.HeaderSize + InstrumentStatusEncoder.BlockLength + 2, ref Status)) return;
+        var m = InstrumentStatusEncoder.Wrap(_claim.Buffer);
+        m.Sequence((ulong)sequence);
+        m.InstrumentId(instrumentId);
+        m.Symbol(spec.Symbol);
+        m.TradingState((Exchange.TradingState)state);
+        m.IndexState(Exchange.IndexState.Healthy);
+        m.PriceScale((byte)spec.PriceScale);
+        m.QuantityScale((byte)spec.QuantityScale);
+        m.TickSize(spec.TickSize);
+        m.LotSize(spec.LotSize);
+        m.MinQuantity(spec.MinQuantity);
+        m.MaxQuantity(spec.MaxQuantity);
+        m.TransactTimeNs((ulong)timeNs);
+        m.Reason(ReadOnlySpan<byte>.Empty);
+        _claim.Commit();
+        Status.Messages++;
+    }
+
+    /// <summary>
+    /// A full-depth snapshot of every instrument on the snapshot stream, each carrying the L2 sequence it
+    /// reflects (call between commands: the book is then exactly what the L2 stream has said up to it).
+    /// </summary>
+    public void PublishSnapshots<TSink, TPositions>(MatchingEngine<TSink, TPositions> engine, long nowNs)
+        where TSink : struct, IEngineEventSink
+        where TPositions : struct, IPositionKeeper
+    {
+        foreach (var spec in _instruments)
+        {
+            var m = BookSnapshotEncoder.Wrap(_snapshotBuffer);
+            m.Sequence((ulong)Book.Sequence);
+            m.InstrumentId(spec.Id);
+            m.TransactTimeNs((ulong)nowNs);
+            var bids = engine.GetLevels(spec.Id, CoreSide.Buy, _depth);
+            var b = m.Bids(bids);
+            for (var i = 0; i < bids; i++)
+            {
+                b.Next();
+                b.Price(_depth[i].PriceTicks);
+                b.Quantity(_depth[i].TotalLots);
+                b.OrderCount((uint)_depth[i].OrderCount);
+            }
+
+            var asks = engine.GetLevels(spec.Id, CoreSide.Sell, _depth);
+            var a = m.Asks(asks);
+            for (var i = 0; i < asks; i++)
+            {
+                a.Next();
+                a.Price(_depth[i].PriceTicks);
+                a.Quantity(_depth[i].TotalLots);
+                a.OrderCount((uint)_depth[i].OrderCount);
+            }
+
+            Snapshots.Sequence++;
+            if (_snapshots.Offer(_snapshotBuffer.AsSpan(0, m.EncodedLength)) > 0)
+            {
+                Snapshots.Messages++;
+            }
+            else
+            {
+                Snapshots.Dropped++;
+            }
+        }
+    }
+
+    private bool Claim(NetworkPublication publication, int length, ref StreamCounters counters)
+    {
+        if (publication.TryClaim(length, ref _claim) > 0) return true;
+        counters.Dropped++;
+        return false;
+    }
+}

@@ -1,0 +1,379 @@
+using Aivora.Core.Accounts;
+using Aivora.Core.Commands;
+using Aivora.Core.Events;
+using Aivora.Exchange;
+using Aivora.Gateway.Sessions;
+using Aivora.Transport.LogBuffer;
+using CoreSide = Aivora.Core.Orders.Side;
+using CoreOrderType = Aivora.Core.Orders.OrderType;
+using CoreTif = Aivora.Core.Orders.TimeInForce;
+
+namespace Aivora.Gateway.Outbound;
+
+/// <summary>What the gateway remembers of a live order to report on it: its client id, type, size and fills so far.</summary>
+internal struct LiveOrder
+{
+    public long ClientOrderId;
+    public long QtyLots;
+    public long CumLots;
+    public CoreOrderType Type;
+    public CoreTif TimeInForce;
+}
+
+/// <summary>
+/// Engine events → execution reports on the account's session, encoded in place in the session's
+/// response publication (TryClaim, encode, Commit), each numbered with the session's response
+/// sequence. A report that cannot be claimed (the client stopped reading) is lost and counted, the
+/// sequence still moves so the client sees the gap, and the session is marked back-pressured: the
+/// gateway drops it past its bound. The engine never waits for a client.
+/// </summary>
+internal sealed class ExecutionReports
+{
+    private readonly Dictionary<int, Session> _sessionByAccount;
+    private readonly Dictionary<long, LiveOrder> _orders;
+    private readonly Ledger _ledger;
+    private readonly Func<int, Core.Pricing.IndexState> _indexState;
+    private BufferClaim _claim;
+
+    // The what-if of the order about to be accepted (OrderRiskAssessed comes just before OrderAccepted).
+    private long _whatIfClientOrderId = -1, _whatIfLiquidationPrice, _whatIfMargin;
+    private int _whatIfAccount;
+
+    public ExecutionReports(Dictionary<int, Session> sessionByAccount, Ledger ledger, Func<int, Core.Pricing.IndexState> indexState, int maxLiveOrders)
+    {
+        _sessionByAccount = sessionByAccount;
+        _ledger = ledger;
+        _indexState = indexState;
+        _orders = new Dictionary<long, LiveOrder>(maxLiveOrders);
+    }
+
+    /// <summary>The command being run (its type and TIF go into OrderAccepted; a mass cancel's request id into its ack).</summary>
+    public EngineCommand Current;
+
+    public long Sent, Dropped, NoSession;
+
+    public int LiveOrders => _orders.Count;
+
+    public void OnEvent(in EngineEvent e)
+    {
+        switch (e.Kind)
+        {
+            case EventKind.OrderRiskAssessed:
+                (_whatIfAccount, _whatIfClientOrderId, _whatIfLiquidationPrice, _whatIfMargin) = (e.AccountId, e.ClientOrderId, e.PriceTicks, e.Required);
+                break;
+            case EventKind.OrderAccepted:
+                Accepted(in e);
+                break;
+            case EventKind.StopAccepted:
+                StopAccepted(in e);
+                break;
+            case EventKind.OrderRejected:
+                Rejected(in e);
+                break;
+            case EventKind.Trade:
+                Filled(in e, taker: true);
+                Filled(in e, taker: false);
+                break;
+            case EventKind.OrderCancelled:
+            case EventKind.StopCancelled:
+                Cancelled(in e);
+                break;
+            case EventKind.OrderAmended:
+                Amended(in e);
+                break;
+            case EventKind.OrderExpired:
+                Expired(in e);
+                break;
+            case EventKind.OrderTriggered:
+                Triggered(in e);
+                break;
+            case EventKind.MassCancelDone:
+                MassCancelAcked(in e);
+                break;
+        }
+    }
+
+    /// <summary>Forgets what the gateway tracked of an account's orders (after its session's orders were cancelled).</summary>
+    public void Forget(long orderId) => _orders.Remove(orderId);
+
+    private void Accepted(in EngineEvent e)
+    {
+        var fromCurrent = Current.Kind == CommandKind.PlaceOrder && Current.AccountId == e.AccountId && Current.ClientOrderId == e.ClientOrderId;
+        _orders[e.OrderId] = new LiveOrder
+        {
+            ClientOrderId = e.ClientOrderId,
+            QtyLots = e.QtyLots,
+            Type = fromCurrent ? Current.Type : CoreOrderType.Limit,
+            TimeInForce = fromCurrent ? Current.TimeInForce : CoreTif.Gtc,
+        };
+        if (!TryClaim(e.AccountId, OrderAcceptedEncoder.BlockLength, out var session))
+        {
+            return;
+        }
+
+        var m = OrderAcceptedEncoder.Wrap(_claim.Buffer);
+        m.OrderId((ulong)e.OrderId);
+        m.ClientOrderId((ulong)e.ClientOrderId);
+        m.AccountId((uint)e.AccountId);
+        m.InstrumentId(e.InstrumentId);
+        m.Side((Side)e.Side);
+        m.OrdType((OrdType)(fromCurrent ? Current.Type : CoreOrderType.Limit));
+        m.TimeInForce((TimeInForce)(fromCurrent ? Current.TimeInForce : CoreTif.Gtc));
+        m.IndexState((Exchange.IndexState)_indexState(e.InstrumentId));
+        m.Price(e.PriceTicks);
+        m.Quantity(e.QtyLots);
+        if (_whatIfAccount == e.AccountId && _whatIfClientOrderId == e.ClientOrderId)
+        {
+            if (_whatIfLiquidationPrice > 0) m.LiquidationPrice(_whatIfLiquidationPrice);
+            m.InitialMargin(_whatIfMargin);
+            _whatIfClientOrderId = -1;
+        }
+
+        m.TransactTimeNs((ulong)e.TimeNs);
+        m.ResponseSequence((ulong)++session.ResponseSequence);
+        Commit(session);
+    }
+
+    private void StopAccepted(in EngineEvent e)
+    {
+        if (!TryClaim(e.AccountId, OrderAcceptedEncoder.BlockLength, out var session))
+        {
+            return;
+        }
+
+        var m = OrderAcceptedEncoder.Wrap(_claim.Buffer);
+        m.OrderId((ulong)e.OrderId);
+        m.ClientOrderId((ulong)e.ClientOrderId);
+        m.AccountId((uint)e.AccountId);
+        m.InstrumentId(e.InstrumentId);
+        m.Side((Side)e.Side);
+        var fromCurrent = Current.Kind == CommandKind.PlaceOrder && Current.AccountId == e.AccountId && Current.ClientOrderId == e.ClientOrderId;
+        m.OrdType((OrdType)(fromCurrent ? Current.Type : CoreOrderType.StopMarket));
+        m.TimeInForce((TimeInForce)(fromCurrent ? Current.TimeInForce : CoreTif.Gtc));
+        m.IndexState((Exchange.IndexState)_indexState(e.InstrumentId));
+        m.Price(e.PriceTicks);
+        m.Quantity(e.QtyLots);
+        m.TransactTimeNs((ulong)e.TimeNs);
+        m.ResponseSequence((ulong)++session.ResponseSequence);
+        Commit(session);
+    }
+
+    private void Rejected(in EngineEvent e)
+    {
+        if (!TryClaim(e.AccountId, OrderRejectedEncoder.BlockLength + 2, out var session))
+        {
+            return;
+        }
+
+        var reason = (Core.Events.RejectReason)e.Reason;
+        var m = OrderRejectedEncoder.Wrap(_claim.Buffer);
+        m.ClientOrderId((ulong)e.ClientOrderId);
+        m.AccountId((uint)e.AccountId);
+        m.InstrumentId(e.InstrumentId);
+        if (e.OrderId != 0) m.OrderId((ulong)e.OrderId);
+        m.Command(CommandTypeOf((CommandKind)e.Reason2));
+        m.Reason((Exchange.RejectReason)e.Reason);
+        RejectFigures.Write(ref m, reason, in e);
+        m.TransactTimeNs((ulong)e.TimeNs);
+        m.ResponseSequence((ulong)++session.ResponseSequence);
+        m.Text(ReadOnlySpan<byte>.Empty);
+        Commit(session);
+    }
+
+    internal static CommandType CommandTypeOf(CommandKind kind) => kind switch
+    {
+        CommandKind.PlaceOrder => CommandType.NewOrder,
+        CommandKind.CancelOrder => CommandType.CancelOrder,
+        CommandKind.AmendOrder => CommandType.AmendOrder,
+        CommandKind.MassCancel => CommandType.MassCancel,
+        CommandKind.PriceFeed => CommandType.PriceFeed,
+        _ => CommandType.Other,
+    };
+
+    private void Filled(in EngineEvent e, bool taker)
+    {
+        var orderId = taker ? e.OrderId : e.OtherOrderId;
+        var accountId = taker ? e.AccountId : e.OtherAccountId;
+        var leaves = taker ? e.RemainingLots : e.OtherRemainingLots;
+        var side = taker ? e.Side : (e.Side == CoreSide.Buy ? CoreSide.Sell : CoreSide.Buy);
+        var money = taker ? _ledger.LastTakerFill : _ledger.LastMakerFill;
+        long clientOrderId = 0, cum = e.QtyLots;
+        if (_orders.TryGetValue(orderId, out var live))
+        {
+            live.CumLots += e.QtyLots;
+            (clientOrderId, cum) = (live.ClientOrderId, live.CumLots);
+            if (leaves == 0)
+            {
+                _orders.Remove(orderId);
+            }
+            else
+            {
+                _orders[orderId] = live;
+            }
+        }
+
+        if (!TryClaim(accountId, OrderFilledEncoder.BlockLength, out var session))
+        {
+            return;
+        }
+
+        var m = OrderFilledEncoder.Wrap(_claim.Buffer);
+        m.OrderId((ulong)orderId);
+        m.ClientOrderId((ulong)clientOrderId);
+        m.AccountId((uint)accountId);
+        m.InstrumentId(e.InstrumentId);
+        m.Side((Side)side);
+        m.Liquidity(taker ? Liquidity.Taker : Liquidity.Maker);
+        m.FeeAsset(0);
+        m.TradeId((ulong)e.TradeId);
+        m.Price(e.PriceTicks);
+        m.Quantity(e.QtyLots);
+        m.LeavesQuantity(leaves);
+        m.CumQuantity(cum);
+        m.Fee(money.Fee);
+        m.RealizedPnl(money.RealizedPnl);
+        var liquidation = _ledger.LiquidationPrice(accountId, e.InstrumentId);
+        if (liquidation > 0) m.LiquidationPrice(liquidation);
+        m.TransactTimeNs((ulong)e.TimeNs);
+        m.ResponseSequence((ulong)++session.ResponseSequence);
+        Commit(session);
+    }
+
+    private void Cancelled(in EngineEvent e)
+    {
+        _orders.Remove(e.OrderId);
+        if (!TryClaim(e.AccountId, OrderCancelledEncoder.BlockLength, out var session))
+        {
+            return;
+        }
+
+        var m = OrderCancelledEncoder.Wrap(_claim.Buffer);
+        m.OrderId((ulong)e.OrderId);
+        m.ClientOrderId((ulong)e.ClientOrderId);
+        m.AccountId((uint)e.AccountId);
+        m.InstrumentId(e.InstrumentId);
+        m.Side((Side)e.Side);
+        m.Reason((Exchange.CancelReason)e.Reason);
+        m.Price(e.PriceTicks);
+        m.CancelledQuantity(e.QtyLots);
+        m.TransactTimeNs((ulong)e.TimeNs);
+        m.ResponseSequence((ulong)++session.ResponseSequence);
+        Commit(session);
+    }
+
+    private void Amended(in EngineEvent e)
+    {
+        if (_orders.TryGetValue(e.OrderId, out var live))
+        {
+            live.QtyLots = e.QtyLots;
+            _orders[e.OrderId] = live;
+        }
+
+        if (!TryClaim(e.AccountId, OrderAmendedEncoder.BlockLength, out var session))
+        {
+            return;
+        }
+
+        var m = OrderAmendedEncoder.Wrap(_claim.Buffer);
+        m.OrderId((ulong)e.OrderId);
+        m.ClientOrderId((ulong)e.ClientOrderId);
+        m.AccountId((uint)e.AccountId);
+        m.InstrumentId(e.InstrumentId);
+        m.Side((Side)e.Side);
+        m.KeptPriority(e.Flag ? BooleanType.True : BooleanType.False);
+        m.Price(e.PriceTicks);
+        m.Quantity(e.QtyLots);
+        m.LeavesQuantity(e.RemainingLots);
+        m.TransactTimeNs((ulong)e.TimeNs);
+        m.ResponseSequence((ulong)++session.ResponseSequence);
+        Commit(session);
+    }
+
+    private void Expired(in EngineEvent e)
+    {
+        _orders.Remove(e.OrderId);
+        if (!TryClaim(e.AccountId, OrderExpiredEncoder.BlockLength, out var session))
+        {
+            return;
+        }
+
+        var m = OrderExpiredEncoder.Wrap(_claim.Buffer);
+        m.OrderId((ulong)e.OrderId);
+        m.ClientOrderId((ulong)e.ClientOrderId);
+        m.AccountId((uint)e.AccountId);
+        m.InstrumentId(e.InstrumentId);
+        m.Side((Side)e.Side);
+        m.ExpiredQuantity(e.QtyLots);
+        m.TransactTimeNs((ulong)e.TimeNs);
+        m.ResponseSequence((ulong)++session.ResponseSequence);
+        Commit(session);
+    }
+
+    private void Triggered(in EngineEvent e)
+    {
+        if (!TryClaim(e.AccountId, OrderTriggeredEncoder.BlockLength, out var session))
+        {
+            return;
+        }
+
+        var m = OrderTriggeredEncoder.Wrap(_claim.Buffer);
+        m.OrderId((ulong)e.OrderId);
+        m.ClientOrderId((ulong)e.ClientOrderId);
+        m.AccountId((uint)e.AccountId);
+        m.InstrumentId(e.InstrumentId);
+        m.TriggerSource((TriggerSource)e.Reason);
+        m.TriggerPrice(e.Required);
+        m.ObservedPrice(e.Available);
+        m.TransactTimeNs((ulong)e.TimeNs);
+        m.ResponseSequence((ulong)++session.ResponseSequence);
+        Commit(session);
+    }
+
+    private void MassCancelAcked(in EngineEvent e)
+    {
+        if (e.AccountId == 0 || !TryClaim(e.AccountId, MassCancelAckEncoder.BlockLength, out var session))
+        {
+            return;
+        }
+
+        var m = MassCancelAckEncoder.Wrap(_claim.Buffer);
+        m.ClientOrderId(Current.Kind == CommandKind.MassCancel ? (ulong)Current.ClientOrderId : 0);
+        m.AccountId((uint)e.AccountId);
+        if (e.InstrumentId != 0) m.InstrumentId(e.InstrumentId);
+        m.Sides((Exchange.SideFilter)e.Reason);
+        m.CancelledCount((uint)e.Count);
+        m.TransactTimeNs((ulong)e.TimeNs);
+        m.ResponseSequence((ulong)++session.ResponseSequence);
+        Commit(session);
+    }
+
+    private bool TryClaim(int accountId, int blockLength, out Session session)
+    {
+        if (!_sessionByAccount.TryGetValue(accountId, out session!) || session.State != SessionState.Active || session.Responses is null)
+        {
+            NoSession++;
+            return false;
+        }
+
+        var result = session.Responses.TryClaim(SbeSchema.HeaderSize + blockLength, ref _claim);
+        if (result > 0)
+        {
+            return true;
+        }
+
+        // Lost: the sequence moves anyway so the client sees the gap; the gateway drops the session past its bound.
+        session.ResponseSequence++;
+        session.ResponsesDropped++;
+        if (session.BackPressuredSinceNs == 0) session.BackPressuredSinceNs = Math.Max(1, Current.NowNs);
+        Dropped++;
+        return false;
+    }
+
+    private void Commit(Session session)
+    {
+        _claim.Commit();
+        session.BackPressuredSinceNs = 0;
+        session.LastSentNs = Current.NowNs;
+        Sent++;
+    }
+}

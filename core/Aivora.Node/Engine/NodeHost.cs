@@ -1,0 +1,78 @@
+using Aivora.Core.Accounts;
+using Aivora.Core.Commands;
+using Aivora.Core.Matching;
+using Aivora.Core.Risk;
+using Aivora.Gateway;
+using Aivora.Gateway.Sessions;
+using Aivora.Node.Configuration;
+using Aivora.Transport.Agents;
+using Aivora.Transport.Driver;
+using Aivora.Transport.Native;
+
+namespace Aivora.Node.Engine;
+
+/// <summary>
+/// The node itself: an invoker-mode media driver and the gateway on the engine thread (the single
+/// writer of all exchange state), the state machine behind the gateway, and the command log in front
+/// of it. <see cref="RunEngine"/> is the engine agent's duty cycle: driver work (receive, send, control
+/// frames), then the gateway (orders in, reports and market data out, timers), busy-spinning on its
+/// own core.
+/// </summary>
+public sealed class NodeHost : IDisposable
+{
+    private volatile bool _stop;
+
+    public NodeHost(EngineConfig config, GatewayOptions gateway, KeyStore keys, long fundingIntervalNs, ICommandLog log)
+    {
+        Config = config;
+        Clock = new EpochClock();
+        Driver = MediaDriver.Launch(new DriverOptions { ThreadingMode = ThreadingMode.Invoker });
+        StateMachine = NewStateMachine(config, fundingIntervalNs, new GatewaySink(new EventRouter()));
+        Gateway = new ExchangeGateway(Driver, gateway, keys, StateMachine, config, Clock, log);
+    }
+
+    public EngineConfig Config { get; }
+    public EpochClock Clock { get; }
+    public MediaDriver Driver { get; }
+    public PreTradeRisk<GatewaySink> StateMachine { get; }
+    public ExchangeGateway Gateway { get; }
+    public string? PinError { get; private set; }
+    public int PinnedCpu { get; private set; } = -1;
+
+    /// <summary>A state machine of the node's configuration (the live one, or a fresh one for a replay).</summary>
+    public static PreTradeRisk<TSink> NewStateMachine<TSink>(EngineConfig config, long fundingIntervalNs, TSink sink)
+        where TSink : struct, Core.Events.IEngineEventSink
+    {
+        var ledger = new Ledger(DefaultConfiguration.Contracts, config.MaxAccounts);
+        return new PreTradeRisk<TSink>(config, ledger, DefaultConfiguration.Limits, sink,
+            [.. config.Instruments.Select(i => DefaultConfiguration.Pricing(i.Id, fundingIntervalNs))]);
+    }
+
+    /// <summary>An operator's deposit, run (and recorded) like any command. Call before the engine thread starts.</summary>
+    public void Deposit(int accountId, long amount) =>
+        Gateway.Run(EngineCommand.Account(CommandKind.Deposit, Clock.NowNs, accountId, amount));
+
+    /// <summary>The engine agent's loop, until <see cref="Stop"/>; pinned to <paramref name="cpu"/> when it can be.</summary>
+    public void RunEngine(int cpu)
+    {
+        if (cpu >= 0)
+        {
+            if (ThreadAffinity.TryPinCurrentThread(cpu, out var error)) PinnedCpu = cpu;
+            else PinError = error;
+        }
+
+        var idle = new BusySpinIdleStrategy();
+        while (!_stop)
+        {
+            idle.Idle(Driver.DoWork() + Gateway.DoWork());
+        }
+    }
+
+    public void Stop() => _stop = true;
+
+    public void Dispose()
+    {
+        Gateway.Dispose();
+        Driver.Dispose();
+    }
+}

@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using System.Net;
+using Aivora.Transport.Driver;
+using Aivora.Transport.Native;
+using HdrHistogram;
+
+namespace Aivora.Node.Load;
+
+/// <summary>
+/// The floor the node's round trip is read against, measured in the same run on the same cores: 32-byte
+/// datagrams bounced between two threads over loopback UDP with the same libc I/O the transport uses
+/// (recvmmsg / sendto, busy-polled), no protocol and no engine.
+/// </summary>
+public static class RawUdpFloor
+{
+    private static readonly double NsPerTick = 1e9 / Stopwatch.Frequency;
+
+    public static LongHistogram Measure(int roundTrips, int pingCpu, int pongCpu)
+    {
+        var histogram = new LongHistogram(10_000_000_000, 3);
+        using var ping = UdpChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var pong = UdpChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var pingAddress = ping.LocalEndPoint.Serialize();
+        var pongAddress = pong.LocalEndPoint.Serialize();
+        var stop = false;
+        var echo = new Thread(() =>
+        {
+            if (pongCpu >= 0) ThreadAffinity.TryPinCurrentThread(pongCpu, out _);
+            var deadline = Stopwatch.GetTimestamp() + (30 * Stopwatch.Frequency);
+            while (!Volatile.Read(ref stop) && Stopwatch.GetTimestamp() < deadline)
+            {
+                if (pong.TryReceive(out var datagram, out _)) pong.Send(datagram, pingAddress);
+            }
+        }) { IsBackground = true, Name = "raw-udp-pong" };
+        echo.Start();
+        if (pingCpu >= 0) ThreadAffinity.TryPinCurrentThread(pingCpu, out _);
+        Span<byte> payload = stackalloc byte[32];
+        var warmup = roundTrips / 5;
+        for (var i = 0; i < roundTrips + warmup; i++)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            ping.Send(payload, pongAddress);
+            var timeout = t0 + Stopwatch.Frequency;
+            Span<byte> reply;
+            while (!ping.TryReceive(out reply, out _))
+            {
+                if (Stopwatch.GetTimestamp() > timeout) break;
+            }
+
+            if (i >= warmup) histogram.RecordValue((long)((Stopwatch.GetTimestamp() - t0) * NsPerTick));
+        }
+
+        Volatile.Write(ref stop, true);
+        echo.Join();
+        return histogram;
+    }
+}

@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using Aivora.Client.Examples;
+using Aivora.Client.MarketData;
+using Aivora.Client.Session;
+using Aivora.Core.Instruments;
+using Aivora.Exchange;
+using Aivora.Node.Configuration;
+using Aivora.Transport.Agents;
+using Aivora.Transport.Driver;
+using Aivora.Transport.Native;
+using HdrHistogram;
+
+namespace Aivora.Node.Load;
+
+/// <summary>
+/// The market-maker load the main command runs against the node, on its own thread with its own
+/// invoker-mode media driver, speaking only the SDK (schema + transport) over loopback UDP: sample
+/// market makers quoting both sides of every instrument, takers sending IOC orders at a paced rate
+/// (intended send times, so a slow node does not slow the offered load), a price feeder (three sources
+/// per instrument) walking each fair price, and a market-data client rebuilding every book.
+/// </summary>
+public sealed class WireLoad : IDisposable
+{
+    private readonly MediaDriver _driver;
+    private readonly IReadOnlyList<InstrumentSpec> _instruments;
+    private readonly List<(ExchangeClient Client, SampleMarketMaker[] Quoters)> _makers = [];
+    private readonly List<ExchangeClient> _takers = [];
+    private readonly ExchangeClient _feeder;
+    private readonly Random _random;
+    private readonly long[] _fair;
+    private readonly long _takerIntervalNs;
+    private volatile bool _stop, _quiet;
+
+    public WireLoad(IReadOnlyList<InstrumentSpec> instruments, int makers, int takers, int takerOrdersPerSecond, int seed)
+    {
+        _instruments = instruments;
+        _random = new Random(seed);
+        _fair = [.. instruments.Select(i => i.ReferencePriceTicks)];
+        _takerIntervalNs = 1_000_000_000L / takerOrdersPerSecond;
+        _driver = MediaDriver.Launch(new DriverOptions { ThreadingMode = ThreadingMode.Invoker });
+        MarketData = new MarketDataClient(_driver, new MarketDataOptions(), instruments.Select(i => i.Id));
+        for (var m = 0; m < makers; m++)
+        {
+            var account = DefaultConfiguration.FirstMakerAccount + m;
+            var client = Client(account);
+            var quoters = instruments.Select((spec, k) => new SampleMarketMaker(client, MarketData, spec.Id, spec.ReferencePriceTicks, spec.TickSize,
+                spreadTicks: 2 + m, qtyLots: 5 + m, levels: 5, firstClientOrderId: (k + 1) * 1_000_000_000L)
+            {
+                OnRoundTrip = ns => RoundTrip.RecordValue(ns),
+            }).ToArray();
+            _makers.Add((client, quoters));
+        }
+
+        for (var t = 0; t < takers; t++)
+        {
+            _takers.Add(Client(DefaultConfiguration.FirstTakerAccount + t));
+        }
+
+        _feeder = Client(DefaultConfiguration.FeederAccount);
+    }
+
+    public MarketDataClient MarketData { get; }
+
+    /// <summary>Order → acknowledgement round trips measured at the makers (ns).</summary>
+    public LongHistogram RoundTrip { get; } = new(10_000_000_000, 3);
+
+    public long TakerOrdersSent { get; private set; }
+    public long TakerFills { get; private set; }
+    public long ReportsReceived => _makers.Sum(m => m.Client.ReportsReceived) + _takers.Sum(t => t.ReportsReceived);
+    public long SequenceGaps => _makers.Sum(m => m.Client.SequenceGaps) + _takers.Sum(t => t.SequenceGaps);
+    public long MakerOrdersSent => _makers.Sum(m => m.Quoters.Sum(q => q.OrdersSent));
+    public long MakerRejects => _makers.Sum(m => m.Quoters.Sum(q => q.Rejects));
+    public int LoggedOn => _makers.Count(m => m.Client.State == ClientState.LoggedOn) + _takers.Count(t => t.State == ClientState.LoggedOn) + (_feeder.State == ClientState.LoggedOn ? 1 : 0);
+    public int Sessions => _makers.Count + _takers.Count + 1;
+    public IEnumerable<ExchangeClient> Clients => _makers.Select(m => m.Client).Concat(_takers).Append(_feeder);
+    public string? PinError { get; private set; }
+
+    private ExchangeClient Client(int account) => new(_driver, new ClientOptions
+    {
+        ApiKeyId = (ulong)account,
+        Secret = DefaultConfiguration.DemoSecret(account),
+        HeartbeatIntervalMs = 500,
+        CancelOnDisconnect = true,
+    });
+
+    /// <summary>Logs every client on (bounded); false with the reason when one does not make it.</summary>
+    public bool LogOn(Func<long> nowNs, TimeSpan timeout, out string? problem)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        var sink = new Ignore();
+        var clients = Clients.ToArray();
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            _driver.DoWork();
+            var now = nowNs();
+            var done = 0;
+            foreach (var c in clients)
+            {
+                if (c.State == ClientState.Disconnected && c.IsConnected) c.TryLogon(now);
+                c.Poll(now, ref sink);
+                if (c.State == ClientState.Rejected)
+                {
+                    problem = $"account {c.AccountId}: logon rejected ({c.LogonRejectReason}: {c.LogonRejectText})";
+                    return false;
+                }
+
+                if (c.State == ClientState.LoggedOn) done++;
+            }
+
+            MarketData.Poll();
+            if (done == clients.Length && MarketData.AllSynced)
+            {
+                problem = null;
+                return true;
+            }
+        }
+
+        problem = $"{clients.Count(c => c.State == ClientState.LoggedOn)} of {clients.Length} sessions logged on, market data {(MarketData.AllSynced ? "synced" : "not synced")} within {timeout.TotalSeconds:0} s";
+        return false;
+    }
+
+    /// <summary>The load's loop until <see cref="Stop"/>; after <see cref="Quiesce"/> it only polls (reports and market data drain).</summary>
+    public void Run(Func<long> nowNs, int cpu)
+    {
+        if (cpu >= 0 && !ThreadAffinity.TryPinCurrentThread(cpu, out var error)) PinError = error;
+        var idle = new BusySpinIdleStrategy();
+        var makerHandlers = _makers.Select(m => new MakerHandler(m.Quoters)).ToArray();
+        var takerHandler = new TakerHandler(this);
+        var ignore = new Ignore();
+        var start = nowNs();
+        var nextTakerNs = start;
+        var nextFeedNs = start;
+        long clientOrderId = 1;
+        while (!_stop)
+        {
+            var work = _driver.DoWork();
+            var now = nowNs();
+            for (var i = 0; i < _makers.Count; i++)
+            {
+                makerHandlers[i].NowNs = now;
+                work += _makers[i].Client.Poll(now, ref makerHandlers[i]);
+                if (!_quiet) foreach (var q in _makers[i].Quoters) q.Step(now);
+            }
+
+            foreach (var t in _takers) work += t.Poll(now, ref takerHandler);
+            work += _feeder.Poll(now, ref ignore);
+            work += MarketData.Poll();
+            if (_quiet)
+            {
+                idle.Idle(work);
+                continue;
+            }
+
+            // Takers: open-loop pacing on intended send times (a late loop catches up, never skips).
+            if (_takers.Count > 0 && now >= nextTakerNs)
+            {
+                var taker = _takers[_random.Next(_takers.Count)];
+                var k = _random.Next(_instruments.Count);
+                var spec = _instruments[k];
+                var side = _random.Next(2) == 0 ? Side.Buy : Side.Sell;
+                var through = (4 + _random.Next(6)) * spec.TickSize;
+                var price = side == Side.Buy ? _fair[k] + through : _fair[k] - through;
+                if (taker.SendNewOrder(now, clientOrderId++, spec.Id, side, OrdType.Limit, TimeInForce.IOC, price, 1 + _random.Next(4)))
+                {
+                    TakerOrdersSent++;
+                    nextTakerNs += _takerIntervalNs / _takers.Count;
+                }
+            }
+
+            // The feeder: three sources per instrument every 20 ms around a fair price that walks.
+            if (now >= nextFeedNs)
+            {
+                nextFeedNs += 20_000_000;
+                for (var k = 0; k < _instruments.Count; k++)
+                {
+                    var spec = _instruments[k];
+                    _fair[k] += (_random.Next(3) - 1) * spec.TickSize;
+                    for (var source = 1; source <= 3; source++)
+                    {
+                        _feeder.SendPriceFeed(now, source, spec.Id, _fair[k] + ((_random.Next(3) - 1) * spec.TickSize));
+                    }
+                }
+            }
+
+            idle.Idle(work);
+        }
+    }
+
+    /// <summary>Stops sending; keeps polling so every report and market-data message in flight arrives.</summary>
+    public void Quiesce() => _quiet = true;
+
+    public void Stop() => _stop = true;
+
+    public void Dispose()
+    {
+        MarketData.Dispose();
+        foreach (var c in Clients) c.Dispose();
+        _driver.Dispose();
+    }
+
+    private struct Ignore : IExecutionReportHandler
+    {
+        public readonly void OnReport(in ExecutionReport report) { }
+    }
+
+    private struct MakerHandler(SampleMarketMaker[] quoters) : IExecutionReportHandler
+    {
+        public long NowNs;
+
+        public readonly void OnReport(in ExecutionReport report)
+        {
+            foreach (var q in quoters) q.OnReport(in report, NowNs);
+        }
+    }
+
+    private readonly struct TakerHandler(WireLoad load) : IExecutionReportHandler
+    {
+        public void OnReport(in ExecutionReport report)
+        {
+            if (report.Kind == ReportKind.Filled) load.TakerFills++;
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using System.Globalization;
+
+namespace Aivora.Node;
+
+/// <summary>
+/// The node's command line, parsed strictly: every flag is known, takes a value, and the value is in
+/// range; anything else is a clear error (exit code 2), never a silently ignored option or a stack trace.
+/// </summary>
+public sealed record NodeOptions
+{
+    public double Seconds { get; init; } = 5;
+    public int Seed { get; init; } = 42;
+    public int EngineCpu { get; init; } = Environment.ProcessorCount - 1;
+    public int LoadCpu { get; init; } = Environment.ProcessorCount > 1 ? 0 : -1;
+    public int Makers { get; init; } = 4;
+    public int Takers { get; init; } = 4;
+    public int TakerOrdersPerSecond { get; init; } = 2_000;
+
+    /// <summary>The demo settles funding this often; the configured default is 8 h (epoch-aligned).</summary>
+    public double FundingIntervalSeconds { get; init; } = 8 * 3_600;
+
+    public static readonly string Usage =
+        "usage: dotnet run -c Release --project core/Aivora.Node [-- options]\n" +
+        "  --seconds N           how long the load runs (0 < N <= 3600; default 5)\n" +
+        "  --seed N              seed of the load's random choices (integer; default 42)\n" +
+        "  --cpu N               core the engine thread is pinned to (default: the last)\n" +
+        "  --load-cpu N          core the load thread is pinned to (-1: not pinned; default 0)\n" +
+        "  --makers N            market makers (1..8; default 4)\n" +
+        "  --takers N            takers (0..8; default 4)\n" +
+        "  --taker-rate N        orders per second per taker (1..100000; default 2000)\n" +
+        "  --funding-interval-s N  funding interval in seconds (> 0; default 28800 = 8 h)\n" +
+        "  --help                this text";
+
+    /// <summary>The options, or null with the error to print (and exit 2).</summary>
+    public static NodeOptions? Parse(string[] args, out string? error)
+    {
+        var o = new NodeOptions();
+        error = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var flag = args[i];
+            if (flag is "--help" or "-h")
+            {
+                error = Usage;
+                return null;
+            }
+
+            if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+            {
+                error = $"{flag}: needs a value";
+                return null;
+            }
+
+            var value = args[++i];
+            switch (flag)
+            {
+                case "--seconds" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0 && s <= 3_600:
+                    o = o with { Seconds = s };
+                    break;
+                case "--seed" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seed):
+                    o = o with { Seed = seed };
+                    break;
+                case "--cpu" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var cpu) && cpu >= 0 && cpu < Environment.ProcessorCount:
+                    o = o with { EngineCpu = cpu };
+                    break;
+                case "--load-cpu" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var cpu) && cpu >= -1 && cpu < Environment.ProcessorCount:
+                    o = o with { LoadCpu = cpu };
+                    break;
+                case "--makers" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 8:
+                    o = o with { Makers = n };
+                    break;
+                case "--takers" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n is >= 0 and <= 8:
+                    o = o with { Takers = n };
+                    break;
+                case "--taker-rate" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 100_000:
+                    o = o with { TakerOrdersPerSecond = n };
+                    break;
+                case "--funding-interval-s" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) && f > 0 && f <= 30 * 86_400:
+                    o = o with { FundingIntervalSeconds = f };
+                    break;
+                case "--seconds" or "--seed" or "--cpu" or "--load-cpu" or "--makers" or "--takers" or "--taker-rate" or "--funding-interval-s":
+                    error = $"{flag} {value}: not a valid value (see --help)";
+                    return null;
+                default:
+                    error = $"{flag}: unknown option (see --help)";
+                    return null;
+            }
+        }
+
+        return o;
+    }
+}
