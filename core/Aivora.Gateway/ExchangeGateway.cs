@@ -502,7 +502,7 @@ public sealed class ExchangeGateway : IImageListener, IDisposable
             work++;
         }
 
-        if (now >= _nextSnapshotNs)
+        if (now >= _nextSnapshotNs || MarketData.SnapshotSubscriberJoined())
         {
             _nextSnapshotNs = now + (_options.SnapshotIntervalMs * 1_000_000L);
             MarketData.PublishSnapshots(_stateMachine.Engine, now);

@@ -31,7 +31,7 @@ public sealed class MarketDataPublisher
     private const int MaxPending = 4_096;
 
     private readonly NetworkPublication _book, _trades, _orders, _status, _snapshots;
-    private readonly IReadOnlyList<InstrumentSpec> _instruments;
+    private readonly InstrumentSpec[] _instruments;   // an array: foreach over it allocates no enumerator
     private readonly EngineEvent[] _levels = new EngineEvent[MaxPending];
     private readonly EngineEvent[] _tradeEvents = new EngineEvent[MaxPending];
     private readonly EngineEvent[] _orderEvents = new EngineEvent[MaxPending];
@@ -46,7 +46,7 @@ public sealed class MarketDataPublisher
         NetworkPublication snapshots, IReadOnlyList<InstrumentSpec> instruments, int maxLevelsPerSide)
     {
         (_book, _trades, _orders, _status, _snapshots) = (book, trades, orders, status, snapshots);
-        _instruments = instruments;
+        _instruments = [.. instruments];
         _depth = new LevelView[maxLevelsPerSide];
         _snapshotBuffer = new byte[SbeSchema.HeaderSize + BookSnapshotEncoder.BlockLength + (2 * (4 + (maxLevelsPerSide * 20)))];
     }
@@ -361,6 +361,17 @@ public sealed class MarketDataPublisher
                 Snapshots.Dropped++;
             }
         }
+    }
+
+    private bool _snapshotConnected;
+
+    /// <summary>True once each time the snapshot stream goes from no subscriber to one: a first joiner gets a snapshot at once, not at the next period.</summary>
+    public bool SnapshotSubscriberJoined()
+    {
+        var connected = _snapshots.IsConnected;
+        var joined = connected && !_snapshotConnected;
+        _snapshotConnected = connected;
+        return joined;
     }
 
     private bool Claim(NetworkPublication publication, int length, ref StreamCounters counters)

@@ -59,8 +59,8 @@ public static class DefaultConfiguration
 
     public static IReadOnlyList<ContractSpec> Contracts { get; } =
     [
-        new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = Tiers(), Fees = new FeeSchedule(-1_000, 4_000), DefaultLeverage = 20 },
-        new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 100, Tiers = Tiers(), Fees = new FeeSchedule(-1_000, 4_000), DefaultLeverage = 20 },
+        new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = Tiers(), Fees = new FeeSchedule(-10_000, 40_000), DefaultLeverage = 20 },
+        new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 100, Tiers = Tiers(), Fees = new FeeSchedule(-10_000, 40_000), DefaultLeverage = 20 },
     ];
 
     /// <summary>Three feeders per instrument, 3% outlier band, stale after 10 s, at least 2 sources; funding every 8 hours.</summary>

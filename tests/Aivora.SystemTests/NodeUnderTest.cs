@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using Aivora.Client.MarketData;
+using Aivora.Client.Session;
+using Aivora.Core.Matching;
+using Aivora.Gateway;
+using Aivora.Gateway.Sessions;
+using Aivora.Node.Configuration;
+using Aivora.Node.Engine;
+using Aivora.Transport.Driver;
+
+namespace Aivora.SystemTests;
+
+/// <summary>
+/// A real node (the node host: invoker-mode driver, gateway, state machine, command recorder) and real
+/// SDK clients over loopback sockets, all driven from the test's own thread: <see cref="PumpUntil"/>
+/// runs the node's duty cycle and every client driver's in turn until a condition holds or a bound
+/// passes. One thread, no spinning beyond it. Each instance takes its own block of ports (unicast market
+/// data unless asked for the multicast default), so tests never share a socket.
+/// </summary>
+public sealed class NodeUnderTest : IDisposable
+{
+    private static int s_nextPortBlock;
+    private readonly List<MediaDriver> _clientDrivers = [];
+    private readonly List<IDisposable> _owned = [];
+
+    public NodeUnderTest(Func<GatewayOptions, GatewayOptions>? tune = null, int fundingIntervalS = 8 * 3_600)
+    {
+        // Below the ephemeral range (32768+), so an OS-chosen port never takes one of ours.
+        var basePort = 20_000 + (Environment.ProcessId % 50 * 200) + (Interlocked.Increment(ref s_nextPortBlock) % 10 * 20);
+        Gateway = new GatewayOptions
+        {
+            OrderChannel = $"aeron:udp?endpoint=127.0.0.1:{basePort}",
+            BookChannel = $"aeron:udp?endpoint=127.0.0.1:{basePort + 1}",
+            TradesChannel = $"aeron:udp?endpoint=127.0.0.1:{basePort + 2}",
+            OrdersChannel = $"aeron:udp?endpoint=127.0.0.1:{basePort + 3}",
+            StatusChannel = $"aeron:udp?endpoint=127.0.0.1:{basePort + 4}",
+            SnapshotChannel = $"aeron:udp?endpoint=127.0.0.1:{basePort + 5}|term-length=4m",
+            SnapshotIntervalMs = 100,
+        };
+        Gateway = tune?.Invoke(Gateway) ?? Gateway;
+        Recorder = new CommandRecorder(1 << 20);
+        Host = new NodeHost(DefaultConfiguration.Engine, Gateway, new KeyStore(DefaultConfiguration.DemoKeys), fundingIntervalS * 1_000_000_000L, Recorder);
+        MarketDataOptions = new MarketDataOptions
+        {
+            BookChannel = Gateway.BookChannel,
+            TradesChannel = Gateway.TradesChannel,
+            StatusChannel = Gateway.StatusChannel,
+            SnapshotChannel = Gateway.SnapshotChannel,
+        };
+    }
+
+    public GatewayOptions Gateway { get; }
+    public NodeHost Host { get; }
+    public CommandRecorder Recorder { get; }
+    public MarketDataOptions MarketDataOptions { get; }
+    public long NowNs => Host.Clock.NowNs;
+    public MatchingEngine<GatewaySink, Core.Accounts.LedgerPositions> Engine => Host.StateMachine.Engine;
+
+    public MediaDriver NewClientDriver(DriverOptions? options = null)
+    {
+        var driver = MediaDriver.Launch(options ?? new DriverOptions { ThreadingMode = ThreadingMode.Invoker });
+        _clientDrivers.Add(driver);
+        return driver;
+    }
+
+    /// <summary>A client of a demo key (key id = account), on its own or a given driver.</summary>
+    public ExchangeClient Client(int account, MediaDriver? driver = null, bool cancelOnDisconnect = true, byte[]? secret = null, int heartbeatMs = 1_000)
+    {
+        var client = new ExchangeClient(driver ?? NewClientDriver(), new ClientOptions
+        {
+            OrderChannel = Gateway.OrderChannel,
+            OrderStreamId = Gateway.OrderStreamId,
+            ApiKeyId = (ulong)account,
+            Secret = secret ?? DefaultConfiguration.DemoSecret(account),
+            CancelOnDisconnect = cancelOnDisconnect,
+            HeartbeatIntervalMs = heartbeatMs,
+        });
+        _owned.Add(client);
+        return client;
+    }
+
+    public MarketDataClient MarketData(MediaDriver? driver = null, MarketDataOptions? options = null)
+    {
+        var md = new MarketDataClient(driver ?? NewClientDriver(), options ?? MarketDataOptions, DefaultConfiguration.Engine.Instruments.Select(i => i.Id));
+        _owned.Add(md);
+        return md;
+    }
+
+    /// <summary>One duty cycle of the node and of every client driver.</summary>
+    public void Pump()
+    {
+        Host.Driver.DoWork();
+        Host.Gateway.DoWork();
+        foreach (var d in _clientDrivers) d.DoWork();
+    }
+
+    /// <summary>Pumps until <paramref name="done"/> holds; false when <paramref name="timeoutMs"/> passes first.</summary>
+    public bool PumpUntil(Func<bool> done, int timeoutMs = 5_000)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (timeoutMs * Stopwatch.Frequency / 1_000);
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            Pump();
+            if (done()) return true;
+        }
+
+        return done();
+    }
+
+    /// <summary>Pumps for a while regardless (lets in-flight traffic land).</summary>
+    public void PumpFor(int ms) => PumpUntil(() => false, ms);
+
+    public void Deposit(int account, long usdt) => Host.Deposit(account, usdt * DefaultConfiguration.UsdtUnit);
+
+    /// <summary>Feeds the three index sources of every instrument at the reference price, so the index is healthy and orders pass risk.</summary>
+    public void FeedPrices(ExchangeClient feeder)
+    {
+        foreach (var spec in DefaultConfiguration.Engine.Instruments)
+        {
+            for (var source = 1; source <= 3; source++) Assert.True(feeder.SendPriceFeed(NowNs, source, spec.Id, spec.ReferencePriceTicks));
+        }
+    }
+
+    /// <summary>Logs the client on and waits for the ack (or reject).</summary>
+    public void LogOn(ExchangeClient client, ReportLog? log = null)
+    {
+        log ??= new ReportLog();
+        Assert.True(PumpUntil(() => client.IsConnected), "order channel never connected");
+        Assert.True(client.TryLogon(NowNs));
+        Assert.True(PumpUntil(() => { client.Poll(NowNs, ref log.Handler); return client.State is ClientState.LoggedOn or ClientState.Rejected; }), "no answer to the logon");
+    }
+
+    public void Dispose()
+    {
+        foreach (var o in _owned) o.Dispose();
+        Host.Dispose();
+        foreach (var d in _clientDrivers) d.Dispose();
+    }
+}
+
+/// <summary>Collects every report a client receives (tests only: a list is fine here).</summary>
+public sealed class ReportLog
+{
+    public ReportLog() => Handler = new Collect(this);
+
+    public Collect Handler;
+
+    public List<ExecutionReport> Reports { get; } = [];
+
+    public IEnumerable<ExecutionReport> Of(ReportKind kind) => Reports.Where(r => r.Kind == kind);
+
+    public struct Collect(ReportLog log) : IExecutionReportHandler
+    {
+        public readonly void OnReport(in ExecutionReport report) => log.Reports.Add(report);
+    }
+
+    /// <summary>Polls the client into this log until a report matching <paramref name="match"/> arrives.</summary>
+    public bool Await(NodeUnderTest node, ExchangeClient client, Func<ExecutionReport, bool> match, int timeoutMs = 5_000) =>
+        node.PumpUntil(() =>
+        {
+            client.Poll(node.NowNs, ref Handler);
+            return Reports.Any(match);
+        }, timeoutMs);
+}
