@@ -147,6 +147,33 @@ public sealed class FeatureCoverageTests
     }
 
     [Fact]
+    public void ShouldReadACompositeAddedLaterAsNullInAnOlderMessage()
+    {
+        // A version-0 sender's frame: the header and the 8-byte block it knew, nothing after.
+        var frame = new byte[8 + 8];
+        var e = EvolvedEncoder.Wrap(new byte[64]);
+        e.Key(5);
+        BinaryPrimitives.WriteUInt16LittleEndian(frame, 8);                           // block length of version 0
+        BinaryPrimitives.WriteUInt16LittleEndian(frame.AsSpan(2), EvolvedEncoder.TemplateId);
+        BinaryPrimitives.WriteUInt16LittleEndian(frame.AsSpan(4), EvolvedEncoder.SchemaId);
+        BinaryPrimitives.WriteUInt16LittleEndian(frame.AsSpan(6), 0);
+        BinaryPrimitives.WriteInt64LittleEndian(frame.AsSpan(8), 5);
+
+        Assert.Equal(SbeDecodeResult.Ok, EvolvedDecoder.TryWrap(frame, out var old));
+        Assert.Equal(5, old.Key);
+        Assert.False(old.AmountInActingVersion);
+        Assert.Equal(MoneyDecoder.MantissaNullValue, old.Amount.Mantissa);      // not a read past the frame, not garbage
+        Assert.Equal(Currency.NullValue, old.Amount.Currency);
+
+        // In a version-0 frame padded with junk (a longer buffer), the composite still reads as absent.
+        var padded = new byte[64];
+        frame.CopyTo(padded, 0);
+        padded.AsSpan(16).Fill(0x5A);
+        Assert.Equal(SbeDecodeResult.Ok, EvolvedDecoder.TryWrap(padded, out var junk));
+        Assert.Equal(MoneyDecoder.MantissaNullValue, junk.Amount.Mantissa);
+    }
+
+    [Fact]
     public void ShouldRefuseToEncodeWhatTheSchemaCannotCarry()
     {
         var buffer = new byte[512];

@@ -261,7 +261,27 @@ public sealed class CSharpEmitter
               .Doc("Writes the null value into every optional member.")
               .Open("public void WriteNulls()");
             EmitNullWrites(c.Members.Select(m => (Pascal(m.Name), m.Type, m.Type is EncodedType t ? t.Presence : m.Type is EnumType en ? en.Presence : Presence.Required, m.Offset)));
+            _w.Close()
+              .Line()
+              .Doc("Writes the null value into every member, required ones too: how a field of this type reads in a message older than the field.")
+              .Open("public void WriteAbsent()");
+            EmitNullWrites(c.Members.Select(m => (Pascal(m.Name), m.Type, (m.Type as EncodedType)?.Presence == Presence.Constant ? Presence.Constant : Presence.Optional, m.Offset)), absent: true);
             _w.Close();
+        }
+        else
+        {
+            var encoderName = Pascal(c.Name) + "Encoder";
+            _w.Line()
+              .Line($"private static readonly byte[] s_absent = CreateAbsent();")
+              .Line()
+              .Doc("Every member at its null value: what a field of this type added in a later version reads as in an older message.")
+              .Line($"public static {name} Absent => new {name}(s_absent, 0);")
+              .Line()
+              .Open("private static byte[] CreateAbsent()")
+              .Line($"var block = new byte[Math.Max(Size, 1)];")
+              .Line($"new {encoderName}(block, 0).WriteAbsent();")
+              .Line("return block;")
+              .Close();
         }
 
         _w.Close()
@@ -326,8 +346,11 @@ public sealed class CSharpEmitter
                 break;
             case CompositeType c:
                 var flyweight = Qualified(c.Name) + (encoder ? "Encoder" : "Decoder");
+                // Decoding a message older than the field: the composite's all-null block, never bytes past the acting block.
                 _w.Doc(description)
-                  .Line($"public {flyweight} {name} => new {flyweight}(_buffer, {pos});");
+                  .Line(encoder || !gated
+                      ? $"public {flyweight} {name} => new {flyweight}(_buffer, {pos});"
+                      : $"public {flyweight} {name} => _actingVersion >= {sinceVersion} ? new {flyweight}(_buffer, {pos}) : {flyweight}.Absent;");
                 break;
         }
     }
@@ -449,7 +472,7 @@ public sealed class CSharpEmitter
           .Close();
     }
 
-    private void EmitNullWrites(IEnumerable<(string Name, TypeDef Type, Presence Presence, int Offset)> members)
+    private void EmitNullWrites(IEnumerable<(string Name, TypeDef Type, Presence Presence, int Offset)> members, bool absent = false)
     {
         foreach (var (name, type, presence, offset) in members)
         {
@@ -466,7 +489,7 @@ public sealed class CSharpEmitter
                     _w.Line(Write(e.Encoding, pos, $"({Primitives.CSharp(e.Encoding)}){Qualified(e.Name)}.NullValue") + ";");
                     break;
                 case CompositeType:
-                    _w.Line($"{name}.WriteNulls();");
+                    _w.Line(absent ? $"{name}.WriteAbsent();" : $"{name}.WriteNulls();");
                     break;
             }
         }
