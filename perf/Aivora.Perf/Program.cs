@@ -23,6 +23,8 @@ public static class Program
                 return Transport.TransportThroughput.Run(rest);
             case "transport-stat":
                 return Transport.TransportStat.Run(rest);
+            case "wire":
+                return Wire.WireBenchmark.Run(rest);
             case "transport-pong":
                 return Transport.TransportPingPong.RunPong(rest);
             default:
@@ -35,6 +37,7 @@ public static class Program
                       transport [--quick]                                          32-byte ping-pong between two processes: our Aeron transport vs raw UDP
                       transport-throughput [--quick] [--counters PATH]             one-way messages/s and MB/s for 32 B and 1 KB messages
                       transport-stat <counters-file> [--watch N]                   print a running driver's counters (STAT lines)
+                      wire [--quick]                                               order -> ack through the whole node vs raw UDP; open-loop saturation
                     """);
                 return 2;
         }

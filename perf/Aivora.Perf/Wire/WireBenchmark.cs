@@ -1,0 +1,248 @@
+using System.Diagnostics;
+using Aivora.Client.Session;
+using Aivora.Exchange;
+using Aivora.Gateway;
+using Aivora.Gateway.Sessions;
+using Aivora.Node.Configuration;
+using Aivora.Node.Engine;
+using Aivora.Node.Load;
+using Aivora.Transport.Driver;
+using Aivora.Transport.Native;
+using HdrHistogram;
+
+namespace Aivora.Perf.Wire;
+
+/// <summary>
+/// Order → acknowledgement through the whole node over loopback UDP, risk on, against the raw UDP
+/// floor measured in the same run on the same two cores:
+/// <list type="bullet">
+/// <item>ping-pong: one client sends one post-only order, waits for its OrderAccepted, cancels it,
+/// waits for the cancel, and so on; the floor (a libc ping-pong with no protocol and no engine) is
+/// measured before and after the node (mirrored), so drift weighs on both alike;</item>
+/// <item>saturation: a client offers orders on an open-loop schedule (intended send times; latency is
+/// measured from the intended time, so a stalled node cannot hide queueing: no coordinated omission)
+/// and counts every acknowledgement; lost = orders sent - orders answered.</item>
+/// </list>
+/// The engine thread (node driver + gateway + state machine) is pinned to CPU 1, the client to CPU 0;
+/// exactly two threads spin.
+/// </summary>
+public static class WireBenchmark
+{
+    private const int Account = DefaultConfiguration.FirstTakerAccount;   // its key allows 100,000 orders/s
+
+    public static int Run(string[] args)
+    {
+        var quick = args.Contains("--quick");
+        var roundTrips = quick ? 20_000 : 100_000;
+        var warmup = quick ? 10_000 : 30_000;
+        var rate = quick ? 50_000 : 80_000;
+        var seconds = quick ? 3 : 10;
+        var (clientCpu, engineCpu) = Environment.ProcessorCount > 1 ? (0, 1) : (-1, -1);
+
+        var floor = new LongHistogram(10_000_000_000, 3);
+        floor.Add(RawUdpFloor.Measure(roundTrips / 2, clientCpu, engineCpu));
+
+        var gateway = new GatewayOptions
+        {
+            OrderChannel = "aeron:udp?endpoint=127.0.0.1:40300",
+            BookChannel = "aeron:udp?endpoint=127.0.0.1:40301",
+            TradesChannel = "aeron:udp?endpoint=127.0.0.1:40302",
+            OrdersChannel = "aeron:udp?endpoint=127.0.0.1:40303",
+            StatusChannel = "aeron:udp?endpoint=127.0.0.1:40304",
+            SnapshotChannel = "aeron:udp?endpoint=127.0.0.1:40305",
+        };
+        var recorder = new CommandRecorder(1 << 16);   // overflows harmlessly: the replay check is the node's job, not this benchmark's
+        var node = new NodeHost(DefaultConfiguration.Engine, gateway, new KeyStore(DefaultConfiguration.DemoKeys), 8 * 3_600_000_000_000L, recorder);
+        node.Deposit(Account, 1_000_000 * DefaultConfiguration.UsdtUnit);
+        var engine = new Thread(() => node.RunEngine(engineCpu)) { Name = "engine", IsBackground = true };
+        engine.Start();
+        if (clientCpu >= 0) ThreadAffinity.TryPinCurrentThread(clientCpu, out _);
+
+        var driver = MediaDriver.Launch(new DriverOptions { ThreadingMode = ThreadingMode.Invoker });
+        var client = new ExchangeClient(driver, Options(gateway, Account));
+        var feeder = new ExchangeClient(driver, Options(gateway, DefaultConfiguration.FeederAccount));
+        if (!LogOn(driver, node, client) || !LogOn(driver, node, feeder))
+        {
+            Console.Error.WriteLine("wire: the clients could not log on");
+            return 1;
+        }
+
+        foreach (var spec in DefaultConfiguration.Engine.Instruments)
+        {
+            for (var source = 1; source <= 3; source++) feeder.SendPriceFeed(node.Clock.NowNs, source, spec.Id, spec.ReferencePriceTicks);
+        }
+
+        // Ready when an order is accepted (the index needs the feeds, which travel on another session).
+        var handler = new Acks();
+        var ready = Stopwatch.GetTimestamp() + (5 * Stopwatch.Frequency);
+        while (handler.Accepted == 0 && Stopwatch.GetTimestamp() < ready)
+        {
+            handler.Rejected = 0;
+            PingPong(driver, node, client, ref handler, 1, null);
+            Thread.Sleep(1);
+        }
+
+        handler.Rejected = 0;
+        var nodeRt = new LongHistogram(10_000_000_000, 3);
+        if (!PingPong(driver, node, client, ref handler, warmup, null) || !PingPong(driver, node, client, ref handler, roundTrips, nodeRt))
+        {
+            Console.Error.WriteLine($"wire: an order went unanswered for a second or was rejected ({handler.Rejected} rejects)");
+            return 1;
+        }
+
+        var (sent, answered, achieved, saturation) = Saturate(driver, node, client, ref handler, rate, seconds);
+        node.Stop();
+        engine.Join();
+        client.Dispose();
+        feeder.Dispose();
+        driver.Dispose();
+        node.Dispose();
+        floor.Add(RawUdpFloor.Measure(roundTrips / 2, clientCpu, engineCpu));
+
+        Print("raw-udp", floor);
+        Print("node", nodeRt);
+        Console.WriteLine(FormattableString.Invariant(
+            $"RESULT bench=wire ratio_p50={(double)nodeRt.GetValueAtPercentile(50) / floor.GetValueAtPercentile(50):F2} ratio_p99={(double)nodeRt.GetValueAtPercentile(99) / floor.GetValueAtPercentile(99):F2}"));
+        Console.WriteLine(FormattableString.Invariant(
+            $"RESULT bench=wire-throughput offered_per_sec={rate} orders_per_sec={achieved:F0} p50_ns={saturation.GetValueAtPercentile(50)} p99_ns={saturation.GetValueAtPercentile(99)} p999_ns={saturation.GetValueAtPercentile(99.9)} lost={sent - answered}"));
+        return 0;
+    }
+
+    private static ClientOptions Options(GatewayOptions gateway, int account) => new()
+    {
+        OrderChannel = gateway.OrderChannel,
+        OrderStreamId = gateway.OrderStreamId,
+        ApiKeyId = (ulong)account,
+        Secret = DefaultConfiguration.DemoSecret(account),
+        HeartbeatIntervalMs = 1_000,
+    };
+
+    private static void Print(string impl, LongHistogram h) => Console.WriteLine(FormattableString.Invariant(
+        $"RESULT bench=wire impl={impl} round_trips={h.TotalCount} p50_ns={h.GetValueAtPercentile(50)} p90_ns={h.GetValueAtPercentile(90)} p99_ns={h.GetValueAtPercentile(99)} p999_ns={h.GetValueAtPercentile(99.9)} max_ns={h.GetMaxValue()}"));
+
+    private static bool LogOn(MediaDriver driver, NodeHost node, ExchangeClient client)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (10 * Stopwatch.Frequency);
+        var acks = new Acks();
+        while (Stopwatch.GetTimestamp() < deadline && client.State is not (ClientState.LoggedOn or ClientState.Rejected))
+        {
+            driver.DoWork();
+            if (client.State == ClientState.Disconnected && client.IsConnected) client.TryLogon(node.Clock.NowNs);
+            client.Poll(node.Clock.NowNs, ref acks);
+        }
+
+        return client.State == ClientState.LoggedOn;
+    }
+
+    private struct Acks : IExecutionReportHandler
+    {
+        public long Accepted, Cancelled, Rejected, LastClientOrderId;
+        public long[]? IntendedNs;
+        public LongHistogram? Latency;
+        public long NowNs;
+
+        public void OnReport(in ExecutionReport r)
+        {
+            switch (r.Kind)
+            {
+                case ReportKind.Accepted:
+                    Accepted++;
+                    LastClientOrderId = r.ClientOrderId;
+                    if (IntendedNs is not null) Latency!.RecordValue(Math.Max(0, NowNs - IntendedNs[r.ClientOrderId & (IntendedNs.Length - 1)]));
+                    break;
+                case ReportKind.Rejected:
+                    Rejected++;
+                    break;
+                case ReportKind.Cancelled:
+                    Cancelled++;
+                    break;
+            }
+        }
+    }
+
+    private static long s_clientOrderId = 1;
+
+    /// <summary>One order at a time: order → ack (recorded), cancel → cancelled (not recorded, keeps the book flat).</summary>
+    private static bool PingPong(MediaDriver driver, NodeHost node, ExchangeClient client, ref Acks acks, int count, LongHistogram? histogram)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var id = s_clientOrderId++;
+            var t0 = Stopwatch.GetTimestamp();
+            while (!client.SendNewOrder(0, id, 1, Side.Buy, OrdType.Limit, TimeInForce.GTC, 640_000, 1, OrderFlags.PostOnly)) driver.DoWork();
+            var accepted = acks.Accepted + acks.Rejected;
+            var timeout = t0 + Stopwatch.Frequency;
+            while (acks.Accepted + acks.Rejected == accepted)
+            {
+                driver.DoWork();
+                client.Poll(0, ref acks);
+                if (Stopwatch.GetTimestamp() > timeout) return false;
+            }
+
+            histogram?.RecordValue((long)((Stopwatch.GetTimestamp() - t0) * (1e9 / Stopwatch.Frequency)));
+            var cancelled = acks.Cancelled;
+            while (!client.SendCancel(0, id + (1L << 40), 1, id)) driver.DoWork();
+            while (acks.Cancelled == cancelled && acks.Rejected == 0)
+            {
+                driver.DoWork();
+                client.Poll(0, ref acks);
+                if (Stopwatch.GetTimestamp() > timeout) return false;
+            }
+        }
+
+        return acks.Rejected == 0;
+    }
+
+    /// <summary>Open-loop offered load: order i is due at start + i / rate; each is cancelled a few orders later.</summary>
+    private static (long Sent, long Answered, double Achieved, LongHistogram Latency) Saturate(MediaDriver driver, NodeHost node, ExchangeClient client, ref Acks acks, int rate, int seconds)
+    {
+        var latency = new LongHistogram(10_000_000_000, 3);
+        var intended = new long[1 << 20];
+        acks.IntendedNs = intended;
+        acks.Latency = latency;
+        var answeredBefore = acks.Accepted + acks.Rejected;
+        var start = node.Clock.NowNs + 1_000_000;
+        var end = start + (seconds * 1_000_000_000L);
+        var intervalNs = 1_000_000_000.0 / rate;
+        long sent = 0, cancelsPending = 0;
+        var firstId = s_clientOrderId;
+        while (true)
+        {
+            driver.DoWork();
+            var now = node.Clock.NowNs;
+            acks.NowNs = now;
+            client.Poll(now, ref acks);
+            if (now >= end) break;
+            var due = start + (long)(sent * intervalNs);
+            if (now >= due)
+            {
+                var id = firstId + sent;
+                if (client.SendNewOrder(now, id, 1, Side.Buy, OrdType.Limit, TimeInForce.GTC, 640_000 - (sent % 16 * 5), 1, OrderFlags.PostOnly))
+                {
+                    intended[id & (intended.Length - 1)] = due;
+                    sent++;
+                    cancelsPending++;
+                }
+            }
+
+            // Keep at most 64 resting: cancel the oldest (cancels are not timed).
+            if (cancelsPending > 64 && client.SendCancel(now, (1L << 41) + sent, 1, firstId + sent - cancelsPending))
+            {
+                cancelsPending--;
+            }
+        }
+
+        // Drain: answers still in flight arrive (bounded).
+        var drainUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
+        while (acks.Accepted + acks.Rejected - answeredBefore < sent && Stopwatch.GetTimestamp() < drainUntil)
+        {
+            driver.DoWork();
+            acks.NowNs = node.Clock.NowNs;
+            client.Poll(acks.NowNs, ref acks);
+        }
+
+        s_clientOrderId = firstId + sent;
+        var answered = acks.Accepted + acks.Rejected - answeredBefore;
+        return (sent, answered, answered / (double)seconds, latency);
+    }
+}
