@@ -55,6 +55,9 @@ public sealed class ExchangeGateway : IImageListener, IDisposable
     private readonly ConcurrentQueue<int> _imagesGone = new();
     private readonly List<Session> _scratch = [];
     private FragmentAssembler<InboundHandler> _assembler;
+    private readonly Core.Instruments.InstrumentSpec[] _instruments;
+    private readonly Core.Matching.OrderView[] _statusOrders;
+    private readonly byte[] _statusBuffer;
     private BufferClaim _claim;
     private long _nextHousekeepingNs, _nextSnapshotNs, _lastCommandNs;
     private ulong _nextSessionId = 1;
@@ -100,6 +103,11 @@ public sealed class ExchangeGateway : IImageListener, IDisposable
             return e;
         };
         _assembler = new FragmentAssembler<InboundHandler>(new InboundHandler(this), MaxMessageLength);
+        _instruments = [.. config.Instruments];
+        // An account's resting orders are bounded by the per-instrument limit; the buffer holds them all.
+        var maxOrders = stateMachine.MaxOpenOrdersPerInstrument * config.Instruments.Count;
+        _statusOrders = new Core.Matching.OrderView[maxOrders];
+        _statusBuffer = new byte[SbeSchema.HeaderSize + AccountStatusEncoder.BlockLength + 4 + (maxOrders * 45) + 4 + (config.Instruments.Count * 41)];
     }
 
     public PreTradeRisk<GatewaySink> StateMachine => _stateMachine;
@@ -206,6 +214,9 @@ public sealed class ExchangeGateway : IImageListener, IDisposable
                 return;
             case PriceFeedDecoder.TemplateId:
                 OnPriceFeed(session, message, now);
+                return;
+            case AccountStatusRequestDecoder.TemplateId:
+                OnAccountStatusRequest(session, message, now);
                 return;
             default:
                 Counters.Unsupported++;
@@ -329,6 +340,77 @@ public sealed class ExchangeGateway : IImageListener, IDisposable
         // A feeder's price rejects go to the feeder's own session, under its account.
         command.AccountId = session.AccountId;
         Run(in command);
+    }
+
+    /// <summary>
+    /// A read between commands: the account's resting orders and positions, from the state machine as it
+    /// is now (no command runs, nothing is journaled). Encoded into a buffer and offered (it may span
+    /// several frames); counted against nothing but the session's response window.
+    /// </summary>
+    private void OnAccountStatusRequest(Session session, ReadOnlySpan<byte> message, long now)
+    {
+        var result = AccountStatusRequestDecoder.TryWrap(message, out var d);
+        if (result != SbeDecodeResult.Ok)
+        {
+            Malformed(session, result, result);
+            return;
+        }
+
+        var requestId = (long)Math.Min(d.RequestId, long.MaxValue);
+        if (!Admit(session, requestId, 0, d.AccountId, CommandType.AccountStatusRequest, KeyScopes.Read | KeyScopes.Trade | KeyScopes.CancelOnly, countsForRate: false, now))
+        {
+            return;
+        }
+
+        var ledger = _stateMachine.Ledger;
+        var orders = _stateMachine.Engine.AccountOrders(session.AccountId, _statusOrders);
+        var m = AccountStatusEncoder.Wrap(_statusBuffer);
+        m.RequestId(d.RequestId);
+        m.AccountId((uint)session.AccountId);
+        m.Balance(ledger.Balance(session.AccountId));
+        m.Equity(ledger.Equity(session.AccountId));
+        m.TransactTimeNs((ulong)now);
+        m.ResponseSequence((ulong)++session.ResponseSequence);
+        var og = m.Orders(orders);
+        for (var i = 0; i < orders; i++)
+        {
+            ref readonly var o = ref _statusOrders[i];
+            og.Next();
+            og.OrderId((ulong)o.OrderId);
+            og.ClientOrderId((ulong)o.ClientOrderId);
+            og.InstrumentId(o.InstrumentId);
+            og.Side((Side)o.Side);
+            og.Price(o.PriceTicks);
+            og.Quantity(o.QtyLots);
+            og.LeavesQuantity(o.RemainingLots);
+        }
+
+        var held = 0;
+        foreach (var spec in _instruments)
+        {
+            if (ledger.PositionOf(session.AccountId, spec.Id).QtyLots != 0) held++;
+        }
+
+        var pg = m.Positions(held);
+        foreach (var spec in _instruments)
+        {
+            var p = ledger.PositionOf(session.AccountId, spec.Id);
+            if (p.QtyLots == 0) continue;
+            pg.Next();
+            pg.InstrumentId(spec.Id);
+            pg.Quantity(p.QtyLots);
+            pg.Cost(p.Cost);
+            pg.Isolated(p.Isolated ? BooleanType.True : BooleanType.False);
+            pg.IsolatedMargin(p.IsolatedMargin);
+            var liquidation = ledger.LiquidationPrice(session.AccountId, spec.Id);
+            if (liquidation > 0) pg.LiquidationPrice(liquidation);
+        }
+
+        if (session.Responses!.Offer(_statusBuffer.AsSpan(0, m.EncodedLength)) <= 0)
+        {
+            session.ResponsesDropped++;
+            if (session.BackPressuredSinceNs == 0) session.BackPressuredSinceNs = now;
+        }
     }
 
     /// <summary>The session-level gate every order-entry message passes: its account, the key's scope, the rate limit.</summary>

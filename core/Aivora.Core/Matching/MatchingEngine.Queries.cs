@@ -12,6 +12,29 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     where TPositions : struct, IPositionKeeper
 {
 
+    /// <summary>
+    /// The account's resting orders, in order-id order, into <paramref name="destination"/>; returns how many
+    /// were written (at most its length). Walks the account's own list: no book scan, no allocation.
+    /// </summary>
+    public int AccountOrders(int accountId, Span<OrderView> destination)
+    {
+        if (!_accountIndex.TryGetValue(new IntKey(accountId), out var accountSlot))
+        {
+            return 0;
+        }
+
+        var n = 0;
+        for (var m = _accounts[accountSlot].Head; m != None && n < destination.Length; m = _orders[m].AccountNext)
+        {
+            if (_orders[m].Level != None)
+            {
+                destination[n++] = ViewOf(ref _orders[m]);
+            }
+        }
+
+        return n;
+    }
+
     public bool TryGetOrder(long orderId, out OrderView view)
     {
         if (!_byOrderId.TryGetValue(new OrderIdKey(orderId), out var slot))

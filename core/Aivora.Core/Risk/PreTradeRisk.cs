@@ -102,6 +102,9 @@ public sealed partial class PreTradeRisk<TSink>
 
     public StopOrders Stops => _stops;
 
+    /// <summary>The most resting orders an account may hold on one instrument, as configured (a scheduled change may lower it per instrument).</summary>
+    public int MaxOpenOrdersPerInstrument => _limits.MaxOpenOrdersPerInstrument;
+
     /// <summary>Pricing and funding state of an instrument (null when not configured).</summary>
     public InstrumentPricing? Pricing(int instrumentId) =>
         _instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) ? _pricing[i] : null;

@@ -62,13 +62,23 @@ public sealed class NodeHost : IDisposable
         }
 
         var idle = new BusySpinIdleStrategy();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        long cycles = 0;
         while (!_stop)
         {
             idle.Idle(Driver.DoWork() + Gateway.DoWork());
+            cycles++;
         }
+
+        DutyCycles = cycles;
+        EngineSeconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
     }
 
     public void Stop() => _stop = true;
+
+    /// <summary>Duty cycles the engine loop ran, and for how long (set when it stops): the mean cycle is what an order waits for at worst, on average half of it.</summary>
+    public long DutyCycles { get; private set; }
+    public double EngineSeconds { get; private set; }
 
     public void Dispose()
     {

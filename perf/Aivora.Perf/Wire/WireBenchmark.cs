@@ -99,6 +99,7 @@ public static class WireBenchmark
         node.Dispose();
         floor.Add(RawUdpFloor.Measure(roundTrips / 2, clientCpu, engineCpu));
 
+        Console.WriteLine(FormattableString.Invariant($"engine duty cycle: {node.DutyCycles:N0} cycles in {node.EngineSeconds:F1} s, mean {node.EngineSeconds * 1e9 / Math.Max(1, node.DutyCycles):F0} ns"));
         Print("raw-udp", floor);
         Print("node", nodeRt);
         Console.WriteLine(FormattableString.Invariant(

@@ -53,6 +53,9 @@ public sealed class ExchangeClient : IDisposable
     private readonly NetworkPublication _requests;
     private readonly NetworkSubscription _responses;
     private readonly Dictionary<long, OpenOrder> _open = new(1_024);
+    private readonly Dictionary<int, PositionStatus> _positions = [];
+    private readonly byte[] _reassembly = new byte[256 * 1024];
+    private int _reassembled;
     private readonly string _responseChannel;
     private BufferClaim _claim;
     private long _lastSentNs;
@@ -202,6 +205,21 @@ public sealed class ExchangeClient : IDisposable
         return true;
     }
 
+    /// <summary>Asks the node for this account's resting orders and positions (after a reconnect, say); the answer replaces <see cref="OpenOrders"/> and <see cref="Positions"/>.</summary>
+    public bool RequestAccountStatus(long nowNs, long requestId)
+    {
+        if (!Claim(SbeSchema.HeaderSize + AccountStatusRequestEncoder.BlockLength)) return false;
+        var m = AccountStatusRequestEncoder.Wrap(_claim.Buffer);
+        m.RequestId((ulong)requestId);
+        m.AccountId((uint)AccountId);
+        m.SendingTimeNs((ulong)nowNs);
+        Commit(nowNs);
+        return true;
+    }
+
+    /// <summary>Positions as of the last AccountStatus, by instrument.</summary>
+    public IReadOnlyDictionary<int, PositionStatus> Positions => _positions;
+
     /// <summary>Raw bytes onto the order channel as one message (tests and tools: malformed input, other clients' encoders).</summary>
     public long SendRaw(ReadOnlySpan<byte> message) => _requests.Offer(message);
 
@@ -233,22 +251,35 @@ public sealed class ExchangeClient : IDisposable
 
     // ------------------------------------------------------------------ responses
 
-    // Every response is one unfragmented frame (the node encodes them in place with TryClaim), so
-    // fragments are messages; anything else is counted as undecodable.
+    // Responses come from one image (the node's response publication), so fragments of a long
+    // message (AccountStatus) arrive in order and are joined here; reports are single frames.
     private struct Dispatch<THandler>(ExchangeClient client, THandler handler) : IFragmentHandler where THandler : struct, IExecutionReportHandler
     {
         public THandler Handler = handler;
 
         public void OnFragment(ReadOnlySpan<byte> payload, in FragmentHeader header)
         {
-            if ((header.Flags & Transport.Protocol.FrameFlags.Unfragmented) != Transport.Protocol.FrameFlags.Unfragmented)
+            var flags = header.Flags;
+            ReadOnlySpan<byte> message = payload;
+            if ((flags & Transport.Protocol.FrameFlags.Unfragmented) != Transport.Protocol.FrameFlags.Unfragmented)
             {
-                client.Undecodable++;
-                return;
+                if ((flags & Transport.Protocol.FrameFlags.Begin) != 0) client._reassembled = 0;
+                if (client._reassembled < 0 || payload.Length > client._reassembly.Length - client._reassembled)
+                {
+                    client._reassembled = -1;   // too long or a middle without its beginning: dropped, counted at its end
+                    if ((flags & Transport.Protocol.FrameFlags.End) != 0) client.Undecodable++;
+                    return;
+                }
+
+                payload.CopyTo(client._reassembly.AsSpan(client._reassembled));
+                client._reassembled += payload.Length;
+                if ((flags & Transport.Protocol.FrameFlags.End) == 0) return;
+                message = client._reassembly.AsSpan(0, client._reassembled);
+                client._reassembled = 0;
             }
 
             var report = default(ExecutionReport);
-            if (client.TryRead(payload, ref report))
+            if (client.TryRead(message, ref report))
             {
                 Handler.OnReport(in report);
             }
@@ -276,6 +307,7 @@ public sealed class ExchangeClient : IDisposable
             OrderTriggeredDecoder.TemplateId => ReadTriggered(message, ref r),
             MassCancelAckDecoder.TemplateId => ReadMassCancelAck(message, ref r),
             LogoutDecoder.TemplateId => ReadLogout(ref r),
+            AccountStatusDecoder.TemplateId => ReadAccountStatus(message, ref r),
             HeartbeatDecoder.TemplateId => false,
             _ => Unknown(),
         };
@@ -446,6 +478,34 @@ public sealed class ExchangeClient : IDisposable
         (r.Kind, r.ResponseSequence, r.OrderId, r.ClientOrderId, r.AccountId, r.InstrumentId, r.PriceTicks, r.TransactTimeNs) =
             (ReportKind.Triggered, (long)d.ResponseSequence, (long)d.OrderId, (long)d.ClientOrderId, (int)d.AccountId, d.InstrumentId, d.ObservedPrice, (long)d.TransactTimeNs);
         _open.Remove(r.ClientOrderId);   // the stop enters again as a new order with its own acceptance
+        return true;
+    }
+
+    private bool ReadAccountStatus(ReadOnlySpan<byte> m, ref ExecutionReport r)
+    {
+        if (AccountStatusDecoder.TryWrap(m, out var d) != SbeDecodeResult.Ok) return Unknown();
+        Sequenced((long)d.ResponseSequence);
+        _open.Clear();
+        _positions.Clear();
+        var orders = d.Orders();
+        while (orders.Next())
+        {
+            _open[(long)orders.ClientOrderId] = new OpenOrder
+            {
+                OrderId = (long)orders.OrderId, ClientOrderId = (long)orders.ClientOrderId, InstrumentId = orders.InstrumentId, Side = orders.Side,
+                PriceTicks = orders.Price, QtyLots = orders.Quantity, LeavesLots = orders.LeavesQuantity,
+            };
+        }
+
+        var positions = d.Positions();
+        while (positions.Next())
+        {
+            _positions[positions.InstrumentId] = new PositionStatus(positions.InstrumentId, positions.Quantity, positions.Cost,
+                positions.Isolated == BooleanType.True, positions.IsolatedMargin, positions.LiquidationPriceIsNull ? 0 : positions.LiquidationPrice);
+        }
+
+        (r.Kind, r.ResponseSequence, r.ClientOrderId, r.AccountId, r.CancelledCount, r.LeavesLots, r.TransactTimeNs) =
+            (ReportKind.AccountStatus, (long)d.ResponseSequence, (long)d.RequestId, (int)d.AccountId, _open.Count, _positions.Count, (long)d.TransactTimeNs);
         return true;
     }
 

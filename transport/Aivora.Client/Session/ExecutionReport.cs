@@ -16,6 +16,9 @@ public enum ReportKind : byte
     Triggered = 9,
     MassCancelAck = 10,
     Logout = 11,
+
+    /// <summary>The answer to <c>RequestAccountStatus</c>: the client's open orders and positions were replaced by the node's (CancelledCount = orders, LeavesLots = positions held).</summary>
+    AccountStatus = 12,
 }
 
 /// <summary>
@@ -58,6 +61,9 @@ public interface IExecutionReportHandler
 {
     void OnReport(in ExecutionReport report);
 }
+
+/// <summary>A position as the node reported it in AccountStatus.</summary>
+public readonly record struct PositionStatus(int InstrumentId, long QtyLots, long Cost, bool Isolated, long IsolatedMargin, long LiquidationPrice);
 
 /// <summary>An order of this session the node has not finished with, as the client knows it from its reports.</summary>
 public struct OpenOrder

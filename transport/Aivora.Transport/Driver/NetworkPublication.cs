@@ -51,6 +51,11 @@ public sealed class NetworkPublication : IDisposable
     public const long RetransmitLingerNs = 10_000_000;
 
     private const long ControlPollIntervalNs = 20_000;
+
+    /// <summary>How often a quiet publication reads its control frames: one that sent nothing for this long, has
+    /// nothing waiting and was not back-pressured, or has no receiver yet (SETUPs go every 100 ms anyway).</summary>
+    private const long QuietControlPollIntervalNs = 1_000_000;
+    private long _timeOfLastDataNs = long.MinValue / 2, _backPressureSeen;
     private long _nextControlPollNs;
     private readonly UdpChannel _channel;
     private readonly SocketAddress _destination;
@@ -219,10 +224,18 @@ public sealed class NetworkPublication : IDisposable
         // Data first: it is what the latency path waits for. Control frames (SM, NAK, RTTM) are read
         // at most every 20 µs while connected: each check is a syscall, and none of them is urgent at
         // that scale (a NAK is answered 20 µs late at worst; the C receiver repeats one every 100 µs).
+        // A quiet publication (nothing sent for a millisecond, nothing waiting, never back-pressured since
+        // the last look, or no receiver yet) reads them every millisecond: on a node with many streams
+        // each idle socket read is a syscall on the engine's duty cycle.
         int work = _connected ? SendData(nowNs) : 0;
-        if (nowNs >= _nextControlPollNs || !_connected || _closing)
+        var backPressure = Volatile.Read(ref Counters.BackPressureEvents);
+        var busy = _connected && (nowNs - _timeOfLastDataNs < QuietControlPollIntervalNs || _senderPosition < _log.TailPosition
+            || backPressure != _backPressureSeen || _pendingResends > 0);
+        if (busy && _nextControlPollNs - nowNs > ControlPollIntervalNs) _nextControlPollNs = nowNs;   // woke up: look now
+        if (nowNs >= _nextControlPollNs || _closing)
         {
-            _nextControlPollNs = nowNs + ControlPollIntervalNs;
+            _backPressureSeen = backPressure;
+            _nextControlPollNs = nowNs + (busy ? ControlPollIntervalNs : QuietControlPollIntervalNs);
             while (_channel.TryReceive(out var datagram, out _))
             {
                 OnControlFrame(datagram, nowNs);
@@ -445,6 +458,7 @@ public sealed class NetworkPublication : IDisposable
             if (advance == 0) break;
             _channel.QueueSend(datagram, _destination); // batched: one sendmmsg per few datagrams
             _senderPosition += advance;
+            _timeOfLastDataNs = nowNs;
             Counters.DataDatagramsSent++;
             Counters.BytesSent += datagram.Length;
             _timeOfLastDataOrHeartbeatNs = nowNs;
