@@ -164,7 +164,7 @@ public static class Program
 
         Console.WriteLine(invariant is null ? "internal invariants: ok" : $"internal invariants: BROKEN: {invariant}");
         var rt = load.RoundTrip;
-        Console.WriteLine($"round trip, order -> acknowledgement at the client (risk on, {rt.TotalCount:N0} orders): p50 {Us(rt, 50)}, p90 {Us(rt, 90)}, p99 {Us(rt, 99)}, p99.9 {Us(rt, 99.9)}, max {rt.GetMaxValue() / 1000.0:0.0} us");
+        Console.WriteLine($"round trip, order -> acknowledgement at the client (risk on, {rt.TotalCount:N0} orders after a {load.WarmUp.TotalSeconds:0.#} s warm-up): p50 {Us(rt, 50)}, p90 {Us(rt, 90)}, p99 {Us(rt, 99)}, p99.9 {Us(rt, 99.9)}, max {rt.GetMaxValue() / 1000.0:0.0} us");
         Console.WriteLine($"raw UDP floor, same run, same cores (32-byte ping-pong, libc, {floor.TotalCount:N0} round trips): p50 {Us(floor, 50)}, p90 {Us(floor, 90)}, p99 {Us(floor, 99)}, p99.9 {Us(floor, 99.9)}");
         if (rt.TotalCount > 0)
         {

@@ -30,6 +30,10 @@ public sealed class WireLoad : IDisposable
     private readonly long[] _fair;
     private readonly long _takerIntervalNs;
     private volatile bool _stop, _quiet;
+    private bool _recording;
+
+    /// <summary>Round trips are recorded only after this long (JIT tiering and first-touch costs stay out of the percentiles).</summary>
+    public TimeSpan WarmUp { get; init; } = TimeSpan.FromSeconds(1);
 
     public WireLoad(IReadOnlyList<InstrumentSpec> instruments, int makers, int takers, int takerOrdersPerSecond, int seed)
     {
@@ -46,7 +50,10 @@ public sealed class WireLoad : IDisposable
             var quoters = instruments.Select((spec, k) => new SampleMarketMaker(client, MarketData, spec.Id, spec.ReferencePriceTicks, spec.TickSize,
                 spreadTicks: 2 + m, qtyLots: 5 + m, levels: 5, firstClientOrderId: (k + 1) * 1_000_000_000L)
             {
-                OnRoundTrip = ns => RoundTrip.RecordValue(ns),
+                OnRoundTrip = ns =>
+                {
+                    if (_recording) RoundTrip.RecordValue(ns);
+                },
             }).ToArray();
             _makers.Add((client, quoters));
         }
@@ -110,6 +117,20 @@ public sealed class WireLoad : IDisposable
             MarketData.Poll();
             if (done == clients.Length && MarketData.AllSynced)
             {
+                // First prices, so the index is healthy before anyone trades (three sources, as in the run).
+                for (var k = 0; k < _instruments.Count; k++)
+                {
+                    for (var source = 1; source <= 3; source++) _feeder.SendPriceFeed(now, source, _instruments[k].Id, _fair[k]);
+                }
+
+                var settle = Stopwatch.GetTimestamp() + (Stopwatch.Frequency / 20);
+                while (Stopwatch.GetTimestamp() < settle)
+                {
+                    _driver.DoWork();
+                    foreach (var c in clients) c.Poll(nowNs(), ref sink);
+                    MarketData.Poll();
+                }
+
                 problem = null;
                 return true;
             }
@@ -128,6 +149,7 @@ public sealed class WireLoad : IDisposable
         var takerHandler = new TakerHandler(this);
         var ignore = new Ignore();
         var start = nowNs();
+        var recordFromNs = start + (long)(WarmUp.TotalSeconds * 1e9);
         var nextTakerNs = start;
         var nextFeedNs = start;
         long clientOrderId = 1;
@@ -135,6 +157,22 @@ public sealed class WireLoad : IDisposable
         {
             var work = _driver.DoWork();
             var now = nowNs();
+            _recording = now >= recordFromNs;
+            // The feeder: three sources per instrument every 20 ms around a fair price that walks.
+            if (!_quiet && now >= nextFeedNs)
+            {
+                nextFeedNs += 20_000_000;
+                for (var k = 0; k < _instruments.Count; k++)
+                {
+                    var spec = _instruments[k];
+                    _fair[k] += (_random.Next(3) - 1) * spec.TickSize;
+                    for (var source = 1; source <= 3; source++)
+                    {
+                        _feeder.SendPriceFeed(now, source, spec.Id, _fair[k] + ((_random.Next(3) - 1) * spec.TickSize));
+                    }
+                }
+            }
+
             for (var i = 0; i < _makers.Count; i++)
             {
                 makerHandlers[i].NowNs = now;
@@ -164,21 +202,6 @@ public sealed class WireLoad : IDisposable
                 {
                     TakerOrdersSent++;
                     nextTakerNs += _takerIntervalNs / _takers.Count;
-                }
-            }
-
-            // The feeder: three sources per instrument every 20 ms around a fair price that walks.
-            if (now >= nextFeedNs)
-            {
-                nextFeedNs += 20_000_000;
-                for (var k = 0; k < _instruments.Count; k++)
-                {
-                    var spec = _instruments[k];
-                    _fair[k] += (_random.Next(3) - 1) * spec.TickSize;
-                    for (var source = 1; source <= 3; source++)
-                    {
-                        _feeder.SendPriceFeed(now, source, spec.Id, _fair[k] + ((_random.Next(3) - 1) * spec.TickSize));
-                    }
                 }
             }
 
