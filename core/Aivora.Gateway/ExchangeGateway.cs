@@ -3,7 +3,6 @@ using System.Text;
 using Aivora.Codecs.Session;
 using Aivora.Core.Commands;
 using Aivora.Core.Matching;
-using Aivora.Core.Risk;
 using Aivora.Exchange;
 using Aivora.Gateway.Inbound;
 using Aivora.Gateway.MarketData;
@@ -15,6 +14,7 @@ using Aivora.Transport.Subscription;
 using CoreCancelReason = Aivora.Core.Events.CancelReason;
 using CoreSideFilter = Aivora.Core.Commands.SideFilter;
 using RejectReason = Aivora.Core.Events.RejectReason;
+using Aivora.Core.Exchange;
 
 namespace Aivora.Gateway;
 
@@ -43,7 +43,7 @@ public sealed class ExchangeGateway : IImageListener, IDisposable
     private readonly MediaDriver _driver;
     private readonly GatewayOptions _options;
     private readonly KeyStore _keys;
-    private readonly PreTradeRisk<GatewaySink> _stateMachine;
+    private readonly PerpStateMachine<GatewaySink> _stateMachine;
     private readonly EventRouter _router;
     private readonly ICommandLog? _log;
     private readonly EpochClock _clock;
@@ -66,7 +66,7 @@ public sealed class ExchangeGateway : IImageListener, IDisposable
 
     public MarketDataPublisher MarketData { get; }
 
-    public ExchangeGateway(MediaDriver driver, GatewayOptions options, KeyStore keys, PreTradeRisk<GatewaySink> stateMachine,
+    public ExchangeGateway(MediaDriver driver, GatewayOptions options, KeyStore keys, PerpStateMachine<GatewaySink> stateMachine,
         EngineConfig config, EpochClock clock, ICommandLog? log = null)
     {
         if (options.Validate() is { } problem)
@@ -110,7 +110,7 @@ public sealed class ExchangeGateway : IImageListener, IDisposable
         _statusBuffer = new byte[SbeSchema.HeaderSize + AccountStatusEncoder.BlockLength + 4 + (maxOrders * 45) + 4 + (config.Instruments.Count * 41)];
     }
 
-    public PreTradeRisk<GatewaySink> StateMachine => _stateMachine;
+    public PerpStateMachine<GatewaySink> StateMachine => _stateMachine;
 
     public NetworkSubscription OrderSubscription => _orders;
 

@@ -77,7 +77,7 @@ public sealed class MarketDataPublisher
                 FundingSettled(in e);
                 break;
             case EventKind.TradingStateChanged:
-                InstrumentStatusOf(e.InstrumentId, (Core.Instruments.TradingState)e.Reason, e.TimeNs);
+                InstrumentStatusOf(e.InstrumentId, e.AsTradingStateChanged().State, e.TimeNs);
                 break;
         }
     }
@@ -256,37 +256,39 @@ public sealed class MarketDataPublisher
 
     private void PriceUpdate(in EngineEvent e)
     {
+        var prices = e.AsPricesUpdated();
         var sequence = ++Status.Sequence;
         if (!Claim(_status, SbeSchema.HeaderSize + PriceUpdateEncoder.BlockLength, ref Status)) return;
         var m = PriceUpdateEncoder.Wrap(_claim.Buffer);
         m.Sequence((ulong)sequence);
-        m.InstrumentId(e.InstrumentId);
-        m.IndexState((Exchange.IndexState)e.Reason);
-        if (e.QtyLots > 0) m.IndexPrice(e.QtyLots);
-        if (e.PriceTicks > 0) m.MarkPrice(e.PriceTicks);
-        var last = LastPriceOf?.Invoke(e.InstrumentId) ?? 0;
+        m.InstrumentId(prices.InstrumentId);
+        m.IndexState((Exchange.IndexState)prices.IndexState);
+        if (prices.IndexPriceTicks > 0) m.IndexPrice(prices.IndexPriceTicks);
+        if (prices.MarkPriceTicks > 0) m.MarkPrice(prices.MarkPriceTicks);
+        var last = LastPriceOf?.Invoke(prices.InstrumentId) ?? 0;
         if (last > 0) m.LastPrice(last);
-        m.PredictedFundingRate.Mantissa(e.RemainingLots);
-        var next = NextFundingOf?.Invoke(e.InstrumentId) ?? 0;
+        m.PredictedFundingRate.Mantissa(prices.PredictedFundingRate);
+        var next = NextFundingOf?.Invoke(prices.InstrumentId) ?? 0;
         if (next > 0) m.NextFundingTimeNs((ulong)next);
-        m.OpenInterest(OpenInterestOf?.Invoke(e.InstrumentId) ?? 0);
-        m.TransactTimeNs((ulong)e.TimeNs);
+        m.OpenInterest(OpenInterestOf?.Invoke(prices.InstrumentId) ?? 0);
+        m.TransactTimeNs((ulong)prices.TimeNs);
         _claim.Commit();
         Status.Messages++;
     }
 
     private void FundingSettled(in EngineEvent e)
     {
+        var funding = e.AsFundingSettled();
         var sequence = ++Status.Sequence;
         if (!Claim(_status, SbeSchema.HeaderSize + FundingSettledEncoder.BlockLength, ref Status)) return;
         var m = FundingSettledEncoder.Wrap(_claim.Buffer);
         m.Sequence((ulong)sequence);
-        m.InstrumentId(e.InstrumentId);
-        m.Rate.Mantissa(e.QtyLots);
-        m.MarkPrice(e.PriceTicks);
-        m.TotalPaid(e.RemainingLots);
-        m.Residue(e.OtherRemainingLots);
-        m.FundingTimeNs((ulong)e.TimeNs);
+        m.InstrumentId(funding.InstrumentId);
+        m.Rate.Mantissa(funding.Rate);
+        m.MarkPrice(funding.MarkPriceTicks);
+        m.TotalPaid(funding.TotalPaid);
+        m.Residue(funding.ResidueCarried);
+        m.FundingTimeNs((ulong)funding.TimeNs);
         _claim.Commit();
         Status.Messages++;
     }

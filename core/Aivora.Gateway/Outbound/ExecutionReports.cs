@@ -59,7 +59,8 @@ internal sealed class ExecutionReports
         switch (e.Kind)
         {
             case EventKind.OrderRiskAssessed:
-                (_whatIfAccount, _whatIfClientOrderId, _whatIfLiquidationPrice, _whatIfMargin) = (e.AccountId, e.ClientOrderId, e.PriceTicks, e.Required);
+                var whatIf = e.AsOrderRiskAssessed();
+                (_whatIfAccount, _whatIfClientOrderId, _whatIfLiquidationPrice, _whatIfMargin) = (whatIf.AccountId, whatIf.ClientOrderId, whatIf.LiquidationPriceIfFilled, whatIf.MarginAdded);
                 break;
             case EventKind.OrderAccepted:
                 Accepted(in e);
@@ -151,8 +152,9 @@ internal sealed class ExecutionReports
         m.OrdType((OrdType)(fromCurrent ? Current.Type : CoreOrderType.StopMarket));
         m.TimeInForce((TimeInForce)(fromCurrent ? Current.TimeInForce : CoreTif.Gtc));
         m.IndexState((Exchange.IndexState)_indexState(e.InstrumentId));
-        m.Price(e.PriceTicks);
-        m.Quantity(e.QtyLots);
+        var stop = e.AsStopAccepted();
+        m.Price(stop.LimitPriceTicks);
+        m.Quantity(stop.QtyLots);
         m.TransactTimeNs((ulong)e.TimeNs);
         m.ResponseSequence((ulong)++session.ResponseSequence);
         Commit(session);
@@ -165,15 +167,15 @@ internal sealed class ExecutionReports
             return;
         }
 
-        var reason = (Core.Events.RejectReason)e.Reason;
+        var reject = e.AsOrderRejected();
         var m = OrderRejectedEncoder.Wrap(_claim.Buffer);
-        m.ClientOrderId((ulong)e.ClientOrderId);
-        m.AccountId((uint)e.AccountId);
-        m.InstrumentId(e.InstrumentId);
-        if (e.OrderId != 0) m.OrderId((ulong)e.OrderId);
-        m.Command(CommandTypeOf((CommandKind)e.Reason2));
-        m.Reason((Exchange.RejectReason)e.Reason);
-        RejectFigures.Write(ref m, reason, in e);
+        m.ClientOrderId((ulong)reject.ClientOrderId);
+        m.AccountId((uint)reject.AccountId);
+        m.InstrumentId(reject.InstrumentId);
+        if (reject.OrderId != 0) m.OrderId((ulong)reject.OrderId);
+        m.Command(CommandTypeOf(reject.Command));
+        m.Reason((Exchange.RejectReason)reject.Reason);
+        RejectFigures.Write(ref m, reject);
         m.TransactTimeNs((ulong)e.TimeNs);
         m.ResponseSequence((ulong)++session.ResponseSequence);
         m.Text(ReadOnlySpan<byte>.Empty);
@@ -316,14 +318,15 @@ internal sealed class ExecutionReports
             return;
         }
 
+        var triggered = e.AsOrderTriggered();
         var m = OrderTriggeredEncoder.Wrap(_claim.Buffer);
-        m.OrderId((ulong)e.OrderId);
-        m.ClientOrderId((ulong)e.ClientOrderId);
-        m.AccountId((uint)e.AccountId);
-        m.InstrumentId(e.InstrumentId);
-        m.TriggerSource((TriggerSource)e.Reason);
-        m.TriggerPrice(e.Required);
-        m.ObservedPrice(e.Available);
+        m.OrderId((ulong)triggered.StopId);
+        m.ClientOrderId((ulong)triggered.ClientOrderId);
+        m.AccountId((uint)triggered.AccountId);
+        m.InstrumentId(triggered.InstrumentId);
+        m.TriggerSource((TriggerSource)triggered.Source);
+        m.TriggerPrice(triggered.TriggerPriceTicks);
+        m.ObservedPrice(triggered.ObservedPriceTicks);
         m.TransactTimeNs((ulong)e.TimeNs);
         m.ResponseSequence((ulong)++session.ResponseSequence);
         Commit(session);

@@ -15,22 +15,22 @@ internal static class RejectFigures
 {
     public static bool IsMoney(RejectReason reason) => reason is RejectReason.InsufficientMargin or RejectReason.InvalidAmount;
 
-    public static void Write(ref OrderRejectedEncoder m, RejectReason reason, in EngineEvent e)
+    public static void Write(ref OrderRejectedEncoder m, scoped OrderRejectedView reject)
     {
-        if (e.Required == 0 && e.Available == 0)
+        if (reject.RequiredOrLimit == 0 && reject.AvailableOrActual == 0)
         {
             return;
         }
 
-        if (IsMoney(reason))
+        if (IsMoney(reject.Reason))
         {
-            m.RequiredValue(e.Required);
-            m.AvailableValue(e.Available);
+            m.RequiredValue(reject.RequiredOrLimit);
+            m.AvailableValue(reject.AvailableOrActual);
         }
         else
         {
-            m.LimitValue(e.Required);
-            m.ActualValue(e.Available);
+            m.LimitValue(reject.RequiredOrLimit);
+            m.ActualValue(reject.AvailableOrActual);
         }
     }
 }

@@ -1,13 +1,13 @@
 using Aivora.Core.Accounts;
 using Aivora.Core.Commands;
 using Aivora.Core.Matching;
-using Aivora.Core.Risk;
 using Aivora.Gateway;
 using Aivora.Gateway.Sessions;
 using Aivora.Node.Configuration;
 using Aivora.Transport.Agents;
 using Aivora.Transport.Driver;
 using Aivora.Transport.Native;
+using Aivora.Core.Exchange;
 
 namespace Aivora.Node.Engine;
 
@@ -34,17 +34,17 @@ public sealed class NodeHost : IDisposable
     public EngineConfig Config { get; }
     public EpochClock Clock { get; }
     public MediaDriver Driver { get; }
-    public PreTradeRisk<GatewaySink> StateMachine { get; }
+    public PerpStateMachine<GatewaySink> StateMachine { get; }
     public ExchangeGateway Gateway { get; }
     public string? PinError { get; private set; }
     public int PinnedCpu { get; private set; } = -1;
 
     /// <summary>A state machine of the node's configuration (the live one, or a fresh one for a replay).</summary>
-    public static PreTradeRisk<TSink> NewStateMachine<TSink>(EngineConfig config, long fundingIntervalNs, TSink sink)
+    public static PerpStateMachine<TSink> NewStateMachine<TSink>(EngineConfig config, long fundingIntervalNs, TSink sink)
         where TSink : struct, Core.Events.IEngineEventSink
     {
         var ledger = new Ledger(DefaultConfiguration.Contracts, config.MaxAccounts);
-        return new PreTradeRisk<TSink>(config, ledger, DefaultConfiguration.Limits, sink,
+        return new PerpStateMachine<TSink>(config, ledger, DefaultConfiguration.Limits, sink,
             [.. config.Instruments.Select(i => DefaultConfiguration.Pricing(i.Id, fundingIntervalNs))]);
     }
 

@@ -7,6 +7,7 @@ using Aivora.Core.Matching;
 using Aivora.Core.Orders;
 using Aivora.Core.Risk;
 using Aivora.Perf.Book;
+using Aivora.Core.Exchange;
 
 namespace Aivora.Perf.Risk;
 
@@ -91,7 +92,7 @@ public static class RiskBenchmark
                 ledger.Deposit(account, 1_000_000 * Usdt);
             }
 
-            var risk = new PreTradeRisk<CountingSink>(config, ledger, new RiskLimits { MaxOpenOrdersPerInstrument = 1_000 });
+            var risk = new PerpStateMachine<CountingSink>(config, ledger, new RiskLimits { MaxOpenOrdersPerInstrument = 1_000 });
             return i => risk.Process(in commands[i]);
         });
         var bookOnly = Measure(() =>

@@ -7,6 +7,7 @@ using Aivora.Core.Reference;
 using Aivora.Core.Risk;
 using Aivora.Core.Tests.Flows;
 using Aivora.Core.Tests.Risk;
+using Aivora.Core.Exchange;
 
 namespace Aivora.Core.Tests.Accounts;
 
@@ -100,7 +101,7 @@ public sealed class IsolatedMarginTests
     {
         var events = new List<EngineEvent>();
         var ledger = NewLedger();
-        var risk = new PreTradeRisk<RecordingSink>(CommandFlowGenerator.Config(100, 50, 16) with
+        var risk = new PerpStateMachine<RecordingSink>(CommandFlowGenerator.Config(100, 50, 16) with
         {
             Instruments = [CommandFlowGenerator.Instruments[0] with { MaxQuantity = 1_000_000, MaxNotional = long.MaxValue }, CommandFlowGenerator.Instruments[1]],
         }, ledger, new RiskLimits(), new RecordingSink(events));

@@ -7,6 +7,7 @@ using Aivora.Core.Reference;
 using Aivora.Core.Risk;
 using Aivora.Core.Tests.Flows;
 using Aivora.Core.Tests.Risk;
+using Aivora.Core.Exchange;
 
 namespace Aivora.Core.Tests.Pricing;
 
@@ -19,7 +20,7 @@ public sealed class PricingCycleTests
     private sealed class Venue
     {
         public readonly List<EngineEvent> Events = [];
-        public readonly PreTradeRisk<RecordingSink> Risk;
+        public readonly PerpStateMachine<RecordingSink> Risk;
 
         public Venue()
         {
@@ -37,7 +38,7 @@ public sealed class PricingCycleTests
                 PremiumSampleIntervalNs = 5 * Second,
                 ImpactNotional = 100 * Usdt,
             };
-            Risk = new PreTradeRisk<RecordingSink>(config, ledger, new RiskLimits(), new RecordingSink(Events), [pricing]);
+            Risk = new PerpStateMachine<RecordingSink>(config, ledger, new RiskLimits(), new RecordingSink(Events), [pricing]);
             for (var a = 1; a <= 4; a++)
             {
                 ledger.Deposit(a, 100_000 * Usdt);

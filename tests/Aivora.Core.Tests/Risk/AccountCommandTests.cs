@@ -6,6 +6,7 @@ using Aivora.Core.Reference;
 using Aivora.Core.Risk;
 using Aivora.Core.Tests.Flows;
 using static Aivora.Core.Tests.Risk.RiskTestSend;
+using Aivora.Core.Exchange;
 
 namespace Aivora.Core.Tests.Risk;
 
@@ -16,7 +17,7 @@ public sealed class AccountCommandTests
 
     private static readonly MarginTierTable s_strict = new([new MarginTier(0, 2_000_000, 20)]);   // 2% MMR, 20x cap
 
-    private static (PreTradeRisk<RecordingSink> Risk, List<EngineEvent> Events) NewVenue()
+    private static (PerpStateMachine<RecordingSink> Risk, List<EngineEvent> Events) NewVenue()
     {
         var events = new List<EngineEvent>();
         var ledger = new Ledger(
@@ -31,7 +32,7 @@ public sealed class AccountCommandTests
         {
             Instruments = [CommandFlowGenerator.Instruments[0] with { MaxQuantity = 1_000_000, MaxNotional = long.MaxValue }],
         };
-        var risk = new PreTradeRisk<RecordingSink>(config, ledger, new RiskLimits { TierTables = [MarginMathTests.DocTiers(), s_strict], ParameterCoolingNs = 1 }, new RecordingSink(events));
+        var risk = new PerpStateMachine<RecordingSink>(config, ledger, new RiskLimits { TierTables = [MarginMathTests.DocTiers(), s_strict], ParameterCoolingNs = 1 }, new RecordingSink(events));
         ledger.SetMark(1, 10_000);
         return (risk, events);
     }

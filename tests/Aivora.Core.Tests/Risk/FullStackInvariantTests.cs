@@ -5,6 +5,7 @@ using Aivora.Core.Pricing;
 using Aivora.Core.Reference;
 using Aivora.Core.Risk;
 using Aivora.Core.Tests.Flows;
+using Aivora.Core.Exchange;
 
 namespace Aivora.Core.Tests.Risk;
 
@@ -37,7 +38,7 @@ public sealed class FullStackInvariantTests
             PremiumSampleIntervalNs = Second,
             ImpactNotional = 50_000_000,
         };
-        var risk = new PreTradeRisk<RecordingSink>(CommandFlowGenerator.Config(2_000, 400, 64), ledger,
+        var risk = new PerpStateMachine<RecordingSink>(CommandFlowGenerator.Config(2_000, 400, 64), ledger,
             new RiskLimits { ParameterCoolingNs = 5 * Second }, new RecordingSink(events), [Pricing(1), Pricing(2)]);
         var generator = new CommandFlowGenerator(seed);
         var random = new Random(seed);

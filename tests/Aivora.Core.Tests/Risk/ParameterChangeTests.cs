@@ -6,6 +6,7 @@ using Aivora.Core.Reference;
 using Aivora.Core.Risk;
 using Aivora.Core.Tests.Flows;
 using static Aivora.Core.Tests.Risk.RiskTestSend;
+using Aivora.Core.Exchange;
 
 namespace Aivora.Core.Tests.Risk;
 
@@ -13,11 +14,11 @@ public sealed class ParameterChangeTests
 {
     private const long Hour = 3_600_000_000_000;
 
-    private static (PreTradeRisk<RecordingSink> Risk, List<EngineEvent> Events) NewVenue()
+    private static (PerpStateMachine<RecordingSink> Risk, List<EngineEvent> Events) NewVenue()
     {
         var events = new List<EngineEvent>();
         var ledger = new Ledger([new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(2_000, 5_000) }], 64);
-        var risk = new PreTradeRisk<RecordingSink>(CommandFlowGenerator.Config(100, 50, 16), ledger, new RiskLimits { ParameterCoolingNs = Hour }, new RecordingSink(events));
+        var risk = new PerpStateMachine<RecordingSink>(CommandFlowGenerator.Config(100, 50, 16), ledger, new RiskLimits { ParameterCoolingNs = Hour }, new RecordingSink(events));
         ledger.Deposit(1, 1_000_000_000);
         return (risk, events);
     }

@@ -8,6 +8,7 @@ using Aivora.Core.Pricing;
 using Aivora.Core.Reference;
 using Aivora.Core.Risk;
 using Aivora.Core.Tests.Flows;
+using Aivora.Core.Exchange;
 
 namespace Aivora.Core.Tests.Risk;
 
@@ -15,7 +16,7 @@ public sealed class PreTradeRiskTests
 {
     private const long Usdt = 1_000_000;
 
-    private static PreTradeRisk<RecordingSink> NewRisk(List<EngineEvent> events, int maxOpenOrders = 200, StaleIndexPolicy staleIndex = StaleIndexPolicy.CloseOnly)
+    private static PerpStateMachine<RecordingSink> NewRisk(List<EngineEvent> events, int maxOpenOrders = 200, StaleIndexPolicy staleIndex = StaleIndexPolicy.CloseOnly)
     {
         var ledger = new Ledger(
         [
@@ -27,7 +28,7 @@ public sealed class PreTradeRiskTests
         {
             Instruments = [.. CommandFlowGenerator.Instruments.Select(i => i with { MaxQuantity = 1_000_000, MaxNotional = long.MaxValue })],
         };
-        var risk = new PreTradeRisk<RecordingSink>(config, ledger, new RiskLimits { MaxOpenOrdersPerInstrument = maxOpenOrders, StaleIndex = staleIndex }, new RecordingSink(events));
+        var risk = new PerpStateMachine<RecordingSink>(config, ledger, new RiskLimits { MaxOpenOrdersPerInstrument = maxOpenOrders, StaleIndex = staleIndex }, new RecordingSink(events));
         ledger.SetMark(1, 10_000);
         ledger.SetMark(2, 50_000);
         return risk;
@@ -255,7 +256,7 @@ public sealed class PreTradeRiskTests
     }
 
     /// <summary>A non-reduce-only order whose amend raises its remaining quantity or moves its price.</summary>
-    private static bool AmendCanAddExposure(PreTradeRisk<RecordingSink> risk, EngineCommand amend)
+    private static bool AmendCanAddExposure(PerpStateMachine<RecordingSink> risk, EngineCommand amend)
     {
         var found = amend.OrderId != 0 ? risk.Engine.TryGetOrder(amend.OrderId, out var order) : risk.Engine.TryGetOrderByClientId(amend.AccountId, amend.ClientOrderId, out order);
         if (!found || order.AccountId != amend.AccountId || (order.Flags & OrderFlags.ReduceOnly) != 0)
@@ -268,7 +269,7 @@ public sealed class PreTradeRiskTests
         return newQty - order.FilledLots > order.RemainingLots || (newPrice != order.PriceTicks && newQty > order.FilledLots);
     }
 
-    private static long Available(PreTradeRisk<RecordingSink> risk, int accountId)
+    private static long Available(PerpStateMachine<RecordingSink> risk, int accountId)
     {
         long margin = 0;
         foreach (var instrument in new[] { 1, 2 })
@@ -292,7 +293,7 @@ public sealed class PreTradeRiskAllocationTests
             new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10, Tiers = MarginMathTests.DocTiers() },
         ], maxAccounts: 64);
         var config = CommandFlowGenerator.Config(4_000, 400, 64);
-        var risk = new PreTradeRisk<CountingSink>(config, ledger, new RiskLimits());
+        var risk = new PerpStateMachine<CountingSink>(config, ledger, new RiskLimits());
         ledger.SetMark(1, 10_000);
         ledger.SetMark(2, 50_000);
         for (var account = 1; account <= 14; account++)

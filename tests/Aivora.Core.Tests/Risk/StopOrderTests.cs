@@ -5,6 +5,7 @@ using Aivora.Core.Orders;
 using Aivora.Core.Reference;
 using Aivora.Core.Risk;
 using Aivora.Core.Tests.Flows;
+using Aivora.Core.Exchange;
 
 namespace Aivora.Core.Tests.Risk;
 
@@ -15,7 +16,7 @@ public sealed class StopOrderTests
     private sealed class Venue
     {
         public readonly List<EngineEvent> Events = [];
-        public readonly PreTradeRisk<RecordingSink> Risk;
+        public readonly PerpStateMachine<RecordingSink> Risk;
         private long _nowNs = 1_000;
 
         public Venue()
@@ -25,7 +26,7 @@ public sealed class StopOrderTests
             {
                 Instruments = [CommandFlowGenerator.Instruments[0] with { MaxQuantity = 1_000_000, MaxNotional = long.MaxValue }],
             };
-            Risk = new PreTradeRisk<RecordingSink>(config, ledger, new RiskLimits(), new RecordingSink(Events));
+            Risk = new PerpStateMachine<RecordingSink>(config, ledger, new RiskLimits(), new RecordingSink(Events));
             for (var a = 1; a <= 9; a++)
             {
                 ledger.Deposit(a, 10_000 * Usdt);

@@ -2,10 +2,10 @@ using Aivora.Core.Accounts;
 using Aivora.Core.Commands;
 using Aivora.Core.Events;
 
-namespace Aivora.Core.Risk;
+namespace Aivora.Core.Exchange;
 
 /// <summary>Account margin commands: cross or isolated per position, and moving money in and out of isolated wallets.</summary>
-public sealed partial class PreTradeRisk<TSink>
+public sealed partial class PerpStateMachine<TSink>
     where TSink : struct, IEngineEventSink
 {
     private void SetMarginMode(in EngineCommand c)

@@ -5,39 +5,15 @@ using Aivora.Core.Events;
 using Aivora.Core.Matching;
 using Aivora.Core.Orders;
 using Aivora.Core.Pricing;
+using Aivora.Core.Risk;
 
-namespace Aivora.Core.Risk;
-
-/// <summary>What a stale index gates: new exposure only (reduce-only orders still close positions), or every new order.</summary>
-public enum StaleIndexPolicy : byte
-{
-    CloseOnly = 0,
-    Halt = 1,
-}
-
-public sealed record RiskLimits
-{
-    /// <summary>What a stale index allows (never new exposure, never a liquidation).</summary>
-    public StaleIndexPolicy StaleIndex { get; init; } = StaleIndexPolicy.CloseOnly;
-
-    /// <summary>Resting orders an account may hold on one instrument.</summary>
-    public int MaxOpenOrdersPerInstrument { get; init; } = 200;
-
-    /// <summary>Stop and take-profit orders held outside the book, all accounts together.</summary>
-    public int MaxStopOrders { get; init; } = 4_096;
-
-    /// <summary>Minimum time between the effective times of two changes of the same parameter.</summary>
-    public long ParameterCoolingNs { get; init; } = 3_600_000_000_000;
-
-    /// <summary>Parameter changes that may wait for their effective time at once.</summary>
-    public int MaxPendingParameterChanges { get; init; } = 64;
-
-    /// <summary>Tier tables an operator may switch an instrument to (SetParameter MarginTiers, value = index).</summary>
-    public IReadOnlyList<MarginTierTable> TierTables { get; init; } = [];
-}
+namespace Aivora.Core.Exchange;
 
 /// <summary>
-/// Pre-trade risk inline before the book. For a new order, in this order, the first failure wins,
+/// The exchange's state machine, the single writer of everything the node holds: it owns the matching
+/// engine, the ledger (its position keeper), the pre-trade checks, the pricing clock (index, mark,
+/// funding), the stop book and the parameter schedule, and runs one command at a time; time moves once
+/// per command, from the command. Pre-trade risk runs inline before the book. For a new order, in this order, the first failure wins,
 /// each with its own reason and figures: order shape; instrument state; index state (stale: only
 /// reduce-only); price band; quantity and notional; open orders per account and instrument;
 /// post-only would take; reduce-only direction; initial margin (equity, less the taker fee reserved
@@ -47,7 +23,7 @@ public sealed record RiskLimits
 /// fills completely, margin it adds) and goes to the matching engine, whose position keeper is the
 /// ledger. Amends that add exposure pass the same margin test. Other commands pass straight through.
 /// </summary>
-public sealed partial class PreTradeRisk<TSink>
+public sealed partial class PerpStateMachine<TSink>
     where TSink : struct, IEngineEventSink
 {
     private readonly MatchingEngine<TSink, LedgerPositions> _engine;
@@ -70,7 +46,7 @@ public sealed partial class PreTradeRisk<TSink>
     private readonly InstrumentPricing?[] _pricing;
     private readonly LevelView[] _levels = new LevelView[256];
 
-    public PreTradeRisk(EngineConfig config, Ledger ledger, RiskLimits limits, TSink sink = default, IReadOnlyList<InstrumentPricingConfig>? pricing = null)
+    public PerpStateMachine(EngineConfig config, Ledger ledger, RiskLimits limits, TSink sink = default, IReadOnlyList<InstrumentPricingConfig>? pricing = null)
     {
         _engine = new MatchingEngine<TSink, LedgerPositions>(config, sink, new LedgerPositions(ledger));
         _ledger = ledger;

@@ -5,11 +5,12 @@ using Aivora.Core.Events;
 using Aivora.Core.Matching;
 using Aivora.Core.Orders;
 using Aivora.Core.Pricing;
+using Aivora.Core.Risk;
 
-namespace Aivora.Core.Risk;
+namespace Aivora.Core.Exchange;
 
 /// <summary>The pre-trade checks in their order, and the margin check shared by new orders and amends.</summary>
-public sealed partial class PreTradeRisk<TSink>
+public sealed partial class PerpStateMachine<TSink>
     where TSink : struct, IEngineEventSink
 {
 

@@ -5,10 +5,10 @@ using Aivora.Core.Funding;
 using Aivora.Core.Orders;
 using Aivora.Core.Pricing;
 
-namespace Aivora.Core.Risk;
+namespace Aivora.Core.Exchange;
 
 /// <summary>Feeder prices into index and mark, premium sampling and funding settlement, on engine time.</summary>
-public sealed partial class PreTradeRisk<TSink>
+public sealed partial class PerpStateMachine<TSink>
     where TSink : struct, IEngineEventSink
 {
 

@@ -2,10 +2,10 @@ using Aivora.Core.Collections;
 using Aivora.Core.Commands;
 using Aivora.Core.Events;
 
-namespace Aivora.Core.Risk;
+namespace Aivora.Core.Exchange;
 
 /// <summary>Scheduled parameter changes: validation, cooling period, application and their events.</summary>
-public sealed partial class PreTradeRisk<TSink>
+public sealed partial class PerpStateMachine<TSink>
     where TSink : struct, IEngineEventSink
 {
 

@@ -4,11 +4,12 @@ using Aivora.Core.Commands;
 using Aivora.Core.Events;
 using Aivora.Core.Matching;
 using Aivora.Core.Orders;
+using Aivora.Core.Risk;
 
-namespace Aivora.Core.Risk;
+namespace Aivora.Core.Exchange;
 
 /// <summary>Stop and take-profit orders, mark updates, and firing what a price crosses.</summary>
-public sealed partial class PreTradeRisk<TSink>
+public sealed partial class PerpStateMachine<TSink>
     where TSink : struct, IEngineEventSink
 {
 

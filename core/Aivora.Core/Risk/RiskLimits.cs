@@ -1,0 +1,30 @@
+
+namespace Aivora.Core.Risk;
+
+/// <summary>What a stale index gates: new exposure only (reduce-only orders still close positions), or every new order.</summary>
+public enum StaleIndexPolicy : byte
+{
+    CloseOnly = 0,
+    Halt = 1,
+}
+
+public sealed record RiskLimits
+{
+    /// <summary>What a stale index allows (never new exposure, never a liquidation).</summary>
+    public StaleIndexPolicy StaleIndex { get; init; } = StaleIndexPolicy.CloseOnly;
+
+    /// <summary>Resting orders an account may hold on one instrument.</summary>
+    public int MaxOpenOrdersPerInstrument { get; init; } = 200;
+
+    /// <summary>Stop and take-profit orders held outside the book, all accounts together.</summary>
+    public int MaxStopOrders { get; init; } = 4_096;
+
+    /// <summary>Minimum time between the effective times of two changes of the same parameter.</summary>
+    public long ParameterCoolingNs { get; init; } = 3_600_000_000_000;
+
+    /// <summary>Parameter changes that may wait for their effective time at once.</summary>
+    public int MaxPendingParameterChanges { get; init; } = 64;
+
+    /// <summary>Tier tables an operator may switch an instrument to (SetParameter MarginTiers, value = index).</summary>
+    public IReadOnlyList<MarginTierTable> TierTables { get; init; } = [];
+}
