@@ -46,9 +46,9 @@ public sealed record InstrumentPricingConfig
             return $"instrument {InstrumentId}: the impact notional must be positive (got {ImpactNotional})";
         }
 
-        if (Index.Sources.Count == 0 || Index.MinSources < 1 || Index.MinSources > Index.Sources.Count)
+        if (Index.MinSources < 2 || Index.MinSources > Index.Sources.Count)
         {
-            return $"instrument {InstrumentId}: the index needs at least one source and a minimum of 1..{Index.Sources.Count} valid sources (got {Index.MinSources})";
+            return $"instrument {InstrumentId}: the index's minimum of valid sources must be at least 2 (no single-source index) and at most its {Index.Sources.Count} sources (got {Index.MinSources})";
         }
 
         return Index.StaleAfterNs <= 0 ? $"instrument {InstrumentId}: a source's staleness bound must be positive (got {Index.StaleAfterNs} ns)" : null;
