@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Aivora.Core.Collections;
 using Aivora.Core.Events;
 using Aivora.Core.Orders;
@@ -77,6 +78,8 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
         level.TotalLots -= o.QtyLots - o.FilledLots;
         level.Count--;
+        OpenLotsChanged(ref o, -(o.QtyLots - o.FilledLots));
+        _openOrders[OpenIndex(ref o)]--;
         if (o.IsReduceOnly)
         {
             _accounts[o.AccountSlot].RestingReduceOnly--;
@@ -106,10 +109,24 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         level.Tail = slot;
         level.TotalLots += o.QtyLots - o.FilledLots;
         level.Count++;
+        OpenLotsChanged(ref o, o.QtyLots - o.FilledLots);
+        _openOrders[OpenIndex(ref o)]++;
         _restingCount++;
         if (o.IsReduceOnly)
         {
             _accounts[o.AccountSlot].RestingReduceOnly++;
+        }
+    }
+
+    private int OpenIndex(ref OrderSlot o) => (o.AccountSlot * _books.Length) + o.BookIndex;
+
+    /// <summary>A resting order's remaining quantity moved by <paramref name="delta"/>: its account's open lots on that side follow.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void OpenLotsChanged(ref OrderSlot o, long delta)
+    {
+        if (!o.IsReduceOnly)
+        {
+            _openLots[(OpenIndex(ref o) << 1) + (int)o.Side] += delta;
         }
     }
 

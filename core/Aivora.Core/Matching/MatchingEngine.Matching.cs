@@ -112,6 +112,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                     {
                         maker.QtyLots -= fill;
                         level.TotalLots -= fill;
+                        OpenLotsChanged(ref maker, -fill);
                         EmitBookOrder(EventKind.BookOrderChanged, ref maker);
                         next = m;
                     }
@@ -165,6 +166,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                 maker.FilledLots += fill;
                 taker.FilledLots += fill;
                 level.TotalLots -= fill;
+                OpenLotsChanged(ref maker, -fill);
                 _positions.OnFill(taker.AccountId, instrumentId, taker.Side, maker.PriceTicks, fill, isMaker: false);
                 _positions.OnFill(maker.AccountId, instrumentId, maker.Side, maker.PriceTicks, fill, isMaker: true);
                 NoteTraded(taker.AccountSlot);
@@ -290,6 +292,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             ref var level = ref book.Levels[trimmed.Level];
             trimmed.QtyLots -= excess;
             level.TotalLots -= excess;
+            OpenLotsChanged(ref trimmed, -excess);
             excess = 0;
             EmitAmended(ref trimmed, keptPriority: true);
             EmitBookOrder(EventKind.BookOrderChanged, ref trimmed);

@@ -137,32 +137,10 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return 0;
         }
 
-        var count = 0;
-        for (var m = _accounts[accountSlot].Head; m != None; m = _orders[m].AccountNext)
-        {
-            ref var o = ref _orders[m];
-            if (o.BookIndex != bookIndex || o.Level == None)
-            {
-                continue;
-            }
-
-            count++;
-            if (o.IsReduceOnly)
-            {
-                continue;
-            }
-
-            if (o.Side == Side.Buy)
-            {
-                buyLots += o.QtyLots - o.FilledLots;
-            }
-            else
-            {
-                sellLots += o.QtyLots - o.FilledLots;
-            }
-        }
-
-        return count;
+        var i = (accountSlot * _books.Length) + bookIndex;
+        buyLots = _openLots[i << 1];
+        sellLots = _openLots[(i << 1) + 1];
+        return _openOrders[i];
     }
 
     private OrderBook BookOf(int instrumentId) =>
@@ -323,6 +301,27 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             if (reduceOnly != _accounts[a].RestingReduceOnly)
             {
                 return $"account {_accounts[a].AccountId}: resting reduce-only count {_accounts[a].RestingReduceOnly}, actually {reduceOnly}";
+            }
+
+            for (var b = 0; b < _books.Length; b++)
+            {
+                long buy = 0, sell = 0;
+                var count = 0;
+                for (var m = _accounts[a].Head; m != None; m = _orders[m].AccountNext)
+                {
+                    ref var o = ref _orders[m];
+                    if (o.BookIndex != b || o.Level == None) continue;
+                    count++;
+                    if (o.IsReduceOnly) continue;
+                    if (o.Side == Side.Buy) buy += o.QtyLots - o.FilledLots;
+                    else sell += o.QtyLots - o.FilledLots;
+                }
+
+                var i = (a * _books.Length) + b;
+                if (_openLots[i << 1] != buy || _openLots[(i << 1) + 1] != sell || _openOrders[i] != count)
+                {
+                    return $"account {_accounts[a].AccountId} instrument {_books[b].InstrumentId}: open lots {_openLots[i << 1]}/{_openLots[(i << 1) + 1]} x {_openOrders[i]} orders kept, {buy}/{sell} x {count} resting";
+                }
             }
 
             inAccounts += n;

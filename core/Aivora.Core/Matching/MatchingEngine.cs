@@ -34,6 +34,12 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     private readonly OpenHashMap<OrderIdKey> _byOrderId;
     private readonly OpenHashMap<ClientOrderKey> _byClientOrderId;
     private readonly AccountSlot[] _accounts;
+
+    // Per account and book: resting lots by side (reduce-only orders excluded: they add no exposure) and
+    // resting order count, kept beside every change of a level's total, so pre-trade risk reads an
+    // account's open exposure in O(1) however many orders it has resting. Index: (accountSlot x books + book) x 2 + side.
+    private readonly long[] _openLots;
+    private readonly int[] _openOrders;
     private readonly OpenHashMap<IntKey> _accountIndex;
     private readonly IndexedMinHeap _expiries;
     private readonly int _maxRestingOrders;
@@ -80,6 +86,8 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         _byOrderId = new OpenHashMap<OrderIdKey>(slots);
         _byClientOrderId = new OpenHashMap<ClientOrderKey>(slots);
         _accounts = new AccountSlot[config.MaxAccounts];
+        _openLots = new long[config.MaxAccounts * config.Instruments.Count * 2];
+        _openOrders = new int[config.MaxAccounts * config.Instruments.Count];
         _accountIndex = new OpenHashMap<IntKey>(config.MaxAccounts);
         _tradedAccounts = new int[config.MaxAccounts];
         _tradedStamp = new int[config.MaxAccounts];
@@ -282,6 +290,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             {
                 // Quantity down at the same price keeps time priority.
                 level.TotalLots -= o.QtyLots - newQty;
+                OpenLotsChanged(ref o, -(o.QtyLots - newQty));
                 o.QtyLots = newQty;
                 EmitAmended(ref o, keptPriority: true);
                 EmitBookOrder(EventKind.BookOrderChanged, ref o);
@@ -350,6 +359,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         ref var level = ref book.Levels[o.Level];
         o.QtyLots -= c.QtyLots;
         level.TotalLots -= c.QtyLots;
+        OpenLotsChanged(ref o, -c.QtyLots);
         EmitAmended(ref o, keptPriority: true);
         EmitBookOrder(EventKind.BookOrderChanged, ref o);
         EmitLevel(book, o.Side, ref level);

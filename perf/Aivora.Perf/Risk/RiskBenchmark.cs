@@ -23,8 +23,11 @@ public static class RiskBenchmark
     public static int Run(string[] args)
     {
         var quick = args.Contains("--quick");
-        OrderEntry(quick ? 1_000_000 : 3_000_000);
-        MarkUpdates(quick);
+        // --case NAME runs one part (order-entry, resting, mark-update): for profiling one stage.
+        var only = args.SkipWhile(a => a != "--case").Skip(1).FirstOrDefault();
+        if (only is null or "order-entry") OrderEntry(quick ? 1_000_000 : 3_000_000);
+        if (only is null or "resting") RestingOrderScaling(quick);
+        if (only is null or "mark-update") MarkUpdates(quick);
         return 0;
     }
 
@@ -102,6 +105,58 @@ public static class RiskBenchmark
         });
         Print("order-entry-with-risk", withRisk);
         Print("order-entry-book-only", bookOnly);
+    }
+
+    /// <summary>
+    /// Order entry for an account that already has N orders resting (a market maker's quotes): one
+    /// new limit order through the full gate, then its cancel, timed per pair. The margin check reads
+    /// the account's open exposure, so this shows whether entry cost grows with the account's orders.
+    /// </summary>
+    private static void RestingOrderScaling(bool quick)
+    {
+        var results = new Dictionary<int, double>();
+        var pairs = quick ? 200_000 : 1_000_000;
+        foreach (var resting in new[] { 10, 10_000 })
+        {
+            var config = BookTranslator.Config(1 << 15, 16_384, 64);
+            var ledger = NewLedger(64);
+            ledger.SetMark(BookTranslator.InstrumentId, 1_000_000);
+            ledger.Deposit(1, 10_000_000 * Usdt);
+            var risk = new PerpStateMachine<CountingSink>(config, ledger, new RiskLimits { MaxOpenOrdersPerInstrument = 20_000 });
+            long id = 1;
+            for (var k = 0; k < resting; k++)
+            {
+                var place = Aivora.Core.Commands.EngineCommand.Limit(1, 1, BookTranslator.InstrumentId, id++, Side.Buy, 990_000 - k, 1);
+                risk.Process(in place);
+            }
+
+            var probe = Aivora.Core.Commands.EngineCommand.Limit(1, 1, BookTranslator.InstrumentId, 1_000_000_000, Side.Buy, 990_000, 1);   // joins the best level: no ladder work, so what grows is the account side
+            var cancel = Aivora.Core.Commands.EngineCommand.Cancel(1, 1, 0, 1_000_000_000);
+            for (var i = 0; i < 20_000; i++)
+            {
+                risk.Process(in probe);
+                risk.Process(in cancel);
+            }
+
+            var accepted = risk.Engine.Sink.Accepted;
+            var start = Stopwatch.GetTimestamp();
+            for (var i = 0; i < pairs; i++)
+            {
+                risk.Process(in probe);
+                risk.Process(in cancel);
+            }
+
+            var ns = Stopwatch.GetElapsedTime(start).TotalNanoseconds / pairs;
+            if (risk.Engine.Sink.Accepted - accepted != pairs)
+            {
+                Console.Error.WriteLine($"risk: {pairs - (risk.Engine.Sink.Accepted - accepted)} probe orders were not accepted");
+            }
+
+            results[resting] = ns;
+            Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=order-entry-resting resting_orders={resting} ns_per_place_and_cancel={ns:F1}"));
+        }
+
+        Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=order-entry-resting-scaling ratio_10k_over_10={results[10_000] / results[10]:F2}"));
     }
 
     private static void Print(string name, (double NsPerOp, long P99, double AllocPerOp) m) =>
