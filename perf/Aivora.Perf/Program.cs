@@ -23,6 +23,8 @@ public static class Program
                 return Transport.TransportThroughput.Run(rest);
             case "transport-stat":
                 return Transport.TransportStat.Run(rest);
+            case "node":
+                return Node.NodeBenchmark.Run(rest);
             case "wire":
                 return Wire.WireBenchmark.Run(rest);
             case "transport-pong":
@@ -37,6 +39,7 @@ public static class Program
                       transport [--quick]                                          32-byte ping-pong between two processes: our Aeron transport vs raw UDP
                       transport-throughput [--quick] [--counters PATH]             one-way messages/s and MB/s for 32 B and 1 KB messages
                       transport-stat <counters-file> [--watch N]                   print a running driver's counters (STAT lines)
+                      node [--quick]                                               the state machine alone on the node's flow, with the book alone beside it
                       wire [--quick]                                               order -> ack through the whole node vs raw UDP; open-loop saturation
                     """);
                 return 2;

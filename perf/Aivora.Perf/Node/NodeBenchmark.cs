@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using Aivora.Core.Accounts;
+using Aivora.Core.Commands;
+using Aivora.Core.Events;
+using Aivora.Core.Exchange;
+using Aivora.Core.Matching;
+using Aivora.Node.Configuration;
+using HdrHistogram;
+
+namespace Aivora.Perf.Node;
+
+/// <summary>
+/// <c>node</c>: the state machine alone (pre-trade risk, ledger, liquidation watch, pricing and funding,
+/// matching) on the node's own flow (20 makers x 5 quotes a side re-quoting and amending, 200 takers,
+/// three feeders, GTD expiries, mass cancels), with the embedded default configuration, one core, no
+/// wire. The flow is recorded once (the generator reacts to events), then replayed: a warm-up replay,
+/// a timed replay with no timer in the loop, and a replay timing each command into a histogram after
+/// the first tenth. The book alone runs the flow's order commands for comparison.
+/// </summary>
+public static class NodeBenchmark
+{
+    private struct FlowSink(MarketMakerFlow flow) : IEngineEventSink
+    {
+        public void OnEvent(in EngineEvent e) => flow.Observe(in e);
+    }
+
+    public static int Run(string[] args)
+    {
+        var quick = args.Contains("--quick");
+        var count = quick ? 1_000_000 : 3_000_000;
+        const long fundingIntervalNs = 5_000_000_000;   // the flow's simulated time runs ~1 us a command: funding settles every 5 s of it
+
+        // Record the flow (the generator must see the events to know its quotes).
+        var flow = new MarketMakerFlow(42, DefaultConfiguration.Engine.Instruments);
+        var recording = NewMachine(new FlowSink(flow), fundingIntervalNs);
+        var commands = new EngineCommand[count];
+        for (var i = 0; i < count; i++)
+        {
+            commands[i] = flow.Next();
+            recording.Process(in commands[i]);
+        }
+
+        Replay(commands, fundingIntervalNs, out _);                                  // warm-up: tier-1 code
+        var elapsed = Replay(commands, fundingIntervalNs, out var hash);
+        var histogram = new LongHistogram(1_000_000_000, 3);
+        var timed = NewMachine(new CountingSink(), fundingIntervalNs);
+        var nsPerTick = 1e9 / Stopwatch.Frequency;
+        for (var i = 0; i < commands.Length; i++)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            timed.Process(in commands[i]);
+            var dt = Stopwatch.GetTimestamp() - t0;
+            if (i >= commands.Length / 10) histogram.RecordValue((long)(dt * nsPerTick));
+        }
+
+        // The book alone on the flow's order commands (no risk, no ledger, no pricing).
+        var bookCommands = commands.Where(c => c.Kind is CommandKind.PlaceOrder or CommandKind.CancelOrder or CommandKind.AmendOrder or CommandKind.MassCancel).ToArray();
+        var bookOnly = 0.0;
+        for (var pass = 0; pass < 2; pass++)
+        {
+            var engine = new MatchingEngine<CountingSink, NoPositions>(DefaultConfiguration.Engine);
+            var start = Stopwatch.GetTimestamp();
+            foreach (ref readonly var c in bookCommands.AsSpan()) engine.Process(in c);
+            bookOnly = bookCommands.Length / Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+
+        Console.WriteLine(FormattableString.Invariant($"# node flow: {count:N0} commands ({bookCommands.Length:N0} order commands), state hash 0x{hash:x16}"));
+        Console.WriteLine(FormattableString.Invariant(
+            $"RESULT bench=node commands_per_sec={count / elapsed.TotalSeconds:F0} p50_ns={histogram.GetValueAtPercentile(50)} p99_ns={histogram.GetValueAtPercentile(99)} p999_ns={histogram.GetValueAtPercentile(99.9)} book_only_ops_per_sec={bookOnly:F0}"));
+        return 0;
+    }
+
+    private static TimeSpan Replay(EngineCommand[] commands, long fundingIntervalNs, out ulong hash)
+    {
+        var machine = NewMachine(new CountingSink(), fundingIntervalNs);
+        var start = Stopwatch.GetTimestamp();
+        foreach (ref readonly var c in commands.AsSpan()) machine.Process(in c);
+        var elapsed = Stopwatch.GetElapsedTime(start);
+        hash = machine.Engine.StateHash() ^ machine.Ledger.StateHash();
+        return elapsed;
+    }
+
+    private static PerpStateMachine<TSink> NewMachine<TSink>(TSink sink, long fundingIntervalNs) where TSink : struct, IEngineEventSink
+    {
+        var ledger = new Ledger(DefaultConfiguration.Contracts, DefaultConfiguration.Engine.MaxAccounts);
+        for (var maker = 1; maker <= MarketMakerFlow.Makers; maker++) ledger.Deposit(maker, 2_000_000 * DefaultConfiguration.UsdtUnit);
+        for (var taker = MarketMakerFlow.FirstTakerAccount; taker < MarketMakerFlow.FirstTakerAccount + MarketMakerFlow.Takers; taker++) ledger.Deposit(taker, 20_000 * DefaultConfiguration.UsdtUnit);
+        return new PerpStateMachine<TSink>(DefaultConfiguration.Engine, ledger, DefaultConfiguration.Limits, sink,
+            [.. DefaultConfiguration.Engine.Instruments.Select(i => DefaultConfiguration.Pricing(i.Id, fundingIntervalNs))]);
+    }
+}
