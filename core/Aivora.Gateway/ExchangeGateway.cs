@@ -11,6 +11,7 @@ using Aivora.Gateway.Sessions;
 using Aivora.Transport.Driver;
 using Aivora.Transport.LogBuffer;
 using Aivora.Transport.Subscription;
+using Aivora.Transport.Uri;
 using CoreCancelReason = Aivora.Core.Events.CancelReason;
 using CoreSideFilter = Aivora.Core.Commands.SideFilter;
 using RejectReason = Aivora.Core.Events.RejectReason;
@@ -486,22 +487,30 @@ public sealed class ExchangeGateway : IImageListener, IDisposable
         var channel = d.ResponseChannel();
         if (d.ActingVersion < 1 || channel.IsEmpty || d.ResponseStreamIdIsNull)
         {
-            // Without a response channel there is nobody to answer: counted, and the image is ignored.
+            // Without a response channel there is nobody to answer: counted, and the image's session slot freed.
             Counters.LogonsRejected++;
-            session.State = SessionState.Closed;
+            Close(session);
             return;
         }
 
-        string channelText;
+        // The node publishes only to hosts it was told to (a logon is not yet verified here: an unknown
+        // image must not be able to point the node's traffic at an arbitrary address).
+        var channelText = Encoding.UTF8.GetString(channel);
+        if (!ChannelUri.TryParse(channelText, out var uri, out _) || uri?.Endpoint is not { } endpoint || !_options.AllowsResponseHost(endpoint.Address))
+        {
+            Counters.LogonsRejected++;
+            Close(session);
+            return;
+        }
+
         try
         {
-            channelText = Encoding.UTF8.GetString(channel);
             session.Responses = _driver.AddPublication(channelText + (channelText.Contains("term-length=", StringComparison.Ordinal) ? "" : "|term-length=" + _options.ResponseTermLength), d.ResponseStreamId);
         }
         catch (Exception ex) when (ex is FormatException or ArgumentException or System.Net.Sockets.SocketException or NotSupportedException)
         {
             Counters.LogonsRejected++;
-            session.State = SessionState.Closed;
+            Close(session);
             return;
         }
 

@@ -52,6 +52,19 @@ public sealed record GatewayOptions
     /// <summary>Term length of each session's response publication.</summary>
     public string ResponseTermLength { get; init; } = "1m";
 
+    /// <summary>Hosts a client may name as its response endpoint (the node sends nowhere else). Default: loopback only.</summary>
+    public IReadOnlyList<System.Net.IPAddress> ResponseHosts { get; init; } = [System.Net.IPAddress.Loopback];
+
+    public bool AllowsResponseHost(System.Net.IPAddress address)
+    {
+        foreach (var host in ResponseHosts)
+        {
+            if (host.Equals(address)) return true;
+        }
+
+        return false;
+    }
+
     /// <summary>Null when the options can run; otherwise what is wrong.</summary>
     public string? Validate()
     {

@@ -99,6 +99,27 @@ public sealed class SessionTests
     }
 
     [Fact]
+    public void ShouldNotPublishToAResponseHostItWasNotToldTo()
+    {
+        using var node = new NodeUnderTest();
+        // 127.0.0.2 is this machine too, but not in the node's response hosts (127.0.0.1 by default).
+        var client = new ExchangeClient(node.NewClientDriver(), new ClientOptions
+        {
+            OrderChannel = node.Gateway.OrderChannel,
+            ResponseHost = "127.0.0.2",
+            ApiKeyId = 1,
+            Secret = DefaultConfiguration.DemoSecret(1),
+        });
+        Assert.True(node.PumpUntil(() => client.IsConnected));
+        Assert.True(client.TryLogon(node.NowNs));
+        Assert.True(node.PumpUntil(() => node.Host.Gateway.Counters.LogonsRejected == 1));
+        node.PumpFor(100);
+        Assert.Equal(ClientState.LoggingOn, client.State);   // nothing was sent to it
+        Assert.Equal(0, node.Host.Gateway.ActiveSessions);
+        client.Dispose();
+    }
+
+    [Fact]
     public void ShouldMatchTheDocumentedSignatureTestVector()
     {
         // The vector in the schema's Logon description and the README.
