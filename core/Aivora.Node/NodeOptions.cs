@@ -16,6 +16,10 @@ public sealed record NodeOptions
     public int Takers { get; init; } = 4;
     public int TakerOrdersPerSecond { get; init; } = 2_000;
 
+    /// <summary>How the node's media driver runs: invoked by the engine thread (the default, one core for the
+    /// engine), or on its own threads (dedicated: sender, receiver, conductor; shared-network; shared) when cores allow.</summary>
+    public Aivora.Transport.Driver.ThreadingMode DriverMode { get; init; } = Aivora.Transport.Driver.ThreadingMode.Invoker;
+
     /// <summary>The demo settles funding this often; the configured default is 8 h (epoch-aligned).</summary>
     public double FundingIntervalSeconds { get; init; } = 8 * 3_600;
 
@@ -29,6 +33,7 @@ public sealed record NodeOptions
         "  --takers N            takers (0..8; default 4)\n" +
         "  --taker-rate N        orders per second per taker (1..100000; default 2000)\n" +
         "  --funding-interval-s N  funding interval in seconds (> 0; default 28800 = 8 h)\n" +
+        "  --driver MODE         invoker (default: the engine thread runs the driver), dedicated, shared-network or shared (driver threads of their own)\n" +
         "  --help                this text";
 
     /// <summary>The options, or null with the error to print (and exit 2).</summary>
@@ -78,7 +83,19 @@ public sealed record NodeOptions
                 case "--funding-interval-s" when double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) && f > 0 && f <= 30 * 86_400:
                     o = o with { FundingIntervalSeconds = f };
                     break;
-                case "--seconds" or "--seed" or "--cpu" or "--load-cpu" or "--makers" or "--takers" or "--taker-rate" or "--funding-interval-s":
+                case "--driver" when value is "invoker" or "dedicated" or "shared-network" or "shared":
+                    o = o with
+                    {
+                        DriverMode = value switch
+                        {
+                            "dedicated" => Aivora.Transport.Driver.ThreadingMode.Dedicated,
+                            "shared-network" => Aivora.Transport.Driver.ThreadingMode.SharedNetwork,
+                            "shared" => Aivora.Transport.Driver.ThreadingMode.Shared,
+                            _ => Aivora.Transport.Driver.ThreadingMode.Invoker,
+                        },
+                    };
+                    break;
+                case "--driver" or "--seconds" or "--seed" or "--cpu" or "--load-cpu" or "--makers" or "--takers" or "--taker-rate" or "--funding-interval-s":
                     error = $"{flag} {value}: not a valid value (see --help)";
                     return null;
                 default:

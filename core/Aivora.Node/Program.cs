@@ -37,7 +37,7 @@ public static class Program
         Console.WriteLine("Aivora.LowLatency node: the state machine behind SBE over Aeron UDP, with a market-maker load over loopback");
         Console.WriteLine($"instruments: {string.Join(", ", config.Instruments.Select(i => $"{i.Symbol} (id {i.Id})"))}; funding every {options.FundingIntervalSeconds:0.###} s on the epoch-aligned grid");
         Console.WriteLine($"order entry: {gateway.OrderChannel} stream {gateway.OrderStreamId}; market data: L2 {gateway.BookChannel} stream {gateway.BookStreamId}, trades stream {gateway.TradesStreamId}, L3 stream {gateway.OrdersStreamId}, status stream {gateway.StatusStreamId}, snapshots stream {gateway.SnapshotStreamId} every {gateway.SnapshotIntervalMs} ms");
-        Console.WriteLine($"threads: engine + invoker-mode driver on CPU {options.EngineCpu}; load ({options.Makers} makers x {config.Instruments.Count} instruments x 5 quotes a side, {options.Takers} takers at {options.TakerOrdersPerSecond:N0} IOC orders/s in all, 1 price feeder, 1 market-data client) + its own driver on CPU {options.LoadCpu}; both busy-spin");
+        Console.WriteLine($"threads: engine{(options.DriverMode == Aivora.Transport.Driver.ThreadingMode.Invoker ? " + invoker-mode driver" : $" (driver: {options.DriverMode} threads of its own)")} on CPU {options.EngineCpu}; load ({options.Makers} makers x {config.Instruments.Count} instruments x 5 quotes a side, {options.Takers} takers at {options.TakerOrdersPerSecond:N0} IOC orders/s in all, 1 price feeder, 1 market-data client) + its own driver on CPU {options.LoadCpu}; both busy-spin");
 
         // The floor first, on the same two cores, before anything else spins.
         var floor = RawUdpFloor.Measure(20_000, options.LoadCpu, options.EngineCpu);
@@ -46,7 +46,7 @@ public static class Program
         NodeHost node;
         try
         {
-            node = new NodeHost(config, gateway, new KeyStore(DefaultConfiguration.DemoKeys), fundingNs, recorder);
+            node = new NodeHost(config, gateway, new KeyStore(DefaultConfiguration.DemoKeys), fundingNs, recorder, options.DriverMode);
         }
         catch (ArgumentException ex)
         {

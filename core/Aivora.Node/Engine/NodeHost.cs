@@ -22,11 +22,13 @@ public sealed class NodeHost : IDisposable
 {
     private volatile bool _stop;
 
-    public NodeHost(EngineConfig config, GatewayOptions gateway, KeyStore keys, long fundingIntervalNs, ICommandLog log)
+    public NodeHost(EngineConfig config, GatewayOptions gateway, KeyStore keys, long fundingIntervalNs, ICommandLog log, ThreadingMode driverMode = ThreadingMode.Invoker)
     {
         Config = config;
         Clock = new EpochClock();
-        Driver = MediaDriver.Launch(new DriverOptions { ThreadingMode = ThreadingMode.Invoker });
+        // Invoker: the engine thread runs the driver's duty cycle itself (one core does everything). Any other
+        // mode gives the driver threads of its own (backing off when idle), for machines with cores to spare.
+        Driver = MediaDriver.Launch(new DriverOptions { ThreadingMode = driverMode });
         StateMachine = NewStateMachine(config, fundingIntervalNs, new GatewaySink(new EventRouter()));
         Gateway = new ExchangeGateway(Driver, gateway, keys, StateMachine, config, Clock, log);
     }
@@ -62,11 +64,12 @@ public sealed class NodeHost : IDisposable
         }
 
         var idle = new BusySpinIdleStrategy();
+        var invoked = Driver.ThreadingMode == ThreadingMode.Invoker;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         long cycles = 0;
         while (!_stop)
         {
-            idle.Idle(Driver.DoWork() + Gateway.DoWork());
+            idle.Idle((invoked ? Driver.DoWork() : 0) + Gateway.DoWork());
             cycles++;
         }
 
