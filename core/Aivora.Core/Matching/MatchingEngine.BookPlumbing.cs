@@ -41,16 +41,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         EmitLevel(book, o.Side, ref level);
         if (level.Count == 0)
         {
-            var ladder = book.Ladder(o.Side);
-            var key = OrderBook.KeyOf(o.Side, level.PriceTicks);
-            if (ladder.BestKey == key)
-            {
-                ladder.RemoveBest();
-            }
-            else
-            {
-                ladder.RemoveAt(ladder.Find(key));
-            }
+            book.Ladder(o.Side).Remove(OrderBook.KeyOf(o.Side, level.PriceTicks));
 
             book.FreeLevel(levelIndex);
         }

@@ -32,10 +32,10 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         var oppositeSide = c.Side.Opposite();
         var ladder = book.Ladder(oppositeSide);
         var limitKey = OrderBook.KeyOf(oppositeSide, priceTicks);
-        for (var i = 0; i < ladder.Count; i++)
+        var cursor = ladder.FromBest();
+        while (cursor.MoveNext())
         {
-            var levelIndex = ladder.LevelAt(i);
-            ref var level = ref book.Levels[levelIndex];
+            ref var level = ref book.Levels[cursor.Level];
             if (OrderBook.KeyOf(oppositeSide, level.PriceTicks) < limitKey)
             {
                 break;
@@ -326,11 +326,8 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
         var ladder = book.Ladder(o.Side);
         var key = OrderBook.KeyOf(o.Side, o.PriceTicks);
-        var index = ladder.Find(key);
-        int levelIndex;
-        if (index >= 0)
+        if (ladder.TryGet(key, out var levelIndex))
         {
-            levelIndex = ladder.LevelAtIndex(index);
         }
         else if (ladder.IsFull)
         {
@@ -341,7 +338,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         else
         {
             levelIndex = book.AllocateLevel(o.PriceTicks);
-            ladder.InsertAt(~index, key, levelIndex);
+            ladder.Add(key, levelIndex);
         }
 
         LinkAtTail(book, levelIndex, slot, ref o);

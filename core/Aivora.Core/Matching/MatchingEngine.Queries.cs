@@ -78,11 +78,12 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     {
         var book = BookOf(instrumentId);
         var ladder = book.Ladder(side);
-        var n = Math.Min(destination.Length, ladder.Count);
-        for (var i = 0; i < n; i++)
+        var n = 0;
+        var cursor = ladder.FromBest();
+        while (n < destination.Length && cursor.MoveNext())
         {
-            ref var level = ref book.Levels[ladder.LevelAt(i)];
-            destination[i] = new LevelView(level.PriceTicks, level.TotalLots, level.Count);
+            ref var level = ref book.Levels[cursor.Level];
+            destination[n++] = new LevelView(level.PriceTicks, level.TotalLots, level.Count);
         }
 
         return n;
@@ -94,9 +95,10 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         var book = BookOf(instrumentId);
         var ladder = book.Ladder(side);
         var result = new List<OrderView>();
-        for (var i = 0; i < ladder.Count; i++)
+        var cursor = ladder.FromBest();
+        while (cursor.MoveNext())
         {
-            for (var m = book.Levels[ladder.LevelAt(i)].Head; m != None; m = _orders[m].Next)
+            for (var m = book.Levels[cursor.Level].Head; m != None; m = _orders[m].Next)
             {
                 result.Add(ViewOf(ref _orders[m]));
             }
@@ -165,9 +167,10 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             {
                 var ladder = book.Ladder(side);
                 h.Add(ladder.Count);
-                for (var i = 0; i < ladder.Count; i++)
+                var cursor = ladder.FromBest();
+                while (cursor.MoveNext())
                 {
-                    ref var level = ref book.Levels[ladder.LevelAt(i)];
+                    ref var level = ref book.Levels[cursor.Level];
                     h.Add(level.PriceTicks);
                     h.Add(level.TotalLots);
                     h.Add(level.Count);
@@ -215,9 +218,17 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             {
                 var ladder = book.Ladder(side);
                 long previousKey = long.MaxValue;
-                for (var i = 0; i < ladder.Count; i++)
+                var walked = 0;
+                var cursor = ladder.FromBest();
+                while (cursor.MoveNext())
                 {
-                    ref var level = ref book.Levels[ladder.LevelAt(i)];
+                    walked++;
+                    ref var level = ref book.Levels[cursor.Level];
+                    if (cursor.Key != OrderBook.KeyOf(side, level.PriceTicks) || !ladder.TryGet(cursor.Key, out var found) || found != cursor.Level)
+                    {
+                        return $"instrument {book.InstrumentId} {side}: ladder key {cursor.Key} does not lead to its level at {level.PriceTicks}";
+                    }
+
                     var key = OrderBook.KeyOf(side, level.PriceTicks);
                     if (key >= previousKey)
                     {
@@ -231,7 +242,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                     for (var m = level.Head; m != None; m = _orders[m].Next)
                     {
                         ref var o = ref _orders[m];
-                        if (o.Prev != prev || o.Level != ladder.LevelAt(i) || o.PriceTicks != level.PriceTicks || o.Side != side)
+                        if (o.Prev != prev || o.Level != cursor.Level || o.PriceTicks != level.PriceTicks || o.Side != side)
                         {
                             return $"order {o.OrderId}: broken level link";
                         }
@@ -262,6 +273,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                     }
 
                     resting += count;
+                }
+
+                if (walked != ladder.Count)
+                {
+                    return $"instrument {book.InstrumentId} {side}: walked {walked} levels of {ladder.Count}";
                 }
             }
         }

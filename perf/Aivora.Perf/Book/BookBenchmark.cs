@@ -32,38 +32,55 @@ public static class BookBenchmark
         var maxOrders = int.Parse(Option(args, "--max-orders") ?? (file is null ? "65536" : "1048576"), CultureInfo.InvariantCulture);
         var maxAccounts = file is null ? 4_096 : 1 << 20;
 
-        BookRecord[] records;
-        int prefill;
         if (file is not null)
         {
-            records = BookRecord.ReadFile(file);
-            prefill = 0;
-            engineOps = records.Length;
+            var records = BookRecord.ReadFile(file);
             referenceOps = Math.Min(records.Length, int.Parse(Option(args, "--reference-ops") ?? int.MaxValue.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture));
+            RunOne(file, records, 0, records.Length, referenceOps, BookTranslator.Config(maxOrders, 1 << 16, maxAccounts), quick, detail: true, shape: null);
+            return 0;
         }
-        else
+
+        // Built-in flows: every named shape by default, or the one --workload names.
+        var wanted = Option(args, "--workload") ?? "all";
+        var shapes = ExchangeCoreWorkload.Shape.All.Where(w => wanted == "all" || w.Name == wanted).ToArray();
+        if (shapes.Length == 0)
         {
-            var flow = ExchangeCoreWorkload.Generate(engineOps);
-            records = flow.Records;
-            prefill = flow.PrefillCount;
-            if (write is not null)
-            {
-                BookRecord.WriteFile(write, records);
-                Console.WriteLine($"# wrote {records.Length} records to {write}");
-            }
+            Console.Error.WriteLine($"book: unknown workload '{wanted}' (dense, sparse-wide, deep-sweep, far-prices, all)");
+            return 2;
         }
 
-        var commands = BookTranslator.ToCommands(records);
-        var config = BookTranslator.Config(maxOrders, file is null ? 4_096 : 1 << 16, maxAccounts);
-        var detail = file is not null;
-        Console.WriteLine($"# book: {(file ?? "built-in exchange-core-style flow")}, {records.Length} records, prefill {prefill}, engine ops {commands.Length - prefill}, reference ops {Math.Min(referenceOps, commands.Length - prefill)}");
+        if (shapes.Length > 1 && Option(args, "--ops") is null)
+        {
+            engineOps = quick ? 1_000_000 : 3_000_000;       // four shapes: each smaller, the whole within a minute when quick
+            referenceOps = Math.Min(referenceOps, quick ? 100_000 : 300_000);
+        }
 
-        var engine = MeasureEngine(commands, prefill, config, quick);
-        Print("engine", engine, detail);
-        var reference = MeasureReference(commands, prefill, Math.Min(referenceOps, commands.Length - prefill), config);
-        Print("reference", reference, detail);
-        Console.WriteLine(FormattableString.Invariant($"RESULT bench=book ratio_engine_over_reference={engine.OpsPerSec / reference.OpsPerSec:F1}"));
+        foreach (var shape in shapes)
+        {
+            var flow = ExchangeCoreWorkload.Generate(engineOps, shape);
+            if (write is not null && shapes.Length == 1)
+            {
+                BookRecord.WriteFile(write, flow.Records);
+                Console.WriteLine($"# wrote {flow.Records.Length} records to {write}");
+            }
+
+            RunOne(shape.Name, flow.Records, flow.PrefillCount, engineOps, referenceOps, BookTranslator.Config(maxOrders, 16_384, maxAccounts), quick, detail: false, shape: flow);
+        }
+
         return 0;
+    }
+
+    private static void RunOne(string name, BookRecord[] records, int prefill, int engineOps, int referenceOps, EngineConfig config, bool quick, bool detail, ExchangeCoreWorkload.Flow? shape)
+    {
+        var commands = BookTranslator.ToCommands(records);
+        Console.WriteLine($"# book: {name}, {records.Length} records, prefill {prefill}, engine ops {commands.Length - prefill}, reference ops {Math.Min(referenceOps, commands.Length - prefill)}");
+        var engine = MeasureEngine(commands, prefill, config, quick);
+        var reference = MeasureReference(commands, prefill, Math.Min(referenceOps, commands.Length - prefill), config);
+        var tag = shape is null ? "" : FormattableString.Invariant(
+            $" workload={name} levels_per_side={shape.LevelsPerSide:F0} new_level_share={shape.NewLevelShare:F2} mean_new_level_depth={shape.MeanNewLevelDepth:F0}");
+        Print("engine", engine, detail, tag);
+        Print("reference", reference, detail, tag);
+        Console.WriteLine(FormattableString.Invariant($"RESULT bench=book{(shape is null ? "" : $" workload={name}")} ratio_engine_over_reference={engine.OpsPerSec / reference.OpsPerSec:F1}"));
     }
 
     private static Measurement MeasureEngine(EngineCommand[] commands, int prefill, EngineConfig config, bool quick)
@@ -180,10 +197,10 @@ public static class BookBenchmark
         return new Measurement(ops, ops / elapsed.TotalSeconds, Ticks(histogram.Percentile(50)), Ticks(histogram.Percentile(99)), Ticks(histogram.Percentile(99.9)), allocPerOp, summary);
     }
 
-    private static void Print(string impl, Measurement m, bool detail)
+    private static void Print(string impl, Measurement m, bool detail, string tag)
     {
         var line = FormattableString.Invariant(
-            $"RESULT bench=book impl={impl} ops={m.Ops} ops_per_sec={m.OpsPerSec:F0} ns_per_op={1e9 / m.OpsPerSec:F1} p50_ns={m.P50} p99_ns={m.P99} p999_ns={m.P999} alloc_bytes_per_op={FormatAlloc(m.AllocPerOp)}");
+            $"RESULT bench=book impl={impl}{tag} ops={m.Ops} ops_per_sec={m.OpsPerSec:F0} ns_per_op={1e9 / m.OpsPerSec:F1} p50_ns={m.P50} p99_ns={m.P99} p999_ns={m.P999} alloc_bytes_per_op={FormatAlloc(m.AllocPerOp)}");
         if (detail)
         {
             var s = m.Summary;

@@ -13,7 +13,29 @@ namespace Aivora.Perf.Book;
 /// </summary>
 public static class ExchangeCoreWorkload
 {
-    public sealed record Flow(BookRecord[] Records, int PrefillCount);
+    /// <summary>A generated flow and the shape it gave the book (measured while generating).</summary>
+    public sealed record Flow(BookRecord[] Records, int PrefillCount)
+    {
+        public double LevelsPerSide { get; init; }
+        public double NewLevelShare { get; init; }
+        public double MeanNewLevelDepth { get; init; }
+    }
+
+    /// <summary>
+    /// Book shapes: how far from the last trade passive orders go, how far aggressors reach, how often they come.
+    /// dense: today's flow, a few dozen levels a side near the touch; sparse-wide: hundreds of levels a side,
+    /// most moves creating and emptying levels deep in the book (the public exchange benchmark's shape);
+    /// deep-sweep: IOCs large enough to walk many levels; far-prices: orders spread across ±10% of the price
+    /// (beyond the ladder's window: its overflow path).
+    /// </summary>
+    public sealed record Shape(string Name, int MovePassiveMax, int PlacePassiveMax, int IocShare, int IocReach, double IocSizeScale)
+    {
+        public static Shape Dense { get; } = new("dense", 16, 21, 2, 6, 1);
+        public static Shape SparseWide { get; } = new("sparse-wide", 900, 900, 2, 6, 1);
+        public static Shape DeepSweep { get; } = new("deep-sweep", 60, 60, 8, 80, 12);
+        public static Shape FarPrices { get; } = new("far-prices", 100_000, 100_000, 2, 6, 1);
+        public static IReadOnlyList<Shape> All { get; } = [Dense, SparseWide, DeepSweep, FarPrices];
+    }
 
     private const int TargetDepth = 1_000;
     private const int Accounts = 1_000;
@@ -25,11 +47,33 @@ public static class ExchangeCoreWorkload
         public readonly List<(uint User, ulong OrderId, long EngineId, Side Side, long Price, long Remaining)> Orders = [];
         public readonly Dictionary<long, int> IndexByEngineId = [];
         public long LastTradeTicks = StartPriceTicks;
+        public readonly SortedSet<long> Bids = [], Asks = [];
+        public long NewLevels, DepthSamples, DepthSum;
 
         public void On(in EngineEvent e)
         {
             switch (e.Kind)
             {
+                case EventKind.LevelChanged:
+                    var levels = e.Side == Side.Buy ? Bids : Asks;
+                    if (e.Count == 0)
+                    {
+                        levels.Remove(e.PriceTicks);
+                    }
+                    else if (levels.Add(e.PriceTicks))
+                    {
+                        NewLevels++;
+                        if ((NewLevels & 15) == 0)
+                        {
+                            // Depth from the best: levels better than it (sampled: the count walks the set).
+                            DepthSamples++;
+                            DepthSum += e.Side == Side.Buy
+                                ? levels.GetViewBetween(e.PriceTicks + 1, long.MaxValue).Count
+                                : levels.GetViewBetween(long.MinValue, e.PriceTicks - 1).Count;
+                        }
+                    }
+
+                    break;
                 case EventKind.OrderAccepted:
                     IndexByEngineId[e.OrderId] = Orders.Count;
                     Orders.Add(((uint)(e.AccountId - 1), (ulong)(e.ClientOrderId - 1), e.OrderId, e.Side, e.PriceTicks, e.QtyLots));
@@ -82,7 +126,9 @@ public static class ExchangeCoreWorkload
         public void OnEvent(in EngineEvent e) => book.On(in e);
     }
 
-    public static Flow Generate(int operations, int seed = 1)
+    public static Flow Generate(int operations, int seed = 1) => Generate(operations, Shape.Dense, seed);
+
+    public static Flow Generate(int operations, Shape shape, int seed = 1)
     {
         var random = new Random(seed);
         var live = new LiveBook();
@@ -109,8 +155,15 @@ public static class ExchangeCoreWorkload
         }
 
         var prefill = records.Count;
+        long levelSamples = 0, levelSum = 0, creatingOps = 0, newLevelsBefore = live.NewLevels;
         for (var n = 0; n < operations; n++)
         {
+            if ((n & 1023) == 0)
+            {
+                levelSamples++;
+                levelSum += live.Bids.Count + live.Asks.Count;
+            }
+
             var last = live.LastTradeTicks;
             var roll = random.Next(100);
             if (live.Orders.Count < TargetDepth * 9 / 10)
@@ -122,10 +175,21 @@ public static class ExchangeCoreWorkload
                 roll = 88;   // above: cancel
             }
 
+            var iocCut = 100 - shape.IocShare;
+            if (roll >= iocCut)
+            {
+                roll = 99;
+            }
+            else if (roll >= 98)
+            {
+                roll = 97;
+            }
+
             if (roll < 72)
             {
+                creatingOps++;
                 var o = live.Orders[random.Next(live.Orders.Count)];
-                var passive = random.Next(-3, 16);
+                var passive = random.Next(-3, shape.MovePassiveMax);
                 var price = o.Side == Side.Buy ? last - passive : last + passive;
                 if (price == o.Price)
                 {
@@ -136,8 +200,9 @@ public static class ExchangeCoreWorkload
             }
             else if (roll < 84)
             {
+                creatingOps++;
                 var side = random.Next(2) == 0 ? Side.Buy : Side.Sell;
-                var passive = random.Next(-2, 21);
+                var passive = random.Next(-2, shape.PlacePassiveMax);
                 var price = side == Side.Buy ? last - passive : last + passive;
                 Emit(new BookRecord(BookOp.Place, (byte)side, 0, User(), nextOrderId++, price, Size()));
             }
@@ -155,12 +220,17 @@ public static class ExchangeCoreWorkload
             else
             {
                 var side = random.Next(2) == 0 ? Side.Buy : Side.Sell;
-                var aggressive = random.Next(0, 6);
+                var aggressive = random.Next(0, shape.IocReach);
                 var price = side == Side.Buy ? last + aggressive : last - aggressive;
-                Emit(new BookRecord(BookOp.Place, (byte)side, 1, User(), nextOrderId++, price, Size()));
+                Emit(new BookRecord(BookOp.Place, (byte)side, 1, User(), nextOrderId++, price, (long)Math.Ceiling(Size() * shape.IocSizeScale)));
             }
         }
 
-        return new Flow([.. records], prefill);
+        return new Flow([.. records], prefill)
+        {
+            LevelsPerSide = levelSum / (2.0 * Math.Max(1, levelSamples)),
+            NewLevelShare = (live.NewLevels - newLevelsBefore) / (double)Math.Max(1, creatingOps),
+            MeanNewLevelDepth = live.DepthSum / (double)Math.Max(1, live.DepthSamples),
+        };
     }
 }

@@ -1,0 +1,81 @@
+using Aivora.Core.Commands;
+using Aivora.Core.Events;
+using Aivora.Core.Instruments;
+using Aivora.Core.Matching;
+using Aivora.Core.Orders;
+using Aivora.Core.Reference;
+
+namespace Aivora.Core.Tests;
+
+/// <summary>
+/// Prices anywhere in the instrument's range: orders spread ±200,000 ticks around a price that moves,
+/// so levels live both in the ladder's window and outside it (its overflow), and the window re-centres
+/// as the book empties and refills; sweeps cross from one into the other. Event by event against the
+/// reference book, with the engine's invariants (ladder order and key lookups included) checked as it goes.
+/// </summary>
+public sealed class FarPriceDifferentialTests
+{
+    private static readonly InstrumentSpec Wide = new()
+    {
+        Id = 1, Symbol = "WIDE", TickSize = 1, LotSize = 1, MinQuantity = 1, MaxQuantity = 1_000, MaxNotional = long.MaxValue,
+        Band = PriceBand.InTicks(0), ReferencePriceTicks = 0,   // no band: every price is allowed
+    };
+
+    [Theory]
+    [InlineData(21, 200_000)]
+    [InlineData(22, 40_000)]   // straddles the window's edge (±32,768)
+    public void ShouldMatchTheReferenceBookWithLevelsInsideAndOutsideTheWindow(int seed, int spread)
+    {
+        var config = new EngineConfig { Instruments = [Wide], MaxRestingOrders = 8_192, MaxPriceLevelsPerSide = 4_096, MaxAccounts = 64 };
+        var engineEvents = new List<EngineEvent>();
+        var referenceEvents = new List<EngineEvent>();
+        var engine = new MatchingEngine<RecordingSink, TrackedPositions>(config, new RecordingSink(engineEvents), new TrackedPositions(new PositionTracker()));
+        var reference = new ReferenceBook(config, new PositionTracker(), referenceEvents.Add);
+        var random = new Random(seed);
+        var live = new List<long>();
+        var centre = 5_000_000L;
+        long clientOrderId = 1;
+        for (var i = 0; i < 60_000; i++)
+        {
+            if (i % 5_000 == 0) centre += random.Next(-300_000, 300_000);
+            EngineCommand c;
+            var roll = random.Next(100);
+            if (roll < 20 && live.Count > 0)
+            {
+                var index = random.Next(live.Count);
+                c = EngineCommand.Cancel(i, 1 + (int)(live[index] % 16), 0, live[index]);
+                live[index] = live[^1];
+                live.RemoveAt(live.Count - 1);
+            }
+            else if (roll < 30)
+            {
+                // A sweep through many levels, inside and outside the window.
+                var side = random.Next(2) == 0 ? Side.Buy : Side.Sell;
+                var reach = random.Next(spread);
+                c = EngineCommand.Limit(i, 1 + random.Next(16), 1, 0, side, side == Side.Buy ? centre + reach : centre - reach, 1 + random.Next(200), TimeInForce.Ioc);
+            }
+            else
+            {
+                var side = random.Next(2) == 0 ? Side.Buy : Side.Sell;
+                var offset = random.Next(-spread / 50, spread);
+                var id = clientOrderId++;
+                var account = 1 + (int)(id % 16);
+                c = EngineCommand.Limit(i, account, 1, id, side, Math.Max(1, side == Side.Buy ? centre - offset : centre + offset), 1 + random.Next(20));
+                live.Add(id);
+            }
+
+            engineEvents.Clear();
+            referenceEvents.Clear();
+            engine.Process(in c);
+            reference.Process(c);
+            Assert.Equal(referenceEvents, engineEvents);
+            if (i % 2_000 == 0)
+            {
+                Assert.Null(engine.ValidateInvariants());
+            }
+        }
+
+        Assert.Null(engine.ValidateInvariants());
+        Assert.Equal(reference.StateHash(), engine.StateHash());
+    }
+}
