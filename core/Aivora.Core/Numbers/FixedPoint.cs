@@ -25,10 +25,24 @@ public static class FixedPoint
     {
         if (divisor == 0)
         {
-            throw new DivideByZeroException();
+            ThrowDivideByZero();
         }
 
-        var (quotient, remainder) = Int128.DivRem(numerator, divisor);
+        // Most money products fit in 64 bits: a hardware division then, the 128-bit one (a software
+        // routine) only when they do not. long.MinValue / -1 is the one 64-bit quotient that overflows.
+        Int128 quotient, remainder;
+        var n = (long)numerator;
+        var d = (long)divisor;
+        if (n == numerator && d == divisor && d != -1)
+        {
+            (var q, var r) = Math.DivRem(n, d);
+            (quotient, remainder) = (q, r);
+        }
+        else
+        {
+            (quotient, remainder) = Int128.DivRem(numerator, divisor);
+        }
+
         if (remainder == 0)
         {
             return quotient;
@@ -45,8 +59,22 @@ public static class FixedPoint
         };
     }
 
-    public static long Narrow(Int128 value) =>
-        value > long.MaxValue || value < long.MinValue
-            ? throw new OverflowException($"{value} does not fit in 64 bits")
-            : (long)value;
+    public static long Narrow(Int128 value)
+    {
+        if (value > long.MaxValue || value < long.MinValue)
+        {
+            ThrowDoesNotFit(value);
+        }
+
+        return (long)value;
+    }
+
+    // Cold paths out of line: the hot methods stay small enough to inline.
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void ThrowDoesNotFit(Int128 value) => throw new OverflowException($"{value} does not fit in 64 bits");
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void ThrowDivideByZero() => throw new DivideByZeroException();
 }
