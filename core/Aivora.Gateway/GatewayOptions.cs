@@ -7,24 +7,27 @@ namespace Aivora.Gateway;
 /// </summary>
 public sealed record GatewayOptions
 {
+    // Terms of 1 MiB (the transport's default is 16 MiB): three per publication and per image, written
+    // through once when created, so a stream's memory is resident from the start and never faults later.
+
     /// <summary>Clients publish logons, orders, cancels, amends, heartbeats (and feeders their prices) here.</summary>
     public string OrderChannel { get; init; } = "aeron:udp?endpoint=127.0.0.1:40100";
     public int OrderStreamId { get; init; } = 10;
 
     /// <summary>L2 incrementals (BookLevelUpdates), one message per command that changed levels of an instrument.</summary>
-    public string BookChannel { get; init; } = "aeron:udp?endpoint=239.255.20.1:40111|interface=127.0.0.1|ttl=0";
+    public string BookChannel { get; init; } = "aeron:udp?endpoint=239.255.20.1:40111|interface=127.0.0.1|ttl=0|term-length=1m";
     public int BookStreamId { get; init; } = 101;
 
     /// <summary>Public trades (Trades), one message per command that traded on an instrument.</summary>
-    public string TradesChannel { get; init; } = "aeron:udp?endpoint=239.255.20.3:40113|interface=127.0.0.1|ttl=0";
+    public string TradesChannel { get; init; } = "aeron:udp?endpoint=239.255.20.3:40113|interface=127.0.0.1|ttl=0|term-length=1m";
     public int TradesStreamId { get; init; } = 102;
 
     /// <summary>L3 order-by-order events (BookOrderEvents), no account ids.</summary>
-    public string OrdersChannel { get; init; } = "aeron:udp?endpoint=239.255.20.5:40115|interface=127.0.0.1|ttl=0";
+    public string OrdersChannel { get; init; } = "aeron:udp?endpoint=239.255.20.5:40115|interface=127.0.0.1|ttl=0|term-length=1m";
     public int OrdersStreamId { get; init; } = 103;
 
     /// <summary>Instrument status, index / mark / funding prints and funding settlements.</summary>
-    public string StatusChannel { get; init; } = "aeron:udp?endpoint=239.255.20.7:40117|interface=127.0.0.1|ttl=0";
+    public string StatusChannel { get; init; } = "aeron:udp?endpoint=239.255.20.7:40117|interface=127.0.0.1|ttl=0|term-length=1m";
     public int StatusStreamId { get; init; } = 104;
 
     /// <summary>Full-depth BookSnapshot of every instrument, every <see cref="SnapshotIntervalMs"/>, each carrying the L2 sequence it reflects.</summary>

@@ -29,11 +29,11 @@ public sealed class NodeUnderTest : IDisposable
         var basePort = 20_000 + (Environment.ProcessId % 50 * 200) + (Interlocked.Increment(ref s_nextPortBlock) % 10 * 20);
         Gateway = new GatewayOptions
         {
-            OrderChannel = $"aeron:udp?endpoint=127.0.0.1:{basePort}",
-            BookChannel = $"aeron:udp?endpoint=127.0.0.1:{basePort + 1}",
-            TradesChannel = $"aeron:udp?endpoint=127.0.0.1:{basePort + 2}",
-            OrdersChannel = $"aeron:udp?endpoint=127.0.0.1:{basePort + 3}",
-            StatusChannel = $"aeron:udp?endpoint=127.0.0.1:{basePort + 4}",
+            OrderChannel = $"aeron:udp?endpoint=127.0.0.1:{basePort}|term-length=1m",
+            BookChannel = $"aeron:udp?endpoint=127.0.0.1:{basePort + 1}|term-length=1m",
+            TradesChannel = $"aeron:udp?endpoint=127.0.0.1:{basePort + 2}|term-length=1m",
+            OrdersChannel = $"aeron:udp?endpoint=127.0.0.1:{basePort + 3}|term-length=1m",
+            StatusChannel = $"aeron:udp?endpoint=127.0.0.1:{basePort + 4}|term-length=1m",
             SnapshotChannel = $"aeron:udp?endpoint=127.0.0.1:{basePort + 5}|term-length=4m",
             SnapshotIntervalMs = 100,
         };

@@ -45,12 +45,12 @@ public static class WireBenchmark
 
         var gateway = new GatewayOptions
         {
-            OrderChannel = "aeron:udp?endpoint=127.0.0.1:40300",
-            BookChannel = "aeron:udp?endpoint=127.0.0.1:40301",
-            TradesChannel = "aeron:udp?endpoint=127.0.0.1:40302",
-            OrdersChannel = "aeron:udp?endpoint=127.0.0.1:40303",
-            StatusChannel = "aeron:udp?endpoint=127.0.0.1:40304",
-            SnapshotChannel = "aeron:udp?endpoint=127.0.0.1:40305",
+            OrderChannel = "aeron:udp?endpoint=127.0.0.1:40300|term-length=1m",
+            BookChannel = "aeron:udp?endpoint=127.0.0.1:40301|term-length=1m",
+            TradesChannel = "aeron:udp?endpoint=127.0.0.1:40302|term-length=1m",
+            OrdersChannel = "aeron:udp?endpoint=127.0.0.1:40303|term-length=1m",
+            StatusChannel = "aeron:udp?endpoint=127.0.0.1:40304|term-length=1m",
+            SnapshotChannel = "aeron:udp?endpoint=127.0.0.1:40305|term-length=4m",
         };
         var recorder = new CommandRecorder(1 << 16);   // overflows harmlessly: the replay check is the node's job, not this benchmark's
         var node = new NodeHost(DefaultConfiguration.Engine, gateway, new KeyStore(DefaultConfiguration.DemoKeys), 8 * 3_600_000_000_000L, recorder);
@@ -211,10 +211,19 @@ public static class WireBenchmark
         var intervalNs = 1_000_000_000.0 / rate;
         long sent = 0, cancelsPending = 0;
         var firstId = s_clientOrderId;
+        long lastLoopNs = 0, maxGapNs = 0, gapsOver1Ms = 0;
         while (true)
         {
             driver.DoWork();
             var now = node.Clock.NowNs;
+            if (lastLoopNs != 0)
+            {
+                var gap = now - lastLoopNs;
+                if (gap > maxGapNs) maxGapNs = gap;
+                if (gap > 1_000_000) gapsOver1Ms++;
+            }
+
+            lastLoopNs = now;
             acks.NowNs = now;
             client.Poll(now, ref acks);
             if (now >= end) break;
@@ -247,6 +256,7 @@ public static class WireBenchmark
         }
 
         s_clientOrderId = firstId + sent;
+        Console.WriteLine(FormattableString.Invariant($"# saturation client loop: longest gap between passes {maxGapNs / 1000} us, {gapsOver1Ms} gaps over 1 ms"));
         var answered = acks.Accepted + acks.Rejected - answeredBefore;
         return (sent, answered, answered / (double)seconds, latency);
     }

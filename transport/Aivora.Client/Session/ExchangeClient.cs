@@ -10,7 +10,8 @@ namespace Aivora.Client.Session;
 /// <summary>How a client reaches the node and who it is.</summary>
 public sealed record ClientOptions
 {
-    public string OrderChannel { get; init; } = "aeron:udp?endpoint=127.0.0.1:40100";
+    /// <summary>The node's order channel; the term length is this client's choice (1 MiB: three terms, resident from the start).</summary>
+    public string OrderChannel { get; init; } = "aeron:udp?endpoint=127.0.0.1:40100|term-length=1m";
     public int OrderStreamId { get; init; } = 10;
 
     /// <summary>Where this client receives its responses (port 0: any free port, told to the node at logon).</summary>
