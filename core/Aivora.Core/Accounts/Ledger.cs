@@ -107,6 +107,9 @@ public sealed class Ledger
     // Positions indexed by the mark at which they need attention, per instrument: longs keyed by
     // −liquidation price (the highest first, as a falling mark reaches it first), shorts by the price.
     private readonly IndexedMinHeap[] _longsAtRisk;
+    private readonly int[] _pendingReindex;
+    private readonly bool[] _reindexPending;
+    private int _pendingReindexCount;
     private readonly IndexedMinHeap[] _shortsAtRisk;
     private int _accountCount;
 
@@ -130,6 +133,8 @@ public sealed class Ledger
         _fundingQty = new long[maxAccounts];
         _feeTiers = new int[maxAccounts];
         _fundingPayments = new long[maxAccounts];
+        _pendingReindex = new int[maxAccounts];
+        _reindexPending = new bool[maxAccounts];
         _longsAtRisk = new IndexedMinHeap[_contracts.Length];
         _shortsAtRisk = new IndexedMinHeap[_contracts.Length];
         for (var i = 0; i < _contracts.Length; i++)
@@ -288,7 +293,37 @@ public sealed class Ledger
         }
 
         // Cross margin: the fill's PnL and fee change the margin behind every position of the account.
-        ReindexAccount(slot);
+        // Within a command the state machine defers this to the command's end: an aggressor filled by
+        // k makers is re-keyed once, not k times (nothing reads the index before the command ends but
+        // a mark update, which flushes first).
+        if (DeferReindex)
+        {
+            if (!_reindexPending[slot])
+            {
+                _reindexPending[slot] = true;
+                _pendingReindex[_pendingReindexCount++] = slot;
+            }
+        }
+        else
+        {
+            ReindexAccount(slot);
+        }
+    }
+
+    /// <summary>While true, fills mark their accounts for re-indexing instead of re-indexing at once (see <see cref="FlushReindex"/>).</summary>
+    public bool DeferReindex { get; set; }
+
+    /// <summary>Re-keys every account a fill touched since the last flush, in the order they were first touched.</summary>
+    public void FlushReindex()
+    {
+        for (var k = 0; k < _pendingReindexCount; k++)
+        {
+            var slot = _pendingReindex[k];
+            _reindexPending[slot] = false;
+            ReindexAccount(slot);
+        }
+
+        _pendingReindexCount = 0;
     }
 
     /// <summary>The money side of the taker's half of the trade just applied (what its execution report carries).</summary>
@@ -622,6 +657,7 @@ public sealed class Ledger
             return 0;
         }
 
+        FlushReindex();
         _marks[i] = markTicks;
         var longs = _longsAtRisk[i].CollectAtMost(-markTicks, accountIds);
         var written = Math.Min(longs, accountIds.Length);

@@ -99,6 +99,15 @@ public sealed partial class PerpStateMachine<TSink>
 
     public void Process(in EngineCommand command)
     {
+        // Fills re-key their accounts in the liquidation index once, when the command is done.
+        _ledger.DeferReindex = true;
+        Run(in command);
+        _ledger.FlushReindex();
+        _ledger.DeferReindex = false;
+    }
+
+    private void Run(in EngineCommand command)
+    {
         // Time moves first, once: scheduled parameter changes, then expiries, then the pricing clock.
         ApplyDueParameterChanges(command.NowNs);
         _engine.AdvanceTo(command.NowNs);
