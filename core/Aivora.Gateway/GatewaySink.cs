@@ -23,9 +23,18 @@ public sealed class EventRouter
     /// <summary>Counts per event kind and reject reason (the node prints them).</summary>
     public CountingSink Counters;
 
+    /// <summary>Funding settlements seen, and the money the paying sides paid in them.</summary>
+    public long FundingSettlements, FundingPaid;
+
     public void OnEvent(in EngineEvent e)
     {
         Counters.OnEvent(in e);
+        if (e.Kind == EventKind.FundingSettled)
+        {
+            FundingSettlements++;
+            FundingPaid += e.AsFundingSettled().TotalPaid;
+        }
+
         if (e.Kind == EventKind.OrderRejected && e.Required == 0 && e.Available == 0 && Explain is not null)
         {
             var explained = Explain(e);

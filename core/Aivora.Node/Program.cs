@@ -37,7 +37,7 @@ public static class Program
         Console.WriteLine("Aivora.LowLatency node: the state machine behind SBE over Aeron UDP, with a market-maker load over loopback");
         Console.WriteLine($"instruments: {string.Join(", ", config.Instruments.Select(i => $"{i.Symbol} (id {i.Id})"))}; funding every {options.FundingIntervalSeconds:0.###} s on the epoch-aligned grid");
         Console.WriteLine($"order entry: {gateway.OrderChannel} stream {gateway.OrderStreamId}; market data: L2 {gateway.BookChannel} stream {gateway.BookStreamId}, trades stream {gateway.TradesStreamId}, L3 stream {gateway.OrdersStreamId}, status stream {gateway.StatusStreamId}, snapshots stream {gateway.SnapshotStreamId} every {gateway.SnapshotIntervalMs} ms");
-        Console.WriteLine($"threads: engine{(options.DriverMode == Aivora.Transport.Driver.ThreadingMode.Invoker ? " + invoker-mode driver" : $" (driver: {options.DriverMode} threads of its own)")} on CPU {options.EngineCpu}; load ({options.Makers} makers x {config.Instruments.Count} instruments x 5 quotes a side, {options.Takers} takers at {options.TakerOrdersPerSecond:N0} IOC orders/s in all, 1 price feeder, 1 market-data client) + its own driver on CPU {options.LoadCpu}; both busy-spin");
+        Console.WriteLine($"threads: engine{(options.DriverMode == Aivora.Transport.Driver.ThreadingMode.Invoker ? " + invoker-mode driver" : $" (driver: {options.DriverMode} threads of its own)")} on CPU {options.EngineCpu}; load ({options.Makers} makers x {config.Instruments.Count} instruments x 5 quotes a side, {options.Takers} takers at {options.TakerOrdersPerSecond:N0} IOC orders/s each, 1 price feeder, 1 market-data client) + its own driver on CPU {options.LoadCpu}; both busy-spin");
 
         // The floor first, on the same two cores, before anything else spins.
         var floor = RawUdpFloor.Measure(20_000, options.LoadCpu, options.EngineCpu);
@@ -130,13 +130,15 @@ public static class Program
             var pricing = node.StateMachine.Pricing(spec.Id)!;
             var (longs, shorts) = node.StateMachine.Ledger.OpenInterest(spec.Id);
             ok &= longs == shorts;
-            Console.WriteLine($"  {spec.Symbol,-9} bid {bid} / ask {ask} ({engine.LevelCount(spec.Id, Side.Buy)} x {engine.LevelCount(spec.Id, Side.Sell)} levels); index {Price(spec, pricing.LastIndex.PriceTicks)} ({pricing.LastIndex.State}), mark {Price(spec, pricing.MarkTicks)}, open interest {Qty(spec, longs)} long / {Qty(spec, shorts)} short");
+            Console.WriteLine($"  {spec.Symbol,-9} bid {bid} / ask {ask} ({engine.LevelCount(spec.Id, Side.Buy)} x {engine.LevelCount(spec.Id, Side.Sell)} levels); index {Price(spec, pricing.LastIndex.PriceTicks)} ({pricing.LastIndex.State}), mark {Price(spec, pricing.MarkTicks)}, predicted funding {pricing.PredictedRate / 1e6:0.####}%, open interest {Qty(spec, longs)} long / {Qty(spec, shorts)} short");
             Console.WriteLine(same
                 ? $"  {spec.Symbol,-9} book rebuilt by the client from market data: equal to the engine's, level by level ({book.BidCount} bids, {book.AskCount} asks)"
                 : $"  {spec.Symbol,-9} book rebuilt by the client from market data: DIFFERS from the engine's (synced {book.Synced}, {book.BidCount} bids / {book.AskCount} asks against {engine.LevelCount(spec.Id, Side.Buy)} / {engine.LevelCount(spec.Id, Side.Sell)})");
         }
 
         var ledger = node.StateMachine.Ledger;
+        var router = node.StateMachine.Engine.Sink.Router;
+        Console.WriteLine($"funding: {router.FundingSettlements:N0} settlements, {Scaled(router.FundingPaid, 6)} USDT paid by the paying sides (zero-sum; residue carried {Scaled(ledger.FundingResidue, 6)} USDT); next funding {DateTime.UnixEpoch.AddTicks(node.StateMachine.Pricing(instruments[0].Id)!.NextFundingNs / 100):yyyy-MM-dd HH:mm:ss} UTC");
         var money = ledger.MoneyInSystem();
         var expected = ledger.TotalDeposits - ledger.TotalWithdrawals;
         ok &= money == expected;

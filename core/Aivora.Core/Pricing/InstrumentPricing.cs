@@ -67,7 +67,7 @@ public sealed class InstrumentPricing
     {
         if (config.Validate() is { } problem)
         {
-            throw new ArgumentException(problem, nameof(config));
+            throw new ArgumentException(problem);
         }
 
         Config = config;

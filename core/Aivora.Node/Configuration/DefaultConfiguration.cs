@@ -76,7 +76,7 @@ public static class DefaultConfiguration
         },
         FundingIntervalNs = fundingIntervalNs,
         FirstFundingTimeNs = fundingIntervalNs,
-        PremiumSampleIntervalNs = 5_000_000_000,
+        PremiumSampleIntervalNs = Math.Min(5_000_000_000, fundingIntervalNs),   // a short demo interval samples within it
         ImpactNotional = 1_000 * UsdtUnit,
     };
 
