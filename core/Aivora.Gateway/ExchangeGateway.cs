@@ -89,6 +89,7 @@ public sealed class ExchangeGateway : IImageListener, IDisposable
             OpenInterestOf = id => stateMachine.Ledger.OpenInterest(id).Long,
             LastPriceOf = id => stateMachine.Engine.LastTradePrice(id),
             NextFundingOf = id => stateMachine.Pricing(id)?.NextFundingNs ?? 0,
+            IndexStateOf = id => stateMachine.Pricing(id)?.LastIndex.State ?? Core.Pricing.IndexState.Healthy,
         };
         _reports = new ExecutionReports(_sessionByAccount, stateMachine.Ledger,
             id => stateMachine.Pricing(id)?.LastIndex.State ?? Core.Pricing.IndexState.Healthy, config.MaxRestingOrders);

@@ -107,6 +107,10 @@ public sealed class MarketDataTests
         var late = node.MarketData();
         Assert.True(node.PumpUntil(() => { late.Poll(); return late.AllSynced; }, 3_000), "a late joiner never synced from a snapshot");
         Assert.True(late.Recoveries >= 2);
+        // Reference data comes with the snapshot rounds: the late joiner knows every instrument's grid.
+        Assert.True(node.PumpUntil(() => { late.Poll(); return late.Instruments.Count == 2; }, 2_000));
+        var btc = late.Instruments[1];
+        Assert.Equal(("BTC-PERP", 1, 5L, 3, 1L, TradingState.Open), (btc.Symbol, btc.PriceScale, btc.TickSize, btc.QuantityScale, btc.LotSize, btc.TradingState));
         RandomFlow(node, clients, 400, seed: 12, late);
         node.PumpUntil(() => { late.Poll(); return false; }, 300);
         AssertSameBook(node, late);

@@ -20,8 +20,9 @@ public struct StreamCounters
 /// Market data out, one publication per stream, each stream numbered gap-free by its own sequence:
 /// L2 (BookLevelUpdates: one message per instrument per command that changed levels, split only when
 /// a command changed more levels than one frame holds), trades (Trades), L3 (BookOrderEvents),
-/// status (InstrumentStatus, PriceUpdate, FundingSettled) and snapshots (BookSnapshot of every
-/// instrument, full depth, carrying the L2 sequence it reflects). Events of a command are buffered while
+/// status (InstrumentStatus on every state change and with every snapshot round, PriceUpdate,
+/// FundingSettled) and snapshots (BookSnapshot of every instrument, full depth, carrying the L2
+/// sequence it reflects). Events of a command are buffered while
 /// it runs and encoded in place (TryClaim) when it ends. A message the publication refuses (no
 /// subscriber yet, or back-pressure) is dropped, not waited for: its sequence is spent, so a
 /// subscriber sees the gap and recovers from the next snapshot.
@@ -94,6 +95,7 @@ public sealed class MarketDataPublisher
     public Func<int, long>? OpenInterestOf { get; set; }
     public Func<int, long>? LastPriceOf { get; set; }
     public Func<int, long>? NextFundingOf { get; set; }
+    public Func<int, Core.Pricing.IndexState>? IndexStateOf { get; set; }
 
     private void FlushLevels()
     {
@@ -306,7 +308,7 @@ public sealed class MarketDataPublisher
         m.InstrumentId(instrumentId);
         m.Symbol(spec.Symbol);
         m.TradingState((Exchange.TradingState)state);
-        m.IndexState(Exchange.IndexState.Healthy);
+        m.IndexState((Exchange.IndexState)(IndexStateOf?.Invoke(instrumentId) ?? Core.Pricing.IndexState.Healthy));
         m.PriceScale((byte)spec.PriceScale);
         m.QuantityScale((byte)spec.QuantityScale);
         m.TickSize(spec.TickSize);
@@ -329,6 +331,9 @@ public sealed class MarketDataPublisher
     {
         foreach (var spec in _instruments)
         {
+            // Reference data and state with every snapshot round: a late joiner learns tick and lot sizes,
+            // scales and the trading state without waiting for a state change.
+            InstrumentStatusOf(spec.Id, engine.GetTradingState(spec.Id), nowNs);
             var m = BookSnapshotEncoder.Wrap(_snapshotBuffer);
             m.Sequence((ulong)Book.Sequence);
             m.InstrumentId(spec.Id);

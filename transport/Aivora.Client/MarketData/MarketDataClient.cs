@@ -17,6 +17,10 @@ public sealed record MarketDataOptions
     public int SnapshotStreamId { get; init; } = 105;
 }
 
+/// <summary>An instrument's reference data and state, as the status stream last said.</summary>
+public readonly record struct InstrumentInfo(int InstrumentId, string Symbol, TradingState TradingState, IndexState IndexState,
+    int PriceScale, int QuantityScale, long TickSize, long LotSize, long MinQuantity, long MaxQuantity);
+
 /// <summary>Per-stream figures as the client saw them.</summary>
 public struct StreamStats
 {
@@ -125,11 +129,33 @@ public sealed class MarketDataClient : IDisposable
                 break;
             case InstrumentStatusDecoder.TemplateId when InstrumentStatusDecoder.TryWrap(message, out var s) == SbeDecodeResult.Ok:
                 Count(ref Status, (long)s.Sequence);
+                OnInstrumentStatus(s);
                 break;
             case FundingSettledDecoder.TemplateId when FundingSettledDecoder.TryWrap(message, out var f) == SbeDecodeResult.Ok:
                 Count(ref Status, (long)f.Sequence);
                 break;
         }
+    }
+
+    private readonly Dictionary<int, InstrumentInfo> _instruments = [];
+
+    /// <summary>Reference data of the instruments the status stream has described (it repeats with every snapshot round).</summary>
+    public IReadOnlyDictionary<int, InstrumentInfo> Instruments => _instruments;
+
+    private void OnInstrumentStatus(InstrumentStatusDecoder s)
+    {
+        // Unchanged reference data is not re-read: the symbol's string is made once per change, not per message.
+        var known = _instruments.TryGetValue(s.InstrumentId, out var info);
+        if (known && info.TradingState == s.TradingState && info.IndexState == s.IndexState && info.TickSize == s.TickSize && info.LotSize == s.LotSize
+            && info.MinQuantity == s.MinQuantity && info.MaxQuantity == s.MaxQuantity)
+        {
+            return;
+        }
+
+        var symbol = s.Symbol;
+        var end = symbol.IndexOf((byte)0);
+        _instruments[s.InstrumentId] = new InstrumentInfo(s.InstrumentId, System.Text.Encoding.ASCII.GetString(end < 0 ? symbol : symbol[..end]),
+            s.TradingState, s.IndexState, s.PriceScale, s.QuantityScale, s.TickSize, s.LotSize, s.MinQuantity, s.MaxQuantity);
     }
 
     private static void Count(ref StreamStats stats, long sequence)
