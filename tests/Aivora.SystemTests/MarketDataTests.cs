@@ -3,6 +3,7 @@ using Aivora.Client.Session;
 using Aivora.Core.Matching;
 using Aivora.Exchange;
 using Aivora.Node.Configuration;
+using Aivora.Node.Engine;
 using Aivora.Transport.Driver;
 using CoreSide = Aivora.Core.Orders.Side;
 
@@ -96,6 +97,24 @@ public sealed class MarketDataTests
         Assert.True(node.Engine.RestingOrderCount > 50, "the flow should leave a real book behind");
         Assert.Equal(0, md.Book.Gaps);
         AssertSameBook(node, md);
+    }
+
+    [Fact]
+    public void ShouldReachTheSameStateHashesWhenTheRecordedCommandsAreReplayed()
+    {
+        using var node = new NodeUnderTest(fundingIntervalS: 1);
+        var (clients, _) = Traders(node, 3);
+        RandomFlow(node, clients, 2_000, seed: 17);
+        clients[0].Dispose();   // a cancel-on-disconnect session ends: its mass cancel is recorded like any command
+        node.PumpFor(1_500);    // clock ticks, a funding settlement or more
+        Assert.True(node.Host.StateMachine.Engine.Sink.Router.FundingSettlements > 0, "the run should include funding");
+
+        var replay = NodeHost.NewStateMachine(DefaultConfiguration.Engine, 1_000_000_000L, new Core.Events.CountingSink());
+        foreach (ref readonly var command in node.Recorder.Commands) replay.Process(in command);
+        Assert.False(node.Recorder.Overflowed);
+        Assert.Equal(node.Engine.StateHash(), replay.Engine.StateHash());
+        Assert.Equal(node.Host.StateMachine.Ledger.StateHash(), replay.Ledger.StateHash());
+        Assert.Equal(node.Host.StateMachine.Ledger.TotalDeposits - node.Host.StateMachine.Ledger.TotalWithdrawals, node.Host.StateMachine.Ledger.MoneyInSystem());
     }
 
     [Fact]
