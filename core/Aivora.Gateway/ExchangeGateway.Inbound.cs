@@ -1,0 +1,305 @@
+using Aivora.Exchange;
+using Aivora.Gateway.Inbound;
+using Aivora.Gateway.Sessions;
+using Aivora.Transport.Subscription;
+using RejectReason = Aivora.Core.Events.RejectReason;
+
+namespace Aivora.Gateway;
+
+/// <summary>Inbound: a message from an image, decoded, gated by its session (account, scope, rate) and run as a command.</summary>
+public sealed partial class ExchangeGateway
+{
+    private struct InboundHandler(ExchangeGateway gateway) : IMessageHandler
+    {
+        public readonly void OnMessage(ReadOnlySpan<byte> message, in FragmentHeader header) => gateway.OnMessage(message, header.SessionId);
+    }
+
+    private void OnMessage(ReadOnlySpan<byte> message, int imageSessionId)
+    {
+        Counters.MessagesIn++;
+        var now = _clock.NowNs;
+        if (!_sessions.TryGetValue(imageSessionId, out var session))
+        {
+            session = NewSession(imageSessionId, now);
+            if (session is null) return;
+        }
+
+        if (!SbeSchema.TryReadHeader(message, out _, out var templateId, out var schemaId, out _) || schemaId != SbeSchema.Id)
+        {
+            Malformed(session, SbeDecodeResult.Truncated, schemaId != SbeSchema.Id && message.Length >= SbeSchema.HeaderSize ? SbeDecodeResult.WrongSchemaId : SbeDecodeResult.Truncated);
+            return;
+        }
+
+        session.LastHeardNs = now;
+        if (templateId == LogonDecoder.TemplateId)
+        {
+            OnLogon(session, message, now);
+            return;
+        }
+
+        if (session.State != SessionState.Active)
+        {
+            // Nothing from an image that has not logged on reaches the state machine; there is no
+            // response channel to answer on yet, so it is counted.
+            Counters.NotLoggedOn++;
+            return;
+        }
+
+        switch (templateId)
+        {
+            case HeartbeatDecoder.TemplateId:
+                Counters.Heartbeats++;
+                if (HeartbeatDecoder.TryWrap(message, out _) is var hb && hb != SbeDecodeResult.Ok) Malformed(session, hb, hb);
+                return;
+            case LogoutDecoder.TemplateId:
+                EndSession(session, SessionEndReason.Logout, now);
+                return;
+            case NewOrderDecoder.TemplateId:
+                OnNewOrder(session, message, now);
+                return;
+            case CancelOrderDecoder.TemplateId:
+                OnCancel(session, message, now);
+                return;
+            case AmendOrderDecoder.TemplateId:
+                OnAmend(session, message, now);
+                return;
+            case MassCancelDecoder.TemplateId:
+                OnMassCancel(session, message, now);
+                return;
+            case PriceFeedDecoder.TemplateId:
+                OnPriceFeed(session, message, now);
+                return;
+            case AccountStatusRequestDecoder.TemplateId:
+                OnAccountStatusRequest(session, message, now);
+                return;
+            default:
+                Counters.Unsupported++;
+                GatewayReject(session, 0, 0, CommandType.Other, RejectReason.UnsupportedMessage, 0, templateId, now, s_unsupportedText);
+                return;
+        }
+    }
+
+    private void OnNewOrder(Session session, ReadOnlySpan<byte> message, long now)
+    {
+        var result = NewOrderDecoder.TryWrap(message, out var d);
+        if (result != SbeDecodeResult.Ok)
+        {
+            Malformed(session, result, result);
+            return;
+        }
+
+        if (!Admit(session, (long)Math.Min(d.ClientOrderId, long.MaxValue), d.InstrumentId, d.AccountId, CommandType.NewOrder, KeyScopes.Trade, countsForRate: true, now))
+        {
+            return;
+        }
+
+        var reason = InboundDecoder.NewOrder(in d, now, session.AccountId, out var command, out var limit, out var actual);
+        if (reason != RejectReason.None)
+        {
+            GatewayReject(session, (long)Math.Min(d.ClientOrderId, long.MaxValue), d.InstrumentId, CommandType.NewOrder, reason, limit, actual, now, default);
+            return;
+        }
+
+        Run(in command);
+    }
+
+    private void OnCancel(Session session, ReadOnlySpan<byte> message, long now)
+    {
+        var result = CancelOrderDecoder.TryWrap(message, out var d);
+        if (result != SbeDecodeResult.Ok)
+        {
+            Malformed(session, result, result);
+            return;
+        }
+
+        if (!Admit(session, (long)Math.Min(d.ClientOrderId, long.MaxValue), d.InstrumentId, d.AccountId, CommandType.CancelOrder, KeyScopes.Trade | KeyScopes.CancelOnly, countsForRate: false, now))
+        {
+            return;
+        }
+
+        var reason = InboundDecoder.Cancel(in d, now, session.AccountId, out var command, out var limit, out var actual);
+        if (reason != RejectReason.None)
+        {
+            GatewayReject(session, (long)Math.Min(d.ClientOrderId, long.MaxValue), d.InstrumentId, CommandType.CancelOrder, reason, limit, actual, now, default);
+            return;
+        }
+
+        Run(in command);
+    }
+
+    private void OnAmend(Session session, ReadOnlySpan<byte> message, long now)
+    {
+        var result = AmendOrderDecoder.TryWrap(message, out var d);
+        if (result != SbeDecodeResult.Ok)
+        {
+            Malformed(session, result, result);
+            return;
+        }
+
+        if (!Admit(session, (long)Math.Min(d.ClientOrderId, long.MaxValue), d.InstrumentId, d.AccountId, CommandType.AmendOrder, KeyScopes.Trade, countsForRate: true, now))
+        {
+            return;
+        }
+
+        var reason = InboundDecoder.Amend(in d, now, session.AccountId, out var command, out var limit, out var actual);
+        if (reason != RejectReason.None)
+        {
+            GatewayReject(session, (long)Math.Min(d.ClientOrderId, long.MaxValue), d.InstrumentId, CommandType.AmendOrder, reason, limit, actual, now, default);
+            return;
+        }
+
+        Run(in command);
+    }
+
+    private void OnMassCancel(Session session, ReadOnlySpan<byte> message, long now)
+    {
+        var result = MassCancelDecoder.TryWrap(message, out var d);
+        if (result != SbeDecodeResult.Ok)
+        {
+            Malformed(session, result, result);
+            return;
+        }
+
+        if (!Admit(session, (long)Math.Min(d.ClientOrderId, long.MaxValue), d.InstrumentIdIsNull ? 0 : d.InstrumentId, d.AccountId, CommandType.MassCancel, KeyScopes.Trade | KeyScopes.CancelOnly, countsForRate: false, now))
+        {
+            return;
+        }
+
+        InboundDecoder.MassCancel(in d, now, session.AccountId, out var command, out _, out _);
+        Run(in command);
+    }
+
+    private void OnPriceFeed(Session session, ReadOnlySpan<byte> message, long now)
+    {
+        var result = PriceFeedDecoder.TryWrap(message, out var d);
+        if (result != SbeDecodeResult.Ok)
+        {
+            Malformed(session, result, result);
+            return;
+        }
+
+        if (!session.Key!.Allows(KeyScopes.Admin))
+        {
+            GatewayReject(session, 0, d.InstrumentId, CommandType.PriceFeed, RejectReason.KeyScope, 0, 0, now, default);
+            return;
+        }
+
+        var reason = InboundDecoder.PriceFeed(in d, now, out var command, out var limit, out var actual);
+        if (reason != RejectReason.None)
+        {
+            GatewayReject(session, 0, d.InstrumentId, CommandType.PriceFeed, reason, limit, actual, now, default);
+            return;
+        }
+
+        // A feeder's price rejects go to the feeder's own session, under its account.
+        command.AccountId = session.AccountId;
+        Run(in command);
+    }
+
+    /// <summary>
+    /// A read between commands: the account's resting orders and positions, from the state machine as it
+    /// is now (no command runs, nothing is journaled). Encoded into a buffer and offered (it may span
+    /// several frames); counted against nothing but the session's response window.
+    /// </summary>
+    private void OnAccountStatusRequest(Session session, ReadOnlySpan<byte> message, long now)
+    {
+        var result = AccountStatusRequestDecoder.TryWrap(message, out var d);
+        if (result != SbeDecodeResult.Ok)
+        {
+            Malformed(session, result, result);
+            return;
+        }
+
+        var requestId = (long)Math.Min(d.RequestId, long.MaxValue);
+        if (!Admit(session, requestId, 0, d.AccountId, CommandType.AccountStatusRequest, KeyScopes.Read | KeyScopes.Trade | KeyScopes.CancelOnly, countsForRate: false, now))
+        {
+            return;
+        }
+
+        var ledger = _stateMachine.Ledger;
+        var orders = _stateMachine.Engine.AccountOrders(session.AccountId, _statusOrders);
+        var m = AccountStatusEncoder.Wrap(_statusBuffer);
+        m.RequestId(d.RequestId);
+        m.AccountId((uint)session.AccountId);
+        m.Balance(ledger.Balance(session.AccountId));
+        m.Equity(ledger.Equity(session.AccountId));
+        m.TransactTimeNs((ulong)now);
+        m.ResponseSequence((ulong)++session.ResponseSequence);
+        var og = m.Orders(orders);
+        for (var i = 0; i < orders; i++)
+        {
+            ref readonly var o = ref _statusOrders[i];
+            og.Next();
+            og.OrderId((ulong)o.OrderId);
+            og.ClientOrderId((ulong)o.ClientOrderId);
+            og.InstrumentId(o.InstrumentId);
+            og.Side((Side)o.Side);
+            og.Price(o.PriceTicks);
+            og.Quantity(o.QtyLots);
+            og.LeavesQuantity(o.RemainingLots);
+        }
+
+        var held = 0;
+        foreach (var spec in _instruments)
+        {
+            if (ledger.PositionOf(session.AccountId, spec.Id).QtyLots != 0) held++;
+        }
+
+        var pg = m.Positions(held);
+        foreach (var spec in _instruments)
+        {
+            var p = ledger.PositionOf(session.AccountId, spec.Id);
+            if (p.QtyLots == 0) continue;
+            pg.Next();
+            pg.InstrumentId(spec.Id);
+            pg.Quantity(p.QtyLots);
+            pg.Cost(p.Cost);
+            pg.Isolated(p.Isolated ? BooleanType.True : BooleanType.False);
+            pg.IsolatedMargin(p.IsolatedMargin);
+            var liquidation = ledger.LiquidationPrice(session.AccountId, spec.Id);
+            if (liquidation > 0) pg.LiquidationPrice(liquidation);
+        }
+
+        if (session.Responses!.Offer(_statusBuffer.AsSpan(0, m.EncodedLength)) <= 0)
+        {
+            session.ResponsesDropped++;
+            if (session.BackPressuredSinceNs == 0) session.BackPressuredSinceNs = now;
+        }
+    }
+
+    /// <summary>The session-level gate every order-entry message passes: its account, the key's scope, the rate limit.</summary>
+    private bool Admit(Session session, long clientOrderId, int instrumentId, uint accountId, CommandType command, KeyScopes scope, bool countsForRate, long now)
+    {
+        if (accountId != (uint)session.AccountId)
+        {
+            GatewayReject(session, clientOrderId, instrumentId, command, RejectReason.AccountMismatch, session.AccountId, accountId, now, default);
+            return false;
+        }
+
+        if ((session.Key!.Scopes & scope) == 0)
+        {
+            GatewayReject(session, clientOrderId, instrumentId, command, RejectReason.KeyScope, 0, 0, now, default);
+            return false;
+        }
+
+        if (!countsForRate)
+        {
+            return true;
+        }
+
+        if (now - session.WindowStartNs >= 1_000_000_000)
+        {
+            session.WindowStartNs = now;
+            session.OrdersInWindow = 0;
+        }
+
+        if (session.OrdersInWindow >= session.Key.OrdersPerSecond)
+        {
+            GatewayReject(session, clientOrderId, instrumentId, command, RejectReason.RateLimited, session.Key.OrdersPerSecond, session.OrdersInWindow + 1, now, default);
+            return false;
+        }
+
+        session.OrdersInWindow++;
+        return true;
+    }
+}
