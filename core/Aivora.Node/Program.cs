@@ -71,6 +71,7 @@ public static class Program
 
         Console.WriteLine($"sessions: {load.LoggedOn} of {load.Sessions} logged on (HMAC-SHA256 keys; accounts {string.Join(", ", load.Clients.Select(c => c.AccountId))}); market data synced from snapshots");
         var loadThread = new Thread(() => load.Run(() => node.Clock.NowNs, options.LoadCpu)) { Name = "load", IsBackground = true };
+        var gcBefore = (GC.CollectionCount(0), GC.GetTotalAllocatedBytes(precise: true));
         var started = Stopwatch.GetTimestamp();
         var commandsBefore = node.Gateway.Counters.CommandsRun;
         loadThread.Start();
@@ -82,6 +83,7 @@ public static class Program
         node.Stop();
         engineThread.Join();
         var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        Console.WriteLine($"gc during the run: {GC.CollectionCount(0) - gcBefore.Item1} gen0 collections, {(GC.GetTotalAllocatedBytes(precise: true) - gcBefore.Item2) / 1024:N0} KiB allocated by the whole process");
 
         var ok = Report(node, load, recorder, floor, wall, node.Gateway.Counters.CommandsRun - commandsBefore, fundingNs);
         Console.WriteLine(ok ? "result: ok" : "result: FAILED (see above)");
@@ -168,6 +170,8 @@ public static class Program
         var rt = load.RoundTrip;
         Console.WriteLine($"round trip, order -> acknowledgement at the client (risk on, {rt.TotalCount:N0} orders after a {load.WarmUp.TotalSeconds:0.#} s warm-up): p50 {Us(rt, 50)}, p90 {Us(rt, 90)}, p99 {Us(rt, 99)}, p99.9 {Us(rt, 99.9)}, max {rt.GetMaxValue() / 1000.0:0.0} us");
         Console.WriteLine($"raw UDP floor, same run, same cores (32-byte ping-pong, libc, {floor.TotalCount:N0} round trips): p50 {Us(floor, 50)}, p90 {Us(floor, 90)}, p99 {Us(floor, 99)}, p99.9 {Us(floor, 99.9)}");
+        Console.WriteLine(FormattableString.Invariant(
+            $"loops: engine duty cycle {node.EngineSeconds * 1e9 / Math.Max(1, node.DutyCycles):F0} ns on average ({node.DutyCycles:N0} cycles); load loop {load.LoopNs / (double)Math.Max(1, load.LoopPasses) / 1000:F1} us a pass (13 subscriptions polled), longest {load.LongestPassNs / 1e6:F1} ms, {load.PassesOver1Ms} passes over 1 ms"));
         if (rt.TotalCount > 0)
         {
             Console.WriteLine(FormattableString.Invariant($"round trip / floor: p50 {(double)rt.GetValueAtPercentile(50) / floor.GetValueAtPercentile(50):0.00}x, p99 {(double)rt.GetValueAtPercentile(99) / floor.GetValueAtPercentile(99):0.00}x (the load's orders queue behind each other and behind the takers', so this is a loaded round trip; `perf wire` measures one order at a time)"));

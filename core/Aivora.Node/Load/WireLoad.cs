@@ -71,6 +71,12 @@ public sealed class WireLoad : IDisposable
     /// <summary>Order → acknowledgement round trips measured at the makers (ns).</summary>
     public LongHistogram RoundTrip { get; } = new(10_000_000_000, 3);
 
+    /// <summary>The load loop after warm-up: passes, their total and longest time, passes over 1 ms (a preempted thread shows here).</summary>
+    public long LoopPasses { get; private set; }
+    public long LoopNs { get; private set; }
+    public long LongestPassNs { get; private set; }
+    public long PassesOver1Ms { get; private set; }
+
     public long TakerOrdersSent { get; private set; }
     public long TakerFills { get; private set; }
     public long ReportsReceived => _makers.Sum(m => m.Client.ReportsReceived) + _takers.Sum(t => t.ReportsReceived);
@@ -153,11 +159,22 @@ public sealed class WireLoad : IDisposable
         var nextTakerNs = start;
         var nextFeedNs = start;
         long clientOrderId = 1;
+        long lastPassNs = 0;
         while (!_stop)
         {
             var work = _driver.DoWork();
             var now = nowNs();
             _recording = now >= recordFromNs;
+            if (_recording && lastPassNs != 0)
+            {
+                var gap = now - lastPassNs;
+                LoopPasses++;
+                LoopNs += gap;
+                if (gap > LongestPassNs) LongestPassNs = gap;
+                if (gap > 1_000_000) PassesOver1Ms++;
+            }
+
+            lastPassNs = now;
             // The feeder: three sources per instrument every 20 ms around a fair price that walks.
             if (!_quiet && now >= nextFeedNs)
             {
