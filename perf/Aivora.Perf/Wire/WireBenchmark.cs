@@ -61,8 +61,12 @@ public static class WireBenchmark
 
         var driver = MediaDriver.Launch(new DriverOptions { ThreadingMode = ThreadingMode.Invoker });
         var client = new ExchangeClient(driver, Options(gateway, Account));
-        var feeder = new ExchangeClient(driver, Options(gateway, DefaultConfiguration.FeederAccount));
-        if (!LogOn(driver, node, client) || !LogOn(driver, node, feeder))
+        // The feeder has a driver of its own, serviced from a timer thread-free check in the loops (every
+        // 50 ms), so the measured client polls one socket per pass, as the raw floor does.
+        s_feederDriver = MediaDriver.Launch(new DriverOptions { ThreadingMode = ThreadingMode.Invoker });
+        var feeder = new ExchangeClient(s_feederDriver, Options(gateway, DefaultConfiguration.FeederAccount));
+        s_feeder = feeder;
+        if (!LogOn(driver, node, client) || !LogOn(s_feederDriver, node, feeder))
         {
             Console.Error.WriteLine("wire: the clients could not log on");
             return 1;
@@ -99,6 +103,7 @@ public static class WireBenchmark
         engine.Join();
         client.Dispose();
         feeder.Dispose();
+        s_feederDriver.Dispose();
         driver.Dispose();
         node.Dispose();
         floor.Add(RawUdpFloor.Measure(roundTrips / 2, clientCpu, engineCpu));
@@ -166,12 +171,36 @@ public static class WireBenchmark
     }
 
     private static long s_clientOrderId = 1;
+    private static MediaDriver s_feederDriver = null!;
+    private static ExchangeClient s_feeder = null!;
+    private static long s_nextFeederWorkNs, s_nextFeedNs;
+
+    /// <summary>Keeps the feeder's session and the index alive: its driver every 50 ms, prices every second.</summary>
+    private static void KeepFeeding(long nowNs)
+    {
+        if (nowNs < s_nextFeederWorkNs) return;
+        s_nextFeederWorkNs = nowNs + 50_000_000;
+        s_feederDriver.DoWork();
+        var ignore = new Acks();
+        s_feeder.Poll(nowNs, ref ignore);
+        if (nowNs >= s_nextFeedNs)
+        {
+            s_nextFeedNs = nowNs + 1_000_000_000;
+            foreach (var spec in DefaultConfiguration.Engine.Instruments)
+            {
+                for (var source = 1; source <= 3; source++) s_feeder.SendPriceFeed(nowNs, source, spec.Id, spec.ReferencePriceTicks);
+            }
+
+            s_feederDriver.DoWork();
+        }
+    }
 
     /// <summary>One order at a time: order → ack (recorded), cancel → cancelled (not recorded, keeps the book flat).</summary>
     private static bool PingPong(MediaDriver driver, NodeHost node, ExchangeClient client, ref Acks acks, int count, LongHistogram? histogram)
     {
         for (var i = 0; i < count; i++)
         {
+            KeepFeeding(node.Clock.NowNs);   // outside the timed part
             var id = s_clientOrderId++;
             var t0 = Stopwatch.GetTimestamp();
             while (!client.SendNewOrder(0, id, 1, Side.Buy, OrdType.Limit, TimeInForce.GTC, 640_000, 1, OrderFlags.PostOnly)) driver.DoWork();
@@ -224,6 +253,7 @@ public static class WireBenchmark
             }
 
             lastLoopNs = now;
+            KeepFeeding(now);
             acks.NowNs = now;
             client.Poll(now, ref acks);
             if (now >= end) break;
