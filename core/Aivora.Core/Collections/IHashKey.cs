@@ -17,7 +17,9 @@ public interface IHashKey<TKey>
 /// </summary>
 public readonly record struct OrderIdKey(long Value) : IHashKey<OrderIdKey>
 {
-    public static ulong Hash(OrderIdKey key) => (ulong)key.Value;
+    // Mixed: exchange order ids are sequential, and an identity hash puts the resting orders in one run of
+    // slots that later ids (once they wrap the table) must probe through: O(resting) per insert.
+    public static ulong Hash(OrderIdKey key) => HashMix.Mix((ulong)key.Value);
 
     public static bool Same(OrderIdKey a, OrderIdKey b) => a.Value == b.Value;
 }
