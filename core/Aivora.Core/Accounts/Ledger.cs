@@ -2,7 +2,7 @@ using Aivora.Core.Collections;
 using Aivora.Core.Funding;
 using Aivora.Core.Numbers;
 using Aivora.Core.Orders;
-using Aivora.Core.Risk;
+using Aivora.Core.Margin;
 
 namespace Aivora.Core.Accounts;
 

@@ -1,3 +1,4 @@
+using Aivora.Core.Margin;
 
 namespace Aivora.Core.Risk;
 

@@ -6,6 +6,7 @@ using Aivora.Core.Risk;
 using Aivora.Exchange;
 using Aivora.Gateway;
 using Aivora.Gateway.Sessions;
+using Aivora.Core.Margin;
 
 namespace Aivora.Node.Configuration;
 

@@ -8,6 +8,7 @@ using Aivora.Core.Orders;
 using Aivora.Core.Risk;
 using Aivora.Perf.Book;
 using Aivora.Core.Exchange;
+using Aivora.Core.Margin;
 
 namespace Aivora.Perf.Risk;
 

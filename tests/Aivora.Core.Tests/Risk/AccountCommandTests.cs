@@ -7,6 +7,7 @@ using Aivora.Core.Risk;
 using Aivora.Core.Tests.Flows;
 using static Aivora.Core.Tests.Risk.RiskTestSend;
 using Aivora.Core.Exchange;
+using Aivora.Core.Margin;
 
 namespace Aivora.Core.Tests.Risk;
 

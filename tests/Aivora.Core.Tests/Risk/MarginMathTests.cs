@@ -1,5 +1,5 @@
 using Aivora.Core.Numbers;
-using Aivora.Core.Risk;
+using Aivora.Core.Margin;
 
 namespace Aivora.Core.Tests.Risk;
 

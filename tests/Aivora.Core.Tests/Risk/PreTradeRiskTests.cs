@@ -9,6 +9,7 @@ using Aivora.Core.Reference;
 using Aivora.Core.Risk;
 using Aivora.Core.Tests.Flows;
 using Aivora.Core.Exchange;
+using Aivora.Core.Margin;
 
 namespace Aivora.Core.Tests.Risk;
 

@@ -1,6 +1,6 @@
 using Aivora.Core.Numbers;
 
-namespace Aivora.Core.Risk;
+namespace Aivora.Core.Margin;
 
 /// <summary>
 /// Liquidation price of a one-way position: the mark price at which equity equals maintenance

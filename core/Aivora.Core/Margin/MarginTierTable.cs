@@ -1,6 +1,6 @@
 using Aivora.Core.Numbers;
 
-namespace Aivora.Core.Risk;
+namespace Aivora.Core.Margin;
 
 /// <summary>One risk-limit bracket: from <see cref="FloorNotional"/> up, maintenance margin rate
 /// <see cref="MaintenanceRate"/> (1e-8 units) and a leverage cap.</summary>
