@@ -2,6 +2,7 @@ using Aivora.Core.Collections;
 using Aivora.Core.Funding;
 using Aivora.Core.Numbers;
 using Aivora.Core.Orders;
+using Aivora.Core.Liquidation;
 using Aivora.Core.Margin;
 
 namespace Aivora.Core.Accounts;
@@ -106,11 +107,10 @@ public sealed class Ledger
 
     // Positions indexed by the mark at which they need attention, per instrument: longs keyed by
     // −liquidation price (the highest first, as a falling mark reaches it first), shorts by the price.
-    private readonly IndexedMinHeap[] _longsAtRisk;
+    private readonly LiquidationIndex _liquidationIndex;
     private readonly int[] _pendingReindex;
     private readonly bool[] _reindexPending;
     private int _pendingReindexCount;
-    private readonly IndexedMinHeap[] _shortsAtRisk;
     private int _accountCount;
 
     public Ledger(IReadOnlyList<ContractSpec> contracts, int maxAccounts)
@@ -135,13 +135,7 @@ public sealed class Ledger
         _fundingPayments = new long[maxAccounts];
         _pendingReindex = new int[maxAccounts];
         _reindexPending = new bool[maxAccounts];
-        _longsAtRisk = new IndexedMinHeap[_contracts.Length];
-        _shortsAtRisk = new IndexedMinHeap[_contracts.Length];
-        for (var i = 0; i < _contracts.Length; i++)
-        {
-            _longsAtRisk[i] = new IndexedMinHeap(maxAccounts);
-            _shortsAtRisk[i] = new IndexedMinHeap(maxAccounts);
-        }
+        _liquidationIndex = new LiquidationIndex(_contracts.Length, maxAccounts);
     }
 
     public long FeeAccount { get; private set; }
@@ -659,15 +653,13 @@ public sealed class Ledger
 
         FlushReindex();
         _marks[i] = markTicks;
-        var longs = _longsAtRisk[i].CollectAtMost(-markTicks, accountIds);
-        var written = Math.Min(longs, accountIds.Length);
-        var shorts = _shortsAtRisk[i].CollectAtMost(markTicks, accountIds[written..]);
-        for (var k = 0; k < Math.Min(longs + shorts, accountIds.Length); k++)
+        var atRisk = _liquidationIndex.AtOrPast(i, markTicks, accountIds);
+        for (var k = 0; k < Math.Min(atRisk, accountIds.Length); k++)
         {
             accountIds[k] = _accountIds[accountIds[k]];
         }
 
-        return longs + shorts;
+        return atRisk;
     }
 
     private long LiquidationPriceOf(int slot, int i, Position p, long extraMargin)
@@ -697,7 +689,7 @@ public sealed class Ledger
     {
         for (var i = 0; i < _contracts.Length; i++)
         {
-            if (_positions[(slot * _contracts.Length) + i].QtyLots != 0 || _longsAtRisk[i].Contains(slot) || _shortsAtRisk[i].Contains(slot))
+            if (_positions[(slot * _contracts.Length) + i].QtyLots != 0 || _liquidationIndex.Contains(slot, i))
             {
                 Reindex(slot, i);
             }
@@ -709,21 +701,7 @@ public sealed class Ledger
     {
         var p = _positions[(slot * _contracts.Length) + i];
         var price = p.QtyLots == 0 ? 0 : LiquidationPriceOf(slot, i, p, 0);
-        if (p.QtyLots > 0 && price > 0)
-        {
-            _longsAtRisk[i].Upsert(slot, -price, _accountIds[slot]);
-            _shortsAtRisk[i].Remove(slot);
-        }
-        else if (p.QtyLots < 0 && price > 0)
-        {
-            _shortsAtRisk[i].Upsert(slot, price, _accountIds[slot]);
-            _longsAtRisk[i].Remove(slot);
-        }
-        else
-        {
-            _longsAtRisk[i].Remove(slot);
-            _shortsAtRisk[i].Remove(slot);
-        }
+        _liquidationIndex.Update(slot, i, p.QtyLots, price, _accountIds[slot]);
     }
 
     public (long Long, long Short) OpenInterest(int instrumentId)

@@ -1,0 +1,66 @@
+using Aivora.Core.Collections;
+
+namespace Aivora.Core.Liquidation;
+
+/// <summary>
+/// Every open position keyed by its liquidation price, per instrument and side, so a mark update visits
+/// only the positions at or past it, whatever the number of accounts: longs in a min-heap on
+/// -liquidation price (the highest liquidation price first: the first a falling mark reaches), shorts on
+/// +liquidation price (the lowest first). Ties fall back to the account id, so the order is
+/// deterministic. Positions are named by the ledger's account slot. The liquidation path reads it
+/// (which positions to liquidate); the ledger keeps it current as positions and margin change.
+/// </summary>
+public sealed class LiquidationIndex
+{
+    private readonly IndexedMinHeap[] _longs;
+    private readonly IndexedMinHeap[] _shorts;
+
+    public LiquidationIndex(int instruments, int maxAccounts)
+    {
+        _longs = new IndexedMinHeap[instruments];
+        _shorts = new IndexedMinHeap[instruments];
+        for (var i = 0; i < instruments; i++)
+        {
+            _longs[i] = new IndexedMinHeap(maxAccounts);
+            _shorts[i] = new IndexedMinHeap(maxAccounts);
+        }
+    }
+
+    /// <summary>True when the account's position on instrument i is indexed (on either side).</summary>
+    public bool Contains(int slot, int instrument) => _longs[instrument].Contains(slot) || _shorts[instrument].Contains(slot);
+
+    /// <summary>
+    /// Re-keys the account's position on instrument i: a long or a short with a liquidation price is
+    /// (re)indexed on its side, anything else (flat, or no liquidation price: fully collateralised) leaves the index.
+    /// </summary>
+    public void Update(int slot, int instrument, long signedQtyLots, long liquidationPriceTicks, int accountId)
+    {
+        if (signedQtyLots > 0 && liquidationPriceTicks > 0)
+        {
+            _longs[instrument].Upsert(slot, -liquidationPriceTicks, accountId);
+            _shorts[instrument].Remove(slot);
+        }
+        else if (signedQtyLots < 0 && liquidationPriceTicks > 0)
+        {
+            _shorts[instrument].Upsert(slot, liquidationPriceTicks, accountId);
+            _longs[instrument].Remove(slot);
+        }
+        else
+        {
+            _longs[instrument].Remove(slot);
+            _shorts[instrument].Remove(slot);
+        }
+    }
+
+    /// <summary>
+    /// Writes the slots of positions at or past their liquidation price at this mark (longs whose price is at
+    /// or above it, then shorts whose price is at or below it, each in index order) into
+    /// <paramref name="slots"/>; returns how many there are (which may exceed what fitted).
+    /// </summary>
+    public int AtOrPast(int instrument, long markTicks, Span<int> slots)
+    {
+        var longs = _longs[instrument].CollectAtMost(-markTicks, slots);
+        var written = Math.Min(longs, slots.Length);
+        return longs + _shorts[instrument].CollectAtMost(markTicks, slots[written..]);
+    }
+}
