@@ -183,8 +183,8 @@ public sealed partial class ExchangeGateway
             case SessionState.Rejecting when now - s.StateSinceNs > _options.ResponseConnectTimeoutNs:
                 Close(s);
                 return 1;
-            case SessionState.AwaitingLogon when now - s.StateSinceNs > _options.ResponseConnectTimeoutNs * 10:
-                Close(s);   // an image that never logs on does not hold a session slot forever
+            case SessionState.AwaitingLogon when now - s.StateSinceNs > _options.LogonTimeoutNs:
+                Close(s);   // an image that does not log on soon does not hold one of the few session slots
                 return 1;
             case SessionState.Active:
                 if (now - s.LastHeardNs > 3 * s.HeartbeatIntervalNs)

@@ -49,6 +49,9 @@ public sealed record GatewayOptions
     /// <summary>How long the node waits for a client's response channel to connect before giving up on the logon.</summary>
     public long ResponseConnectTimeoutNs { get; init; } = 3_000_000_000;
 
+    /// <summary>How long an image may stay without a logon before its session slot is freed (its later messages start a new one).</summary>
+    public long LogonTimeoutNs { get; init; } = 5_000_000_000;
+
     /// <summary>Sessions at once (the order subscription holds at most 16 images).</summary>
     public int MaxSessions { get; init; } = 16;
 
@@ -73,7 +76,7 @@ public sealed record GatewayOptions
     {
         if (SnapshotIntervalMs <= 0) return $"snapshot interval must be positive (got {SnapshotIntervalMs} ms)";
         if (MinHeartbeatIntervalMs <= 0 || MaxHeartbeatIntervalMs < MinHeartbeatIntervalMs) return "heartbeat interval bounds must be positive and ordered";
-        if (MaxBackPressureNs <= 0 || ResponseConnectTimeoutNs <= 0 || MaxClockSkewNs <= 0) return "timeouts must be positive";
+        if (MaxBackPressureNs <= 0 || ResponseConnectTimeoutNs <= 0 || MaxClockSkewNs <= 0 || LogonTimeoutNs <= 0) return "timeouts must be positive";
         return MaxSessions is <= 0 or > 16 ? $"sessions must be 1..16 (got {MaxSessions})" : null;
     }
 }

@@ -120,6 +120,33 @@ public sealed class SessionTests
     }
 
     [Fact]
+    public void ShouldFreeTheSessionSlotsOfImagesThatNeverLogOn()
+    {
+        using var node = new NodeUnderTest(o => o with { MaxSessions = 2, LogonTimeoutNs = 200_000_000 });
+        // Two images take both slots with something other than a logon, and never log on.
+        var squatters = new[] { node.Client(1), node.Client(2) };
+        foreach (var squatter in squatters)
+        {
+            Assert.True(node.PumpUntil(() => squatter.IsConnected));
+            Assert.True(squatter.SendRaw(new byte[12]) > 0);
+        }
+
+        Assert.True(node.PumpUntil(() => node.Host.Gateway.Counters.Malformed >= 2));
+        var late = node.Client(3);
+        Assert.True(node.PumpUntil(() => late.IsConnected));
+        Assert.True(late.TryLogon(node.NowNs));
+        node.PumpFor(100);
+        Assert.NotEqual(ClientState.LoggedOn, late.State);   // no slot while the squatters hold them
+
+        // After the logon timeout their slots are free: a fresh logon goes through.
+        node.PumpFor(300);
+        late.Dispose();
+        var again = node.Client(3);
+        node.LogOn(again);
+        Assert.Equal(ClientState.LoggedOn, again.State);
+    }
+
+    [Fact]
     public void ShouldMatchTheDocumentedSignatureTestVector()
     {
         // The vector in the schema's Logon description and the README.
