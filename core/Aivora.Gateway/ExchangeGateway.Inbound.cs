@@ -1,3 +1,4 @@
+using Aivora.Core.Commands;
 using Aivora.Exchange;
 using Aivora.Gateway.Inbound;
 using Aivora.Gateway.Sessions;
@@ -49,7 +50,7 @@ public sealed partial class ExchangeGateway
         {
             case HeartbeatDecoder.TemplateId:
                 Counters.Heartbeats++;
-                if (HeartbeatDecoder.TryWrap(message, out _) is var hb && hb != SbeDecodeResult.Ok) Malformed(session, hb, hb);
+                if (HeartbeatDecoder.TryWrap(message, out _) is var hb && hb != SbeDecodeResult.Ok) Malformed(session, hb);
                 return;
             case LogoutDecoder.TemplateId:
                 EndSession(session, SessionEndReason.Logout, now);
@@ -84,23 +85,17 @@ public sealed partial class ExchangeGateway
         var result = NewOrderDecoder.TryWrap(message, out var d);
         if (result != SbeDecodeResult.Ok)
         {
-            Malformed(session, result, result);
+            Malformed(session, result);
             return;
         }
 
-        if (!Admit(session, (long)Math.Min(d.ClientOrderId, long.MaxValue), d.InstrumentId, d.AccountId, CommandType.NewOrder, KeyScopes.Trade, countsForRate: true, now))
+        if (!Admit(session, RequestId(d.ClientOrderId), d.InstrumentId, d.AccountId, CommandType.NewOrder, KeyScopes.Trade, countsForRate: true, now))
         {
             return;
         }
 
         var reason = InboundDecoder.NewOrder(in d, now, session.AccountId, out var command, out var limit, out var actual);
-        if (reason != RejectReason.None)
-        {
-            GatewayReject(session, (long)Math.Min(d.ClientOrderId, long.MaxValue), d.InstrumentId, CommandType.NewOrder, reason, limit, actual, now, default);
-            return;
-        }
-
-        Run(in command);
+        RunOrReject(session, RequestId(d.ClientOrderId), d.InstrumentId, CommandType.NewOrder, reason, limit, actual, in command, now);
     }
 
     private void OnCancel(Session session, ReadOnlySpan<byte> message, long now)
@@ -108,23 +103,17 @@ public sealed partial class ExchangeGateway
         var result = CancelOrderDecoder.TryWrap(message, out var d);
         if (result != SbeDecodeResult.Ok)
         {
-            Malformed(session, result, result);
+            Malformed(session, result);
             return;
         }
 
-        if (!Admit(session, (long)Math.Min(d.ClientOrderId, long.MaxValue), d.InstrumentId, d.AccountId, CommandType.CancelOrder, KeyScopes.Trade | KeyScopes.CancelOnly, countsForRate: false, now))
+        if (!Admit(session, RequestId(d.ClientOrderId), d.InstrumentId, d.AccountId, CommandType.CancelOrder, KeyScopes.Trade | KeyScopes.CancelOnly, countsForRate: false, now))
         {
             return;
         }
 
         var reason = InboundDecoder.Cancel(in d, now, session.AccountId, out var command, out var limit, out var actual);
-        if (reason != RejectReason.None)
-        {
-            GatewayReject(session, (long)Math.Min(d.ClientOrderId, long.MaxValue), d.InstrumentId, CommandType.CancelOrder, reason, limit, actual, now, default);
-            return;
-        }
-
-        Run(in command);
+        RunOrReject(session, RequestId(d.ClientOrderId), d.InstrumentId, CommandType.CancelOrder, reason, limit, actual, in command, now);
     }
 
     private void OnAmend(Session session, ReadOnlySpan<byte> message, long now)
@@ -132,23 +121,17 @@ public sealed partial class ExchangeGateway
         var result = AmendOrderDecoder.TryWrap(message, out var d);
         if (result != SbeDecodeResult.Ok)
         {
-            Malformed(session, result, result);
+            Malformed(session, result);
             return;
         }
 
-        if (!Admit(session, (long)Math.Min(d.ClientOrderId, long.MaxValue), d.InstrumentId, d.AccountId, CommandType.AmendOrder, KeyScopes.Trade, countsForRate: true, now))
+        if (!Admit(session, RequestId(d.ClientOrderId), d.InstrumentId, d.AccountId, CommandType.AmendOrder, KeyScopes.Trade, countsForRate: true, now))
         {
             return;
         }
 
         var reason = InboundDecoder.Amend(in d, now, session.AccountId, out var command, out var limit, out var actual);
-        if (reason != RejectReason.None)
-        {
-            GatewayReject(session, (long)Math.Min(d.ClientOrderId, long.MaxValue), d.InstrumentId, CommandType.AmendOrder, reason, limit, actual, now, default);
-            return;
-        }
-
-        Run(in command);
+        RunOrReject(session, RequestId(d.ClientOrderId), d.InstrumentId, CommandType.AmendOrder, reason, limit, actual, in command, now);
     }
 
     private void OnMassCancel(Session session, ReadOnlySpan<byte> message, long now)
@@ -156,11 +139,11 @@ public sealed partial class ExchangeGateway
         var result = MassCancelDecoder.TryWrap(message, out var d);
         if (result != SbeDecodeResult.Ok)
         {
-            Malformed(session, result, result);
+            Malformed(session, result);
             return;
         }
 
-        if (!Admit(session, (long)Math.Min(d.ClientOrderId, long.MaxValue), d.InstrumentIdIsNull ? 0 : d.InstrumentId, d.AccountId, CommandType.MassCancel, KeyScopes.Trade | KeyScopes.CancelOnly, countsForRate: false, now))
+        if (!Admit(session, RequestId(d.ClientOrderId), d.InstrumentIdIsNull ? 0 : d.InstrumentId, d.AccountId, CommandType.MassCancel, KeyScopes.Trade | KeyScopes.CancelOnly, countsForRate: false, now))
         {
             return;
         }
@@ -174,7 +157,7 @@ public sealed partial class ExchangeGateway
         var result = PriceFeedDecoder.TryWrap(message, out var d);
         if (result != SbeDecodeResult.Ok)
         {
-            Malformed(session, result, result);
+            Malformed(session, result);
             return;
         }
 
@@ -206,11 +189,11 @@ public sealed partial class ExchangeGateway
         var result = AccountStatusRequestDecoder.TryWrap(message, out var d);
         if (result != SbeDecodeResult.Ok)
         {
-            Malformed(session, result, result);
+            Malformed(session, result);
             return;
         }
 
-        var requestId = (long)Math.Min(d.RequestId, long.MaxValue);
+        var requestId = RequestId(d.RequestId);
         if (!Admit(session, requestId, 0, d.AccountId, CommandType.AccountStatusRequest, KeyScopes.Read | KeyScopes.Trade | KeyScopes.CancelOnly, countsForRate: false, now))
         {
             return;
@@ -266,6 +249,22 @@ public sealed partial class ExchangeGateway
             if (session.BackPressuredSinceNs == 0) session.BackPressuredSinceNs = now;
         }
     }
+
+    /// <summary>A decoded request runs as its command, or, when it could not become one, is answered with the reason and figures.</summary>
+    private void RunOrReject(Session session, long requestId, int instrumentId, CommandType command, RejectReason reason, long limit, long actual, in EngineCommand engineCommand, long now)
+    {
+        if (reason == RejectReason.None)
+        {
+            Run(in engineCommand);
+        }
+        else
+        {
+            GatewayReject(session, requestId, instrumentId, command, reason, limit, actual, now, default);
+        }
+    }
+
+    /// <summary>A client's request id as the engine's signed id (ids above 2^63 - 1 are refused where they matter; here they only label a reject).</summary>
+    private static long RequestId(ulong id) => (long)Math.Min(id, long.MaxValue);
 
     /// <summary>The session-level gate every order-entry message passes: its account, the key's scope, the rate limit.</summary>
     private bool Admit(Session session, long clientOrderId, int instrumentId, uint accountId, CommandType command, KeyScopes scope, bool countsForRate, long now)

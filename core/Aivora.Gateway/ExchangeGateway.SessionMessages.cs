@@ -72,6 +72,8 @@ public sealed partial class ExchangeGateway
     private static readonly byte[] s_unsupportedText = Encoding.UTF8.GetBytes("the node does not take this message from a client (actualValue: its template id)");
     private static readonly byte[] s_alreadyLoggedOnText = Encoding.UTF8.GetBytes("this session is already logged on");
 
+    private void Malformed(Session session, SbeDecodeResult result) => Malformed(session, result, result);
+
     private void Malformed(Session session, SbeDecodeResult result, SbeDecodeResult shown)
     {
         Counters.Malformed++;

@@ -33,7 +33,7 @@ public sealed partial class ExchangeGateway
         var result = LogonDecoder.TryWrap(message, out var d);
         if (result != SbeDecodeResult.Ok)
         {
-            Malformed(session, result, result);
+            Malformed(session, result);
             return;
         }
 
