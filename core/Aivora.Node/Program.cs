@@ -42,7 +42,8 @@ public static class Program
         // The floor first, on the same two cores, before anything else spins.
         var floor = RawUdpFloor.Measure(20_000, options.LoadCpu, options.EngineCpu);
 
-        var recorder = new CommandRecorder(4 << 20);
+        // Room for ~200,000 commands a second of the run (the demo load makes ~11,000), written through now.
+        var recorder = new CommandRecorder((int)Math.Clamp(options.Seconds * 200_000, 1 << 18, 1 << 22), prefault: true);
         NodeHost node;
         try
         {

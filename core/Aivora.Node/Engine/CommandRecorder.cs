@@ -8,9 +8,21 @@ namespace Aivora.Node.Engine;
 /// a fresh state machine. The journal (a file, CRC-checked, fsync policy) takes this place later; past
 /// its capacity the recorder stops recording and says so (the replay check is then skipped, not faked).
 /// </summary>
-public sealed class CommandRecorder(int capacity) : ICommandLog
+public sealed class CommandRecorder : ICommandLog
 {
-    private readonly EngineCommand[] _commands = new EngineCommand[capacity];
+    private readonly EngineCommand[] _commands;
+
+    /// <param name="capacity">Commands it holds.</param>
+    /// <param name="prefault">Write the whole array once now: the OS maps its pages lazily, and the engine
+    /// thread would otherwise take a page fault every ~28 commands as the record grows.</param>
+    public CommandRecorder(int capacity, bool prefault = false)
+    {
+        _commands = new EngineCommand[capacity];
+        if (prefault)
+        {
+            Array.Clear(_commands);
+        }
+    }
 
     public int Count { get; private set; }
     public bool Overflowed { get; private set; }

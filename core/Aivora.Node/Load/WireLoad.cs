@@ -214,7 +214,11 @@ public sealed class WireLoad : IDisposable
                 var spec = _instruments[k];
                 var side = _random.Next(2) == 0 ? Side.Buy : Side.Sell;
                 var through = (4 + _random.Next(6)) * spec.TickSize;
-                var price = side == Side.Buy ? _fair[k] + through : _fair[k] - through;
+                // Takers price off the mark the makers quote around (the mark carries the funding basis, up to
+                // ~0.01 % away from the index the feeder walks, depending on the time to the next funding).
+                var mark = MarketData.MarkOf(spec.Id);
+                var reference = mark > 0 ? mark / spec.TickSize * spec.TickSize : _fair[k];
+                var price = side == Side.Buy ? reference + through : reference - through;
                 if (taker.SendNewOrder(now, clientOrderId++, spec.Id, side, OrdType.Limit, TimeInForce.IOC, price, 1 + _random.Next(4)))
                 {
                     TakerOrdersSent++;
