@@ -108,8 +108,6 @@ public sealed partial class ExchangeGateway : IImageListener, IDisposable
 
     public PerpStateMachine<GatewaySink> StateMachine => _stateMachine;
 
-    public NetworkSubscription OrderSubscription => _orders;
-
     public long ReportsSent => _reports.Sent;
 
     public long ReportsDropped => _reports.Dropped;

@@ -31,8 +31,6 @@ public sealed class SortedLevelArray
 
     public int BestLevel => _levels[_count - 1];
 
-    /// <summary>Level at position <paramref name="fromBest"/> counting from the best (0).</summary>
-    public int LevelAt(int fromBest) => _levels[_count - 1 - fromBest];
 
     /// <summary>Index of the key, or the bitwise complement of where it would be inserted.
     /// Scans the top levels linearly first (most lookups land near the touch), then bisects the rest.</summary>
@@ -114,5 +112,4 @@ public sealed class SortedLevelArray
         _count--;
     }
 
-    public void RemoveBest() => _count--;
 }

@@ -52,8 +52,6 @@ internal sealed class ExecutionReports
 
     public long Sent, Dropped, NoSession;
 
-    public int LiveOrders => _orders.Count;
-
     public void OnEvent(in EngineEvent e)
     {
         switch (e.Kind)
@@ -93,9 +91,6 @@ internal sealed class ExecutionReports
                 break;
         }
     }
-
-    /// <summary>Forgets what the gateway tracked of an account's orders (after its session's orders were cancelled).</summary>
-    public void Forget(long orderId) => _orders.Remove(orderId);
 
     private void Accepted(in EngineEvent e)
     {
