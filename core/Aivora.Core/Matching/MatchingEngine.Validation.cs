@@ -131,9 +131,8 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         switch (reason)
         {
             case RejectReason.PriceOutsideBand:
-                var reference = book.ReferencePriceTicks;
-                var width = book.Band.WidthTicks(reference);
-                limit = priceTicks > reference ? reference + width : reference - width;
+                var (low, high) = BandEdges(book);
+                limit = priceTicks > book.ReferencePriceTicks ? high : low;
                 actual = priceTicks;
                 return true;
             case RejectReason.PriceOffTickGrid:
@@ -243,11 +242,10 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return RejectReason.PriceOffTickGrid;
         }
 
-        var reference = book.ReferencePriceTicks;
-        if (reference > 0)
+        if (book.ReferencePriceTicks > 0)
         {
-            var width = book.Band.WidthTicks(reference);
-            if (priceTicks > reference + width || priceTicks < reference - width)
+            var (low, high) = BandEdges(book);
+            if (priceTicks > high || priceTicks < low)
             {
                 return RejectReason.PriceOutsideBand;
             }
@@ -262,19 +260,26 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         return high != 0 || low < 0 || low > book.MaxNotional;
     }
 
-    /// <summary>A market order's limit: the band edge on the grid, rounded toward the reference.</summary>
-    private static long ProtectionPrice(OrderBook book, Side side)
+    /// <summary>The band around the reference price: the lowest and highest price it admits (the one rule the
+    /// price check, the protection price and a band reject's figures all read).</summary>
+    private static (long Low, long High) BandEdges(OrderBook book)
     {
         var reference = book.ReferencePriceTicks;
         var width = book.Band.WidthTicks(reference);
+        return (reference - width, reference + width);
+    }
+
+    /// <summary>A market order's limit: the band edge on the grid, rounded toward the reference.</summary>
+    private static long ProtectionPrice(OrderBook book, Side side)
+    {
+        var (low, high) = BandEdges(book);
         var tick = book.TickSize;
         if (side == Side.Buy)
         {
-            var p = reference + width;
-            return Math.Max(tick, p - (p % tick));
+            return Math.Max(tick, high - (high % tick));
         }
 
-        var s = reference - width;
+        var s = low;
         if (s <= tick)
         {
             return tick;
