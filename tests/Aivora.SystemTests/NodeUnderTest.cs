@@ -86,6 +86,21 @@ public sealed class NodeUnderTest : IDisposable
         return md;
     }
 
+    /// <summary>
+    /// True when every command the node ran since the recorder held <paramref name="recordedBefore"/> commands was a
+    /// clock tick: nothing a client sent reached the state machine. (A state hash would also move with a tick:
+    /// engine time and the mark's funding basis are part of the state.)
+    /// </summary>
+    public bool OnlyClockTicksSince(int recordedBefore)
+    {
+        foreach (ref readonly var c in Recorder.Commands[recordedBefore..])
+        {
+            if (c.Kind != Core.Commands.CommandKind.AdvanceTime) return false;
+        }
+
+        return true;
+    }
+
     /// <summary>One duty cycle of the node and of every client driver.</summary>
     public void Pump()
     {
