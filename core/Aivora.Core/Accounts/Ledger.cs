@@ -92,7 +92,7 @@ public readonly record struct LedgerOutcome(LedgerReject Reject, long Required, 
 /// Σ balances + Σ isolated wallets − Σ position costs + fee account + funding residue = deposits − withdrawals.
 /// Single-threaded; allocation-free on fills.
 /// </summary>
-public sealed class Ledger
+public sealed partial class Ledger
 {
     private readonly ContractSpec[] _contracts;
     private readonly OpenHashMap<IntKey> _instrumentIndex;
@@ -255,28 +255,30 @@ public sealed class Ledger
         }
 
         var contract = _contracts[i];
-        ref var p = ref _positions[(slot * _contracts.Length) + i];
-        var signedFill = side == Side.Buy ? qtyLots : -qtyLots;
-        var heldBefore = Math.Abs(p.QtyLots);
-        var wasLong = p.QtyLots > 0;
-        var realized = ApplyToPosition(ref p, signedFill, priceTicks, contract.MoneyPerTickLot);
-        if (p.Isolated)
+        var realized = MovePosition(slot, i, side == Side.Buy ? qtyLots : -qtyLots, priceTicks, out var grew);
+        var notional = FixedPoint.MulMulDiv(qtyLots, priceTicks, contract.MoneyPerTickLot, 1, Rounding.Down);
+        long fee;
+        if (!isMaker && _liquidationFeeRate >= 0)
         {
-            p.IsolatedMargin += realized;
-            RebalanceIsolated(slot, i, ref p, GrewOrFlipped(heldBefore, wasLong, p.QtyLots));
+            // A liquidation order's fill: no trading fee; the clearance fee, capped at the margin left, goes to the fund.
+            fee = ChargeClearanceFee(slot, i, notional, qtyLots, priceTicks);
         }
         else
         {
-            _balances[slot] += realized;
+            var fees = FeesFor(contract, slot);
+            var rate = isMaker ? fees.MakerRate : fees.TakerRate;
+            // A fee rounds up (against the account); a rebate rounds down (against the account too).
+            fee = rate >= 0 ? FixedPoint.ApplyRate(notional, rate, Rounding.Up) : -FixedPoint.ApplyRate(notional, -rate, Rounding.Down);
+            _balances[slot] -= fee;
+            FeeAccount += fee;
         }
 
-        var notional = FixedPoint.MulMulDiv(qtyLots, priceTicks, contract.MoneyPerTickLot, 1, Rounding.Down);
-        var fees = FeesFor(contract, slot);
-        var rate = isMaker ? fees.MakerRate : fees.TakerRate;
-        // A fee rounds up (against the account); a rebate rounds down (against the account too).
-        var fee = rate >= 0 ? FixedPoint.ApplyRate(notional, rate, Rounding.Up) : -FixedPoint.ApplyRate(notional, -rate, Rounding.Down);
-        _balances[slot] -= fee;
-        FeeAccount += fee;
+        ref var p = ref _positions[(slot * _contracts.Length) + i];
+        if (p.Isolated)
+        {
+            RebalanceIsolated(slot, i, ref p, grew);
+        }
+
         if (isMaker)
         {
             (LastMakerFill.Fee, LastMakerFill.RealizedPnl) = (fee, realized);
@@ -286,10 +288,17 @@ public sealed class Ledger
             (LastTakerFill.Fee, LastTakerFill.RealizedPnl) = (fee, realized);
         }
 
-        // Cross margin: the fill's PnL and fee change the margin behind every position of the account.
-        // Within a command the state machine defers this to the command's end: an aggressor filled by
-        // k makers is re-keyed once, not k times (nothing reads the index before the command ends but
-        // a mark update, which flushes first).
+        Touched(slot);
+    }
+
+    /// <summary>
+    /// Cross margin: a fill's PnL and fee change the margin behind every position of the account.
+    /// Within a command the state machine defers the re-keying to the command's end: an aggressor
+    /// filled by k makers is re-keyed once, not k times (nothing reads the index before the command
+    /// ends but a mark update or the liquidation path, which flush first).
+    /// </summary>
+    private void Touched(int slot)
+    {
         if (DeferReindex)
         {
             if (!_reindexPending[slot])
@@ -302,6 +311,28 @@ public sealed class Ledger
         {
             ReindexAccount(slot);
         }
+    }
+
+    /// <summary>Moves account slot's position on instrument i by a signed fill at a price: realized PnL to
+    /// the balance (cross) or the wallet (isolated); returns the realized PnL. An isolated wallet is
+    /// rebalanced by the caller (<see cref="RebalanceIsolated"/>), after any fee taken from it.</summary>
+    private long MovePosition(int slot, int i, long signedFill, long priceTicks, out bool grewOrFlipped)
+    {
+        ref var p = ref _positions[(slot * _contracts.Length) + i];
+        var heldBefore = Math.Abs(p.QtyLots);
+        var wasLong = p.QtyLots > 0;
+        var realized = ApplyToPosition(ref p, signedFill, priceTicks, _contracts[i].MoneyPerTickLot);
+        grewOrFlipped = GrewOrFlipped(heldBefore, wasLong, p.QtyLots);
+        if (p.Isolated)
+        {
+            p.IsolatedMargin += realized;
+        }
+        else
+        {
+            _balances[slot] += realized;
+        }
+
+        return realized;
     }
 
     /// <summary>While true, fills mark their accounts for re-indexing instead of re-indexing at once (see <see cref="FlushReindex"/>).</summary>
@@ -362,8 +393,8 @@ public sealed class Ledger
     /// After a fill on an isolated position: closed → the whole wallet returns to the balance; grown
     /// (or flipped) → topped up from the balance to the position's initial margin; shrunk → the
     /// excess over initial margin returns. Losses stay in the wallet; a wallet left negative when the
-    /// position closes (a bankrupt position) is settled from the balance, until the liquidation path
-    /// and insurance fund take that over.
+    /// position closes is settled from the balance (the liquidation path closes a bankrupt position at
+    /// its bankruptcy price, so that leaves at most rounding dust, which the clearance fee takes first).
     /// </summary>
     private void RebalanceIsolated(int slot, int i, ref Position p, bool grew)
     {
@@ -700,7 +731,7 @@ public sealed class Ledger
     private void Reindex(int slot, int i)
     {
         var p = _positions[(slot * _contracts.Length) + i];
-        var price = p.QtyLots == 0 ? 0 : LiquidationPriceOf(slot, i, p, 0);
+        var price = p.QtyLots == 0 || ExcludedFromIndex(slot) ? 0 : LiquidationPriceOf(slot, i, p, 0);
         _liquidationIndex.Update(slot, i, p.QtyLots, price, _accountIds[slot]);
     }
 
@@ -749,7 +780,8 @@ public sealed class Ledger
         return h.Value;
     }
 
-    /// <summary>Σ balances + Σ isolated wallets − Σ costs + fee account + funding residue; equals deposits − withdrawals.</summary>
+    /// <summary>Σ balances (the insurance fund's among them) + Σ isolated wallets − Σ costs + fee account + funding
+    /// residue; equals deposits − withdrawals.</summary>
     public long MoneyInSystem()
     {
         long total = FeeAccount + FundingResidue;

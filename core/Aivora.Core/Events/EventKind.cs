@@ -95,4 +95,12 @@ public enum EventKind : byte
 
     /// <summary>AccountId, QtyLots (fee tier).</summary>
     FeeTierChanged = 28,
+
+    /// <summary>One step of a liquidation path (read it through <see cref="LiquidationStepView"/>): AccountId, InstrumentId,
+    /// Reason (<see cref="Liquidation.LiquidationStep"/>), Reason2 (index state), Count (tier), Flag (isolated scope),
+    /// PriceTicks (mark), OrderId (index), QtyLots (signed position before the step), RemainingLots (scope equity before),
+    /// OtherRemainingLots (maintenance margin before), Required (bankruptcy price), Available (fill price),
+    /// TradeId (lots filled or transferred), OtherOrderId (fee, or the ADL score for an AutoDeleverage step),
+    /// ClientOrderId (insurance-fund delta), OtherAccountId (the ADL counterparty or the fund).</summary>
+    LiquidationStep = 29,
 }

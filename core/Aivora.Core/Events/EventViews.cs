@@ -147,3 +147,38 @@ public static class EngineEventViews
         return ref e;
     }
 }
+
+/// <summary>One step of a liquidation path (<see cref="EventKind.LiquidationStep"/>): everything needed to check it.</summary>
+public readonly ref struct LiquidationStepView(ref readonly EngineEvent e)
+{
+    private readonly ref readonly EngineEvent _e = ref e;
+    public Liquidation.LiquidationStep Step => (Liquidation.LiquidationStep)_e.Reason;
+    public int AccountId => _e.AccountId;
+    public int InstrumentId => _e.InstrumentId;
+    public IndexState IndexState => (IndexState)_e.Reason2;
+    /// <summary>Maintenance-margin tier of the position (0 is the first).</summary>
+    public int Tier => _e.Count;
+    /// <summary>True: the scope is the isolated position; false: the cross account.</summary>
+    public bool IsolatedScope => _e.Flag;
+    public long MarkPriceTicks => _e.PriceTicks;
+    public long IndexPriceTicks => _e.OrderId;
+    /// <summary>Signed position in lots before the step (after it for Completed).</summary>
+    public long PositionLots => _e.QtyLots;
+    /// <summary>Equity of the margin scope before the step (after it for Completed).</summary>
+    public long Equity => _e.RemainingLots;
+    public long MaintenanceMargin => _e.OtherRemainingLots;
+    public long BankruptcyPriceTicks => _e.Required;
+    /// <summary>Volume-weighted fill price of a slice, or the transfer price (bankruptcy) of a takeover or ADL step; for Waiting, the engine time of the next slice.</summary>
+    public long FillPriceTicks => _e.Available;
+    /// <summary>Lots the step filled or transferred (orders cancelled, for OrdersCancelled).</summary>
+    public long FillLots => _e.TradeId;
+    /// <summary>Clearance fee the step charged (to the fund).</summary>
+    public long Fee => Step == Liquidation.LiquidationStep.AutoDeleverage ? 0 : _e.OtherOrderId;
+    /// <summary>ADL score of the counterparty (profit% × effective leverage, 1e-8), for an AutoDeleverage step.</summary>
+    public long AdlScore => Step == Liquidation.LiquidationStep.AutoDeleverage ? _e.OtherOrderId : 0;
+    /// <summary>Change of the insurance fund's equity (at mark) the step caused.</summary>
+    public long InsuranceFundDelta => _e.ClientOrderId;
+    /// <summary>The ADL counterparty (AutoDeleverage) or the fund (InsuranceTakeover).</summary>
+    public int CounterpartyAccountId => _e.OtherAccountId;
+    public long TimeNs => _e.TimeNs;
+}

@@ -76,6 +76,9 @@ public enum RejectReason : byte
     /// <summary>Leverage above the cap of the position's tier (figures: cap, requested).</summary>
     LeverageAboveTierCap = 76,
 
+    /// <summary>The account's liquidation path is running (waiting for a slice): only reduce-only orders until it ends.</summary>
+    AccountInLiquidation = 77,
+
     // Session and gateway codes (96 and up): the gateway answers these before a command reaches the
     // state machine. They live here so the engine's enum stays the one list the schema mirrors.
 

@@ -31,6 +31,11 @@ public sealed partial class PerpStateMachine<TSink>
             return reason;
         }
 
+        if (!reduceOnly && _waitingCount > 0 && _ledger.IsLiquidating(c.AccountId))
+        {
+            return RejectReason.AccountInLiquidation;
+        }
+
         _instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out var instrument);
         if (_indexStates[instrument] == IndexState.Stale && (!reduceOnly || _limits.StaleIndex == StaleIndexPolicy.Halt))
         {

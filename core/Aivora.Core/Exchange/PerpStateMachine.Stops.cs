@@ -80,7 +80,7 @@ public sealed partial class PerpStateMachine<TSink>
         }
     }
 
-    /// <summary>A new mark: ledger and liquidation index, the book's band reference, then Mark-triggered stops.</summary>
+    /// <summary>A new mark: ledger and liquidation index, the book's band reference, the liquidation path, then Mark-triggered stops.</summary>
     private void OnMark(in EngineCommand c)
     {
         if (!_instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out var instrument) || c.PriceTicks <= 0)
@@ -96,6 +96,12 @@ public sealed partial class PerpStateMachine<TSink>
         {
             var band = EngineCommand.SetReference(c.NowNs, c.InstrumentId, c.PriceTicks);
             _engine.Process(in band);   // bands follow mark
+        }
+
+        LiquidateAtMark(instrument, c.InstrumentId);
+        if (_waitingCount > 0)
+        {
+            ResumeWaitingPaths();   // a waiting path below its hard floor goes on at once
         }
 
         Fire(instrument, TriggerSource.Mark, c.PriceTicks);

@@ -14,7 +14,7 @@ namespace Aivora.Core.Exchange;
 /// engine, the ledger (its position keeper), the pre-trade checks, the pricing clock (index, mark,
 /// funding), the stop book and the parameter schedule, and runs one command at a time; time moves once
 /// per command, from the command. Pre-trade risk runs inline before the book. For a new order, in this order, the first failure wins,
-/// each with its own reason and figures: order shape; instrument state; index state (stale: only
+/// each with its own reason and figures: order shape; instrument state; account in a waiting liquidation path (only reduce-only); index state (stale: only
 /// reduce-only); price band; quantity and notional; open orders per account and instrument;
 /// post-only would take; reduce-only direction; initial margin (equity, less the taker fee reserved
 /// and the loss against mark of filling at the limit, must cover the initial margin of every
@@ -45,6 +45,7 @@ public sealed partial class PerpStateMachine<TSink>
     private const int ParameterSlots = 16;
     private readonly InstrumentPricing?[] _pricing;
     private readonly LevelView[] _levels = new LevelView[256];
+    private readonly Liquidation.LiquidationConfig _liquidation;
 
     public PerpStateMachine(EngineConfig config, Ledger ledger, RiskLimits limits, TSink sink = default, IReadOnlyList<InstrumentPricingConfig>? pricing = null)
     {
@@ -63,6 +64,13 @@ public sealed partial class PerpStateMachine<TSink>
         {
             _instrumentIndex.TryAdd(new IntKey(config.Instruments[i].Id), i);
         }
+
+        _liquidation = limits.Liquidation;
+        _liquidation.Validate();
+        _ledger.InsuranceFundAccountId = _liquidation.InsuranceFundAccountId;
+        _waitingAccount = new int[_liquidation.MaxWaitingPaths];
+        _waitingInstrument = new int[_liquidation.MaxWaitingPaths];
+        _waitingUntilNs = new long[_liquidation.MaxWaitingPaths];
 
         _pricing = new InstrumentPricing?[config.Instruments.Count];
         foreach (var p in pricing ?? [])
@@ -112,6 +120,11 @@ public sealed partial class PerpStateMachine<TSink>
         ApplyDueParameterChanges(command.NowNs);
         _engine.AdvanceTo(command.NowNs);
         RunPricingClock();
+        if (_waitingCount > 0)
+        {
+            ResumeWaitingPaths();
+        }
+
         switch (command.Kind)
         {
             case CommandKind.PriceFeed:
@@ -219,9 +232,9 @@ public sealed partial class PerpStateMachine<TSink>
         }
 
         _instrumentIndex.TryGetValue(new IntKey(order.InstrumentId), out var instrument);
-        if (_indexStates[instrument] == IndexState.Stale)
+        if (_indexStates[instrument] == IndexState.Stale || (_waitingCount > 0 && _ledger.IsLiquidating(c.AccountId)))
         {
-            Reject(in c, RejectReason.IndexStale, 0, 0);
+            Reject(in c, _indexStates[instrument] == IndexState.Stale ? RejectReason.IndexStale : RejectReason.AccountInLiquidation, 0, 0);
             return false;
         }
 

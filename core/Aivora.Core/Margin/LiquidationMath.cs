@@ -51,4 +51,25 @@ public static class LiquidationMath
 
         return price;
     }
+
+    /// <summary>
+    /// Bankruptcy price: the price at which closing the whole position leaves exactly no margin behind it
+    /// (equity 0): long P = (C − WB) / (Q·m), short P = (WB + C) / (Q·m). Rounded so that closing there
+    /// leaves the account at or just above zero (up for longs, down for shorts); at least 1 tick (a long whose
+    /// margin covers a fall to zero, or a short already insolvent at any price). 0 when there is no position.
+    /// </summary>
+    public static long BankruptcyPrice(long signedQtyLots, long costBasis, long marginBalance, long moneyPerTickLot)
+    {
+        if (signedQtyLots == 0)
+        {
+            return 0;
+        }
+
+        var qty = Math.Abs(signedQtyLots);
+        var cost = Math.Abs(costBasis);
+        Int128 denominator = (Int128)qty * moneyPerTickLot;
+        Int128 numerator = signedQtyLots > 0 ? (Int128)cost - marginBalance : (Int128)marginBalance + cost;
+        var price = FixedPoint.Divide(numerator, denominator, signedQtyLots > 0 ? Rounding.Up : Rounding.Down);
+        return price <= 0 ? 1 : FixedPoint.Narrow(price);
+    }
 }

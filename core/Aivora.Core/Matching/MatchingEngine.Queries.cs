@@ -121,6 +121,45 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
     public PriceBand Band(int instrumentId) => BookOf(instrumentId).Band;
 
+    /// <summary>
+    /// The limit of a liquidation order that must trade no worse than <paramref name="bankruptcyPriceTicks"/>:
+    /// the bankruptcy price on the tick grid, rounded toward the account (a sell up, a buy down), and no
+    /// further from the reference than the band's protection price. 0 when nothing at or better than
+    /// bankruptcy lies inside the band (the book cannot take it there: the fund or ADL must).
+    /// </summary>
+    public long LiquidationLimit(int instrumentId, Side side, long bankruptcyPriceTicks)
+    {
+        var book = BookOf(instrumentId);
+        var tick = book.TickSize;
+        var bp = Math.Max(1, bankruptcyPriceTicks);
+        var limit = side == Side.Sell ? (bp + tick - 1) / tick * tick : bp / tick * tick;
+        if (limit <= 0)
+        {
+            return 0;
+        }
+
+        if (book.ReferencePriceTicks <= 0)
+        {
+            return limit;
+        }
+
+        var (low, high) = BandEdges(book);
+        var protection = ProtectionPrice(book, side);
+        limit = side == Side.Sell ? Math.Max(limit, protection) : Math.Min(limit, protection);
+        return limit < low || limit > high ? 0 : limit;
+    }
+
+    /// <summary>The largest order quantity not above <paramref name="lots"/> the instrument accepts
+    /// (on the lot grid, within the maximum quantity and, at <paramref name="priceTicks"/>, the maximum
+    /// notional); 0 when below the minimum.</summary>
+    public long OrderableLots(int instrumentId, long lots, long priceTicks)
+    {
+        var book = BookOf(instrumentId);
+        var q = Math.Min(Math.Min(lots, book.MaxQuantity), book.MaxNotional / Math.Max(1, priceTicks));
+        q -= q % book.LotSize;
+        return q < Math.Max(1, book.MinQuantity) ? 0 : q;
+    }
+
     /// <summary>Replaces an instrument's price band (a scheduled parameter change, applied by the risk layer).</summary>
     public void SetBand(int instrumentId, PriceBand band) => BookOf(instrumentId).Band = band;
 

@@ -1,3 +1,4 @@
+using Aivora.Core.Liquidation;
 using Aivora.Core.Margin;
 
 namespace Aivora.Core.Risk;
@@ -28,4 +29,7 @@ public sealed record RiskLimits
 
     /// <summary>Tier tables an operator may switch an instrument to (SetParameter MarginTiers, value = index).</summary>
     public IReadOnlyList<MarginTierTable> TierTables { get; init; } = [];
+
+    /// <summary>The liquidation path's parameters (fund account, clearance fee, slices, cooldown).</summary>
+    public LiquidationConfig Liquidation { get; init; } = new();
 }

@@ -1,0 +1,326 @@
+using Aivora.Core.Collections;
+using Aivora.Core.Margin;
+using Aivora.Core.Numbers;
+using Aivora.Core.Orders;
+
+namespace Aivora.Core.Accounts;
+
+/// <summary>
+/// The figures that decide a margin scope's liquidation: the isolated position alone (its wallet), or the
+/// whole cross account (balance and every cross position). Money in settlement units, prices in ticks.
+/// </summary>
+public readonly record struct ScopeFigures(
+    bool Isolated,
+    long PositionLots,
+    long NotionalMoney,
+    long Equity,
+    long MaintenanceMargin,
+    int Tier,
+    long BankruptcyPriceTicks)
+{
+    /// <summary>Below maintenance margin: the liquidation path runs (or continues).</summary>
+    public bool Unhealthy => PositionLots != 0 && Equity < MaintenanceMargin;
+}
+
+/// <summary>What the liquidation order's fills did, summed over its makers.</summary>
+public readonly record struct LiquidationFills(long Lots, long NotionalMoney, long PriceTimesLots, long ClearanceFee)
+{
+    /// <summary>Volume-weighted fill price in ticks, rounded down (0 when nothing filled).</summary>
+    public long AveragePriceTicks => Lots == 0 ? 0 : PriceTimesLots / Lots;
+}
+
+/// <summary>The ledger's side of the liquidation path: scope figures, liquidation fills (clearance fee to the
+/// fund), fee-free transfers at the bankruptcy price (fund takeover, auto-deleveraging) and the ADL ranking.</summary>
+public sealed partial class Ledger
+{
+    private long _liquidationFeeRate = -1;
+    private long _liquidationLots;
+    private long _liquidationNotional;
+    private long _liquidationPriceLots;
+    private long _liquidationFee;
+    private bool[]? _liquidating;
+    private int _fundAccountId;
+
+    /// <summary>The insurance fund's account (0: none; its ledger slot is made at its first fee or takeover). It is
+    /// never indexed for liquidation: when its equity falls below zero the state machine deleverages its positions.</summary>
+    public int InsuranceFundAccountId
+    {
+        get => _fundAccountId;
+        set => _fundAccountId = value;
+    }
+
+    /// <summary>The insurance fund's balance (its cash; the positions it holds are in <see cref="Equity"/>).</summary>
+    public long InsuranceFund => _fundAccountId > 0 ? Balance(_fundAccountId) : 0;
+
+    /// <summary>The margin scope of an account's position on an instrument, at the current marks.</summary>
+    public ScopeFigures Scope(int accountId, int instrumentId)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) || !TryAccount(accountId, create: false, out var slot))
+        {
+            return default;
+        }
+
+        var p = _positions[(slot * _contracts.Length) + i];
+        var tiers = _contracts[i].Tiers;
+        var notional = Notional(i, p.QtyLots, _marks[i]);
+        var tier = tiers.TierOf(notional);
+        if (p.Isolated)
+        {
+            var equity = p.IsolatedMargin + UnrealizedOf(i, p);
+            return new ScopeFigures(true, p.QtyLots, notional, equity, tiers.MaintenanceMargin(notional), tier,
+                LiquidationMath.BankruptcyPrice(p.QtyLots, p.Cost, p.IsolatedMargin, _contracts[i].MoneyPerTickLot));
+        }
+
+        long maintenance = 0;
+        var otherPnl = 0L;
+        for (var j = 0; j < _contracts.Length; j++)
+        {
+            var other = _positions[(slot * _contracts.Length) + j];
+            if (other.QtyLots == 0 || other.Isolated)
+            {
+                continue;
+            }
+
+            maintenance += _contracts[j].Tiers.MaintenanceMargin(Notional(j, other.QtyLots, _marks[j]));
+            if (j != i)
+            {
+                otherPnl += UnrealizedOf(j, other);
+            }
+        }
+
+        return new ScopeFigures(false, p.QtyLots, notional, EquityOf(slot), maintenance, tier,
+            LiquidationMath.BankruptcyPrice(p.QtyLots, p.Cost, _balances[slot] + otherPnl, _contracts[i].MoneyPerTickLot));
+    }
+
+    private long UnrealizedOf(int i, Position p) =>
+        FixedPoint.MulMulDiv(p.QtyLots, _marks[i], _contracts[i].MoneyPerTickLot, 1, Rounding.Down) - p.Cost;
+
+    /// <summary>The first cross position of the account other than on <paramref name="exceptInstrumentId"/>,
+    /// in instrument order (the next a cross path reduces), or 0.</summary>
+    public int NextCrossPosition(int accountId, int exceptInstrumentId)
+    {
+        if (!TryAccount(accountId, create: false, out var slot))
+        {
+            return 0;
+        }
+
+        for (var j = 0; j < _contracts.Length; j++)
+        {
+            var p = _positions[(slot * _contracts.Length) + j];
+            if (p.QtyLots != 0 && !p.Isolated && _contracts[j].InstrumentId != exceptInstrumentId)
+            {
+                return _contracts[j].InstrumentId;
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>From here until <see cref="EndLiquidationFills"/>, a taker fill is a liquidation order's: no
+    /// trading fee; a clearance fee at <paramref name="clearanceFeeRate"/>, capped at the margin left, to the fund.</summary>
+    public void BeginLiquidationFills(long clearanceFeeRate)
+    {
+        _liquidationFeeRate = clearanceFeeRate;
+        (_liquidationLots, _liquidationNotional, _liquidationPriceLots, _liquidationFee) = (0, 0, 0, 0);
+    }
+
+    public LiquidationFills EndLiquidationFills()
+    {
+        _liquidationFeeRate = -1;
+        return new LiquidationFills(_liquidationLots, _liquidationNotional, _liquidationPriceLots, _liquidationFee);
+    }
+
+    /// <summary>Called for a liquidation order's fill after its position moved (before an isolated wallet is rebalanced).</summary>
+    private long ChargeClearanceFee(int slot, int i, long notional, long qtyLots, long priceTicks)
+    {
+        _liquidationLots += qtyLots;
+        _liquidationNotional += notional;
+        _liquidationPriceLots += qtyLots * priceTicks;
+        ref var p = ref _positions[(slot * _contracts.Length) + i];
+        var marginLeft = p.Isolated ? p.IsolatedMargin + UnrealizedOf(i, p) : EquityOf(slot);
+        var fee = Math.Min(FixedPoint.ApplyRate(notional, _liquidationFeeRate, Rounding.Up), Math.Max(0, marginLeft));
+        if (fee > 0 && TryAccount(_fundAccountId, create: _fundAccountId > 0, out var fund) && fund != slot)
+        {
+            if (p.Isolated)
+            {
+                p.IsolatedMargin -= fee;
+            }
+            else
+            {
+                _balances[slot] -= fee;
+            }
+
+            _balances[fund] += fee;
+            _liquidationFee += fee;
+            Touched(fund);
+            return fee;
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// Moves a position between two accounts at a price with no fee (the fund's takeover and
+    /// auto-deleveraging at the bankruptcy price): <paramref name="fromAccountId"/> trades
+    /// <paramref name="qtyLots"/> on <paramref name="fromSide"/>, <paramref name="toAccountId"/> the other side.
+    /// </summary>
+    public void Transfer(int fromAccountId, int toAccountId, int instrumentId, Side fromSide, long priceTicks, long qtyLots)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) ||
+            !TryAccount(fromAccountId, create: true, out var from) || !TryAccount(toAccountId, create: true, out var to) || qtyLots <= 0)
+        {
+            throw new InvalidOperationException($"transfer of {qtyLots} on {instrumentId} between {fromAccountId} and {toAccountId}: unknown instrument or account capacity");
+        }
+
+        var signed = fromSide == Side.Buy ? qtyLots : -qtyLots;
+        BookTransfer(from, i, signed, priceTicks);
+        BookTransfer(to, i, -signed, priceTicks);
+    }
+
+    private void BookTransfer(int slot, int i, long signedFill, long priceTicks)
+    {
+        MovePosition(slot, i, signedFill, priceTicks, out var grew);
+        ref var p = ref _positions[(slot * _contracts.Length) + i];
+        if (p.Isolated)
+        {
+            RebalanceIsolated(slot, i, ref p, grew);
+        }
+
+        Touched(slot);
+    }
+
+    /// <summary>Marks an account as waiting in its liquidation path (it leaves the index until it resumes) or done.</summary>
+    public void SetLiquidating(int accountId, bool waiting)
+    {
+        if (!TryAccount(accountId, create: false, out var slot))
+        {
+            return;
+        }
+
+        _liquidating ??= new bool[_accountIds.Length];
+        _liquidating[slot] = waiting;
+        ReindexAccount(slot);
+    }
+
+    public bool IsLiquidating(int accountId) =>
+        _liquidating is not null && TryAccount(accountId, create: false, out var slot) && _liquidating[slot];
+
+    /// <summary>Not in the liquidation index: the fund (deleveraged, never liquidated) and accounts waiting in their path.</summary>
+    private bool ExcludedFromIndex(int slot) =>
+        (_fundAccountId > 0 && _accountIds[slot] == _fundAccountId) || (_liquidating is not null && _liquidating[slot]);
+
+    /// <summary>The accounts at or past their liquidation price at the instrument's current mark (re-keys what changed first).</summary>
+    public int AtRisk(int instrumentId, Span<int> accountIds)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) || _marks[i] <= 0)
+        {
+            return 0;
+        }
+
+        FlushReindex();
+        var atRisk = _liquidationIndex.AtOrPast(i, _marks[i], accountIds);
+        for (var k = 0; k < Math.Min(atRisk, accountIds.Length); k++)
+        {
+            accountIds[k] = _accountIds[accountIds[k]];
+        }
+
+        return atRisk;
+    }
+
+    /// <summary>
+    /// ADL score of a position at mark: profit% × effective leverage when in profit, profit% ÷ effective
+    /// leverage when not (Binance's ranking), in 1e-8 units; profit% = unrealized PnL / |cost|, effective
+    /// leverage = |notional| / equity of its scope. A scope with no equity left ranks last.
+    /// </summary>
+    private long AdlScore(int slot, int i)
+    {
+        var p = _positions[(slot * _contracts.Length) + i];
+        var cost = Math.Abs(p.Cost);
+        var pnl = UnrealizedOf(i, p);
+        var notional = Notional(i, p.QtyLots, _marks[i]);
+        var equity = p.Isolated ? p.IsolatedMargin + pnl : EquityOf(slot);
+        if (cost == 0 || equity <= 0)
+        {
+            return long.MinValue;
+        }
+
+        Int128 scale = FixedPoint.RateScale;
+        var score = pnl >= 0
+            ? FixedPoint.Divide((Int128)pnl * notional * scale, (Int128)cost * equity, Rounding.Down)
+            : FixedPoint.Divide((Int128)pnl * equity * scale, (Int128)cost * Math.Max(1, notional), Rounding.Down);
+        return score > long.MaxValue ? long.MaxValue : score < long.MinValue + 1 ? long.MinValue + 1 : (long)score;
+    }
+
+    /// <summary>
+    /// The highest-ranked position on <paramref name="instrumentId"/> on the given side (long or short), other
+    /// than <paramref name="excludeAccountId"/> and the fund: the next auto-deleveraging counterparty. Ties go
+    /// to the lower account id. Scans every account (ADL is rare; ranking moves with every mark). 0 when none.
+    /// </summary>
+    public int NextAdlCounterparty(int instrumentId, bool longs, int excludeAccountId, out long score)
+    {
+        score = 0;
+        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
+        {
+            return 0;
+        }
+
+        var best = -1;
+        var bestScore = long.MinValue;
+        for (var a = 0; a < _accountCount; a++)
+        {
+            var q = _positions[(a * _contracts.Length) + i].QtyLots;
+            var id = _accountIds[a];
+            if (q == 0 || (q > 0) != longs || id == excludeAccountId || id == _fundAccountId)
+            {
+                continue;
+            }
+
+            var s = AdlScore(a, i);
+            if (best < 0 || s > bestScore || (s == bestScore && id < _accountIds[best]))
+            {
+                (best, bestScore) = (a, s);
+            }
+        }
+
+        score = bestScore;
+        return best < 0 ? 0 : _accountIds[best];
+    }
+
+    /// <summary>
+    /// The account's ADL quantile on an instrument, 1 (last in the queue) to 5 (first): its rank by
+    /// <see cref="AdlScore"/> among the positions on its side, in fifths. 0 when flat. Scans every account.
+    /// </summary>
+    public int AdlQuantile(int accountId, int instrumentId)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) || !TryAccount(accountId, create: false, out var slot))
+        {
+            return 0;
+        }
+
+        var q = _positions[(slot * _contracts.Length) + i].QtyLots;
+        if (q == 0 || accountId == _fundAccountId)
+        {
+            return 0;
+        }
+
+        var mine = AdlScore(slot, i);
+        int ahead = 0, side = 0;
+        for (var a = 0; a < _accountCount; a++)
+        {
+            var other = _positions[(a * _contracts.Length) + i].QtyLots;
+            if (other == 0 || (other > 0) != (q > 0) || _accountIds[a] == _fundAccountId)
+            {
+                continue;
+            }
+
+            side++;
+            var s = AdlScore(a, i);
+            if (s > mine || (s == mine && _accountIds[a] < accountId))
+            {
+                ahead++;
+            }
+        }
+
+        return 5 - (int)((long)ahead * 5 / side);
+    }
+}
