@@ -41,6 +41,48 @@ public sealed partial class Ledger
     private bool[]? _liquidating;
     private int _fundAccountId;
 
+    // Cross accounts with positions on two or more instruments (dense list, with each slot's place in it or −1):
+    // a mark on one instrument moves the liquidation price of their other positions, so a mark update re-keys them.
+    private readonly int[] _crossPositions;
+    private readonly int[] _multiCrossAt;
+    private readonly int[] _multiCross;
+    private int _multiCrossCount;
+
+    /// <summary>Keeps the count of cross positions per account and the multi-position list, as a position opens or closes.</summary>
+    private void CrossPositionChanged(int slot, bool opened)
+    {
+        var count = _crossPositions[slot] += opened ? 1 : -1;
+        if (count >= 2 && _multiCrossAt[slot] < 0)
+        {
+            _multiCrossAt[slot] = _multiCrossCount;
+            _multiCross[_multiCrossCount++] = slot;
+        }
+        else if (count < 2 && _multiCrossAt[slot] >= 0)
+        {
+            var at = _multiCrossAt[slot];
+            var last = _multiCross[--_multiCrossCount];
+            _multiCross[at] = last;
+            _multiCrossAt[last] = at;
+            _multiCrossAt[slot] = -1;
+        }
+    }
+
+    /// <summary>Re-keys every multi-position cross account holding instrument i (its other positions' liquidation prices moved with i's mark).</summary>
+    private void ReindexMultiCross(int i)
+    {
+        for (var k = 0; k < _multiCrossCount; k++)
+        {
+            var slot = _multiCross[k];
+            if (_positions[(slot * _contracts.Length) + i].QtyLots != 0)
+            {
+                ReindexAccount(slot);
+            }
+        }
+    }
+
+    /// <summary>True when some cross account holds positions on more than one instrument (a mark then concerns other instruments' indexes too).</summary>
+    public bool HasMultiInstrumentCrossAccounts => _multiCrossCount > 0;
+
     /// <summary>The insurance fund's account (0: none; its ledger slot is made at its first fee or takeover). It is
     /// never indexed for liquidation: when its equity falls below zero the state machine deleverages its positions.</summary>
     public int InsuranceFundAccountId

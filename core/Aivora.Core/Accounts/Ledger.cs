@@ -136,6 +136,9 @@ public sealed partial class Ledger
         _pendingReindex = new int[maxAccounts];
         _reindexPending = new bool[maxAccounts];
         _liquidationIndex = new LiquidationIndex(_contracts.Length, maxAccounts);
+        _crossPositions = new int[maxAccounts];
+        _multiCrossAt = [.. Enumerable.Repeat(-1, maxAccounts)];
+        _multiCross = new int[maxAccounts];
     }
 
     public long FeeAccount { get; private set; }
@@ -323,6 +326,11 @@ public sealed partial class Ledger
         var wasLong = p.QtyLots > 0;
         var realized = ApplyToPosition(ref p, signedFill, priceTicks, _contracts[i].MoneyPerTickLot);
         grewOrFlipped = GrewOrFlipped(heldBefore, wasLong, p.QtyLots);
+        if (!p.Isolated && (heldBefore == 0) != (p.QtyLots == 0))
+        {
+            CrossPositionChanged(slot, opened: heldBefore == 0);
+        }
+
         if (p.Isolated)
         {
             p.IsolatedMargin += realized;
@@ -672,8 +680,9 @@ public sealed partial class Ledger
     /// Sets the mark and writes the accounts whose position on the instrument is at or past its
     /// liquidation price (as many as fit); returns how many there are. Visits only those positions
     /// (plus the heap nodes just past them), never every account: its cost does not grow with the
-    /// number of positions held far from liquidation. Liquidation prices of cross accounts include
-    /// the other instruments' PnL as of the account's last change.
+    /// number of positions held far from liquidation. A cross account's liquidation price includes
+    /// the other instruments' PnL: cross accounts holding positions on more than one instrument,
+    /// this one among them, are re-keyed first (their count, not the number of accounts, bounds it).
     /// </summary>
     public int MarkUpdate(int instrumentId, long markTicks, Span<int> accountIds)
     {
@@ -684,6 +693,7 @@ public sealed partial class Ledger
 
         FlushReindex();
         _marks[i] = markTicks;
+        ReindexMultiCross(i);
         var atRisk = _liquidationIndex.AtOrPast(i, markTicks, accountIds);
         for (var k = 0; k < Math.Min(atRisk, accountIds.Length); k++)
         {

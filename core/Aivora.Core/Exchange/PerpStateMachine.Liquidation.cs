@@ -72,6 +72,19 @@ public sealed partial class PerpStateMachine<TSink>
         DeleverageFund(instrumentId);
     }
 
+    /// <summary>Runs the path on every other instrument's index at its own mark (after a change that moved cross margin everywhere).</summary>
+    private void LiquidateOtherInstruments(int exceptInstrumentId)
+    {
+        for (var j = 0; j < _ledger.InstrumentCount; j++)
+        {
+            var id = _ledger.InstrumentIdAt(j);
+            if (id != exceptInstrumentId && _instrumentIndex.TryGetValue(new Collections.IntKey(id), out var instrument))
+            {
+                LiquidateAtMark(instrument, id);
+            }
+        }
+    }
+
     /// <summary>Steps 1 and 2 for one account, then its reductions. False when the exact check finds it healthy.</summary>
     private bool StartPath(int accountId, int instrumentId)
     {
@@ -276,21 +289,30 @@ public sealed partial class PerpStateMachine<TSink>
         }
     }
 
-    /// <summary>A fund whose equity a mark left below zero: its position on the instrument is deleveraged at its bankruptcy price.</summary>
+    /// <summary>
+    /// A fund whose equity a mark left below zero: its position on the instrument whose mark moved (else its
+    /// first, in instrument order) is deleveraged at the fund's bankruptcy price, which brings its equity to zero.
+    /// </summary>
     private void DeleverageFund(int instrumentId)
     {
         var fund = _liquidation.InsuranceFundAccountId;
-        if (fund <= 0 || _ledger.PositionOf(fund, instrumentId).QtyLots == 0 || _ledger.Equity(fund) >= 0)
+        if (fund <= 0 || _ledger.Equity(fund) >= 0)
         {
             return;
         }
 
-        var scope = _ledger.Scope(fund, instrumentId);
-        Step(LiquidationStep.Triggered, fund, instrumentId, in scope);
+        var id = _ledger.PositionOf(fund, instrumentId).QtyLots != 0 ? instrumentId : _ledger.NextCrossPosition(fund, instrumentId);
+        if (id == 0)
+        {
+            return;
+        }
+
+        var scope = _ledger.Scope(fund, id);
+        Step(LiquidationStep.Triggered, fund, id, in scope);
         var side = scope.PositionLots > 0 ? Side.Sell : Side.Buy;
-        Deleverage(fund, instrumentId, side, scope.BankruptcyPriceTicks, Math.Abs(scope.PositionLots), in scope);
-        var after = _ledger.Scope(fund, instrumentId);
-        Step(LiquidationStep.Completed, fund, instrumentId, in after);
+        Deleverage(fund, id, side, scope.BankruptcyPriceTicks, Math.Abs(scope.PositionLots), in scope);
+        var after = _ledger.Scope(fund, id);
+        Step(LiquidationStep.Completed, fund, id, in after);
     }
 
     /// <summary>Parks a large position's path for its cooldown; false when it must go on at once (below the hard floor, no cooldown, no room).</summary>

@@ -129,6 +129,12 @@ public sealed partial class PerpStateMachine<TSink>
                     Count = pricing.Premiums.Count,
                 };
                 _engine.Sink.OnEvent(in settled);
+                LiquidateAtMark(i, id);   // funding paid moves margin like a mark does
+                if (_ledger.HasMultiInstrumentCrossAccounts)
+                {
+                    LiquidateOtherInstruments(id);
+                }
+
                 pricing.LastFundingRate = rate;
                 pricing.Premiums.Reset();
                 pricing.NextFundingNs = pricing.NextFundingTimeAfter(now);

@@ -99,6 +99,11 @@ public sealed partial class PerpStateMachine<TSink>
         }
 
         LiquidateAtMark(instrument, c.InstrumentId);
+        if (_ledger.HasMultiInstrumentCrossAccounts)
+        {
+            LiquidateOtherInstruments(c.InstrumentId);   // the mark moved the margin behind their positions there too
+        }
+
         if (_waitingCount > 0)
         {
             ResumeWaitingPaths();   // a waiting path below its hard floor goes on at once

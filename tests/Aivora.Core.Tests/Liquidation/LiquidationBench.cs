@@ -34,6 +34,9 @@ public sealed class LiquidationBench
     public const long Usdt = 1_000_000;
     public const int Fund = 900;
     public readonly List<EngineEvent> Events = [];
+
+    /// <summary>Every command run since the bench was built (its opening marks excluded): what a replay feeds.</summary>
+    public readonly List<EngineCommand> Commands = [];
     public readonly PerpStateMachine<ConservationCheckingSink> Machine;
     public long Now = 1_000;
 
@@ -64,6 +67,8 @@ public sealed class LiquidationBench
         {
             Run(EngineCommand.Mark(Now, id, 10_000));
         }
+
+        Commands.Clear();
     }
 
     public Ledger Ledger => Machine.Ledger;
@@ -72,6 +77,7 @@ public sealed class LiquidationBench
     {
         Now = Math.Max(Now + 1, c.NowNs);
         c.NowNs = Now;
+        Commands.Add(c);
         Machine.Process(in c);
     }
 
