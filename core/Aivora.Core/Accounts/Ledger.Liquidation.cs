@@ -38,12 +38,12 @@ public sealed partial class Ledger
     private long _liquidationNotional;
     private long _liquidationPriceLots;
     private long _liquidationFee;
-    private bool[]? _liquidating;
     private int _fundAccountId;
 
     // Cross accounts with positions on two or more instruments (dense list, with each slot's place in it or −1):
     // a mark on one instrument moves the liquidation price of their other positions, so a mark update re-keys them.
     private readonly int[] _crossPositions;
+    private readonly bool[] _liquidating;
     private readonly int[] _multiCrossAt;
     private readonly int[] _multiCross;
     private int _multiCrossCount;
@@ -239,17 +239,16 @@ public sealed partial class Ledger
             return;
         }
 
-        _liquidating ??= new bool[_accountIds.Length];
         _liquidating[slot] = waiting;
         ReindexAccount(slot);
     }
 
     public bool IsLiquidating(int accountId) =>
-        _liquidating is not null && TryAccount(accountId, create: false, out var slot) && _liquidating[slot];
+        TryAccount(accountId, create: false, out var slot) && _liquidating[slot];
 
     /// <summary>Not in the liquidation index: the fund (deleveraged, never liquidated) and accounts waiting in their path.</summary>
     private bool ExcludedFromIndex(int slot) =>
-        (_fundAccountId > 0 && _accountIds[slot] == _fundAccountId) || (_liquidating is not null && _liquidating[slot]);
+        (_fundAccountId > 0 && _accountIds[slot] == _fundAccountId) || _liquidating[slot];
 
     /// <summary>The accounts at or past their liquidation price at the instrument's current mark (re-keys what changed first).</summary>
     public int AtRisk(int instrumentId, Span<int> accountIds)

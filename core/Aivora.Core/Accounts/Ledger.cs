@@ -137,6 +137,7 @@ public sealed partial class Ledger
         _reindexPending = new bool[maxAccounts];
         _liquidationIndex = new LiquidationIndex(_contracts.Length, maxAccounts);
         _crossPositions = new int[maxAccounts];
+        _liquidating = new bool[maxAccounts];
         _multiCrossAt = [.. Enumerable.Repeat(-1, maxAccounts)];
         _multiCross = new int[maxAccounts];
     }

@@ -25,6 +25,9 @@ public struct CountingSink : IEngineEventSink
     public long Amended;
     public long SelfTradesPrevented;
 
+    /// <summary>Liquidation steps (every kind of step).</summary>
+    public long LiquidationSteps;
+
     /// <summary>Last traded price (0 before the first trade).</summary>
     public long LastTradePriceTicks;
 
@@ -59,6 +62,9 @@ public struct CountingSink : IEngineEventSink
                 break;
             case EventKind.SelfTradePrevented:
                 SelfTradesPrevented++;
+                break;
+            case EventKind.LiquidationStep:
+                LiquidationSteps++;
                 break;
         }
     }

@@ -42,6 +42,22 @@ public sealed class LiquidationBench
 
     public LiquidationBench(LiquidationConfig? liquidation = null, MarginTierTable? tiers = null, int maxAccounts = 256, int instruments = 1)
     {
+        Ledger? built = null;
+        Machine = NewMachine(new ConservationCheckingSink(Events, () => built), liquidation, tiers, maxAccounts, instruments);
+        built = Machine.Ledger;
+        for (var id = 1; id <= instruments; id++)
+        {
+            Run(EngineCommand.Mark(Now, id, 10_000));
+        }
+
+        Opening = [.. Commands];
+        Commands.Clear();
+    }
+
+    /// <summary>The bench's state machine with any sink (what a replay with another sink builds).</summary>
+    public static PerpStateMachine<TSink> NewMachine<TSink>(TSink sink, LiquidationConfig? liquidation, MarginTierTable? tiers, int maxAccounts, int instruments)
+        where TSink : struct, IEngineEventSink
+    {
         var ledger = new Ledger(
             [.. Enumerable.Range(1, instruments).Select(id => new ContractSpec
             {
@@ -60,16 +76,11 @@ public sealed class LiquidationBench
             MaxAccounts = maxAccounts,
         };
         var limits = new RiskLimits { Liquidation = liquidation ?? new LiquidationConfig { InsuranceFundAccountId = Fund } };
-        Ledger? built = null;
-        Machine = new PerpStateMachine<ConservationCheckingSink>(config, ledger, limits, new ConservationCheckingSink(Events, () => built));
-        built = ledger;
-        for (var id = 1; id <= instruments; id++)
-        {
-            Run(EngineCommand.Mark(Now, id, 10_000));
-        }
-
-        Commands.Clear();
+        return new PerpStateMachine<TSink>(config, ledger, limits, sink);
     }
+
+    /// <summary>The opening marks the constructor ran (a replay on another machine runs them first).</summary>
+    public IReadOnlyList<EngineCommand> Opening { get; }
 
     public Ledger Ledger => Machine.Ledger;
 

@@ -180,3 +180,33 @@ public sealed class LiquidationInvariantTests(ITestOutputHelper output)
         }
     }
 }
+
+/// <summary>After warm-up the liquidation path (slices, takeovers, ADL, cooldowns) allocates nothing.</summary>
+public sealed class LiquidationAllocationTests
+{
+    [Fact]
+    public void ShouldAllocateNothingOnTheLiquidationPathAfterWarmUp()
+    {
+        var recorded = LiquidationInvariantTests.Run(62, 8_000, out _);
+        var machine = LiquidationBench.NewMachine(default(CountingSink), LiquidationInvariantTests.Config(), LiquidationInvariantTests.Tiers(), 128, 2);
+        var commands = recorded.Opening.Concat(recorded.Commands).ToArray();
+        var warmUp = commands.Length / 2;
+        for (var i = 0; i < warmUp; i++)
+        {
+            machine.Process(in commands[i]);
+        }
+
+        var stepsBefore = machine.Engine.Sink.LiquidationSteps;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = warmUp; i < commands.Length; i++)
+        {
+            machine.Process(in commands[i]);
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        var steps = machine.Engine.Sink.LiquidationSteps - stepsBefore;
+        Assert.True(steps > 200, $"the measured half must liquidate: {steps} steps");
+        Assert.Equal(0, allocated);
+        Assert.Equal(recorded.Ledger.StateHash(), machine.Ledger.StateHash());
+    }
+}
