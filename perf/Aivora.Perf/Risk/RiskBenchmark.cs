@@ -15,7 +15,9 @@ namespace Aivora.Perf.Risk;
 /// <summary>
 /// <c>risk</c>: (1) order entry through the full pre-trade gate and ledger against the bare book, on
 /// the same exchange-core-style flow; (2) the cost of a mark update with N accounts holding
-/// positions (few near liquidation), and how it scales from 10k to 1M positions.
+/// positions (few near liquidation), and how it scales from 10k to 1M positions; (3) the cost of a mark
+/// move that liquidates k of N accounts through the whole path (cancel, slices into the book, fees),
+/// which must grow with k, not N.
 /// </summary>
 public static class RiskBenchmark
 {
@@ -24,11 +26,12 @@ public static class RiskBenchmark
     public static int Run(string[] args)
     {
         var quick = args.Contains("--quick");
-        // --case NAME runs one part (order-entry, resting, mark-update): for profiling one stage.
+        // --case NAME runs one part (order-entry, resting, mark-update, liquidation-scaling): for profiling one stage.
         var only = args.SkipWhile(a => a != "--case").Skip(1).FirstOrDefault();
         if (only is null or "order-entry") OrderEntry(quick ? 1_000_000 : 3_000_000);
         if (only is null or "resting") RestingOrderScaling(quick);
         if (only is null or "mark-update") MarkUpdates(quick);
+        if (only is null or "liquidation-scaling") LiquidationScaling(quick);
         return 0;
     }
 
@@ -206,5 +209,98 @@ public static class RiskBenchmark
         }
 
         Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=mark-update-scaling ratio_1m_over_10k={results[1_000_000] / results[10_000]:F2}"));
+    }
+
+    /// <summary>
+    /// N accounts in long/short pairs hold positions far from liquidation; k thin longs (1 USDT behind 100 USDT,
+    /// liquidation ~0.6% below entry) and a market maker bidding between their bankruptcy price and the shocked mark.
+    /// Each repetition opens the k positions (not timed), then times the one mark command that liquidates all k:
+    /// trigger, slice into the maker's bid, clearance fee, completion. Median over the repetitions.
+    /// </summary>
+    private static void LiquidationScaling(bool quick)
+    {
+        const long entry = 1_000_000;
+        const long shocked = 992_000;   // liquidation ≈ 993,976, bankruptcy ≈ 990,500 after the taker fee
+        const int maker = 1;
+        var reps = quick ? 200 : 1_000;
+        foreach (var k in new[] { 1, 4, 16 })
+        {
+            var results = new Dictionary<int, double>();
+            foreach (var accounts in new[] { 10_000, 1_000_000 })
+            {
+                var instrument = new Aivora.Core.Instruments.InstrumentSpec
+                {
+                    Id = BookTranslator.InstrumentId, Symbol = "LIQ", TickSize = 1, LotSize = 1, MinQuantity = 1,
+                    Band = Aivora.Core.Instruments.PriceBand.InBasisPoints(1_000), ReferencePriceTicks = entry,
+                };
+                var config = new EngineConfig { Instruments = [instrument], MaxRestingOrders = 1_024, MaxPriceLevelsPerSide = 256, MaxAccounts = accounts + k + 8 };
+                var ledger = NewLedger(accounts + k + 8);
+                var machine = new PerpStateMachine<CountingSink>(config, ledger, new RiskLimits { Liquidation = new() { InsuranceFundAccountId = 2 } });
+                long now = 1;
+                var mark = Aivora.Core.Commands.EngineCommand.Mark(now, BookTranslator.InstrumentId, entry);
+                machine.Process(in mark);
+                ledger.Deposit(maker, 1_000_000_000 * Usdt);
+                for (var a = 10; a < 10 + accounts; a += 2)
+                {
+                    ledger.Deposit(a, 50 * Usdt);
+                    ledger.Deposit(a + 1, 50 * Usdt);
+                    ledger.ApplyFill(a, BookTranslator.InstrumentId, Side.Buy, entry, 100, isMaker: false);
+                    ledger.ApplyFill(a + 1, BookTranslator.InstrumentId, Side.Sell, entry, 100, isMaker: true);
+                }
+
+                var thin = Enumerable.Range(10 + accounts, k).ToArray();
+                var samples = new double[reps];
+                long steps = 0;
+                // Warm-up until the JIT has settled (tier-0 code is promoted after a quiet 100 ms): 1 s, at least 200 repetitions.
+                var warmUntil = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
+                for (var r = -200; r < reps; r++)
+                {
+                    if (r == -1 && Stopwatch.GetTimestamp() < warmUntil)
+                    {
+                        r = -2;   // keep warming
+                    }
+
+                    mark = Aivora.Core.Commands.EngineCommand.Mark(++now, BookTranslator.InstrumentId, entry);
+                    machine.Process(in mark);
+                    foreach (var t in thin)
+                    {
+                        var topUp = (1 * Usdt) - ledger.Balance(t);
+                        if (topUp > 0)
+                        {
+                            ledger.Deposit(t, topUp);
+                        }
+
+                        ledger.ApplyFill(t, BookTranslator.InstrumentId, Side.Buy, entry, 100, isMaker: false);
+                        ledger.ApplyFill(maker, BookTranslator.InstrumentId, Side.Sell, entry, 100, isMaker: true);
+                    }
+
+                    var bid = Aivora.Core.Commands.EngineCommand.Limit(++now, maker, BookTranslator.InstrumentId, r + 10, Side.Buy, 991_000, 100 * k);
+                    machine.Process(in bid);
+                    var before = machine.Engine.Sink.LiquidationSteps;
+                    var shock = Aivora.Core.Commands.EngineCommand.Mark(++now, BookTranslator.InstrumentId, shocked);
+                    var start = Stopwatch.GetTimestamp();
+                    machine.Process(in shock);
+                    var elapsed = Stopwatch.GetElapsedTime(start).TotalNanoseconds;
+                    if (thin.Any(t => ledger.PositionOf(t, BookTranslator.InstrumentId).QtyLots != 0))
+                    {
+                        throw new InvalidOperationException("the shock must liquidate every thin account");
+                    }
+
+                    if (r >= 0)
+                    {
+                        samples[r] = elapsed;
+                        steps += machine.Engine.Sink.LiquidationSteps - before;
+                    }
+                }
+
+                Array.Sort(samples);
+                var median = samples[reps / 2];
+                results[accounts] = median;
+                Console.WriteLine(FormattableString.Invariant(
+                    $"RESULT bench=risk case=liquidation-mark k={k} accounts={accounts} ns_per_mark={median:F0} ns_per_liquidation={median / k:F0} steps_per_mark={steps / (double)reps:F1}"));
+            }
+
+            Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=liquidation-scaling k={k} ratio_1m_over_10k={results[1_000_000] / results[10_000]:F2}"));
+        }
     }
 }
