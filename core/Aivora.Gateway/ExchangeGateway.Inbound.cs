@@ -241,6 +241,7 @@ public sealed partial class ExchangeGateway
             pg.IsolatedMargin(p.IsolatedMargin);
             var liquidation = ledger.LiquidationPrice(session.AccountId, spec.Id);
             if (liquidation > 0) pg.LiquidationPrice(liquidation);
+            pg.AdlQuantile((byte)ledger.AdlQuantile(session.AccountId, spec.Id));
         }
 
         if (session.Responses!.Offer(_statusBuffer.AsSpan(0, m.EncodedLength)) <= 0)

@@ -141,6 +141,7 @@ public sealed partial class ExchangeGateway : IImageListener, IDisposable
     {
         _log?.Append(in command);
         _reports.Current = command;
+        _reports.JournalSequence = MarketData.JournalSequence = Counters.CommandsRun + 1;
         _stateMachine.Process(in command);
         MarketData.EndOfCommand();
         _lastCommandNs = command.NowNs;

@@ -58,6 +58,7 @@ public static class Program
         using var _ = node;
         for (var m = 0; m < options.Makers; m++) node.Deposit(DefaultConfiguration.FirstMakerAccount + m, 2_000_000 * DefaultConfiguration.UsdtUnit);
         for (var t = 0; t < options.Takers; t++) node.Deposit(DefaultConfiguration.FirstTakerAccount + t, 50_000 * DefaultConfiguration.UsdtUnit);
+        node.Deposit(DefaultConfiguration.InsuranceFundAccount, DefaultConfiguration.InsuranceFundSeedUsdt * DefaultConfiguration.UsdtUnit);
 
         var engineThread = new Thread(() => node.RunEngine(options.EngineCpu)) { Name = "engine", IsBackground = true };
         engineThread.Start();
@@ -142,11 +143,13 @@ public static class Program
         var ledger = node.StateMachine.Ledger;
         var router = node.StateMachine.Engine.Sink.Router;
         Console.WriteLine($"funding: {router.FundingSettlements:N0} settlements, {Scaled(router.FundingPaid, 6)} USDT paid by the paying sides (zero-sum; residue carried {Scaled(ledger.FundingResidue, 6)} USDT); next funding {DateTime.UnixEpoch.AddTicks(node.StateMachine.Pricing(instruments[0].Id)!.NextFundingNs / 100):yyyy-MM-dd HH:mm:ss} UTC");
+        var fund = DefaultConfiguration.InsuranceFundAccount;
+        Console.WriteLine($"liquidation: {c.LiquidationSteps:N0} steps ({client.Liquidations:N0} liquidations and {client.LiquidationEvents:N0} steps seen on the public status stream), {node.StateMachine.WaitingLiquidations} paths waiting for a slice; insurance fund (account {fund}) {Scaled(ledger.InsuranceFund, 6)} USDT cash, equity {Scaled(ledger.Equity(fund), 6)} USDT");
         var money = ledger.MoneyInSystem();
         var expected = ledger.TotalDeposits - ledger.TotalWithdrawals;
         ok &= money == expected;
         Console.WriteLine(money == expected
-            ? $"money: balances - open costs + fees + funding residue = {Scaled(money, 6)} USDT = deposits - withdrawals (conserved to the unit); fee account {Scaled(ledger.FeeAccount, 6)} USDT"
+            ? $"money: balances (the insurance fund's among them) - open costs + fees + funding residue = {Scaled(money, 6)} USDT = deposits - withdrawals (conserved to the unit); fee account {Scaled(ledger.FeeAccount, 6)} USDT"
             : $"money: NOT CONSERVED: {money} in the system against {expected} deposited");
 
         var invariant = engine.ValidateInvariants();

@@ -193,7 +193,7 @@ public sealed partial class PerpStateMachine<TSink>
             return false;
         }
 
-        var order = EngineCommand.Place(_engine.NowNs, accountId, instrumentId, 0, side, OrderType.Limit, TimeInForce.Ioc, limit, lots, OrderFlags.ReduceOnly);
+        var order = EngineCommand.Place(_engine.NowNs, accountId, instrumentId, LiquidationOrders.ClientOrderId, side, OrderType.Limit, TimeInForce.Ioc, limit, lots, OrderFlags.ReduceOnly);
         _ledger.BeginLiquidationFills(_liquidation.ClearanceFeeRate);
         _engine.Process(in order);
         var fills = _ledger.EndLiquidationFills();

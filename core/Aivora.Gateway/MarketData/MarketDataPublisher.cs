@@ -21,7 +21,7 @@ public struct StreamCounters
 /// L2 (BookLevelUpdates: one message per instrument per command that changed levels, split only when
 /// a command changed more levels than one frame holds), trades (Trades), L3 (BookOrderEvents),
 /// status (InstrumentStatus on every state change and with every snapshot round, PriceUpdate,
-/// FundingSettled) and snapshots (BookSnapshot of every instrument, full depth, carrying the L2
+/// FundingSettled, LiquidationEvent without account ids) and snapshots (BookSnapshot of every instrument, full depth, carrying the L2
 /// sequence it reflects). Events of a command are buffered while
 /// it runs and encoded in place (TryClaim) when it ends. A message the publication refuses (no
 /// subscriber yet, or back-pressure) is dropped, not waited for: its sequence is spent, so a
@@ -79,6 +79,9 @@ public sealed class MarketDataPublisher
                 break;
             case EventKind.TradingStateChanged:
                 InstrumentStatusOf(e.InstrumentId, e.AsTradingStateChanged().State, e.TimeNs);
+                break;
+            case EventKind.LiquidationStep:
+                LiquidationEvent(in e);
                 break;
         }
     }
@@ -274,6 +277,22 @@ public sealed class MarketDataPublisher
         if (next > 0) m.NextFundingTimeNs((ulong)next);
         m.OpenInterest(OpenInterestOf?.Invoke(prices.InstrumentId) ?? 0);
         m.TransactTimeNs((ulong)prices.TimeNs);
+        _claim.Commit();
+        Status.Messages++;
+    }
+
+    /// <summary>The journal sequence of the command being run (what a liquidation event cites).</summary>
+    public long JournalSequence;
+
+    private readonly byte[] _explanation = new byte[Outbound.LiquidationEventWriter.MaxExplanation];
+
+    /// <summary>A liquidation step on the status stream, without account ids (the account's own session gets them).</summary>
+    private void LiquidationEvent(in EngineEvent e)
+    {
+        var length = Outbound.LiquidationEventWriter.Explain(in e, _explanation);
+        var sequence = ++Status.Sequence;
+        if (!Claim(_status, SbeSchema.HeaderSize + Outbound.LiquidationEventWriter.BodyLength(length), ref Status)) return;
+        Outbound.LiquidationEventWriter.Write(_claim.Buffer, in e, (ulong)sequence, (ulong)JournalSequence, 0, 0, _explanation.AsSpan(0, length));
         _claim.Commit();
         Status.Messages++;
     }

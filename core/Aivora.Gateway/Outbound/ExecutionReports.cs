@@ -1,6 +1,7 @@
 using Aivora.Core.Accounts;
 using Aivora.Core.Commands;
 using Aivora.Core.Events;
+using Aivora.Core.Liquidation;
 using Aivora.Exchange;
 using Aivora.Gateway.Sessions;
 using Aivora.Transport.LogBuffer;
@@ -52,6 +53,14 @@ internal sealed class ExecutionReports
 
     public long Sent, Dropped, NoSession;
 
+    /// <summary>The journal sequence of the command being run (what a liquidation event cites).</summary>
+    public long JournalSequence;
+
+    private readonly byte[] _explanation = new byte[LiquidationEventWriter.MaxExplanation];
+
+    /// <summary>The client order id a report shows: a liquidation order's is 0.</summary>
+    private static ulong Shown(long clientOrderId) => clientOrderId == LiquidationOrders.ClientOrderId ? 0 : (ulong)clientOrderId;
+
     public void OnEvent(in EngineEvent e)
     {
         switch (e.Kind)
@@ -66,6 +75,11 @@ internal sealed class ExecutionReports
             case EventKind.StopAccepted:
                 StopAccepted(in e);
                 break;
+            case EventKind.LiquidationStep:
+                LiquidationStepReport(in e);
+                break;
+            case EventKind.OrderRejected when e.ClientOrderId == LiquidationOrders.ClientOrderId:
+                break;   // the liquidation step that follows explains it
             case EventKind.OrderRejected:
                 Rejected(in e);
                 break;
@@ -95,12 +109,13 @@ internal sealed class ExecutionReports
     private void Accepted(in EngineEvent e)
     {
         var fromCurrent = Current.Kind == CommandKind.PlaceOrder && Current.AccountId == e.AccountId && Current.ClientOrderId == e.ClientOrderId;
+        var liquidation = e.ClientOrderId == LiquidationOrders.ClientOrderId;
         _orders[e.OrderId] = new LiveOrder
         {
             ClientOrderId = e.ClientOrderId,
             QtyLots = e.QtyLots,
             Type = fromCurrent ? Current.Type : CoreOrderType.Limit,
-            TimeInForce = fromCurrent ? Current.TimeInForce : CoreTif.Gtc,
+            TimeInForce = fromCurrent ? Current.TimeInForce : liquidation ? CoreTif.Ioc : CoreTif.Gtc,
         };
         if (!TryClaim(e.AccountId, OrderAcceptedEncoder.BlockLength, out var session))
         {
@@ -109,12 +124,12 @@ internal sealed class ExecutionReports
 
         var m = OrderAcceptedEncoder.Wrap(_claim.Buffer);
         m.OrderId((ulong)e.OrderId);
-        m.ClientOrderId((ulong)e.ClientOrderId);
+        m.ClientOrderId(Shown(e.ClientOrderId));
         m.AccountId((uint)e.AccountId);
         m.InstrumentId(e.InstrumentId);
         m.Side((Side)e.Side);
         m.OrdType((OrdType)(fromCurrent ? Current.Type : CoreOrderType.Limit));
-        m.TimeInForce((TimeInForce)(fromCurrent ? Current.TimeInForce : CoreTif.Gtc));
+        m.TimeInForce((TimeInForce)(fromCurrent ? Current.TimeInForce : liquidation ? CoreTif.Ioc : CoreTif.Gtc));
         m.IndexState((Exchange.IndexState)_indexState(e.InstrumentId));
         m.Price(e.PriceTicks);
         m.Quantity(e.QtyLots);
@@ -216,11 +231,11 @@ internal sealed class ExecutionReports
 
         var m = OrderFilledEncoder.Wrap(_claim.Buffer);
         m.OrderId((ulong)orderId);
-        m.ClientOrderId((ulong)clientOrderId);
+        m.ClientOrderId(Shown(clientOrderId));
         m.AccountId((uint)accountId);
         m.InstrumentId(e.InstrumentId);
         m.Side((Side)side);
-        m.Liquidity(taker ? Liquidity.Taker : Liquidity.Maker);
+        m.Liquidity(!taker ? Liquidity.Maker : clientOrderId == LiquidationOrders.ClientOrderId ? Liquidity.Liquidation : Liquidity.Taker);
         m.FeeAsset(0);
         m.TradeId((ulong)e.TradeId);
         m.Price(e.PriceTicks);
@@ -246,7 +261,7 @@ internal sealed class ExecutionReports
 
         var m = OrderCancelledEncoder.Wrap(_claim.Buffer);
         m.OrderId((ulong)e.OrderId);
-        m.ClientOrderId((ulong)e.ClientOrderId);
+        m.ClientOrderId(Shown(e.ClientOrderId));
         m.AccountId((uint)e.AccountId);
         m.InstrumentId(e.InstrumentId);
         m.Side((Side)e.Side);
@@ -343,6 +358,28 @@ internal sealed class ExecutionReports
         m.TransactTimeNs((ulong)e.TimeNs);
         m.ResponseSequence((ulong)++session.ResponseSequence);
         Commit(session);
+    }
+
+    /// <summary>A liquidation step to the liquidated account's session (its own id) and, for an ADL step, to the counterparty's (its id only).</summary>
+    private void LiquidationStepReport(in EngineEvent e)
+    {
+        var length = LiquidationEventWriter.Explain(in e, _explanation);
+        var text = _explanation.AsSpan(0, length);
+        if (TryClaim(e.AccountId, LiquidationEventWriter.BodyLength(length), out var session))
+        {
+            var sequence = (ulong)++session.ResponseSequence;
+            var shownCounterparty = (Core.Liquidation.LiquidationStep)e.Reason == Core.Liquidation.LiquidationStep.AutoDeleverage ? 0u : (uint)e.OtherAccountId;
+            LiquidationEventWriter.Write(_claim.Buffer, in e, sequence, (ulong)JournalSequence, (uint)e.AccountId, shownCounterparty, text);
+            Commit(session);
+        }
+
+        if ((Core.Liquidation.LiquidationStep)e.Reason == Core.Liquidation.LiquidationStep.AutoDeleverage &&
+            TryClaim(e.OtherAccountId, LiquidationEventWriter.BodyLength(length), out var counterparty))
+        {
+            var sequence = (ulong)++counterparty.ResponseSequence;
+            LiquidationEventWriter.Write(_claim.Buffer, in e, sequence, (ulong)JournalSequence, 0, (uint)e.OtherAccountId, text);
+            Commit(counterparty);
+        }
     }
 
     private bool TryClaim(int accountId, int blockLength, out Session session)

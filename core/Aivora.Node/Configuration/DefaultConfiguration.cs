@@ -81,7 +81,28 @@ public static class DefaultConfiguration
         ImpactNotional = 1_000 * UsdtUnit,
     };
 
-    public static RiskLimits Limits { get; } = new() { MaxOpenOrdersPerInstrument = 200, MaxStopOrders = 4_096 };
+    /// <summary>The insurance fund's ledger account (no API key: its positions are unwound by an operator key added for it).</summary>
+    public const int InsuranceFundAccount = 9_900;
+
+    /// <summary>The insurance fund the node starts with (an operator deposit, recorded like any command).</summary>
+    public const long InsuranceFundSeedUsdt = 250_000;
+
+    /// <summary>
+    /// The liquidation path: clearance fee 0.5% of each liquidation fill (capped at the margin left), positions of
+    /// 50,000 USDT and more reduced in slices of 20% (at least to the next lower tier) one second apart while
+    /// equity stays above half of maintenance margin.
+    /// </summary>
+    public static Core.Liquidation.LiquidationConfig Liquidation { get; } = new()
+    {
+        InsuranceFundAccountId = InsuranceFundAccount,
+        ClearanceFeeRate = 500_000,
+        LargePositionNotional = 50_000 * UsdtUnit,
+        SliceRate = 20_000_000,
+        SliceCooldownNs = 1_000_000_000,
+        HardFloorRate = 50_000_000,
+    };
+
+    public static RiskLimits Limits { get; } = new() { MaxOpenOrdersPerInstrument = 200, MaxStopOrders = 4_096, Liquidation = Liquidation };
 
     public static EngineConfig Engine { get; } = new()
     {

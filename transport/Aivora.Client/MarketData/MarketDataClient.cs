@@ -50,6 +50,9 @@ public sealed class MarketDataClient : IDisposable
 
     public StreamStats Book, Trades, Status, Snapshots;
 
+    /// <summary>Public liquidation steps seen on the status stream (no account ids there), liquidations begun, and lots the book absorbed in slices.</summary>
+    public long LiquidationEvents, Liquidations, LiquidatedLots;
+
     /// <summary>Snapshots applied to a book (late join or after a gap).</summary>
     public long Recoveries { get; private set; }
 
@@ -133,6 +136,12 @@ public sealed class MarketDataClient : IDisposable
                 break;
             case FundingSettledDecoder.TemplateId when FundingSettledDecoder.TryWrap(message, out var f) == SbeDecodeResult.Ok:
                 Count(ref Status, (long)f.Sequence);
+                break;
+            case LiquidationEventDecoder.TemplateId when LiquidationEventDecoder.TryWrap(message, out var l) == SbeDecodeResult.Ok:
+                Count(ref Status, (long)l.Sequence);
+                LiquidationEvents++;
+                if (l.Step == LiquidationStep.Triggered) Liquidations++;
+                if (!l.FillQuantityIsNull && l.Step == LiquidationStep.PartialReduction) LiquidatedLots += l.FillQuantity;
                 break;
         }
     }

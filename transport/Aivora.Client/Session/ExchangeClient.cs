@@ -309,6 +309,7 @@ public sealed class ExchangeClient : IDisposable
             MassCancelAckDecoder.TemplateId => ReadMassCancelAck(message, ref r),
             LogoutDecoder.TemplateId => ReadLogout(ref r),
             AccountStatusDecoder.TemplateId => ReadAccountStatus(message, ref r),
+            LiquidationEventDecoder.TemplateId => ReadLiquidation(message, ref r),
             HeartbeatDecoder.TemplateId => false,
             _ => Unknown(),
         };
@@ -434,6 +435,37 @@ public sealed class ExchangeClient : IDisposable
         return true;
     }
 
+    private bool ReadLiquidation(ReadOnlySpan<byte> m, ref ExecutionReport r)
+    {
+        if (LiquidationEventDecoder.TryWrap(m, out var d) != SbeDecodeResult.Ok) return Unknown();
+        Sequenced((long)d.Sequence);
+        (r.Kind, r.ResponseSequence, r.AccountId, r.InstrumentId, r.LiquidationStep, r.JournalSequence) =
+            (ReportKind.Liquidation, (long)d.Sequence, (int)d.AccountId, d.InstrumentId, d.Step, (long)d.JournalSequence);
+        (r.PositionLots, r.MarkPriceTicks, r.Equity, r.MaintenanceMargin, r.BankruptcyPriceTicks) =
+            (d.PositionQuantity, d.MarkPrice, d.Equity, d.MaintenanceMargin, d.BankruptcyPrice);
+        r.PriceTicks = d.FillPriceIsNull ? long.MinValue : d.FillPrice;
+        r.QtyLots = d.FillQuantityIsNull ? 0 : d.FillQuantity;
+        r.Fee = d.FeeIsNull ? 0 : d.Fee;
+        r.InsuranceFundDelta = d.InsuranceFundDeltaIsNull ? 0 : d.InsuranceFundDelta;
+        r.TransactTimeNs = (long)d.TransactTimeNs;
+        var counterparties = d.Counterparties();
+        if (counterparties.Next())
+        {
+            r.AdlScore = counterparties.Score.Mantissa;
+            if (r.AccountId == 0)
+            {
+                r.AccountId = (int)counterparties.AccountId;   // sent to the deleveraged counterparty: its own id is in the group
+            }
+        }
+
+        if (r.LiquidationStep == LiquidationStep.OrdersCancelled)
+        {
+            _open.Clear();   // the path cancelled every order in the scope; AccountStatus gives the exact set
+        }
+
+        return true;
+    }
+
     private bool ReadCancelled(ReadOnlySpan<byte> m, ref ExecutionReport r)
     {
         if (OrderCancelledDecoder.TryWrap(m, out var d) != SbeDecodeResult.Ok) return Unknown();
@@ -502,7 +534,8 @@ public sealed class ExchangeClient : IDisposable
         while (positions.Next())
         {
             _positions[positions.InstrumentId] = new PositionStatus(positions.InstrumentId, positions.Quantity, positions.Cost,
-                positions.Isolated == BooleanType.True, positions.IsolatedMargin, positions.LiquidationPriceIsNull ? 0 : positions.LiquidationPrice);
+                positions.Isolated == BooleanType.True, positions.IsolatedMargin, positions.LiquidationPriceIsNull ? 0 : positions.LiquidationPrice,
+                positions.AdlQuantile <= 5 ? positions.AdlQuantile : 0);   // an older node's frame reads the null value
         }
 
         (r.Kind, r.ResponseSequence, r.ClientOrderId, r.AccountId, r.CancelledCount, r.LeavesLots, r.TransactTimeNs) =

@@ -19,6 +19,10 @@ public enum ReportKind : byte
 
     /// <summary>The answer to <c>RequestAccountStatus</c>: the client's open orders and positions were replaced by the node's (CancelledCount = orders, LeavesLots = positions held).</summary>
     AccountStatus = 12,
+
+    /// <summary>A step of this account's liquidation (or, for an ADL step sent to a counterparty, the deleveraging of this
+    /// account's position): the Liquidation* fields, PriceTicks / QtyLots (fill price and lots of the step), Fee.</summary>
+    Liquidation = 13,
 }
 
 /// <summary>
@@ -54,6 +58,19 @@ public struct ExecutionReport
     public bool KeptPriority;
     public int CancelledCount;
     public long TransactTimeNs;
+
+    // Liquidation steps (Kind = Liquidation)
+    public LiquidationStep LiquidationStep;
+    public long PositionLots;
+    public long MarkPriceTicks;
+    public long Equity;
+    public long MaintenanceMargin;
+    public long BankruptcyPriceTicks;
+    public long InsuranceFundDelta;
+    public long AdlScore;
+
+    /// <summary>The journal sequence of the command the step happened in: replaying the journal to it reproduces the step.</summary>
+    public long JournalSequence;
 }
 
 /// <summary>Receives responses; implement on a struct and pass it by reference (no delegate, no allocation).</summary>
@@ -63,7 +80,8 @@ public interface IExecutionReportHandler
 }
 
 /// <summary>A position as the node reported it in AccountStatus.</summary>
-public readonly record struct PositionStatus(int InstrumentId, long QtyLots, long Cost, bool Isolated, long IsolatedMargin, long LiquidationPrice);
+/// <param name="AdlQuantile">Place in the auto-deleveraging queue, 1 (last) to 5 (first); 0 from a node older than schema version 2.</param>
+public readonly record struct PositionStatus(int InstrumentId, long QtyLots, long Cost, bool Isolated, long IsolatedMargin, long LiquidationPrice, int AdlQuantile);
 
 /// <summary>An order of this session the node has not finished with, as the client knows it from its reports.</summary>
 public struct OpenOrder
