@@ -243,6 +243,9 @@ public sealed partial class Ledger
         ReindexAccount(slot);
     }
 
+    /// <summary>The account id in ledger slot <paramref name="slot"/> (0 ≤ slot &lt; <see cref="AccountCount"/>), in the order accounts were first seen.</summary>
+    public int AccountIdAt(int slot) => _accountIds[slot];
+
     public bool IsLiquidating(int accountId) =>
         TryAccount(accountId, create: false, out var slot) && _liquidating[slot];
 

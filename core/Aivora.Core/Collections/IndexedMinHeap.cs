@@ -70,12 +70,31 @@ public sealed class IndexedMinHeap
 
     /// <summary>
     /// Writes the slots whose key is at most <paramref name="bound"/> into <paramref name="output"/>
-    /// (as many as fit) and returns how many there are. Walks only the part of the tree at or below
-    /// the bound: a node above it has no descendant below it.
+    /// (as many as fit), in key order (ties by tie-break), and returns how many there are. Walks only the part
+    /// of the tree at or below the bound: a node above it has no descendant below it.
     /// </summary>
     public int CollectAtMost(long bound, Span<int> output)
     {
-        return _count == 0 ? 0 : Collect(0, bound, output, 0);
+        var found = _count == 0 ? 0 : Collect(0, bound, output, 0);
+
+        // The walk visits the tree in its layout's order, which depends on history: put what fitted in key
+        // order (then tie-break), so callers see the same ranking whatever order the entries were added in.
+        var written = Math.Min(found, output.Length);
+        for (var i = 1; i < written; i++)
+        {
+            var slot = output[i];
+            var at = _positionOfSlot[slot];
+            var j = i - 1;
+            while (j >= 0 && Less(at, _positionOfSlot[output[j]]))
+            {
+                output[j + 1] = output[j];
+                j--;
+            }
+
+            output[j + 1] = slot;
+        }
+
+        return found;
     }
 
     private int Collect(int node, long bound, Span<int> output, int found)

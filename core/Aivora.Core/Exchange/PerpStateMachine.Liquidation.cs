@@ -365,6 +365,9 @@ public sealed partial class PerpStateMachine<TSink>
     /// <summary>Paths waiting for a slice cooldown.</summary>
     public int WaitingLiquidations => _waitingCount;
 
+    /// <summary>The k-th waiting path, in the order they began waiting (diagnostics and tests).</summary>
+    public (int AccountId, int InstrumentId, long UntilNs) WaitingPath(int k) => (_waitingAccount[k], _waitingInstrument[k], _waitingUntilNs[k]);
+
     private void Step(LiquidationStep step, int accountId, int instrumentId, in ScopeFigures scope,
         long fillPriceTicks = 0, long lots = 0, long feeOrScore = 0, long fundDelta = 0, int counterparty = 0)
     {

@@ -53,9 +53,10 @@ public sealed class LiquidationIndex
     }
 
     /// <summary>
-    /// Writes the slots of positions at or past their liquidation price at this mark (longs whose price is at
-    /// or above it, then shorts whose price is at or below it, each in index order) into
-    /// <paramref name="slots"/>; returns how many there are (which may exceed what fitted).
+    /// Writes the slots of positions at or past their liquidation price at this mark into <paramref name="slots"/>:
+    /// longs whose price is at or above it, from the highest, then shorts whose price is at or below it, from the
+    /// lowest, ties by account id (the order the liquidation path visits them in). Returns how many there are
+    /// (which may exceed what fitted).
     /// </summary>
     public int AtOrPast(int instrument, long markTicks, Span<int> slots)
     {
