@@ -27,6 +27,8 @@ public static class Program
                 return Node.NodeBenchmark.Run(rest);
             case "wire":
                 return Wire.WireBenchmark.Run(rest);
+            case "cascade":
+                return Cascade.CascadeSimulator.Run(rest);
             case "transport-pong":
                 return Transport.TransportPingPong.RunPong(rest);
             default:
@@ -41,6 +43,7 @@ public static class Program
                       transport-stat <counters-file> [--watch N]                   print a running driver's counters (STAT lines)
                       node [--quick]                                               the state machine alone on the node's flow, with the book alone beside it
                       wire [--quick]                                               order -> ack through the whole node vs raw UDP; open-loop saturation
+                      cascade [--shock jump|ramp|gap] [--pct P] [--accounts N]     a price shock on a generated population: the liquidation chain, summary and a PNG
                     """);
                 return 2;
         }
