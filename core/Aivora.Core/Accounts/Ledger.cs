@@ -137,6 +137,7 @@ public sealed partial class Ledger
         _reindexPending = new bool[maxAccounts];
         _liquidationIndex = new LiquidationIndex(_contracts.Length, maxAccounts);
         _crossPositions = new int[maxAccounts];
+        _openInterest = new long[_contracts.Length];
         _liquidating = new bool[maxAccounts];
         _multiCrossAt = [.. Enumerable.Repeat(-1, maxAccounts)];
         _multiCross = new int[maxAccounts];
@@ -327,6 +328,7 @@ public sealed partial class Ledger
         var wasLong = p.QtyLots > 0;
         var realized = ApplyToPosition(ref p, signedFill, priceTicks, _contracts[i].MoneyPerTickLot);
         grewOrFlipped = GrewOrFlipped(heldBefore, wasLong, p.QtyLots);
+        _openInterest[i] += Math.Max(0, p.QtyLots) - (wasLong ? heldBefore : 0);
         if (!p.Isolated && (heldBefore == 0) != (p.QtyLots == 0))
         {
             CrossPositionChanged(slot, opened: heldBefore == 0);
@@ -746,6 +748,12 @@ public sealed partial class Ledger
         _liquidationIndex.Update(slot, i, p.QtyLots, price, _accountIds[slot]);
     }
 
+    private readonly long[] _openInterest;
+
+    /// <summary>Open interest in lots (the long side, which equals the short side), kept as positions move: O(1).</summary>
+    public long OpenInterestLots(int instrumentId) => _instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) ? _openInterest[i] : 0;
+
+    /// <summary>Open interest counted from every position (a check of <see cref="OpenInterestLots"/>; O(accounts)).</summary>
     public (long Long, long Short) OpenInterest(int instrumentId)
     {
         if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))

@@ -24,4 +24,16 @@ public enum RiskParameter : ushort
     MarginTiers = 12,
 
     MaxOpenOrders = 13,
+
+    /// <summary>Lots of open interest (one side) the instrument may reach; 0: no cap.</summary>
+    MaxOpenInterest = 15,
+
+    /// <summary>Lots one account may hold on the instrument; 0: no cap.</summary>
+    MaxPosition = 16,
+
+    /// <summary>Share of open interest (1e-8) one account may hold, above <see cref="Risk.RiskLimits.ConcentrationFloorLots"/>; 0: no cap.</summary>
+    MaxOpenInterestShare = 17,
+
+    /// <summary>A position may be at most this share (1e-8) of the visible depth within the maintenance distance of mark; 0: off.</summary>
+    BookDepthCap = 18,
 }

@@ -103,4 +103,8 @@ public enum EventKind : byte
     /// TradeId (lots filled or transferred), OtherOrderId (fee, or the ADL score for an AutoDeleverage step),
     /// ClientOrderId (insurance-fund delta), OtherAccountId (the ADL counterparty or the fund).</summary>
     LiquidationStep = 29,
+
+    /// <summary>The cap from visible depth moved: InstrumentId, Side (Buy: it caps longs, measured on the bids; Sell: shorts, on the asks),
+    /// QtyLots (new cap), OtherRemainingLots (old cap, 0 before the first), RemainingLots (depth within the maintenance distance), PriceTicks (mark).</summary>
+    PositionCapChanged = 30,
 }

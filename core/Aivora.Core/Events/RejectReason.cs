@@ -79,6 +79,18 @@ public enum RejectReason : byte
     /// <summary>The account's liquidation path is running (waiting for a slice): only reduce-only orders until it ends.</summary>
     AccountInLiquidation = 77,
 
+    /// <summary>The instrument's open interest would pass its cap (figures: the cap, open interest with this order; lots).</summary>
+    OpenInterestCap = 78,
+
+    /// <summary>The account's position could pass its cap (figures: the cap, the position the order could make; lots).</summary>
+    PositionCap = 79,
+
+    /// <summary>The account would hold more than its allowed share of open interest (figures: the lots the share allows, the position).</summary>
+    ConcentrationCap = 80,
+
+    /// <summary>The position could not be liquidated at maintenance within the visible book (figures: the cap from depth, the position).</summary>
+    PositionTooLargeForBook = 81,
+
     // Session and gateway codes (96 and up): the gateway answers these before a command reaches the
     // state machine. They live here so the engine's enum stays the one list the schema mirrors.
 

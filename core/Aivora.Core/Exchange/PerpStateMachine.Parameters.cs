@@ -26,6 +26,8 @@ public sealed partial class PerpStateMachine<TSink>
             RiskParameter.MaxOpenOrders => c.Value is >= 1 and <= 100_000,
             RiskParameter.FundingRateCap => c.Value is > 0 and <= 10_000_000 && _pricing[instrument] is not null,   // up to 10% per interval
             RiskParameter.MarginTiers => c.Value >= 0 && c.Value < _limits.TierTables.Count,
+            RiskParameter.MaxOpenInterest or RiskParameter.MaxPosition => c.Value >= 0,
+            RiskParameter.MaxOpenInterestShare or RiskParameter.BookDepthCap => c.Value is >= 0 and <= 100 * 100_000_000L,
             _ => false,
         };
         if (!valid)
@@ -113,6 +115,19 @@ public sealed partial class PerpStateMachine<TSink>
             case RiskParameter.FundingRateCap:
                 _pricing[instrument]!.SetFundingCap(value);
                 break;
+            case RiskParameter.MaxOpenInterest:
+                _maxOpenInterest[instrument] = value;
+                break;
+            case RiskParameter.MaxPosition:
+                _maxPosition[instrument] = value;
+                break;
+            case RiskParameter.MaxOpenInterestShare:
+                _maxShareRate[instrument] = value;
+                break;
+            case RiskParameter.BookDepthCap:
+                _depthCapRate[instrument] = value;
+                _depthCap[instrument * 2] = _depthCap[(instrument * 2) + 1] = 0;   // re-measured at the next second
+                break;
             case RiskParameter.MarginTiers:
                 var table = _limits.TierTables[(int)value];
                 _ledger.UpdateContract(c.InstrumentId, spec => spec with { Tiers = table });
@@ -135,6 +150,10 @@ public sealed partial class PerpStateMachine<TSink>
             RiskParameter.MaxOpenOrders => _maxOpenOrders[instrument],
             RiskParameter.FundingRateCap => _pricing[instrument]?.Config.Funding.CapRate ?? 0,
             RiskParameter.MarginTiers => _tierTableInUse[instrument],
+            RiskParameter.MaxOpenInterest => _maxOpenInterest[instrument],
+            RiskParameter.MaxPosition => _maxPosition[instrument],
+            RiskParameter.MaxOpenInterestShare => _maxShareRate[instrument],
+            RiskParameter.BookDepthCap => _depthCapRate[instrument],
             _ => 0,
         };
     }

@@ -67,6 +67,12 @@ public sealed partial class PerpStateMachine<TSink>
             return _ledger.ReduceOnlyAllowance(c.AccountId, c.InstrumentId, c.Side) > 0 ? RejectReason.None : RejectReason.ReduceOnlyWouldIncrease;
         }
 
+        reason = ExposureCaps(c.AccountId, instrument, c.InstrumentId, c.Side, c.QtyLots, buyLots, sellLots, out required, out available);
+        if (reason != RejectReason.None)
+        {
+            return reason;
+        }
+
         return MarginCheck(c.AccountId, c.InstrumentId, c.Side, c.QtyLots, priceTicks, buyLots, sellLots, c.QtyLots, out required, out available);
     }
 

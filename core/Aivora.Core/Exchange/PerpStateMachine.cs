@@ -16,7 +16,8 @@ namespace Aivora.Core.Exchange;
 /// per command, from the command. Pre-trade risk runs inline before the book. For a new order, in this order, the first failure wins,
 /// each with its own reason and figures: order shape; instrument state; account in a waiting liquidation path (only reduce-only); index state (stale: only
 /// reduce-only); price band; quantity and notional; open orders per account and instrument;
-/// post-only would take; reduce-only direction; initial margin (equity, less the taker fee reserved
+/// post-only would take; reduce-only direction; exposure caps (instrument open interest, account position,
+/// share of open interest, visible depth); initial margin (equity, less the taker fee reserved
 /// and the loss against mark of filling at the limit, must cover the initial margin of every
 /// position with its open orders, worst side, this order included). An order that passes gets an
 /// <see cref="EventKind.OrderRiskAssessed"/> event with its what-if figures (liquidation price if it
@@ -42,7 +43,7 @@ public sealed partial class PerpStateMachine<TSink>
     private readonly EngineCommand[] _pendingChanges;
     private readonly long[] _lastChangeNs;
     private int _pendingCount;
-    private const int ParameterSlots = 16;
+    private const int ParameterSlots = 32;
     private readonly InstrumentPricing?[] _pricing;
     private readonly LevelView[] _levels = new LevelView[256];
     private readonly Liquidation.LiquidationConfig _liquidation;
@@ -65,6 +66,11 @@ public sealed partial class PerpStateMachine<TSink>
             _instrumentIndex.TryAdd(new IntKey(config.Instruments[i].Id), i);
         }
 
+        _maxOpenInterest = [.. Enumerable.Repeat(limits.MaxOpenInterestLots, config.Instruments.Count)];
+        _maxPosition = [.. Enumerable.Repeat(limits.MaxPositionLots, config.Instruments.Count)];
+        _maxShareRate = [.. Enumerable.Repeat(limits.MaxOpenInterestShareRate, config.Instruments.Count)];
+        _depthCapRate = [.. Enumerable.Repeat(limits.BookDepthCapRate, config.Instruments.Count)];
+        _depthCap = new long[config.Instruments.Count * 2];
         _liquidation = limits.Liquidation;
         _liquidation.Validate();
         _ledger.InsuranceFundAccountId = _liquidation.InsuranceFundAccountId;
@@ -120,6 +126,7 @@ public sealed partial class PerpStateMachine<TSink>
         ApplyDueParameterChanges(command.NowNs);
         _engine.AdvanceTo(command.NowNs);
         RunPricingClock();
+        MeasureDepthCaps();
         if (_waitingCount > 0)
         {
             ResumeWaitingPaths();
@@ -240,6 +247,13 @@ public sealed partial class PerpStateMachine<TSink>
 
         _engine.OpenQuantity(c.AccountId, order.InstrumentId, out var buyLots, out var sellLots);
         var added = Math.Max(0, newRemaining - order.RemainingLots);
+        var capReason = ExposureCaps(c.AccountId, instrument, order.InstrumentId, order.Side, added, buyLots, sellLots, out var limit, out var actual);
+        if (capReason != RejectReason.None)
+        {
+            Reject(in c, capReason, limit, actual);
+            return false;
+        }
+
         var reason = MarginCheck(c.AccountId, order.InstrumentId, order.Side, added, newPrice, buyLots, sellLots, newRemaining, out var required, out var available);
         if (reason == RejectReason.None)
         {

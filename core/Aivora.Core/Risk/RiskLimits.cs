@@ -30,6 +30,22 @@ public sealed record RiskLimits
     /// <summary>Tier tables an operator may switch an instrument to (SetParameter MarginTiers, value = index).</summary>
     public IReadOnlyList<MarginTierTable> TierTables { get; init; } = [];
 
+    /// <summary>Open interest (lots, one side) an instrument may reach; 0: no cap (per instrument after a scheduled change).</summary>
+    public long MaxOpenInterestLots { get; init; }
+
+    /// <summary>Lots one account may hold on an instrument; 0: no cap.</summary>
+    public long MaxPositionLots { get; init; }
+
+    /// <summary>Share of an instrument's open interest (1e-8) one account may hold; 0: no cap. Applies to positions of at least <see cref="ConcentrationFloorLots"/>.</summary>
+    public long MaxOpenInterestShareRate { get; init; }
+
+    /// <summary>Positions below this many lots are never refused for concentration (a young market's first traders hold all of it).</summary>
+    public long ConcentrationFloorLots { get; init; } = 1_000;
+
+    /// <summary>A position may be at most this share (1e-8) of the opposite visible depth within the maintenance distance of mark
+    /// (what its liquidation would sell into); 0: off. Re-measured every second of engine time, moved only by more than a fifth.</summary>
+    public long BookDepthCapRate { get; init; }
+
     /// <summary>The liquidation path's parameters (fund account, clearance fee, slices, cooldown).</summary>
     public LiquidationConfig Liquidation { get; init; } = new();
 }

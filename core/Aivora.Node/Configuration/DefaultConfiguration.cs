@@ -102,7 +102,19 @@ public static class DefaultConfiguration
         HardFloorRate = 50_000_000,
     };
 
-    public static RiskLimits Limits { get; } = new() { MaxOpenOrdersPerInstrument = 200, MaxStopOrders = 4_096, Liquidation = Liquidation };
+    /// <summary>
+    /// Pre-trade limits: 200 resting orders per account and instrument, 4,096 held stops, and no position whose
+    /// liquidation at maintenance could not be sold into the visible book (100 % of the depth within the
+    /// maintenance distance of mark). Open-interest, position and concentration caps are off (an operator
+    /// schedules them per instrument).
+    /// </summary>
+    public static RiskLimits Limits { get; } = new()
+    {
+        MaxOpenOrdersPerInstrument = 200,
+        MaxStopOrders = 4_096,
+        BookDepthCapRate = 100_000_000,
+        Liquidation = Liquidation,
+    };
 
     public static EngineConfig Engine { get; } = new()
     {

@@ -40,10 +40,10 @@ public sealed class LiquidationBench
     public readonly PerpStateMachine<ConservationCheckingSink> Machine;
     public long Now = 1_000;
 
-    public LiquidationBench(LiquidationConfig? liquidation = null, MarginTierTable? tiers = null, int maxAccounts = 256, int instruments = 1)
+    public LiquidationBench(LiquidationConfig? liquidation = null, MarginTierTable? tiers = null, int maxAccounts = 256, int instruments = 1, Func<RiskLimits, RiskLimits>? limits = null)
     {
         Ledger? built = null;
-        Machine = NewMachine(new ConservationCheckingSink(Events, () => built), liquidation, tiers, maxAccounts, instruments);
+        Machine = NewMachine(new ConservationCheckingSink(Events, () => built), liquidation, tiers, maxAccounts, instruments, limits);
         built = Machine.Ledger;
         for (var id = 1; id <= instruments; id++)
         {
@@ -55,7 +55,7 @@ public sealed class LiquidationBench
     }
 
     /// <summary>The bench's state machine with any sink (what a replay with another sink builds).</summary>
-    public static PerpStateMachine<TSink> NewMachine<TSink>(TSink sink, LiquidationConfig? liquidation, MarginTierTable? tiers, int maxAccounts, int instruments)
+    public static PerpStateMachine<TSink> NewMachine<TSink>(TSink sink, LiquidationConfig? liquidation, MarginTierTable? tiers, int maxAccounts, int instruments, Func<RiskLimits, RiskLimits>? limits = null)
         where TSink : struct, IEngineEventSink
     {
         var ledger = new Ledger(
@@ -75,8 +75,8 @@ public sealed class LiquidationBench
             MaxPriceLevelsPerSide = 512,
             MaxAccounts = maxAccounts,
         };
-        var limits = new RiskLimits { Liquidation = liquidation ?? new LiquidationConfig { InsuranceFundAccountId = Fund } };
-        return new PerpStateMachine<TSink>(config, ledger, limits, sink);
+        var risk = new RiskLimits { Liquidation = liquidation ?? new LiquidationConfig { InsuranceFundAccountId = Fund } };
+        return new PerpStateMachine<TSink>(config, ledger, limits?.Invoke(risk) ?? risk, sink);
     }
 
     /// <summary>The opening marks the constructor ran (a replay on another machine runs them first).</summary>

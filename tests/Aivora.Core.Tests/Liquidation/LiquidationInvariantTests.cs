@@ -143,6 +143,7 @@ public sealed class LiquidationInvariantTests(ITestOutputHelper output)
             {
                 var (longs, shorts) = bench.Ledger.OpenInterest(k);
                 Assert.Equal(longs, shorts);
+                Assert.Equal(longs, bench.Ledger.OpenInterestLots(k));
             }
 
             var fundEquity = bench.Ledger.Equity(Fund);

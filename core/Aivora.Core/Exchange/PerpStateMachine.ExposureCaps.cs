@@ -1,0 +1,152 @@
+using Aivora.Core.Events;
+using Aivora.Core.Numbers;
+using Aivora.Core.Orders;
+
+namespace Aivora.Core.Exchange;
+
+/// <summary>
+/// Caps on exposure, checked for an order (or amend) that could grow the account's position, each rejected with
+/// its figures (the cap and the value that broke it, in lots): the instrument's open interest, the account's
+/// position and its share of open interest (the position if every open order on that side filled), and the
+/// position the order makes against what its liquidation could sell into the visible book at maintenance (the depth within the maintenance distance of mark, re-measured every second of engine
+/// time, moved only when it changes by more than a fifth, so the cap does not flicker with every quote).
+/// </summary>
+public sealed partial class PerpStateMachine<TSink>
+    where TSink : struct, IEngineEventSink
+{
+    private const long DepthCapIntervalNs = 1_000_000_000;
+
+    private readonly long[] _maxOpenInterest;
+    private readonly long[] _maxPosition;
+    private readonly long[] _maxShareRate;
+    private readonly long[] _depthCapRate;
+
+    // Per instrument and side of the book a liquidation would hit: [i * 2] caps longs (bids), [i * 2 + 1] shorts (asks). 0: not measured.
+    private readonly long[] _depthCap;
+    private long _nextDepthCapNs;
+
+    /// <summary>The cap from visible depth on positions of one direction (0: not measured, or off).</summary>
+    public long BookDepthCap(int instrumentId, bool longs) =>
+        _instrumentIndex.TryGetValue(new Collections.IntKey(instrumentId), out var i) ? _depthCap[(i * 2) + (longs ? 0 : 1)] : 0;
+
+    /// <summary>
+    /// The caps for an order of <paramref name="qtyLots"/> on <paramref name="side"/>, with the account's open
+    /// lots on each side: what the position could become if every order on that side filled.
+    /// </summary>
+    private RejectReason ExposureCaps(int accountId, int instrument, int instrumentId, Side side, long qtyLots, long buyLots, long sellLots, out long limit, out long actual)
+    {
+        limit = 0;
+        actual = 0;
+        var q = _ledger.PositionOf(accountId, instrumentId).QtyLots;
+        var couldBe = side == Side.Buy ? q + buyLots + qtyLots : q - sellLots - qtyLots;
+        var wouldHold = Math.Abs(couldBe);
+        if (wouldHold <= Math.Abs(q))
+        {
+            return RejectReason.None;   // it can only reduce
+        }
+
+        var cap = _maxPosition[instrument];
+        if (cap > 0 && wouldHold > cap)
+        {
+            (limit, actual) = (cap, wouldHold);
+            return RejectReason.PositionCap;
+        }
+
+        // Open interest grows by what this order adds beyond the account's current position.
+        var added = Math.Max(0, Math.Abs(q + (side == Side.Buy ? qtyLots : -qtyLots)) - Math.Abs(q));
+        var openInterest = _ledger.OpenInterestLots(instrumentId) + added;
+        cap = _maxOpenInterest[instrument];
+        if (cap > 0 && added > 0 && openInterest > cap)
+        {
+            (limit, actual) = (cap, openInterest);
+            return RejectReason.OpenInterestCap;
+        }
+
+        var share = _maxShareRate[instrument];
+        if (share > 0 && wouldHold >= _limits.ConcentrationFloorLots)
+        {
+            var allowed = FixedPoint.ApplyRate(Math.Max(openInterest, wouldHold), share, Rounding.Down);
+            if (wouldHold > allowed)
+            {
+                (limit, actual) = (Math.Max(allowed, _limits.ConcentrationFloorLots - 1), wouldHold);
+                return RejectReason.ConcentrationCap;
+            }
+        }
+
+        // The depth cap looks at the position this order alone could make: a maker's resting quotes on both sides are
+        // the depth, and counting all of them would cap the makers by their own book.
+        var afterOrder = q + (side == Side.Buy ? qtyLots : -qtyLots);
+        cap = _depthCap[(instrument * 2) + (afterOrder > 0 ? 0 : 1)];
+        if (_depthCapRate[instrument] > 0 && cap > 0 && Math.Abs(afterOrder) > Math.Abs(q) && Math.Abs(afterOrder) > cap)
+        {
+            (limit, actual) = (cap, Math.Abs(afterOrder));
+            return RejectReason.PositionTooLargeForBook;
+        }
+
+        return RejectReason.None;
+    }
+
+    /// <summary>Every second of engine time: the visible depth within the maintenance distance of mark, per side, into the caps.</summary>
+    private void MeasureDepthCaps()
+    {
+        var now = _engine.NowNs;
+        if (now < _nextDepthCapNs)
+        {
+            return;
+        }
+
+        _nextDepthCapNs = ((now / DepthCapIntervalNs) + 1) * DepthCapIntervalNs;
+        for (var i = 0; i < _depthCapRate.Length; i++)
+        {
+            if (_depthCapRate[i] <= 0)
+            {
+                continue;
+            }
+
+            var id = _ledger.InstrumentIdAt(i);
+            var mark = _ledger.MarkOf(id);
+            if (mark <= 0 || !_instrumentIndex.TryGetValue(new Collections.IntKey(id), out var instrument))
+            {
+                continue;
+            }
+
+            // A long is liquidated into the bids down to mark × (1 − MMR), a short into the asks up to mark × (1 + MMR).
+            var distance = FixedPoint.ApplyRate(mark, _ledger.Contract(id).Tiers[0].MaintenanceRate, Rounding.Down);
+            for (var s = 0; s < 2; s++)
+            {
+                var bookSide = s == 0 ? Side.Buy : Side.Sell;
+                var n = _engine.GetLevels(id, bookSide, _levels);
+                long depth = 0;
+                for (var k = 0; k < n; k++)
+                {
+                    var within = bookSide == Side.Buy ? _levels[k].PriceTicks >= mark - distance : _levels[k].PriceTicks <= mark + distance;
+                    if (!within)
+                    {
+                        break;
+                    }
+
+                    depth += _levels[k].TotalLots;
+                }
+
+                var measured = FixedPoint.ApplyRate(depth, _depthCapRate[instrument], Rounding.Down);
+                ref var cap = ref _depthCap[(instrument * 2) + s];
+                if (cap == 0 || Math.Abs(measured - cap) * 5 > cap)
+                {
+                    var e = new EngineEvent
+                    {
+                        Kind = EventKind.PositionCapChanged,
+                        TimeNs = now,
+                        InstrumentId = id,
+                        Side = s == 0 ? Side.Buy : Side.Sell,
+                        QtyLots = Math.Max(1, measured),
+                        OtherRemainingLots = cap,
+                        RemainingLots = depth,
+                        PriceTicks = mark,
+                    };
+                    cap = Math.Max(1, measured);   // an empty book still allows a lot: the cap never blocks closing, and 0 means "not measured"
+                    _engine.Sink.OnEvent(in e);
+                }
+            }
+        }
+    }
+}
