@@ -9,14 +9,14 @@ namespace Aivora.SystemTests;
 public sealed class OrderFlowTests : IDisposable
 {
     private readonly NodeUnderTest _node = new();
-    private readonly ExchangeClient _maker, _taker;
+    private readonly ExchangeClient _maker, _taker, _feeder;
     private readonly ReportLog _makerLog = new(), _takerLog = new();
 
     public OrderFlowTests()
     {
-        var feeder = _node.Client(DefaultConfiguration.FeederAccount);
-        _node.LogOn(feeder);
-        _node.FeedPrices(feeder);
+        _feeder = _node.Client(DefaultConfiguration.FeederAccount);
+        _node.LogOn(_feeder);
+        _node.FeedPrices(_feeder);
         _node.Deposit(1, 1_000_000);
         _node.Deposit(1001, 100_000);
         _maker = _node.Client(1);
@@ -139,6 +139,27 @@ public sealed class OrderFlowTests : IDisposable
         // Every report of the session came in sequence.
         Assert.Equal(0, _maker.SequenceGaps);
         Assert.Equal(0, _taker.SequenceGaps);
+    }
+
+    [Fact]
+    public void ShouldHoldATrailingStopThatFollowsTheMarkAndFireItWhenTheMarkFallsTheCallback()
+    {
+        var feeder = _feeder;
+        Assert.True(_maker.SendNewOrder(_node.NowNs, 1, 1, Side.Buy, OrdType.Limit, TimeInForce.GTC, 640_000, 10));
+        Assert.True(_makerLog.Await(_node, _maker, r => r.Kind == ReportKind.Accepted));
+
+        // A sell trailing 500 ticks (50 USDT) under the best mark; the mark rises 1,000 ticks, then falls 600.
+        Assert.True(_taker.SendTrailingStop(_node.NowNs, 21, 1, Side.Sell, 2, callbackTicks: 500));
+        Assert.True(_takerLog.Await(_node, _taker, r => r.ClientOrderId == 21 && r.Kind == ReportKind.Accepted),
+            string.Join("; ", _takerLog.Reports.Select(r => $"{r.Kind} {r.RejectReason}")));
+        for (var source = 1; source <= 3; source++) Assert.True(feeder.SendPriceFeed(_node.NowNs, source, 1, 651_000));
+        Assert.True(_node.PumpUntil(() => _node.Host.StateMachine.Pricing(1)!.MarkTicks >= 650_900));
+        Assert.Empty(_takerLog.Of(ReportKind.Triggered));
+        var high = _node.Host.StateMachine.Pricing(1)!.MarkTicks;
+        for (var source = 1; source <= 3; source++) Assert.True(feeder.SendPriceFeed(_node.NowNs, source, 1, 650_400));
+        Assert.True(_takerLog.Await(_node, _taker, r => r.ClientOrderId == 21 && r.Kind == ReportKind.Triggered),
+            $"mark {_node.Host.StateMachine.Pricing(1)!.MarkTicks} after a high of {high}");
+        Assert.True(_takerLog.Await(_node, _taker, r => r.ClientOrderId == 21 && r.Kind == ReportKind.Filled && r.PriceTicks == 640_000));
     }
 
     [Fact]

@@ -51,6 +51,12 @@ public struct EngineCommand
 
     public TriggerSource TriggerSource;
 
+    /// <summary>For a trailing stop: the callback distance in ticks (or 0 and <see cref="CallbackBps"/>).</summary>
+    public long CallbackTicks;
+
+    /// <summary>For a trailing stop: the callback distance in basis points of the best mark (or 0 and <see cref="CallbackTicks"/>).</summary>
+    public long CallbackBps;
+
     /// <summary>SetParameter: which parameter, its new value, when it takes effect, and the operator's reason code (the text lives in the audit log).</summary>
     public RiskParameter Parameter;
 
@@ -172,6 +178,26 @@ public struct EngineCommand
             Flags = flags,
             TriggerPriceTicks = triggerPriceTicks,
             TriggerSource = source,
+        };
+
+    /// <summary>A trailing stop on mark: a sell follows the highest mark since placement down by the callback, a buy the lowest up by it.
+    /// Exactly one of <paramref name="callbackTicks"/> and <paramref name="callbackBps"/> is positive.</summary>
+    public static EngineCommand Trailing(long nowNs, int accountId, int instrumentId, long clientOrderId, Side side, long qtyLots,
+        long callbackTicks, long callbackBps = 0, OrderFlags flags = OrderFlags.None) => new()
+        {
+            Kind = CommandKind.PlaceOrder,
+            NowNs = nowNs,
+            AccountId = accountId,
+            InstrumentId = instrumentId,
+            ClientOrderId = clientOrderId,
+            Side = side,
+            Type = OrderType.TrailingStopMarket,
+            TimeInForce = TimeInForce.Ioc,
+            QtyLots = qtyLots,
+            Flags = flags,
+            TriggerSource = TriggerSource.Mark,
+            CallbackTicks = callbackTicks,
+            CallbackBps = callbackBps,
         };
 
     public static EngineCommand ChangeParameter(long nowNs, int instrumentId, RiskParameter parameter, long value, long effectiveNs, long reasonCode) => new()

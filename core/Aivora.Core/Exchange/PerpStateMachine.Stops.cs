@@ -23,11 +23,19 @@ public sealed partial class PerpStateMachine<TSink>
             reason = RejectReason.UnknownInstrument;
         }
 
-        if (reason == RejectReason.None && (c.TriggerPriceTicks <= 0 || c.ClientOrderId == 0 || c.TriggerSource > TriggerSource.Index ||
+        if (reason == RejectReason.None && c.Type != OrderType.TrailingStopMarket && (c.TriggerPriceTicks <= 0 || c.ClientOrderId == 0 || c.TriggerSource > TriggerSource.Index ||
                                             (c.TriggerSource == TriggerSource.Index && _pricing[instrument] is null) ||
                                             (c.Type.WhenTriggered() == OrderType.Limit && c.PriceTicks <= 0)))
         {
             // An index-triggered stop on an instrument without an index would never fire: refused.
+            reason = RejectReason.InvalidTrigger;
+        }
+
+        if (reason == RejectReason.None && c.Type == OrderType.TrailingStopMarket &&
+            (c.TriggerSource != TriggerSource.Mark || (c.CallbackTicks > 0) == (c.CallbackBps > 0) || c.CallbackTicks < 0 || c.CallbackBps < 0 ||
+             c.CallbackBps >= 10_000 || _ledger.MarkOf(c.InstrumentId) <= 0))
+        {
+            // On mark only, exactly one positive callback (bps below 100%), and a mark to anchor to.
             reason = RejectReason.InvalidTrigger;
         }
 
@@ -41,13 +49,18 @@ public sealed partial class PerpStateMachine<TSink>
             reason = RejectReason.DuplicateClientOrderId;
         }
 
-        if (reason == RejectReason.None && !_stops.TryAdd(in c, instrument, out _))
+        if (reason == RejectReason.None && c.ClientOrderId == 0)
+        {
+            reason = RejectReason.InvalidTrigger;   // held stops are cancelled by client order id: one is required
+        }
+
+        if (reason == RejectReason.None && !_stops.TryAdd(in c, instrument, out _, _ledger.MarkOf(c.InstrumentId)))
         {
             reason = RejectReason.CapacityStops;
         }
         else if (reason == RejectReason.None)
         {
-            var e = StopEvent(EventKind.StopAccepted, ref _stops[_stops.Find(c.AccountId, c.ClientOrderId)]);
+            var e = StopEvent(EventKind.StopAccepted, ref _stops[_stops.Find(c.AccountId, c.ClientOrderId)]);   // Required: the (first) trigger
             e.QtyLots = c.QtyLots;
             e.PriceTicks = c.PriceTicks;
             e.Side = c.Side;
@@ -107,6 +120,11 @@ public sealed partial class PerpStateMachine<TSink>
         if (_waitingCount > 0)
         {
             ResumeWaitingPaths();   // a waiting path below its hard floor goes on at once
+        }
+
+        if (_stops.TrailingCount > 0)
+        {
+            _stops.Trail(instrument, c.PriceTicks);   // trailing triggers follow the best mark, then fire like any mark stop
         }
 
         Fire(instrument, TriggerSource.Mark, c.PriceTicks);

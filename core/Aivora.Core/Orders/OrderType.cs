@@ -21,6 +21,11 @@ public enum OrderType : byte
 
     /// <summary>As TakeProfitMarket, but becomes a limit order at the order's price.</summary>
     TakeProfitLimit = 5,
+
+    /// <summary>A stop on mark whose trigger follows the best mark since placement at a callback distance
+    /// (ticks or basis points): a sell fires when mark falls the distance below the highest mark seen, a buy
+    /// when it rises the distance above the lowest. Becomes a market order.</summary>
+    TrailingStopMarket = 6,
 }
 
 /// <summary>Which price a stop or take-profit order watches. Values match the wire.</summary>
@@ -33,7 +38,7 @@ public enum TriggerSource : byte
 
 public static class OrderTypeExtensions
 {
-    public static bool IsTriggered(this OrderType type) => type >= OrderType.StopMarket && type <= OrderType.TakeProfitLimit;
+    public static bool IsTriggered(this OrderType type) => type >= OrderType.StopMarket && type <= OrderType.TrailingStopMarket;
 
     /// <summary>What a triggered order becomes.</summary>
     public static OrderType WhenTriggered(this OrderType type) =>
@@ -41,5 +46,5 @@ public static class OrderTypeExtensions
 
     /// <summary>True when the order fires as the watched price rises to its trigger (buy stops, sell take-profits).</summary>
     public static bool FiresOnRise(this OrderType type, Side side) =>
-        (type is OrderType.StopMarket or OrderType.StopLimit) == (side == Side.Buy);
+        (type is OrderType.StopMarket or OrderType.StopLimit or OrderType.TrailingStopMarket) == (side == Side.Buy);
 }

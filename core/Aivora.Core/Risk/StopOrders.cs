@@ -22,6 +22,20 @@ public struct HeldStop
     public TriggerSource Source;
     public bool Live;
 
+    /// <summary>Trailing stops: the callback (ticks, or basis points of the anchor) and the best mark since placement.</summary>
+    public long CallbackTicks;
+    public long CallbackBps;
+    public long AnchorTicks;
+
+    public readonly bool Trailing => Type == OrderType.TrailingStopMarket;
+
+    /// <summary>A trailing stop's trigger for its anchor: the callback below it (sell) or above it (buy); bps round toward the anchor.</summary>
+    public readonly long TrailingTrigger(long anchorTicks)
+    {
+        var distance = CallbackTicks > 0 ? CallbackTicks : (long)((Int128)anchorTicks * CallbackBps / 10_000);
+        return Side == Side.Sell ? anchorTicks - distance : anchorTicks + distance;
+    }
+
     /// <summary>The order it becomes when it fires.</summary>
     public readonly EngineCommand ToOrder(long nowNs) => EngineCommand.Place(
         nowNs, AccountId, InstrumentId, ClientOrderId, Side, Type.WhenTriggered(),
@@ -44,6 +58,9 @@ public sealed class StopOrders
     private readonly IndexedMinHeap[] _rising;
     private readonly IndexedMinHeap[] _falling;
     private readonly OpenHashMap<ClientOrderKey> _byClientOrderId;
+    private readonly int[] _trailing;
+    private readonly int[] _trailingAt;
+    private int _trailingCount;
     private int _freeCount;
     private long _nextStopId = 1;
 
@@ -66,6 +83,8 @@ public sealed class StopOrders
         }
 
         _byClientOrderId = new OpenHashMap<ClientOrderKey>(maxStops);
+        _trailing = new int[maxStops];
+        _trailingAt = new int[maxStops];
     }
 
     public int Count => _stops.Length - _freeCount;
@@ -77,7 +96,7 @@ public sealed class StopOrders
     public bool Contains(int accountId, long clientOrderId) => _byClientOrderId.ContainsKey(new ClientOrderKey(accountId, clientOrderId));
 
     /// <summary>Holds an order; false when full. Returns its stop id.</summary>
-    public bool TryAdd(in EngineCommand c, int instrumentIndex, out long stopId)
+    public bool TryAdd(in EngineCommand c, int instrumentIndex, out long stopId, long anchorTicks = 0)
     {
         stopId = 0;
         if (_freeCount == 0)
@@ -103,19 +122,62 @@ public sealed class StopOrders
             Flags = c.Flags,
             Source = c.TriggerSource,
             Live = true,
+            CallbackTicks = c.CallbackTicks,
+            CallbackBps = c.CallbackBps,
+            AnchorTicks = c.Type == OrderType.TrailingStopMarket ? anchorTicks : 0,
         };
+        if (c.Type == OrderType.TrailingStopMarket)
+        {
+            _stops[slot].TriggerPriceTicks = _stops[slot].TrailingTrigger(anchorTicks);
+            _trailingAt[slot] = _trailingCount;
+            _trailing[_trailingCount++] = slot;
+        }
+
+        var trigger = _stops[slot].TriggerPriceTicks;
         _byClientOrderId.TryAdd(new ClientOrderKey(c.AccountId, c.ClientOrderId), slot);
         var heap = HeapIndex(instrumentIndex, c.TriggerSource);
         if (c.Type.FiresOnRise(c.Side))
         {
-            _rising[heap].Insert(slot, c.TriggerPriceTicks, stopId);
+            _rising[heap].Insert(slot, trigger, stopId);
         }
         else
         {
-            _falling[heap].Insert(slot, -c.TriggerPriceTicks, stopId);
+            _falling[heap].Insert(slot, -trigger, stopId);
         }
 
         return true;
+    }
+
+    /// <summary>Trailing stops held, all instruments together.</summary>
+    public int TrailingCount => _trailingCount;
+
+    /// <summary>
+    /// A new mark on an instrument: every trailing stop there whose anchor it betters (higher for a sell, lower for
+    /// a buy) follows it, and its trigger is re-keyed. Visits the trailing stops only (at most the stop capacity).
+    /// </summary>
+    public void Trail(int instrumentIndex, long markTicks)
+    {
+        for (var k = 0; k < _trailingCount; k++)
+        {
+            var slot = _trailing[k];
+            ref var stop = ref _stops[slot];
+            if (stop.InstrumentIndex != instrumentIndex || (stop.Side == Side.Sell ? markTicks <= stop.AnchorTicks : markTicks >= stop.AnchorTicks))
+            {
+                continue;
+            }
+
+            stop.AnchorTicks = markTicks;
+            stop.TriggerPriceTicks = stop.TrailingTrigger(markTicks);
+            var heap = HeapIndex(instrumentIndex, stop.Source);
+            if (stop.Side == Side.Buy)
+            {
+                _rising[heap].Upsert(slot, stop.TriggerPriceTicks, stop.StopId);
+            }
+            else
+            {
+                _falling[heap].Upsert(slot, -stop.TriggerPriceTicks, stop.StopId);
+            }
+        }
     }
 
     /// <summary>Finds a held stop by the account's client order id (-1 when none).</summary>
@@ -134,6 +196,14 @@ public sealed class StopOrders
         _rising[heap].Remove(slot);
         _falling[heap].Remove(slot);
         _byClientOrderId.Remove(new ClientOrderKey(stop.AccountId, stop.ClientOrderId));
+        if (stop.Trailing)
+        {
+            var at = _trailingAt[slot];
+            var last = _trailing[--_trailingCount];
+            _trailing[at] = last;
+            _trailingAt[last] = at;
+        }
+
         stop.Live = false;
         _free[_freeCount++] = slot;
     }

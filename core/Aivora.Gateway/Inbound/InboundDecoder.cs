@@ -36,6 +36,8 @@ internal static class InboundDecoder
         {
             c.TriggerPriceTicks = d.TriggerPriceIsNull ? 0 : d.TriggerPrice;
             c.TriggerSource = (CoreOrders.TriggerSource)d.TriggerSource;
+            c.CallbackTicks = d.CallbackTicksIsNull ? 0 : d.CallbackTicks;
+            c.CallbackBps = d.CallbackBpsIsNull ? 0 : d.CallbackBps;
         }
 
         return RejectReason.None;

@@ -138,6 +138,28 @@ public sealed class ExchangeClient : IDisposable
         return true;
     }
 
+    /// <summary>A trailing stop on mark (a market order when it fires): give the callback in ticks or in basis points, not both.</summary>
+    public bool SendTrailingStop(long nowNs, long clientOrderId, int instrumentId, Side side, long qtyLots, long callbackTicks, ushort callbackBps = 0, OrderFlags flags = default)
+    {
+        if (!Claim(SbeSchema.HeaderSize + NewOrderEncoder.BlockLength)) return false;
+        var m = NewOrderEncoder.Wrap(_claim.Buffer);
+        m.ClientOrderId((ulong)clientOrderId);
+        m.AccountId((uint)AccountId);
+        m.InstrumentId(instrumentId);
+        m.Side(side);
+        m.OrdType(OrdType.TrailingStopMarket);
+        m.TimeInForce(TimeInForce.IOC);
+        m.Flags(flags);
+        m.StpMode(StpMode.Default);
+        m.TriggerSource(TriggerSource.Mark);
+        m.Quantity(qtyLots);
+        if (callbackTicks > 0) m.CallbackTicks(callbackTicks);
+        if (callbackBps > 0) m.CallbackBps(callbackBps);
+        m.SendingTimeNs((ulong)nowNs);
+        Commit(nowNs);
+        return true;
+    }
+
     /// <summary>Cancels by client order id (the node finds the order among this account's live ones).</summary>
     public bool SendCancel(long nowNs, long requestId, int instrumentId, long origClientOrderId)
     {
