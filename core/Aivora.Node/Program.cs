@@ -161,7 +161,7 @@ public static class Program
         }
         else
         {
-            var replay = NodeHost.NewStateMachine(node.Config, fundingNs, new CountingSink());
+            var replay = NodeHost.NewStateMachine(node.Config, fundingNs, new CountingSink(), node.Limits);
             foreach (ref readonly var command in recorder.Commands) replay.Process(in command);
             var replayed = (Book: replay.Engine.StateHash(), Ledger: replay.Ledger.StateHash());
             ok &= replayed == hash;

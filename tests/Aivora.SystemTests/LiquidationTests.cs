@@ -78,7 +78,7 @@ public sealed class LiquidationTests
 
         // Replaying the journal to that command reproduces the steps, figure by figure.
         var events = new List<EngineEvent>();
-        var replay = NodeHost.NewStateMachine(DefaultConfiguration.Engine, 8 * 3_600 * 1_000_000_000L, new Recording(events));
+        var replay = NodeHost.NewStateMachine(DefaultConfiguration.Engine, 8 * 3_600 * 1_000_000_000L, new Recording(events), NodeUnderTest.Limits);
         foreach (ref readonly var c in node.Recorder.Commands[..(int)journal]) replay.Process(in c);
         var replayed = events.Where(e => e.Kind == EventKind.LiquidationStep && e.AccountId == Victim).ToList();
         Assert.Equal(steps.Count, replayed.Count);

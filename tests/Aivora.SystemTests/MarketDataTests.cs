@@ -109,7 +109,7 @@ public sealed class MarketDataTests
         node.PumpFor(1_500);    // clock ticks, a funding settlement or more
         Assert.True(node.Host.StateMachine.Engine.Sink.Router.FundingSettlements > 0, "the run should include funding");
 
-        var replay = NodeHost.NewStateMachine(DefaultConfiguration.Engine, 1_000_000_000L, new Core.Events.CountingSink());
+        var replay = NodeHost.NewStateMachine(DefaultConfiguration.Engine, 1_000_000_000L, new Core.Events.CountingSink(), NodeUnderTest.Limits);
         foreach (ref readonly var command in node.Recorder.Commands) replay.Process(in command);
         Assert.False(node.Recorder.Overflowed);
         Assert.Equal(node.Engine.StateHash(), replay.Engine.StateHash());

@@ -39,7 +39,10 @@ public sealed class NodeUnderTest : IDisposable
         };
         Gateway = tune?.Invoke(Gateway) ?? Gateway;
         Recorder = new CommandRecorder(1 << 20);
-        Host = new NodeHost(DefaultConfiguration.Engine, Gateway, new KeyStore(DefaultConfiguration.DemoKeys), fundingIntervalS * 1_000_000_000L, Recorder);
+        // The node's limits without the cap from visible depth: it is re-measured on engine-time second boundaries,
+        // which the wall clock these tests run on would place at random points of a test (the core tests cover it).
+        Host = new NodeHost(DefaultConfiguration.Engine, Gateway, new KeyStore(DefaultConfiguration.DemoKeys), fundingIntervalS * 1_000_000_000L, Recorder,
+            limits: Limits);
         MarketDataOptions = new MarketDataOptions
         {
             BookChannel = Gateway.BookChannel,
@@ -48,6 +51,9 @@ public sealed class NodeUnderTest : IDisposable
             SnapshotChannel = Gateway.SnapshotChannel,
         };
     }
+
+    /// <summary>The limits every node under test runs with (a replay in a test must use them too).</summary>
+    public static Core.Risk.RiskLimits Limits { get; } = DefaultConfiguration.Limits with { BookDepthCapRate = 0 };
 
     public GatewayOptions Gateway { get; }
     public NodeHost Host { get; }

@@ -67,13 +67,20 @@ public sealed partial class PerpStateMachine<TSink>
             return _ledger.ReduceOnlyAllowance(c.AccountId, c.InstrumentId, c.Side) > 0 ? RejectReason.None : RejectReason.ReduceOnlyWouldIncrease;
         }
 
-        reason = ExposureCaps(c.AccountId, instrument, c.InstrumentId, c.Side, c.QtyLots, buyLots, sellLots, out required, out available);
+        reason = MarginCheck(c.AccountId, c.InstrumentId, c.Side, c.QtyLots, priceTicks, buyLots, sellLots, c.QtyLots, out required, out available);
         if (reason != RejectReason.None)
         {
             return reason;
         }
 
-        return MarginCheck(c.AccountId, c.InstrumentId, c.Side, c.QtyLots, priceTicks, buyLots, sellLots, c.QtyLots, out required, out available);
+        // An order the account can afford may still be too big for the exposure caps (figures: the cap, the value).
+        reason = ExposureCaps(c.AccountId, instrument, c.InstrumentId, c.Side, c.QtyLots, buyLots, sellLots, out var limit, out var actual);
+        if (reason != RejectReason.None)
+        {
+            (required, available) = (limit, actual);
+        }
+
+        return reason;
     }
 
     /// <summary>

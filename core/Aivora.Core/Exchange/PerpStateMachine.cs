@@ -16,10 +16,10 @@ namespace Aivora.Core.Exchange;
 /// per command, from the command. Pre-trade risk runs inline before the book. For a new order, in this order, the first failure wins,
 /// each with its own reason and figures: order shape; instrument state; account in a waiting liquidation path (only reduce-only); index state (stale: only
 /// reduce-only); price band; quantity and notional; open orders per account and instrument;
-/// post-only would take; reduce-only direction; exposure caps (instrument open interest, account position,
-/// share of open interest, visible depth); initial margin (equity, less the taker fee reserved
+/// post-only would take; reduce-only direction; initial margin (equity, less the taker fee reserved
 /// and the loss against mark of filling at the limit, must cover the initial margin of every
-/// position with its open orders, worst side, this order included). An order that passes gets an
+/// position with its open orders, worst side, this order included); then the exposure caps (instrument
+/// open interest, account position and share of open interest, visible depth). An order that passes gets an
 /// <see cref="EventKind.OrderRiskAssessed"/> event with its what-if figures (liquidation price if it
 /// fills completely, margin it adds) and goes to the matching engine, whose position keeper is the
 /// ledger. Amends that add exposure pass the same margin test. Other commands pass straight through.
@@ -247,17 +247,14 @@ public sealed partial class PerpStateMachine<TSink>
 
         _engine.OpenQuantity(c.AccountId, order.InstrumentId, out var buyLots, out var sellLots);
         var added = Math.Max(0, newRemaining - order.RemainingLots);
-        var capReason = ExposureCaps(c.AccountId, instrument, order.InstrumentId, order.Side, added, buyLots, sellLots, out var limit, out var actual);
-        if (capReason != RejectReason.None)
-        {
-            Reject(in c, capReason, limit, actual);
-            return false;
-        }
-
         var reason = MarginCheck(c.AccountId, order.InstrumentId, order.Side, added, newPrice, buyLots, sellLots, newRemaining, out var required, out var available);
         if (reason == RejectReason.None)
         {
-            return true;
+            reason = ExposureCaps(c.AccountId, instrument, order.InstrumentId, order.Side, added, buyLots, sellLots, out required, out available);
+            if (reason == RejectReason.None)
+            {
+                return true;
+            }
         }
 
         Reject(in c, reason, required, available);

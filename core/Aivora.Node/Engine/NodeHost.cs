@@ -22,18 +22,24 @@ public sealed class NodeHost : IDisposable
 {
     private volatile bool _stop;
 
-    public NodeHost(EngineConfig config, GatewayOptions gateway, KeyStore keys, long fundingIntervalNs, ICommandLog log, ThreadingMode driverMode = ThreadingMode.Invoker)
+    public NodeHost(EngineConfig config, GatewayOptions gateway, KeyStore keys, long fundingIntervalNs, ICommandLog log, ThreadingMode driverMode = ThreadingMode.Invoker,
+        Core.Risk.RiskLimits? limits = null)
     {
         Config = config;
+        Limits = limits ?? DefaultConfiguration.Limits;
         Clock = new EpochClock();
         // Invoker: the engine thread runs the driver's duty cycle itself (one core does everything). Any other
         // mode gives the driver threads of its own (backing off when idle), for machines with cores to spare.
         Driver = MediaDriver.Launch(new DriverOptions { ThreadingMode = driverMode });
-        StateMachine = NewStateMachine(config, fundingIntervalNs, new GatewaySink(new EventRouter()));
+        StateMachine = NewStateMachine(config, fundingIntervalNs, new GatewaySink(new EventRouter()), Limits);
         Gateway = new ExchangeGateway(Driver, gateway, keys, StateMachine, config, Clock, log);
     }
 
     public EngineConfig Config { get; }
+
+    /// <summary>The pre-trade limits and liquidation parameters the state machine runs with (a replay must use the same).</summary>
+    public Core.Risk.RiskLimits Limits { get; }
+
     public EpochClock Clock { get; }
     public MediaDriver Driver { get; }
     public PerpStateMachine<GatewaySink> StateMachine { get; }
@@ -42,11 +48,11 @@ public sealed class NodeHost : IDisposable
     public int PinnedCpu { get; private set; } = -1;
 
     /// <summary>A state machine of the node's configuration (the live one, or a fresh one for a replay).</summary>
-    public static PerpStateMachine<TSink> NewStateMachine<TSink>(EngineConfig config, long fundingIntervalNs, TSink sink)
+    public static PerpStateMachine<TSink> NewStateMachine<TSink>(EngineConfig config, long fundingIntervalNs, TSink sink, Core.Risk.RiskLimits? limits = null)
         where TSink : struct, Core.Events.IEngineEventSink
     {
         var ledger = new Ledger(DefaultConfiguration.Contracts, config.MaxAccounts);
-        return new PerpStateMachine<TSink>(config, ledger, DefaultConfiguration.Limits, sink,
+        return new PerpStateMachine<TSink>(config, ledger, limits ?? DefaultConfiguration.Limits, sink,
             [.. config.Instruments.Select(i => DefaultConfiguration.Pricing(i.Id, fundingIntervalNs))]);
     }
 

@@ -39,6 +39,7 @@ public sealed class ExposureCapTests
         var bench = new LiquidationBench(limits: l => l with { MaxOpenInterestLots = 1_000 });
         bench.Deposit(7, 10_000 * Usdt);
         bench.Deposit(8, 10_000 * Usdt);
+        bench.Deposit(9, 10_000 * Usdt);
         bench.Limit(7, Side.Sell, 10_000, 800);
         bench.Limit(8, Side.Buy, 10_000, 800, TimeInForce.Ioc);
         Assert.Equal(800, bench.Ledger.OpenInterestLots(1));
