@@ -39,8 +39,8 @@ public sealed class NodeUnderTest : IDisposable
         };
         Gateway = tune?.Invoke(Gateway) ?? Gateway;
         Recorder = new CommandRecorder(1 << 20);
-        // The node's limits without the cap from visible depth: it is re-measured on engine-time second boundaries,
-        // which the wall clock these tests run on would place at random points of a test (the core tests cover it).
+        // The node's limits, and never the cap from visible depth (off in the node's defaults too): it is re-measured on
+        // engine-time second boundaries, which the wall clock these tests run on would place at random points of a test.
         Host = new NodeHost(DefaultConfiguration.Engine, Gateway, new KeyStore(DefaultConfiguration.DemoKeys), fundingIntervalS * 1_000_000_000L, Recorder,
             limits: Limits);
         MarketDataOptions = new MarketDataOptions

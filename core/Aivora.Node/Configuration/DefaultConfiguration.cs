@@ -103,16 +103,16 @@ public static class DefaultConfiguration
     };
 
     /// <summary>
-    /// Pre-trade limits: 200 resting orders per account and instrument, 4,096 held stops, and no position whose
-    /// liquidation at maintenance could not be sold into the visible book (100 % of the depth within the
-    /// maintenance distance of mark). Open-interest, position and concentration caps are off (an operator
-    /// schedules them per instrument).
+    /// Pre-trade limits: 200 resting orders per account and instrument, 4,096 held stops. The exposure caps (open
+    /// interest, position, share of open interest, and the cap from visible depth) are off here and scheduled per
+    /// instrument by an operator (SetParameter MaxOpenInterest / MaxPosition / MaxOpenInterestShare / BookDepthCap):
+    /// on the demo's book (five small quotes a side per maker, about 0.13 BTC within the 0.4 % maintenance distance)
+    /// a depth cap of 100 % refused an eighth of the load's orders, the makers' quotes on their inventory's side among them.
     /// </summary>
     public static RiskLimits Limits { get; } = new()
     {
         MaxOpenOrdersPerInstrument = 200,
         MaxStopOrders = 4_096,
-        BookDepthCapRate = 100_000_000,
         Liquidation = Liquidation,
     };
 
