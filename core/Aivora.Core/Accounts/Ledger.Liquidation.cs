@@ -40,13 +40,23 @@ public sealed partial class Ledger
     private long _liquidationFee;
     private int _fundAccountId;
 
-    // Cross accounts with positions on two or more instruments (dense list, with each slot's place in it or −1):
-    // a mark on one instrument moves the liquidation price of their other positions, so a mark update re-keys them.
+    // Cross accounts with positions on two or more instruments (dense list, with each slot's place in it or −1).
+    // A mark on one of their instruments moves the liquidation price of their other positions. Rather than
+    // re-keying all of them on every mark, each gets a band per instrument it holds: the mark may move within
+    // ± its share of the account's slack (equity − maintenance) without eating it, so the liquidation prices
+    // indexed for its other positions cannot be missed while every mark stays inside its band. A mark that
+    // leaves a band re-keys that account (and draws new bands around the current marks): a mark update visits
+    // only the accounts whose band it crosses.
     private readonly int[] _crossPositions;
     private readonly bool[] _liquidating;
     private readonly int[] _multiCrossAt;
     private readonly int[] _multiCross;
     private int _multiCrossCount;
+    private readonly IndexedMinHeap[] _bandLows;    // per instrument: −(lowest mark inside the band): left when the mark is below it
+    private readonly IndexedMinHeap[] _bandHighs;   // per instrument: highest mark inside the band: left when the mark is above it
+    private readonly long[] _bandDrawn;             // per account and instrument: the band's low and high as drawn
+    private readonly long[] _maxMaintenanceRate;    // per instrument: the tier table's highest rate (how fast MM can grow)
+    private readonly int[] _crossedBands = new int[256];
 
     /// <summary>Keeps the count of cross positions per account and the multi-position list, as a position opens or closes.</summary>
     private void CrossPositionChanged(int slot, bool opened)
@@ -67,15 +77,86 @@ public sealed partial class Ledger
         }
     }
 
-    /// <summary>Re-keys every multi-position cross account holding instrument i (its other positions' liquidation prices moved with i's mark).</summary>
-    private void ReindexMultiCross(int i)
+    /// <summary>
+    /// Draws a multi-position cross account's bands around the current marks (or removes them when it is not one):
+    /// per instrument j it holds, the mark may move d_j = slack / (n × |q_j| × m_j × (1 + MMR_max)) ticks, n the
+    /// number of its cross positions, before the slack could be gone; no slack, no band (any move re-keys).
+    /// </summary>
+    private void DrawBands(int slot)
     {
-        for (var k = 0; k < _multiCrossCount; k++)
+        var multi = _multiCrossAt[slot] >= 0;
+        long slack = 0;
+        if (multi)
         {
-            var slot = _multiCross[k];
-            if (_positions[(slot * _contracts.Length) + i].QtyLots != 0)
+            slack = EquityOf(slot);
+            for (var j = 0; j < _contracts.Length; j++)
             {
-                ReindexAccount(slot);
+                ref var p = ref _positions[(slot * _contracts.Length) + j];
+                if (p.QtyLots != 0 && !p.Isolated)
+                {
+                    slack -= _contracts[j].Tiers.MaintenanceMargin(Notional(j, p.QtyLots, _marks[j]));
+                }
+            }
+        }
+
+        for (var j = 0; j < _contracts.Length; j++)
+        {
+            ref var p = ref _positions[(slot * _contracts.Length) + j];
+            if (!multi || p.QtyLots == 0 || p.Isolated || _marks[j] <= 0)
+            {
+                _bandLows[j].Remove(slot);
+                _bandHighs[j].Remove(slot);
+                continue;
+            }
+
+            Int128 perTick = (Int128)Math.Abs(p.QtyLots) * _contracts[j].MoneyPerTickLot * (FixedPoint.RateScale + _maxMaintenanceRate[j]);
+            var d = slack <= 0 ? 0 : (long)Int128.Min((Int128)slack * FixedPoint.RateScale / (perTick * _crossPositions[slot]), _marks[j]);
+            var (low, high) = (_marks[j] - d, _marks[j] + d);
+
+            // A band already inside the new one stays (it is only more cautious): most fills leave it, and the heaps untouched.
+            ref var drawnLow = ref _bandDrawn[(slot * _contracts.Length * 2) + (j * 2)];
+            ref var drawnHigh = ref _bandDrawn[(slot * _contracts.Length * 2) + (j * 2) + 1];
+            if (_bandLows[j].Contains(slot) && drawnLow >= low && drawnHigh <= high && drawnLow <= _marks[j] && drawnHigh >= _marks[j])
+            {
+                continue;
+            }
+
+            (drawnLow, drawnHigh) = (low, high);
+            _bandLows[j].Upsert(slot, -low, _accountIds[slot]);
+            _bandHighs[j].Upsert(slot, high, _accountIds[slot]);
+        }
+    }
+
+    private bool HasBands(int slot)
+    {
+        for (var j = 0; j < _bandLows.Length; j++)
+        {
+            if (_bandLows[j].Contains(slot))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Re-keys the multi-position cross accounts whose band on instrument i the mark has left (it draws their new bands).</summary>
+    private void ReindexBandsCrossed(int i)
+    {
+        var mark = _marks[i];
+        while (true)
+        {
+            // Left means strictly outside: a band of width 0 (no slack) around this very mark is not crossed by it.
+            var n = Math.Min(_bandLows[i].CollectAtMost(-(mark + 1), _crossedBands), _crossedBands.Length);
+            var m = Math.Min(_bandHighs[i].CollectAtMost(mark - 1, _crossedBands.AsSpan(n)), _crossedBands.Length - n);
+            if (n + m == 0)
+            {
+                return;
+            }
+
+            for (var k = 0; k < n + m; k++)
+            {
+                ReindexAccount(_crossedBands[k]);   // draws the bands anew around this mark: it leaves the crossed set
             }
         }
     }

@@ -137,6 +137,17 @@ public sealed partial class Ledger
         _reindexPending = new bool[maxAccounts];
         _liquidationIndex = new LiquidationIndex(_contracts.Length, maxAccounts);
         _crossPositions = new int[maxAccounts];
+        _bandLows = new IndexedMinHeap[_contracts.Length];
+        _bandHighs = new IndexedMinHeap[_contracts.Length];
+        _maxMaintenanceRate = new long[_contracts.Length];
+        _bandDrawn = new long[maxAccounts * _contracts.Length * 2];
+        for (var i = 0; i < _contracts.Length; i++)
+        {
+            _bandLows[i] = new IndexedMinHeap(maxAccounts);
+            _bandHighs[i] = new IndexedMinHeap(maxAccounts);
+            _maxMaintenanceRate[i] = _contracts[i].Tiers[_contracts[i].Tiers.Count - 1].MaintenanceRate;
+        }
+
         _openInterest = new long[_contracts.Length];
         _liquidating = new bool[maxAccounts];
         _multiCrossAt = [.. Enumerable.Repeat(-1, maxAccounts)];
@@ -233,6 +244,7 @@ public sealed partial class Ledger
         if (_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
         {
             _contracts[i] = change(_contracts[i]);
+            _maxMaintenanceRate[i] = _contracts[i].Tiers[_contracts[i].Tiers.Count - 1].MaintenanceRate;
             for (var a = 0; a < _accountCount; a++)
             {
                 ReindexAccount(a);
@@ -684,8 +696,8 @@ public sealed partial class Ledger
     /// liquidation price (as many as fit); returns how many there are. Visits only those positions
     /// (plus the heap nodes just past them), never every account: its cost does not grow with the
     /// number of positions held far from liquidation. A cross account's liquidation price includes
-    /// the other instruments' PnL: cross accounts holding positions on more than one instrument,
-    /// this one among them, are re-keyed first (their count, not the number of accounts, bounds it).
+    /// the other instruments' PnL: cross accounts holding positions on more than one instrument, this
+    /// one among them, are re-keyed first when the mark has left the band their slack allows it.
     /// </summary>
     public int MarkUpdate(int instrumentId, long markTicks, Span<int> accountIds)
     {
@@ -696,7 +708,7 @@ public sealed partial class Ledger
 
         FlushReindex();
         _marks[i] = markTicks;
-        ReindexMultiCross(i);
+        ReindexBandsCrossed(i);
         var atRisk = _liquidationIndex.AtOrPast(i, markTicks, accountIds);
         for (var k = 0; k < Math.Min(atRisk, accountIds.Length); k++)
         {
@@ -737,6 +749,11 @@ public sealed partial class Ledger
             {
                 Reindex(slot, i);
             }
+        }
+
+        if (_multiCrossAt[slot] >= 0 || HasBands(slot))
+        {
+            DrawBands(slot);
         }
     }
 

@@ -37,6 +37,11 @@ public sealed partial class PerpStateMachine<TSink>
     {
         limit = 0;
         actual = 0;
+        if ((_maxPosition[instrument] | _maxOpenInterest[instrument] | _maxShareRate[instrument] | _depthCapRate[instrument]) == 0)
+        {
+            return RejectReason.None;   // no cap on this instrument: nothing to look up
+        }
+
         var q = _ledger.PositionOf(accountId, instrumentId).QtyLots;
         var couldBe = side == Side.Buy ? q + buyLots + qtyLots : q - sellLots - qtyLots;
         var wouldHold = Math.Abs(couldBe);

@@ -64,7 +64,9 @@ public static class NodeBenchmark
             bookOnly = bookCommands.Length / Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
 
-        Console.WriteLine(FormattableString.Invariant($"# node flow: {count:N0} commands ({bookCommands.Length:N0} order commands), state hash 0x{hash:x16}"));
+        ref var counted = ref timed.Engine.Sink;
+        Console.WriteLine(FormattableString.Invariant(
+            $"# node flow: {count:N0} commands ({bookCommands.Length:N0} order commands), state hash 0x{hash:x16}; trades {counted.Trades:N0}, rejects {counted.Rejected:N0}, liquidation steps {counted.LiquidationSteps:N0}"));
         Console.WriteLine(FormattableString.Invariant(
             $"RESULT bench=node commands_per_sec={count / elapsed.TotalSeconds:F0} p50_ns={histogram.GetValueAtPercentile(50)} p99_ns={histogram.GetValueAtPercentile(99)} p999_ns={histogram.GetValueAtPercentile(99.9)} book_only_ops_per_sec={bookOnly:F0}"));
         return 0;
