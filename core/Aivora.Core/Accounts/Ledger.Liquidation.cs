@@ -412,6 +412,41 @@ public sealed partial class Ledger
     }
 
     /// <summary>
+    /// The <paramref name="accounts"/>.Length largest holders of an instrument (either side, by lots held, ties to the
+    /// lower account id) into <paramref name="accounts"/> and <paramref name="lots"/>, largest first; returns how many.
+    /// One pass over every account (a once-a-second check, not the hot path). The fund is left out.
+    /// </summary>
+    public int TopHolders(int instrumentId, Span<int> accounts, Span<long> lots)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
+        {
+            return 0;
+        }
+
+        var n = 0;
+        for (var a = 0; a < _accountCount; a++)
+        {
+            var held = Math.Abs(_positions[(a * _contracts.Length) + i].QtyLots);
+            var id = _accountIds[a];
+            if (held == 0 || id == _fundAccountId || (n == accounts.Length && (held < lots[n - 1] || (held == lots[n - 1] && id > accounts[n - 1]))))
+            {
+                continue;
+            }
+
+            var k = n < accounts.Length ? n++ : n - 1;
+            while (k > 0 && (lots[k - 1] < held || (lots[k - 1] == held && accounts[k - 1] > id)))
+            {
+                (lots[k], accounts[k]) = (lots[k - 1], accounts[k - 1]);
+                k--;
+            }
+
+            (lots[k], accounts[k]) = (held, id);
+        }
+
+        return n;
+    }
+
+    /// <summary>
     /// The account's ADL quantile on an instrument, 1 (last in the queue) to 5 (first): its rank by
     /// <see cref="AdlScore"/> among the positions on its side, in fifths. 0 when flat. Scans every account.
     /// </summary>

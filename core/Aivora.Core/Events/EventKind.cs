@@ -107,4 +107,10 @@ public enum EventKind : byte
     /// <summary>The cap from visible depth moved: InstrumentId, Side (Buy: it caps longs, measured on the bids; Sell: shorts, on the asks),
     /// QtyLots (new cap), OtherRemainingLots (old cap, 0 before the first), RemainingLots (depth within the maintenance distance), PriceTicks (mark).</summary>
     PositionCapChanged = 30,
+
+    /// <summary>Open interest is concentrated: InstrumentId, Count (how many top holders), QtyLots (lots they hold together),
+    /// RemainingLots (open interest, one side), Required (the threshold share, 1e-8), Available (their share of all open
+    /// positions, both sides counted: held / (2 × open interest), 1e-8),
+    /// OtherAccountId (the largest holder), OtherRemainingLots (its lots).</summary>
+    ConcentrationWarning = 31,
 }

@@ -24,6 +24,9 @@ public sealed partial class PerpStateMachine<TSink>
     // Per instrument and side of the book a liquidation would hit: [i * 2] caps longs (bids), [i * 2 + 1] shorts (asks). 0: not measured.
     private readonly long[] _depthCap;
     private long _nextDepthCapNs;
+    private readonly bool[] _concentrationRaised;
+    private readonly int[] _topAccounts = new int[16];
+    private readonly long[] _topLots = new long[16];
 
     /// <summary>The cap from visible depth on positions of one direction (0: not measured, or off).</summary>
     public long BookDepthCap(int instrumentId, bool longs) =>
@@ -101,6 +104,11 @@ public sealed partial class PerpStateMachine<TSink>
         }
 
         _nextDepthCapNs = ((now / DepthCapIntervalNs) + 1) * DepthCapIntervalNs;
+        if (_limits.ConcentrationWarningRate > 0)
+        {
+            CheckConcentration(now);
+        }
+
         for (var i = 0; i < _depthCapRate.Length; i++)
         {
             if (_depthCapRate[i] <= 0)
@@ -151,6 +159,54 @@ public sealed partial class PerpStateMachine<TSink>
                     cap = Math.Max(1, measured);   // an empty book still allows a lot: the cap never blocks closing, and 0 means "not measured"
                     _engine.Sink.OnEvent(in e);
                 }
+            }
+        }
+    }
+
+    /// <summary>Once a second: the largest holders' share of each instrument's open interest against the warning threshold (raised once, re-armed below 90 %).</summary>
+    private void CheckConcentration(long now)
+    {
+        var k = Math.Clamp(_limits.ConcentrationTopAccounts, 1, _topAccounts.Length);
+        for (var i = 0; i < _ledger.InstrumentCount; i++)
+        {
+            var id = _ledger.InstrumentIdAt(i);
+            var openInterest = _ledger.OpenInterestLots(id);
+            if (openInterest <= 0 || !_instrumentIndex.TryGetValue(new Collections.IntKey(id), out var instrument))
+            {
+                continue;
+            }
+
+            var n = _ledger.TopHolders(id, _topAccounts.AsSpan(0, k), _topLots.AsSpan(0, k));
+            long held = 0;
+            for (var j = 0; j < n; j++)
+            {
+                held += _topLots[j];
+            }
+
+            // Lots held on either side, against one side's open interest: both sides' holders count toward concentration.
+            var share = FixedPoint.MulDiv(held, FixedPoint.RateScale, 2 * openInterest, Rounding.Down);
+            var threshold = _limits.ConcentrationWarningRate;
+            if (!_concentrationRaised[instrument] && share > threshold)
+            {
+                _concentrationRaised[instrument] = true;
+                var e = new EngineEvent
+                {
+                    Kind = EventKind.ConcentrationWarning,
+                    TimeNs = now,
+                    InstrumentId = id,
+                    Count = n,
+                    QtyLots = held,
+                    RemainingLots = openInterest,
+                    Required = threshold,
+                    Available = share,
+                    OtherAccountId = n > 0 ? _topAccounts[0] : 0,
+                    OtherRemainingLots = n > 0 ? _topLots[0] : 0,
+                };
+                _engine.Sink.OnEvent(in e);
+            }
+            else if (_concentrationRaised[instrument] && share * 10 < threshold * 9)
+            {
+                _concentrationRaised[instrument] = false;
             }
         }
     }

@@ -71,6 +71,7 @@ public sealed partial class PerpStateMachine<TSink>
         _maxShareRate = [.. Enumerable.Repeat(limits.MaxOpenInterestShareRate, config.Instruments.Count)];
         _depthCapRate = [.. Enumerable.Repeat(limits.BookDepthCapRate, config.Instruments.Count)];
         _depthCap = new long[config.Instruments.Count * 2];
+        _concentrationRaised = new bool[config.Instruments.Count];
         _liquidation = limits.Liquidation;
         _liquidation.Validate();
         _ledger.InsuranceFundAccountId = _liquidation.InsuranceFundAccountId;

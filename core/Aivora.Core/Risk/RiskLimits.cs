@@ -42,6 +42,13 @@ public sealed record RiskLimits
     /// <summary>Positions below this many lots are never refused for concentration (a young market's first traders hold all of it).</summary>
     public long ConcentrationFloorLots { get; init; } = 1_000;
 
+    /// <summary>Raise <c>ConcentrationWarning</c> when the <see cref="ConcentrationTopAccounts"/> largest holders of an instrument hold more
+    /// than this share (1e-8) of all open positions, both sides counted (checked every second of engine time; re-armed below nine tenths of it); 0: off.</summary>
+    public long ConcentrationWarningRate { get; init; }
+
+    /// <summary>How many of the largest holders the concentration warning sums (at most 16).</summary>
+    public int ConcentrationTopAccounts { get; init; } = 5;
+
     /// <summary>A position may be at most this share (1e-8) of the opposite visible depth within the maintenance distance of mark
     /// (what its liquidation would sell into); 0: off. Re-measured every second of engine time, moved only by more than a fifth.</summary>
     public long BookDepthCapRate { get; init; }

@@ -100,4 +100,22 @@ public sealed class ExposureCapTests
         bench.Advance(2_000);
         Assert.Equal((RejectReason.PositionCap, 100L, 200L), Rejected(bench, 7, Side.Buy, 9_980, 50));
     }
+
+    [Fact]
+    public void ShouldWarnOnceWhenTheLargestHoldersHoldMoreThanTheThresholdShare()
+    {
+        var bench = new LiquidationBench(limits: l => l with { ConcentrationWarningRate = 50_000_000, ConcentrationTopAccounts = 2 });
+        foreach (var a in new[] { 7, 8, 9 }) bench.Deposit(a, 10_000 * Usdt);
+        bench.Limit(8, Side.Sell, 10_000, 300);
+        bench.Limit(9, Side.Sell, 10_000, 300);
+        bench.Limit(7, Side.Buy, 10_000, 600, TimeInForce.Ioc);
+        bench.Advance(1_000_000_000);
+
+        // 7 holds 600 and 8 holds 300: 900 of the 1,200 lots open on both sides, 75% against a 50% threshold.
+        var warning = Assert.Single(bench.Events, e => e.Kind == EventKind.ConcentrationWarning);
+        Assert.Equal((2, 900L, 600L, 50_000_000L, 75_000_000L, 7, 600L),
+            (warning.Count, warning.QtyLots, warning.RemainingLots, warning.Required, warning.Available, warning.OtherAccountId, warning.OtherRemainingLots));
+        bench.Advance(1_000_000_000);
+        Assert.Single(bench.Events, e => e.Kind == EventKind.ConcentrationWarning);   // raised once, not every second
+    }
 }
