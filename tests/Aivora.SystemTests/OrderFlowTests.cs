@@ -45,6 +45,7 @@ public sealed class OrderFlowTests : IDisposable
         Assert.InRange(ack.InitialMargin, 64_900 * DefaultConfiguration.UsdtUnit, 65_100 * DefaultConfiguration.UsdtUnit);
         Assert.Equal(_node.Host.StateMachine.Ledger.WhatIfLiquidationPrice(1001, 1, Core.Orders.Side.Buy, 649_000, 20_000), ack.LiquidationPrice);
         Assert.True(ack.LiquidationPrice > 600_000 && ack.LiquidationPrice < 649_000, $"liquidation price {ack.LiquidationPrice}");
+        Assert.Equal(5, ack.AdlQuantile);   // the only long there would be: first in the ADL queue (the ranking is taken from the node's first second)
         Assert.True(_taker.OpenOrders.ContainsKey(42));
     }
 

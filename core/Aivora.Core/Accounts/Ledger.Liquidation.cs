@@ -364,6 +364,11 @@ public sealed partial class Ledger
         var pnl = UnrealizedOf(i, p);
         var notional = Notional(i, p.QtyLots, _marks[i]);
         var equity = p.Isolated ? p.IsolatedMargin + pnl : EquityOf(slot);
+        return Score(pnl, cost, notional, equity);
+    }
+
+    private static long Score(long pnl, long cost, long notional, long equity)
+    {
         if (cost == 0 || equity <= 0)
         {
             return long.MinValue;
@@ -444,6 +449,88 @@ public sealed partial class Ledger
         }
 
         return n;
+    }
+
+    // The ADL ranking as of the last snapshot: per instrument and side ([i * 2] longs, [i * 2 + 1] shorts), the
+    // scores sorted from the highest; what an order's what-if quantile is read against between snapshots.
+    private long[][]? _rankedScores;
+    private int[]? _rankedCount;
+
+    /// <summary>
+    /// Takes the ADL ranking of every instrument and side (one pass and a sort per side: a once-a-second job, not the
+    /// hot path; the state machine runs it on its clock) for <see cref="WhatIfAdlQuantile"/>.
+    /// </summary>
+    public void SnapshotAdlRanking()
+    {
+        _rankedScores ??= [.. Enumerable.Range(0, _contracts.Length * 2).Select(_ => new long[_accountIds.Length])];
+        _rankedCount ??= new int[_contracts.Length * 2];
+        Array.Clear(_rankedCount);
+        for (var a = 0; a < _accountCount; a++)
+        {
+            if (_accountIds[a] == _fundAccountId)
+            {
+                continue;
+            }
+
+            for (var i = 0; i < _contracts.Length; i++)
+            {
+                var q = _positions[(a * _contracts.Length) + i].QtyLots;
+                if (q != 0)
+                {
+                    var side = (i * 2) + (q > 0 ? 0 : 1);
+                    _rankedScores[side][_rankedCount[side]++] = Negated(AdlScore(a, i));   // an ascending sort puts the highest first
+                }
+            }
+        }
+
+        for (var k = 0; k < _rankedCount.Length; k++)
+        {
+            Array.Sort(_rankedScores[k], 0, _rankedCount[k]);
+        }
+    }
+
+    /// <summary>
+    /// The ADL quantile (1-5) the account's position would have if an order filled completely at its price: its
+    /// score after the fill, at mark, placed in the ranking of the last snapshot (the account's own current entry
+    /// counted as someone else's: an approximation of at most one place). 0 when the position would be flat or no
+    /// snapshot was taken.
+    /// </summary>
+    public int WhatIfAdlQuantile(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots)
+    {
+        if (_rankedScores is null || !_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) || _marks[i] <= 0)
+        {
+            return 0;
+        }
+
+        var hasAccount = TryAccount(accountId, create: false, out var slot);
+        var p = hasAccount ? _positions[(slot * _contracts.Length) + i] : default;
+        var realized = ApplyToPosition(ref p, side == Side.Buy ? qtyLots : -qtyLots, priceTicks, _contracts[i].MoneyPerTickLot);
+        if (p.QtyLots == 0)
+        {
+            return 0;
+        }
+
+        var pnl = UnrealizedOf(i, p);
+        var equity = p.Isolated ? p.IsolatedMargin + realized + pnl : (hasAccount ? EquityOf(slot) : 0) + realized + pnl - (hasAccount ? UnrealizedOf(i, _positions[(slot * _contracts.Length) + i]) : 0);
+        var score = Score(pnl, Math.Abs(p.Cost), Notional(i, p.QtyLots, _marks[i]), equity);
+        var k = (i * 2) + (p.QtyLots > 0 ? 0 : 1);
+        var ranked = _rankedScores[k].AsSpan(0, _rankedCount![k]);
+        var ahead = ranked.BinarySearch(Negated(score));   // entries before the first equal-or-lower one: those ranked higher
+        ahead = ahead >= 0 ? FirstOf(ranked, ahead) : ~ahead;
+        return 5 - (int)((long)ahead * 5 / (ranked.Length + 1));
+    }
+
+    /// <summary>−score, with "no equity" (long.MinValue) ranking last.</summary>
+    private static long Negated(long score) => score == long.MinValue ? long.MaxValue : -score;
+
+    private static int FirstOf(Span<long> sorted, int at)
+    {
+        while (at > 0 && sorted[at - 1] == sorted[at])
+        {
+            at--;
+        }
+
+        return at;
     }
 
     /// <summary>

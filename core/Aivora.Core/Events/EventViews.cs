@@ -93,6 +93,8 @@ public readonly ref struct OrderRiskAssessedView(ref readonly EngineEvent e)
     public long MarginAdded => _e.Required;
     /// <summary>Margin still available after it (money).</summary>
     public long AvailableAfter => _e.Available;
+    /// <summary>The ADL quantile (1-5) the position would have if the order filled completely, against the last second's ranking (0: flat, or no ranking yet).</summary>
+    public int AdlQuantileIfFilled => _e.Count;
 }
 
 /// <summary>A rejected command (<see cref="EventKind.OrderRejected"/>) and the figures that explain it.</summary>

@@ -94,7 +94,7 @@ public sealed partial class PerpStateMachine<TSink>
         return RejectReason.None;
     }
 
-    /// <summary>Every second of engine time: the visible depth within the maintenance distance of mark, per side, into the caps.</summary>
+    /// <summary>Every second of engine time: the ADL ranking snapshot, concentration, and the visible depth within the maintenance distance of mark, per side, into the caps.</summary>
     private void MeasureDepthCaps()
     {
         var now = _engine.NowNs;
@@ -104,6 +104,7 @@ public sealed partial class PerpStateMachine<TSink>
         }
 
         _nextDepthCapNs = ((now / DepthCapIntervalNs) + 1) * DepthCapIntervalNs;
+        _ledger.SnapshotAdlRanking();   // what an order's what-if ADL quantile is read against until the next second
         if (_limits.ConcentrationWarningRate > 0)
         {
             CheckConcentration(now);

@@ -210,6 +210,7 @@ public sealed partial class PerpStateMachine<TSink>
                 PriceTicks = _ledger.WhatIfLiquidationPrice(command.AccountId, command.InstrumentId, command.Side, priceTicks, command.QtyLots),
                 Required = required,
                 Available = available,
+                Count = _ledger.WhatIfAdlQuantile(command.AccountId, command.InstrumentId, command.Side, priceTicks, command.QtyLots),
             };
             _engine.Sink.OnEvent(in assessed);
         }

@@ -38,6 +38,7 @@ internal sealed class ExecutionReports
 
     // The what-if of the order about to be accepted (OrderRiskAssessed comes just before OrderAccepted).
     private long _whatIfClientOrderId = -1, _whatIfLiquidationPrice, _whatIfMargin;
+    private int _whatIfAdlQuantile;
     private int _whatIfAccount;
 
     public ExecutionReports(Dictionary<int, Session> sessionByAccount, Ledger ledger, Func<int, Core.Pricing.IndexState> indexState, int maxLiveOrders)
@@ -67,7 +68,7 @@ internal sealed class ExecutionReports
         {
             case EventKind.OrderRiskAssessed:
                 var whatIf = e.AsOrderRiskAssessed();
-                (_whatIfAccount, _whatIfClientOrderId, _whatIfLiquidationPrice, _whatIfMargin) = (whatIf.AccountId, whatIf.ClientOrderId, whatIf.LiquidationPriceIfFilled, whatIf.MarginAdded);
+                (_whatIfAccount, _whatIfClientOrderId, _whatIfLiquidationPrice, _whatIfMargin, _whatIfAdlQuantile) = (whatIf.AccountId, whatIf.ClientOrderId, whatIf.LiquidationPriceIfFilled, whatIf.MarginAdded, whatIf.AdlQuantileIfFilled);
                 break;
             case EventKind.OrderAccepted:
                 Accepted(in e);
@@ -137,6 +138,7 @@ internal sealed class ExecutionReports
         {
             if (_whatIfLiquidationPrice > 0) m.LiquidationPrice(_whatIfLiquidationPrice);
             m.InitialMargin(_whatIfMargin);
+            m.AdlQuantile((byte)_whatIfAdlQuantile);
             _whatIfClientOrderId = -1;
         }
 

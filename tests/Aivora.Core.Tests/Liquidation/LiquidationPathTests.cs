@@ -250,4 +250,21 @@ public sealed class LiquidationPathTests
         Assert.Equal(LiquidationStep.Triggered, View(bench.Steps(from)[0]).Step);
         Assert.Equal(0, bench.Ledger.PositionOf(Victim, 1).QtyLots);
     }
+
+    [Fact]
+    public void ShouldTellTheAdlQuantileAPositionWouldHaveInTheOrdersWhatIf()
+    {
+        var bench = LongVictim(Config(), shortsOf2: 600);   // shorts: 2 (600 on 1,000 USDT) and 4 (400 on 200 USDT), both in profit at 9,500
+        bench.Deposit(3, 10_000 * Usdt);
+        bench.Deposit(5, 150 * Usdt);
+        bench.Advance(1_000_000_000);   // the clock takes the ranking of the positions held now
+
+        // A new short at the mark has no profit: behind both others, quantile 5 - floor(5 x 2 / 3) = 2, as the ledger ranks it after the fill.
+        bench.Limit(3, Side.Buy, 9_500, 200);
+        var from = bench.Events.Count;
+        bench.Limit(5, Side.Sell, 9_500, 200, TimeInForce.Ioc);
+        var whatIf = Assert.Single(bench.Events.Skip(from), e => e.Kind == EventKind.OrderRiskAssessed);
+        Assert.Equal(-200, bench.Ledger.PositionOf(5, 1).QtyLots);
+        Assert.Equal((2, 2), (whatIf.Count, bench.Ledger.AdlQuantile(5, 1)));
+    }
 }

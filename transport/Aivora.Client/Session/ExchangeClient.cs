@@ -403,6 +403,7 @@ public sealed class ExchangeClient : IDisposable
         (r.PriceTicks, r.QtyLots, r.LeavesLots, r.TransactTimeNs) = (d.Price, d.Quantity, d.Quantity, (long)d.TransactTimeNs);
         r.LiquidationPrice = d.LiquidationPriceIsNull ? long.MinValue : d.LiquidationPrice;
         r.InitialMargin = d.InitialMarginIsNull ? long.MinValue : d.InitialMargin;
+        r.AdlQuantile = d.AdlQuantile <= 5 ? d.AdlQuantile : 0;   // an older node's frame reads the null value
         if (d.TimeInForce is TimeInForce.GTC or TimeInForce.GTD || d.OrdType is not (OrdType.Limit or OrdType.Market))
         {
             _open[r.ClientOrderId] = new OpenOrder

@@ -49,6 +49,9 @@ public struct ExecutionReport
     public long RealizedPnl;
     public long LiquidationPrice;
     public long InitialMargin;
+
+    /// <summary>Accepted: the ADL quantile (1-5) the position would have if the order filled completely (0: flat, not yet ranked, or an older node).</summary>
+    public int AdlQuantile;
     public RejectReason RejectReason;
     public CommandType RejectedCommand;
     public long RequiredValue, AvailableValue, LimitValue, ActualValue;
