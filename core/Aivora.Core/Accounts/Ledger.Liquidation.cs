@@ -164,12 +164,21 @@ public sealed partial class Ledger
     /// <summary>True when some cross account holds positions on more than one instrument (a mark then concerns other instruments' indexes too).</summary>
     public bool HasMultiInstrumentCrossAccounts => _multiCrossCount > 0;
 
-    /// <summary>The insurance fund's account (0: none; its ledger slot is made at its first fee or takeover). It is
+    /// <summary>The insurance fund's account (0: none; its ledger slot is taken when it is set). It is
     /// never indexed for liquidation: when its equity falls below zero the state machine deleverages its positions.</summary>
     public int InsuranceFundAccountId
     {
         get => _fundAccountId;
-        set => _fundAccountId = value;
+        set
+        {
+            // Its slot is taken now: a takeover must never find the ledger full (it would have nowhere to put the position).
+            if (value > 0 && !TryAccount(value, create: true, out _))
+            {
+                throw new ArgumentException($"no account slot left for the insurance fund {value}");
+            }
+
+            _fundAccountId = value;
+        }
     }
 
     /// <summary>The insurance fund's balance (its cash; the positions it holds are in <see cref="Equity"/>).</summary>

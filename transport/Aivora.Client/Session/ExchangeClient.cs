@@ -116,7 +116,8 @@ public sealed class ExchangeClient : IDisposable
 
     /// <summary>Sends a new order; false when the transport is back-pressured or not connected (nothing was sent).</summary>
     public bool SendNewOrder(long nowNs, long clientOrderId, int instrumentId, Side side, OrdType type, TimeInForce tif, long priceTicks, long qtyLots,
-        OrderFlags flags = default, StpMode stp = StpMode.Default, long expireTimeNs = 0, long triggerPriceTicks = 0, TriggerSource triggerSource = TriggerSource.Mark)
+        OrderFlags flags = default, StpMode stp = StpMode.Default, long expireTimeNs = 0, long triggerPriceTicks = 0, TriggerSource triggerSource = TriggerSource.Mark,
+        long callbackTicks = 0, ushort callbackBps = 0)
     {
         if (!Claim(SbeSchema.HeaderSize + NewOrderEncoder.BlockLength)) return false;
         var m = NewOrderEncoder.Wrap(_claim.Buffer);
@@ -129,9 +130,11 @@ public sealed class ExchangeClient : IDisposable
         m.Flags(flags);
         m.StpMode(stp);
         m.TriggerSource(triggerSource);
-        if (type != OrdType.Market && type != OrdType.StopMarket && type != OrdType.TakeProfitMarket) m.Price(priceTicks);
+        if (type is not (OrdType.Market or OrdType.StopMarket or OrdType.TakeProfitMarket or OrdType.TrailingStopMarket)) m.Price(priceTicks);
         m.Quantity(qtyLots);
         if (triggerPriceTicks != 0) m.TriggerPrice(triggerPriceTicks);
+        if (callbackTicks > 0) m.CallbackTicks(callbackTicks);
+        if (callbackBps > 0) m.CallbackBps(callbackBps);
         if (expireTimeNs != 0) m.ExpireTimeNs((ulong)expireTimeNs);
         m.SendingTimeNs((ulong)nowNs);
         Commit(nowNs);
@@ -139,26 +142,9 @@ public sealed class ExchangeClient : IDisposable
     }
 
     /// <summary>A trailing stop on mark (a market order when it fires): give the callback in ticks or in basis points, not both.</summary>
-    public bool SendTrailingStop(long nowNs, long clientOrderId, int instrumentId, Side side, long qtyLots, long callbackTicks, ushort callbackBps = 0, OrderFlags flags = default)
-    {
-        if (!Claim(SbeSchema.HeaderSize + NewOrderEncoder.BlockLength)) return false;
-        var m = NewOrderEncoder.Wrap(_claim.Buffer);
-        m.ClientOrderId((ulong)clientOrderId);
-        m.AccountId((uint)AccountId);
-        m.InstrumentId(instrumentId);
-        m.Side(side);
-        m.OrdType(OrdType.TrailingStopMarket);
-        m.TimeInForce(TimeInForce.IOC);
-        m.Flags(flags);
-        m.StpMode(StpMode.Default);
-        m.TriggerSource(TriggerSource.Mark);
-        m.Quantity(qtyLots);
-        if (callbackTicks > 0) m.CallbackTicks(callbackTicks);
-        if (callbackBps > 0) m.CallbackBps(callbackBps);
-        m.SendingTimeNs((ulong)nowNs);
-        Commit(nowNs);
-        return true;
-    }
+    public bool SendTrailingStop(long nowNs, long clientOrderId, int instrumentId, Side side, long qtyLots, long callbackTicks, ushort callbackBps = 0, OrderFlags flags = default) =>
+        SendNewOrder(nowNs, clientOrderId, instrumentId, side, OrdType.TrailingStopMarket, TimeInForce.IOC, 0, qtyLots, flags,
+            callbackTicks: callbackTicks, callbackBps: callbackBps);
 
     /// <summary>Cancels by client order id (the node finds the order among this account's live ones).</summary>
     public bool SendCancel(long nowNs, long requestId, int instrumentId, long origClientOrderId)
