@@ -23,6 +23,10 @@ public sealed record NodeOptions
     /// <summary>The demo settles funding this often; the configured default is 8 h (epoch-aligned).</summary>
     public double FundingIntervalSeconds { get; init; } = 8 * 3_600;
 
+    /// <summary>At 60 % of the run the feeders move BTC's index down this many basis points, past the liquidation price of a
+    /// seeded 100x long: the liquidation path on the wire (0: no shock).</summary>
+    public int ShockBps { get; init; } = 80;
+
     public static readonly string Usage =
         "usage: dotnet run -c Release --project core/Aivora.Node [-- options]\n" +
         "  --seconds N           how long the load runs (0 < N <= 3600; default 5)\n" +
@@ -33,6 +37,7 @@ public sealed record NodeOptions
         "  --takers N            takers (0..8; default 4)\n" +
         "  --taker-rate N        orders per second per taker (1..100000; default 2000)\n" +
         "  --funding-interval-s N  funding interval in seconds (> 0; default 28800 = 8 h)\n" +
+        "  --shock-bps N         at 60% of the run, move BTC's index down N bps (0..2000; default 80), liquidating a seeded 100x long; 0: no shock\n" +
         "  --driver MODE         invoker (default: the engine thread runs the driver), dedicated, shared-network or shared (driver threads of their own)\n" +
         "  --help                this text";
 
@@ -95,7 +100,10 @@ public sealed record NodeOptions
                         },
                     };
                     break;
-                case "--driver" or "--seconds" or "--seed" or "--cpu" or "--load-cpu" or "--makers" or "--takers" or "--taker-rate" or "--funding-interval-s":
+                case "--shock-bps" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var bps) && bps is >= 0 and <= 2_000:
+                    o = o with { ShockBps = bps };
+                    break;
+                case "--shock-bps" or "--driver" or "--seconds" or "--seed" or "--cpu" or "--load-cpu" or "--makers" or "--takers" or "--taker-rate" or "--funding-interval-s":
                     error = $"{flag} {value}: not a valid value (see --help)";
                     return null;
                 default:

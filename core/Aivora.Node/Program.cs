@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Aivora.Core.Commands;
 using Aivora.Core.Events;
 using Aivora.Core.Instruments;
 using Aivora.Core.Matching;
@@ -60,9 +61,15 @@ public static class Program
         for (var t = 0; t < options.Takers; t++) node.Deposit(DefaultConfiguration.FirstTakerAccount + t, 50_000 * DefaultConfiguration.UsdtUnit);
         node.Deposit(DefaultConfiguration.InsuranceFundAccount, DefaultConfiguration.InsuranceFundSeedUsdt * DefaultConfiguration.UsdtUnit);
 
+        if (options.ShockBps > 0) SeedLeveragedLong(node, options);
+
         var engineThread = new Thread(() => node.RunEngine(options.EngineCpu)) { Name = "engine", IsBackground = true };
         engineThread.Start();
-        using var load = new WireLoad(config.Instruments, options.Makers, options.Takers, options.TakerOrdersPerSecond, options.Seed);
+        using var load = new WireLoad(config.Instruments, options.Makers, options.Takers, options.TakerOrdersPerSecond, options.Seed)
+        {
+            ShockAfter = TimeSpan.FromSeconds(options.Seconds * 0.6),
+            ShockBps = options.ShockBps,
+        };
         if (!load.LogOn(() => node.Clock.NowNs, TimeSpan.FromSeconds(15), out var problem))
         {
             Console.WriteLine($"FAILED: {problem}");
@@ -90,6 +97,32 @@ public static class Program
         var ok = Report(node, load, recorder, floor, wall, node.Gateway.Counters.CommandsRun - commandsBefore, fundingNs);
         Console.WriteLine(ok ? "result: ok" : "result: FAILED (see above)");
         return ok ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Before the load: account 2,002 buys 0.1 BTC at 65,000 on 70 USDT at 100x from account 2,001 (operator commands,
+    /// recorded and replayed like any): liquidation price ~64,584, bankruptcy ~64,326. The load's feeders later move
+    /// BTC's index down by the shock, and the node liquidates it on the wire, in the makers' bids.
+    /// </summary>
+    private static void SeedLeveragedLong(NodeHost node, NodeOptions options)
+    {
+        const int longAccount = DefaultConfiguration.ShockLongAccount, seller = DefaultConfiguration.ShockCounterpartyAccount;
+        var price = DefaultConfiguration.BtcPerp.ReferencePriceTicks;
+        for (var source = 1; source <= 3; source++)
+        {
+            // The index must be valid before anyone may take a position: the feeders' first prices, run here.
+            node.Gateway.Run(EngineCommand.Feed(node.Clock.NowNs, DefaultConfiguration.BtcPerp.Id, source, price));
+        }
+
+        node.Deposit(longAccount, 70 * DefaultConfiguration.UsdtUnit);
+        node.Deposit(seller, 100_000 * DefaultConfiguration.UsdtUnit);
+        node.Gateway.Run(EngineCommand.Account(CommandKind.SetLeverage, node.Clock.NowNs, longAccount, 100, DefaultConfiguration.BtcPerp.Id));
+        node.Gateway.Run(EngineCommand.Limit(node.Clock.NowNs, seller, DefaultConfiguration.BtcPerp.Id, 1, Side.Sell, price, 100));
+        node.Gateway.Run(EngineCommand.Limit(node.Clock.NowNs, longAccount, DefaultConfiguration.BtcPerp.Id, 1, Side.Buy, price, 100, TimeInForce.Ioc));
+        var ledger = node.StateMachine.Ledger;
+        Console.WriteLine(ledger.PositionOf(longAccount, DefaultConfiguration.BtcPerp.Id).QtyLots == 100
+            ? $"shock: account {longAccount} holds 0.100 BTC long at 65,000.0 on 70 USDT (100x; liquidation price {ledger.LiquidationPrice(longAccount, DefaultConfiguration.BtcPerp.Id) / 10.0:N1}); at {options.Seconds * 0.6:0.#} s the feeders move BTC's index down {options.ShockBps} bps"
+            : $"shock: the seeded long did not fill (position {ledger.PositionOf(longAccount, DefaultConfiguration.BtcPerp.Id).QtyLots} lots)");
     }
 
     private static bool Report(NodeHost node, WireLoad load, CommandRecorder recorder, LongHistogram floor, double wall, long commands, long fundingNs)
@@ -145,6 +178,17 @@ public static class Program
         Console.WriteLine($"funding: {router.FundingSettlements:N0} settlements, {Scaled(router.FundingPaid, 6)} USDT paid by the paying sides (zero-sum; residue carried {Scaled(ledger.FundingResidue, 6)} USDT); next funding {DateTime.UnixEpoch.AddTicks(node.StateMachine.Pricing(instruments[0].Id)!.NextFundingNs / 100):yyyy-MM-dd HH:mm:ss} UTC");
         var fund = DefaultConfiguration.InsuranceFundAccount;
         Console.WriteLine($"liquidation: {c.LiquidationSteps:N0} steps ({client.Liquidations:N0} liquidations and {client.LiquidationEvents:N0} steps seen on the public status stream), {node.StateMachine.WaitingLiquidations} paths waiting for a slice; insurance fund (account {fund}) {Scaled(ledger.InsuranceFund, 6)} USDT cash, equity {Scaled(ledger.Equity(fund), 6)} USDT");
+        if (load.ShockBps > 0)
+        {
+            var left = ledger.PositionOf(DefaultConfiguration.ShockLongAccount, DefaultConfiguration.BtcPerp.Id).QtyLots;
+            ok &= load.ShockFedNs > 0 && left == 0 && c.LiquidationSteps > 0;
+            Console.WriteLine(load.ShockFedNs == 0
+                ? "shock: NOT FED (the run ended first)"
+                : left == 0 && c.LiquidationSteps > 0
+                    ? $"shock: fed; account {DefaultConfiguration.ShockLongAccount} liquidated on the wire (position 0, balance {Scaled(ledger.Balance(DefaultConfiguration.ShockLongAccount), 6)} USDT)"
+                    : $"shock: fed, but account {DefaultConfiguration.ShockLongAccount} holds {left} lots and {c.LiquidationSteps} liquidation steps ran: NOT LIQUIDATED (mark {Price(instruments[0], node.StateMachine.Pricing(instruments[0].Id)!.MarkTicks)}, liquidation price {Price(instruments[0], ledger.LiquidationPrice(DefaultConfiguration.ShockLongAccount, instruments[0].Id))})");
+        }
+
         var money = ledger.MoneyInSystem();
         var expected = ledger.TotalDeposits - ledger.TotalWithdrawals;
         ok &= money == expected;

@@ -81,6 +81,9 @@ public static class DefaultConfiguration
         ImpactNotional = 1_000 * UsdtUnit,
     };
 
+    /// <summary>The demo's shock: a 100x long (no API key) seeded before the load, and the account that sold it to it.</summary>
+    public const int ShockLongAccount = 2_002, ShockCounterpartyAccount = 2_001;
+
     /// <summary>The insurance fund's ledger account (no API key: its positions are unwound by an operator key added for it).</summary>
     public const int InsuranceFundAccount = 9_900;
 

@@ -32,6 +32,14 @@ public sealed class WireLoad : IDisposable
     private volatile bool _stop, _quiet;
     private bool _recording;
 
+    /// <summary>The shock: this long after the load starts, the feeders move the first instrument's fair price down <see cref="ShockBps"/> (0: never).</summary>
+    public TimeSpan ShockAfter { get; init; }
+
+    public int ShockBps { get; init; }
+
+    /// <summary>Engine-clock time the shock was fed (0: not yet).</summary>
+    public long ShockFedNs { get; private set; }
+
     /// <summary>Round trips are recorded only after this long (JIT tiering and first-touch costs stay out of the percentiles).</summary>
     public TimeSpan WarmUp { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -175,10 +183,17 @@ public sealed class WireLoad : IDisposable
             }
 
             lastPassNs = now;
-            // The feeder: three sources per instrument every 20 ms around a fair price that walks.
+            // The feeder: three sources per instrument every 20 ms around a fair price that walks (and, once, falls by the shock).
             if (!_quiet && now >= nextFeedNs)
             {
                 nextFeedNs += 20_000_000;
+                if (ShockBps > 0 && ShockFedNs == 0 && now >= start + (long)(ShockAfter.TotalSeconds * 1e9))
+                {
+                    var fall = _fair[0] * ShockBps / 10_000;
+                    _fair[0] -= fall - (fall % _instruments[0].TickSize);
+                    ShockFedNs = now;
+                }
+
                 for (var k = 0; k < _instruments.Count; k++)
                 {
                     var spec = _instruments[k];
