@@ -291,7 +291,7 @@ public sealed class MarketDataPublisher
     {
         var length = Outbound.LiquidationEventWriter.Explain(in e, _explanation);
         var sequence = ++Status.Sequence;
-        if (!Claim(_status, SbeSchema.HeaderSize + Outbound.LiquidationEventWriter.BodyLength(length), ref Status)) return;
+        if (!Claim(_status, SbeSchema.HeaderSize + Outbound.LiquidationEventWriter.BodyLength(in e, length), ref Status)) return;
         Outbound.LiquidationEventWriter.Write(_claim.Buffer, in e, (ulong)sequence, (ulong)JournalSequence, 0, 0, _explanation.AsSpan(0, length));
         _claim.Commit();
         Status.Messages++;

@@ -367,7 +367,7 @@ internal sealed class ExecutionReports
     {
         var length = LiquidationEventWriter.Explain(in e, _explanation);
         var text = _explanation.AsSpan(0, length);
-        if (TryClaim(e.AccountId, LiquidationEventWriter.BodyLength(length), out var session))
+        if (TryClaim(e.AccountId, LiquidationEventWriter.BodyLength(in e, length), out var session))
         {
             var sequence = (ulong)++session.ResponseSequence;
             var shownCounterparty = (Core.Liquidation.LiquidationStep)e.Reason == Core.Liquidation.LiquidationStep.AutoDeleverage ? 0u : (uint)e.OtherAccountId;
@@ -376,7 +376,7 @@ internal sealed class ExecutionReports
         }
 
         if ((Core.Liquidation.LiquidationStep)e.Reason == Core.Liquidation.LiquidationStep.AutoDeleverage &&
-            TryClaim(e.OtherAccountId, LiquidationEventWriter.BodyLength(length), out var counterparty))
+            TryClaim(e.OtherAccountId, LiquidationEventWriter.BodyLength(in e, length), out var counterparty))
         {
             var sequence = (ulong)++counterparty.ResponseSequence;
             LiquidationEventWriter.Write(_claim.Buffer, in e, sequence, (ulong)JournalSequence, 0, (uint)e.OtherAccountId, text);

@@ -17,8 +17,9 @@ internal static class LiquidationEventWriter
 {
     public const int MaxExplanation = 192;
 
-    /// <summary>Bytes after the header: the block, one counterparty at most, and the explanation.</summary>
-    public static int BodyLength(int explanationBytes) => LiquidationEventEncoder.BlockLength + 4 + 20 + 2 + explanationBytes;
+    /// <summary>Bytes after the header, exactly what <see cref="Write"/> encodes: the block, the counterparty of an ADL step, the explanation.</summary>
+    public static int BodyLength(in EngineEvent e, int explanationBytes) =>
+        LiquidationEventEncoder.BlockLength + 4 + ((CoreStep)e.Reason == CoreStep.AutoDeleverage ? 20 : 0) + 2 + explanationBytes;
 
     /// <summary>A one-line reading of the step's figures (allocation-free).</summary>
     public static int Explain(in EngineEvent e, Span<byte> text)
@@ -72,6 +73,7 @@ internal static class LiquidationEventWriter
         }
 
         m.Explanation(explanation);
+        System.Diagnostics.Debug.Assert(m.EncodedLength == SbeSchema.HeaderSize + BodyLength(in e, explanation.Length), "claimed length differs from the encoded one");
         return m.EncodedLength;
     }
 }
