@@ -97,4 +97,41 @@ public sealed class LiquidationTests
         Assert.InRange(position.AdlQuantile, 1, 5);
         Assert.Equal(41, node.Host.StateMachine.Ledger.PositionOf(DefaultConfiguration.InsuranceFundAccount, 1).QtyLots);
     }
+
+    [Fact]
+    public void ShouldDeleverageTheOppositePositionAndTellItsOwnerWhenTheBookAndTheFundCannotTakeIt()
+    {
+        using var node = new NodeUnderTest();
+        var feeder = node.Client(DefaultConfiguration.FeederAccount);
+        node.LogOn(feeder);
+        node.FeedPrices(feeder);
+        node.Deposit(Victim, 340);
+        node.Deposit(Maker, 1_000_000);
+        var victim = node.Client(Victim);
+        var maker = node.Client(Maker);
+        var victimLog = new ReportLog();
+        var makerLog = new ReportLog();
+        node.LogOn(victim, victimLog);
+        node.LogOn(maker, makerLog);
+        Assert.True(maker.SendNewOrder(node.NowNs, 1, 1, Side.Sell, OrdType.Limit, TimeInForce.GTC, 650_000, 100));
+        Assert.True(makerLog.Await(node, maker, r => r.Kind == ReportKind.Accepted));
+        Assert.True(victim.SendNewOrder(node.NowNs, 1, 1, Side.Buy, OrdType.Limit, TimeInForce.IOC, 650_000, 100));
+        Assert.True(victimLog.Await(node, victim, r => r.Kind == ReportKind.Filled));
+
+        // The index gaps 10.8 % down (the third source is an outlier): the mark (the mean of index and last) lands under
+        // the victim's bankruptcy price (61,626.0), no bid is there, and the fund (empty in this node) covers nothing.
+        Assert.True(feeder.SendPriceFeed(node.NowNs, 1, 1, 580_000));
+        Assert.True(feeder.SendPriceFeed(node.NowNs, 2, 1, 580_000));
+        Assert.True(makerLog.Await(node, maker, r => r.Kind == ReportKind.Liquidation && r.LiquidationStep == LiquidationStep.AutoDeleverage),
+            string.Join(", ", victimLog.Reports.Where(r => r.Kind == ReportKind.Liquidation).Select(r => $"{r.LiquidationStep} {r.QtyLots}")));
+
+        // The maker's report names the maker only; the victim's names the victim only.
+        var adl = makerLog.Of(ReportKind.Liquidation).Single(r => r.LiquidationStep == LiquidationStep.AutoDeleverage);
+        Assert.Equal((Maker, 100L, 616_260L), (adl.AccountId, adl.QtyLots, adl.PriceTicks));
+        Assert.True(adl.AdlScore > 0);
+        Assert.True(victimLog.Await(node, victim, r => r.Kind == ReportKind.Liquidation && r.LiquidationStep == LiquidationStep.Completed));
+        Assert.Contains(victimLog.Reports, r => r.Kind == ReportKind.Liquidation && r.LiquidationStep == LiquidationStep.AutoDeleverage && r.AccountId == Victim && r.QtyLots == 100);
+        Assert.Equal((0L, 0L), (node.Host.StateMachine.Ledger.PositionOf(Victim, 1).QtyLots, node.Host.StateMachine.Ledger.PositionOf(Maker, 1).QtyLots));
+        Assert.Equal(0, victim.SequenceGaps + maker.SequenceGaps);
+    }
 }
