@@ -40,7 +40,7 @@ public sealed partial class Ledger
     private long _liquidationFee;
     private int _fundAccountId;
 
-    // Cross accounts with positions on two or more instruments (dense list, with each slot's place in it or −1).
+    // Cross accounts with positions on two or more instruments (_crossPositions[slot] >= 2).
     // A mark on one of their instruments moves the liquidation price of their other positions. Rather than
     // re-keying all of them on every mark, each gets a band per instrument it holds: the mark may move within
     // ± its share of the account's slack (equity − maintenance) without eating it, so the liquidation prices
@@ -49,32 +49,19 @@ public sealed partial class Ledger
     // only the accounts whose band it crosses.
     private readonly int[] _crossPositions;
     private readonly bool[] _liquidating;
-    private readonly int[] _multiCrossAt;
-    private readonly int[] _multiCross;
-    private int _multiCrossCount;
+    private int _multiCrossCount;   // accounts with two or more cross positions
     private readonly IndexedMinHeap[] _bandLows;    // per instrument: −(lowest mark inside the band): left when the mark is below it
     private readonly IndexedMinHeap[] _bandHighs;   // per instrument: highest mark inside the band: left when the mark is above it
     private readonly long[] _bandDrawn;             // per account and instrument: the band's low and high as drawn
     private readonly long[] _maxMaintenanceRate;    // per instrument: the tier table's highest rate (how fast MM can grow)
     private readonly int[] _crossedBands = new int[256];
 
-    /// <summary>Keeps the count of cross positions per account and the multi-position list, as a position opens or closes.</summary>
+    /// <summary>Keeps the count of cross positions per account, and of the accounts holding two or more, as a position opens or closes.</summary>
     private void CrossPositionChanged(int slot, bool opened)
     {
-        var count = _crossPositions[slot] += opened ? 1 : -1;
-        if (count >= 2 && _multiCrossAt[slot] < 0)
-        {
-            _multiCrossAt[slot] = _multiCrossCount;
-            _multiCross[_multiCrossCount++] = slot;
-        }
-        else if (count < 2 && _multiCrossAt[slot] >= 0)
-        {
-            var at = _multiCrossAt[slot];
-            var last = _multiCross[--_multiCrossCount];
-            _multiCross[at] = last;
-            _multiCrossAt[last] = at;
-            _multiCrossAt[slot] = -1;
-        }
+        var before = _crossPositions[slot];
+        var after = _crossPositions[slot] += opened ? 1 : -1;
+        _multiCrossCount += (after >= 2 ? 1 : 0) - (before >= 2 ? 1 : 0);
     }
 
     /// <summary>
@@ -84,7 +71,7 @@ public sealed partial class Ledger
     /// </summary>
     private void DrawBands(int slot)
     {
-        var multi = _multiCrossAt[slot] >= 0;
+        var multi = _crossPositions[slot] >= 2;
         long slack = 0;
         if (multi)
         {

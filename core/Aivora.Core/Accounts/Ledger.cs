@@ -150,8 +150,6 @@ public sealed partial class Ledger
 
         _openInterest = new long[_contracts.Length];
         _liquidating = new bool[maxAccounts];
-        _multiCrossAt = [.. Enumerable.Repeat(-1, maxAccounts)];
-        _multiCross = new int[maxAccounts];
     }
 
     public long FeeAccount { get; private set; }
@@ -709,13 +707,7 @@ public sealed partial class Ledger
         FlushReindex();
         _marks[i] = markTicks;
         ReindexBandsCrossed(i);
-        var atRisk = _liquidationIndex.AtOrPast(i, markTicks, accountIds);
-        for (var k = 0; k < Math.Min(atRisk, accountIds.Length); k++)
-        {
-            accountIds[k] = _accountIds[accountIds[k]];
-        }
-
-        return atRisk;
+        return AtRisk(instrumentId, accountIds);
     }
 
     private long LiquidationPriceOf(int slot, int i, Position p, long extraMargin)
@@ -751,7 +743,7 @@ public sealed partial class Ledger
             }
         }
 
-        if (_multiCrossAt[slot] >= 0 || HasBands(slot))
+        if (_crossPositions[slot] >= 2 || HasBands(slot))
         {
             DrawBands(slot);
         }

@@ -38,9 +38,7 @@ public sealed partial class PerpStateMachine<TSink>
     where TSink : struct, IEngineEventSink
 {
     private readonly int[] _pathQueue = new int[256];
-    private readonly int[] _waitingAccount;
-    private readonly int[] _waitingInstrument;
-    private readonly long[] _waitingUntilNs;
+    private readonly (int AccountId, int InstrumentId, long UntilNs)[] _waiting;   // in the order they began waiting
     private int _waitingCount;
 
     // A round re-queries the index after the paths it ran: fills of one path can push makers past theirs.
@@ -233,9 +231,7 @@ public sealed partial class PerpStateMachine<TSink>
             var lots = Math.Min(remaining, FundCapacity(fund, instrumentId, side, bankruptcy));
             if (lots > 0)
             {
-                var before = _ledger.Equity(fund);
-                _ledger.Transfer(accountId, fund, instrumentId, side, bankruptcy, lots);
-                Step(LiquidationStep.InsuranceTakeover, accountId, instrumentId, in scope, bankruptcy, lots, 0, _ledger.Equity(fund) - before, fund);
+                FundTakes(accountId, instrumentId, side, bankruptcy, lots, in scope);
                 remaining -= lots;
                 scope = _ledger.Scope(accountId, instrumentId);
             }
@@ -243,6 +239,15 @@ public sealed partial class PerpStateMachine<TSink>
 
         Deleverage(accountId, instrumentId, side, bankruptcy, remaining, in scope);
         return _ledger.PositionOf(accountId, instrumentId).QtyLots != positionBefore;
+    }
+
+    /// <summary>The fund takes <paramref name="lots"/> of the account's position at <paramref name="price"/>; the step carries the change of the fund's equity.</summary>
+    private void FundTakes(int accountId, int instrumentId, Side side, long price, long lots, in ScopeFigures scope)
+    {
+        var fund = _liquidation.InsuranceFundAccountId;
+        var before = _ledger.Equity(fund);
+        _ledger.Transfer(accountId, fund, instrumentId, side, price, lots);
+        Step(LiquidationStep.InsuranceTakeover, accountId, instrumentId, in scope, price, lots, 0, _ledger.Equity(fund) - before, fund);
     }
 
     /// <summary>Lots the fund can take over at the bankruptcy price with its equity staying at or above zero at mark.</summary>
@@ -273,9 +278,7 @@ public sealed partial class PerpStateMachine<TSink>
                 var fund = _liquidation.InsuranceFundAccountId;
                 if (fund > 0 && fund != accountId)
                 {
-                    var before = _ledger.Equity(fund);
-                    _ledger.Transfer(accountId, fund, instrumentId, side, price, lots);
-                    Step(LiquidationStep.InsuranceTakeover, accountId, instrumentId, in scope, price, lots, 0, _ledger.Equity(fund) - before, fund);
+                    FundTakes(accountId, instrumentId, side, price, lots, in scope);
                 }
 
                 return;
@@ -319,16 +322,13 @@ public sealed partial class PerpStateMachine<TSink>
     private bool Wait(int accountId, int instrumentId, in ScopeFigures scope)
     {
         var floor = FixedPoint.ApplyRate(scope.MaintenanceMargin, _liquidation.HardFloorRate, Rounding.Up);
-        if (_liquidation.SliceCooldownNs == 0 || scope.Equity < floor || _waitingCount == _waitingAccount.Length)
+        if (_liquidation.SliceCooldownNs == 0 || scope.Equity < floor || _waitingCount == _waiting.Length)
         {
             return false;
         }
 
         var until = _engine.NowNs + _liquidation.SliceCooldownNs;
-        _waitingAccount[_waitingCount] = accountId;
-        _waitingInstrument[_waitingCount] = instrumentId;
-        _waitingUntilNs[_waitingCount] = until;
-        _waitingCount++;
+        _waiting[_waitingCount++] = (accountId, instrumentId, until);
         _ledger.SetLiquidating(accountId, true);
         Step(LiquidationStep.Waiting, accountId, instrumentId, in scope, fillPriceTicks: until);
         return true;
@@ -339,12 +339,11 @@ public sealed partial class PerpStateMachine<TSink>
     {
         for (var k = 0; k < _waitingCount;)
         {
-            var accountId = _waitingAccount[k];
-            var instrumentId = _waitingInstrument[k];
+            var (accountId, instrumentId, untilNs) = _waiting[k];
             _instrumentIndex.TryGetValue(new Collections.IntKey(instrumentId), out var instrument);
             var scope = _ledger.Scope(accountId, instrumentId);
             var floor = FixedPoint.ApplyRate(scope.MaintenanceMargin, _liquidation.HardFloorRate, Rounding.Up);
-            var due = _engine.NowNs >= _waitingUntilNs[k] || scope.Equity < floor || !scope.Unhealthy;
+            var due = _engine.NowNs >= untilNs || scope.Equity < floor || !scope.Unhealthy;
             if (!due || _indexStates[instrument] == IndexState.Stale)
             {
                 k++;
@@ -352,9 +351,7 @@ public sealed partial class PerpStateMachine<TSink>
             }
 
             // Remove, keeping the order of the rest (deterministic), then go on with the path.
-            Array.Copy(_waitingAccount, k + 1, _waitingAccount, k, _waitingCount - k - 1);
-            Array.Copy(_waitingInstrument, k + 1, _waitingInstrument, k, _waitingCount - k - 1);
-            Array.Copy(_waitingUntilNs, k + 1, _waitingUntilNs, k, _waitingCount - k - 1);
+            Array.Copy(_waiting, k + 1, _waiting, k, _waitingCount - k - 1);
             _waitingCount--;
             _ledger.SetLiquidating(accountId, false);
             Reduce(accountId, instrumentId);
@@ -366,7 +363,7 @@ public sealed partial class PerpStateMachine<TSink>
     public int WaitingLiquidations => _waitingCount;
 
     /// <summary>The k-th waiting path, in the order they began waiting (diagnostics and tests).</summary>
-    public (int AccountId, int InstrumentId, long UntilNs) WaitingPath(int k) => (_waitingAccount[k], _waitingInstrument[k], _waitingUntilNs[k]);
+    public (int AccountId, int InstrumentId, long UntilNs) WaitingPath(int k) => _waiting[k];
 
     private void Step(LiquidationStep step, int accountId, int instrumentId, in ScopeFigures scope,
         long fillPriceTicks = 0, long lots = 0, long feeOrScore = 0, long fundDelta = 0, int counterparty = 0)

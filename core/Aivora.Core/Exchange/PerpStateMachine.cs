@@ -75,9 +75,7 @@ public sealed partial class PerpStateMachine<TSink>
         _liquidation = limits.Liquidation;
         _liquidation.Validate();
         _ledger.InsuranceFundAccountId = _liquidation.InsuranceFundAccountId;
-        _waitingAccount = new int[_liquidation.MaxWaitingPaths];
-        _waitingInstrument = new int[_liquidation.MaxWaitingPaths];
-        _waitingUntilNs = new long[_liquidation.MaxWaitingPaths];
+        _waiting = new (int, int, long)[_liquidation.MaxWaitingPaths];
 
         _pricing = new InstrumentPricing?[config.Instruments.Count];
         foreach (var p in pricing ?? [])
