@@ -41,7 +41,7 @@ public static class Program
                       transport [--quick]                                          32-byte ping-pong between two processes: our Aeron transport vs raw UDP
                       transport-throughput [--quick] [--counters PATH]             one-way messages/s and MB/s for 32 B and 1 KB messages
                       transport-stat <counters-file> [--watch N]                   print a running driver's counters (STAT lines)
-                      node [--quick]                                               the state machine alone on the node's flow, with the book alone beside it
+                      node [--quick] [--profile-replays N]                         the state machine alone on the node's flow, with the book alone beside it
                       wire [--quick]                                               order -> ack through the whole node vs raw UDP; open-loop saturation
                       cascade [--shock jump|ramp|gap] [--pct P] [--accounts N]     a price shock on a generated population: the liquidation chain, summary and a PNG
                     """);

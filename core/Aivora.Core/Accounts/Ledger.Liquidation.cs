@@ -212,7 +212,7 @@ public sealed partial class Ledger
     }
 
     private long UnrealizedOf(int i, Position p) =>
-        FixedPoint.MulMulDiv(p.QtyLots, _marks[i], _contracts[i].MoneyPerTickLot, 1, Rounding.Down) - p.Cost;
+        FixedPoint.Product(p.QtyLots, _marks[i], _contracts[i].MoneyPerTickLot) - p.Cost;
 
     /// <summary>The first cross position of the account other than on <paramref name="exceptInstrumentId"/>,
     /// in instrument order (the next a cross path reduces), or 0.</summary>

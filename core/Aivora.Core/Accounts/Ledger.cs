@@ -271,7 +271,7 @@ public sealed partial class Ledger
 
         var contract = _contracts[i];
         var realized = MovePosition(slot, i, side == Side.Buy ? qtyLots : -qtyLots, priceTicks, out var grew);
-        var notional = FixedPoint.MulMulDiv(qtyLots, priceTicks, contract.MoneyPerTickLot, 1, Rounding.Down);
+        var notional = FixedPoint.Product(qtyLots, priceTicks, contract.MoneyPerTickLot);
         long fee;
         if (!isMaker && _liquidationFeeRate >= 0)
         {
@@ -386,7 +386,7 @@ public sealed partial class Ledger
         if (p.QtyLots == 0 || Math.Sign(p.QtyLots) == direction)
         {
             p.QtyLots += signedFill;
-            p.Cost += direction * FixedPoint.MulMulDiv(fillLots, priceTicks, moneyPerTickLot, 1, Rounding.Down);
+            p.Cost += direction * FixedPoint.Product(fillLots, priceTicks, moneyPerTickLot);
             return 0;
         }
 
@@ -395,7 +395,7 @@ public sealed partial class Ledger
         // The closed lots take their share of the cost; a full close takes exactly what is left,
         // so rounding on partial closes never creates or loses money over the position's life.
         var costRemoved = closing == held ? p.Cost : FixedPoint.MulDiv(p.Cost, closing, held, Rounding.TowardZero);
-        var proceeds = Math.Sign(p.QtyLots) * FixedPoint.MulMulDiv(closing, priceTicks, moneyPerTickLot, 1, Rounding.Down);
+        var proceeds = Math.Sign(p.QtyLots) * FixedPoint.Product(closing, priceTicks, moneyPerTickLot);
         var realized = proceeds - costRemoved;
         p.QtyLots += direction * closing;
         p.Cost -= costRemoved;
@@ -404,7 +404,7 @@ public sealed partial class Ledger
         if (opening > 0)
         {
             p.QtyLots += direction * opening;
-            p.Cost += direction * FixedPoint.MulMulDiv(opening, priceTicks, moneyPerTickLot, 1, Rounding.Down);
+            p.Cost += direction * FixedPoint.Product(opening, priceTicks, moneyPerTickLot);
         }
 
         return realized;
@@ -495,7 +495,7 @@ public sealed partial class Ledger
         }
         else
         {
-            var unrealized = FixedPoint.MulMulDiv(p.QtyLots, _marks[i], _contracts[i].MoneyPerTickLot, 1, Rounding.Down) - p.Cost;
+            var unrealized = FixedPoint.Product(p.QtyLots, _marks[i], _contracts[i].MoneyPerTickLot) - p.Cost;
             var removable = p.IsolatedMargin + Math.Min(0, unrealized) - InitialMarginAtMark(i, ref p);
             if (-amount > removable)
             {
@@ -645,7 +645,7 @@ public sealed partial class Ledger
         }
 
         var adverseTicks = side == Side.Buy ? priceTicks - _marks[i] : _marks[i] - priceTicks;
-        return adverseTicks <= 0 ? 0 : FixedPoint.MulMulDiv(adverseTicks, qtyLots, _contracts[i].MoneyPerTickLot, 1, Rounding.Up);
+        return adverseTicks <= 0 ? 0 : FixedPoint.Product(adverseTicks, qtyLots, _contracts[i].MoneyPerTickLot);
     }
 
     /// <summary>
@@ -726,7 +726,7 @@ public sealed partial class Ledger
                 continue;
             }
 
-            var notional = FixedPoint.MulMulDiv(other.QtyLots, _marks[j], _contracts[j].MoneyPerTickLot, 1, Rounding.Down);
+            var notional = FixedPoint.Product(other.QtyLots, _marks[j], _contracts[j].MoneyPerTickLot);
             margin += notional - other.Cost - _contracts[j].Tiers.MaintenanceMargin(Math.Abs(notional));
         }
 
@@ -835,7 +835,7 @@ public sealed partial class Ledger
             ref var p = ref _positions[(slot * _contracts.Length) + i];
             if (p.QtyLots != 0 && !p.Isolated)
             {
-                equity += FixedPoint.MulMulDiv(p.QtyLots, _marks[i], _contracts[i].MoneyPerTickLot, 1, Rounding.Down) - p.Cost;
+                equity += FixedPoint.Product(p.QtyLots, _marks[i], _contracts[i].MoneyPerTickLot) - p.Cost;
             }
         }
 
@@ -860,7 +860,7 @@ public sealed partial class Ledger
     }
 
     private long Notional(int instrument, long qty, long mark) =>
-        FixedPoint.MulMulDiv(Math.Abs(qty), mark, _contracts[instrument].MoneyPerTickLot, 1, Rounding.Up);
+        FixedPoint.Product(Math.Abs(qty), mark, _contracts[instrument].MoneyPerTickLot);
 
     private bool TryAccount(int accountId, bool create, out int slot)
     {

@@ -212,7 +212,7 @@ public sealed partial class PerpStateMachine<TSink>
         }
 
         var contract = _ledger.Contract(instrumentId);
-        var perLot = FixedPoint.MulMulDiv(1, _ledger.MarkOf(instrumentId), contract.MoneyPerTickLot, 1, Rounding.Up);
+        var perLot = FixedPoint.Product(1, _ledger.MarkOf(instrumentId), contract.MoneyPerTickLot);
         var keep = (contract.Tiers[scope.Tier].FloorNotional - 1) / Math.Max(1, perLot);
         return Math.Max(0, Math.Abs(scope.PositionLots) - keep);
     }
@@ -261,7 +261,7 @@ public sealed partial class PerpStateMachine<TSink>
             return long.MaxValue;
         }
 
-        var lossPerLot = FixedPoint.MulMulDiv(lossTicks, 1, _ledger.Contract(instrumentId).MoneyPerTickLot, 1, Rounding.Up);
+        var lossPerLot = FixedPoint.Product(lossTicks, 1, _ledger.Contract(instrumentId).MoneyPerTickLot);
         return Math.Max(0, _ledger.Equity(fund)) / lossPerLot;
     }
 

@@ -40,7 +40,7 @@ public static class LiquidationMath
                 return 0;
             }
 
-            var tierAtPrice = tiers.TierOf(FixedPoint.MulMulDiv(qty, price, moneyPerTickLot, 1, Rounding.Down));
+            var tierAtPrice = tiers.TierOf(FixedPoint.Product(qty, price, moneyPerTickLot));
             if (tierAtPrice == tier)
             {
                 return price;

@@ -11,15 +11,68 @@ public static class FixedPoint
     public const long RateScale = 100_000_000;
 
     /// <summary>a × b / divisor, rounded as named.</summary>
-    public static long MulDiv(long a, long b, long divisor, Rounding rounding) =>
-        Narrow(Divide((Int128)a * b, divisor, rounding));
+    public static long MulDiv(long a, long b, long divisor, Rounding rounding)
+    {
+        // A product that fits in 64 bits (most money products) divides in hardware, without building an Int128.
+        var high = Math.BigMul(a, b, out var low);
+        if (high == (low >> 63) && divisor > 0)
+        {
+            var quotient = low / divisor;
+            var remainder = low - (quotient * divisor);
+            return remainder == 0 ? quotient : RoundAway(quotient, low < 0, rounding);
+        }
 
-    /// <summary>a × b × c / divisor, rounded as named (three factors, as in qty × price × multiplier).</summary>
-    public static long MulMulDiv(long a, long b, long c, long divisor, Rounding rounding) =>
-        Narrow(Divide((Int128)a * b * c, divisor, rounding));
+        return Narrow(Divide(((Int128)high << 64) | (ulong)low, divisor, rounding));
+    }
+
+    /// <summary>a × b × c exactly (qty × price × money per tick·lot): no division, so no rounding; checked like <see cref="Narrow"/>.</summary>
+    public static long Product(long a, long b, long c)
+    {
+        if (Math.BigMul(a, b, out var ab) == (ab >> 63) && Math.BigMul(ab, c, out var abc) == (abc >> 63))
+        {
+            return abc;
+        }
+
+        return WideProduct(a, b, c);
+    }
+
+    // Out of line: a × b past 64 bits while the whole product still fits (c = 0, or c = ±1 with |a × b| = 2^63),
+    // else an overflow. |a × b| ≤ 2^126, so a × b × c is never formed in 128 bits (it could wrap).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static long WideProduct(long a, long b, long c)
+    {
+        var ab = (Int128)a * b;
+        return c switch
+        {
+            0 => 0,
+            1 or -1 => Narrow(ab * c),
+            _ => Narrow(ab > long.MaxValue || ab < long.MinValue ? Int128.MaxValue : ab * c),
+        };
+    }
 
     /// <summary>amount × rate (in 1e-8 units), rounded as named.</summary>
-    public static long ApplyRate(long amount, long rate, Rounding rounding) => MulDiv(amount, rate, RateScale, rounding);
+    public static long ApplyRate(long amount, long rate, Rounding rounding)
+    {
+        // The divisor is a constant here: the JIT turns the 64-bit division into a multiply and shifts.
+        var high = Math.BigMul(amount, rate, out var low);
+        if (high == (low >> 63))
+        {
+            var quotient = low / RateScale;
+            var remainder = low - (quotient * RateScale);
+            return remainder == 0 ? quotient : RoundAway(quotient, low < 0, rounding);
+        }
+
+        return Narrow(Divide(((Int128)high << 64) | (ulong)low, RateScale, rounding));
+    }
+
+    /// <summary>Moves a truncated (toward zero) inexact quotient in the named direction.</summary>
+    private static long RoundAway(long truncated, bool negative, Rounding rounding) => rounding switch
+    {
+        Rounding.Down => negative ? truncated - 1 : truncated,
+        Rounding.Up => negative ? truncated : truncated + 1,
+        Rounding.TowardZero => truncated,
+        _ => negative ? truncated - 1 : truncated + 1,
+    };
 
     public static Int128 Divide(Int128 numerator, Int128 divisor, Rounding rounding)
     {

@@ -150,4 +150,54 @@ public sealed class FixedPointTests
         // The one quotient that does not fit in 64 bits is still exact: 2^63.
         Assert.Equal(-(Int128)long.MinValue, FixedPoint.Divide(long.MinValue, -1, Rounding.Down));
     }
+
+    [Fact]
+    public void ShouldGiveTheSameResultsOnTheSixtyFourBitPathsAsInOneHundredTwentyEightBits()
+    {
+        // MulDiv, ApplyRate and Product take 64-bit routes when the product fits; near and past the edge they must
+        // agree with the 128-bit division (and throw OverflowException exactly when the result does not fit).
+        var random = new Random(34);
+        long Operand() => random.Next(4) switch
+        {
+            0 => random.NextInt64(-100_000, 100_000),
+            1 => random.NextInt64(-3_037_000_499, 3_037_000_500),          // around the square root of 2^63
+            2 => random.NextInt64(long.MinValue / 2, long.MaxValue / 2),
+            _ => random.Next(2) == 0 ? long.MaxValue - random.Next(3) : long.MinValue + random.Next(3),
+        };
+
+        static long? Wide(Func<long> f)
+        {
+            try
+            {
+                return f();
+            }
+            catch (OverflowException)
+            {
+                return null;
+            }
+        }
+
+        Assert.Equal(long.MinValue, FixedPoint.Product(long.MinValue, -1, -1));   // a × b = 2^63 does not fit; the whole product does
+        Assert.Throws<OverflowException>(() => FixedPoint.Product(1L << 62, 1L << 62, 16));   // 2^128 must not wrap to 0
+        foreach (var rounding in Enum.GetValues<Rounding>())
+        {
+            for (var i = 0; i < 20_000; i++)
+            {
+                long a = Operand(), b = Operand(), c = random.Next(3) == 0 ? Operand() : random.NextInt64(-1_000, 1_000);
+                var divisor = random.Next(3) == 0 ? Operand() : random.NextInt64(1, 1_000_000);
+                if (divisor == 0)
+                {
+                    continue;
+                }
+
+                var expected = Wide(() => FixedPoint.Narrow(FixedPoint.Divide((Int128)a * b, divisor, rounding)));
+                Assert.Equal(expected, Wide(() => FixedPoint.MulDiv(a, b, divisor, rounding)));
+                var rate = random.NextInt64(-FixedPoint.RateScale, FixedPoint.RateScale);
+                Assert.Equal(Wide(() => FixedPoint.Narrow(FixedPoint.Divide((Int128)a * rate, FixedPoint.RateScale, rounding))), Wide(() => FixedPoint.ApplyRate(a, rate, rounding)));
+                var product = (System.Numerics.BigInteger)a * b * c;
+                Assert.Equal(product >= long.MinValue && product <= long.MaxValue ? (long)product : null, Wide(() => FixedPoint.Product(a, b, c)));
+                Assert.Equal(0, FixedPoint.Product(a, b, 0));
+            }
+        }
+    }
 }
