@@ -200,4 +200,61 @@ public sealed class FixedPointTests
             }
         }
     }
+
+    [Fact]
+    public void ShouldDivideOneHundredTwentyEightBitOperandsExactlyAtEveryMagnitude()
+    {
+        // The estimated path (quotients below 2^62) and the runtime's routine (the rest) against exact big-integer division.
+        var random = new Random(56);
+        Int128 Wide(int bits)
+        {
+            var value = ((Int128)random.NextInt64() << 64) | (ulong)random.NextInt64();
+            value &= (Int128.One << bits) - 1;
+            return random.Next(2) == 0 ? value : -value;
+        }
+
+        foreach (var rounding in Enum.GetValues<Rounding>())
+        {
+            for (var i = 0; i < 50_000; i++)
+            {
+                var numerator = Wide(random.Next(1, 128));
+                var divisor = Wide(random.Next(1, 128));
+                if (divisor == 0)
+                {
+                    continue;
+                }
+
+                var exact = System.Numerics.BigInteger.DivRem(numerator, divisor, out var remainder);
+                if (remainder != 0)
+                {
+                    var negative = (numerator < 0) != (divisor < 0);
+                    exact += rounding switch
+                    {
+                        Rounding.Down => negative ? -1 : 0,
+                        Rounding.Up => negative ? 0 : 1,
+                        Rounding.TowardZero => 0,
+                        _ => negative ? -1 : 1,
+                    };
+                }
+
+                Assert.Equal(exact, (System.Numerics.BigInteger)FixedPoint.Divide(numerator, divisor, rounding));
+            }
+        }
+
+        // Exact multiples and one-off neighbours, where an estimate is most likely to land on the wrong side.
+        for (var i = 0; i < 20_000; i++)
+        {
+            var divisor = Wide(random.Next(20, 70));
+            var quotient = (Int128)random.NextInt64(1, 1L << 61);
+            var numerator = (divisor * quotient) + random.Next(-1, 2);
+            if (divisor == 0 || Int128.Abs(numerator) >> 126 != 0)
+            {
+                continue;
+            }
+
+            Assert.Equal((System.Numerics.BigInteger)numerator / divisor, (System.Numerics.BigInteger)FixedPoint.Divide(numerator, divisor, Rounding.TowardZero));
+        }
+
+        Assert.Equal(Int128.MinValue / 3, FixedPoint.Divide(Int128.MinValue, 3, Rounding.TowardZero));
+    }
 }
