@@ -491,25 +491,21 @@ public sealed partial class Ledger
     /// counted as someone else's: an approximation of at most one place). 0 when the position would be flat or no
     /// snapshot was taken.
     /// </summary>
-    public int WhatIfAdlQuantile(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots)
+    public int WhatIfAdlQuantile(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots) =>
+        WhatIfFilled(accountId, instrumentId, side, priceTicks, qtyLots).AdlQuantile;
+
+    /// <summary>The ADL quantile of position <paramref name="after"/> (<paramref name="before"/> filled, <paramref name="realized"/> PnL); slot -1: a new account.</summary>
+    private int AdlQuantileAfter(int slot, int i, Position before, Position after, long realized)
     {
-        if (_rankedScores is null || !_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) || _marks[i] <= 0)
+        if (_rankedScores is null || _marks[i] <= 0 || after.QtyLots == 0)
         {
             return 0;
         }
 
-        var hasAccount = TryAccount(accountId, create: false, out var slot);
-        var p = hasAccount ? _positions[(slot * _contracts.Length) + i] : default;
-        var realized = ApplyToPosition(ref p, side == Side.Buy ? qtyLots : -qtyLots, priceTicks, _contracts[i].MoneyPerTickLot);
-        if (p.QtyLots == 0)
-        {
-            return 0;
-        }
-
-        var pnl = UnrealizedOf(i, p);
-        var equity = p.Isolated ? p.IsolatedMargin + realized + pnl : (hasAccount ? EquityOf(slot) : 0) + realized + pnl - (hasAccount ? UnrealizedOf(i, _positions[(slot * _contracts.Length) + i]) : 0);
-        var score = Score(pnl, Math.Abs(p.Cost), Notional(i, p.QtyLots, _marks[i]), equity);
-        var k = (i * 2) + (p.QtyLots > 0 ? 0 : 1);
+        var pnl = UnrealizedOf(i, after);
+        var equity = after.Isolated ? after.IsolatedMargin + realized + pnl : EquityAt(slot) + realized + pnl - UnrealizedOf(i, before);
+        var score = Score(pnl, Math.Abs(after.Cost), Notional(i, after.QtyLots, _marks[i]), equity);
+        var k = (i * 2) + (after.QtyLots > 0 ? 0 : 1);
         var ranked = _rankedScores[k].AsSpan(0, _rankedCount![k]);
         var ahead = ranked.BinarySearch(Negated(score));   // entries before the first equal-or-lower one: those ranked higher
         ahead = ahead >= 0 ? FirstOf(ranked, ahead) : ~ahead;

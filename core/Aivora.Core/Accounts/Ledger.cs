@@ -582,14 +582,26 @@ public sealed partial class Ledger
     /// at mark (or <paramref name="fallbackPriceTicks"/> before the first mark), at the chosen leverage
     /// capped by the tier.
     /// </summary>
-    public long ExposureMargin(int accountId, int instrumentId, long openBuyLots, long openSellLots, long fallbackPriceTicks)
-    {
-        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
-        {
-            return 0;
-        }
+    public long ExposureMargin(int accountId, int instrumentId, long openBuyLots, long openSellLots, long fallbackPriceTicks) =>
+        _instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) ? ExposureMarginAt(SlotOf(accountId), i, openBuyLots, openSellLots, fallbackPriceTicks) : 0;
 
-        var p = TryAccount(accountId, create: false, out var slot) ? _positions[(slot * _contracts.Length) + i] : default;
+    // ---------------------------------------------------------------- by slot
+    // Pre-trade risk reads several figures of one account for every order: it looks the account and the
+    // instrument up once (a slot, -1 for an account never seen; an index in contract order) and reads by them.
+
+    /// <summary>The ledger slot of an account (-1: never seen).</summary>
+    internal int SlotOf(int accountId) => TryAccount(accountId, create: false, out var slot) ? slot : -1;
+
+    /// <summary>The instrument's index in contract order (-1: not a contract here).</summary>
+    internal int IndexOf(int instrumentId) => _instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) ? i : -1;
+
+    /// <summary>Cross equity by slot (0 for -1).</summary>
+    internal long EquityAt(int slot) => slot < 0 ? 0 : EquityOf(slot);
+
+    /// <summary><see cref="ExposureMargin"/> by slot (-1: no position) and contract index.</summary>
+    internal long ExposureMarginAt(int slot, int i, long openBuyLots, long openSellLots, long fallbackPriceTicks)
+    {
+        var p = slot >= 0 ? _positions[(slot * _contracts.Length) + i] : default;
         var worst = Math.Max(Math.Abs(p.QtyLots + openBuyLots), Math.Abs(p.QtyLots - openSellLots));
         if (worst == 0)
         {
@@ -605,14 +617,13 @@ public sealed partial class Ledger
     }
 
     /// <summary>Taker fee on an order's notional at the account's fee tier, rounded up: what pre-trade risk reserves.</summary>
-    public long TakerFee(int accountId, int instrumentId, long priceTicks, long qtyLots)
-    {
-        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
-        {
-            return 0;
-        }
+    public long TakerFee(int accountId, int instrumentId, long priceTicks, long qtyLots) =>
+        _instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) ? TakerFeeAt(SlotOf(accountId), i, priceTicks, qtyLots) : 0;
 
-        var rate = (TryAccount(accountId, create: false, out var slot) ? FeesFor(_contracts[i], slot) : _contracts[i].Fees).TakerRate;
+    /// <summary><see cref="TakerFee"/> by slot (-1: the contract's base fees) and contract index.</summary>
+    internal long TakerFeeAt(int slot, int i, long priceTicks, long qtyLots)
+    {
+        var rate = (slot >= 0 ? FeesFor(_contracts[i], slot) : _contracts[i].Fees).TakerRate;
         return rate <= 0 ? 0 : FixedPoint.ApplyRate(Notional(i, qtyLots, priceTicks), rate, Rounding.Up);
     }
 
@@ -637,9 +648,13 @@ public sealed partial class Ledger
     }
 
     /// <summary>Money lost against mark the moment an order fills at its limit (buying above or selling below mark).</summary>
-    public long ImmediateLossAgainstMark(int instrumentId, Side side, long priceTicks, long qtyLots)
+    public long ImmediateLossAgainstMark(int instrumentId, Side side, long priceTicks, long qtyLots) =>
+        _instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) ? ImmediateLossAt(i, side, priceTicks, qtyLots) : 0;
+
+    /// <summary><see cref="ImmediateLossAgainstMark"/> by contract index.</summary>
+    internal long ImmediateLossAt(int i, Side side, long priceTicks, long qtyLots)
     {
-        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) || _marks[i] <= 0)
+        if (_marks[i] <= 0)
         {
             return 0;
         }
@@ -649,38 +664,51 @@ public sealed partial class Ledger
     }
 
     /// <summary>
+    /// Both what-ifs of an order's acknowledgement, from one hypothetical complete fill at its price: the
+    /// liquidation price of the position after it (see <see cref="WhatIfLiquidationPrice"/>) and its ADL
+    /// quantile (see <see cref="WhatIfAdlQuantile"/>).
+    /// </summary>
+    public (long LiquidationPriceTicks, int AdlQuantile) WhatIfFilled(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots)
+    {
+        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
+        {
+            return (0, 0);
+        }
+
+        var slot = SlotOf(accountId);
+        var before = slot >= 0 ? _positions[(slot * _contracts.Length) + i] : default;
+        var after = before;
+        var realized = ApplyToPosition(ref after, side == Side.Buy ? qtyLots : -qtyLots, priceTicks, _contracts[i].MoneyPerTickLot);
+        return (LiquidationPriceAfter(slot, i, before, after, realized), AdlQuantileAfter(slot, i, before, after, realized));
+    }
+
+    /// <summary>
     /// The account's liquidation price on <paramref name="instrumentId"/> if an order filled
     /// completely at its price: the position after the fill, margined cross (balance, realized PnL
     /// of the fill, and the other positions' PnL at mark minus their maintenance margin).
     /// The same code the engine's risk runs on live positions. 0 when there is nothing to liquidate.
     /// </summary>
-    public long WhatIfLiquidationPrice(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots)
+    public long WhatIfLiquidationPrice(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots) =>
+        WhatIfFilled(accountId, instrumentId, side, priceTicks, qtyLots).LiquidationPriceTicks;
+
+    /// <summary>The liquidation price of position <paramref name="after"/> (<paramref name="before"/> filled, <paramref name="realized"/> PnL); slot -1: a new account.</summary>
+    private long LiquidationPriceAfter(int slot, int i, Position before, Position after, long realized)
     {
-        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
+        if (slot < 0)
         {
-            return 0;
+            return LiquidationMath.LiquidationPrice(after.QtyLots, after.Cost, realized, _contracts[i].Tiers, _contracts[i].MoneyPerTickLot);
         }
 
-        var hasAccount = TryAccount(accountId, create: false, out var slot);
-        var p = hasAccount ? _positions[(slot * _contracts.Length) + i] : default;
-        var heldBefore = Math.Abs(p.QtyLots);
-        var wasLong = p.QtyLots > 0;
-        var realized = ApplyToPosition(ref p, side == Side.Buy ? qtyLots : -qtyLots, priceTicks, _contracts[i].MoneyPerTickLot);
-        if (!hasAccount)
-        {
-            return LiquidationMath.LiquidationPrice(p.QtyLots, p.Cost, realized, _contracts[i].Tiers, _contracts[i].MoneyPerTickLot);
-        }
-
-        if (p.Isolated && p.QtyLots != 0)
+        if (after.Isolated && after.QtyLots != 0)
         {
             // The fill's effect on the wallet, as ApplyFill will do it: PnL in, then top-up or release.
-            var wallet = p.IsolatedMargin + realized;
-            var target = IsolatedTarget(i, ref p);
-            p.IsolatedMargin = GrewOrFlipped(heldBefore, wasLong, p.QtyLots) ? Math.Max(wallet, target) : Math.Min(wallet, target);
-            return LiquidationPriceOf(slot, i, p, 0);
+            var wallet = after.IsolatedMargin + realized;
+            var target = IsolatedTarget(i, ref after);
+            after.IsolatedMargin = GrewOrFlipped(Math.Abs(before.QtyLots), before.QtyLots > 0, after.QtyLots) ? Math.Max(wallet, target) : Math.Min(wallet, target);
+            return LiquidationPriceOf(slot, i, after, 0);
         }
 
-        return LiquidationPriceOf(slot, i, p, realized);
+        return LiquidationPriceOf(slot, i, after, realized);
     }
 
     /// <summary>The account's current liquidation price on an instrument (0 = none).</summary>

@@ -48,7 +48,8 @@ public sealed partial class PerpStateMachine<TSink>
             return reason;
         }
 
-        var openOrders = _engine.OpenQuantity(c.AccountId, c.InstrumentId, out var buyLots, out var sellLots);
+        var engineSlot = _engine.AccountSlotOf(c.AccountId);
+        var openOrders = _engine.OpenQuantityAt(engineSlot, instrument, out var buyLots, out var sellLots);
         if (openOrders >= _maxOpenOrders[instrument] && c.TimeInForce.CanRest())
         {
             required = _maxOpenOrders[instrument];
@@ -67,7 +68,7 @@ public sealed partial class PerpStateMachine<TSink>
             return _ledger.ReduceOnlyAllowance(c.AccountId, c.InstrumentId, c.Side) > 0 ? RejectReason.None : RejectReason.ReduceOnlyWouldIncrease;
         }
 
-        reason = MarginCheck(c.AccountId, c.InstrumentId, c.Side, c.QtyLots, priceTicks, buyLots, sellLots, c.QtyLots, out required, out available);
+        reason = MarginCheck(c.AccountId, engineSlot, instrument, c.Side, c.QtyLots, priceTicks, buyLots, sellLots, c.QtyLots, out required, out available);
         if (reason != RejectReason.None)
         {
             return reason;
@@ -89,26 +90,28 @@ public sealed partial class PerpStateMachine<TSink>
     /// <paramref name="fillLots"/> at <paramref name="priceTicks"/>, must be covered by equity. On success
     /// the figures are the margin the change adds and what stays available; on failure, required vs equity.
     /// </summary>
-    private RejectReason MarginCheck(int accountId, int instrumentId, Side side, long addedLots, long priceTicks, long buyLots, long sellLots, long fillLots, out long required, out long available)
+    private RejectReason MarginCheck(int accountId, int engineSlot, int instrument, Side side, long addedLots, long priceTicks, long buyLots, long sellLots, long fillLots, out long required, out long available)
     {
+        // One lookup of the account in the ledger and one in the engine (engineSlot), then reads by slot and index.
+        var slot = _ledger.SlotOf(accountId);
+        var i = _contractOfBook[instrument];
         long marginBefore = 0, marginAfter = 0;
-        for (var j = 0; j < _ledger.InstrumentCount; j++)
+        for (var j = 0; j < _bookOfContract.Length; j++)
         {
-            var id = _ledger.InstrumentIdAt(j);
             long buys = buyLots, sells = sellLots;
-            if (id != instrumentId)
+            if (j != i)
             {
-                _engine.OpenQuantity(accountId, id, out buys, out sells);
+                _engine.OpenQuantityAt(_bookOfContract[j] >= 0 ? engineSlot : -1, _bookOfContract[j], out buys, out sells);
             }
 
-            var before = _ledger.ExposureMargin(accountId, id, buys, sells, priceTicks);
+            var before = _ledger.ExposureMarginAt(slot, j, buys, sells, priceTicks);
             marginBefore += before;
-            marginAfter += id != instrumentId ? before
-                : _ledger.ExposureMargin(accountId, id, buys + (side == Side.Buy ? addedLots : 0), sells + (side == Side.Sell ? addedLots : 0), priceTicks);
+            marginAfter += j != i ? before
+                : _ledger.ExposureMarginAt(slot, j, buys + (side == Side.Buy ? addedLots : 0), sells + (side == Side.Sell ? addedLots : 0), priceTicks);
         }
 
-        var reserved = _ledger.TakerFee(accountId, instrumentId, priceTicks, fillLots) + _ledger.ImmediateLossAgainstMark(instrumentId, side, priceTicks, fillLots);
-        var equity = _ledger.Equity(accountId);
+        var reserved = i < 0 ? 0 : _ledger.TakerFeeAt(slot, i, priceTicks, fillLots) + _ledger.ImmediateLossAt(i, side, priceTicks, fillLots);   // no contract: nothing to book
+        var equity = _ledger.EquityAt(slot);
         required = marginAfter + reserved;
         available = equity;
         if (equity < required)

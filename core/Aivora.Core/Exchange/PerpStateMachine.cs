@@ -38,6 +38,10 @@ public sealed partial class PerpStateMachine<TSink>
     private readonly int[] _atRisk = new int[256];
     private readonly int[] _maxOpenOrders;
 
+    // The engine's instruments (configuration order) and the ledger's contracts (contract order), each to the other's index (-1: none).
+    private readonly int[] _contractOfBook;
+    private readonly int[] _bookOfContract;
+
     // Index of the registered tier table in use per instrument (-1: the configured one).
     private readonly int[] _tierTableInUse;
     private readonly EngineCommand[] _pendingChanges;
@@ -65,6 +69,9 @@ public sealed partial class PerpStateMachine<TSink>
         {
             _instrumentIndex.TryAdd(new IntKey(config.Instruments[i].Id), i);
         }
+
+        _contractOfBook = [.. config.Instruments.Select(spec => ledger.IndexOf(spec.Id))];
+        _bookOfContract = [.. Enumerable.Range(0, ledger.InstrumentCount).Select(j => _instrumentIndex.TryGetValue(new IntKey(ledger.InstrumentIdAt(j)), out var b) ? b : -1)];
 
         _maxOpenInterest = [.. Enumerable.Repeat(limits.MaxOpenInterestLots, config.Instruments.Count)];
         _maxPosition = [.. Enumerable.Repeat(limits.MaxPositionLots, config.Instruments.Count)];
@@ -197,6 +204,7 @@ public sealed partial class PerpStateMachine<TSink>
 
         if ((command.Flags & OrderFlags.ReduceOnly) == 0)
         {
+            var (liquidationPrice, adlQuantile) = _ledger.WhatIfFilled(command.AccountId, command.InstrumentId, command.Side, priceTicks, command.QtyLots);
             var assessed = new EngineEvent
             {
                 Kind = EventKind.OrderRiskAssessed,
@@ -205,10 +213,10 @@ public sealed partial class PerpStateMachine<TSink>
                 AccountId = command.AccountId,
                 InstrumentId = command.InstrumentId,
                 Side = command.Side,
-                PriceTicks = _ledger.WhatIfLiquidationPrice(command.AccountId, command.InstrumentId, command.Side, priceTicks, command.QtyLots),
+                PriceTicks = liquidationPrice,
                 Required = required,
                 Available = available,
-                Count = _ledger.WhatIfAdlQuantile(command.AccountId, command.InstrumentId, command.Side, priceTicks, command.QtyLots),
+                Count = adlQuantile,
             };
             _engine.Sink.OnEvent(in assessed);
         }
@@ -245,9 +253,10 @@ public sealed partial class PerpStateMachine<TSink>
             return false;
         }
 
-        _engine.OpenQuantity(c.AccountId, order.InstrumentId, out var buyLots, out var sellLots);
+        var engineSlot = _engine.AccountSlotOf(c.AccountId);
+        _engine.OpenQuantityAt(engineSlot, instrument, out var buyLots, out var sellLots);
         var added = Math.Max(0, newRemaining - order.RemainingLots);
-        var reason = MarginCheck(c.AccountId, order.InstrumentId, order.Side, added, newPrice, buyLots, sellLots, newRemaining, out var required, out var available);
+        var reason = MarginCheck(c.AccountId, engineSlot, instrument, order.Side, added, newPrice, buyLots, sellLots, newRemaining, out var required, out var available);
         if (reason == RejectReason.None)
         {
             reason = ExposureCaps(c.AccountId, instrument, order.InstrumentId, order.Side, added, buyLots, sellLots, out required, out available);

@@ -166,15 +166,29 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     /// <summary>
     /// An account's resting orders on one instrument: how many (every order, for the open-order
     /// limit) and, per side, the remaining lots that can add exposure (reduce-only orders excluded:
-    /// the book never lets them grow a position, so they carry no margin). Walks the account's own
-    /// order list (bounded by the per-account order limit), no book scan.
+    /// the book never lets them grow a position, so they carry no margin). Kept as orders rest, fill
+    /// and leave: O(1), however many orders the account has.
     /// </summary>
     public int OpenQuantity(int accountId, int instrumentId, out long buyLots, out long sellLots)
     {
-        buyLots = 0;
-        sellLots = 0;
-        if (!_accountIndex.TryGetValue(new IntKey(accountId), out var accountSlot) || !_bookIndex.TryGetValue(new IntKey(instrumentId), out var bookIndex))
+        if (!_bookIndex.TryGetValue(new IntKey(instrumentId), out var bookIndex))
         {
+            (buyLots, sellLots) = (0, 0);
+            return 0;
+        }
+
+        return OpenQuantityAt(AccountSlotOf(accountId), bookIndex, out buyLots, out sellLots);
+    }
+
+    /// <summary>The engine's slot of an account (-1: it never had an order here): several of its figures for one lookup.</summary>
+    internal int AccountSlotOf(int accountId) => _accountIndex.TryGetValue(new IntKey(accountId), out var slot) ? slot : -1;
+
+    /// <summary><see cref="OpenQuantity"/> by the account's slot (-1: none) and the instrument's index in the configuration.</summary>
+    internal int OpenQuantityAt(int accountSlot, int bookIndex, out long buyLots, out long sellLots)
+    {
+        if (accountSlot < 0)
+        {
+            (buyLots, sellLots) = (0, 0);
             return 0;
         }
 
@@ -183,6 +197,9 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         sellLots = _openLots[(i << 1) + 1];
         return _openOrders[i];
     }
+
+    /// <summary>The reference price of the instrument at configuration index <paramref name="bookIndex"/>.</summary>
+    internal long ReferencePriceAt(int bookIndex) => _books[bookIndex].ReferencePriceTicks;
 
     private OrderBook BookOf(int instrumentId) =>
         _bookIndex.TryGetValue(new IntKey(instrumentId), out var index)
