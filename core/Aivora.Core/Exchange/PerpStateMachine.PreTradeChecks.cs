@@ -86,7 +86,8 @@ public sealed partial class PerpStateMachine<TSink>
 
     /// <summary>
     /// Initial margin with <paramref name="addedLots"/> more on one side of one instrument (every
-    /// instrument at its worse side), plus the taker fee and the loss against mark of filling
+    /// instrument at its worse side, at mark; before an instrument's first mark, the order's own at its
+    /// price and any other at its reference price), plus the taker fee and the loss against mark of filling
     /// <paramref name="fillLots"/> at <paramref name="priceTicks"/>, must be covered by equity. On success
     /// the figures are the margin the change adds and what stays available; on failure, required vs equity.
     /// </summary>
@@ -98,13 +99,16 @@ public sealed partial class PerpStateMachine<TSink>
         long marginBefore = 0, marginAfter = 0;
         for (var j = 0; j < _bookOfContract.Length; j++)
         {
-            long buys = buyLots, sells = sellLots;
+            long buys = buyLots, sells = sellLots, unmarkedPrice = priceTicks;
             if (j != i)
             {
-                _engine.OpenQuantityAt(_bookOfContract[j] >= 0 ? engineSlot : -1, _bookOfContract[j], out buys, out sells);
+                // Another instrument: its own open lots, and (before its first mark) its own reference price.
+                var book = _bookOfContract[j];
+                _engine.OpenQuantityAt(book >= 0 ? engineSlot : -1, book, out buys, out sells);
+                unmarkedPrice = book >= 0 && _engine.ReferencePriceAt(book) > 0 ? _engine.ReferencePriceAt(book) : priceTicks;
             }
 
-            var before = _ledger.ExposureMarginAt(slot, j, buys, sells, priceTicks);
+            var before = _ledger.ExposureMarginAt(slot, j, buys, sells, unmarkedPrice);
             marginBefore += before;
             marginAfter += j != i ? before
                 : _ledger.ExposureMarginAt(slot, j, buys + (side == Side.Buy ? addedLots : 0), sells + (side == Side.Sell ? addedLots : 0), priceTicks);

@@ -17,7 +17,7 @@ public sealed class PreTradeRiskTests
 {
     private const long Usdt = 1_000_000;
 
-    private static PerpStateMachine<RecordingSink> NewRisk(List<EngineEvent> events, int maxOpenOrders = 200, StaleIndexPolicy staleIndex = StaleIndexPolicy.CloseOnly)
+    private static PerpStateMachine<RecordingSink> NewRisk(List<EngineEvent> events, int maxOpenOrders = 200, StaleIndexPolicy staleIndex = StaleIndexPolicy.CloseOnly, bool marks = true)
     {
         var ledger = new Ledger(
         [
@@ -30,9 +30,36 @@ public sealed class PreTradeRiskTests
             Instruments = [.. CommandFlowGenerator.Instruments.Select(i => i with { MaxQuantity = 1_000_000, MaxNotional = long.MaxValue })],
         };
         var risk = new PerpStateMachine<RecordingSink>(config, ledger, new RiskLimits { MaxOpenOrdersPerInstrument = maxOpenOrders, StaleIndex = staleIndex }, new RecordingSink(events));
-        ledger.SetMark(1, 10_000);
-        ledger.SetMark(2, 50_000);
+        if (marks)
+        {
+            ledger.SetMark(1, 10_000);
+            ledger.SetMark(2, 50_000);
+        }
+
         return risk;
+    }
+
+    [Fact]
+    public void ShouldValueAnotherInstrumentWithoutAMarkAtItsOwnReferencePriceNotAtTheIncomingOrdersPrice()
+    {
+        var events = new List<EngineEvent>();
+        var risk = NewRisk(events, marks: false);
+        risk.Ledger.Deposit(7, 1_000 * Usdt);
+
+        // 100 lots resting on ETH (reference 50,000 ticks), then a BTC order at 10,000 ticks: before any mark, ETH's
+        // open orders are margined at ETH's reference price (5 USDT at 10x), not at the BTC order's 10,000 (1 USDT).
+        var eth = EngineCommand.Limit(1, 7, 2, 1, Side.Buy, 50_000, 100);
+        risk.Process(in eth);
+        events.Clear();
+        var btc = EngineCommand.Limit(2, 7, 1, 2, Side.Buy, 10_000, 10);
+        risk.Process(in btc);
+
+        var assessed = Only(events, EventKind.OrderRiskAssessed);
+        var ethMargin = risk.Ledger.ExposureMargin(7, 2, 100, 0, 50_000);
+        Assert.Equal(5 * Usdt, ethMargin);
+        var btcMargin = risk.Ledger.ExposureMargin(7, 1, 10, 0, 10_000);
+        Assert.Equal(btcMargin, assessed.Required);
+        Assert.Equal((1_000 * Usdt) - ethMargin - btcMargin - risk.Ledger.TakerFee(7, 1, 10_000, 10), assessed.Available);
     }
 
     private static EngineEvent Only(List<EngineEvent> events, EventKind kind) => Assert.Single(events, e => e.Kind == kind);
