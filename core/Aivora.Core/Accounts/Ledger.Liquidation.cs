@@ -65,27 +65,14 @@ public sealed partial class Ledger
     }
 
     /// <summary>
-    /// Draws a multi-position cross account's bands around the current marks (or removes them when it is not one):
+    /// Draws a multi-position cross account's bands around the current marks (or removes them when it is not one),
+    /// from its <paramref name="slack"/> (cross equity − maintenance margin of its cross positions):
     /// per instrument j it holds, the mark may move d_j = slack / (n × |q_j| × m_j × (1 + MMR_max)) ticks, n the
     /// number of its cross positions, before the slack could be gone; no slack, no band (any move re-keys).
     /// </summary>
-    private void DrawBands(int slot)
+    private void DrawBands(int slot, long slack)
     {
         var multi = _crossPositions[slot] >= 2;
-        long slack = 0;
-        if (multi)
-        {
-            slack = EquityOf(slot);
-            for (var j = 0; j < _contracts.Length; j++)
-            {
-                ref var p = ref _positions[(slot * _contracts.Length) + j];
-                if (p.QtyLots != 0 && !p.Isolated)
-                {
-                    slack -= _contracts[j].Tiers.MaintenanceMargin(Notional(j, p.QtyLots, _marks[j]));
-                }
-            }
-        }
-
         for (var j = 0; j < _contracts.Length; j++)
         {
             ref var p = ref _positions[(slot * _contracts.Length) + j];

@@ -134,6 +134,7 @@ public sealed partial class Ledger
         _feeTiers = new int[maxAccounts];
         _fundingPayments = new long[maxAccounts];
         _pendingReindex = new int[maxAccounts];
+        _backingScratch = new long[_contracts.Length];
         _reindexPending = new bool[maxAccounts];
         _liquidationIndex = new LiquidationIndex(_contracts.Length, maxAccounts);
         _crossPositions = new int[maxAccounts];
@@ -505,7 +506,7 @@ public sealed partial class Ledger
 
         p.IsolatedMargin += amount;
         _balances[slot] -= amount;
-        Reindex(slot, i);
+        ReindexAccount(slot);   // the wallet moves its position's price, the balance every cross position's
         return LedgerOutcome.Ok;
     }
 
@@ -761,29 +762,51 @@ public sealed partial class Ledger
         return LiquidationMath.LiquidationPrice(p.QtyLots, p.Cost, margin, _contracts[i].Tiers, _contracts[i].MoneyPerTickLot);
     }
 
+    /// <summary>
+    /// Re-keys every position of the account by its liquidation price, and draws a multi-position cross account's
+    /// bands. One pass over its cross positions first: each one's PnL at mark less its maintenance margin backs
+    /// the other cross positions' liquidation prices, and their sum with the balance is the bands' slack
+    /// (equity − maintenance), so no figure is computed twice.
+    /// </summary>
     private void ReindexAccount(int slot)
     {
-        for (var i = 0; i < _contracts.Length; i++)
+        var n = _contracts.Length;
+        var backing = _backingScratch;
+        var crossBacking = _balances[slot];
+        for (var j = 0; j < n; j++)
         {
-            if (_positions[(slot * _contracts.Length) + i].QtyLots != 0 || _liquidationIndex.Contains(slot, i))
+            ref var p = ref _positions[(slot * n) + j];
+            backing[j] = 0;
+            if (p.QtyLots != 0 && !p.Isolated)
             {
-                Reindex(slot, i);
+                var notional = FixedPoint.Product(p.QtyLots, _marks[j], _contracts[j].MoneyPerTickLot);
+                backing[j] = notional - p.Cost - _contracts[j].Tiers.MaintenanceMargin(Math.Abs(notional));
+                crossBacking += backing[j];
             }
+        }
+
+        var excluded = ExcludedFromIndex(slot);
+        for (var i = 0; i < n; i++)
+        {
+            ref var p = ref _positions[(slot * n) + i];
+            if (p.QtyLots == 0 && !_liquidationIndex.Contains(slot, i))
+            {
+                continue;
+            }
+
+            var margin = p.Isolated ? p.IsolatedMargin : crossBacking - backing[i];   // as LiquidationPriceOf: the others back a cross position
+            var price = p.QtyLots == 0 || excluded ? 0 : LiquidationMath.LiquidationPrice(p.QtyLots, p.Cost, margin, _contracts[i].Tiers, _contracts[i].MoneyPerTickLot);
+            _liquidationIndex.Update(slot, i, p.QtyLots, price, _accountIds[slot]);
         }
 
         if (_crossPositions[slot] >= 2 || HasBands(slot))
         {
-            DrawBands(slot);
+            DrawBands(slot, crossBacking);
         }
     }
 
-    /// <summary>Re-keys the account's position on instrument i by its liquidation price.</summary>
-    private void Reindex(int slot, int i)
-    {
-        var p = _positions[(slot * _contracts.Length) + i];
-        var price = p.QtyLots == 0 || ExcludedFromIndex(slot) ? 0 : LiquidationPriceOf(slot, i, p, 0);
-        _liquidationIndex.Update(slot, i, p.QtyLots, price, _accountIds[slot]);
-    }
+    // Per contract, the account being re-keyed: its cross position's PnL less maintenance margin (0 when none).
+    private readonly long[] _backingScratch;
 
     private readonly long[] _openInterest;
 

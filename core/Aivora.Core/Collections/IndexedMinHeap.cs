@@ -64,8 +64,23 @@ public sealed class IndexedMinHeap
     /// <summary>Inserts or moves a slot to a new key.</summary>
     public void Upsert(int slot, long key, long tieBreak)
     {
-        Remove(slot);
-        Insert(slot, key, tieBreak);
+        var i = _positionOfSlot[slot];
+        if (i == Absent)
+        {
+            Insert(slot, key, tieBreak);
+            return;
+        }
+
+        if (_keys[i] == key && _tieBreaks[i] == tieBreak)
+        {
+            return;   // unchanged (a re-key that found the same price): the heap is not touched
+        }
+
+        // Re-keyed in place: it moves up or down from where it is, never both.
+        _keys[i] = key;
+        _tieBreaks[i] = tieBreak;
+        SiftUp(i);
+        SiftDown(_positionOfSlot[slot]);
     }
 
     /// <summary>

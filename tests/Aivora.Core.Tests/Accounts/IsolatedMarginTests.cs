@@ -97,6 +97,28 @@ public sealed class IsolatedMarginTests
     }
 
     [Fact]
+    public void ShouldReKeyTheCrossPositionsWhenMarginMovesFromTheBalanceIntoAWallet()
+    {
+        // Account 1: isolated long on instrument 1 (wallet 600, balance 400 left) and a cross long of 500 USDT on
+        // instrument 2 backed by that balance. Moving 300 into the wallet leaves the cross long 100 of backing:
+        // its liquidation price rises from about 10,000 to 40,161 ticks, and a mark of 40,100 must find it.
+        var ledger = WithIsolatedLong(1_000 * Usdt);
+        ledger.SetMark(2, 50_000);
+        ledger.ApplyFill(1, 2, Side.Buy, 50_000, 1_000, isMaker: false);
+        ledger.ApplyFill(2, 2, Side.Sell, 50_000, 1_000, isMaker: true);
+        var before = ledger.LiquidationPrice(1, 2);
+        Assert.InRange(before, 9_000, 11_000);
+
+        Assert.True(ledger.AdjustIsolatedMargin(1, 1, 300 * Usdt).IsOk);
+        var after = ledger.LiquidationPrice(1, 2);
+        Assert.Equal(40_161, after);
+
+        Span<int> atRisk = stackalloc int[4];
+        Assert.Equal(1, ledger.MarkUpdate(2, 40_100, atRisk));
+        Assert.Equal(1, atRisk[0]);
+    }
+
+    [Fact]
     public void ShouldSwitchModesAndMoveMarginThroughTheGateWithEvents()
     {
         var events = new List<EngineEvent>();
