@@ -158,7 +158,7 @@ public sealed partial class PerpStateMachine<TSink>
                         PriceTicks = mark,
                     };
                     cap = Math.Max(1, measured);   // an empty book still allows a lot: the cap never blocks closing, and 0 means "not measured"
-                    _engine.Sink.OnEvent(in e);
+                    _engine.Publish(in e);
                 }
             }
         }
@@ -203,7 +203,7 @@ public sealed partial class PerpStateMachine<TSink>
                     OtherAccountId = n > 0 ? _topAccounts[0] : 0,
                     OtherRemainingLots = n > 0 ? _topLots[0] : 0,
                 };
-                _engine.Sink.OnEvent(in e);
+                _engine.Publish(in e);
             }
             else if (_concentrationRaised[instrument] && share * 10 < threshold * 9)
             {

@@ -392,6 +392,6 @@ public sealed partial class PerpStateMachine<TSink>
             ClientOrderId = fundDelta,
             OtherAccountId = counterparty,
         };
-        _engine.Sink.OnEvent(in e);
+        _engine.Publish(in e);
     }
 }

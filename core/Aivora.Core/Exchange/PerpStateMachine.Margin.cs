@@ -24,7 +24,7 @@ public sealed partial class PerpStateMachine<TSink>
         }
 
         var e = new EngineEvent { Kind = EventKind.MarginModeChanged, TimeNs = _engine.NowNs, AccountId = c.AccountId, InstrumentId = c.InstrumentId, Flag = c.Value == 1 };
-        _engine.Sink.OnEvent(in e);
+        _engine.Publish(in e);
     }
 
     private void AdjustIsolatedMargin(in EngineCommand c)
@@ -45,7 +45,7 @@ public sealed partial class PerpStateMachine<TSink>
             QtyLots = c.Value,
             RemainingLots = _ledger.PositionOf(c.AccountId, c.InstrumentId).IsolatedMargin,
         };
-        _engine.Sink.OnEvent(in e);
+        _engine.Publish(in e);
     }
 
     /// <summary>Deposits, withdrawals, leverage and fee tier: through the ledger, explained by an event or a reject with figures.</summary>
@@ -83,7 +83,7 @@ public sealed partial class PerpStateMachine<TSink>
                 break;
         }
 
-        _engine.Sink.OnEvent(in e);
+        _engine.Publish(in e);
     }
 
     private static RejectReason ReasonOf(LedgerReject reject) => reject switch

@@ -172,6 +172,6 @@ public sealed partial class PerpStateMachine<TSink>
             OtherRemainingLots = c.EffectiveNs,
             OrderId = c.ReasonCode,
         };
-        _engine.Sink.OnEvent(in e);
+        _engine.Publish(in e);
     }
 }

@@ -48,7 +48,7 @@ public sealed partial class PerpStateMachine<TSink>
             Reason = (byte)pricing.LastIndex.State,
             Count = pricing.LastIndex.ValidSources,
         };
-        _engine.Sink.OnEvent(in e);
+        _engine.Publish(in e);
 
         // A stale index freezes the mark: nothing is liquidated on a frozen or single-source price.
         if (mark > 0 && mark != pricing.MarkTicks)
@@ -128,7 +128,7 @@ public sealed partial class PerpStateMachine<TSink>
                     OtherRemainingLots = _ledger.FundingResidue,
                     Count = pricing.Premiums.Count,
                 };
-                _engine.Sink.OnEvent(in settled);
+                _engine.Publish(in settled);
                 LiquidateAtMark(i, id);   // funding paid moves margin like a mark does
                 if (_ledger.HasMultiInstrumentCrossAccounts)
                 {

@@ -64,7 +64,7 @@ public sealed partial class PerpStateMachine<TSink>
             e.QtyLots = c.QtyLots;
             e.PriceTicks = c.PriceTicks;
             e.Side = c.Side;
-            _engine.Sink.OnEvent(in e);
+            _engine.Publish(in e);
             return;
         }
 
@@ -76,7 +76,7 @@ public sealed partial class PerpStateMachine<TSink>
         var e = StopEvent(EventKind.StopCancelled, ref _stops[slot]);
         e.Reason = (byte)reason;
         _stops.Remove(slot);
-        _engine.Sink.OnEvent(in e);
+        _engine.Publish(in e);
     }
 
     /// <summary>A mass cancel also cancels the matching held stops (in stop-id order).</summary>
@@ -104,7 +104,7 @@ public sealed partial class PerpStateMachine<TSink>
 
         var atRisk = _ledger.MarkUpdate(c.InstrumentId, c.PriceTicks, _atRisk);
         var e = new EngineEvent { Kind = EventKind.MarkPriceChanged, TimeNs = _engine.NowNs, InstrumentId = c.InstrumentId, PriceTicks = c.PriceTicks, Count = atRisk };
-        _engine.Sink.OnEvent(in e);
+        _engine.Publish(in e);
         if (_engine.ReferencePrice(c.InstrumentId) != c.PriceTicks)
         {
             var band = EngineCommand.SetReference(c.NowNs, c.InstrumentId, c.PriceTicks);
@@ -170,7 +170,7 @@ public sealed partial class PerpStateMachine<TSink>
                 e.Reason = (byte)source;
                 e.Available = priceTicks;
                 _stops.Remove(slot);
-                _engine.Sink.OnEvent(in e);
+                _engine.Publish(in e);
                 PlaceChecked(in order);   // a triggered order goes through pre-trade risk like a new one
             }
         }

@@ -202,7 +202,7 @@ public sealed partial class PerpStateMachine<TSink>
             return;
         }
 
-        if ((command.Flags & OrderFlags.ReduceOnly) == 0)
+        if ((command.Flags & OrderFlags.ReduceOnly) == 0 && TSink.Wants(EventKind.OrderRiskAssessed))
         {
             var (liquidationPrice, adlQuantile) = _ledger.WhatIfFilled(command.AccountId, command.InstrumentId, command.Side, priceTicks, command.QtyLots);
             var assessed = new EngineEvent
@@ -218,7 +218,7 @@ public sealed partial class PerpStateMachine<TSink>
                 Available = available,
                 Count = adlQuantile,
             };
-            _engine.Sink.OnEvent(in assessed);
+            _engine.Publish(in assessed);
         }
 
         _engine.Process(in command);

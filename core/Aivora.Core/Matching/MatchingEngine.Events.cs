@@ -14,12 +14,31 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private EngineEvent NewEvent(EventKind kind) => new() { Kind = kind, TimeNs = _nowNs };
 
+    /// <summary>Whether the sink wants this kind (a constant for a struct sink): every emitter asks before it builds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Wanted(EventKind kind) => TSink.Wants(kind);
+
+    /// <summary>Sends an event built elsewhere (the state machine's), if the sink wants its kind.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void Publish(in EngineEvent e)
+    {
+        if (TSink.Wants(e.Kind))
+        {
+            _sink.OnEvent(in e);
+        }
+    }
+
     /// <summary>
     /// Reports a command that changed nothing. Also the risk layer's reject: one place builds the
     /// event, with the figures that explain it when there are any (required vs available).
     /// </summary>
     public void Reject(in EngineCommand c, RejectReason reason, long required = 0, long available = 0)
     {
+        if (!Wanted(EventKind.OrderRejected))
+        {
+            return;
+        }
+
         var e = NewEvent(EventKind.OrderRejected);
         e.Required = required;
         e.Available = available;
@@ -37,6 +56,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
     private void EmitAccepted(in EngineCommand c, long orderId, long priceTicks)
     {
+        if (!Wanted(EventKind.OrderAccepted))
+        {
+            return;
+        }
+
         var e = NewEvent(EventKind.OrderAccepted);
         e.OrderId = orderId;
         e.ClientOrderId = c.ClientOrderId;
@@ -53,6 +77,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
     private void EmitOrderEnd(EventKind kind, CancelReason reason, long orderId, long clientOrderId, int accountId, int instrumentId, Side side, long priceTicks, long qtyLots)
     {
+        if (!Wanted(kind))
+        {
+            return;
+        }
+
         var e = NewEvent(kind);
         e.Reason = (byte)reason;
         e.OrderId = orderId;
@@ -68,6 +97,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     private void EmitAmended(ref OrderSlot o, bool keptPriority, long newQty = 0, long newPrice = 0)
     {
         var qty = newQty == 0 ? o.QtyLots : newQty;
+        if (!Wanted(EventKind.OrderAmended))
+        {
+            return;
+        }
+
         var e = NewEvent(EventKind.OrderAmended);
         e.OrderId = o.OrderId;
         e.ClientOrderId = o.ClientOrderId;
@@ -83,8 +117,14 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
     private void EmitTrade(int instrumentId, ref OrderSlot taker, ref OrderSlot maker, long qtyLots)
     {
+        var tradeId = _nextTradeId++;   // state (the id counter), whether or not the sink wants the event
+        if (!Wanted(EventKind.Trade))
+        {
+            return;
+        }
+
         var e = NewEvent(EventKind.Trade);
-        e.TradeId = _nextTradeId++;
+        e.TradeId = tradeId;
         e.InstrumentId = instrumentId;
         e.PriceTicks = maker.PriceTicks;
         e.QtyLots = qtyLots;
@@ -100,6 +140,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
     private void EmitSelfTradePrevented(ref OrderSlot taker, ref OrderSlot maker, long qtyLots, SelfTradePrevention mode)
     {
+        if (!Wanted(EventKind.SelfTradePrevented))
+        {
+            return;
+        }
+
         var e = NewEvent(EventKind.SelfTradePrevented);
         e.Reason = (byte)mode;
         e.InstrumentId = _books[taker.BookIndex].InstrumentId;
@@ -114,6 +159,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
     private void EmitBookOrder(EventKind kind, ref OrderSlot o)
     {
+        if (!Wanted(kind))
+        {
+            return;
+        }
+
         var e = NewEvent(kind);
         e.InstrumentId = _books[o.BookIndex].InstrumentId;
         e.OrderId = o.OrderId;
@@ -125,6 +175,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
     private void EmitLevel(OrderBook book, Side side, ref PriceLevel level)
     {
+        if (!Wanted(EventKind.LevelChanged))
+        {
+            return;
+        }
+
         var e = NewEvent(EventKind.LevelChanged);
         e.InstrumentId = book.InstrumentId;
         e.Side = side;

@@ -434,6 +434,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             }
         }
 
+        if (!Wanted(EventKind.MassCancelDone))
+        {
+            return;
+        }
+
         var done = NewEvent(EventKind.MassCancelDone);
         done.AccountId = c.AccountId;
         done.InstrumentId = c.InstrumentId;
@@ -469,6 +474,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         }
 
         _books[bookIndex].State = c.TradingState;
+        if (!Wanted(EventKind.TradingStateChanged))
+        {
+            return;
+        }
+
         var e = NewEvent(EventKind.TradingStateChanged);
         e.InstrumentId = c.InstrumentId;
         e.Reason = (byte)c.TradingState;
@@ -490,6 +500,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         }
 
         _books[bookIndex].ReferencePriceTicks = c.PriceTicks;
+        if (!Wanted(EventKind.ReferencePriceChanged))
+        {
+            return;
+        }
+
         var e = NewEvent(EventKind.ReferencePriceChanged);
         e.InstrumentId = c.InstrumentId;
         e.PriceTicks = c.PriceTicks;

@@ -15,7 +15,7 @@ namespace Aivora.Perf.Node;
 /// three feeders, GTD expiries, mass cancels), with the embedded default configuration, one core, no
 /// wire. The flow is recorded once (the generator reacts to events), then replayed: a warm-up replay,
 /// timed replays with no timer in the loop (the median counts), and a replay timing each command into a histogram after
-/// the first tenth. The book alone runs the flow's order commands for comparison.
+/// the first tenth, and replays with a sink that wants no events (a journal replay's). The book alone runs the flow's order commands for comparison.
 /// </summary>
 public static class NodeBenchmark
 {
@@ -73,6 +73,19 @@ public static class NodeBenchmark
             if (i >= commands.Length / 10) histogram.RecordValue((long)(dt * nsPerTick));
         }
 
+        // The same replay with a sink that wants no events (a journal replay checking the state hash): nothing is
+        // built or sent, the ack's what-ifs are not computed, and the state must come out the same.
+        Replay(new StateOnlySink(), commands, fundingIntervalNs, out _);
+        var stateOnly = new TimeSpan[replays.Length];
+        for (var r = 0; r < stateOnly.Length; r++)
+        {
+            stateOnly[r] = Replay(new StateOnlySink(), commands, fundingIntervalNs, out var stateOnlyHash);
+            if (stateOnlyHash != hash) throw new InvalidOperationException("the state-only replay ended in another state");
+        }
+
+        Array.Sort(stateOnly);
+        var stateOnlyElapsed = stateOnly[stateOnly.Length / 2];
+
         // The book alone on the flow's order commands (no risk, no ledger, no pricing).
         var bookCommands = commands.Where(c => c.Kind is CommandKind.PlaceOrder or CommandKind.CancelOrder or CommandKind.AmendOrder or CommandKind.MassCancel).ToArray();
         var bookPasses = new double[replays.Length + 1];
@@ -91,12 +104,18 @@ public static class NodeBenchmark
             $"# node flow: {count:N0} commands ({bookCommands.Length:N0} order commands), state hash 0x{hash:x16}; trades {counted.Trades:N0}, rejects {counted.Rejected:N0}, liquidation steps {counted.LiquidationSteps:N0}"));
         Console.WriteLine(FormattableString.Invariant(
             $"RESULT bench=node commands_per_sec={count / elapsed.TotalSeconds:F0} p50_ns={histogram.GetValueAtPercentile(50)} p99_ns={histogram.GetValueAtPercentile(99)} p999_ns={histogram.GetValueAtPercentile(99.9)} book_only_ops_per_sec={bookOnly:F0} cost_over_book={bookOnly / (count / elapsed.TotalSeconds):F2}"));
+        Console.WriteLine(FormattableString.Invariant(
+            $"RESULT bench=node case=state-only-sink commands_per_sec={count / stateOnlyElapsed.TotalSeconds:F0} ratio_over_counting_sink={elapsed.TotalSeconds / stateOnlyElapsed.TotalSeconds:F2}"));
         return 0;
     }
 
-    private static TimeSpan Replay(EngineCommand[] commands, long fundingIntervalNs, out ulong hash)
+    private static TimeSpan Replay(EngineCommand[] commands, long fundingIntervalNs, out ulong hash) =>
+        Replay(new CountingSink(), commands, fundingIntervalNs, out hash);
+
+    private static TimeSpan Replay<TSink>(TSink sink, EngineCommand[] commands, long fundingIntervalNs, out ulong hash)
+        where TSink : struct, IEngineEventSink
     {
-        var machine = NewMachine(new CountingSink(), fundingIntervalNs);
+        var machine = NewMachine(sink, fundingIntervalNs);
         var start = Stopwatch.GetTimestamp();
         foreach (ref readonly var c in commands.AsSpan()) machine.Process(in c);
         var elapsed = Stopwatch.GetElapsedTime(start);
