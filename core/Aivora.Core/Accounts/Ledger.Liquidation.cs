@@ -83,18 +83,26 @@ public sealed partial class Ledger
                 continue;
             }
 
-            Int128 perTick = (Int128)Math.Abs(p.QtyLots) * _contracts[j].MoneyPerTickLot * (FixedPoint.RateScale + _maxMaintenanceRate[j]);
-            var d = slack <= 0 ? 0 : (long)Int128.Min((Int128)slack * FixedPoint.RateScale / (perTick * _crossPositions[slot]), _marks[j]);
-            var (low, high) = (_marks[j] - d, _marks[j] + d);
+            // d = min(numerator / divisor, mark), rounded down.
+            var mark = _marks[j];
+            var divisor = (Int128)Math.Abs(p.QtyLots) * _contracts[j].MoneyPerTickLot * (FixedPoint.RateScale + _maxMaintenanceRate[j]) * _crossPositions[slot];
+            var numerator = slack <= 0 ? 0 : (Int128)slack * FixedPoint.RateScale;
 
-            // A band already inside the new one stays (it is only more cautious): most fills leave it, and the heaps untouched.
+            // A band already inside the new one stays (it is only more cautious): most fills leave it, and the heaps
+            // untouched. Inside means its wider half w is at most d: w ≤ mark and w × divisor ≤ numerator, no division.
             ref var drawnLow = ref _bandDrawn[(slot * _contracts.Length * 2) + (j * 2)];
             ref var drawnHigh = ref _bandDrawn[(slot * _contracts.Length * 2) + (j * 2) + 1];
-            if (_bandLows[j].Contains(slot) && drawnLow >= low && drawnHigh <= high && drawnLow <= _marks[j] && drawnHigh >= _marks[j])
+            if (_bandLows[j].Contains(slot) && drawnLow <= mark && drawnHigh >= mark)
             {
-                continue;
+                var w = Math.Max(mark - drawnLow, drawnHigh - mark);
+                if (w <= mark && (Int128)w * divisor <= numerator)
+                {
+                    continue;
+                }
             }
 
+            var d = (long)Int128.Min(FixedPoint.Divide(numerator, divisor, Rounding.Down), mark);
+            var (low, high) = (mark - d, mark + d);
             (drawnLow, drawnHigh) = (low, high);
             _bandLows[j].Upsert(slot, -low, _accountIds[slot]);
             _bandHighs[j].Upsert(slot, high, _accountIds[slot]);
