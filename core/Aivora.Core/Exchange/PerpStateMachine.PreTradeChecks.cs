@@ -14,11 +14,12 @@ public sealed partial class PerpStateMachine<TSink>
     where TSink : struct, IEngineEventSink
 {
 
-    private RejectReason Check(in EngineCommand c, out long required, out long available, out long priceTicks)
+    private RejectReason Check(in EngineCommand c, out long required, out long available, out long priceTicks, out int instrument)
     {
         required = 0;
         available = 0;
         priceTicks = 0;
+        instrument = 0;
         var reduceOnly = (c.Flags & OrderFlags.ReduceOnly) != 0;
         var reason = MatchingEngine<TSink, LedgerPositions>.CheckOrderShape(in c);
         if (reason == RejectReason.None)
@@ -36,7 +37,7 @@ public sealed partial class PerpStateMachine<TSink>
             return RejectReason.AccountInLiquidation;
         }
 
-        _instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out var instrument);
+        _instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out instrument);
         if (_indexStates[instrument] == IndexState.Stale && (!reduceOnly || _limits.StaleIndex == StaleIndexPolicy.Halt))
         {
             return RejectReason.IndexStale;

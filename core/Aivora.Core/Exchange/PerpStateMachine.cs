@@ -195,7 +195,7 @@ public sealed partial class PerpStateMachine<TSink>
 
     private void PlaceChecked(in EngineCommand command)
     {
-        var reason = Check(in command, out var required, out var available, out var priceTicks);
+        var reason = Check(in command, out var required, out var available, out var priceTicks, out var instrument);
         if (reason != RejectReason.None)
         {
             Reject(in command, reason, required, available);
@@ -221,7 +221,7 @@ public sealed partial class PerpStateMachine<TSink>
             _engine.Publish(in assessed);
         }
 
-        _engine.Process(in command);
+        _engine.PlaceValidated(in command, instrument, priceTicks);
     }
 
     /// <summary>

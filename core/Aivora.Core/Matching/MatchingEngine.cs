@@ -152,14 +152,25 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return;
         }
 
-        var book = _books[bookIndex];
-        var reason = ValidateNewOrder(book, in c, out var priceTicks);
+        var reason = ValidateNewOrder(_books[bookIndex], in c, out var priceTicks);
         if (reason != RejectReason.None)
         {
             Reject(in c, reason);
             return;
         }
 
+        PlaceValidated(in c, bookIndex, priceTicks);
+    }
+
+    /// <summary>
+    /// The rest of a new order's way in, after <see cref="ValidateNewOrder"/>: pre-trade risk runs the same checks
+    /// (<see cref="CheckOrderShape"/>, <see cref="CheckTradingState(int, bool)"/>, <see cref="CheckPriceAndSize(in EngineCommand, out long)"/>)
+    /// before its own, in the same command (engine time already moved), and hands over the instrument's index
+    /// and the effective limit price they produced, so they do not run twice.
+    /// </summary>
+    internal void PlaceValidated(in EngineCommand c, int bookIndex, long priceTicks)
+    {
+        var book = _books[bookIndex];
         var accountKnown = _accountIndex.TryGetValue(new IntKey(c.AccountId), out var accountSlot);
         if (!accountKnown && _accountCount == _accounts.Length)
         {
