@@ -79,17 +79,25 @@ public sealed partial class PerpStateMachine<TSink>
         _engine.Publish(in e);
     }
 
-    /// <summary>A mass cancel also cancels the matching held stops (in stop-id order).</summary>
+    /// <summary>A mass cancel also cancels the matching held stops, in stop-id order (visiting the held stops only).</summary>
     private void CancelStops(in EngineCommand c)
     {
-        for (var slot = 0; slot < _stops.Capacity; slot++)
+        var matched = 0;
+        foreach (var slot in _stops.LiveSlots)
         {
             ref var stop = ref _stops[slot];
-            if (stop.Live && (c.AccountId == 0 || stop.AccountId == c.AccountId) && (c.InstrumentId == 0 || stop.InstrumentId == c.InstrumentId) &&
+            if ((c.AccountId == 0 || stop.AccountId == c.AccountId) && (c.InstrumentId == 0 || stop.InstrumentId == c.InstrumentId) &&
                 (c.SideFilter == SideFilter.Both || (byte)c.SideFilter == (byte)stop.Side))
             {
-                CancelStop(slot, c.CancelReason == CancelReason.User ? CancelReason.MassCancel : c.CancelReason);
+                _stopIdScratch[matched] = stop.StopId;
+                _stopSlotScratch[matched++] = slot;
             }
+        }
+
+        _stopIdScratch.AsSpan(0, matched).Sort(_stopSlotScratch.AsSpan(0, matched));
+        for (var k = 0; k < matched; k++)
+        {
+            CancelStop(_stopSlotScratch[k], c.CancelReason == CancelReason.User ? CancelReason.MassCancel : c.CancelReason);
         }
     }
 

@@ -61,6 +61,10 @@ public sealed class StopOrders
     private readonly int[] _trailing;
     private readonly int[] _trailingAt;
     private int _trailingCount;
+
+    // The held stops' slots, densely (swap-removed): a mass cancel visits these, not the whole table.
+    private readonly int[] _live;
+    private readonly int[] _liveAt;
     private int _freeCount;
     private long _nextStopId = 1;
 
@@ -85,7 +89,12 @@ public sealed class StopOrders
         _byClientOrderId = new OpenHashMap<ClientOrderKey>(maxStops);
         _trailing = new int[maxStops];
         _trailingAt = new int[maxStops];
+        _live = new int[maxStops];
+        _liveAt = new int[maxStops];
     }
+
+    /// <summary>The slots of the stops held now, in no particular order (O(held), not O(capacity)).</summary>
+    public ReadOnlySpan<int> LiveSlots => _live.AsSpan(0, Count);
 
     public int Count => _stops.Length - _freeCount;
 
@@ -133,6 +142,8 @@ public sealed class StopOrders
             _trailing[_trailingCount++] = slot;
         }
 
+        _liveAt[slot] = Count - 1;
+        _live[Count - 1] = slot;
         var trigger = _stops[slot].TriggerPriceTicks;
         _byClientOrderId.TryAdd(new ClientOrderKey(c.AccountId, c.ClientOrderId), slot);
         var heap = HeapIndex(instrumentIndex, c.TriggerSource);
@@ -204,6 +215,10 @@ public sealed class StopOrders
             _trailingAt[last] = at;
         }
 
+        var liveAt = _liveAt[slot];
+        var lastLive = _live[Count - 1];
+        _live[liveAt] = lastLive;
+        _liveAt[lastLive] = liveAt;
         stop.Live = false;
         _free[_freeCount++] = slot;
     }

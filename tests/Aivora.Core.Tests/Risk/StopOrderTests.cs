@@ -130,6 +130,28 @@ public sealed class StopOrderTests
     }
 
     [Fact]
+    public void ShouldMassCancelHeldStopsInTheOrderTheyWerePlacedWhateverSlotsTheyReused()
+    {
+        var v = new Venue();
+        for (var id = 21; id <= 24; id++)
+        {
+            v.Send(EngineCommand.Triggered(v.Now, 1, 1, id, Side.Sell, OrderType.StopMarket, 9_000 - id, 10));
+        }
+
+        v.Send(EngineCommand.Triggered(v.Now, 2, 1, 31, Side.Sell, OrderType.StopMarket, 9_000, 10));
+        v.Send(EngineCommand.Cancel(v.Now, 1, 0, 21));
+        v.Send(EngineCommand.Cancel(v.Now, 1, 0, 23));
+        v.Send(EngineCommand.Triggered(v.Now, 1, 1, 25, Side.Sell, OrderType.StopMarket, 8_900, 10));   // reuses a freed slot
+        v.Send(EngineCommand.Triggered(v.Now, 1, 1, 26, Side.Sell, OrderType.StopMarket, 8_900, 10));   // and the other
+
+        var mass = v.Send(EngineCommand.MassCancel(v.Now, 1, 1, SideFilter.Both));
+        Assert.Equal([22L, 24L, 25L, 26L], OfKind(mass, EventKind.StopCancelled).Select(e => e.ClientOrderId));
+        Assert.All(OfKind(mass, EventKind.StopCancelled), e => Assert.Equal(CancelReason.MassCancel, (CancelReason)e.Reason));
+        Assert.Equal(1, v.Risk.Stops.Count);   // account 2's stop stays
+        Assert.Equal(31, v.Risk.Stops[v.Risk.Stops.LiveSlots[0]].ClientOrderId);
+    }
+
+    [Fact]
     public void ShouldCascadeThroughTheLastPriceAndFireSameTriggerStopsInTimeOrder()
     {
         var v = new Venue();
