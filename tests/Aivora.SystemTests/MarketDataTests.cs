@@ -150,9 +150,35 @@ public sealed class MarketDataTests
         Assert.True(node.PumpUntil(() => { md.Poll(); return md.AllSynced; }));
         RandomFlow(node, clients, 2_000, seed: 5, md);
         Assert.True(md.Book.Gaps > 0, $"the loss generator should have caused gaps (L2 messages {md.Book.Messages}, sent {node.Host.Gateway.MarketData.Book.Messages})");
-        // Quiet now: the next snapshots bring every book back.
-        Assert.True(node.PumpUntil(() => { md.Poll(); return md.AllSynced; }, 3_000), "books did not recover after the gaps");
-        node.PumpUntil(() => { md.Poll(); return false; }, 300);
+        // Quiet now: the next snapshots bring every book back, including one whose last L2 messages were lost (no later
+        // L2 message reveals that gap: the client must notice from a snapshot newer than what it heard). Two snapshot
+        // rounds after the flow, so at least one was taken after the last order.
+        var snapshots = md.Snapshots.Messages;
+        Assert.True(node.PumpUntil(() => { md.Poll(); return md.Snapshots.Messages >= snapshots + 4 && md.AllSynced; }, 3_000), "books did not recover after the gaps");
         AssertSameBook(node, md);
+    }
+
+    [Fact]
+    public void ShouldFollowTheEngineFromSnapshotsAloneWhenEveryL2PacketIsLost()
+    {
+        using var node = new NodeUnderTest();
+        // Every packet of the L2 stream lost: the client hears no L2 message at all, so nothing on L2 ever shows it a
+        // gap. Its books must still follow the engine: each snapshot newer than what it heard re-seeds them.
+        var deaf = node.NewClientDriver(new DriverOptions
+        {
+            ThreadingMode = ThreadingMode.Invoker,
+            DataLoss = index => new LossGenerator(seed: 7, dropRate: index == 0 ? 1.0 : 0),
+        });
+        var md = node.MarketData(deaf, node.MarketDataOptions with { BookChannel = node.MarketDataOptions.BookChannel + "|reliable=false" });
+        var (clients, _) = Traders(node, 3);
+        Assert.True(node.PumpUntil(() => { md.Poll(); return md.AllSynced; }, 3_000), "market data never synced from snapshots");
+        RandomFlow(node, clients, 1_000, seed: 9, md);
+        Assert.True(node.Engine.RestingOrderCount > 20, "the flow should leave a real book behind");
+        Assert.Equal(0, md.Book.Messages);
+
+        var snapshots = md.Snapshots.Messages;
+        Assert.True(node.PumpUntil(() => { md.Poll(); return md.Snapshots.Messages >= snapshots + 4; }, 3_000), "no snapshot rounds after the flow");
+        AssertSameBook(node, md);
+        Assert.True(md.StaleReseeds > 0);
     }
 }

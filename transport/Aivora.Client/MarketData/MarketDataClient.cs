@@ -32,7 +32,8 @@ public struct StreamStats
 /// sequence; a gap in the L2 sequence (or a late join) marks every book unsynced and buffers the
 /// incrementals that follow; a snapshot carrying sequence S re-seeds a book when every L2 message
 /// after S is in hand (buffered ones after S then apply), otherwise the client waits for the next
-/// snapshot. Trades and status streams are counted and checked for gaps. Allocation-free once the
+/// snapshot; a book it thinks synced is re-seeded by a snapshot newer than every L2 message it has heard
+/// (the stream's last messages lost: in a quiet market no later L2 message would reveal it). Trades and status streams are counted and checked for gaps. Allocation-free once the
 /// books and buffer have their size.
 /// </summary>
 public sealed class MarketDataClient : IDisposable
@@ -53,8 +54,12 @@ public sealed class MarketDataClient : IDisposable
     /// <summary>Public liquidation steps seen on the status stream (no account ids there), liquidations begun, and lots the book absorbed in slices.</summary>
     public long LiquidationEvents, Liquidations, LiquidatedLots;
 
-    /// <summary>Snapshots applied to a book (late join or after a gap).</summary>
+    /// <summary>Snapshots applied to a book (late join, after a gap, or past L2 messages not received).</summary>
     public long Recoveries { get; private set; }
+
+    /// <summary>Snapshots applied to a book the client thought synced, because they were newer than every L2 message it had heard
+    /// (the L2 stream's last messages lost, or still in flight).</summary>
+    public long StaleReseeds { get; private set; }
 
     public long LastTradePrice { get; private set; }
 
@@ -228,8 +233,17 @@ public sealed class MarketDataClient : IDisposable
     {
         if (BookSnapshotDecoder.TryWrap(message, out var d) != SbeDecodeResult.Ok) return;
         Snapshots.Messages++;
-        if (!_books.TryGetValue(d.InstrumentId, out var book) || book.Synced) return;
+        if (!_books.TryGetValue(d.InstrumentId, out var book)) return;
         var s = (long)d.Sequence;
+        if (book.Synced)
+        {
+            // A synced book still takes a snapshot newer than every L2 message heard: L2 messages up to s were sent and
+            // not (yet) received. If the last ones were lost, nothing later on L2 would reveal the gap while the market
+            // is quiet, and the book would stay stale; if they are only late, they are older than the snapshot and skipped.
+            if (s <= Book.LastSequence || s <= book.AppliedThrough) return;
+            StaleReseeds++;
+        }
+
         // Usable when every L2 message after s is in hand: none seen past it, or the buffer reaches back to s + 1.
         var usable = s >= Book.LastSequence || (_bufferStart != 0 && s + 1 >= _bufferStart);
         if (!usable) return;
