@@ -502,22 +502,35 @@ public sealed partial class Ledger
         var score = Score(pnl, Math.Abs(after.Cost), Notional(i, after.QtyLots, _marks[i]), equity);
         var k = (i * 2) + (after.QtyLots > 0 ? 0 : 1);
         var ranked = _rankedScores[k].AsSpan(0, _rankedCount![k]);
-        var ahead = ranked.BinarySearch(Negated(score));   // entries before the first equal-or-lower one: those ranked higher
-        ahead = ahead >= 0 ? FirstOf(ranked, ahead) : ~ahead;
+        var ahead = RankedAhead(ranked, Negated(score));
         return 5 - (int)((long)ahead * 5 / (ranked.Length + 1));
     }
 
     /// <summary>−score, with "no equity" (long.MinValue) ranking last.</summary>
     private static long Negated(long score) => score == long.MinValue ? long.MaxValue : -score;
 
-    private static int FirstOf(Span<long> sorted, int at)
+    /// <summary>
+    /// The entries ranked higher than a score: those before the first negated score at or above <paramref name="negated"/>
+    /// in the ascending array (a lower bound: O(log n) however many entries tie, where a search for any equal entry and
+    /// a walk back over the ties was O(ties)).
+    /// </summary>
+    private static int RankedAhead(Span<long> ascending, long negated)
     {
-        while (at > 0 && sorted[at - 1] == sorted[at])
+        int low = 0, high = ascending.Length;
+        while (low < high)
         {
-            at--;
+            var middle = (int)((uint)(low + high) >> 1);
+            if (ascending[middle] < negated)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
         }
 
-        return at;
+        return low;
     }
 
     /// <summary>
