@@ -26,7 +26,22 @@ public static class NodeBenchmark
 
     public static int Run(string[] args)
     {
+        var unknown = args.Where((a, k) => a != "--quick" && a != "--profile-replays" && !(k > 0 && args[k - 1] == "--profile-replays")).FirstOrDefault();
+        if (unknown is not null)
+        {
+            Console.Error.WriteLine($"node: unknown option {unknown} (options: --quick, --profile-replays N)");
+            return 2;
+        }
+
         var quick = args.Contains("--quick");
+        var profileReplays = 0;
+        var profileArg = Array.IndexOf(args, "--profile-replays");
+        if (profileArg >= 0 && !(profileArg + 1 < args.Length && int.TryParse(args[profileArg + 1], out profileReplays) && profileReplays is > 0 and <= 1_000))
+        {
+            Console.Error.WriteLine("node: --profile-replays takes a count from 1 to 1,000");
+            return 2;
+        }
+
         var count = quick ? 1_000_000 : 3_000_000;
         const long fundingIntervalNs = 5_000_000_000;   // the flow's simulated time runs ~1 us a command: funding settles every 5 s of it
 
@@ -41,11 +56,9 @@ public static class NodeBenchmark
         }
 
         Replay(commands, fundingIntervalNs, out _);                                  // warm-up: tier-1 code
-        var profileArg = Array.IndexOf(args, "--profile-replays");
-        if (profileArg >= 0)
+        if (profileReplays > 0)
         {
             // For a sampling profiler: nothing but replays of the flow (no histogram, no book-only pass).
-            var profileReplays = profileArg + 1 < args.Length && int.TryParse(args[profileArg + 1], out var n) && n is > 0 and <= 1_000 ? n : 10;
             for (var r = 0; r < profileReplays; r++) Replay(commands, fundingIntervalNs, out _);
             return 0;
         }
