@@ -18,30 +18,39 @@ public sealed class LiquidationTests
         public void OnEvent(in EngineEvent e) => events.Add(e);
     }
 
-    [Fact]
-    public void ShouldReportEveryStepToTheAccountAndThePublicStreamTiedToTheJournal()
+    /// <summary>
+    /// The opening both tests share: the feeder logged on and feeding prices; the victim (340 USDT, 337.4 after the taker
+    /// fee) buys 100 lots at 65,000.0 (6,500 USDT: liquidation 61,873.5, bankruptcy 61,626.0) from the maker (1,000,000 USDT).
+    /// </summary>
+    private static (ExchangeClient Feeder, ExchangeClient Victim, ReportLog VictimLog, ExchangeClient Maker, ReportLog MakerLog) OpenTheVictimsLong(NodeUnderTest node)
     {
-        using var node = new NodeUnderTest();
         var feeder = node.Client(DefaultConfiguration.FeederAccount);
         node.LogOn(feeder);
         node.FeedPrices(feeder);
         node.Deposit(Victim, 340);
-        node.Deposit(Maker + 1, 10_000);
         node.Deposit(Maker, 1_000_000);
         var victim = node.Client(Victim);
         var maker = node.Client(Maker);
         var victimLog = new ReportLog();
         var makerLog = new ReportLog();
-        var md = node.MarketData();
         node.LogOn(victim, victimLog);
         node.LogOn(maker, makerLog);
-
-        // The victim buys 100 lots (6,500 USDT) on 340 USDT, 337.4 after the taker fee: liquidation 61,873.5, bankruptcy 61,626.0.
-        // The maker bids 60 lots near the band's edge (61,800.0); another account sells it 1 lot: the last price is 61,800.0.
         Assert.True(maker.SendNewOrder(node.NowNs, 1, 1, Side.Sell, OrdType.Limit, TimeInForce.GTC, 650_000, 100));
         Assert.True(makerLog.Await(node, maker, r => r.Kind == ReportKind.Accepted));
         Assert.True(victim.SendNewOrder(node.NowNs, 1, 1, Side.Buy, OrdType.Limit, TimeInForce.IOC, 650_000, 100));
         Assert.True(victimLog.Await(node, victim, r => r.Kind == ReportKind.Filled));
+        return (feeder, victim, victimLog, maker, makerLog);
+    }
+
+    [Fact]
+    public void ShouldReportEveryStepToTheAccountAndThePublicStreamTiedToTheJournal()
+    {
+        using var node = new NodeUnderTest();
+        var (feeder, victim, victimLog, maker, makerLog) = OpenTheVictimsLong(node);
+        node.Deposit(Maker + 1, 10_000);
+        var md = node.MarketData();
+
+        // The maker bids 60 lots near the band's edge (61,800.0); another account sells it 1 lot: the last price is 61,800.0.
         Assert.True(maker.SendNewOrder(node.NowNs, 2, 1, Side.Buy, OrdType.Limit, TimeInForce.GTC, 618_000, 60));
         Assert.True(makerLog.Await(node, maker, r => r.Kind == ReportKind.Accepted && r.ClientOrderId == 2), string.Join(", ", makerLog.Reports.Select(r => $"{r.Kind} {r.RejectReason} {r.LimitValue}")));
         var seller = node.Client(Maker + 1);
@@ -102,21 +111,7 @@ public sealed class LiquidationTests
     public void ShouldDeleverageTheOppositePositionAndTellItsOwnerWhenTheBookAndTheFundCannotTakeIt()
     {
         using var node = new NodeUnderTest();
-        var feeder = node.Client(DefaultConfiguration.FeederAccount);
-        node.LogOn(feeder);
-        node.FeedPrices(feeder);
-        node.Deposit(Victim, 340);
-        node.Deposit(Maker, 1_000_000);
-        var victim = node.Client(Victim);
-        var maker = node.Client(Maker);
-        var victimLog = new ReportLog();
-        var makerLog = new ReportLog();
-        node.LogOn(victim, victimLog);
-        node.LogOn(maker, makerLog);
-        Assert.True(maker.SendNewOrder(node.NowNs, 1, 1, Side.Sell, OrdType.Limit, TimeInForce.GTC, 650_000, 100));
-        Assert.True(makerLog.Await(node, maker, r => r.Kind == ReportKind.Accepted));
-        Assert.True(victim.SendNewOrder(node.NowNs, 1, 1, Side.Buy, OrdType.Limit, TimeInForce.IOC, 650_000, 100));
-        Assert.True(victimLog.Await(node, victim, r => r.Kind == ReportKind.Filled));
+        var (feeder, victim, victimLog, maker, makerLog) = OpenTheVictimsLong(node);
 
         // The index gaps 10.8 % down (the third source is an outlier): the mark (the mean of index and last) lands under
         // the victim's bankruptcy price (61,626.0), no bid is there, and the fund (empty in this node) covers nothing.
