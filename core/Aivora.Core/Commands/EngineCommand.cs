@@ -163,19 +163,9 @@ public struct EngineCommand
     /// <summary>A stop or take-profit order (held by the risk layer until its trigger).</summary>
     public static EngineCommand Triggered(long nowNs, int accountId, int instrumentId, long clientOrderId, Side side, OrderType type,
         long triggerPriceTicks, long qtyLots, long limitPriceTicks = 0, TriggerSource source = TriggerSource.Mark,
-        TimeInForce tif = TimeInForce.Gtc, OrderFlags flags = OrderFlags.None) => new()
+        TimeInForce tif = TimeInForce.Gtc, OrderFlags flags = OrderFlags.None) =>
+        Place(nowNs, accountId, instrumentId, clientOrderId, side, type, tif, limitPriceTicks, qtyLots, flags) with
         {
-            Kind = CommandKind.PlaceOrder,
-            NowNs = nowNs,
-            AccountId = accountId,
-            InstrumentId = instrumentId,
-            ClientOrderId = clientOrderId,
-            Side = side,
-            Type = type,
-            TimeInForce = tif,
-            PriceTicks = limitPriceTicks,
-            QtyLots = qtyLots,
-            Flags = flags,
             TriggerPriceTicks = triggerPriceTicks,
             TriggerSource = source,
         };
@@ -183,18 +173,9 @@ public struct EngineCommand
     /// <summary>A trailing stop on mark: a sell follows the highest mark since placement down by the callback, a buy the lowest up by it.
     /// Exactly one of <paramref name="callbackTicks"/> and <paramref name="callbackBps"/> is positive.</summary>
     public static EngineCommand Trailing(long nowNs, int accountId, int instrumentId, long clientOrderId, Side side, long qtyLots,
-        long callbackTicks, long callbackBps = 0, OrderFlags flags = OrderFlags.None) => new()
+        long callbackTicks, long callbackBps = 0, OrderFlags flags = OrderFlags.None) =>
+        Place(nowNs, accountId, instrumentId, clientOrderId, side, OrderType.TrailingStopMarket, TimeInForce.Ioc, 0, qtyLots, flags) with
         {
-            Kind = CommandKind.PlaceOrder,
-            NowNs = nowNs,
-            AccountId = accountId,
-            InstrumentId = instrumentId,
-            ClientOrderId = clientOrderId,
-            Side = side,
-            Type = OrderType.TrailingStopMarket,
-            TimeInForce = TimeInForce.Ioc,
-            QtyLots = qtyLots,
-            Flags = flags,
             TriggerSource = TriggerSource.Mark,
             CallbackTicks = callbackTicks,
             CallbackBps = callbackBps,
