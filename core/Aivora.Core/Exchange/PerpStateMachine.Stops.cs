@@ -89,12 +89,11 @@ public sealed partial class PerpStateMachine<TSink>
             if ((c.AccountId == 0 || stop.AccountId == c.AccountId) && (c.InstrumentId == 0 || stop.InstrumentId == c.InstrumentId) &&
                 (c.SideFilter == SideFilter.Both || (byte)c.SideFilter == (byte)stop.Side))
             {
-                _stopIdScratch[matched] = stop.StopId;
                 _stopSlotScratch[matched++] = slot;
             }
         }
 
-        _stopIdScratch.AsSpan(0, matched).Sort(_stopSlotScratch.AsSpan(0, matched));
+        _stops.SortByStopId(_stopSlotScratch.AsSpan(0, matched));
         for (var k = 0; k < matched; k++)
         {
             CancelStop(_stopSlotScratch[k], c.CancelReason == CancelReason.User ? CancelReason.MassCancel : c.CancelReason);

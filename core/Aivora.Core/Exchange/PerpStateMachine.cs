@@ -33,7 +33,6 @@ public sealed partial class PerpStateMachine<TSink>
     private readonly OpenHashMap<IntKey> _instrumentIndex;
     private readonly IndexState[] _indexStates;
     private readonly StopOrders _stops;
-    private readonly long[] _stopIdScratch;
     private readonly int[] _stopSlotScratch;
     private readonly long[] _lastTradeSeen;
     private readonly int[] _crossed = new int[64];
@@ -62,7 +61,6 @@ public sealed partial class PerpStateMachine<TSink>
         _instrumentIndex = new OpenHashMap<IntKey>(config.Instruments.Count);
         _indexStates = new IndexState[config.Instruments.Count];
         _stops = new StopOrders(limits.MaxStopOrders, config.Instruments.Count);
-        _stopIdScratch = new long[limits.MaxStopOrders];
         _stopSlotScratch = new int[limits.MaxStopOrders];
         _lastTradeSeen = new long[config.Instruments.Count];
         _maxOpenOrders = [.. Enumerable.Repeat(limits.MaxOpenOrdersPerInstrument, config.Instruments.Count)];

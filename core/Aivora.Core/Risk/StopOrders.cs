@@ -65,6 +65,7 @@ public sealed class StopOrders
     // The held stops' slots, densely (swap-removed): a mass cancel visits these, not the whole table.
     private readonly int[] _live;
     private readonly int[] _liveAt;
+    private readonly long[] _stopIdScratch;   // SortByStopId's keys
     private int _freeCount;
     private long _nextStopId = 1;
 
@@ -91,6 +92,7 @@ public sealed class StopOrders
         _trailingAt = new int[maxStops];
         _live = new int[maxStops];
         _liveAt = new int[maxStops];
+        _stopIdScratch = new long[maxStops];
     }
 
     /// <summary>The slots of the stops held now, in no particular order (O(held), not O(capacity)).</summary>
@@ -233,21 +235,20 @@ public sealed class StopOrders
         var rising = Math.Min(_rising[heap].CollectAtMost(priceTicks, slots), slots.Length);
         var falling = Math.Min(_falling[heap].CollectAtMost(-priceTicks, slots[rising..]), slots.Length - rising);
         var found = slots[..(rising + falling)];
-        for (var i = 1; i < found.Length; i++)
-        {
-            // Insertion sort by stop id: the batch is small.
-            var slot = found[i];
-            var j = i - 1;
-            while (j >= 0 && _stops[found[j]].StopId > _stops[slot].StopId)
-            {
-                found[j + 1] = found[j];
-                j--;
-            }
+        SortByStopId(found);
+        return found.Length;
+    }
 
-            found[j + 1] = slot;
+    /// <summary>Orders held stops' slots by stop id (time priority: the order stops fire and are mass-cancelled in).</summary>
+    public void SortByStopId(Span<int> slots)
+    {
+        var ids = _stopIdScratch.AsSpan(0, slots.Length);
+        for (var k = 0; k < slots.Length; k++)
+        {
+            ids[k] = _stops[slots[k]].StopId;
         }
 
-        return found.Length;
+        ids.Sort(slots);
     }
 
     private static int HeapIndex(int instrumentIndex, TriggerSource source) => (instrumentIndex * Sources) + (int)source;
