@@ -755,8 +755,7 @@ public sealed partial class Ledger
                 continue;
             }
 
-            var notional = FixedPoint.Product(other.QtyLots, _marks[j], _contracts[j].MoneyPerTickLot);
-            margin += notional - other.Cost - _contracts[j].Tiers.MaintenanceMargin(Math.Abs(notional));
+            margin += CrossBacking(j, ref other);
         }
 
         return LiquidationMath.LiquidationPrice(p.QtyLots, p.Cost, margin, _contracts[i].Tiers, _contracts[i].MoneyPerTickLot);
@@ -779,8 +778,7 @@ public sealed partial class Ledger
             backing[j] = 0;
             if (p.QtyLots != 0 && !p.Isolated)
             {
-                var notional = FixedPoint.Product(p.QtyLots, _marks[j], _contracts[j].MoneyPerTickLot);
-                backing[j] = notional - p.Cost - _contracts[j].Tiers.MaintenanceMargin(Math.Abs(notional));
+                backing[j] = CrossBacking(j, ref p);
                 crossBacking += backing[j];
             }
         }
@@ -803,6 +801,13 @@ public sealed partial class Ledger
         {
             DrawBands(slot, crossBacking);
         }
+    }
+
+    /// <summary>What a cross position on contract j adds to the margin behind the account's other cross positions: its PnL at mark less its maintenance margin.</summary>
+    private long CrossBacking(int j, ref Position p)
+    {
+        var notional = FixedPoint.Product(p.QtyLots, _marks[j], _contracts[j].MoneyPerTickLot);
+        return notional - p.Cost - _contracts[j].Tiers.MaintenanceMargin(Math.Abs(notional));
     }
 
     // Per contract, the account being re-keyed: its cross position's PnL less maintenance margin (0 when none).
