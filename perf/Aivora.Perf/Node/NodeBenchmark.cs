@@ -4,6 +4,7 @@ using Aivora.Core.Commands;
 using Aivora.Core.Events;
 using Aivora.Core.Exchange;
 using Aivora.Core.Matching;
+using Aivora.Core.Orders;
 using Aivora.Node.Configuration;
 using HdrHistogram;
 
@@ -15,7 +16,8 @@ namespace Aivora.Perf.Node;
 /// three feeders, GTD expiries, mass cancels), with the embedded default configuration, one core, no
 /// wire. The flow is recorded once (the generator reacts to events), then replayed: a warm-up replay,
 /// timed replays with no timer in the loop (the median counts), and a replay timing each command into a histogram after
-/// the first tenth, and replays with a sink that wants no events (a journal replay's). The book alone runs the flow's order commands for comparison.
+/// the first tenth, and replays with a sink that wants no events (a journal replay's). The book alone runs the flow's order commands for comparison;
+/// both are broken down by command kind (mean cost per kind, machine over book) so a change names the kind it moved.
 /// </summary>
 public static class NodeBenchmark
 {
@@ -78,12 +80,17 @@ public static class NodeBenchmark
         var histogram = new LongHistogram(1_000_000_000, 3);
         var timed = NewMachine(new CountingSink(), fundingIntervalNs);
         var nsPerTick = 1e9 / Stopwatch.Frequency;
+        var byKind = new KindCosts();
         for (var i = 0; i < commands.Length; i++)
         {
             var t0 = Stopwatch.GetTimestamp();
             timed.Process(in commands[i]);
             var dt = Stopwatch.GetTimestamp() - t0;
-            if (i >= commands.Length / 10) histogram.RecordValue((long)(dt * nsPerTick));
+            if (i >= commands.Length / 10)
+            {
+                histogram.RecordValue((long)(dt * nsPerTick));
+                byKind.Add(in commands[i], dt * nsPerTick, machine: true);
+            }
         }
 
         // The same replay with a sink that wants no events (a journal replay checking the state hash): nothing is
@@ -112,6 +119,16 @@ public static class NodeBenchmark
 
         var bookOnly = bookPasses.Skip(1).Order().ElementAt(replays.Length / 2);   // the first pass warms it up
 
+        // Each order command timed alone on the book (after the same first tenth), for the per-kind breakdown.
+        var timedBook = new MatchingEngine<CountingSink, NoPositions>(DefaultConfiguration.Engine);
+        for (var i = 0; i < bookCommands.Length; i++)
+        {
+            var t0 = Stopwatch.GetTimestamp();
+            timedBook.Process(in bookCommands[i]);
+            var dt = Stopwatch.GetTimestamp() - t0;
+            if (i >= bookCommands.Length / 10) byKind.Add(in bookCommands[i], dt * nsPerTick, machine: false);
+        }
+
         ref var counted = ref timed.Engine.Sink;
         Console.WriteLine(FormattableString.Invariant(
             $"# node flow: {count:N0} commands ({bookCommands.Length:N0} order commands), state hash 0x{hash:x16}; trades {counted.Trades:N0}, rejects {counted.Rejected:N0}, liquidation steps {counted.LiquidationSteps:N0}"));
@@ -119,7 +136,48 @@ public static class NodeBenchmark
             $"RESULT bench=node commands_per_sec={count / elapsed.TotalSeconds:F0} p50_ns={histogram.GetValueAtPercentile(50)} p99_ns={histogram.GetValueAtPercentile(99)} p999_ns={histogram.GetValueAtPercentile(99.9)} book_only_ops_per_sec={bookOnly:F0} cost_over_book={bookOnly / (count / elapsed.TotalSeconds):F2}"));
         Console.WriteLine(FormattableString.Invariant(
             $"RESULT bench=node case=state-only-sink commands_per_sec={count / stateOnlyElapsed.TotalSeconds:F0} ratio_over_counting_sink={elapsed.TotalSeconds / stateOnlyElapsed.TotalSeconds:F2}"));
+        byKind.Print();
         return 0;
+    }
+
+    /// <summary>
+    /// Mean cost per command kind, in the state machine and on the book alone, each command timed on its own (the timer's
+    /// own ~20-40 ns is in both): where a change in the machine's cost comes from. Kinds: a resting order (GTC/GTD/post-only),
+    /// an immediate one (IOC/FOK/market), an amend, a cancel (one order or mass), and the rest (index feeds: no book work).
+    /// </summary>
+    private sealed class KindCosts
+    {
+        private static readonly string[] Names = ["place-resting", "place-immediate", "amend", "cancel", "feed"];
+        private readonly double[] _machineNs = new double[Names.Length];
+        private readonly long[] _machineCount = new long[Names.Length];
+        private readonly double[] _bookNs = new double[Names.Length];
+        private readonly long[] _bookCount = new long[Names.Length];
+
+        public void Add(in EngineCommand c, double ns, bool machine)
+        {
+            var k = c.Kind switch
+            {
+                CommandKind.PlaceOrder => c.TimeInForce.CanRest() ? 0 : 1,
+                CommandKind.AmendOrder => 2,
+                CommandKind.CancelOrder or CommandKind.MassCancel => 3,
+                _ => 4,
+            };
+            (machine ? _machineNs : _bookNs)[k] += ns;
+            (machine ? _machineCount : _bookCount)[k]++;
+        }
+
+        public void Print()
+        {
+            var total = _machineCount.Sum();
+            for (var k = 0; k < Names.Length; k++)
+            {
+                if (_machineCount[k] == 0) continue;
+                var machineMean = _machineNs[k] / _machineCount[k];
+                var bookMean = _bookCount[k] == 0 ? 0 : _bookNs[k] / _bookCount[k];
+                Console.WriteLine(FormattableString.Invariant(
+                    $"RESULT bench=node case=by-kind kind={Names[k]} share={(double)_machineCount[k] / total:F3} machine_mean_ns={machineMean:F0} book_mean_ns={bookMean:F0} machine_over_book={(bookMean > 0 ? machineMean / bookMean : 0):F2} share_of_machine_time={_machineNs[k] / _machineNs.Sum():F3}"));
+            }
+        }
     }
 
     private static TimeSpan Replay(EngineCommand[] commands, long fundingIntervalNs, out ulong hash) =>
