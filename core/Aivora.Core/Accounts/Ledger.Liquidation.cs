@@ -358,17 +358,39 @@ public sealed partial class Ledger
         return Score(pnl, cost, notional, equity);
     }
 
-    private static long Score(long pnl, long cost, long notional, long equity)
+    /// <summary>
+    /// pnl × notional × 1e8 ÷ (cost × equity) in profit, pnl × equity × 1e8 ÷ (cost × notional) in loss, rounded down and
+    /// clamped to the ranks (long.MinValue: no equity). The divisor product passes 64 bits for any sizeable account, and a
+    /// division by a 128-bit number runs in software; so it divides by its two factors in turn, each a 128-by-64-bit division:
+    /// ⌊⌊x ÷ m⌋ ÷ n⌋ = ⌊x ÷ (m × n)⌋ for any integer x and positive m, n, so the score is the same to the unit.
+    /// <paramref name="cost"/> is the position's |cost| (positive).
+    /// </summary>
+    internal static long Score(long pnl, long cost, long notional, long equity)
     {
         if (cost == 0 || equity <= 0)
         {
             return long.MinValue;
         }
 
-        Int128 scale = FixedPoint.RateScale;
-        var score = pnl >= 0
-            ? FixedPoint.Divide((Int128)pnl * notional * scale, (Int128)cost * equity, Rounding.Down)
-            : FixedPoint.Divide((Int128)pnl * equity * scale, (Int128)cost * Math.Max(1, notional), Rounding.Down);
+        var (product, second) = pnl >= 0 ? ((Int128)pnl * notional, equity) : ((Int128)pnl * equity, Math.Max(1, notional));
+        if (product > ScoreProductLimit || product < -ScoreProductLimit)
+        {
+            return WideScore(product, cost, second);   // × 1e8 would pass 128 bits (a profit or equity in the billions)
+        }
+
+        var score = FixedPoint.Divide(FixedPoint.Divide(product * FixedPoint.RateScale, cost, Rounding.Down), second, Rounding.Down);
+        return score > long.MaxValue ? long.MaxValue : score < long.MinValue + 1 ? long.MinValue + 1 : (long)score;
+    }
+
+    // The largest |pnl × notional| (or |pnl × equity|) that can take × 1e8 in 128 bits.
+    private static readonly Int128 ScoreProductLimit = Int128.MaxValue / FixedPoint.RateScale;
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static long WideScore(Int128 product, long cost, long second)
+    {
+        var numerator = (System.Numerics.BigInteger)product * FixedPoint.RateScale;
+        var score = System.Numerics.BigInteger.DivRem(numerator, (System.Numerics.BigInteger)cost * second, out var remainder);
+        score -= remainder < 0 ? 1 : 0;   // rounded down
         return score > long.MaxValue ? long.MaxValue : score < long.MinValue + 1 ? long.MinValue + 1 : (long)score;
     }
 

@@ -204,7 +204,7 @@ public sealed class FixedPointTests
     [Fact]
     public void ShouldDivideOneHundredTwentyEightBitOperandsExactlyAtEveryMagnitude()
     {
-        // The estimated path (quotients below 2^62) and the runtime's routine (the rest) against exact big-integer division.
+        // The 64-bit path and the runtime's 128-bit routine (the rest) against exact big-integer division.
         var random = new Random(56);
         Int128 Wide(int bits)
         {
