@@ -511,8 +511,9 @@ public sealed partial class Ledger
     public int WhatIfAdlQuantile(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots) =>
         WhatIfFilled(accountId, instrumentId, side, priceTicks, qtyLots).AdlQuantile;
 
-    /// <summary>The ADL quantile of position <paramref name="after"/> (<paramref name="before"/> filled, <paramref name="realized"/> PnL); slot -1: a new account.</summary>
-    private int AdlQuantileAfter(int slot, int i, Position before, Position after, long realized)
+    /// <summary>The ADL quantile of position <paramref name="after"/> (<paramref name="before"/> filled, <paramref name="realized"/> PnL) of an
+    /// account whose cross equity is <paramref name="crossEquity"/> before the fill (0 for a new account).</summary>
+    private int AdlQuantileAfter(int i, Position before, Position after, long realized, long crossEquity)
     {
         if (_rankedScores is null || _marks[i] <= 0 || after.QtyLots == 0)
         {
@@ -520,7 +521,7 @@ public sealed partial class Ledger
         }
 
         var pnl = UnrealizedOf(i, after);
-        var equity = after.Isolated ? after.IsolatedMargin + realized + pnl : EquityAt(slot) + realized + pnl - UnrealizedOf(i, before);
+        var equity = after.Isolated ? after.IsolatedMargin + realized + pnl : crossEquity + realized + pnl - UnrealizedOf(i, before);
         var score = Score(pnl, Math.Abs(after.Cost), Notional(i, after.QtyLots, _marks[i]), equity);
         var k = (i * 2) + (after.QtyLots > 0 ? 0 : 1);
         var ranked = _rankedScores[k].AsSpan(0, _rankedCount![k]);

@@ -677,10 +677,20 @@ public sealed partial class Ledger
         }
 
         var slot = SlotOf(accountId);
+        return WhatIfFilledAt(slot, i, side, priceTicks, qtyLots, EquityAt(slot));
+    }
+
+    /// <summary>
+    /// <see cref="WhatIfFilled"/> by slot (-1: a new account) and contract index, with the account's cross equity as
+    /// pre-trade risk has just computed it (<see cref="EquityAt"/>): the acknowledgement does not look the account up
+    /// or sum its positions again.
+    /// </summary>
+    internal (long LiquidationPriceTicks, int AdlQuantile) WhatIfFilledAt(int slot, int i, Side side, long priceTicks, long qtyLots, long crossEquity)
+    {
         var before = slot >= 0 ? _positions[(slot * _contracts.Length) + i] : default;
         var after = before;
         var realized = ApplyToPosition(ref after, side == Side.Buy ? qtyLots : -qtyLots, priceTicks, _contracts[i].MoneyPerTickLot);
-        return (LiquidationPriceAfter(slot, i, before, after, realized), AdlQuantileAfter(slot, i, before, after, realized));
+        return (LiquidationPriceAfter(slot, i, before, after, realized), AdlQuantileAfter(i, before, after, realized, crossEquity));
     }
 
     /// <summary>

@@ -14,12 +14,13 @@ public sealed partial class PerpStateMachine<TSink>
     where TSink : struct, IEngineEventSink
 {
 
-    private RejectReason Check(in EngineCommand c, out long required, out long available, out long priceTicks, out int instrument)
+    private RejectReason Check(in EngineCommand c, out long required, out long available, out long priceTicks, out int instrument, out MarginedAccount account)
     {
         required = 0;
         available = 0;
         priceTicks = 0;
         instrument = 0;
+        account = default;
         var reduceOnly = (c.Flags & OrderFlags.ReduceOnly) != 0;
         var reason = MatchingEngine<TSink, LedgerPositions>.CheckOrderShape(in c);
         if (reason == RejectReason.None)
@@ -69,7 +70,7 @@ public sealed partial class PerpStateMachine<TSink>
             return _ledger.ReduceOnlyAllowance(c.AccountId, c.InstrumentId, c.Side) > 0 ? RejectReason.None : RejectReason.ReduceOnlyWouldIncrease;
         }
 
-        reason = MarginCheck(c.AccountId, engineSlot, instrument, c.Side, c.QtyLots, priceTicks, buyLots, sellLots, c.QtyLots, out required, out available);
+        reason = MarginCheck(c.AccountId, engineSlot, instrument, c.Side, c.QtyLots, priceTicks, buyLots, sellLots, c.QtyLots, out required, out available, out account);
         if (reason != RejectReason.None)
         {
             return reason;
@@ -92,7 +93,7 @@ public sealed partial class PerpStateMachine<TSink>
     /// <paramref name="fillLots"/> at <paramref name="priceTicks"/>, must be covered by equity. On success
     /// the figures are the margin the change adds and what stays available; on failure, required vs equity.
     /// </summary>
-    private RejectReason MarginCheck(int accountId, int engineSlot, int instrument, Side side, long addedLots, long priceTicks, long buyLots, long sellLots, long fillLots, out long required, out long available)
+    private RejectReason MarginCheck(int accountId, int engineSlot, int instrument, Side side, long addedLots, long priceTicks, long buyLots, long sellLots, long fillLots, out long required, out long available, out MarginedAccount account)
     {
         // One lookup of the account in the ledger and one in the engine (engineSlot), then reads by slot and index.
         var slot = _ledger.SlotOf(accountId);
@@ -117,6 +118,7 @@ public sealed partial class PerpStateMachine<TSink>
 
         var reserved = i < 0 ? 0 : _ledger.TakerFeeAt(slot, i, priceTicks, fillLots) + _ledger.ImmediateLossAt(i, side, priceTicks, fillLots);   // no contract: nothing to book
         var equity = _ledger.EquityAt(slot);
+        account = new MarginedAccount(slot, i, equity);
         required = marginAfter + reserved;
         available = equity;
         if (equity < required)
@@ -128,6 +130,10 @@ public sealed partial class PerpStateMachine<TSink>
         available = equity - marginAfter - reserved;
         return RejectReason.None;
     }
+
+    /// <summary>What the margin check looked up and summed, for the acknowledgement's what-ifs to reuse: the account's ledger slot
+    /// (-1: never seen), the instrument's contract index (-1: none) and the account's cross equity.</summary>
+    private readonly record struct MarginedAccount(int LedgerSlot, int Contract, long CrossEquity);
 
     private void Reject(in EngineCommand c, RejectReason reason, long required, long available) =>
         _engine.Reject(in c, reason, required, available);

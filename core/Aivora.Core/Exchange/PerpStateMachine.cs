@@ -197,7 +197,7 @@ public sealed partial class PerpStateMachine<TSink>
 
     private void PlaceChecked(in EngineCommand command)
     {
-        var reason = Check(in command, out var required, out var available, out var priceTicks, out var instrument);
+        var reason = Check(in command, out var required, out var available, out var priceTicks, out var instrument, out var account);
         if (reason != RejectReason.None)
         {
             Reject(in command, reason, required, available);
@@ -206,7 +206,9 @@ public sealed partial class PerpStateMachine<TSink>
 
         if ((command.Flags & OrderFlags.ReduceOnly) == 0 && TSink.Wants(EventKind.OrderRiskAssessed))
         {
-            var (liquidationPrice, adlQuantile) = _ledger.WhatIfFilled(command.AccountId, command.InstrumentId, command.Side, priceTicks, command.QtyLots);
+            // A new order that is not reduce-only passed the margin check: the what-ifs start from its figures.
+            var (liquidationPrice, adlQuantile) = account.Contract < 0 ? (0, 0)
+                : _ledger.WhatIfFilledAt(account.LedgerSlot, account.Contract, command.Side, priceTicks, command.QtyLots, account.CrossEquity);
             var assessed = new EngineEvent
             {
                 Kind = EventKind.OrderRiskAssessed,
@@ -258,7 +260,7 @@ public sealed partial class PerpStateMachine<TSink>
         var engineSlot = _engine.AccountSlotOf(c.AccountId);
         _engine.OpenQuantityAt(engineSlot, instrument, out var buyLots, out var sellLots);
         var added = Math.Max(0, newRemaining - order.RemainingLots);
-        var reason = MarginCheck(c.AccountId, engineSlot, instrument, order.Side, added, newPrice, buyLots, sellLots, newRemaining, out var required, out var available);
+        var reason = MarginCheck(c.AccountId, engineSlot, instrument, order.Side, added, newPrice, buyLots, sellLots, newRemaining, out var required, out var available, out _);
         if (reason == RejectReason.None)
         {
             reason = ExposureCaps(c.AccountId, instrument, order.InstrumentId, order.Side, added, buyLots, sellLots, out required, out available);
