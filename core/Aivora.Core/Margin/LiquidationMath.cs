@@ -32,9 +32,14 @@ public static class LiquidationMath
         {
             var mmr = tiers[tier].MaintenanceRate;
             var cum = tiers.CumulativeAmount(tier);
-            Int128 denominator = (Int128)qty * moneyPerTickLot * (signedQtyLots > 0 ? FixedPoint.RateScale - mmr : FixedPoint.RateScale + mmr);
             Int128 numerator = signedQtyLots > 0 ? (Int128)cost - marginBalance - cum : (Int128)marginBalance + cost + cum;
-            price = FixedPoint.Narrow(FixedPoint.Divide(numerator * FixedPoint.RateScale, denominator, signedQtyLots > 0 ? Rounding.Up : Rounding.Down));
+            var factor = signedQtyLots > 0 ? FixedPoint.RateScale - mmr : FixedPoint.RateScale + mmr;
+            if (!TrySolveNarrow(numerator, qty, moneyPerTickLot, factor, signedQtyLots > 0, out price))
+            {
+                Int128 denominator = (Int128)qty * moneyPerTickLot * factor;
+                price = FixedPoint.Narrow(FixedPoint.Divide(numerator * FixedPoint.RateScale, denominator, signedQtyLots > 0 ? Rounding.Up : Rounding.Down));
+            }
+
             if (price <= 0)
             {
                 return 0;
@@ -50,6 +55,44 @@ public static class LiquidationMath
         }
 
         return price;
+    }
+
+    /// <summary>
+    /// numerator × 1e8 ÷ (qty × m × factor), rounded up (<paramref name="roundUp"/>) or down, when the divisor and the
+    /// numerator fit in 64 bits (every position short of absurd sizes): one 64-bit multiply for the divisor and one
+    /// 128-by-64-bit division, where the general path builds three 128-bit products. A numerator at or below zero is a
+    /// price at or below zero (0). False: the general path decides (wider operands, or a quotient past 64 bits, which
+    /// it reports as an overflow).
+    /// </summary>
+    private static bool TrySolveNarrow(Int128 numerator, long qty, long moneyPerTickLot, long factor, bool roundUp, out long price)
+    {
+        price = 0;
+        var n = (long)numerator;
+        if (n != numerator || Math.BigMul(qty, moneyPerTickLot, out var qm) != (qm >> 63) || Math.BigMul(qm, factor, out var divisor) != (divisor >> 63) || divisor <= 0)
+        {
+            return false;
+        }
+
+        if (n <= 0)
+        {
+            return true;
+        }
+
+        var high = Math.BigMul((ulong)n, (ulong)FixedPoint.RateScale, out var low);
+        if (high >= (ulong)divisor)
+        {
+            return false;   // the quotient would pass 64 bits
+        }
+
+        var (quotient, remainder) = high == 0 ? Math.DivRem(low, (ulong)divisor) : ((ulong, ulong))UInt128.DivRem(new UInt128(high, low), (ulong)divisor);
+        var rounded = roundUp && remainder != 0 ? quotient + 1 : quotient;
+        if (rounded > long.MaxValue)
+        {
+            return false;
+        }
+
+        price = (long)rounded;
+        return true;
     }
 
     /// <summary>

@@ -106,6 +106,78 @@ public sealed class MarginMathTests
         Assert.True(Equity(lp + 1) < Maintenance(lp + 1), "one tick higher it does not");
     }
 
+    /// <summary>
+    /// The liquidation price solves in 64 bits when its operands fit and in 128 otherwise: on random positions from one
+    /// lot to absurd sizes, with margins from deep debt to billions, it must equal the documented formula evaluated in
+    /// exact big integers (tier by tier, rounded toward liquidating earlier), and overflow exactly when that does not fit.
+    /// </summary>
+    [Fact]
+    public void ShouldSolveTheLiquidationPriceExactlyAtEveryMagnitude()
+    {
+        var tiers = DocTiers();
+        var random = new Random(90);
+        long Magnitude(long max) => random.Next(3) switch
+        {
+            0 => random.NextInt64(1, 1_000),
+            1 => random.NextInt64(1, Math.Max(2, max / 1_000_000)),
+            _ => random.NextInt64(1, max),
+        };
+
+        static long? OrOverflow(Func<long> f)
+        {
+            try
+            {
+                return f();
+            }
+            catch (OverflowException)
+            {
+                return null;
+            }
+        }
+
+        for (var i = 0; i < 100_000; i++)
+        {
+            var qty = Magnitude(random.Next(4) == 0 ? long.MaxValue : 1L << 40) * (random.Next(2) == 0 ? 1 : -1);
+            var moneyPerTickLot = random.Next(4) == 0 ? Magnitude(1_000_000) : MoneyPerTickLot;
+            var cost = Magnitude(random.Next(4) == 0 ? long.MaxValue / 2 : 1L << 50) * Math.Sign(qty);
+            var margin = Magnitude(random.Next(4) == 0 ? long.MaxValue / 2 : 1L << 50) * (random.Next(4) == 0 ? -1 : 1);
+            var expected = OrOverflow(() => ReferenceLiquidationPrice(qty, cost, margin, tiers, moneyPerTickLot));
+            Assert.Equal(expected, OrOverflow(() => LiquidationMath.LiquidationPrice(qty, cost, margin, tiers, moneyPerTickLot)));
+        }
+    }
+
+    private static long ReferenceLiquidationPrice(long signedQty, long cost, long margin, MarginTierTable tiers, long moneyPerTickLot)
+    {
+        System.Numerics.BigInteger qty = Math.Abs(signedQty), absCost = Math.Abs(cost), scale = FixedPoint.RateScale;
+        var tier = tiers.TierOf((long)absCost);
+        long price = 0;
+        for (var attempt = 0; attempt <= tiers.Count; attempt++)
+        {
+            var mmr = tiers[tier].MaintenanceRate;
+            var cum = tiers.CumulativeAmount(tier);
+            var divisor = qty * moneyPerTickLot * (signedQty > 0 ? scale - mmr : scale + mmr);
+            var numerator = (signedQty > 0 ? absCost - margin - cum : margin + absCost + cum) * scale;
+            var quotient = System.Numerics.BigInteger.DivRem(numerator, divisor, out var remainder);
+            quotient += remainder > 0 && signedQty > 0 ? 1 : remainder < 0 && signedQty < 0 ? -1 : 0;   // up for longs, down for shorts
+            price = quotient > long.MaxValue || quotient < long.MinValue ? throw new OverflowException() : (long)quotient;
+            if (price <= 0)
+            {
+                return 0;
+            }
+
+            var notional = qty * price * moneyPerTickLot;
+            var tierAtPrice = notional > long.MaxValue ? throw new OverflowException() : tiers.TierOf((long)notional);
+            if (tierAtPrice == tier)
+            {
+                return price;
+            }
+
+            tier = tierAtPrice;
+        }
+
+        return price;
+    }
+
     [Theory]
     [InlineData(7, 2, Rounding.Down, 3)]
     [InlineData(7, 2, Rounding.Up, 4)]
