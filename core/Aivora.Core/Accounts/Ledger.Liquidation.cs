@@ -66,13 +66,19 @@ public sealed partial class Ledger
 
     /// <summary>
     /// Draws a multi-position cross account's bands around the current marks (or removes them when it is not one),
-    /// from its <paramref name="slack"/> (cross equity − maintenance margin of its cross positions):
-    /// per instrument j it holds, the mark may move d_j = slack / (n × |q_j| × m_j × (1 + MMR_max)) ticks, n the
-    /// number of its cross positions, before the slack could be gone; no slack, no band (any move re-keys).
+    /// from its <paramref name="slack"/> (cross equity − maintenance margin of its cross positions): per instrument j it
+    /// holds, the mark could move d_j = slack / (n × |q_j| × m_j × (1 + MMR_max)) ticks, n the number of its cross
+    /// positions, before the slack could be gone (equity moves |q_j| × m_j a tick, maintenance at most MMR_max of that);
+    /// the band is d_j − 2 ticks each side of the mark (0 when d_j &lt; 2: any move re-keys).
+    /// Returns true when the bands hold: every cross position has one and every d_j ≥ 2. While every mark then stays inside
+    /// its band the slack stays at least Σ 2 × |q_j| × m_j × (1 + MMR_max): two ticks' worth on any instrument, so each
+    /// liquidation price (where slack would reach 0, rounded a tick toward liquidating) is at least a tick beyond its mark.
     /// </summary>
-    private void DrawBands(int slot, long slack)
+    private bool DrawBands(int slot, long slack)
     {
+        const int GuardTicks = 2;
         var multi = _crossPositions[slot] >= 2;
+        var hold = multi;
         for (var j = 0; j < _contracts.Length; j++)
         {
             ref var p = ref _positions[(slot * _contracts.Length) + j];
@@ -80,6 +86,7 @@ public sealed partial class Ledger
             {
                 _bandLows[j].Remove(slot);
                 _bandHighs[j].Remove(slot);
+                hold &= p.QtyLots == 0 || p.Isolated;   // a cross position before its instrument's first mark has no band
                 continue;
             }
 
@@ -89,24 +96,29 @@ public sealed partial class Ledger
             var numerator = slack <= 0 ? 0 : (Int128)slack * FixedPoint.RateScale;
 
             // A band already inside the new one stays (it is only more cautious): most fills leave it, and the heaps
-            // untouched. Inside means its wider half w is at most d: w ≤ mark and w × divisor ≤ numerator, no division.
+            // untouched. Inside means its wider half w plus the guard is at most d: w + 2 ≤ mark and (w + 2) × divisor ≤
+            // numerator, no division.
             ref var drawnLow = ref _bandDrawn[(slot * _contracts.Length * 2) + (j * 2)];
             ref var drawnHigh = ref _bandDrawn[(slot * _contracts.Length * 2) + (j * 2) + 1];
             if (_bandLows[j].Contains(slot) && drawnLow <= mark && drawnHigh >= mark)
             {
-                var w = Math.Max(mark - drawnLow, drawnHigh - mark);
-                if (w <= mark && (Int128)w * divisor <= numerator)
+                var guarded = Math.Max(mark - drawnLow, drawnHigh - mark) + GuardTicks;
+                if (guarded <= mark && (Int128)guarded * divisor <= numerator)
                 {
                     continue;
                 }
             }
 
             var d = (long)Int128.Min(FixedPoint.Divide(numerator, divisor, Rounding.Down), mark);
-            var (low, high) = (mark - d, mark + d);
+            hold &= d >= GuardTicks;
+            var half = Math.Max(0, d - GuardTicks);
+            var (low, high) = (mark - half, mark + half);
             (drawnLow, drawnHigh) = (low, high);
             _bandLows[j].Upsert(slot, -low, _accountIds[slot]);
             _bandHighs[j].Upsert(slot, high, _accountIds[slot]);
         }
+
+        return hold;
     }
 
     private bool HasBands(int slot)

@@ -775,7 +775,10 @@ public sealed partial class Ledger
     /// Re-keys every position of the account by its liquidation price, and draws a multi-position cross account's
     /// bands. One pass over its cross positions first: each one's PnL at mark less its maintenance margin backs
     /// the other cross positions' liquidation prices, and their sum with the balance is the bands' slack
-    /// (equity − maintenance), so no figure is computed twice.
+    /// (equity − maintenance), so no figure is computed twice. When the bands hold (see <see cref="DrawBands"/>: while
+    /// every mark stays inside its band the account keeps two ticks of slack on every instrument, so no cross position
+    /// can be at or past its liquidation price), its cross positions leave the index instead of being solved and re-keyed:
+    /// the band heaps find the mark that leaves a band, and re-key the account then.
     /// </summary>
     private void ReindexAccount(int slot)
     {
@@ -793,6 +796,7 @@ public sealed partial class Ledger
             }
         }
 
+        var bandsHold = (_crossPositions[slot] >= 2 || HasBands(slot)) && DrawBands(slot, crossBacking);
         var excluded = ExcludedFromIndex(slot);
         for (var i = 0; i < n; i++)
         {
@@ -803,13 +807,9 @@ public sealed partial class Ledger
             }
 
             var margin = p.Isolated ? p.IsolatedMargin : crossBacking - backing[i];   // as LiquidationPriceOf: the others back a cross position
-            var price = p.QtyLots == 0 || excluded ? 0 : LiquidationMath.LiquidationPrice(p.QtyLots, p.Cost, margin, _contracts[i].Tiers, _contracts[i].MoneyPerTickLot);
+            var price = p.QtyLots == 0 || excluded || (bandsHold && !p.Isolated) ? 0
+                : LiquidationMath.LiquidationPrice(p.QtyLots, p.Cost, margin, _contracts[i].Tiers, _contracts[i].MoneyPerTickLot);
             _liquidationIndex.Update(slot, i, p.QtyLots, price, _accountIds[slot]);
-        }
-
-        if (_crossPositions[slot] >= 2 || HasBands(slot))
-        {
-            DrawBands(slot, crossBacking);
         }
     }
 

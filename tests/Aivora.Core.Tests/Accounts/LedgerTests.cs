@@ -181,8 +181,12 @@ public sealed class LiquidationIndexTests
 {
     private const long Usdt = 1_000_000;
 
-    [Fact]
-    public void ShouldReturnExactlyThePositionsPastTheirLiquidationPriceOnMarkUpdate()
+    // Thin accounts (2 USDT: liquidation prices near the market, indexed exactly) and thicker ones (200 USDT: a two-position
+    // cross account's bands hold, its positions leave the index until a mark leaves a band): the same exact answer.
+    [Theory]
+    [InlineData(2)]
+    [InlineData(200)]
+    public void ShouldReturnExactlyThePositionsPastTheirLiquidationPriceOnMarkUpdate(long depositUsdt)
     {
         var ledger = new Ledger(
         [
@@ -195,7 +199,7 @@ public sealed class LiquidationIndexTests
         ledger.SetMark(2, 50_000);
         for (var account = 1; account <= 14; account++)
         {
-            ledger.Deposit(account, 2 * Usdt);   // thin: liquidation prices close to the market
+            ledger.Deposit(account, depositUsdt * Usdt);
         }
 
         for (var i = 0; i < 20_000; i++)
