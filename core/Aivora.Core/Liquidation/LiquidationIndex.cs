@@ -3,12 +3,15 @@ using Aivora.Core.Collections;
 namespace Aivora.Core.Liquidation;
 
 /// <summary>
-/// Every open position keyed by its liquidation price, per instrument and side, so a mark update visits
+/// Open positions keyed by their liquidation price, per instrument and side, so a mark update visits
 /// only the positions at or past it, whatever the number of accounts: longs in a min-heap on
 /// -liquidation price (the highest liquidation price first: the first a falling mark reaches), shorts on
 /// +liquidation price (the lowest first). Ties fall back to the account id, so the order is
 /// deterministic. Positions are named by the ledger's account slot. The liquidation path reads it
-/// (which positions to liquidate); the ledger keeps it current as positions and margin change.
+/// (which positions to liquidate); the ledger keeps it current as positions and margin change. A cross
+/// account with two or more positions whose price bands hold (every mark inside its band leaves it slack on
+/// every instrument) keeps its cross positions out of it: none of them can be at or past its price until a
+/// mark leaves a band, and the ledger re-keys the account then.
 /// </summary>
 public sealed class LiquidationIndex
 {
