@@ -413,19 +413,37 @@ public sealed partial class Ledger
 
     /// <summary>
     /// After a fill on an isolated position: closed → the whole wallet returns to the balance; grown
-    /// (or flipped) → topped up from the balance to the position's initial margin; shrunk → the
-    /// excess over initial margin returns. Losses stay in the wallet; a wallet left negative when the
-    /// position closes is settled from the balance (the liquidation path closes a bankrupt position at
-    /// its bankruptcy price, so that leaves at most rounding dust, which the clearance fee takes first).
+    /// (or flipped) → topped up from the balance to the position's initial margin; shrunk → what the
+    /// position's equity holds beyond its initial margin returns, an unrealized loss at mark counted
+    /// against it (a wallet that only looks large because the position is under water stays: releasing it
+    /// would leave the position below maintenance, or bankrupt, with the money free in the balance). Losses
+    /// stay in the wallet; a wallet left negative when the position closes is settled from the balance (the
+    /// liquidation path closes a bankrupt position at its bankruptcy price, so that leaves at most rounding
+    /// dust, which the clearance fee takes first).
     /// </summary>
     private void RebalanceIsolated(int slot, int i, ref Position p, bool grew)
     {
-        var target = p.QtyLots == 0 ? 0 : IsolatedTarget(i, ref p);
-        var move = p.QtyLots == 0 ? -p.IsolatedMargin
-            : grew ? Math.Max(0, target - p.IsolatedMargin)
-            : -Math.Max(0, p.IsolatedMargin - target);
+        var move = IsolatedWalletAfter(i, ref p, grew) - p.IsolatedMargin;
         p.IsolatedMargin += move;
         _balances[slot] -= move;
+    }
+
+    /// <summary>The wallet <see cref="RebalanceIsolated"/> leaves an isolated position with after a fill (its wallet holding the fill's PnL).</summary>
+    private long IsolatedWalletAfter(int i, ref Position p, bool grew)
+    {
+        if (p.QtyLots == 0)
+        {
+            return 0;
+        }
+
+        var target = IsolatedTarget(i, ref p);
+        if (grew)
+        {
+            return Math.Max(p.IsolatedMargin, target);
+        }
+
+        var loss = _marks[i] > 0 ? Math.Min(0, UnrealizedOf(i, p)) : 0;
+        return p.IsolatedMargin - Math.Max(0, p.IsolatedMargin + loss - target);
     }
 
     private static bool GrewOrFlipped(long heldBefore, bool wasLong, long qtyAfter) =>
@@ -713,9 +731,8 @@ public sealed partial class Ledger
         if (after.Isolated && after.QtyLots != 0)
         {
             // The fill's effect on the wallet, as ApplyFill will do it: PnL in, then top-up or release.
-            var wallet = after.IsolatedMargin + realized;
-            var target = IsolatedTarget(i, ref after);
-            after.IsolatedMargin = GrewOrFlipped(Math.Abs(before.QtyLots), before.QtyLots > 0, after.QtyLots) ? Math.Max(wallet, target) : Math.Min(wallet, target);
+            after.IsolatedMargin += realized;
+            after.IsolatedMargin = IsolatedWalletAfter(i, ref after, GrewOrFlipped(Math.Abs(before.QtyLots), before.QtyLots > 0, after.QtyLots));
             return LiquidationPriceOf(slot, i, after, 0);
         }
 

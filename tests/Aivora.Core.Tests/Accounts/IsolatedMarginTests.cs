@@ -34,6 +34,38 @@ public sealed class IsolatedMarginTests
         return ledger;
     }
 
+    /// <summary>
+    /// Shrinking an isolated position releases what its equity holds beyond initial margin, the loss at mark counted:
+    /// a trader who added margin to keep an under-water long alive, then sold half, must not get that margin back while
+    /// the rest of the position still needs it (the old rule released the wallet's excess over initial margin on cost
+    /// and left the position bankrupt: equity −60 USDT, with 240 USDT free in the balance). In profit, the excess returns.
+    /// </summary>
+    [Fact]
+    public void ShouldNotReleaseTheMarginAnUnderWaterIsolatedPositionStillNeedsWhenItShrinks()
+    {
+        var ledger = WithIsolatedLong(1_000 * Usdt);                 // long 100 lots at 60,000: wallet 600, balance 400
+        ledger.SetMark(1, 528_000);                                  // -12 %: -720 at mark, equity -120
+        Assert.True(ledger.AdjustIsolatedMargin(1, 1, 300 * Usdt).IsOk);   // wallet 900, balance 100, equity 180
+
+        ledger.ApplyFill(1, 1, Side.Sell, 528_000, 50, isMaker: false);  // realizes -360: wallet 540, -360 left at mark
+        ledger.ApplyFill(2, 1, Side.Buy, 528_000, 50, isMaker: true);
+
+        Assert.Equal(540 * Usdt, ledger.PositionOf(1, 1).IsolatedMargin);
+        Assert.Equal(100 * Usdt, ledger.Balance(1));
+        var scope = ledger.Scope(1, 1);
+        Assert.Equal(180 * Usdt, scope.Equity);
+        Assert.False(scope.Unhealthy);
+        Assert.Equal(ledger.TotalDeposits, ledger.MoneyInSystem());
+
+        ledger.SetMark(1, 610_000);                                  // +50 on the 50 lots left
+        ledger.ApplyFill(1, 1, Side.Sell, 610_000, 25, isMaker: false);  // +25 realized: wallet 565; 25 lots at 10x need 150
+        ledger.ApplyFill(2, 1, Side.Buy, 610_000, 25, isMaker: true);
+
+        Assert.Equal(150 * Usdt, ledger.PositionOf(1, 1).IsolatedMargin);
+        Assert.Equal(515 * Usdt, ledger.Balance(1));
+        Assert.Equal(ledger.TotalDeposits, ledger.MoneyInSystem());
+    }
+
     [Fact]
     public void ShouldMarginTheDocumentedIsolatedLongByItsOwnWallet()
     {

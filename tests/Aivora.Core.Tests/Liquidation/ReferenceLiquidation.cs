@@ -144,7 +144,8 @@ public sealed class ReferenceLiquidation
     {
         if (!a.Isolated) return;
         var target = a.Qty == 0 ? 0 : InitialOnCost(a);
-        var move = a.Qty == 0 ? -a.Wallet : grew ? Math.Max(0, target - a.Wallet) : -Math.Max(0, a.Wallet - target);
+        var loss = Mark > 0 && a.Qty != 0 ? Math.Min(0, Unrealized(a)) : 0;   // a shrunk position keeps what covers its loss at mark
+        var move = a.Qty == 0 ? -a.Wallet : grew ? Math.Max(0, target - a.Wallet) : -Math.Max(0, a.Wallet + loss - target);
         a.Wallet += move;
         a.Balance -= move;
     }
