@@ -335,8 +335,9 @@ public sealed partial class PerpStateMachine<TSink>
     }
 
     /// <summary>Resumes waiting paths whose cooldown is over or whose equity fell below the hard floor (in the order they began waiting).</summary>
-    private void ResumeWaitingPaths()
+    private bool ResumeWaitingPaths()
     {
+        var resumed = false;
         for (var k = 0; k < _waitingCount;)
         {
             var (accountId, instrumentId, untilNs) = _waiting[k];
@@ -355,7 +356,33 @@ public sealed partial class PerpStateMachine<TSink>
             _waitingCount--;
             _ledger.SetLiquidating(accountId, false);
             Reduce(accountId, instrumentId);
+            resumed = true;
             k = 0;   // the path may have waited again (appended) or moved others: start over; every pass removes one
+        }
+
+        return resumed;
+    }
+
+    /// <summary>
+    /// Paths that resumed outside a mark's sweep (their cooldown over, or a mark took them below the hard floor) move
+    /// margin like a mark does: their fills, the fund's takeover and auto-deleveraging at bankruptcy prices can push a
+    /// counterparty past its liquidation price on any instrument, and nothing else would look before that instrument's
+    /// next mark. So every instrument is swept at its mark after them.
+    /// </summary>
+    private void ResumeWaitingPathsAndSweep()
+    {
+        if (!ResumeWaitingPaths())
+        {
+            return;
+        }
+
+        for (var j = 0; j < _ledger.InstrumentCount; j++)
+        {
+            var id = _ledger.InstrumentIdAt(j);
+            if (_instrumentIndex.TryGetValue(new Collections.IntKey(id), out var instrument))
+            {
+                LiquidateAtMark(instrument, id);
+            }
         }
     }
 

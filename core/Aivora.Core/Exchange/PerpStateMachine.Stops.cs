@@ -126,7 +126,7 @@ public sealed partial class PerpStateMachine<TSink>
 
         if (_waitingCount > 0)
         {
-            ResumeWaitingPaths();   // a waiting path below its hard floor goes on at once
+            ResumeWaitingPathsAndSweep();   // a waiting path below its hard floor goes on at once
         }
 
         if (_stops.TrailingCount > 0)

@@ -137,7 +137,7 @@ public sealed partial class PerpStateMachine<TSink>
         MeasureDepthCaps();
         if (_waitingCount > 0)
         {
-            ResumeWaitingPaths();
+            ResumeWaitingPathsAndSweep();
         }
 
         switch (command.Kind)

@@ -42,6 +42,8 @@ public sealed class LiquidationInvariantTests(ITestOutputHelper output)
     [InlineData(63)]
     [InlineData(104)]   // 104 and 139 left accounts below maintenance while isolated shrinks released margin the position needed
     [InlineData(139)]
+    [InlineData(125)]   // 125 and 138: a resumed (waiting) path deleveraged a counterparty past its price on another instrument
+    [InlineData(138)]   // and nothing looked at it before that instrument's next mark
     public void ShouldKeepEveryInvariantThroughPriceShocks(int seed)
     {
         var bench = Run(seed, 4_000, out var counts);
