@@ -360,6 +360,9 @@ public sealed partial class Ledger
     /// <summary>While true, fills mark their accounts for re-indexing instead of re-indexing at once (see <see cref="FlushReindex"/>).</summary>
     public bool DeferReindex { get; set; }
 
+    /// <summary>True when fills (or transfers) touched accounts since the last flush: their margin moved.</summary>
+    public bool HasPendingReindex => _pendingReindexCount > 0;
+
     /// <summary>Re-keys every account a fill touched since the last flush, in the order they were first touched.</summary>
     public void FlushReindex()
     {

@@ -364,6 +364,24 @@ public sealed partial class PerpStateMachine<TSink>
     }
 
     /// <summary>
+    /// A command's fills moved margin without a mark: an isolated position grown on a loss (topped up to initial margin on
+    /// cost, the loss still in it), a counterparty's fee, a taker sweeping past mark. Each instrument is checked at its
+    /// current mark before the command ends (two heap tops when nobody is at or past a price), so such a position is not
+    /// left unhealthy until the next mark.
+    /// </summary>
+    private void LiquidateAfterFills()
+    {
+        for (var j = 0; j < _ledger.InstrumentCount; j++)
+        {
+            var id = _ledger.InstrumentIdAt(j);
+            if (_instrumentIndex.TryGetValue(new Collections.IntKey(id), out var instrument))
+            {
+                LiquidateAtMark(instrument, id);
+            }
+        }
+    }
+
+    /// <summary>
     /// Paths that resumed outside a mark's sweep (their cooldown over, or a mark took them below the hard floor) move
     /// margin like a mark does: their fills, the fund's takeover and auto-deleveraging at bankruptcy prices can push a
     /// counterparty past its liquidation price on any instrument, and nothing else would look before that instrument's

@@ -124,6 +124,11 @@ public sealed partial class PerpStateMachine<TSink>
         // Fills re-key their accounts in the liquidation index once, when the command is done.
         _ledger.DeferReindex = true;
         Run(in command);
+        if (_ledger.HasPendingReindex)
+        {
+            LiquidateAfterFills();
+        }
+
         _ledger.FlushReindex();
         _ledger.DeferReindex = false;
     }

@@ -44,6 +44,9 @@ public sealed class LiquidationInvariantTests(ITestOutputHelper output)
     [InlineData(139)]
     [InlineData(125)]   // 125 and 138: a resumed (waiting) path deleveraged a counterparty past its price on another instrument
     [InlineData(138)]   // and nothing looked at it before that instrument's next mark
+    [InlineData(203)]   // 203, 296 and 348: a position pushed past its price by fills, between marks, waited for the next mark
+    [InlineData(296)]
+    [InlineData(348)]
     public void ShouldKeepEveryInvariantThroughPriceShocks(int seed)
     {
         var bench = Run(seed, 4_000, out var counts);

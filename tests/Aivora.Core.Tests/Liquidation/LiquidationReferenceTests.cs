@@ -30,7 +30,7 @@ public sealed class LiquidationReferenceTests(ITestOutputHelper output)
 
     [Theory]
     [InlineData(71)]
-    [InlineData(72)]
+    [InlineData(75)]   // 72 until liquidations after fills: its takeovers then came in non-mark commands (not compared here)
     [InlineData(73)]
     [InlineData(74)]
     public void ShouldTakeTheSameStepsAndLeaveTheSameStateAsTheReferenceModel(int seed)
