@@ -334,7 +334,7 @@ public sealed partial class PerpStateMachine<TSink>
         return true;
     }
 
-    /// <summary>Resumes waiting paths whose cooldown is over or whose equity fell below the hard floor (in the order they began waiting).</summary>
+    /// <summary>Resumes waiting paths whose cooldown is over or whose equity fell below the hard floor (in the order they began waiting); true when one did.</summary>
     private bool ResumeWaitingPaths()
     {
         var resumed = false;
@@ -364,12 +364,13 @@ public sealed partial class PerpStateMachine<TSink>
     }
 
     /// <summary>
-    /// A command's fills moved margin without a mark: an isolated position grown on a loss (topped up to initial margin on
-    /// cost, the loss still in it), a counterparty's fee, a taker sweeping past mark. Each instrument is checked at its
-    /// current mark before the command ends (two heap tops when nobody is at or past a price), so such a position is not
-    /// left unhealthy until the next mark.
+    /// Every instrument at its current mark (two heap tops when nobody is at or past a price). After a change that moved
+    /// margin without a mark: a command's fills (an isolated position grown on a loss is topped up to initial margin on
+    /// cost, the loss still in it; a fee; a taker sweeping past mark), and paths that resumed outside a mark's sweep
+    /// (their takeover and auto-deleveraging at bankruptcy prices can push a counterparty past its price on any
+    /// instrument). Nothing else would look at such a position before its instrument's next mark.
     /// </summary>
-    private void LiquidateAfterFills()
+    private void LiquidateAtEveryMark()
     {
         for (var j = 0; j < _ledger.InstrumentCount; j++)
         {
@@ -381,26 +382,12 @@ public sealed partial class PerpStateMachine<TSink>
         }
     }
 
-    /// <summary>
-    /// Paths that resumed outside a mark's sweep (their cooldown over, or a mark took them below the hard floor) move
-    /// margin like a mark does: their fills, the fund's takeover and auto-deleveraging at bankruptcy prices can push a
-    /// counterparty past its liquidation price on any instrument, and nothing else would look before that instrument's
-    /// next mark. So every instrument is swept at its mark after them.
-    /// </summary>
+    /// <summary>Resumes the waiting paths that are due, then (if any did) looks at every instrument's mark again.</summary>
     private void ResumeWaitingPathsAndSweep()
     {
-        if (!ResumeWaitingPaths())
+        if (ResumeWaitingPaths())
         {
-            return;
-        }
-
-        for (var j = 0; j < _ledger.InstrumentCount; j++)
-        {
-            var id = _ledger.InstrumentIdAt(j);
-            if (_instrumentIndex.TryGetValue(new Collections.IntKey(id), out var instrument))
-            {
-                LiquidateAtMark(instrument, id);
-            }
+            LiquidateAtEveryMark();
         }
     }
 

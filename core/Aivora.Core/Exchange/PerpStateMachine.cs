@@ -126,7 +126,7 @@ public sealed partial class PerpStateMachine<TSink>
         Run(in command);
         if (_ledger.HasPendingReindex)
         {
-            LiquidateAfterFills();
+            LiquidateAtEveryMark();   // the command's fills moved margin: a position they pushed past its price goes now
         }
 
         _ledger.FlushReindex();
