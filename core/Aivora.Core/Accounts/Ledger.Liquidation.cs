@@ -218,7 +218,8 @@ public sealed partial class Ledger
             LiquidationMath.BankruptcyPrice(p.QtyLots, p.Cost, _balances[slot] + otherPnl, _contracts[i].MoneyPerTickLot));
     }
 
-    private long UnrealizedOf(int i, Position p) =>
+    /// <summary>The position's PnL at mark on contract i (notional at mark less cost).</summary>
+    private long UnrealizedOf(int i, in Position p) =>
         FixedPoint.Product(p.QtyLots, _marks[i], _contracts[i].MoneyPerTickLot) - p.Cost;
 
     /// <summary>The first cross position of the account other than on <paramref name="exceptInstrumentId"/>,

@@ -517,8 +517,7 @@ public sealed partial class Ledger
         }
         else
         {
-            var unrealized = FixedPoint.Product(p.QtyLots, _marks[i], _contracts[i].MoneyPerTickLot) - p.Cost;
-            var removable = p.IsolatedMargin + Math.Min(0, unrealized) - InitialMarginAtMark(i, ref p);
+            var removable = p.IsolatedMargin + Math.Min(0, UnrealizedOf(i, p)) - InitialMarginAtMark(i, ref p);
             if (-amount > removable)
             {
                 return new LedgerOutcome(LedgerReject.InsufficientMargin, -amount, Math.Max(0, removable));
@@ -921,7 +920,7 @@ public sealed partial class Ledger
             ref var p = ref _positions[(slot * _contracts.Length) + i];
             if (p.QtyLots != 0 && !p.Isolated)
             {
-                equity += FixedPoint.Product(p.QtyLots, _marks[i], _contracts[i].MoneyPerTickLot) - p.Cost;
+                equity += UnrealizedOf(i, p);
             }
         }
 
