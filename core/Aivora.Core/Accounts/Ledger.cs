@@ -315,6 +315,7 @@ public sealed partial class Ledger
     /// </summary>
     private void Touched(int slot)
     {
+        FillsMovedMargin = true;
         if (DeferReindex)
         {
             if (!_reindexPending[slot])
@@ -360,8 +361,11 @@ public sealed partial class Ledger
     /// <summary>While true, fills mark their accounts for re-indexing instead of re-indexing at once (see <see cref="FlushReindex"/>).</summary>
     public bool DeferReindex { get; set; }
 
-    /// <summary>True when fills (or transfers) touched accounts since the last flush: their margin moved.</summary>
-    public bool HasPendingReindex => _pendingReindexCount > 0;
+    /// <summary>
+    /// Set when a fill or a transfer (fund takeover, auto-deleveraging) moves an account's margin; cleared by its reader
+    /// (the state machine, once it has looked for liquidations after them). A re-key flush does not clear it.
+    /// </summary>
+    public bool FillsMovedMargin { get; set; }
 
     /// <summary>Re-keys every account a fill touched since the last flush, in the order they were first touched.</summary>
     public void FlushReindex()

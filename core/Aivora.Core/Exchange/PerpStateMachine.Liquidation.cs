@@ -334,10 +334,9 @@ public sealed partial class PerpStateMachine<TSink>
         return true;
     }
 
-    /// <summary>Resumes waiting paths whose cooldown is over or whose equity fell below the hard floor (in the order they began waiting); true when one did.</summary>
-    private bool ResumeWaitingPaths()
+    /// <summary>Resumes waiting paths whose cooldown is over or whose equity fell below the hard floor (in the order they began waiting).</summary>
+    private void ResumeWaitingPaths()
     {
-        var resumed = false;
         for (var k = 0; k < _waitingCount;)
         {
             var (accountId, instrumentId, untilNs) = _waiting[k];
@@ -356,19 +355,16 @@ public sealed partial class PerpStateMachine<TSink>
             _waitingCount--;
             _ledger.SetLiquidating(accountId, false);
             Reduce(accountId, instrumentId);
-            resumed = true;
             k = 0;   // the path may have waited again (appended) or moved others: start over; every pass removes one
         }
-
-        return resumed;
     }
 
     /// <summary>
-    /// Every instrument at its current mark (two heap tops when nobody is at or past a price). After a change that moved
-    /// margin without a mark: a command's fills (an isolated position grown on a loss is topped up to initial margin on
-    /// cost, the loss still in it; a fee; a taker sweeping past mark), and paths that resumed outside a mark's sweep
-    /// (their takeover and auto-deleveraging at bankruptcy prices can push a counterparty past its price on any
-    /// instrument). Nothing else would look at such a position before its instrument's next mark.
+    /// Every instrument at its current mark (two heap tops when nobody is at or past a price), at the end of a command
+    /// whose fills or transfers moved margin (<see cref="Ledger.FillsMovedMargin"/>): an isolated position grown on a loss
+    /// (topped up to initial margin on cost, the loss still in it), a fee, a taker sweeping past mark, and paths that
+    /// resumed outside a mark's sweep (their takeover and auto-deleveraging at bankruptcy prices can push a counterparty
+    /// past its price on any instrument). Nothing else would look at such a position before its instrument's next mark.
     /// </summary>
     private void LiquidateAtEveryMark()
     {
@@ -379,15 +375,6 @@ public sealed partial class PerpStateMachine<TSink>
             {
                 LiquidateAtMark(instrument, id);
             }
-        }
-    }
-
-    /// <summary>Resumes the waiting paths that are due, then (if any did) looks at every instrument's mark again.</summary>
-    private void ResumeWaitingPathsAndSweep()
-    {
-        if (ResumeWaitingPaths())
-        {
-            LiquidateAtEveryMark();
         }
     }
 

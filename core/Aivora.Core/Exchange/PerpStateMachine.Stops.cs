@@ -126,7 +126,7 @@ public sealed partial class PerpStateMachine<TSink>
 
         if (_waitingCount > 0)
         {
-            ResumeWaitingPathsAndSweep();   // a waiting path below its hard floor goes on at once
+            ResumeWaitingPaths();   // a waiting path below its hard floor goes on at once
         }
 
         if (_stops.TrailingCount > 0)

@@ -124,9 +124,11 @@ public sealed partial class PerpStateMachine<TSink>
         // Fills re-key their accounts in the liquidation index once, when the command is done.
         _ledger.DeferReindex = true;
         Run(in command);
-        if (_ledger.HasPendingReindex)
+        if (_ledger.FillsMovedMargin)
         {
-            LiquidateAtEveryMark();   // the command's fills moved margin: a position they pushed past its price goes now
+            // The command's fills, or paths that resumed before it, moved margin: a position they pushed past its price goes now.
+            LiquidateAtEveryMark();
+            _ledger.FillsMovedMargin = false;
         }
 
         _ledger.FlushReindex();
@@ -142,7 +144,7 @@ public sealed partial class PerpStateMachine<TSink>
         MeasureDepthCaps();
         if (_waitingCount > 0)
         {
-            ResumeWaitingPathsAndSweep();
+            ResumeWaitingPaths();
         }
 
         switch (command.Kind)
