@@ -184,9 +184,11 @@ public sealed partial class PerpStateMachine<TSink>
                 OnMark(in command);
                 break;
             case CommandKind.AmendOrder:
-                if (AmendAllowed(in command))
+                // The order is looked up once: pre-trade risk reads it, the book amends it (time has already advanced).
+                var order = _engine.ResolveOrder(in command, out var unresolved);
+                if (order < 0 || AmendAllowed(in command, in _engine.OrderAt(order)))
                 {
-                    _engine.Process(in command);
+                    _engine.AmendResolved(in command, order, unresolved);
                 }
 
                 break;
@@ -238,13 +240,12 @@ public sealed partial class PerpStateMachine<TSink>
     /// <summary>
     /// An amend that raises the remaining quantity or moves the price (it may trade) must pass the
     /// same margin test as a new order; with a stale index it may not add exposure at all. Amends the
-    /// engine will reject anyway (unknown order, another account's order) pass through to get the
-    /// engine's own reason; reduce-only orders and cuts never add exposure.
+    /// engine will reject anyway (its checks of price and size) pass through to get the engine's own
+    /// reason; reduce-only orders and cuts never add exposure.
     /// </summary>
-    private bool AmendAllowed(in EngineCommand c)
+    private bool AmendAllowed(in EngineCommand c, ref readonly OrderSlot order)
     {
-        var found = c.OrderId != 0 ? _engine.TryGetOrder(c.OrderId, out var order) : _engine.TryGetOrderByClientId(c.AccountId, c.ClientOrderId, out order);
-        if (!found || order.AccountId != c.AccountId || (order.Flags & OrderFlags.ReduceOnly) != 0)
+        if ((order.Flags & OrderFlags.ReduceOnly) != 0)
         {
             return true;
         }
@@ -257,20 +258,20 @@ public sealed partial class PerpStateMachine<TSink>
             return true;
         }
 
-        _instrumentIndex.TryGetValue(new IntKey(order.InstrumentId), out var instrument);
+        var instrument = order.BookIndex;
         if (_indexStates[instrument] == IndexState.Stale || (_waitingCount > 0 && _ledger.IsLiquidating(c.AccountId)))
         {
             Reject(in c, _indexStates[instrument] == IndexState.Stale ? RejectReason.IndexStale : RejectReason.AccountInLiquidation, 0, 0);
             return false;
         }
 
-        var engineSlot = _engine.AccountSlotOf(c.AccountId);
+        var engineSlot = order.AccountSlot;
         _engine.OpenQuantityAt(engineSlot, instrument, out var buyLots, out var sellLots);
         var added = Math.Max(0, newRemaining - order.RemainingLots);
         var reason = MarginCheck(c.AccountId, engineSlot, instrument, order.Side, added, newPrice, buyLots, sellLots, newRemaining, out var required, out var available, out _);
         if (reason == RejectReason.None)
         {
-            reason = ExposureCaps(c.AccountId, instrument, order.InstrumentId, order.Side, added, buyLots, sellLots, out required, out available);
+            reason = ExposureCaps(c.AccountId, instrument, _engine.InstrumentIdOfBook(instrument), order.Side, added, buyLots, sellLots, out required, out available);
             if (reason == RejectReason.None)
             {
                 return true;

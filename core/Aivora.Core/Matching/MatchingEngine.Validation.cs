@@ -313,7 +313,9 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
     private static bool SideMatches(SideFilter filter, Side side) => filter == SideFilter.Both || (byte)filter == (byte)side;
 
-    private int ResolveOrder(in EngineCommand c, out RejectReason reason)
+    /// <summary>The slot of the live order a cancel or amend names, by order id (which must be the account's) or by the
+    /// account's client order id; None with the reason to reject when there is none.</summary>
+    internal int ResolveOrder(in EngineCommand c, out RejectReason reason)
     {
         reason = RejectReason.UnknownOrder;
         int slot;

@@ -270,6 +270,13 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     private void Amend(in EngineCommand c)
     {
         var slot = ResolveOrder(in c, out var reason);
+        AmendResolved(in c, slot, reason);
+    }
+
+    /// <summary>An amend whose order the caller has already resolved (<see cref="ResolveOrder"/>: the slot, or None and
+    /// the reason to reject it), so pre-trade risk and the book look it up once.</summary>
+    internal void AmendResolved(in EngineCommand c, int slot, RejectReason reason)
+    {
         if (slot == None)
         {
             Reject(in c, reason);

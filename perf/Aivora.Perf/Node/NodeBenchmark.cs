@@ -28,10 +28,11 @@ public static class NodeBenchmark
 
     public static int Run(string[] args)
     {
-        var unknown = args.Where((a, k) => a != "--quick" && a != "--profile-replays" && !(k > 0 && args[k - 1] == "--profile-replays")).FirstOrDefault();
+        string[] valued = ["--profile-replays", "--commands"];
+        var unknown = args.Where((a, k) => a != "--quick" && !valued.Contains(a) && !(k > 0 && valued.Contains(args[k - 1]))).FirstOrDefault();
         if (unknown is not null)
         {
-            Console.Error.WriteLine($"node: unknown option {unknown} (options: --quick, --profile-replays N)");
+            Console.Error.WriteLine($"node: unknown option {unknown} (options: --quick, --profile-replays N, --commands N)");
             return 2;
         }
 
@@ -45,6 +46,12 @@ public static class NodeBenchmark
         }
 
         var count = quick ? 1_000_000 : 3_000_000;
+        var countArg = Array.IndexOf(args, "--commands");
+        if (countArg >= 0 && !(countArg + 1 < args.Length && int.TryParse(args[countArg + 1], out count) && count is >= 10_000 and <= 10_000_000))
+        {
+            Console.Error.WriteLine("node: --commands takes a count from 10,000 to 10,000,000");
+            return 2;
+        }
         const long fundingIntervalNs = 5_000_000_000;   // the flow's simulated time runs ~1 us a command: funding settles every 5 s of it
 
         // Record the flow (the generator must see the events to know its quotes).
