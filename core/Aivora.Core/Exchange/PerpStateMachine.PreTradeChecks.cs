@@ -14,18 +14,20 @@ public sealed partial class PerpStateMachine<TSink>
     where TSink : struct, IEngineEventSink
 {
 
-    private RejectReason Check(in EngineCommand c, out long required, out long available, out long priceTicks, out int instrument, out MarginedAccount account)
+    private RejectReason Check(in EngineCommand c, out long required, out long available, out long priceTicks, out int instrument, out int engineSlot, out MarginedAccount account)
     {
         required = 0;
         available = 0;
         priceTicks = 0;
         instrument = 0;
+        engineSlot = -1;
         account = default;
         var reduceOnly = (c.Flags & OrderFlags.ReduceOnly) != 0;
+        // The instrument is looked up once (its book index is also its index here); unknown is the trading-state check's answer.
         var reason = MatchingEngine<TSink, LedgerPositions>.CheckOrderShape(in c);
         if (reason == RejectReason.None)
         {
-            reason = _engine.CheckTradingState(c.InstrumentId, reduceOnly);
+            reason = _instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out instrument) ? _engine.CheckTradingStateAt(instrument, reduceOnly) : RejectReason.UnknownInstrument;
         }
 
         if (reason != RejectReason.None)
@@ -38,19 +40,18 @@ public sealed partial class PerpStateMachine<TSink>
             return RejectReason.AccountInLiquidation;
         }
 
-        _instrumentIndex.TryGetValue(new IntKey(c.InstrumentId), out instrument);
         if (_indexStates[instrument] == IndexState.Stale && (!reduceOnly || _limits.StaleIndex == StaleIndexPolicy.Halt))
         {
             return RejectReason.IndexStale;
         }
 
-        reason = _engine.CheckPriceAndSize(in c, out priceTicks);
+        reason = _engine.CheckPriceAndSizeAt(instrument, in c, out priceTicks);
         if (reason != RejectReason.None)
         {
             return reason;
         }
 
-        var engineSlot = _engine.AccountSlotOf(c.AccountId);
+        engineSlot = _engine.AccountSlotOf(c.AccountId);
         var openOrders = _engine.OpenQuantityAt(engineSlot, instrument, out var buyLots, out var sellLots);
         if (openOrders >= _maxOpenOrders[instrument] && c.TimeInForce.CanRest())
         {

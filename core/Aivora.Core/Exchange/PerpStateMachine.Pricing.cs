@@ -68,7 +68,13 @@ public sealed partial class PerpStateMachine<TSink>
     /// <summary>Samples and settlements due at the current engine time, per instrument, in order.</summary>
     private void RunPricingClock()
     {
+        // Most commands arrive between samples: one comparison, not a pass over the instruments. The schedules change only here.
         var now = _engine.NowNs;
+        if (now < _pricingDueNs)
+        {
+            return;
+        }
+
         for (var i = 0; i < _pricing.Length; i++)
         {
             if (_pricing[i] is not { } pricing)
@@ -140,7 +146,16 @@ public sealed partial class PerpStateMachine<TSink>
                 pricing.NextFundingNs = pricing.NextFundingTimeAfter(now);
             }
         }
+
+        _pricingDueNs = long.MaxValue;
+        foreach (var pricing in _pricing)
+        {
+            _pricingDueNs = pricing is null ? _pricingDueNs : Math.Min(_pricingDueNs, pricing.NextDueNs);
+        }
     }
+
+    // The earliest time any instrument's pricing clock is due (0: run the pass on the next command).
+    private long _pricingDueNs;
 
     private void SamplePremium(InstrumentPricing pricing, long samples)
     {

@@ -142,7 +142,7 @@ public sealed partial class PerpStateMachine<TSink>
         // Each round fires what the last price crosses; their trades may move it again.
         while (true)
         {
-            var last = _engine.LastTradePrice(instrumentId);
+            var last = _engine.LastTradePriceAt(instrument);
             if (last == _lastTradeSeen[instrument])
             {
                 return;

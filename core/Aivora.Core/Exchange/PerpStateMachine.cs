@@ -206,7 +206,7 @@ public sealed partial class PerpStateMachine<TSink>
 
     private void PlaceChecked(in EngineCommand command)
     {
-        var reason = Check(in command, out var required, out var available, out var priceTicks, out var instrument, out var account);
+        var reason = Check(in command, out var required, out var available, out var priceTicks, out var instrument, out var engineSlot, out var account);
         if (reason != RejectReason.None)
         {
             Reject(in command, reason, required, available);
@@ -234,7 +234,7 @@ public sealed partial class PerpStateMachine<TSink>
             _engine.Publish(in assessed);
         }
 
-        _engine.PlaceValidated(in command, instrument, priceTicks);
+        _engine.PlaceValidated(in command, instrument, priceTicks, engineSlot);
     }
 
     /// <summary>

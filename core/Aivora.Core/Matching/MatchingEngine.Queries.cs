@@ -119,6 +119,9 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     public long LastTradePrice(int instrumentId) =>
         _bookIndex.TryGetValue(new IntKey(instrumentId), out var index) ? _books[index].LastTradePriceTicks : 0;
 
+    /// <summary><see cref="LastTradePrice"/> by book index.</summary>
+    internal long LastTradePriceAt(int bookIndex) => _books[bookIndex].LastTradePriceTicks;
+
     /// <summary>True when an account has a live order with this client order id.</summary>
     public bool HasLiveClientOrderId(int accountId, long clientOrderId) =>
         _byClientOrderId.ContainsKey(new ClientOrderKey(accountId, clientOrderId));

@@ -68,6 +68,12 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     public RejectReason CheckTradingState(int instrumentId, bool reduceOnly) =>
         _bookIndex.TryGetValue(new IntKey(instrumentId), out var index) ? CheckTradingState(_books[index], reduceOnly) : RejectReason.UnknownInstrument;
 
+    /// <summary><see cref="CheckTradingState(int, bool)"/> by book index (the caller has looked the instrument up).</summary>
+    internal RejectReason CheckTradingStateAt(int bookIndex, bool reduceOnly) => CheckTradingState(_books[bookIndex], reduceOnly);
+
+    /// <summary><see cref="CheckPriceAndSize(in EngineCommand, out long)"/> by book index (the caller has looked the instrument up).</summary>
+    internal RejectReason CheckPriceAndSizeAt(int bookIndex, in EngineCommand c, out long priceTicks) => CheckPriceAndSize(_books[bookIndex], in c, out priceTicks);
+
     /// <summary>Price (grid, band, market protection), quantity, notional and expiry of a new order; the effective limit price comes out.</summary>
     public RejectReason CheckPriceAndSize(in EngineCommand c, out long priceTicks)
     {

@@ -159,7 +159,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return;
         }
 
-        PlaceValidated(in c, bookIndex, priceTicks);
+        PlaceValidated(in c, bookIndex, priceTicks, _accountIndex.TryGetValue(new IntKey(c.AccountId), out var accountSlot) ? accountSlot : None);
     }
 
     /// <summary>
@@ -168,10 +168,10 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     /// before its own, in the same command (engine time already moved), and hands over the instrument's index
     /// and the effective limit price they produced, so they do not run twice.
     /// </summary>
-    internal void PlaceValidated(in EngineCommand c, int bookIndex, long priceTicks)
+    internal void PlaceValidated(in EngineCommand c, int bookIndex, long priceTicks, int accountSlot)
     {
         var book = _books[bookIndex];
-        var accountKnown = _accountIndex.TryGetValue(new IntKey(c.AccountId), out var accountSlot);
+        var accountKnown = accountSlot != None;
         if (!accountKnown && _accountCount == _accounts.Length)
         {
             Reject(in c, RejectReason.CapacityAccounts);

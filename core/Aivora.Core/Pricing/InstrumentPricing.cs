@@ -92,10 +92,10 @@ public sealed class InstrumentPricing
 
     public long LastFundingRate { get; set; }
 
-    public long NextFundingNs { get; set; }
+    public long NextFundingNs { get; internal set; }
 
     /// <summary>False until the first command ran the pricing clock (which anchors the funding schedule to its time).</summary>
-    public bool ScheduleStarted { get; set; }
+    public bool ScheduleStarted { get; internal set; }
 
     /// <summary>The first funding time on the schedule's grid strictly after <paramref name="nowNs"/>.</summary>
     public long NextFundingTimeAfter(long nowNs)
@@ -104,9 +104,12 @@ public sealed class InstrumentPricing
         return nowNs < first ? first : first + (((nowNs - first) / Config.FundingIntervalNs) + 1) * Config.FundingIntervalNs;
     }
 
-    public long NextPremiumSampleNs { get; set; }
+    public long NextPremiumSampleNs { get; internal set; }
 
-    public long NextBasisSampleNs { get; set; }
+    public long NextBasisSampleNs { get; internal set; }
+
+    /// <summary>The earliest engine time at which the pricing clock has something to do here (long.MinValue before the schedule starts).</summary>
+    internal long NextDueNs => !ScheduleStarted ? long.MinValue : Math.Min(NextBasisSampleNs, Math.Min(NextPremiumSampleNs, NextFundingNs));
 
     /// <summary>The rate the current interval would settle at now.</summary>
     public long PredictedRate => FundingMath.Rate(Premiums.Mean, Config.Funding);
