@@ -338,6 +338,24 @@ public sealed partial class Ledger
     private bool ExcludedFromIndex(int slot) =>
         (_fundAccountId > 0 && _accountIds[slot] == _fundAccountId) || _liquidating[slot];
 
+    /// <summary>
+    /// True when, on some instrument with a mark, a position is at or past its liquidation price (re-keys what changed first),
+    /// or the insurance fund's equity is below zero: when neither holds, a sweep of every instrument at its mark has nothing to do.
+    /// </summary>
+    public bool AnyAtRiskOrFundUnderwater()
+    {
+        FlushReindex();
+        for (var i = 0; i < _contracts.Length; i++)
+        {
+            if (_marks[i] > 0 && _liquidationIndex.AnyAtOrPast(i, _marks[i]))
+            {
+                return true;
+            }
+        }
+
+        return _fundAccountId > 0 && TryAccount(_fundAccountId, create: false, out var fund) && EquityOf(fund) < 0;
+    }
+
     /// <summary>The accounts at or past their liquidation price at the instrument's current mark (re-keys what changed first).</summary>
     public int AtRisk(int instrumentId, Span<int> accountIds)
     {

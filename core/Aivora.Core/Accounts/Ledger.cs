@@ -620,6 +620,12 @@ public sealed partial class Ledger
     /// <summary>The instrument's index in contract order (-1: not a contract here).</summary>
     internal int IndexOf(int instrumentId) => _instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) ? i : -1;
 
+    /// <summary>A position's signed lots by slot (-1: never seen) and contract index (-1: not a contract here): 0 for either.</summary>
+    internal long PositionLotsAt(int slot, int i) => slot < 0 || i < 0 ? 0 : _positions[(slot * _contracts.Length) + i].QtyLots;
+
+    /// <summary><see cref="OpenInterestLots"/> by contract index (0 for -1).</summary>
+    internal long OpenInterestAt(int i) => i < 0 ? 0 : _openInterest[i];
+
     /// <summary>Cross equity by slot (0 for -1).</summary>
     internal long EquityAt(int slot) => slot < 0 ? 0 : EquityOf(slot);
 

@@ -36,7 +36,7 @@ public sealed partial class PerpStateMachine<TSink>
     /// The caps for an order of <paramref name="qtyLots"/> on <paramref name="side"/>, with the account's open
     /// lots on each side: what the position could become if every order on that side filled.
     /// </summary>
-    private RejectReason ExposureCaps(int accountId, int instrument, int instrumentId, Side side, long qtyLots, long buyLots, long sellLots, out long limit, out long actual)
+    private RejectReason ExposureCaps(in MarginedAccount account, int instrument, Side side, long qtyLots, long buyLots, long sellLots, out long limit, out long actual)
     {
         limit = 0;
         actual = 0;
@@ -45,7 +45,7 @@ public sealed partial class PerpStateMachine<TSink>
             return RejectReason.None;   // no cap on this instrument: nothing to look up
         }
 
-        var q = _ledger.PositionOf(accountId, instrumentId).QtyLots;
+        var q = _ledger.PositionLotsAt(account.LedgerSlot, account.Contract);   // by the margin check's slot and index: no lookups
         var couldBe = side == Side.Buy ? q + buyLots + qtyLots : q - sellLots - qtyLots;
         var wouldHold = Math.Abs(couldBe);
         if (wouldHold <= Math.Abs(q))
@@ -62,7 +62,7 @@ public sealed partial class PerpStateMachine<TSink>
 
         // Open interest grows by what this order adds beyond the account's current position.
         var added = Math.Max(0, Math.Abs(q + (side == Side.Buy ? qtyLots : -qtyLots)) - Math.Abs(q));
-        var openInterest = _ledger.OpenInterestLots(instrumentId) + added;
+        var openInterest = _ledger.OpenInterestAt(account.Contract) + added;
         cap = _maxOpenInterest[instrument];
         if (cap > 0 && added > 0 && openInterest > cap)
         {

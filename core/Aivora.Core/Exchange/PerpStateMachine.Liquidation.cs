@@ -368,6 +368,12 @@ public sealed partial class PerpStateMachine<TSink>
     /// </summary>
     private void LiquidateAtEveryMark()
     {
+        // Most commands leave nobody at risk: the heap tops and the fund's equity say so without the per-instrument sweep.
+        if (!_ledger.AnyAtRiskOrFundUnderwater())
+        {
+            return;
+        }
+
         for (var j = 0; j < _ledger.InstrumentCount; j++)
         {
             var id = _ledger.InstrumentIdAt(j);

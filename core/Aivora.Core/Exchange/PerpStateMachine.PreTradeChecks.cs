@@ -71,14 +71,14 @@ public sealed partial class PerpStateMachine<TSink>
             return _ledger.ReduceOnlyAllowance(c.AccountId, c.InstrumentId, c.Side) > 0 ? RejectReason.None : RejectReason.ReduceOnlyWouldIncrease;
         }
 
-        reason = MarginCheck(c.AccountId, engineSlot, instrument, c.Side, c.QtyLots, priceTicks, buyLots, sellLots, c.QtyLots, out required, out available, out account);
+        reason = MarginCheck(c.AccountId, engineSlot, instrument, c.Side, c.QtyLots, priceTicks, buyLots, sellLots, c.QtyLots, addedMarginFigure: true, out required, out available, out account);
         if (reason != RejectReason.None)
         {
             return reason;
         }
 
         // An order the account can afford may still be too big for the exposure caps (figures: the cap, the value).
-        reason = ExposureCaps(c.AccountId, instrument, c.InstrumentId, c.Side, c.QtyLots, buyLots, sellLots, out var limit, out var actual);
+        reason = ExposureCaps(in account, instrument, c.Side, c.QtyLots, buyLots, sellLots, out var limit, out var actual);
         if (reason != RejectReason.None)
         {
             (required, available) = (limit, actual);
@@ -92,9 +92,11 @@ public sealed partial class PerpStateMachine<TSink>
     /// instrument at its worse side, at mark; before an instrument's first mark, the order's own at its
     /// price and any other at its reference price), plus the taker fee and the loss against mark of filling
     /// <paramref name="fillLots"/> at <paramref name="priceTicks"/>, must be covered by equity. On success
-    /// the figures are the margin the change adds and what stays available; on failure, required vs equity.
+    /// the figures are the margin the change adds (with <paramref name="addedMarginFigure"/>: the acknowledgement of a
+    /// new order carries it; an amend's success carries none, so its instrument's margin before the change is not
+    /// computed) and what stays available; on failure, required vs equity.
     /// </summary>
-    private RejectReason MarginCheck(int accountId, int engineSlot, int instrument, Side side, long addedLots, long priceTicks, long buyLots, long sellLots, long fillLots, out long required, out long available, out MarginedAccount account)
+    private RejectReason MarginCheck(int accountId, int engineSlot, int instrument, Side side, long addedLots, long priceTicks, long buyLots, long sellLots, long fillLots, bool addedMarginFigure, out long required, out long available, out MarginedAccount account)
     {
         // One lookup of the account in the ledger and one in the engine (engineSlot), then reads by slot and index.
         var slot = _ledger.SlotOf(accountId);
@@ -102,19 +104,21 @@ public sealed partial class PerpStateMachine<TSink>
         long marginBefore = 0, marginAfter = 0;
         for (var j = 0; j < _bookOfContract.Length; j++)
         {
-            long buys = buyLots, sells = sellLots, unmarkedPrice = priceTicks;
-            if (j != i)
+            if (j == i)
             {
-                // Another instrument: its own open lots, and (before its first mark) its own reference price.
-                var book = _bookOfContract[j];
-                _engine.OpenQuantityAt(book >= 0 ? engineSlot : -1, book, out buys, out sells);
-                unmarkedPrice = book >= 0 && _engine.ReferencePriceAt(book) > 0 ? _engine.ReferencePriceAt(book) : priceTicks;
+                // The order's instrument: its open lots with the change (and without it, only for the figure).
+                marginAfter += _ledger.ExposureMarginAt(slot, j, buyLots + (side == Side.Buy ? addedLots : 0), sellLots + (side == Side.Sell ? addedLots : 0), priceTicks);
+                marginBefore += addedMarginFigure ? _ledger.ExposureMarginAt(slot, j, buyLots, sellLots, priceTicks) : 0;
+                continue;
             }
 
-            var before = _ledger.ExposureMarginAt(slot, j, buys, sells, unmarkedPrice);
-            marginBefore += before;
-            marginAfter += j != i ? before
-                : _ledger.ExposureMarginAt(slot, j, buys + (side == Side.Buy ? addedLots : 0), sells + (side == Side.Sell ? addedLots : 0), priceTicks);
+            // Another instrument: its own open lots, and (before its first mark) its own reference price.
+            var book = _bookOfContract[j];
+            _engine.OpenQuantityAt(book >= 0 ? engineSlot : -1, book, out var buys, out var sells);
+            var unmarkedPrice = book >= 0 && _engine.ReferencePriceAt(book) > 0 ? _engine.ReferencePriceAt(book) : priceTicks;
+            var unchanged = _ledger.ExposureMarginAt(slot, j, buys, sells, unmarkedPrice);
+            marginBefore += unchanged;
+            marginAfter += unchanged;
         }
 
         var reserved = i < 0 ? 0 : _ledger.TakerFeeAt(slot, i, priceTicks, fillLots) + _ledger.ImmediateLossAt(i, side, priceTicks, fillLots);   // no contract: nothing to book

@@ -268,10 +268,10 @@ public sealed partial class PerpStateMachine<TSink>
         var engineSlot = order.AccountSlot;
         _engine.OpenQuantityAt(engineSlot, instrument, out var buyLots, out var sellLots);
         var added = Math.Max(0, newRemaining - order.RemainingLots);
-        var reason = MarginCheck(c.AccountId, engineSlot, instrument, order.Side, added, newPrice, buyLots, sellLots, newRemaining, out var required, out var available, out _);
+        var reason = MarginCheck(c.AccountId, engineSlot, instrument, order.Side, added, newPrice, buyLots, sellLots, newRemaining, addedMarginFigure: false, out var required, out var available, out var account);
         if (reason == RejectReason.None)
         {
-            reason = ExposureCaps(c.AccountId, instrument, _engine.InstrumentIdOfBook(instrument), order.Side, added, buyLots, sellLots, out required, out available);
+            reason = ExposureCaps(in account, instrument, order.Side, added, buyLots, sellLots, out required, out available);
             if (reason == RejectReason.None)
             {
                 return true;

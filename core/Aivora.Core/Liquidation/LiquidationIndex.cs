@@ -55,6 +55,10 @@ public sealed class LiquidationIndex
         }
     }
 
+    /// <summary>True when some position on instrument i is at or past its liquidation price at this mark (the heap tops only).</summary>
+    public bool AnyAtOrPast(int instrument, long markTicks) =>
+        (_longs[instrument].Count > 0 && _longs[instrument].MinKey <= -markTicks) || (_shorts[instrument].Count > 0 && _shorts[instrument].MinKey <= markTicks);
+
     /// <summary>
     /// Writes the slots of positions at or past their liquidation price at this mark into <paramref name="slots"/>:
     /// longs whose price is at or above it, from the highest, then shorts whose price is at or below it, from the
