@@ -108,6 +108,9 @@ public sealed partial class Ledger
     // Positions indexed by the mark at which they need attention, per instrument: longs keyed by
     // −liquidation price (the highest first, as a falling mark reaches it first), shorts by the price.
     private readonly LiquidationIndex _liquidationIndex;
+
+    // Per contract, its fee schedules by tier as an array (a fee is read on every fill and order entry: no interface calls).
+    private readonly FeeSchedule[][] _feeSchedules;
     private readonly int[] _pendingReindex;
     private readonly bool[] _reindexPending;
     private int _pendingReindexCount;
@@ -116,6 +119,7 @@ public sealed partial class Ledger
     public Ledger(IReadOnlyList<ContractSpec> contracts, int maxAccounts)
     {
         _contracts = [.. contracts];
+        _feeSchedules = [.. _contracts.Select(c => c.FeeTiers.ToArray())];
         _instrumentIndex = new OpenHashMap<IntKey>(Math.Max(1, _contracts.Length));
         for (var i = 0; i < _contracts.Length; i++)
         {
@@ -243,6 +247,7 @@ public sealed partial class Ledger
         if (_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
         {
             _contracts[i] = change(_contracts[i]);
+            _feeSchedules[i] = [.. _contracts[i].FeeTiers];
             _maxMaintenanceRate[i] = _contracts[i].Tiers[_contracts[i].Tiers.Count - 1].MaintenanceRate;
             for (var a = 0; a < _accountCount; a++)
             {
@@ -281,7 +286,7 @@ public sealed partial class Ledger
         }
         else
         {
-            var fees = FeesFor(contract, slot);
+            var fees = FeesFor(i, slot);
             var rate = isMaker ? fees.MakerRate : fees.TakerRate;
             // A fee rounds up (against the account); a rebate rounds down (against the account too).
             fee = rate >= 0 ? FixedPoint.ApplyRate(notional, rate, Rounding.Up) : -FixedPoint.ApplyRate(notional, -rate, Rounding.Down);
@@ -654,12 +659,15 @@ public sealed partial class Ledger
     /// <summary><see cref="TakerFee"/> by slot (-1: the contract's base fees) and contract index.</summary>
     internal long TakerFeeAt(int slot, int i, long priceTicks, long qtyLots)
     {
-        var rate = (slot >= 0 ? FeesFor(_contracts[i], slot) : _contracts[i].Fees).TakerRate;
+        var rate = (slot >= 0 ? FeesFor(i, slot) : _contracts[i].Fees).TakerRate;
         return rate <= 0 ? 0 : FixedPoint.ApplyRate(Notional(i, qtyLots, priceTicks), rate, Rounding.Up);
     }
 
-    private FeeSchedule FeesFor(ContractSpec contract, int slot) =>
-        contract.FeeTiers.Count == 0 ? contract.Fees : contract.FeeTiers[Math.Min(_feeTiers[slot], contract.FeeTiers.Count - 1)];
+    private FeeSchedule FeesFor(int i, int slot)
+    {
+        var schedules = _feeSchedules[i];
+        return schedules.Length == 0 ? _contracts[i].Fees : schedules[Math.Min(_feeTiers[slot], schedules.Length - 1)];
+    }
 
     /// <summary>Puts an account in a fee tier (an operator decision, e.g. from 30-day volume).</summary>
     public LedgerOutcome SetFeeTier(int accountId, int tier)
