@@ -1,3 +1,4 @@
+using System.Numerics;
 using Aivora.Core.Collections;
 using Aivora.Core.Margin;
 using Aivora.Core.Numbers;
@@ -527,11 +528,97 @@ public sealed partial class Ledger
             }
         }
 
+        _quantileBounds ??= new long[_contracts.Length * 2 * 4];
         for (var k = 0; k < _rankedCount.Length; k++)
         {
             Array.Sort(_rankedScores[k], 0, _rankedCount[k]);
+            QuantileBounds(_rankedScores[k].AsSpan(0, _rankedCount[k]), _quantileBounds.AsSpan(k * 4, 4));
         }
     }
+
+    // Per instrument and side, the four entries of the ranking where the quantile changes (see QuantileBounds).
+    private long[]? _quantileBounds;
+
+    /// <summary>
+    /// The quantile of a score among n ranked entries is 5 − ⌊ahead × 5 ÷ (n + 1)⌋ (ahead: the entries ranked strictly higher),
+    /// so it moves only where ahead reaches t_c = ⌈c × (n + 1) ÷ 5⌉, c = 1..4: ahead ≥ t_c exactly when the t_c-th entry of the
+    /// ascending negated ranking is below the score's negation. Writes those four entries (long.MaxValue where t_c &gt; n: never
+    /// reached); they ascend with c.
+    /// </summary>
+    internal static void QuantileBounds(ReadOnlySpan<long> ascending, Span<long> bounds)
+    {
+        var n = ascending.Length;
+        for (var c = 1; c <= 4; c++)
+        {
+            var t = ((c * ((long)n + 1)) + 4) / 5;
+            bounds[c - 1] = t <= n ? ascending[(int)t - 1] : long.MaxValue;
+        }
+    }
+
+    /// <summary>
+    /// The quantile (1-5) a position's score would have, read against the four bounds of <see cref="QuantileBounds"/>
+    /// (the same answer as the score's place in the ranking), without dividing for the score where it can: for a bound b
+    /// (the negation of a score s &gt; long.MinValue + 1) the score ranks below s exactly when x &lt; s × cost × d, x the score's
+    /// numerator (pnl × notional × 1e8, or pnl × equity × 1e8 in loss) and d its second divisor: ⌊⌊x ÷ cost⌋ ÷ d⌋ &lt; s ⟺ x &lt; s × cost × d
+    /// for positive cost and d. Products past 128 bits, and numerators past the narrow score's range, take the score itself.
+    /// </summary>
+    internal static int QuantileAmong(ReadOnlySpan<long> bounds, long pnl, long cost, long notional, long equity)
+    {
+        var count = 0;
+        if (cost == 0 || equity <= 0)
+        {
+            // No equity (or no position): its negation is long.MaxValue, below which every reachable bound lies.
+            while (count < 4 && bounds[count] < long.MaxValue)
+            {
+                count++;
+            }
+
+            return 5 - count;
+        }
+
+        var (product, second) = pnl >= 0 ? ((Int128)pnl * notional, equity) : ((Int128)pnl * equity, Math.Max(1, notional));
+        var wide = product > ScoreProductLimit || product < -ScoreProductLimit;
+        var numerator = wide ? 0 : product * FixedPoint.RateScale;
+        var divisorBits = 64 - BitOperations.LeadingZeroCount((ulong)second);
+        long negated = 0;
+        var scored = false;
+        for (; count < 4; count++)
+        {
+            var bound = bounds[count];
+            if (bound == long.MaxValue)
+            {
+                break;   // unreachable, and so are the ones after it
+            }
+
+            var s = -bound;   // the boundary's score, above long.MinValue + 1
+            var sc = (Int128)s * cost;
+            bool below;
+            if (!wide && 128 - Int128.LeadingZeroCount(Int128.Abs(sc)) + divisorBits <= 127)
+            {
+                below = numerator < sc * second;
+            }
+            else
+            {
+                if (!scored)
+                {
+                    (negated, scored) = (Negated(Score(pnl, cost, notional, equity)), true);
+                }
+
+                below = bound < negated;
+            }
+
+            if (!below)
+            {
+                break;
+            }
+        }
+
+        return 5 - count;
+    }
+
+    /// <summary>The quantile by the score's place in the ranking: what <see cref="QuantileAmong"/> must equal (a test's reference).</summary>
+    internal static int QuantileByRank(ReadOnlySpan<long> ascending, long score) =>
+        5 - (int)((long)RankedAhead(ascending, Negated(score)) * 5 / (ascending.Length + 1));
 
     /// <summary>
     /// The ADL quantile (1-5) the account's position would have if an order filled completely at its price: its
@@ -553,11 +640,8 @@ public sealed partial class Ledger
 
         var pnl = UnrealizedOf(i, after);
         var equity = after.Isolated ? after.IsolatedMargin + realized + pnl : crossEquity + realized + pnl - UnrealizedOf(i, before);
-        var score = Score(pnl, Math.Abs(after.Cost), Notional(i, after.QtyLots, _marks[i]), equity);
         var k = (i * 2) + (after.QtyLots > 0 ? 0 : 1);
-        var ranked = _rankedScores[k].AsSpan(0, _rankedCount![k]);
-        var ahead = RankedAhead(ranked, Negated(score));
-        return 5 - (int)((long)ahead * 5 / (ranked.Length + 1));
+        return QuantileAmong(_quantileBounds!.AsSpan(k * 4, 4), pnl, Math.Abs(after.Cost), Notional(i, after.QtyLots, _marks[i]), equity);
     }
 
     /// <summary>−score, with "no equity" (long.MinValue) ranking last.</summary>
@@ -568,7 +652,7 @@ public sealed partial class Ledger
     /// in the ascending array (a lower bound: O(log n) however many entries tie, where a search for any equal entry and
     /// a walk back over the ties was O(ties)).
     /// </summary>
-    private static int RankedAhead(Span<long> ascending, long negated)
+    private static int RankedAhead(ReadOnlySpan<long> ascending, long negated)
     {
         int low = 0, high = ascending.Length;
         while (low < high)

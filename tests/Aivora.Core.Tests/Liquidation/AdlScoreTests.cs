@@ -38,4 +38,71 @@ public sealed class AdlScoreTests
         Assert.Equal(long.MinValue, Ledger.Score(5, 10, 10, 0));
         Assert.Equal(long.MinValue, Ledger.Score(5, 0, 10, 10));
     }
+
+    /// <summary>
+    /// An order's what-if ADL quantile is read against four bounds of the ranking, comparing products instead of dividing
+    /// for the score: it must give the quantile of the score's place in the ranking (5 − ⌊ahead × 5 ÷ (n + 1)⌋) for every
+    /// ranking size, ties, entries with no equity, and operands at every magnitude (products past 128 bits included).
+    /// </summary>
+    [Fact]
+    public void ShouldPlaceAWhatIfScoreInTheSameQuantileAsItsRankInTheRanking()
+    {
+        var random = new Random(79);
+        long Money() => random.Next(4) switch
+        {
+            0 => random.NextInt64(1, 1_000),
+            1 => random.NextInt64(1, 10_000_000_000),
+            2 => random.NextInt64(1, 10_000_000_000_000_000),
+            _ => long.MaxValue - random.Next(1_000),
+        };
+
+        (long Pnl, long Cost, long Notional, long Equity) Operands()
+        {
+            var pnl = random.Next(5) == 0 ? 0 : Money() * (random.Next(2) == 0 ? 1 : -1);
+            return (pnl, random.Next(50) == 0 ? 0 : Money(), random.Next(10) == 0 ? 0 : Money(), random.Next(50) == 0 ? -Money() : Money());
+        }
+
+        long Negated(long score) => score == long.MinValue ? long.MaxValue : -score;
+        var bounds = new long[4];
+        var checkedCount = 0;
+        for (var r = 0; r < 2_000; r++)
+        {
+            // A ranking as the snapshot makes it: negated scores of real operands, sorted ascending (ties and "no equity" included).
+            var n = random.Next(4) == 0 ? random.Next(6) : random.Next(300);
+            var ranking = new long[n];
+            for (var e = 0; e < n; e++)
+            {
+                var o = Operands();
+                ranking[e] = Negated(Ledger.Score(o.Pnl, o.Cost, o.Notional, o.Equity));
+                if (e > 0 && random.Next(8) == 0) ranking[e] = ranking[random.Next(e)];   // ties
+            }
+
+            Array.Sort(ranking);
+            Ledger.QuantileBounds(ranking, bounds);
+            for (var q = 0; q < 100; q++)
+            {
+                // Half the time the score of an entry of the ranking itself, or one unit off it: the edges of the comparisons.
+                var (pnl, cost, notional, equity) = Operands();
+                var expected = Ledger.QuantileByRank(ranking, Ledger.Score(pnl, cost, notional, equity));
+                Assert.Equal(expected, Ledger.QuantileAmong(bounds, pnl, cost, notional, equity));
+                checkedCount++;
+            }
+
+            if (n > 0)
+            {
+                // Exactly at a boundary's score: x = s × cost × d for a small profit (pnl × notional × 1e8 = s × cost × equity).
+                var s = -ranking[random.Next(n)];
+                if (s is > 0 and < 1_000_000_000)
+                {
+                    long cost = 100_000_000, equity = random.NextInt64(1, 1_000_000), notional = equity;
+                    foreach (var pnl in new[] { s - 1, s, s + 1 })
+                    {
+                        Assert.Equal(Ledger.QuantileByRank(ranking, Ledger.Score(pnl, cost, notional, equity)), Ledger.QuantileAmong(bounds, pnl, cost, notional, equity));
+                    }
+                }
+            }
+        }
+
+        Assert.Equal(200_000, checkedCount);
+    }
 }
