@@ -139,6 +139,7 @@ public sealed partial class Ledger
         _fundingPayments = new long[maxAccounts];
         _pendingReindex = new int[maxAccounts];
         _backingScratch = new long[_contracts.Length];
+        _backingMemo = new BackingMemo[maxAccounts * _contracts.Length];
         _reindexPending = new bool[maxAccounts];
         _liquidationIndex = new LiquidationIndex(_contracts.Length, maxAccounts);
         _crossPositions = new int[maxAccounts];
@@ -248,6 +249,11 @@ public sealed partial class Ledger
         {
             _contracts[i] = change(_contracts[i]);
             _feeSchedules[i] = [.. _contracts[i].FeeTiers];
+            for (var a = 0; a < _accountCount; a++)
+            {
+                _backingMemo[(a * _contracts.Length) + i] = default;   // its tiers may have changed
+            }
+
             _maxMaintenanceRate[i] = _contracts[i].Tiers[_contracts[i].Tiers.Count - 1].MaintenanceRate;
             for (var a = 0; a < _accountCount; a++)
             {
@@ -802,7 +808,7 @@ public sealed partial class Ledger
                 continue;
             }
 
-            margin += CrossBacking(j, ref other);
+            margin += CrossBacking(slot, j, ref other);
         }
 
         return LiquidationMath.LiquidationPrice(p.QtyLots, p.Cost, margin, _contracts[i].Tiers, _contracts[i].MoneyPerTickLot);
@@ -828,7 +834,7 @@ public sealed partial class Ledger
             backing[j] = 0;
             if (p.QtyLots != 0 && !p.Isolated)
             {
-                backing[j] = CrossBacking(j, ref p);
+                backing[j] = CrossBacking(slot, j, ref p);
                 crossBacking += backing[j];
             }
         }
@@ -851,11 +857,26 @@ public sealed partial class Ledger
     }
 
     /// <summary>What a cross position on contract j adds to the margin behind the account's other cross positions: its PnL at mark less its maintenance margin.</summary>
-    private long CrossBacking(int j, ref Position p)
+    private long CrossBacking(int slot, int j, ref Position p)
     {
+        // A pure function of lots, cost and mark (and the contract, whose change clears the memo): an account re-keyed after a
+        // fill on one instrument, or asked for a what-if, finds its other positions' figures as it left them until a mark moves.
+        ref var memo = ref _backingMemo[(slot * _contracts.Length) + j];
+        if (memo.QtyLots == p.QtyLots && memo.Cost == p.Cost && memo.MarkTicks == _marks[j])
+        {
+            return memo.Backing;
+        }
+
         var notional = FixedPoint.Product(p.QtyLots, _marks[j], _contracts[j].MoneyPerTickLot);
-        return notional - p.Cost - _contracts[j].Tiers.MaintenanceMargin(Math.Abs(notional));
+        var backing = notional - p.Cost - _contracts[j].Tiers.MaintenanceMargin(Math.Abs(notional));
+        memo = new BackingMemo(p.QtyLots, p.Cost, _marks[j], backing);
+        return backing;
     }
+
+    // Per account and contract: the last cross backing computed and its inputs (lots 0 never matches: flat positions back nothing).
+    private readonly record struct BackingMemo(long QtyLots, long Cost, long MarkTicks, long Backing);
+
+    private readonly BackingMemo[] _backingMemo;
 
     // Per contract, the account being re-keyed: its cross position's PnL less maintenance margin (0 when none).
     private readonly long[] _backingScratch;

@@ -245,4 +245,40 @@ public sealed class LiquidationIndexTests
 
         Assert.True(totalFlagged > 20, "the scan should flag positions at some marks");
     }
+
+    /// <summary>
+    /// A cross position's liquidation price counts the other positions' PnL less their maintenance margin, which the ledger
+    /// remembers per position until its lots, cost or mark move: a scheduled change of the other instrument's tiers must
+    /// show in it at once, as a ledger built with the new tiers computes it.
+    /// </summary>
+    [Fact]
+    public void ShouldPriceCrossLiquidationWithTheOtherInstrumentsNewTiersAfterAContractChange()
+    {
+        var steep = new Margin.MarginTierTable([new Margin.MarginTier(0, 5_000_000, 20)]);   // 5% maintenance from the first lot
+        Ledger Opened(bool steepTiers)
+        {
+            var ledger = new Ledger(
+            [
+                new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
+                new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10, Tiers = steepTiers ? steep : Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
+            ], maxAccounts: 8);
+            ledger.SetMark(1, 10_000);
+            ledger.SetMark(2, 50_000);
+            ledger.Deposit(7, 5 * Usdt);   // thin: 40 USDT of notional on 5
+            ledger.Deposit(8, 3_000 * Usdt);
+            ledger.ApplyFill(7, 1, Side.Buy, 10_000, 20, isMaker: false);
+            ledger.ApplyFill(8, 1, Side.Sell, 10_000, 20, isMaker: true);
+            ledger.ApplyFill(7, 2, Side.Sell, 50_000, 40, isMaker: false);
+            ledger.ApplyFill(8, 2, Side.Buy, 50_000, 40, isMaker: true);
+            return ledger;
+        }
+
+        var changed = Opened(steepTiers: false);
+        var before = changed.LiquidationPrice(7, 1);
+        changed.UpdateContract(2, c => c with { Tiers = steep });
+        var expected = Opened(steepTiers: true).LiquidationPrice(7, 1);
+
+        Assert.NotEqual(before, expected);   // the steeper tiers on instrument 2 move instrument 1's price
+        Assert.Equal(expected, changed.LiquidationPrice(7, 1));
+    }
 }
