@@ -140,6 +140,7 @@ public sealed partial class Ledger
         _pendingReindex = new int[maxAccounts];
         _backingScratch = new long[_contracts.Length];
         _backingMemo = new BackingMemo[maxAccounts * _contracts.Length];
+        _marginMemo = new MarginMemo[maxAccounts * _contracts.Length];
         _reindexPending = new bool[maxAccounts];
         _liquidationIndex = new LiquidationIndex(_contracts.Length, maxAccounts);
         _crossPositions = new int[maxAccounts];
@@ -251,7 +252,8 @@ public sealed partial class Ledger
             _feeSchedules[i] = [.. _contracts[i].FeeTiers];
             for (var a = 0; a < _accountCount; a++)
             {
-                _backingMemo[(a * _contracts.Length) + i] = default;   // its tiers may have changed
+                _backingMemo[(a * _contracts.Length) + i] = default;   // its tiers or money per tick may have changed
+                _marginMemo[(a * _contracts.Length) + i] = default;
             }
 
             _maxMaintenanceRate[i] = _contracts[i].Tiers[_contracts[i].Tiers.Count - 1].MaintenanceRate;
@@ -652,7 +654,23 @@ public sealed partial class Ledger
 
         var price = _marks[i] > 0 ? _marks[i] : fallbackPriceTicks;
         var leverage = p.Leverage > 0 ? p.Leverage : _contracts[i].DefaultLeverage;
-        var margin = _contracts[i].Tiers.InitialMargin(Notional(i, worst, price), leverage);
+        long margin;
+        if (slot >= 0)
+        {
+            // Order entry asks again for figures it asked for last time (the other instruments', and its own before the
+            // order: the last order's after): remembered per account and contract with the inputs, like the backing.
+            ref var memo = ref _marginMemo[(slot * _contracts.Length) + i];
+            if (memo.WorstLots != worst || memo.PriceTicks != price || memo.Leverage != leverage)
+            {
+                memo = new MarginMemo(worst, price, leverage, _contracts[i].Tiers.InitialMargin(Notional(i, worst, price), leverage));
+            }
+
+            margin = memo.Margin;
+        }
+        else
+        {
+            margin = _contracts[i].Tiers.InitialMargin(Notional(i, worst, price), leverage);
+        }
 
         // An isolated position's wallet already covers part of it: only the rest must come from cross.
         return p.Isolated ? Math.Max(0, margin - p.IsolatedMargin) : margin;
@@ -877,6 +895,11 @@ public sealed partial class Ledger
     private readonly record struct BackingMemo(long QtyLots, long Cost, long MarkTicks, long Backing);
 
     private readonly BackingMemo[] _backingMemo;
+
+    // Per account and contract: the last initial margin of a worse side computed for order entry, and its inputs (lots 0 never asks).
+    private readonly record struct MarginMemo(long WorstLots, long PriceTicks, long Leverage, long Margin);
+
+    private readonly MarginMemo[] _marginMemo;
 
     // Per contract, the account being re-keyed: its cross position's PnL less maintenance margin (0 when none).
     private readonly long[] _backingScratch;

@@ -247,14 +247,14 @@ public sealed class LiquidationIndexTests
     }
 
     /// <summary>
-    /// A cross position's liquidation price counts the other positions' PnL less their maintenance margin, which the ledger
-    /// remembers per position until its lots, cost or mark move: a scheduled change of the other instrument's tiers must
-    /// show in it at once, as a ledger built with the new tiers computes it.
+    /// A cross position's liquidation price counts the other positions' PnL less their maintenance margin, and order entry
+    /// the initial margin of each instrument's worse side; the ledger remembers both per position with their inputs: a
+    /// scheduled change of an instrument's tiers must show in them at once, as a ledger built with the new tiers computes them.
     /// </summary>
     [Fact]
     public void ShouldPriceCrossLiquidationWithTheOtherInstrumentsNewTiersAfterAContractChange()
     {
-        var steep = new Margin.MarginTierTable([new Margin.MarginTier(0, 5_000_000, 20)]);   // 5% maintenance from the first lot
+        var steep = new Margin.MarginTierTable([new Margin.MarginTier(0, 5_000_000, 4)]);   // 5% maintenance, leverage capped at 4
         Ledger Opened(bool steepTiers)
         {
             var ledger = new Ledger(
@@ -275,10 +275,15 @@ public sealed class LiquidationIndexTests
 
         var changed = Opened(steepTiers: false);
         var before = changed.LiquidationPrice(7, 1);
+        var marginBefore = changed.ExposureMargin(7, 2, 0, 10, 50_000);
         changed.UpdateContract(2, c => c with { Tiers = steep });
-        var expected = Opened(steepTiers: true).LiquidationPrice(7, 1);
+        var fresh = Opened(steepTiers: true);
+        var expected = fresh.LiquidationPrice(7, 1);
+        var expectedMargin = fresh.ExposureMargin(7, 2, 0, 10, 50_000);
 
         Assert.NotEqual(before, expected);   // the steeper tiers on instrument 2 move instrument 1's price
         Assert.Equal(expected, changed.LiquidationPrice(7, 1));
+        Assert.NotEqual(marginBefore, expectedMargin);   // and its leverage cap the margin of 50 short lots
+        Assert.Equal(expectedMargin, changed.ExposureMargin(7, 2, 0, 10, 50_000));
     }
 }
