@@ -15,8 +15,9 @@ public readonly record struct PriceBand(PriceBandUnit Unit, long Value)
     public static PriceBand InBasisPoints(long bps) => new(PriceBandUnit.BasisPoints, bps);
 
     /// <summary>Band half-width in price ticks around <paramref name="referencePriceTicks"/>.
-    /// Basis points round down: the band never grows by rounding.</summary>
-    public long WidthTicks(long referencePriceTicks) => Unit == PriceBandUnit.Ticks
-        ? Value
+    /// Basis points round down: the band never grows by rounding. Read for every order: a product that fits in 64 bits
+    /// divides by the constant in hardware (a multiply), only a wider one takes the 128-bit division (same truncation).</summary>
+    public long WidthTicks(long referencePriceTicks) => Unit == PriceBandUnit.Ticks ? Value
+        : Math.BigMul(referencePriceTicks, Value, out var product) == (product >> 63) ? product / 10_000
         : (long)((Int128)referencePriceTicks * Value / 10_000);
 }
