@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Instructions per command of the state machine on the node flow, counted by valgrind: deterministic where timings on a
+# shared machine move 10-30 % between runs, so a change too small to see in the RESULT lines still shows here.
+#
+#   perf/scripts/count-instructions.sh [REPO_DIR]     (N=50000 by default: the flow's length)
+#
+# It builds nothing: build perf/Aivora.Perf in Release first (in REPO_DIR, default: this checkout). Four runs of
+# `perf node --commands N|2N --profile-replays 1|3`; the difference of differences cancels start-up, JIT and machine
+# construction: ((I(2N,3) - I(2N,1)) - (I(N,3) - I(N,1))) / 2N. Tiered compilation and ReadyToRun are off, so every
+# run compiles the same code the same way (no timing-driven tiering, no profile-guided code: counts compare between
+# commits, not with production cycles; under valgrind's CPU some small methods are not inlined, which inflates
+# arithmetic). About a minute.
+set -euo pipefail
+if ! command -v valgrind >/dev/null; then
+  echo "count-instructions: needs valgrind (Debian: apt-get install valgrind)" >&2
+  exit 2
+fi
+
+dir=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
+dll=$dir/perf/Aivora.Perf/bin/Release/net10.0/Aivora.Perf.dll
+if [ ! -f "$dll" ]; then
+  echo "count-instructions: $dll not found (dotnet build $dir/perf/Aivora.Perf -c Release)" >&2
+  exit 2
+fi
+
+n=${N:-50000}
+run() {
+  DOTNET_TieredCompilation=0 DOTNET_ReadyToRun=0 valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
+    dotnet "$dll" node --commands "$1" --profile-replays "$2" 2>&1 | grep -oP "I\s+refs:\s+\K[0-9,]+" | tr -d ,
+}
+
+a=$(run "$n" 1); b=$(run "$n" 3); c=$(run $((2 * n)) 1); d=$(run $((2 * n)) 3)
+echo "RESULT bench=node case=instructions commands=$n instructions_per_command=$(( ((d - c) - (b - a)) / (2 * n) ))"
