@@ -404,14 +404,22 @@ public sealed partial class Ledger
             return long.MinValue;
         }
 
-        var (product, second) = pnl >= 0 ? ((Int128)pnl * notional, equity) : ((Int128)pnl * equity, Math.Max(1, notional));
-        if (product > ScoreProductLimit || product < -ScoreProductLimit)
+        var (product, second, wide) = ScoreOperands(pnl, notional, equity);
+        if (wide)
         {
             return WideScore(product, cost, second);   // × 1e8 would pass 128 bits (a profit or equity in the billions)
         }
 
         var score = FixedPoint.Divide(FixedPoint.Divide(product * FixedPoint.RateScale, cost, Rounding.Down), second, Rounding.Down);
         return score > long.MaxValue ? long.MaxValue : score < long.MinValue + 1 ? long.MinValue + 1 : (long)score;
+    }
+
+    /// <summary>The score's numerator before × 1e8 (pnl × notional in profit, pnl × equity in loss), its divisor other than
+    /// cost (equity, or notional of at least 1), and whether × 1e8 would pass 128 bits.</summary>
+    private static (Int128 Product, long Second, bool Wide) ScoreOperands(long pnl, long notional, long equity)
+    {
+        var (product, second) = pnl >= 0 ? ((Int128)pnl * notional, equity) : ((Int128)pnl * equity, Math.Max(1, notional));
+        return (product, second, product > ScoreProductLimit || product < -ScoreProductLimit);
     }
 
     // The largest |pnl × notional| (or |pnl × equity|) that can take × 1e8 in 128 bits.
@@ -576,8 +584,7 @@ public sealed partial class Ledger
             return 5 - count;
         }
 
-        var (product, second) = pnl >= 0 ? ((Int128)pnl * notional, equity) : ((Int128)pnl * equity, Math.Max(1, notional));
-        var wide = product > ScoreProductLimit || product < -ScoreProductLimit;
+        var (product, second, wide) = ScoreOperands(pnl, notional, equity);
         var numerator = wide ? 0 : product * FixedPoint.RateScale;
         var divisorBits = 64 - BitOperations.LeadingZeroCount((ulong)second);
         long negated = 0;
@@ -616,10 +623,6 @@ public sealed partial class Ledger
         return 5 - count;
     }
 
-    /// <summary>The quantile by the score's place in the ranking: what <see cref="QuantileAmong"/> must equal (a test's reference).</summary>
-    internal static int QuantileByRank(ReadOnlySpan<long> ascending, long score) =>
-        5 - (int)((long)RankedAhead(ascending, Negated(score)) * 5 / (ascending.Length + 1));
-
     /// <summary>
     /// The ADL quantile (1-5) the account's position would have if an order filled completely at its price: its
     /// score after the fill, at mark, placed in the ranking of the last snapshot (the account's own current entry
@@ -646,30 +649,6 @@ public sealed partial class Ledger
 
     /// <summary>−score, with "no equity" (long.MinValue) ranking last.</summary>
     private static long Negated(long score) => score == long.MinValue ? long.MaxValue : -score;
-
-    /// <summary>
-    /// The entries ranked higher than a score: those before the first negated score at or above <paramref name="negated"/>
-    /// in the ascending array (a lower bound: O(log n) however many entries tie, where a search for any equal entry and
-    /// a walk back over the ties was O(ties)).
-    /// </summary>
-    private static int RankedAhead(ReadOnlySpan<long> ascending, long negated)
-    {
-        int low = 0, high = ascending.Length;
-        while (low < high)
-        {
-            var middle = (int)((uint)(low + high) >> 1);
-            if (ascending[middle] < negated)
-            {
-                low = middle + 1;
-            }
-            else
-            {
-                high = middle;
-            }
-        }
-
-        return low;
-    }
 
     /// <summary>
     /// The account's ADL quantile on an instrument, 1 (last in the queue) to 5 (first): its rank by

@@ -62,9 +62,6 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     /// <summary>The live order in a slot <see cref="ResolveOrder"/> returned (read only: the engine alone changes it).</summary>
     internal ref readonly OrderSlot OrderAt(int slot) => ref _orders[slot];
 
-    /// <summary>The instrument a book index trades.</summary>
-    internal int InstrumentIdOfBook(int bookIndex) => _books[bookIndex].InstrumentId;
-
     private OrderView ViewOf(ref OrderSlot o) => new(
         o.OrderId, o.ClientOrderId, o.AccountId, _books[o.BookIndex].InstrumentId, o.Side, o.PriceTicks,
         o.QtyLots, o.FilledLots, o.QtyLots - o.FilledLots, o.TimeInForce, o.Flags, o.ExpiryNs);

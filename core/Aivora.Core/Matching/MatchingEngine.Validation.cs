@@ -64,22 +64,12 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         return c.Stp.IsValid() ? RejectReason.None : RejectReason.InvalidSelfTradePrevention;
     }
 
-    /// <summary>The instrument's trading state for a new order (UnknownInstrument when there is no such book).</summary>
-    public RejectReason CheckTradingState(int instrumentId, bool reduceOnly) =>
-        _bookIndex.TryGetValue(new IntKey(instrumentId), out var index) ? CheckTradingState(_books[index], reduceOnly) : RejectReason.UnknownInstrument;
-
-    /// <summary><see cref="CheckTradingState(int, bool)"/> by book index (the caller has looked the instrument up).</summary>
+    /// <summary>The trading state of the instrument at a book index for a new order (the caller has looked the instrument up).</summary>
     internal RejectReason CheckTradingStateAt(int bookIndex, bool reduceOnly) => CheckTradingState(_books[bookIndex], reduceOnly);
 
-    /// <summary><see cref="CheckPriceAndSize(in EngineCommand, out long)"/> by book index (the caller has looked the instrument up).</summary>
+    /// <summary>Price (grid, band, market protection), quantity, notional and expiry of a new order on the book at an index;
+    /// the effective limit price comes out.</summary>
     internal RejectReason CheckPriceAndSizeAt(int bookIndex, in EngineCommand c, out long priceTicks) => CheckPriceAndSize(_books[bookIndex], in c, out priceTicks);
-
-    /// <summary>Price (grid, band, market protection), quantity, notional and expiry of a new order; the effective limit price comes out.</summary>
-    public RejectReason CheckPriceAndSize(in EngineCommand c, out long priceTicks)
-    {
-        priceTicks = 0;
-        return _bookIndex.TryGetValue(new IntKey(c.InstrumentId), out var index) ? CheckPriceAndSize(_books[index], in c, out priceTicks) : RejectReason.UnknownInstrument;
-    }
 
     private RejectReason CheckPriceAndSize(OrderBook book, in EngineCommand c, out long priceTicks)
     {

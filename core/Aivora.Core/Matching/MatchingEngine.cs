@@ -164,7 +164,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
     /// <summary>
     /// The rest of a new order's way in, after <see cref="ValidateNewOrder"/>: pre-trade risk runs the same checks
-    /// (<see cref="CheckOrderShape"/>, <see cref="CheckTradingState(int, bool)"/>, <see cref="CheckPriceAndSize(in EngineCommand, out long)"/>)
+    /// (<see cref="CheckOrderShape"/>, <see cref="CheckTradingStateAt"/>, <see cref="CheckPriceAndSizeAt"/>)
     /// before its own, in the same command (engine time already moved), and hands over the instrument's index
     /// and the effective limit price they produced, so they do not run twice.
     /// </summary>

@@ -63,6 +63,11 @@ public sealed class AdlScoreTests
         }
 
         long Negated(long score) => score == long.MinValue ? long.MaxValue : -score;
+
+        // The reference: the score's place in the ranking, 5 − ⌊ahead × 5 ÷ (n + 1)⌋, ahead counted one by one (the entries
+        // whose negated score is below the score's negation: ranked strictly higher; "no equity" ranks last).
+        int QuantileByRank(long[] ascending, long score) =>
+            5 - (int)((long)ascending.Count(e => e < Negated(score)) * 5 / (ascending.Length + 1));
         var bounds = new long[4];
         var checkedCount = 0;
         for (var r = 0; r < 2_000; r++)
@@ -83,7 +88,7 @@ public sealed class AdlScoreTests
             {
                 // Half the time the score of an entry of the ranking itself, or one unit off it: the edges of the comparisons.
                 var (pnl, cost, notional, equity) = Operands();
-                var expected = Ledger.QuantileByRank(ranking, Ledger.Score(pnl, cost, notional, equity));
+                var expected = QuantileByRank(ranking, Ledger.Score(pnl, cost, notional, equity));
                 Assert.Equal(expected, Ledger.QuantileAmong(bounds, pnl, cost, notional, equity));
                 checkedCount++;
             }
@@ -97,7 +102,7 @@ public sealed class AdlScoreTests
                     long cost = 100_000_000, equity = random.NextInt64(1, 1_000_000), notional = equity;
                     foreach (var pnl in new[] { s - 1, s, s + 1 })
                     {
-                        Assert.Equal(Ledger.QuantileByRank(ranking, Ledger.Score(pnl, cost, notional, equity)), Ledger.QuantileAmong(bounds, pnl, cost, notional, equity));
+                        Assert.Equal(QuantileByRank(ranking, Ledger.Score(pnl, cost, notional, equity)), Ledger.QuantileAmong(bounds, pnl, cost, notional, equity));
                     }
                 }
             }
