@@ -65,6 +65,15 @@ public sealed class OpenHashMap<TKey>
 
     public bool ContainsKey(TKey key) => TryGetValue(key, out _);
 
+    /// <summary>Starts loading the key's home slot (its value and key) into cache, for a lookup soon after (see <see cref="CachePrefetch"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void Prefetch(TKey key)
+    {
+        var i = Home(key);
+        CachePrefetch.Line(ref _values[i]);
+        CachePrefetch.Line(ref _keys[i]);
+    }
+
     /// <summary>Adds the key; false (and no change) when it is present or the map is full.</summary>
     public bool TryAdd(TKey key, int value)
     {

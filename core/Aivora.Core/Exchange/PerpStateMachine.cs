@@ -137,6 +137,9 @@ public sealed partial class PerpStateMachine<TSink>
 
     private void Run(in EngineCommand command)
     {
+        // The order-id tables' slots this command will read start loading now, while time moves and risk checks run.
+        _engine.PrefetchLookups(in command);
+
         // Time moves first, once: scheduled parameter changes, then expiries, then the pricing clock.
         ApplyDueParameterChanges(command.NowNs);
         _engine.AdvanceTo(command.NowNs);

@@ -17,6 +17,7 @@ public sealed class OpenHashMapTests
         {
             // Few accounts, clustered ids: long probe runs, so backward-shift deletion is exercised.
             var key = new ClientOrderKey(random.Next(4), random.Next(maxCount * 3));
+            map.Prefetch(key);   // a hint only: every answer below must be as without it
             switch (random.Next(3))
             {
                 case 0:
@@ -51,6 +52,8 @@ public sealed class OpenHashMapTests
         Assert.True(map.TryAdd(new OrderIdKey(2), 20));
         Assert.True(map.TryAdd(new OrderIdKey(3), 30));
 
+        map.Prefetch(new OrderIdKey(long.MinValue));   // any key, present or not, in range of the table
+        map.Prefetch(new OrderIdKey(-1));
         Assert.False(map.TryAdd(new OrderIdKey(4), 40));
         Assert.False(map.TryAdd(new OrderIdKey(2), 99));
         Assert.True(map.Remove(new OrderIdKey(2)));
