@@ -7,7 +7,9 @@ namespace Aivora.Core.Collections;
 /// Fixed-capacity key → non-negative int map: open addressing, linear probing, backward-shift
 /// deletion (no tombstones, so probe lengths stay short under churn). The home slot is the hash's
 /// low bits, so a key type decides between locality (identity) and mixing. Sized once for
-/// <c>maxCount</c> entries at a load factor of at most 1/2; never allocates afterwards.
+/// <c>maxCount</c> entries at a load factor of at most 5/8 (the power of two at or above 1.6 x maxCount: a budget of
+/// 2^17 orders plus the aggressor in flight takes 2^18 slots, where "at most 1/2" took 2^19 and twice the memory
+/// that every lookup's random slot is spread over); never allocates afterwards.
 /// </summary>
 public sealed class OpenHashMap<TKey>
     where TKey : struct, IHashKey<TKey>
@@ -23,7 +25,7 @@ public sealed class OpenHashMap<TKey>
     public OpenHashMap(int maxCount)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxCount);
-        var capacity = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(8, maxCount * 2));
+        var capacity = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(8, maxCount + ((maxCount * 3) / 5)));
         _keys = new TKey[capacity];
         _values = new int[capacity];
         _values.AsSpan().Fill(Empty);
