@@ -1006,6 +1006,7 @@ public sealed partial class Ledger
         return margin;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private long Notional(int instrument, long qty, long mark) =>
         FixedPoint.Product(Math.Abs(qty), mark, _contracts[instrument].MoneyPerTickLot);
 

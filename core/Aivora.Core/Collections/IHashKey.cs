@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Aivora.Core.Collections;
 
 /// <summary>A key for <see cref="OpenHashMap{TKey}"/>: static hash and equality so the map is
@@ -19,16 +21,20 @@ public readonly record struct OrderIdKey(long Value) : IHashKey<OrderIdKey>
 {
     // Mixed: exchange order ids are sequential, and an identity hash puts the resting orders in one run of
     // slots that later ids (once they wrap the table) must probe through: O(resting) per insert.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Hash(OrderIdKey key) => HashMix.Mix((ulong)key.Value);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool Same(OrderIdKey a, OrderIdKey b) => a.Value == b.Value;
 }
 
 /// <summary>An operator-assigned id (account, instrument): not client-chosen, so identity-hashed for locality.</summary>
 public readonly record struct IntKey(int Value) : IHashKey<IntKey>
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Hash(IntKey key) => (uint)key.Value;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool Same(IntKey a, IntKey b) => a.Value == b.Value;
 }
 
@@ -36,14 +42,17 @@ public readonly record struct IntKey(int Value) : IHashKey<IntKey>
 /// so fully mixed: no id pattern can make entries collide.</summary>
 public readonly record struct ClientOrderKey(int AccountId, long ClientOrderId) : IHashKey<ClientOrderKey>
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Hash(ClientOrderKey key) => HashMix.Mix((ulong)key.ClientOrderId ^ ((ulong)(uint)key.AccountId << 40) ^ (ulong)(uint)key.AccountId);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool Same(ClientOrderKey a, ClientOrderKey b) => a.ClientOrderId == b.ClientOrderId && a.AccountId == b.AccountId;
 }
 
 internal static class HashMix
 {
     /// <summary>Murmur3 finaliser: sequential ids spread over the whole table.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Mix(ulong x)
     {
         x ^= x >> 33;

@@ -106,9 +106,11 @@ public sealed partial class PerpStateMachine<TSink>
         {
             if (j == i)
             {
-                // The order's instrument: its open lots with the change (and without it, only for the figure).
-                marginAfter += _ledger.ExposureMarginAt(slot, j, buyLots + (side == Side.Buy ? addedLots : 0), sellLots + (side == Side.Sell ? addedLots : 0), priceTicks);
+                // The order's instrument: its open lots without the change (only for the figure), then with it. In this
+                // order the ledger's memo of the last figure serves the first: without the change is usually the last
+                // order's with it.
                 marginBefore += addedMarginFigure ? _ledger.ExposureMarginAt(slot, j, buyLots, sellLots, priceTicks) : 0;
+                marginAfter += _ledger.ExposureMarginAt(slot, j, buyLots + (side == Side.Buy ? addedLots : 0), sellLots + (side == Side.Sell ? addedLots : 0), priceTicks);
                 continue;
             }
 

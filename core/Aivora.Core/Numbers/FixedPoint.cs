@@ -26,6 +26,7 @@ public static class FixedPoint
     }
 
     /// <summary>a × b × c exactly (qty × price × money per tick·lot): no division, so no rounding; checked like <see cref="Narrow"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static long Product(long a, long b, long c)
     {
         if (Math.BigMul(a, b, out var ab) == (ab >> 63) && Math.BigMul(ab, c, out var abc) == (abc >> 63))
