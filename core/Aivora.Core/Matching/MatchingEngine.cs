@@ -112,6 +112,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
     public void Process(in EngineCommand command)
     {
+        PrefetchLookups(in command);   // the id-table slots load while time advances and the order is validated
         AdvanceTo(command.NowNs);
         switch (command.Kind)
         {
