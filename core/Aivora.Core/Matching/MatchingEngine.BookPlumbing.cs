@@ -139,7 +139,33 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         account.OpenOrders++;
     }
 
-    /// <summary>Returns an order that is off the book to the pool and forgets its ids.</summary>
+    /// <summary>
+    /// Makes a resting order findable by its exchange and client order ids. An aggressor is indexed only when it rests:
+    /// while it matches nothing looks it up by id (its own command is running), and most never rest (IOC, market, filled).
+    /// </summary>
+    private void IndexOrder(int slot, ref OrderSlot o)
+    {
+        _byOrderId.TryAdd(new OrderIdKey(o.OrderId), slot);
+        if (o.ClientOrderId != 0)
+        {
+            _byClientOrderId.TryAdd(new ClientOrderKey(o.AccountId, o.ClientOrderId), slot);
+        }
+    }
+
+    /// <summary>An aggressor that does not rest: forgets its ids if it had them, and returns it to the pool.</summary>
+    private void EndAggressor(int slot, ref OrderSlot o, bool indexed)
+    {
+        if (indexed)
+        {
+            Release(slot);
+        }
+        else
+        {
+            ReturnToPool(slot, ref o);
+        }
+    }
+
+    /// <summary>Returns an order that rested (and is off the book now) to the pool and forgets its ids.</summary>
     private void Release(int slot)
     {
         ref var o = ref _orders[slot];
@@ -149,6 +175,12 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             _byClientOrderId.Remove(new ClientOrderKey(o.AccountId, o.ClientOrderId));
         }
 
+        ReturnToPool(slot, ref o);
+    }
+
+    /// <summary>Returns an order to the pool (unlinked from its account): <see cref="Release"/> without the ids, for an aggressor that never rested.</summary>
+    private void ReturnToPool(int slot, ref OrderSlot o)
+    {
         ref var account = ref _accounts[o.AccountSlot];
         if (o.AccountPrev != None)
         {

@@ -301,26 +301,31 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     }
 
     /// <summary>After matching: the aggressor is done, cancelled, or rests.</summary>
-    private void FinishAggressor(OrderBook book, int slot, int stop)
+    /// <summary>
+    /// Rests what is left of an aggressor, or ends it. <paramref name="indexed"/>: it is in the id tables already (an amended
+    /// order re-entering at a new price); a new order is not (see <see cref="IndexOrder"/>): it is indexed if it rests, and
+    /// otherwise only returns to the pool.
+    /// </summary>
+    private void FinishAggressor(OrderBook book, int slot, int stop, bool indexed)
     {
         ref var o = ref _orders[slot];
         if (stop != NotStopped)
         {
             EmitOrderEnd(ref o, EventKind.OrderCancelled, (CancelReason)stop);
-            Release(slot);
+            EndAggressor(slot, ref o, indexed);
             return;
         }
 
         if (o.FilledLots == o.QtyLots)
         {
-            Release(slot);
+            EndAggressor(slot, ref o, indexed);
             return;
         }
 
         if (!o.TimeInForce.CanRest())
         {
             EmitOrderEnd(ref o, EventKind.OrderCancelled, o.TimeInForce == TimeInForce.Fok ? CancelReason.FillOrKill : CancelReason.IocRemainder);
-            Release(slot);
+            EndAggressor(slot, ref o, indexed);
             return;
         }
 
@@ -332,13 +337,18 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         else if (ladder.IsFull)
         {
             EmitOrderEnd(ref o, EventKind.OrderCancelled, CancelReason.Capacity);
-            Release(slot);
+            EndAggressor(slot, ref o, indexed);
             return;
         }
         else
         {
             levelIndex = book.AllocateLevel(o.PriceTicks);
             ladder.Add(key, levelIndex);
+        }
+
+        if (!indexed)
+        {
+            IndexOrder(slot, ref o);
         }
 
         LinkAtTail(book, levelIndex, slot, ref o);

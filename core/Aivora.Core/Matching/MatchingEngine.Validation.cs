@@ -319,7 +319,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         switch (c.Kind)
         {
             case CommandKind.PlaceOrder:
-                _byOrderId.Prefetch(new OrderIdKey(_nextOrderId));
+                if (c.TimeInForce.CanRest())
+                {
+                    _byOrderId.Prefetch(new OrderIdKey(_nextOrderId));   // indexed if it rests
+                }
+
                 if (c.ClientOrderId != 0)
                 {
                     _byClientOrderId.Prefetch(new ClientOrderKey(c.AccountId, c.ClientOrderId));

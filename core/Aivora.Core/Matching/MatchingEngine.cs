@@ -242,17 +242,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         o.Flags = c.Flags;
         o.Stp = stp;
 
-        _byOrderId.TryAdd(new OrderIdKey(orderId), slot);
-        if (c.ClientOrderId != 0)
-        {
-            _byClientOrderId.TryAdd(new ClientOrderKey(c.AccountId, c.ClientOrderId), slot);
-        }
-
-        LinkToAccount(slot, ref o);
+        LinkToAccount(slot, ref o);   // indexed by its ids only if it rests (FinishAggressor)
         EmitAccepted(in c, orderId, priceTicks);
         BeginTrades();
         var stop = Match(book, slot);
-        FinishAggressor(book, slot, stop);
+        FinishAggressor(book, slot, stop, indexed: false);
         TrimReduceOnly(book);
     }
 
@@ -344,7 +338,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         o.QtyLots = newQty;
         BeginTrades();
         var stop = Match(book, slot);
-        FinishAggressor(book, slot, stop);
+        FinishAggressor(book, slot, stop, indexed: true);
         TrimReduceOnly(book);
     }
 
