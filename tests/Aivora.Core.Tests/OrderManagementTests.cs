@@ -146,6 +146,44 @@ public sealed class OrderManagementTests
     }
 
     [Fact]
+    public void ShouldFindAnAggressorByItsIdsOnlyOnceItRests()
+    {
+        // An aggressor enters the id tables when it rests: one that filled in part and rests is found by both ids; one that
+        // ends in its own command (IOC remainder, filled) leaves no id behind, so its client order id is free again.
+        var h = new EngineHarness();
+        h.Rest(2, Side.Sell, 10_010, 4);
+        var partly = Single(h.Limit(1, Side.Buy, 10_010, 6, clientOrderId: 41), EventKind.OrderAccepted).OrderId;
+        Assert.True(h.Engine.TryGetOrder(partly, out var byId) && byId.QtyLots - byId.FilledLots == 2);
+        Assert.True(h.Engine.TryGetOrderByClientId(1, 41, out var byClientId) && byClientId.OrderId == partly);
+        Assert.Equal(RejectReason.DuplicateClientOrderId, RejectOf(h.Limit(1, Side.Buy, 9_990, 2, clientOrderId: 41)));
+        var cancel = h.Send(EngineCommand.Cancel(h.NowNs, 1, 0, 41));
+        Assert.Equal(partly, Single(cancel, EventKind.OrderCancelled).OrderId);
+
+        h.Rest(2, Side.Buy, 9_990, 2);
+        var ioc = h.Limit(3, Side.Sell, 9_980, 6, TimeInForce.Ioc, clientOrderId: 42);
+        Assert.Equal(CancelReason.IocRemainder, (CancelReason)Single(ioc, EventKind.OrderCancelled).Reason);
+        h.Rest(2, Side.Buy, 9_990, 2);
+        var filled = h.Limit(3, Side.Sell, 9_990, 2, clientOrderId: 43);
+        Assert.Equal(2, Single(filled, EventKind.Trade).QtyLots);
+
+        var iocId = Single(ioc, EventKind.OrderAccepted).OrderId;
+        Assert.False(h.Engine.TryGetOrder(iocId, out _));
+        Assert.False(h.Engine.TryGetOrderByClientId(3, 42, out _));
+        Assert.False(h.Engine.TryGetOrder(Single(filled, EventKind.OrderAccepted).OrderId, out _));
+        Assert.False(h.Engine.TryGetOrderByClientId(3, 43, out _));
+        Assert.Equal(RejectReason.OrderNotActive, RejectOf(h.Cancel(3, iocId)));
+        h.Rest(3, Side.Sell, 10_050, 2, clientOrderId: 42);   // the ended order's client id is free again
+
+        // A resting order amended to a crossing price re-enters as an aggressor already indexed: filled, its ids go.
+        var amended = h.Rest(4, Side.Buy, 9_970, 2, clientOrderId: 44);
+        h.Rest(5, Side.Sell, 10_000, 2);
+        Assert.Equal(2, Single(h.Amend(4, amended, 10_000, 2), EventKind.Trade).QtyLots);
+        Assert.False(h.Engine.TryGetOrder(amended, out _));
+        Assert.False(h.Engine.TryGetOrderByClientId(4, 44, out _));
+        h.Rest(4, Side.Buy, 9_970, 2, clientOrderId: 44);
+    }
+
+    [Fact]
     public void ShouldTreatOtherAccountsOrderAsUnknown()
     {
         var h = new EngineHarness();
