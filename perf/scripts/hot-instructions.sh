@@ -26,7 +26,8 @@ if [ ! -f "$dll" ]; then
 fi
 
 work=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+pid=""
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; rm -f "/tmp/perf-$pid.map"; fi; rm -rf "$work"' EXIT
 # Replays only (no timers), long enough to outlast the warm-up and the sampling; the perf map names the JIT-compiled methods.
 DOTNET_PerfMapEnabled=3 dotnet "$dll" node --quick --profile-replays 1000 >/dev/null 2>&1 &
 pid=$!

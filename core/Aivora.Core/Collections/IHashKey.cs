@@ -38,8 +38,10 @@ public readonly record struct IntKey(int Value) : IHashKey<IntKey>
     public static bool Same(IntKey a, IntKey b) => a.Value == b.Value;
 }
 
-/// <summary>An account's own order id: unique per account, not across accounts. Client-chosen,
-/// so fully mixed: no id pattern can make entries collide.</summary>
+/// <summary>An account's own order id: unique per account, not across accounts. Client-chosen, so mixed: patterns
+/// clients use (sequential ids, the same ids on many accounts) spread over the table. The mix is a public bijection, not
+/// a keyed hash, so a client that inverts it could aim its ids at one run of slots; what bounds that run is the
+/// account's open-order limit per instrument (pre-trade risk), not the hash.</summary>
 public readonly record struct ClientOrderKey(int AccountId, long ClientOrderId) : IHashKey<ClientOrderKey>
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

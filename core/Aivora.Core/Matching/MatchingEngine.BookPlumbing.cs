@@ -145,6 +145,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     /// </summary>
     private void IndexOrder(int slot, ref OrderSlot o)
     {
+        // Cannot fail: the tables hold every slot, and the entry checks refused a client order id already live.
         _byOrderId.TryAdd(new OrderIdKey(o.OrderId), slot);
         if (o.ClientOrderId != 0)
         {

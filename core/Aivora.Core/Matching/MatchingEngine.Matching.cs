@@ -300,9 +300,8 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         }
     }
 
-    /// <summary>After matching: the aggressor is done, cancelled, or rests.</summary>
     /// <summary>
-    /// Rests what is left of an aggressor, or ends it. <paramref name="indexed"/>: it is in the id tables already (an amended
+    /// After matching: the aggressor is done, cancelled, or rests. <paramref name="indexed"/>: it is in the id tables already (an amended
     /// order re-entering at a new price); a new order is not (see <see cref="IndexOrder"/>): it is indexed if it rests, and
     /// otherwise only returns to the pool.
     /// </summary>
