@@ -29,6 +29,36 @@ public static class FixedPoint
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static long Product(long a, long b, long c)
     {
+        // Most money products are far inside 64 bits: when two operands' magnitudes have at most 63 significant bits
+        // between them their product fits, and a plain multiply is exact (no 128-bit product, whose low half the runtime
+        // hands back through memory). Otherwise the checked 128-bit route.
+        if (FitsInProduct(a, b))
+        {
+            var product = a * b;
+            if (FitsInProduct(product, c))
+            {
+                return product * c;
+            }
+        }
+
+        return CheckedProduct(a, b, c);
+    }
+
+    /// <summary>True when |x| × |y| &lt; 2^63 is certain: |x| &lt; 2^(64 − lz|x|), so lz|x| + lz|y| ≥ 65 bounds the product below 2^63.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static bool FitsInProduct(long x, long y) =>
+        System.Numerics.BitOperations.LeadingZeroCount(Magnitude(x)) + System.Numerics.BitOperations.LeadingZeroCount(Magnitude(y)) >= 65;
+
+    /// <summary>|x| as an unsigned number (2^63 for long.MinValue).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static ulong Magnitude(long x)
+    {
+        var sign = x >> 63;
+        return (ulong)((x ^ sign) - sign);
+    }
+
+    private static long CheckedProduct(long a, long b, long c)
+    {
         if (Math.BigMul(a, b, out var ab) == (ab >> 63) && Math.BigMul(ab, c, out var abc) == (abc >> 63))
         {
             return abc;

@@ -251,6 +251,11 @@ public sealed class FixedPointTests
 
         Assert.Equal(long.MinValue, FixedPoint.Product(long.MinValue, -1, -1));   // a × b = 2^63 does not fit; the whole product does
         Assert.Throws<OverflowException>(() => FixedPoint.Product(1L << 62, 1L << 62, 16));   // 2^128 must not wrap to 0
+        // The edge of the plain-multiply route (magnitudes' significant bits summing to 63 or 64) and just past it.
+        Assert.Equal(((1L << 31) - 1) * ((1L << 32) - 1), FixedPoint.Product((1L << 31) - 1, (1L << 32) - 1, 1));
+        Assert.Equal(long.MinValue, FixedPoint.Product(-(1L << 31), 1L << 32, 1));
+        Assert.Throws<OverflowException>(() => FixedPoint.Product(1L << 31, 1L << 32, 1));
+        Assert.Throws<OverflowException>(() => FixedPoint.Product(3, 1L << 20, 1L << 42));
         foreach (var rounding in Enum.GetValues<Rounding>())
         {
             for (var i = 0; i < 20_000; i++)
