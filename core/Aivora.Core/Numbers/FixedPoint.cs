@@ -14,15 +14,27 @@ public static class FixedPoint
     public static long MulDiv(long a, long b, long divisor, Rounding rounding)
     {
         // A product that fits in 64 bits (most money products) divides in hardware, without building an Int128.
-        var high = Math.BigMul(a, b, out var low);
-        if (high == (low >> 63) && divisor > 0)
+        if (divisor > 0 && TryMultiply(a, b, out var low))
         {
             var quotient = low / divisor;
             var remainder = low - (quotient * divisor);
             return remainder == 0 ? quotient : RoundAway(quotient, low < 0, rounding);
         }
 
-        return Narrow(Divide(((Int128)high << 64) | (ulong)low, divisor, rounding));
+        return Narrow(Divide((Int128)a * b, divisor, rounding));
+    }
+
+    /// <summary>x × y when it fits in 64 bits: a plain multiply when the magnitudes certainly allow it, else checked in 128 bits.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static bool TryMultiply(long x, long y, out long product)
+    {
+        if (FitsInProduct(x, y))
+        {
+            product = x * y;
+            return true;
+        }
+
+        return Math.BigMul(x, y, out product) == (product >> 63);
     }
 
     /// <summary>a × b × c exactly (qty × price × money per tick·lot): no division, so no rounding; checked like <see cref="Narrow"/>.</summary>
@@ -85,15 +97,14 @@ public static class FixedPoint
     public static long ApplyRate(long amount, long rate, Rounding rounding)
     {
         // The divisor is a constant here: the JIT turns the 64-bit division into a multiply and shifts.
-        var high = Math.BigMul(amount, rate, out var low);
-        if (high == (low >> 63))
+        if (TryMultiply(amount, rate, out var low))
         {
             var quotient = low / RateScale;
             var remainder = low - (quotient * RateScale);
             return remainder == 0 ? quotient : RoundAway(quotient, low < 0, rounding);
         }
 
-        return Narrow(Divide(((Int128)high << 64) | (ulong)low, RateScale, rounding));
+        return Narrow(Divide((Int128)amount * rate, RateScale, rounding));
     }
 
     /// <summary>Moves a truncated (toward zero) inexact quotient in the named direction.</summary>
