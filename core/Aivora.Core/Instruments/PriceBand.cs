@@ -18,6 +18,6 @@ public readonly record struct PriceBand(PriceBandUnit Unit, long Value)
     /// Basis points round down: the band never grows by rounding. Read for every order: a product that fits in 64 bits
     /// divides by the constant in hardware (a multiply), only a wider one takes the 128-bit division (same truncation).</summary>
     public long WidthTicks(long referencePriceTicks) => Unit == PriceBandUnit.Ticks ? Value
-        : Math.BigMul(referencePriceTicks, Value, out var product) == (product >> 63) ? product / 10_000
+        : Numbers.FixedPoint.TryMultiply(referencePriceTicks, Value, out var product) ? product / 10_000
         : (long)((Int128)referencePriceTicks * Value / 10_000);
 }

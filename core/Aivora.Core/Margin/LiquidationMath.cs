@@ -68,7 +68,7 @@ public static class LiquidationMath
     {
         price = 0;
         var n = (long)numerator;
-        if (n != numerator || Math.BigMul(qty, moneyPerTickLot, out var qm) != (qm >> 63) || Math.BigMul(qm, factor, out var divisor) != (divisor >> 63) || divisor <= 0)
+        if (n != numerator || !FixedPoint.TryMultiply(qty, moneyPerTickLot, out var qm) || !FixedPoint.TryMultiply(qm, factor, out var divisor) || divisor <= 0)
         {
             return false;
         }
@@ -78,7 +78,16 @@ public static class LiquidationMath
             return true;
         }
 
-        var high = Math.BigMul((ulong)n, (ulong)FixedPoint.RateScale, out var low);
+        ulong high, low;
+        if (FixedPoint.TryMultiply(n, FixedPoint.RateScale, out var narrow))
+        {
+            (high, low) = (0, (ulong)narrow);   // n > 0 here
+        }
+        else
+        {
+            high = Math.BigMul((ulong)n, (ulong)FixedPoint.RateScale, out low);
+        }
+
         if (high >= (ulong)divisor)
         {
             return false;   // the quotient would pass 64 bits

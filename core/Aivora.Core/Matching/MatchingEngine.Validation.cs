@@ -2,6 +2,7 @@ using Aivora.Core.Collections;
 using Aivora.Core.Commands;
 using Aivora.Core.Events;
 using Aivora.Core.Instruments;
+using Aivora.Core.Numbers;
 using Aivora.Core.Orders;
 
 namespace Aivora.Core.Matching;
@@ -252,8 +253,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
     private static bool NotionalExceeds(OrderBook book, long priceTicks, long qtyLots)
     {
-        var high = Math.BigMul(priceTicks, qtyLots, out var low);
-        return high != 0 || low < 0 || low > book.MaxNotional;
+        return !FixedPoint.TryMultiply(priceTicks, qtyLots, out var notional) || notional < 0 || notional > book.MaxNotional;
     }
 
     /// <summary>The band around the reference price: the lowest and highest price it admits (the one rule the

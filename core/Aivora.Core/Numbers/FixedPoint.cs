@@ -26,7 +26,7 @@ public static class FixedPoint
 
     /// <summary>x × y when it fits in 64 bits: a plain multiply when the magnitudes certainly allow it, else checked in 128 bits.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static bool TryMultiply(long x, long y, out long product)
+    internal static bool TryMultiply(long x, long y, out long product)
     {
         if (FitsInProduct(x, y))
         {
