@@ -69,6 +69,8 @@ public static class FixedPoint
         return (ulong)((x ^ sign) - sign);
     }
 
+    // Out of line: the hot product stays small enough to inline.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static long CheckedProduct(long a, long b, long c)
     {
         if (Math.BigMul(a, b, out var ab) == (ab >> 63) && Math.BigMul(ab, c, out var abc) == (abc >> 63))
