@@ -250,16 +250,12 @@ public sealed partial class Ledger
         {
             _contracts[i] = change(_contracts[i]);
             _feeSchedules[i] = [.. _contracts[i].FeeTiers];
+            _maxMaintenanceRate[i] = _contracts[i].Tiers[_contracts[i].Tiers.Count - 1].MaintenanceRate;
             for (var a = 0; a < _accountCount; a++)
             {
                 _backingMemo[(a * _contracts.Length) + i] = default;   // its tiers or money per tick may have changed
                 _marginMemo[(a * _contracts.Length) + i] = default;
-            }
-
-            _maxMaintenanceRate[i] = _contracts[i].Tiers[_contracts[i].Tiers.Count - 1].MaintenanceRate;
-            for (var a = 0; a < _accountCount; a++)
-            {
-                ReindexAccount(a);
+                ReindexAccount(a);   // reads only this account's memos
             }
         }
     }
@@ -662,19 +658,23 @@ public sealed partial class Ledger
             ref var memo = ref _marginMemo[(slot * _contracts.Length) + i];
             if (memo.WorstLots != worst || memo.PriceTicks != price || memo.Leverage != leverage)
             {
-                memo = new MarginMemo(worst, price, leverage, _contracts[i].Tiers.InitialMargin(Notional(i, worst, price), leverage));
+                memo = new MarginMemo(worst, price, leverage, WorseSideMargin(i, worst, price, leverage));
             }
 
             margin = memo.Margin;
         }
         else
         {
-            margin = _contracts[i].Tiers.InitialMargin(Notional(i, worst, price), leverage);
+            margin = WorseSideMargin(i, worst, price, leverage);
         }
 
         // An isolated position's wallet already covers part of it: only the rest must come from cross.
         return p.Isolated ? Math.Max(0, margin - p.IsolatedMargin) : margin;
     }
+
+    /// <summary>Initial margin on <paramref name="worstLots"/> at a price and leverage (capped by the tier): the memo's one formula.</summary>
+    private long WorseSideMargin(int i, long worstLots, long priceTicks, int leverage) =>
+        _contracts[i].Tiers.InitialMargin(Notional(i, worstLots, priceTicks), leverage);
 
     /// <summary>Taker fee on an order's notional at the account's fee tier, rounded up: what pre-trade risk reserves.</summary>
     public long TakerFee(int accountId, int instrumentId, long priceTicks, long qtyLots) =>

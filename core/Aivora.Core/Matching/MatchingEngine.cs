@@ -160,7 +160,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return;
         }
 
-        PlaceValidated(in c, bookIndex, priceTicks, _accountIndex.TryGetValue(new IntKey(c.AccountId), out var accountSlot) ? accountSlot : None);
+        PlaceValidated(in c, bookIndex, priceTicks, AccountSlotOf(c.AccountId));
     }
 
     /// <summary>
