@@ -220,6 +220,7 @@ public sealed partial class Ledger
     }
 
     /// <summary>The position's PnL at mark on contract i (notional at mark less cost).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private long UnrealizedOf(int i, in Position p) =>
         FixedPoint.Product(p.QtyLots, _marks[i], _contracts[i].MoneyPerTickLot) - p.Cost;
 
@@ -416,6 +417,7 @@ public sealed partial class Ledger
 
     /// <summary>The score's numerator before × 1e8 (pnl × notional in profit, pnl × equity in loss), its divisor other than
     /// cost (equity, or notional of at least 1), and whether × 1e8 would pass 128 bits.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static (Int128 Product, long Second, bool Wide) ScoreOperands(long pnl, long notional, long equity)
     {
         var (product, second) = pnl >= 0 ? ((Int128)pnl * notional, equity) : ((Int128)pnl * equity, Math.Max(1, notional));

@@ -377,6 +377,7 @@ public sealed partial class Ledger
     public bool FillsMovedMargin { get; set; }
 
     /// <summary>Re-keys every account a fill touched since the last flush, in the order they were first touched.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void FlushReindex()
     {
         for (var k = 0; k < _pendingReindexCount; k++)
@@ -396,6 +397,7 @@ public sealed partial class Ledger
     public FillMoney LastMakerFill;
 
     /// <summary>Moves a position by a signed fill; returns the realized PnL (money).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static long ApplyToPosition(ref Position p, long signedFill, long priceTicks, long moneyPerTickLot)
     {
         var direction = Math.Sign(signedFill);
@@ -639,6 +641,7 @@ public sealed partial class Ledger
     internal long EquityAt(int slot) => slot < 0 ? 0 : EquityOf(slot);
 
     /// <summary><see cref="ExposureMargin"/> by slot (-1: no position) and contract index.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal long ExposureMarginAt(int slot, int i, long openBuyLots, long openSellLots, long fallbackPriceTicks)
     {
         var p = slot >= 0 ? _positions[(slot * _contracts.Length) + i] : default;
@@ -681,6 +684,7 @@ public sealed partial class Ledger
         _instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) ? TakerFeeAt(SlotOf(accountId), i, priceTicks, qtyLots) : 0;
 
     /// <summary><see cref="TakerFee"/> by slot (-1: the contract's base fees) and contract index.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal long TakerFeeAt(int slot, int i, long priceTicks, long qtyLots)
     {
         var rate = (slot >= 0 ? FeesFor(i, slot) : _contracts[i].Fees).TakerRate;
@@ -715,6 +719,7 @@ public sealed partial class Ledger
         _instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) ? ImmediateLossAt(i, side, priceTicks, qtyLots) : 0;
 
     /// <summary><see cref="ImmediateLossAgainstMark"/> by contract index.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal long ImmediateLossAt(int i, Side side, long priceTicks, long qtyLots)
     {
         if (_marks[i] <= 0)
@@ -875,6 +880,7 @@ public sealed partial class Ledger
     }
 
     /// <summary>What a cross position on contract j adds to the margin behind the account's other cross positions: its PnL at mark less its maintenance margin.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private long CrossBacking(int slot, int j, ref Position p)
     {
         // A pure function of lots, cost and mark (and the contract, whose change clears the memo): an account re-keyed after a
@@ -974,6 +980,7 @@ public sealed partial class Ledger
     }
 
     /// <summary>Cross equity: the balance plus the unrealized PnL of the cross positions (isolated ones stand alone).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private long EquityOf(int slot)
     {
         var equity = _balances[slot];

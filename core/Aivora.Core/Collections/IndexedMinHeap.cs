@@ -40,14 +40,19 @@ public sealed class IndexedMinHeap
         SiftUp(i);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Remove(int slot)
     {
-        var i = _positionOfSlot[slot];
-        if (i == Absent)
+        // Most calls find nothing to remove (the other side's heap, a band never drawn): that test is inlined at the caller.
+        if (_positionOfSlot[slot] != Absent)
         {
-            return;
+            RemovePresent(slot);
         }
+    }
 
+    private void RemovePresent(int slot)
+    {
+        var i = _positionOfSlot[slot];
         _positionOfSlot[slot] = Absent;
         var last = --_count;
         if (i == last)
@@ -129,6 +134,7 @@ public sealed class IndexedMinHeap
         return Collect((2 * node) + 2, bound, output, found);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private bool Less(int a, int b) =>
         _keys[a] < _keys[b] || (_keys[a] == _keys[b] && _tieBreaks[a] < _tieBreaks[b]);
 

@@ -55,6 +55,7 @@ public sealed class MarginTierTable
     public long CumulativeAmount(int tier) => _cumulative[tier];
 
     /// <summary>The tier a notional (absolute, money units) falls in.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public int TierOf(long notional)
     {
         var k = _tiers.Length - 1;
@@ -67,6 +68,7 @@ public sealed class MarginTierTable
     }
 
     /// <summary>MM = notional × MMR_k − cum_k, rounded up (against the account).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public long MaintenanceMargin(long notional)
     {
         var k = TierOf(notional);
@@ -74,6 +76,7 @@ public sealed class MarginTierTable
     }
 
     /// <summary>Initial margin at the chosen leverage, capped by the notional's tier; rounded up.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public long InitialMargin(long notional, int leverage) =>
         FixedPoint.MulDiv(notional, 1, Math.Min(leverage, _tiers[TierOf(notional)].MaxLeverage), Rounding.Up);
 

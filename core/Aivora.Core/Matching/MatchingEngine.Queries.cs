@@ -187,9 +187,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     }
 
     /// <summary>The engine's slot of an account (-1: it never had an order here): several of its figures for one lookup.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal int AccountSlotOf(int accountId) => _accountIndex.TryGetValue(new IntKey(accountId), out var slot) ? slot : -1;
 
     /// <summary><see cref="OpenQuantity"/> by the account's slot (-1: none) and the instrument's index in the configuration.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal int OpenQuantityAt(int accountSlot, int bookIndex, out long buyLots, out long sellLots)
     {
         if (accountSlot < 0)

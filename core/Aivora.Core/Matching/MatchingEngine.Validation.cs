@@ -285,6 +285,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         return rem == 0 ? s : s + (tick - rem);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool Crosses(OrderBook book, Side side, long priceTicks)
     {
         var opposite = side.Opposite();
@@ -314,6 +315,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     /// check, and the exchange order id it will be given; a cancel or amend: the id it names), so pre-trade risk's work
     /// runs while they arrive. Changes nothing.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal void PrefetchLookups(in EngineCommand c)
     {
         switch (c.Kind)

@@ -11,6 +11,7 @@ public static class FixedPoint
     public const long RateScale = 100_000_000;
 
     /// <summary>a × b / divisor, rounded as named.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static long MulDiv(long a, long b, long divisor, Rounding rounding)
     {
         // A product that fits in 64 bits (most money products) divides in hardware, without building an Int128.
@@ -96,6 +97,7 @@ public static class FixedPoint
     }
 
     /// <summary>amount × rate (in 1e-8 units), rounded as named.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static long ApplyRate(long amount, long rate, Rounding rounding)
     {
         // The divisor is a constant here: the JIT turns the 64-bit division into a multiply and shifts.
