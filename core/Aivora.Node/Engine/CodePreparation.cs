@@ -98,12 +98,10 @@ public static class CodePreparation
             RuntimeHelpers.PrepareMethod(method.MethodHandle, owner.IsGenericType ? [.. owner.GetGenericArguments().Select(t => t.TypeHandle)] : null);
             return true;
         }
-        catch (ArgumentException)
+        catch (Exception)
         {
-            return false;   // constraints the node's types do not meet: the node never calls it so
-        }
-        catch (TypeLoadException)
-        {
+            // Constraints the node's types do not meet (the node never calls it so), or anything else the runtime refuses:
+            // preparing is an optimisation, never a reason for the node not to start. The method compiles at its first call.
             return false;
         }
     }

@@ -55,6 +55,7 @@ public static class WireBenchmark
         var recorder = new CommandRecorder(1 << 16);   // overflows harmlessly: the replay check is the node's job, not this benchmark's
         var node = new NodeHost(DefaultConfiguration.Engine, gateway, new KeyStore(DefaultConfiguration.DemoKeys), 8 * 3_600_000_000_000L, recorder);
         node.Deposit(Account, 1_000_000 * DefaultConfiguration.UsdtUnit);
+        CodePreparation.PrepareEngineCode();   // as the node does before trading
         var engine = new Thread(() => node.RunEngine(engineCpu)) { Name = "engine", IsBackground = true };
         engine.Start();
         if (clientCpu >= 0) ThreadAffinity.TryPinCurrentThread(clientCpu, out _);
