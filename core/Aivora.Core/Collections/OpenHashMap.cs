@@ -41,7 +41,7 @@ public sealed class OpenHashMap<TKey>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Home(TKey key) => (int)TKey.Hash(key) & _mask;
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryGetValue(TKey key, out int value)
     {
         var values = _values;

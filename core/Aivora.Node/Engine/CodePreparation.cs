@@ -18,7 +18,8 @@ namespace Aivora.Node.Engine;
 /// </summary>
 public static class CodePreparation
 {
-    /// <summary>What was compiled, what could not be (a generic that the node does not close over its own types), and how long it took.</summary>
+    /// <summary>How many methods were compiled; how many methods (or whole generic types) were left to their first call
+    /// (abstract or runtime-implemented, generic over types the node does not use, or refused by the runtime); how long it took.</summary>
     public readonly record struct Outcome(int Methods, int Skipped, TimeSpan Elapsed);
 
     public static Outcome PrepareEngineCode()
@@ -72,7 +73,7 @@ public static class CodePreparation
 
     private static bool Prepare(MethodBase method)
     {
-        if (method.IsAbstract || method.ContainsGenericParameters && !method.IsGenericMethodDefinition
+        if (method.IsAbstract || (method.ContainsGenericParameters && !method.IsGenericMethodDefinition)
             || (method.MethodImplementationFlags & (MethodImplAttributes.InternalCall | MethodImplAttributes.Runtime)) != 0
             || method.GetMethodBody() is null)
         {
