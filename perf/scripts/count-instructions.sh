@@ -7,9 +7,9 @@
 # It builds nothing: build perf/Aivora.Perf in Release first (in REPO_DIR, default: this checkout). Four runs of
 # `perf node --commands N|2N --profile-replays 1|3`; the difference of differences cancels start-up, JIT and machine
 # construction: ((I(2N,3) - I(2N,1)) - (I(N,3) - I(N,1))) / 2N. Tiered compilation and ReadyToRun are off, so every
-# run compiles the same code the same way (no timing-driven tiering, no profile-guided code: counts compare between
-# commits, not with production cycles; under valgrind's CPU some small methods are not inlined, which inflates
-# arithmetic). About a minute.
+# run compiles the same code the same way (no timing-driven tiering, no profile-guided code, as the node itself runs;
+# ReadyToRun off too, unlike the node: counts compare between commits, not with production cycles; under valgrind's
+# CPU some small methods are not inlined, which inflates arithmetic). About a minute.
 set -euo pipefail
 if ! command -v valgrind >/dev/null; then
   echo "count-instructions: needs valgrind (Debian: apt-get install valgrind)" >&2

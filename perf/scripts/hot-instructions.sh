@@ -31,7 +31,7 @@ trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; rm -f "/tmp/perf-$
 # Replays only (no timers), long enough to outlast the warm-up and the sampling; the perf map names the JIT-compiled methods.
 DOTNET_PerfMapEnabled=3 dotnet "$dll" node --quick --profile-replays 1000 >/dev/null 2>&1 &
 pid=$!
-sleep 15   # recording the flow, the warm-up replay and tier-1 compilation
+sleep 15   # recording the flow and the warm-up replay (the harness runs without tiering: code is final when first compiled)
 if ! kill -0 "$pid" 2>/dev/null; then
   echo "hot-instructions: perf node exited early" >&2
   exit 1
