@@ -275,8 +275,8 @@ public sealed partial class Ledger
     {
         if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) || !TryAccount(accountId, create: true, out var slot))
         {
-            // The engine only fills accounts the risk layer admitted; reaching here is a wiring bug.
-            throw new InvalidOperationException($"fill for unknown instrument {instrumentId} or account {accountId} beyond capacity");
+            ThrowUnknownFill(instrumentId, accountId);
+            return;
         }
 
         var contract = _contracts[i];
@@ -315,6 +315,12 @@ public sealed partial class Ledger
 
         Touched(slot);
     }
+
+    // The engine only fills accounts the risk layer admitted; reaching here is a wiring bug. Out of line (cold).
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void ThrowUnknownFill(int instrumentId, int accountId) =>
+        throw new InvalidOperationException($"fill for unknown instrument {instrumentId} or account {accountId} beyond capacity");
 
     /// <summary>
     /// Cross margin: a fill's PnL and fee change the margin behind every position of the account.
@@ -661,7 +667,7 @@ public sealed partial class Ledger
             ref var memo = ref _marginMemo[(slot * _contracts.Length) + i];
             if (memo.WorstLots != worst || memo.PriceTicks != price || memo.Leverage != leverage)
             {
-                memo = new MarginMemo(worst, price, leverage, WorseSideMargin(i, worst, price, leverage));
+                memo = new MarginMemo(worst, price, leverage, WorseSideMargin(i, worst, price, leverage));   // out of line
             }
 
             margin = memo.Margin;
@@ -675,7 +681,10 @@ public sealed partial class Ledger
         return p.Isolated ? Math.Max(0, margin - p.IsolatedMargin) : margin;
     }
 
-    /// <summary>Initial margin on <paramref name="worstLots"/> at a price and leverage (capped by the tier): the memo's one formula.</summary>
+    /// <summary>Initial margin on <paramref name="worstLots"/> at a price and leverage (capped by the tier): the memo's one formula.
+    /// Out of line: order entry inlines <see cref="ExposureMarginAt"/> once per contract, and a copy of the tier walk and the
+    /// 128-bit division in each spent the JIT's inlining budget for the whole margin check.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private long WorseSideMargin(int i, long worstLots, long priceTicks, int leverage) =>
         _contracts[i].Tiers.InitialMargin(Notional(i, worstLots, priceTicks), leverage);
 

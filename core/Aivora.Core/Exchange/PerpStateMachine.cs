@@ -140,11 +140,23 @@ public sealed partial class PerpStateMachine<TSink>
         // The order-id tables' slots this command will read start loading now, while time moves and risk checks run.
         _engine.PrefetchLookups(in command);
 
-        // Time moves first, once: scheduled parameter changes, then expiries, then the pricing clock.
-        ApplyDueParameterChanges(command.NowNs);
+        // Time moves first, once: scheduled parameter changes, then expiries, then the pricing clock. Most commands find
+        // nothing due: each is one comparison here, its work out of line (the hot loop's code stays small).
+        if (_pendingCount > 0)
+        {
+            ApplyDueParameterChanges(command.NowNs);
+        }
+
         _engine.AdvanceTo(command.NowNs);
-        RunPricingClock();
-        MeasureDepthCaps();
+        if (_engine.NowNs >= _pricingDueNs)
+        {
+            RunPricingClock();
+        }
+
+        if (_engine.NowNs >= _nextDepthCapNs)
+        {
+            MeasureDepthCaps();
+        }
         if (_waitingCount > 0)
         {
             ResumeWaitingPaths();

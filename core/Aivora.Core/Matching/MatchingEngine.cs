@@ -525,6 +525,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     }
 
     /// <summary>Moves engine time forward (never back) and expires every GTD order now due.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void AdvanceTo(long nowNs)
     {
         if (nowNs > _nowNs)
@@ -532,6 +533,16 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             _nowNs = nowNs;
         }
 
+        if (_expiries.Count > 0 && _expiries.MinKey <= _nowNs)
+        {
+            ExpireDue();
+        }
+    }
+
+    /// <summary>Expires the orders whose time has come (out of line: most commands expire nothing).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void ExpireDue()
+    {
         while (_expiries.Count > 0 && _expiries.MinKey <= _nowNs)
         {
             var slot = _expiries.MinSlot;

@@ -22,8 +22,13 @@ public static class FixedPoint
             return remainder == 0 ? quotient : RoundAway(quotient, low < 0, rounding);
         }
 
-        return Narrow(Divide((Int128)a * b, divisor, rounding));
+        return WideMulDiv(a, b, divisor, rounding);
     }
+
+    // Out of line: the 128-bit product and division that the inlined fast paths of MulDiv and ApplyRate fall back to. Inlined,
+    // each call site carried a copy (the margin check has several), and the hot loop's code outgrew the instruction cache.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static long WideMulDiv(long a, long b, long divisor, Rounding rounding) => Narrow(Divide((Int128)a * b, divisor, rounding));
 
     /// <summary>x × y when it fits in 64 bits: a plain multiply when the magnitudes certainly allow it, else checked in 128 bits.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
@@ -108,10 +113,12 @@ public static class FixedPoint
             return remainder == 0 ? quotient : RoundAway(quotient, low < 0, rounding);
         }
 
-        return Narrow(Divide((Int128)amount * rate, RateScale, rounding));
+        return WideMulDiv(amount, rate, RateScale, rounding);
     }
 
     /// <summary>Moves a truncated (toward zero) inexact quotient in the named direction.</summary>
+    // Inlined: the rounding is a constant at every call site, so the switch folds to one add.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static long RoundAway(long truncated, bool negative, Rounding rounding) => rounding switch
     {
         Rounding.Down => negative ? truncated - 1 : truncated,
