@@ -122,6 +122,7 @@ public sealed partial class Ledger
         return hold;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private bool HasBands(int slot)
     {
         for (var j = 0; j < _bandLows.Length; j++)
@@ -337,6 +338,7 @@ public sealed partial class Ledger
         TryAccount(accountId, create: false, out var slot) && _liquidating[slot];
 
     /// <summary>Not in the liquidation index: the fund (deleveraged, never liquidated) and accounts waiting in their path.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private bool ExcludedFromIndex(int slot) =>
         (_fundAccountId > 0 && _accountIds[slot] == _fundAccountId) || _liquidating[slot];
 

@@ -36,15 +36,25 @@ public sealed partial class PerpStateMachine<TSink>
     /// The caps for an order of <paramref name="qtyLots"/> on <paramref name="side"/>, with the account's open
     /// lots on each side: what the position could become if every order on that side filled.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private RejectReason ExposureCaps(in MarginedAccount account, int instrument, Side side, long qtyLots, long buyLots, long sellLots, out long limit, out long actual)
     {
         limit = 0;
         actual = 0;
         if ((_maxPosition[instrument] | _maxOpenInterest[instrument] | _maxShareRate[instrument] | _depthCapRate[instrument]) == 0)
         {
-            return RejectReason.None;   // no cap on this instrument: nothing to look up
+            return RejectReason.None;   // no cap on this instrument: nothing to look up (inlined: no call for it)
         }
 
+        return CheckedExposureCaps(in account, instrument, side, qtyLots, buyLots, sellLots, out limit, out actual);
+    }
+
+    /// <summary><see cref="ExposureCaps"/> on an instrument with at least one cap set (out of line).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private RejectReason CheckedExposureCaps(in MarginedAccount account, int instrument, Side side, long qtyLots, long buyLots, long sellLots, out long limit, out long actual)
+    {
+        limit = 0;
+        actual = 0;
         var q = _ledger.PositionLotsAt(account.LedgerSlot, account.Contract);   // by the margin check's slot and index: no lookups
         var couldBe = side == Side.Buy ? q + buyLots + qtyLots : q - sellLots - qtyLots;
         var wouldHold = Math.Abs(couldBe);

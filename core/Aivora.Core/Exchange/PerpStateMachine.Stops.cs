@@ -137,7 +137,18 @@ public sealed partial class PerpStateMachine<TSink>
         Fire(instrument, TriggerSource.Mark, c.PriceTicks);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private void FireLastTriggered(int instrument, int instrumentId)
+    {
+        // Most commands leave the last price where it was: one comparison here, the firing rounds out of line.
+        if (_engine.LastTradePriceAt(instrument) != _lastTradeSeen[instrument])
+        {
+            FireLastTriggeredRounds(instrument);
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void FireLastTriggeredRounds(int instrument)
     {
         // Each round fires what the last price crosses; their trades may move it again.
         while (true)

@@ -232,6 +232,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     /// least aggressive first (worst price, then newest): a shrinking position never leaves
     /// reduce-only orders that could only grow or flip it.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]   // usually a loop over one or two accounts that rest no reduce-only order
     private void TrimReduceOnly(OrderBook book)
     {
         for (var t = 0; t < _tradedCount; t++)
