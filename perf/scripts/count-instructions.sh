@@ -9,7 +9,9 @@
 # construction: ((I(2N,3) - I(2N,1)) - (I(N,3) - I(N,1))) / 2N. Tiered compilation and ReadyToRun are off, so every
 # run compiles the same code the same way (no timing-driven tiering, no profile-guided code, as the node itself runs;
 # ReadyToRun off too, unlike the node: counts compare between commits, not with production cycles; under valgrind's
-# CPU some small methods are not inlined, which inflates arithmetic). About a minute.
+# CPU some small methods are not inlined, which inflates arithmetic; a callgrind profile shows even methods marked
+# AggressiveInlining as calls). So it cannot see a change of inlining or code layout: time those, alternating the two
+# builds pinned to one core in its fast phase (taskset -c N; see the README's Benchmarks section). About a minute.
 set -euo pipefail
 if ! command -v valgrind >/dev/null; then
   echo "count-instructions: needs valgrind (Debian: apt-get install valgrind)" >&2
