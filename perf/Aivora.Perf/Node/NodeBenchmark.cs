@@ -14,10 +14,11 @@ namespace Aivora.Perf.Node;
 /// <c>node</c>: the state machine alone (pre-trade risk, ledger, liquidation watch, pricing and funding,
 /// matching) on the node's own flow (20 makers x 5 quotes a side re-quoting and amending, 200 takers,
 /// three feeders, GTD expiries, mass cancels), with the embedded default configuration, one core, no
-/// wire. The flow is recorded once (the generator reacts to events), then replayed: a warm-up replay,
-/// timed replays with no timer in the loop (the median counts), and a replay timing each command into a histogram after
-/// the first tenth, and replays with a sink that wants no events (a journal replay's). The book alone runs the flow's order commands for comparison;
-/// both are broken down by command kind (mean cost per kind, machine over book) so a change names the kind it moved.
+/// wire. The flow is recorded once (the generator reacts to events), then replayed: warm-up replays, then timed rounds
+/// with no timer in the loop, each a replay through the state machine, one with a sink that wants no events (a journal
+/// replay's) and the book alone on the flow's order commands, back to back (medians count; ratios are taken within a round),
+/// and a replay timing each command into a histogram after the first tenth. Machine and book are broken down by command
+/// kind (mean cost per kind, machine over book) so a change names the kind it moved.
 /// </summary>
 public static class NodeBenchmark
 {
@@ -72,18 +73,37 @@ public static class NodeBenchmark
             return 0;
         }
 
-        // The median of several timed replays (this machine's neighbours move a single run by 10-30 %).
-        var replays = new TimeSpan[quick ? 3 : 5];
+        // Timed in rounds: each round replays the flow through the state machine (counting sink), through the state machine
+        // with a sink that wants no events, and runs the book alone on the flow's order commands, back to back. This machine's
+        // host slows one vCPU at a time for minutes, so figures taken minutes apart do not compare: each ratio is taken within
+        // a round, and the median of the rounds' ratios is reported (throughputs: the median of their rounds).
+        // The state-only replays check the state too: a sink that builds nothing (the ack's what-ifs are not computed) must
+        // leave the same state hash.
+        var bookCommands = commands.Where(c => c.Kind is CommandKind.PlaceOrder or CommandKind.CancelOrder or CommandKind.AmendOrder or CommandKind.MassCancel).ToArray();
+        Replay(new StateOnlySink(), commands, fundingIntervalNs, out _);            // warm-up: the state-only instantiation
+        BookPass(bookCommands);                                                     // warm-up: the bare book's instantiation
+        var rounds = quick ? 3 : 5;
+        var replays = new TimeSpan[rounds];
+        var stateOnly = new TimeSpan[rounds];
+        var bookPasses = new double[rounds];
+        var costOverBook = new double[rounds];
+        var countingOverStateOnly = new double[rounds];
         var hash = 0UL;
-        for (var r = 0; r < replays.Length; r++)
+        for (var r = 0; r < rounds; r++)
         {
             replays[r] = Replay(commands, fundingIntervalNs, out var replayHash);
             if (r > 0 && replayHash != hash) throw new InvalidOperationException("a replay of the same flow ended in another state");
             hash = replayHash;
+            stateOnly[r] = Replay(new StateOnlySink(), commands, fundingIntervalNs, out var stateOnlyHash);
+            if (stateOnlyHash != hash) throw new InvalidOperationException("the state-only replay ended in another state");
+            bookPasses[r] = BookPass(bookCommands);
+            costOverBook[r] = bookPasses[r] / (count / replays[r].TotalSeconds);
+            countingOverStateOnly[r] = replays[r].TotalSeconds / stateOnly[r].TotalSeconds;
         }
 
-        Array.Sort(replays);
-        var elapsed = replays[replays.Length / 2];
+        var elapsed = Median(replays);
+        var stateOnlyElapsed = Median(stateOnly);
+        var bookOnly = Median(bookPasses);
         var histogram = new LongHistogram(1_000_000_000, 3);
         var timed = NewMachine(new CountingSink(), fundingIntervalNs);
         var nsPerTick = 1e9 / Stopwatch.Frequency;
@@ -100,32 +120,6 @@ public static class NodeBenchmark
             }
         }
 
-        // The same replay with a sink that wants no events (a journal replay checking the state hash): nothing is
-        // built or sent, the ack's what-ifs are not computed, and the state must come out the same.
-        Replay(new StateOnlySink(), commands, fundingIntervalNs, out _);
-        var stateOnly = new TimeSpan[replays.Length];
-        for (var r = 0; r < stateOnly.Length; r++)
-        {
-            stateOnly[r] = Replay(new StateOnlySink(), commands, fundingIntervalNs, out var stateOnlyHash);
-            if (stateOnlyHash != hash) throw new InvalidOperationException("the state-only replay ended in another state");
-        }
-
-        Array.Sort(stateOnly);
-        var stateOnlyElapsed = stateOnly[stateOnly.Length / 2];
-
-        // The book alone on the flow's order commands (no risk, no ledger, no pricing).
-        var bookCommands = commands.Where(c => c.Kind is CommandKind.PlaceOrder or CommandKind.CancelOrder or CommandKind.AmendOrder or CommandKind.MassCancel).ToArray();
-        var bookPasses = new double[replays.Length + 1];
-        for (var pass = 0; pass < bookPasses.Length; pass++)
-        {
-            var engine = new MatchingEngine<CountingSink, NoPositions>(DefaultConfiguration.Engine);
-            var start = Stopwatch.GetTimestamp();
-            foreach (ref readonly var c in bookCommands.AsSpan()) engine.Process(in c);
-            bookPasses[pass] = bookCommands.Length / Stopwatch.GetElapsedTime(start).TotalSeconds;
-        }
-
-        var bookOnly = bookPasses.Skip(1).Order().ElementAt(replays.Length / 2);   // the first pass warms it up
-
         // Each order command timed alone on the book (after the same first tenth), for the per-kind breakdown.
         var timedBook = new MatchingEngine<CountingSink, NoPositions>(DefaultConfiguration.Engine);
         for (var i = 0; i < bookCommands.Length; i++)
@@ -140,9 +134,11 @@ public static class NodeBenchmark
         Console.WriteLine(FormattableString.Invariant(
             $"# node flow: {count:N0} commands ({bookCommands.Length:N0} order commands), state hash 0x{hash:x16}; trades {counted.Trades:N0}, rejects {counted.Rejected:N0}, liquidation steps {counted.LiquidationSteps:N0}"));
         Console.WriteLine(FormattableString.Invariant(
-            $"RESULT bench=node commands_per_sec={count / elapsed.TotalSeconds:F0} p50_ns={histogram.GetValueAtPercentile(50)} p99_ns={histogram.GetValueAtPercentile(99)} p999_ns={histogram.GetValueAtPercentile(99.9)} book_only_ops_per_sec={bookOnly:F0} cost_over_book={bookOnly / (count / elapsed.TotalSeconds):F2}"));
+            $"RESULT bench=node commands_per_sec={count / elapsed.TotalSeconds:F0} p50_ns={histogram.GetValueAtPercentile(50)} p99_ns={histogram.GetValueAtPercentile(99)} p999_ns={histogram.GetValueAtPercentile(99.9)} book_only_ops_per_sec={bookOnly:F0} cost_over_book={Median(costOverBook):F2}"));
         Console.WriteLine(FormattableString.Invariant(
-            $"RESULT bench=node case=state-only-sink commands_per_sec={count / stateOnlyElapsed.TotalSeconds:F0} ratio_over_counting_sink={elapsed.TotalSeconds / stateOnlyElapsed.TotalSeconds:F2}"));
+            $"RESULT bench=node case=state-only-sink commands_per_sec={count / stateOnlyElapsed.TotalSeconds:F0} ratio_over_counting_sink={Median(countingOverStateOnly):F2}"));
+        Console.WriteLine(FormattableString.Invariant(
+            $"# rounds (machine M/s, state-only M/s, book M ops/s, cost over book): {string.Join("; ", Enumerable.Range(0, rounds).Select(r => $"{count / replays[r].TotalSeconds / 1e6:F2}, {count / stateOnly[r].TotalSeconds / 1e6:F2}, {bookPasses[r] / 1e6:F2}, {costOverBook[r]:F2}"))}"));
         byKind.Print();
         return 0;
     }
@@ -186,6 +182,19 @@ public static class NodeBenchmark
             }
         }
     }
+
+    /// <summary>The book alone (no risk, no ledger, no pricing) on the flow's order commands, from an empty book: ops/s.</summary>
+    private static double BookPass(EngineCommand[] bookCommands)
+    {
+        var engine = new MatchingEngine<CountingSink, NoPositions>(DefaultConfiguration.Engine);
+        var start = Stopwatch.GetTimestamp();
+        foreach (ref readonly var c in bookCommands.AsSpan()) engine.Process(in c);
+        return bookCommands.Length / Stopwatch.GetElapsedTime(start).TotalSeconds;
+    }
+
+    private static TimeSpan Median(TimeSpan[] values) => values.Order().ElementAt(values.Length / 2);
+
+    private static double Median(double[] values) => values.Order().ElementAt(values.Length / 2);
 
     private static TimeSpan Replay(EngineCommand[] commands, long fundingIntervalNs, out ulong hash) =>
         Replay(new CountingSink(), commands, fundingIntervalNs, out hash);
