@@ -28,7 +28,7 @@ public static class RiskBenchmark
         var quick = args.Contains("--quick");
         // --case NAME runs one part (order-entry, resting, mark-update, liquidation-scaling): for profiling one stage.
         var only = args.SkipWhile(a => a != "--case").Skip(1).FirstOrDefault();
-        if (only is null or "order-entry") OrderEntry(quick ? 1_000_000 : 3_000_000);
+        if (only is null or "order-entry") OrderEntry(quick ? 1_000_000 : 3_000_000, quick);
         if (only is null or "resting") RestingOrderScaling(quick);
         if (only is null or "mark-update") MarkUpdates(quick);
         if (only is null or "liquidation-scaling") LiquidationScaling(quick);
@@ -56,20 +56,69 @@ public static class RiskBenchmark
     private static Ledger NewLedger(int accounts) =>
         new([new ContractSpec { InstrumentId = BookTranslator.InstrumentId, MoneyPerTickLot = 1, Tiers = Tiers() }], accounts);
 
-    private static void OrderEntry(int operations)
+    private static void OrderEntry(int operations, bool quick)
     {
         var flow = ExchangeCoreWorkload.Generate(operations);
         var commands = BookTranslator.ToCommands(flow.Records);
         var config = BookTranslator.Config(1 << 16, 4_096, 4_096);
 
-        (double NsPerOp, long P99, double AllocPerOp) Measure(Func<Action<int>> build)
+        Ledger FundedLedger()
         {
-            var warm = build();
-            for (var i = 0; i < commands.Length; i++)
+            var ledger = NewLedger(4_096);
+            ledger.SetMark(BookTranslator.InstrumentId, 1_000_000);
+            for (var account = 1; account <= 1_001; account++)
             {
-                warm(i);
+                ledger.Deposit(account, 1_000_000 * Usdt);
             }
 
+            return ledger;
+        }
+
+        // The same flow through five builds, each adding one stage: the book alone; the book with the ledger booking its fills
+        // (no liquidation re-index: the deferred re-keys are never flushed); the same with the re-index flushed after every
+        // command as the state machine does; the full gate with a sink that declines the ack's what-if event (the checks
+        // alone: the what-ifs are not computed); the full gate.
+        Func<Action<int>>[] builds =
+        [
+            () =>
+            {
+                var engine = new MatchingEngine<CountingSink, NoPositions>(config);
+                return i => engine.Process(in commands[i]);
+            },
+            () =>
+            {
+                var ledger = FundedLedger();
+                ledger.DeferReindex = true;
+                var engine = new MatchingEngine<CountingSink, LedgerPositions>(config, default, new LedgerPositions(ledger));
+                return i => engine.Process(in commands[i]);
+            },
+            () =>
+            {
+                var ledger = FundedLedger();
+                ledger.DeferReindex = true;
+                var engine = new MatchingEngine<CountingSink, LedgerPositions>(config, default, new LedgerPositions(ledger));
+                return i =>
+                {
+                    engine.Process(in commands[i]);
+                    ledger.FlushReindex();
+                };
+            },
+            () =>
+            {
+                var risk = new PerpStateMachine<NoWhatIfSink>(config, FundedLedger(), new RiskLimits { MaxOpenOrdersPerInstrument = 1_000 });
+                return i => risk.Process(in commands[i]);
+            },
+            () =>
+            {
+                var risk = new PerpStateMachine<CountingSink>(config, FundedLedger(), new RiskLimits { MaxOpenOrdersPerInstrument = 1_000 });
+                return i => risk.Process(in commands[i]);
+            },
+        ];
+        const int Book = 0, Fills = 1, Reindexed = 2, Checks = 3, Full = 4;
+
+        // One timed pass: a fresh build, the prefill untimed, then the flow with no timer in the loop.
+        (double NsPerOp, double AllocPerOp) TimedPass(Func<Action<int>> build)
+        {
             var run = build();
             for (var i = 0; i < flow.PrefillCount; i++)
             {
@@ -84,7 +133,11 @@ public static class RiskBenchmark
             }
 
             var elapsed = Stopwatch.GetElapsedTime(start);
-            var alloc = (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / (commands.Length - flow.PrefillCount);
+            return (elapsed.TotalNanoseconds / (commands.Length - flow.PrefillCount), (double)(GC.GetAllocatedBytesForCurrentThread() - allocated) / (commands.Length - flow.PrefillCount));
+        }
+
+        long P99(Func<Action<int>> build)
+        {
             var timed = build();
             var histogram = new LatencyHistogram();
             for (var i = 0; i < commands.Length; i++)
@@ -97,71 +150,46 @@ public static class RiskBenchmark
                 }
             }
 
-            return (elapsed.TotalNanoseconds / (commands.Length - flow.PrefillCount), histogram.Percentile(99), alloc);
+            return histogram.Percentile(99);
         }
 
-        var withRisk = Measure(() =>
+        foreach (var build in builds)
         {
-            var ledger = NewLedger(4_096);
-            ledger.SetMark(BookTranslator.InstrumentId, 1_000_000);
-            for (var account = 1; account <= 1_001; account++)
+            var warm = build();
+            for (var i = 0; i < commands.Length; i++)
             {
-                ledger.Deposit(account, 1_000_000 * Usdt);
+                warm(i);
             }
-
-            var risk = new PerpStateMachine<CountingSink>(config, ledger, new RiskLimits { MaxOpenOrdersPerInstrument = 1_000 });
-            return i => risk.Process(in commands[i]);
-        });
-        var bookOnly = Measure(() =>
-        {
-            var engine = new MatchingEngine<CountingSink, NoPositions>(config);
-            return i => engine.Process(in commands[i]);
-        });
-        Print("order-entry-with-risk", withRisk);
-        Print("order-entry-book-only", bookOnly);
-
-        // By stage, on the same flow: the book with the ledger booking its fills (no liquidation re-index: the
-        // deferred re-keys are never flushed), then with the re-index flushed after every command as the state
-        // machine does; the rest of the full gate is the pre-trade checks and the what-ifs of the ack.
-        Ledger StageLedger()
-        {
-            var ledger = NewLedger(4_096);
-            ledger.SetMark(BookTranslator.InstrumentId, 1_000_000);
-            for (var account = 1; account <= 1_001; account++)
-            {
-                ledger.Deposit(account, 1_000_000 * Usdt);
-            }
-
-            ledger.DeferReindex = true;
-            return ledger;
         }
 
-        var fillsBooked = Measure(() =>
+        // Timed in rounds, the five builds back to back in each: this machine's host slows one vCPU at a time for minutes, so
+        // runs minutes apart do not compare. Every figure below is the median over the rounds of what one round measured.
+        var rounds = 7;   // short passes (a quarter second each, quick): many rounds, so a noisy one or two do not set the median
+        var ns = new double[builds.Length][];
+        var alloc = new double[builds.Length];
+        for (var v = 0; v < builds.Length; v++)
         {
-            var engine = new MatchingEngine<CountingSink, LedgerPositions>(config, default, new LedgerPositions(StageLedger()));
-            return i => engine.Process(in commands[i]);
-        });
-        var reindexed = Measure(() =>
+            ns[v] = new double[rounds];
+        }
+
+        for (var r = 0; r < rounds; r++)
         {
-            var ledger = StageLedger();
-            var engine = new MatchingEngine<CountingSink, LedgerPositions>(config, default, new LedgerPositions(ledger));
-            return i =>
+            for (var v = 0; v < builds.Length; v++)
             {
-                engine.Process(in commands[i]);
-                ledger.FlushReindex();
-            };
-        });
-        // The full gate with a sink that declines the ack's what-if event: the checks alone (the what-ifs are not computed).
-        var checksOnly = Measure(() =>
-        {
-            var ledger = StageLedger();
-            ledger.DeferReindex = false;
-            var risk = new PerpStateMachine<NoWhatIfSink>(config, ledger, new RiskLimits { MaxOpenOrdersPerInstrument = 1_000 });
-            return i => risk.Process(in commands[i]);
-        });
+                (ns[v][r], var allocated) = TimedPass(builds[v]);
+                alloc[v] = Math.Max(alloc[v], allocated);
+            }
+        }
+
+        double Median(Func<int, double> perRound) => Enumerable.Range(0, rounds).Select(perRound).Order().ElementAt(rounds / 2);
+
+        Print("order-entry-with-risk", (Median(r => ns[Full][r]), P99(builds[Full]), alloc[Full]));
+        Print("order-entry-book-only", (Median(r => ns[Book][r]), P99(builds[Book]), alloc[Book]));
         Console.WriteLine(FormattableString.Invariant(
-            $"RESULT bench=risk case=order-entry-stages book_ns={bookOnly.NsPerOp:F1} fill_booking_ns={fillsBooked.NsPerOp - bookOnly.NsPerOp:F1} liquidation_reindex_ns={reindexed.NsPerOp - fillsBooked.NsPerOp:F1} checks_ns={checksOnly.NsPerOp - reindexed.NsPerOp:F1} ack_what_ifs_ns={withRisk.NsPerOp - checksOnly.NsPerOp:F1} checks_and_what_ifs_ns={withRisk.NsPerOp - reindexed.NsPerOp:F1} total_ns={withRisk.NsPerOp:F1} ratio_total_over_book={withRisk.NsPerOp / bookOnly.NsPerOp:F2}"));
-        Console.WriteLine("# stages are differences of whole runs on this noisy machine: a small stage can read negative; pricing is the mark-update case below");
+            $"RESULT bench=risk case=order-entry-stages book_ns={Median(r => ns[Book][r]):F1} fill_booking_ns={Median(r => ns[Fills][r] - ns[Book][r]):F1} liquidation_reindex_ns={Median(r => ns[Reindexed][r] - ns[Fills][r]):F1} checks_ns={Median(r => ns[Checks][r] - ns[Reindexed][r]):F1} ack_what_ifs_ns={Median(r => ns[Full][r] - ns[Checks][r]):F1} checks_and_what_ifs_ns={Median(r => ns[Full][r] - ns[Reindexed][r]):F1} total_ns={Median(r => ns[Full][r]):F1} ratio_total_over_book={Median(r => ns[Full][r] / ns[Book][r]):F2}"));
+        Console.WriteLine(FormattableString.Invariant(
+            $"# rounds (ns per op: book, fills booked, re-indexed, checks, full; full over book): {string.Join("; ", Enumerable.Range(0, rounds).Select(r => $"{ns[Book][r]:F0}, {ns[Fills][r]:F0}, {ns[Reindexed][r]:F0}, {ns[Checks][r]:F0}, {ns[Full][r]:F0}; {ns[Full][r] / ns[Book][r]:F2}"))}"));
+        Console.WriteLine("# stages are differences between builds within a round (medians): a small stage can read negative; pricing is the mark-update case below");
     }
 
     /// <summary>
