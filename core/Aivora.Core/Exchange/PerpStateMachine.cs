@@ -157,6 +157,7 @@ public sealed partial class PerpStateMachine<TSink>
         {
             MeasureDepthCaps();
         }
+
         if (_waitingCount > 0)
         {
             ResumeWaitingPaths();

@@ -26,7 +26,7 @@ public static class FixedPoint
     }
 
     // Out of line: the 128-bit product and division that the inlined fast paths of MulDiv and ApplyRate fall back to. Inlined,
-    // each call site carried a copy (the margin check has several), and the hot loop's code outgrew the instruction cache.
+    // each call site carried a copy of this rare path (the margin check had several), growing the hot loop's code.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static long WideMulDiv(long a, long b, long divisor, Rounding rounding) => Narrow(Divide((Int128)a * b, divisor, rounding));
 

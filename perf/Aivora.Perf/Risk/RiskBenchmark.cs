@@ -28,7 +28,7 @@ public static class RiskBenchmark
         var quick = args.Contains("--quick");
         // --case NAME runs one part (order-entry, resting, mark-update, liquidation-scaling): for profiling one stage.
         var only = args.SkipWhile(a => a != "--case").Skip(1).FirstOrDefault();
-        if (only is null or "order-entry") OrderEntry(quick ? 1_000_000 : 3_000_000, quick);
+        if (only is null or "order-entry") OrderEntry(quick ? 1_000_000 : 3_000_000);
         if (only is null or "resting") RestingOrderScaling(quick);
         if (only is null or "mark-update") MarkUpdates(quick);
         if (only is null or "liquidation-scaling") LiquidationScaling(quick);
@@ -56,7 +56,7 @@ public static class RiskBenchmark
     private static Ledger NewLedger(int accounts) =>
         new([new ContractSpec { InstrumentId = BookTranslator.InstrumentId, MoneyPerTickLot = 1, Tiers = Tiers() }], accounts);
 
-    private static void OrderEntry(int operations, bool quick)
+    private static void OrderEntry(int operations)
     {
         var flow = ExchangeCoreWorkload.Generate(operations);
         var commands = BookTranslator.ToCommands(flow.Records);
