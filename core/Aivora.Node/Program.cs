@@ -96,7 +96,8 @@ public static class Program
         node.Stop();
         engineThread.Join();
         var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        Console.WriteLine($"gc during the run: {GC.CollectionCount(0) - gcBefore.Item1} gen0 collections, {(GC.GetTotalAllocatedBytes(precise: true) - gcBefore.Item2) / 1024:N0} KiB allocated by the whole process");
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - gcBefore.Item2;
+        Console.WriteLine($"gc during the run: {GC.CollectionCount(0) - gcBefore.Item1} gen0 collections, {allocated / 1024:N0} KiB allocated by the whole process ({load.AllocatedBytes / 1024:N0} KiB of it on the load's thread: its clients, market-data client and driver; {Math.Max(0, allocated - load.AllocatedBytes) / 1024:N0} KiB on the node's threads and the runtime's)");
 
         var ok = Report(node, load, recorder, floor, wall, node.Gateway.Counters.CommandsRun - commandsBefore, fundingNs);
         Console.WriteLine(ok ? "result: ok" : "result: FAILED (see above)");

@@ -157,6 +157,7 @@ public sealed class WireLoad : IDisposable
     /// <summary>The load's loop until <see cref="Stop"/>; after <see cref="Quiesce"/> it only polls (reports and market data drain).</summary>
     public void Run(Func<long> nowNs, int cpu)
     {
+        var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         if (cpu >= 0 && !ThreadAffinity.TryPinCurrentThread(cpu, out var error)) PinError = error;
         var idle = new BusySpinIdleStrategy();
         var makerHandlers = _makers.Select(m => new MakerHandler(m.Quoters)).ToArray();
@@ -243,7 +244,13 @@ public sealed class WireLoad : IDisposable
 
             idle.Idle(work);
         }
+
+        AllocatedBytes = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
     }
+
+    /// <summary>Bytes the load's own thread allocated in <see cref="Run"/> (its clients, market-data client and driver): the
+    /// part of the process's allocations that is not the node's. Set when <see cref="Run"/> returns.</summary>
+    public long AllocatedBytes { get; private set; }
 
     /// <summary>Stops sending; keeps polling so every report and market-data message in flight arrives.</summary>
     public void Quiesce() => _quiet = true;
