@@ -104,15 +104,11 @@ public sealed partial class PerpStateMachine<TSink>
         return RejectReason.None;
     }
 
-    /// <summary>Every second of engine time: the ADL ranking snapshot, concentration, and the visible depth within the maintenance distance of mark, per side, into the caps.</summary>
+    /// <summary>Every second of engine time: the ADL ranking snapshot, concentration, and the visible depth within the maintenance distance of mark, per side, into the caps.
+    /// <see cref="Run"/> calls it only once engine time reaches <c>_nextDepthCapNs</c>.</summary>
     private void MeasureDepthCaps()
     {
         var now = _engine.NowNs;
-        if (now < _nextDepthCapNs)
-        {
-            return;
-        }
-
         _nextDepthCapNs = ((now / DepthCapIntervalNs) + 1) * DepthCapIntervalNs;
         _ledger.SnapshotAdlRanking();   // what an order's what-if ADL quantile is read against until the next second
         if (_limits.ConcentrationWarningRate > 0)

@@ -65,16 +65,12 @@ public sealed partial class PerpStateMachine<TSink>
         }
     }
 
-    /// <summary>Samples and settlements due at the current engine time, per instrument, in order.</summary>
+    /// <summary>Samples and settlements due at the current engine time, per instrument, in order. <see cref="Run"/> calls it
+    /// only once engine time reaches <c>_pricingDueNs</c> (most commands arrive between samples: one comparison there, not a
+    /// pass over the instruments). The schedules change only here.</summary>
     private void RunPricingClock()
     {
-        // Most commands arrive between samples: one comparison, not a pass over the instruments. The schedules change only here.
         var now = _engine.NowNs;
-        if (now < _pricingDueNs)
-        {
-            return;
-        }
-
         for (var i = 0; i < _pricing.Length; i++)
         {
             if (_pricing[i] is not { } pricing)

@@ -138,7 +138,7 @@ public sealed partial class PerpStateMachine<TSink>
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private void FireLastTriggered(int instrument, int instrumentId)
+    private void FireLastTriggered(int instrument)
     {
         // Most commands leave the last price where it was: one comparison here, the firing rounds out of line.
         if (_engine.LastTradePriceAt(instrument) != _lastTradeSeen[instrument])

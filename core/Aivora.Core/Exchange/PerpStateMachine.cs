@@ -216,7 +216,7 @@ public sealed partial class PerpStateMachine<TSink>
         // Trades may have moved the last price: fire the stops that watch it (and what they trade, in turn).
         if (_instrumentIndex.TryGetValue(new IntKey(command.InstrumentId), out var instrument))
         {
-            FireLastTriggered(instrument, command.InstrumentId);
+            FireLastTriggered(instrument);
         }
     }
 
