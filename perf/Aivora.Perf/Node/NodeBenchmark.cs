@@ -196,6 +196,31 @@ public static class NodeBenchmark
 
     private static double Median(double[] values) => values.Order().ElementAt(values.Length / 2);
 
+    /// <summary>
+    /// Records the flow (<paramref name="commands"/> long), warms the state machine on it, and returns a timer: each call replays
+    /// the flow through a fresh machine (counting sink, no timer in the loop) and returns its commands/s and end state hash.
+    /// <c>node-ab</c> calls it on two builds (keep its signature: another build's copy is called through reflection).
+    /// </summary>
+    public static Func<(double CommandsPerSec, ulong StateHash)> ReplayTimer(int commands)
+    {
+        const long fundingIntervalNs = 5_000_000_000;   // as Run's
+        var flow = new MarketMakerFlow(42, DefaultConfiguration.Engine.Instruments);
+        var recording = NewMachine(new FlowSink(flow), fundingIntervalNs);
+        var recorded = new EngineCommand[commands];
+        for (var i = 0; i < commands; i++)
+        {
+            recorded[i] = flow.Next();
+            recording.Process(in recorded[i]);
+        }
+
+        Replay(recorded, fundingIntervalNs, out _);   // warm-up
+        return () =>
+        {
+            var elapsed = Replay(recorded, fundingIntervalNs, out var hash);
+            return (commands / elapsed.TotalSeconds, hash);
+        };
+    }
+
     private static TimeSpan Replay(EngineCommand[] commands, long fundingIntervalNs, out ulong hash) =>
         Replay(new CountingSink(), commands, fundingIntervalNs, out hash);
 
