@@ -15,13 +15,22 @@ namespace Aivora.Core.Liquidation;
 /// </summary>
 public sealed class LiquidationIndex
 {
+    private const byte NotIndexed = 0, Long = 1, Short = 2;
+
     private readonly IndexedMinHeap[] _longs;
     private readonly IndexedMinHeap[] _shorts;
+    private readonly int _instruments;
+
+    // Per account slot and instrument (slot × instruments + i): which heap holds the position, if any. Most re-keys find
+    // nothing indexed and nothing to index (a cross account whose price bands hold, a flat position): one byte says so.
+    private readonly byte[] _sides;
 
     public LiquidationIndex(int instruments, int maxAccounts)
     {
+        _instruments = instruments;
         _longs = new IndexedMinHeap[instruments];
         _shorts = new IndexedMinHeap[instruments];
+        _sides = new byte[instruments * maxAccounts];
         for (var i = 0; i < instruments; i++)
         {
             _longs[i] = new IndexedMinHeap(maxAccounts);
@@ -30,29 +39,46 @@ public sealed class LiquidationIndex
     }
 
     /// <summary>True when the account's position on instrument i is indexed (on either side).</summary>
-    public bool Contains(int slot, int instrument) => _longs[instrument].Contains(slot) || _shorts[instrument].Contains(slot);
+    public bool Contains(int slot, int instrument) => _sides[(slot * _instruments) + instrument] != NotIndexed;
 
     /// <summary>
     /// Re-keys the account's position on instrument i: a long or a short with a liquidation price is
     /// (re)indexed on its side, anything else (flat, or no liquidation price: fully collateralised) leaves the index.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Update(int slot, int instrument, long signedQtyLots, long liquidationPriceTicks, int accountId)
     {
-        if (signedQtyLots > 0 && liquidationPriceTicks > 0)
+        ref var side = ref _sides[(slot * _instruments) + instrument];
+        if ((signedQtyLots == 0 || liquidationPriceTicks <= 0) && side == NotIndexed)
+        {
+            return;   // nothing indexed, nothing to index
+        }
+
+        Rekey(ref side, slot, instrument, signedQtyLots, liquidationPriceTicks, accountId);
+    }
+
+    private void Rekey(ref byte side, int slot, int instrument, long signedQtyLots, long liquidationPriceTicks, int accountId)
+    {
+        var wanted = liquidationPriceTicks <= 0 ? NotIndexed : signedQtyLots > 0 ? Long : signedQtyLots < 0 ? Short : NotIndexed;
+        if (side == Long && wanted != Long)
+        {
+            _longs[instrument].Remove(slot);
+        }
+        else if (side == Short && wanted != Short)
+        {
+            _shorts[instrument].Remove(slot);
+        }
+
+        if (wanted == Long)
         {
             _longs[instrument].Upsert(slot, -liquidationPriceTicks, accountId);
-            _shorts[instrument].Remove(slot);
         }
-        else if (signedQtyLots < 0 && liquidationPriceTicks > 0)
+        else if (wanted == Short)
         {
             _shorts[instrument].Upsert(slot, liquidationPriceTicks, accountId);
-            _longs[instrument].Remove(slot);
         }
-        else
-        {
-            _longs[instrument].Remove(slot);
-            _shorts[instrument].Remove(slot);
-        }
+
+        side = wanted;
     }
 
     /// <summary>True when some position on instrument i is at or past its liquidation price at this mark (the heap tops only).</summary>

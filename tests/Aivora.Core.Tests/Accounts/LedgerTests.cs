@@ -247,6 +247,45 @@ public sealed class LiquidationIndexTests
     }
 
     /// <summary>
+    /// The index keeps one entry per position, on the side its sign says: a position that flips from long to short, goes flat,
+    /// loses its liquidation price (fully collateralised) or comes back is found on exactly one side, at its latest price.
+    /// </summary>
+    [Fact]
+    public void ShouldKeepEachPositionOnOneSideAtItsLatestPriceAsItFlipsAndCloses()
+    {
+        var index = new Core.Liquidation.LiquidationIndex(instruments: 2, maxAccounts: 8);
+        var found = new int[8];
+        int[] At(int instrument, long mark) => found[..index.AtOrPast(instrument, mark, found)];
+
+        index.Update(slot: 3, instrument: 1, signedQtyLots: 5, liquidationPriceTicks: 900, accountId: 103);
+        Assert.True(index.Contains(3, 1));
+        Assert.False(index.Contains(3, 0));
+        Assert.Equal([3], At(1, 900));     // a long at or below its price
+        Assert.Empty(At(1, 901));
+
+        index.Update(3, 1, -5, 1_100, 103);   // flipped short: off the long side
+        Assert.Empty(At(1, 900));
+        Assert.Equal([3], At(1, 1_100));    // a short at or above its price
+        Assert.Empty(At(1, 1_099));
+
+        index.Update(3, 1, -5, 1_200, 103);   // re-keyed in place
+        Assert.Empty(At(1, 1_100));
+        Assert.Equal([3], At(1, 1_200));
+
+        index.Update(3, 1, -5, 0, 103);       // no liquidation price: out of the index
+        Assert.False(index.Contains(3, 1));
+        Assert.Empty(At(1, 1_000_000));
+
+        index.Update(3, 1, 2, 950, 103);      // back, long
+        index.Update(4, 1, 7, 980, 104);
+        Assert.Equal([4, 3], At(1, 900));   // the highest long price first
+        index.Update(3, 1, 0, 950, 103);      // flat: out, whatever price is passed
+        Assert.Equal([4], At(1, 900));
+        Assert.False(index.Contains(3, 1));
+        Assert.Empty(At(0, 900));           // the other instrument never held anything
+    }
+
+    /// <summary>
     /// A cross position's liquidation price counts the other positions' PnL less their maintenance margin, and order entry
     /// the initial margin of each instrument's worse side; the ledger remembers both per position with their inputs: a
     /// scheduled change of an instrument's tiers must show in them at once, as a ledger built with the new tiers computes them.
