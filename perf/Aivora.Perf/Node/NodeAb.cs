@@ -13,16 +13,24 @@ namespace Aivora.Perf.Node;
 /// can change within seconds: passes a fraction of a second apart share it, where separate runs of <c>perf node</c> did not.
 /// The median of the pairs' ratios is the answer; the pairs a phase change split sit at the ends and the median drops them.
 /// Also says whether the two builds end the flow in the same state (a refactor that should change nothing must say so).
+/// <c>--flow order-entry</c> times <c>perf risk</c>'s order-entry flow through the full gate instead (operations/s).
 /// </summary>
 public static class NodeAb
 {
     public static int Run(string[] args)
     {
-        string[] valued = ["--against", "--pairs", "--commands"];
+        string[] valued = ["--against", "--pairs", "--commands", "--flow"];
         var unknown = args.Where((a, k) => !valued.Contains(a) && !(k > 0 && valued.Contains(args[k - 1]))).FirstOrDefault();
         if (unknown is not null)
         {
-            Console.Error.WriteLine($"node-ab: unknown option {unknown} (options: --against PATH, --pairs N, --commands N)");
+            Console.Error.WriteLine($"node-ab: unknown option {unknown} (options: --against PATH, --pairs N, --commands N, --flow node|order-entry)");
+            return 2;
+        }
+
+        var flow = Value(args, "--flow") ?? "node";
+        if (flow is not ("node" or "order-entry"))
+        {
+            Console.Error.WriteLine($"node-ab: --flow takes node (the node's flow through the state machine) or order-entry (perf risk's order-entry flow through the full gate), not {flow}");
             return 2;
         }
 
@@ -50,7 +58,7 @@ public static class NodeAb
         Func<(double CommandsPerSec, ulong StateHash)> theirs;
         try
         {
-            theirs = LoadTimer(Path.GetFullPath(against), commands);
+            theirs = LoadTimer(Path.GetFullPath(against), flow, commands);
         }
         catch (Exception e) when (e is BadImageFormatException or FileLoadException or MissingMethodException or TargetInvocationException or InvalidCastException)
         {
@@ -58,7 +66,7 @@ public static class NodeAb
             return 2;
         }
 
-        var ours = NodeBenchmark.ReplayTimer(commands);
+        var ours = flow == "node" ? NodeBenchmark.ReplayTimer(commands) : Risk.RiskBenchmark.OrderEntryTimer(commands);
         var ratios = new double[pairs];
         var oursRate = new double[pairs];
         var theirsRate = new double[pairs];
@@ -81,12 +89,12 @@ public static class NodeAb
             (oursRate[k], ourHash) = a;
             (theirsRate[k], theirHash) = b;
             ratios[k] = oursRate[k] / theirsRate[k];
-            Console.WriteLine(FormattableString.Invariant($"# pair {k + 1}: against {theirsRate[k]:F0} this {oursRate[k]:F0} commands/s, ratio {ratios[k]:F3}"));
+            Console.WriteLine(FormattableString.Invariant($"# pair {k + 1}: against {theirsRate[k]:F0} this {oursRate[k]:F0} {(flow == "node" ? "commands" : "operations")}/s, ratio {ratios[k]:F3}"));
         }
 
         Array.Sort(ratios);
         Console.WriteLine(FormattableString.Invariant(
-            $"RESULT bench=node-ab commands={commands} pairs={pairs} against_commands_per_sec={Median(theirsRate):F0} this_commands_per_sec={Median(oursRate):F0} ratio_median={Median(ratios):F3} ratio_p25={ratios[pairs / 4]:F3} ratio_p75={ratios[3 * pairs / 4]:F3} same_state={(ourHash == theirHash ? "true" : "false")}"));
+            $"RESULT bench=node-ab flow={flow} commands={commands} pairs={pairs} against_commands_per_sec={Median(theirsRate):F0} this_commands_per_sec={Median(oursRate):F0} ratio_median={Median(ratios):F3} ratio_p25={ratios[pairs / 4]:F3} ratio_p75={ratios[3 * pairs / 4]:F3} same_state={(ourHash == theirHash ? "true" : "false")}"));
         return 0;
     }
 
@@ -104,12 +112,14 @@ public static class NodeAb
 
     // The other build's NodeBenchmark.ReplayTimer, called through reflection: its types live in its own load context, and
     // only framework types (the delegate, the tuple) cross over.
-    private static Func<(double, ulong)> LoadTimer(string path, int commands)
+    private static Func<(double, ulong)> LoadTimer(string path, string flow, int commands)
     {
         var context = new BuildLoadContext(path);
         var assembly = context.LoadFromAssemblyPath(path);
-        var method = assembly.GetType("Aivora.Perf.Node.NodeBenchmark")?.GetMethod(nameof(NodeBenchmark.ReplayTimer), BindingFlags.Public | BindingFlags.Static)
-            ?? throw new MissingMethodException("Aivora.Perf.Node.NodeBenchmark", nameof(NodeBenchmark.ReplayTimer));
+        var (type, name) = flow == "node"
+            ? ("Aivora.Perf.Node.NodeBenchmark", nameof(NodeBenchmark.ReplayTimer))
+            : ("Aivora.Perf.Risk.RiskBenchmark", nameof(Risk.RiskBenchmark.OrderEntryTimer));
+        var method = assembly.GetType(type)?.GetMethod(name, BindingFlags.Public | BindingFlags.Static) ?? throw new MissingMethodException(type, name);
         return (Func<(double, ulong)>)method.Invoke(null, [commands])!;
     }
 

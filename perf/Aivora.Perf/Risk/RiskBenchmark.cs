@@ -56,6 +56,45 @@ public static class RiskBenchmark
     private static Ledger NewLedger(int accounts) =>
         new([new ContractSpec { InstrumentId = BookTranslator.InstrumentId, MoneyPerTickLot = 1, Tiers = Tiers() }], accounts);
 
+    /// <summary>
+    /// The order-entry flow (<paramref name="operations"/> long) through the full gate, as a timer for <c>node-ab --flow order-entry</c>:
+    /// each call builds a fresh funded machine, runs the prefill untimed and returns the rest's operations/s and the end state hash.
+    /// Keep its signature: another build's copy is called through reflection.
+    /// </summary>
+    public static Func<(double OpsPerSec, ulong StateHash)> OrderEntryTimer(int operations)
+    {
+        var flow = ExchangeCoreWorkload.Generate(operations);
+        var commands = BookTranslator.ToCommands(flow.Records);
+        var config = BookTranslator.Config(1 << 16, 4_096, 4_096);
+        (double, ulong) Pass()
+        {
+            var ledger = NewLedger(4_096);
+            ledger.SetMark(BookTranslator.InstrumentId, 1_000_000);
+            for (var account = 1; account <= 1_001; account++)
+            {
+                ledger.Deposit(account, 1_000_000 * Usdt);
+            }
+
+            var risk = new PerpStateMachine<CountingSink>(config, ledger, new RiskLimits { MaxOpenOrdersPerInstrument = 1_000 });
+            for (var i = 0; i < flow.PrefillCount; i++)
+            {
+                risk.Process(in commands[i]);
+            }
+
+            var start = Stopwatch.GetTimestamp();
+            for (var i = flow.PrefillCount; i < commands.Length; i++)
+            {
+                risk.Process(in commands[i]);
+            }
+
+            var elapsed = Stopwatch.GetElapsedTime(start);
+            return ((commands.Length - flow.PrefillCount) / elapsed.TotalSeconds, risk.Engine.StateHash() ^ ledger.StateHash());
+        }
+
+        Pass();   // warm-up
+        return Pass;
+    }
+
     private static void OrderEntry(int operations)
     {
         var flow = ExchangeCoreWorkload.Generate(operations);
