@@ -27,6 +27,12 @@ public static class NodeAb
             return 2;
         }
 
+        if (valued.FirstOrDefault(name => Array.IndexOf(args, name) == args.Length - 1) is { } bare)
+        {
+            Console.Error.WriteLine($"node-ab: {bare} takes a value");
+            return 2;
+        }
+
         var flow = Value(args, "--flow") ?? "node";
         if (flow is not ("node" or "order-entry"))
         {

@@ -27,6 +27,9 @@ public static class NodeBenchmark
         public void OnEvent(in EngineEvent e) => flow.Observe(in e);
     }
 
+    // The flow's simulated time runs ~1 us a command: funding settles every 5 s of it.
+    private const long FundingIntervalNs = 5_000_000_000;
+
     public static int Run(string[] args)
     {
         string[] valued = ["--profile-replays", "--commands"];
@@ -53,7 +56,7 @@ public static class NodeBenchmark
             Console.Error.WriteLine("node: --commands takes a count from 10,000 to 10,000,000");
             return 2;
         }
-        const long fundingIntervalNs = 5_000_000_000;   // the flow's simulated time runs ~1 us a command: funding settles every 5 s of it
+        const long fundingIntervalNs = FundingIntervalNs;
 
         // Record the flow (the generator must see the events to know its quotes).
         var flow = new MarketMakerFlow(42, DefaultConfiguration.Engine.Instruments);
@@ -203,7 +206,7 @@ public static class NodeBenchmark
     /// </summary>
     public static Func<(double CommandsPerSec, ulong StateHash)> ReplayTimer(int commands)
     {
-        const long fundingIntervalNs = 5_000_000_000;   // as Run's
+        const long fundingIntervalNs = FundingIntervalNs;
         var flow = new MarketMakerFlow(42, DefaultConfiguration.Engine.Instruments);
         var recording = NewMachine(new FlowSink(flow), fundingIntervalNs);
         var recorded = new EngineCommand[commands];
