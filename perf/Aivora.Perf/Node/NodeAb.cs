@@ -100,7 +100,7 @@ public static class NodeAb
 
         Array.Sort(ratios);
         Console.WriteLine(FormattableString.Invariant(
-            $"RESULT bench=node-ab flow={flow} commands={commands} pairs={pairs} against_commands_per_sec={Median(theirsRate):F0} this_commands_per_sec={Median(oursRate):F0} ratio_median={Median(ratios):F3} ratio_p25={ratios[pairs / 4]:F3} ratio_p75={ratios[3 * pairs / 4]:F3} same_state={(ourHash == theirHash ? "true" : "false")}"));
+            $"RESULT bench=node-ab flow={flow} commands={commands} pairs={pairs} against_commands_per_sec={NodeBenchmark.Median(theirsRate):F0} this_commands_per_sec={NodeBenchmark.Median(oursRate):F0} ratio_median={NodeBenchmark.Median(ratios):F3} ratio_p25={ratios[pairs / 4]:F3} ratio_p75={ratios[3 * pairs / 4]:F3} same_state={(ourHash == theirHash ? "true" : "false")}"));
         return 0;
     }
 
@@ -108,12 +108,6 @@ public static class NodeAb
     {
         var k = Array.IndexOf(args, name);
         return k >= 0 && k + 1 < args.Length ? args[k + 1] : null;
-    }
-
-    private static double Median(double[] values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[sorted.Length / 2];
     }
 
     // The other build's NodeBenchmark.ReplayTimer, called through reflection: its types live in its own load context, and

@@ -56,23 +56,13 @@ public static class NodeBenchmark
             Console.Error.WriteLine("node: --commands takes a count from 10,000 to 10,000,000");
             return 2;
         }
-        const long fundingIntervalNs = FundingIntervalNs;
 
-        // Record the flow (the generator must see the events to know its quotes).
-        var flow = new MarketMakerFlow(42, DefaultConfiguration.Engine.Instruments);
-        var recording = NewMachine(new FlowSink(flow), fundingIntervalNs);
-        var commands = new EngineCommand[count];
-        for (var i = 0; i < count; i++)
-        {
-            commands[i] = flow.Next();
-            recording.Process(in commands[i]);
-        }
-
-        Replay(commands, fundingIntervalNs, out _);                                  // warm-up: tier-1 code
+        var commands = RecordFlow(count);
+        Replay(commands, FundingIntervalNs, out _);                                  // warm-up: tier-1 code
         if (profileReplays > 0)
         {
             // For a sampling profiler: nothing but replays of the flow (no histogram, no book-only pass).
-            for (var r = 0; r < profileReplays; r++) Replay(commands, fundingIntervalNs, out _);
+            for (var r = 0; r < profileReplays; r++) Replay(commands, FundingIntervalNs, out _);
             return 0;
         }
 
@@ -83,7 +73,7 @@ public static class NodeBenchmark
         // The state-only replays check the state too: a sink that builds nothing (the ack's what-ifs are not computed) must
         // leave the same state hash.
         var bookCommands = commands.Where(c => c.Kind is CommandKind.PlaceOrder or CommandKind.CancelOrder or CommandKind.AmendOrder or CommandKind.MassCancel).ToArray();
-        Replay(new StateOnlySink(), commands, fundingIntervalNs, out _);            // warm-up: the state-only instantiation
+        Replay(new StateOnlySink(), commands, FundingIntervalNs, out _);            // warm-up: the state-only instantiation
         BookPass(bookCommands);                                                     // warm-up: the bare book's instantiation
         var rounds = quick ? 3 : 5;
         var replays = new TimeSpan[rounds];
@@ -94,10 +84,10 @@ public static class NodeBenchmark
         var hash = 0UL;
         for (var r = 0; r < rounds; r++)
         {
-            replays[r] = Replay(commands, fundingIntervalNs, out var replayHash);
+            replays[r] = Replay(commands, FundingIntervalNs, out var replayHash);
             if (r > 0 && replayHash != hash) throw new InvalidOperationException("a replay of the same flow ended in another state");
             hash = replayHash;
-            stateOnly[r] = Replay(new StateOnlySink(), commands, fundingIntervalNs, out var stateOnlyHash);
+            stateOnly[r] = Replay(new StateOnlySink(), commands, FundingIntervalNs, out var stateOnlyHash);
             if (stateOnlyHash != hash) throw new InvalidOperationException("the state-only replay ended in another state");
             bookPasses[r] = BookPass(bookCommands);
             costOverBook[r] = bookPasses[r] / (count / replays[r].TotalSeconds);
@@ -108,7 +98,7 @@ public static class NodeBenchmark
         var stateOnlyElapsed = Median(stateOnly);
         var bookOnly = Median(bookPasses);
         var histogram = new LongHistogram(1_000_000_000, 3);
-        var timed = NewMachine(new CountingSink(), fundingIntervalNs);
+        var timed = NewMachine(new CountingSink(), FundingIntervalNs);
         var nsPerTick = 1e9 / Stopwatch.Frequency;
         var byKind = new KindCosts();
         for (var i = 0; i < commands.Length; i++)
@@ -197,7 +187,7 @@ public static class NodeBenchmark
 
     private static TimeSpan Median(TimeSpan[] values) => values.Order().ElementAt(values.Length / 2);
 
-    private static double Median(double[] values) => values.Order().ElementAt(values.Length / 2);
+    internal static double Median(double[] values) => values.Order().ElementAt(values.Length / 2);
 
     /// <summary>
     /// Records the flow (<paramref name="commands"/> long), warms the state machine on it, and returns a timer: each call replays
@@ -206,22 +196,28 @@ public static class NodeBenchmark
     /// </summary>
     public static Func<(double CommandsPerSec, ulong StateHash)> ReplayTimer(int commands)
     {
-        const long fundingIntervalNs = FundingIntervalNs;
-        var flow = new MarketMakerFlow(42, DefaultConfiguration.Engine.Instruments);
-        var recording = NewMachine(new FlowSink(flow), fundingIntervalNs);
-        var recorded = new EngineCommand[commands];
-        for (var i = 0; i < commands; i++)
-        {
-            recorded[i] = flow.Next();
-            recording.Process(in recorded[i]);
-        }
-
-        Replay(recorded, fundingIntervalNs, out _);   // warm-up
+        var recorded = RecordFlow(commands);
+        Replay(recorded, FundingIntervalNs, out _);   // warm-up
         return () =>
         {
-            var elapsed = Replay(recorded, fundingIntervalNs, out var hash);
+            var elapsed = Replay(recorded, FundingIntervalNs, out var hash);
             return (commands / elapsed.TotalSeconds, hash);
         };
+    }
+
+    /// <summary>Records the flow, <paramref name="count"/> commands long, through a machine (the generator must see the events to know its quotes).</summary>
+    private static EngineCommand[] RecordFlow(int count)
+    {
+        var flow = new MarketMakerFlow(42, DefaultConfiguration.Engine.Instruments);
+        var recording = NewMachine(new FlowSink(flow), FundingIntervalNs);
+        var commands = new EngineCommand[count];
+        for (var i = 0; i < count; i++)
+        {
+            commands[i] = flow.Next();
+            recording.Process(in commands[i]);
+        }
+
+        return commands;
     }
 
     private static TimeSpan Replay(EngineCommand[] commands, long fundingIntervalNs, out ulong hash) =>

@@ -56,6 +56,19 @@ public static class RiskBenchmark
     private static Ledger NewLedger(int accounts) =>
         new([new ContractSpec { InstrumentId = BookTranslator.InstrumentId, MoneyPerTickLot = 1, Tiers = Tiers() }], accounts);
 
+    // The order-entry flow's ledger: the mark set and the flow's 1,001 accounts funded.
+    private static Ledger FundedLedger()
+    {
+        var ledger = NewLedger(4_096);
+        ledger.SetMark(BookTranslator.InstrumentId, 1_000_000);
+        for (var account = 1; account <= 1_001; account++)
+        {
+            ledger.Deposit(account, 1_000_000 * Usdt);
+        }
+
+        return ledger;
+    }
+
     /// <summary>
     /// The order-entry flow (<paramref name="operations"/> long) through the full gate, as a timer for <c>node-ab --flow order-entry</c>:
     /// each call builds a fresh funded machine, runs the prefill untimed and returns the rest's operations/s and the end state hash.
@@ -68,13 +81,7 @@ public static class RiskBenchmark
         var config = BookTranslator.Config(1 << 16, 4_096, 4_096);
         (double, ulong) Pass()
         {
-            var ledger = NewLedger(4_096);
-            ledger.SetMark(BookTranslator.InstrumentId, 1_000_000);
-            for (var account = 1; account <= 1_001; account++)
-            {
-                ledger.Deposit(account, 1_000_000 * Usdt);
-            }
-
+            var ledger = FundedLedger();
             var risk = new PerpStateMachine<CountingSink>(config, ledger, new RiskLimits { MaxOpenOrdersPerInstrument = 1_000 });
             for (var i = 0; i < flow.PrefillCount; i++)
             {
@@ -100,18 +107,6 @@ public static class RiskBenchmark
         var flow = ExchangeCoreWorkload.Generate(operations);
         var commands = BookTranslator.ToCommands(flow.Records);
         var config = BookTranslator.Config(1 << 16, 4_096, 4_096);
-
-        Ledger FundedLedger()
-        {
-            var ledger = NewLedger(4_096);
-            ledger.SetMark(BookTranslator.InstrumentId, 1_000_000);
-            for (var account = 1; account <= 1_001; account++)
-            {
-                ledger.Deposit(account, 1_000_000 * Usdt);
-            }
-
-            return ledger;
-        }
 
         // The same flow through five builds, each adding one stage: the book alone; the book with the ledger booking its fills
         // (no liquidation re-index: the deferred re-keys are never flushed); the same with the re-index flushed after every
