@@ -32,6 +32,17 @@ public static class Program
             return help ? 0 : 2;
         }
 
+        // Compiled with the counts of a recorded run: this executable may start itself again with them (Engine/JitProfile.cs).
+        if (JitProfile.RunWithProfile(typeof(Program).Assembly, args, out var profileError) is { } exitCode)
+        {
+            if (profileError is not null)
+            {
+                Console.Error.WriteLine(profileError);
+            }
+
+            return exitCode;
+        }
+
         var config = DefaultConfiguration.Engine;
         var gateway = DefaultConfiguration.Gateway;
         var fundingNs = (long)(options.FundingIntervalSeconds * 1_000_000_000);
@@ -66,6 +77,7 @@ public static class Program
         // Compiled before it trades: without tiered compilation a path's first call would compile on the engine thread.
         var prepared = CodePreparation.PrepareEngineCode();
         Console.WriteLine($"code: {prepared.Methods:N0} methods of the engine's assemblies compiled before trading in {prepared.Elapsed.TotalMilliseconds:N0} ms ({prepared.Skipped:N0} left to their first call: abstract, runtime-implemented, or generic over types the node does not use); tiered compilation off, so no background JIT thread preempts the pinned threads");
+        Console.WriteLine(JitProfile.Describe(typeof(Program).Assembly));
 
         var engineThread = new Thread(() => node.RunEngine(options.EngineCpu)) { Name = "engine", IsBackground = true };
         engineThread.Start();
@@ -73,6 +85,7 @@ public static class Program
         {
             ShockAfter = TimeSpan.FromSeconds(options.Seconds * 0.6),
             ShockBps = options.ShockBps,
+            WarmUp = TimeSpan.FromSeconds(Math.Min(1, options.Seconds / 5)),   // a short run still measures its last four fifths
         };
         if (!load.LogOn(() => node.Clock.NowNs, TimeSpan.FromSeconds(15), out var problem))
         {
@@ -221,11 +234,13 @@ public static class Program
 
         Console.WriteLine(invariant is null ? "internal invariants: ok" : $"internal invariants: BROKEN: {invariant}");
         var rt = load.RoundTrip;
-        Console.WriteLine($"round trip, order -> acknowledgement at the client (risk on, {rt.TotalCount:N0} orders after a {load.WarmUp.TotalSeconds:0.#} s warm-up): p50 {Us(rt, 50)}, p90 {Us(rt, 90)}, p99 {Us(rt, 99)}, p99.9 {Us(rt, 99.9)}, max {rt.GetMaxValue() / 1000.0:0.0} us");
+        Console.WriteLine(rt.TotalCount > 0
+            ? $"round trip, order -> acknowledgement at the client (risk on, {rt.TotalCount:N0} orders after a {load.WarmUp.TotalSeconds:0.##} s warm-up): p50 {Us(rt, 50)}, p90 {Us(rt, 90)}, p99 {Us(rt, 99)}, p99.9 {Us(rt, 99.9)}, max {rt.GetMaxValue() / 1000.0:0.0} us"
+            : $"round trip, order -> acknowledgement at the client: no order acknowledged after the {load.WarmUp.TotalSeconds:0.##} s warm-up (nothing to measure)");
         Console.WriteLine($"raw UDP floor, same run, same cores (32-byte ping-pong, libc, {floor.TotalCount:N0} round trips): p50 {Us(floor, 50)}, p90 {Us(floor, 90)}, p99 {Us(floor, 99)}, p99.9 {Us(floor, 99.9)}");
         Console.WriteLine(FormattableString.Invariant(
             $"loops: engine duty cycle {node.EngineSeconds * 1e9 / Math.Max(1, node.DutyCycles):F0} ns on average ({node.DutyCycles:N0} cycles); load loop {load.LoopNs / (double)Math.Max(1, load.LoopPasses) / 1000:F1} us a pass (13 subscriptions polled), longest {load.LongestPassNs / 1e6:F1} ms, {load.PassesOver1Ms} passes over 1 ms"));
-        if (rt.TotalCount > 0)
+        if (rt.TotalCount > 0 && floor.TotalCount > 0)
         {
             Console.WriteLine(FormattableString.Invariant($"round trip / floor: p50 {(double)rt.GetValueAtPercentile(50) / floor.GetValueAtPercentile(50):0.00}x, p99 {(double)rt.GetValueAtPercentile(99) / floor.GetValueAtPercentile(99):0.00}x (the load's orders queue behind each other and behind the takers', so this is a loaded round trip; `perf wire` measures one order at a time)"));
         }
@@ -233,7 +248,8 @@ public static class Program
         return ok;
     }
 
-    private static string Us(LongHistogram h, double percentile) => (h.GetValueAtPercentile(percentile) / 1000.0).ToString("0.0", CultureInfo.InvariantCulture) + " us";
+    private static string Us(LongHistogram h, double percentile) =>
+        h.TotalCount == 0 ? "none measured" : (h.GetValueAtPercentile(percentile) / 1000.0).ToString("0.0", CultureInfo.InvariantCulture) + " us";
 
     private static string Price(InstrumentSpec spec, long ticks) => Scaled(ticks, spec.PriceScale);
 

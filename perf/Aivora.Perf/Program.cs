@@ -9,6 +9,23 @@ public static class Program
     {
         var command = args.Length > 0 ? args[0] : "";
         var rest = args.Length > 0 ? args[1..] : [];
+        if (command is not ("" or "transport-pong" or "transport-stat" or "jit-profile-child"))
+        {
+            // Measured as the node runs: compiled with a recorded run's counts (core/Aivora.Node/Engine/JitProfile.cs), which may
+            // mean starting again with them.
+            if (Aivora.Node.Engine.JitProfile.RunWithProfile(typeof(Program).Assembly, args, out var profileError) is { } exitCode)
+            {
+                if (profileError is not null)
+                {
+                    Console.Error.WriteLine(profileError);
+                }
+
+                return exitCode;
+            }
+
+            Console.WriteLine("# " + Aivora.Node.Engine.JitProfile.Describe(typeof(Program).Assembly));
+        }
+
         switch (command)
         {
             case "book":
@@ -27,6 +44,10 @@ public static class Program
                 return Node.NodeBenchmark.Run(rest);
             case "node-ab":
                 return Node.NodeAb.Run(rest);
+            case "jit-profile-ab":
+                return Node.JitProfileAb.Run(rest);
+            case "jit-profile-child":
+                return Node.JitProfileAb.RunChild(rest);
             case "wire":
                 return Wire.WireBenchmark.Run(rest);
             case "cascade":
@@ -43,8 +64,9 @@ public static class Program
                       transport [--quick]                                          32-byte ping-pong between two processes: our Aeron transport vs raw UDP
                       transport-throughput [--quick] [--counters PATH]             one-way messages/s and MB/s for 32 B and 1 KB messages
                       transport-stat <counters-file> [--watch N]                   print a running driver's counters (STAT lines)
-                      node [--quick] [--profile-replays N]                         the state machine alone on the node's flow, with the book alone beside it
+                      node [--quick] [--profile-replays N] [--commands N] [--seed N]  the state machine alone on the node's flow, with the book alone beside it
                       node-ab --against PATH [--pairs N] [--commands N] [--flow node|order-entry]   this build's state machine against another build's, in one process (ABBA pairs)
+                      jit-profile-ab [--pairs N] [--commands N] [--flow node|order-entry]   the node flow compiled with the JIT profile against without it (child processes, ABBA pairs)
                       wire [--quick]                                               order -> ack through the whole node vs raw UDP; open-loop saturation
                       cascade [--shock jump|ramp|gap] [--pct P] [--accounts N]     a price shock on a generated population: the liquidation chain, summary and a PNG
                     """);

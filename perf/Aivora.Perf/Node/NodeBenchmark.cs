@@ -32,11 +32,11 @@ public static class NodeBenchmark
 
     public static int Run(string[] args)
     {
-        string[] valued = ["--profile-replays", "--commands"];
+        string[] valued = ["--profile-replays", "--commands", "--seed"];
         var unknown = args.Where((a, k) => a != "--quick" && !valued.Contains(a) && !(k > 0 && valued.Contains(args[k - 1]))).FirstOrDefault();
         if (unknown is not null)
         {
-            Console.Error.WriteLine($"node: unknown option {unknown} (options: --quick, --profile-replays N, --commands N)");
+            Console.Error.WriteLine($"node: unknown option {unknown} (options: --quick, --profile-replays N, --commands N, --seed N)");
             return 2;
         }
 
@@ -57,7 +57,15 @@ public static class NodeBenchmark
             return 2;
         }
 
-        var commands = RecordFlow(count);
+        var seed = FlowSeed;
+        var seedArg = Array.IndexOf(args, "--seed");
+        if (seedArg >= 0 && !(seedArg + 1 < args.Length && int.TryParse(args[seedArg + 1], out seed) && seed >= 0))
+        {
+            Console.Error.WriteLine("node: --seed takes a non-negative integer");
+            return 2;
+        }
+
+        var commands = RecordFlow(count, seed);
         Replay(commands, FundingIntervalNs, out _);                                  // warm-up: tier-1 code
         if (profileReplays > 0)
         {
@@ -125,7 +133,7 @@ public static class NodeBenchmark
 
         ref var counted = ref timed.Engine.Sink;
         Console.WriteLine(FormattableString.Invariant(
-            $"# node flow: {count:N0} commands ({bookCommands.Length:N0} order commands), state hash 0x{hash:x16}; trades {counted.Trades:N0}, rejects {counted.Rejected:N0}, liquidation steps {counted.LiquidationSteps:N0}"));
+            $"# node flow: {count:N0} commands, seed {seed} ({bookCommands.Length:N0} order commands), state hash 0x{hash:x16}; trades {counted.Trades:N0}, rejects {counted.Rejected:N0}, liquidation steps {counted.LiquidationSteps:N0}"));
         Console.WriteLine(FormattableString.Invariant(
             $"RESULT bench=node commands_per_sec={count / elapsed.TotalSeconds:F0} p50_ns={histogram.GetValueAtPercentile(50)} p99_ns={histogram.GetValueAtPercentile(99)} p999_ns={histogram.GetValueAtPercentile(99.9)} book_only_ops_per_sec={bookOnly:F0} cost_over_book={Median(costOverBook):F2}"));
         Console.WriteLine(FormattableString.Invariant(
@@ -196,7 +204,7 @@ public static class NodeBenchmark
     /// </summary>
     public static Func<(double CommandsPerSec, ulong StateHash)> ReplayTimer(int commands)
     {
-        var recorded = RecordFlow(commands);
+        var recorded = RecordFlow(commands, FlowSeed);
         Replay(recorded, FundingIntervalNs, out _);   // warm-up
         return () =>
         {
@@ -205,10 +213,13 @@ public static class NodeBenchmark
         };
     }
 
-    /// <summary>Records the flow, <paramref name="count"/> commands long, through a machine (the generator must see the events to know its quotes).</summary>
-    private static EngineCommand[] RecordFlow(int count)
+    /// <summary>The measured flow's seed (another one records the JIT profile: perf/scripts/record-jit-profile.sh).</summary>
+    private const int FlowSeed = 42;
+
+    /// <summary>Records the flow, <paramref name="count"/> commands long from <paramref name="seed"/>, through a machine (the generator must see the events to know its quotes).</summary>
+    private static EngineCommand[] RecordFlow(int count, int seed)
     {
-        var flow = new MarketMakerFlow(42, DefaultConfiguration.Engine.Instruments);
+        var flow = new MarketMakerFlow(seed, DefaultConfiguration.Engine.Instruments);
         var recording = NewMachine(new FlowSink(flow), FundingIntervalNs);
         var commands = new EngineCommand[count];
         for (var i = 0; i < count; i++)

@@ -1,0 +1,137 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace Aivora.Node.Engine;
+
+/// <summary>
+/// A JIT profile: block and class counts recorded from a training run, which the JIT reads as it compiles, so code
+/// compiled fully optimized on its first call (the node runs without tiered compilation, see Aivora.Node.csproj) is laid
+/// out and inlined for the paths the engine takes, as tiered PGO would have done after watching it run. Each executable
+/// ships its own beside it (<c>{assembly}.jit-profile.txt</c>, recorded by perf/scripts/record-jit-profile.sh).
+/// <para>
+/// The runtime reads a profile only at start, from two environment variables (its text-format PGO reader:
+/// <c>DOTNET_ReadPGOData</c>, <c>DOTNET_PGODataPath</c>; runtimeconfig.json cannot carry them), so an executable that
+/// finds its profile and was started without them starts itself again with them set and waits for that copy: it passes
+/// on the arguments, the console, the exit code and the signals that stop a process. A profile changes only how code is
+/// compiled, never what it does: a method whose IL changed since the recording no longer matches its entry (the runtime
+/// matches IL hashes) and compiles without counts.
+/// </para>
+/// <c>AIVORA_JIT_PROFILE=off</c> runs without one, in this process.
+/// </summary>
+public static partial class JitProfile
+{
+    public const string SwitchVariable = "AIVORA_JIT_PROFILE";
+    private const string ReadVariable = "DOTNET_ReadPGOData";
+    private const string PathVariable = "DOTNET_PGODataPath";
+
+    /// <summary>The profile shipped beside an executable.</summary>
+    public static string PathFor(Assembly entry) => Path.Combine(AppContext.BaseDirectory, entry.GetName().Name + ".jit-profile.txt");
+
+    /// <summary>
+    /// Starts this executable again with its profile applied, when it has one and none is applied yet, and returns that run's exit
+    /// code; null: go on in this process (applied already, switched off, no profile, or <paramref name="entry"/> is not the
+    /// process's entry point, as when a test calls a Main). An <c>AIVORA_JIT_PROFILE</c> that is neither on nor off is an
+    /// error (exit code 2, the message in <paramref name="error"/>).
+    /// </summary>
+    public static int? RunWithProfile(Assembly entry, string[] args, out string? error)
+    {
+        error = null;
+        var setting = Environment.GetEnvironmentVariable(SwitchVariable);
+        if (setting is not (null or "" or "on" or "off"))
+        {
+            error = $"{SwitchVariable}={setting}: expected on or off";
+            return 2;
+        }
+
+        var path = PathFor(entry);
+        if (setting == "off" || Environment.GetEnvironmentVariable(ReadVariable) is not null || !File.Exists(path) || Assembly.GetEntryAssembly() != entry
+            || Environment.ProcessPath is not { } host)
+        {
+            return null;
+        }
+
+        var start = new System.Diagnostics.ProcessStartInfo(host) { UseShellExecute = false };   // the console is inherited
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
+        {
+            start.ArgumentList.Add(entry.Location);   // started as `dotnet X.dll`
+        }
+
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment[ReadVariable] = "1";
+        start.Environment[PathVariable] = path;
+        System.Diagnostics.Process child;
+        try
+        {
+            child = System.Diagnostics.Process.Start(start)!;
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            Console.Error.WriteLine($"jit profile: could not start {host} again ({ex.Message}); running without it");
+            return null;
+        }
+
+        using (child)
+        {
+            // A stop aimed at this process is the child's: pass it on and wait for the child to finish (a terminal's Ctrl+C
+            // reaches both already).
+            PosixSignalRegistration[] forwarded =
+            [
+                PosixSignalRegistration.Create(PosixSignal.SIGINT, c => Forward(c, child.Id, 2)),
+                PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => Forward(c, child.Id, 15)),
+                PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => Forward(c, child.Id, 1)),
+                PosixSignalRegistration.Create(PosixSignal.SIGQUIT, c => Forward(c, child.Id, 3)),
+            ];
+            child.WaitForExit();   // bounded by the child's own run
+            foreach (var registration in forwarded)
+            {
+                registration.Dispose();
+            }
+
+            return child.ExitCode;
+        }
+    }
+
+    /// <summary>What this process compiles with, for the startup output.</summary>
+    public static string Describe(Assembly entry)
+    {
+        if (Environment.GetEnvironmentVariable(SwitchVariable) == "off")
+        {
+            return $"jit profile: off ({SwitchVariable}=off)";
+        }
+
+        var read = Environment.GetEnvironmentVariable(ReadVariable);
+        if (read is not (null or "1"))
+        {
+            return $"jit profile: off ({ReadVariable}={read})";
+        }
+
+        if (read is null)
+        {
+            return File.Exists(PathFor(entry))
+                ? "jit profile: not applied (this process was not started as the executable itself)"
+                : $"jit profile: none ({Path.GetFileName(PathFor(entry))} not found): code compiles without counts";
+        }
+
+        var path = Environment.GetEnvironmentVariable(PathVariable) ?? "";
+        var methods = File.Exists(path) ? File.ReadLines(path).Count(line => line.StartsWith("@@@ ", StringComparison.Ordinal)) : 0;
+        return methods > 0
+            ? $"jit profile: counts for {methods:N0} methods from {Path.GetFileName(path)}, read by the JIT as it compiles (recorded by perf/scripts/record-jit-profile.sh; {SwitchVariable}=off runs without)"
+            : $"jit profile: {path} has no methods: code compiles without counts";
+    }
+
+    private static void Forward(PosixSignalContext context, int pid, int signal)
+    {
+        context.Cancel = true;
+        _ = Interop.Kill(pid, signal);
+    }
+
+    private static partial class Interop
+    {
+        [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+        internal static partial int Kill(int pid, int signal);
+    }
+}
