@@ -7,7 +7,7 @@
 # It builds nothing: build perf/Aivora.Perf in Release first (in REPO_DIR, default: this checkout). Four runs of
 # `perf node --commands N|2N --profile-replays 1|3`; the difference of differences cancels start-up, JIT and machine
 # construction: ((I(2N,3) - I(2N,1)) - (I(N,3) - I(N,1))) / 2N. Tiered compilation and ReadyToRun are off, so every
-# run compiles the same code the same way (no timing-driven tiering, no profile-guided code, as the node itself runs;
+# run compiles the same code the same way (no timing-driven tiering; the recorded JIT profile, as the node itself runs;
 # ReadyToRun off too, unlike the node: counts compare between commits, not with production cycles; under valgrind's
 # CPU some small methods are not inlined, which inflates arithmetic; a callgrind profile shows even methods marked
 # AggressiveInlining as calls). So it cannot see a change of inlining or code layout: time those, alternating the two
@@ -25,9 +25,12 @@ if [ ! -f "$dll" ]; then
   exit 2
 fi
 
+# The process that runs the flow must be the one measured: with the profile's variables set it compiles with the JIT profile
+# in place (as perf node does), instead of starting itself again with them (core/Aivora.Node/Engine/JitProfile.cs).
+profile=(env DOTNET_ReadPGOData=1 "DOTNET_PGODataPath=${dll%.dll}.jit-profile.txt")
 n=${N:-50000}
 run() {
-  DOTNET_TieredCompilation=0 DOTNET_ReadyToRun=0 valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
+  DOTNET_TieredCompilation=0 DOTNET_ReadyToRun=0 "${profile[@]}" valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
     dotnet "$dll" node --commands "$1" --profile-replays "$2" 2>&1 | grep -oP "I\s+refs:\s+\K[0-9,]+" | tr -d ,
 }
 

@@ -25,11 +25,14 @@ if [ ! -f "$dll" ]; then
   exit 2
 fi
 
+# The process that runs the flow must be the one measured: with the profile's variables set it compiles with the JIT profile
+# in place (as perf node does), instead of starting itself again with them (core/Aivora.Node/Engine/JitProfile.cs).
+profile=(env DOTNET_ReadPGOData=1 "DOTNET_PGODataPath=${dll%.dll}.jit-profile.txt")
 work=$(mktemp -d)
 pid=""
 trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; rm -f "/tmp/perf-$pid.map"; fi; rm -rf "$work"' EXIT
 # Replays only (no timers), long enough to outlast the warm-up and the sampling; the perf map names the JIT-compiled methods.
-DOTNET_PerfMapEnabled=3 dotnet "$dll" node --quick --profile-replays 1000 >/dev/null 2>&1 &
+"${profile[@]}" DOTNET_PerfMapEnabled=3 dotnet "$dll" node --quick --profile-replays 1000 >/dev/null 2>&1 &
 pid=$!
 sleep 15   # recording the flow and the warm-up replay (the harness runs without tiering: code is final when first compiled)
 if ! kill -0 "$pid" 2>/dev/null; then
