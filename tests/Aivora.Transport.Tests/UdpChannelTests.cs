@@ -50,6 +50,29 @@ public sealed class UdpChannelTests
         if (receiveIo == DatagramIo.Native) Assert.True(receiver.ReceiveCalls < 40, $"recvmmsg batched: {receiver.ReceiveCalls} calls for 40 datagrams");
     }
 
+    [Fact]
+    public void After_finding_the_socket_empty_it_reads_one_datagram_then_the_rest_in_batches()
+    {
+        // A busy-polling duty cycle mostly finds its socket empty: it asks with recvfrom (cheaper than recvmmsg to say
+        // "nothing"), hands the first datagram over at once (the cycle stops reading there), and reads what follows it in
+        // batches.
+        using var receiver = UdpChannel.Bind(AnyLoopback, DatagramIo.Native, batchLength: 16);
+        using var sender = UdpChannel.Bind(AnyLoopback, DatagramIo.Native);
+        var destination = receiver.LocalEndPoint.Serialize();
+        Assert.False(receiver.TryReceive(out _, out _));
+        for (int i = 0; i < 20; i++) Assert.True(sender.Send(new[] { (byte)i }, destination));
+        Thread.Sleep(50); // loopback delivers at once; this only makes sure all 20 are queued
+
+        Assert.True(receiver.TryReceive(out var first, out _));
+        Assert.Equal(0, first[0]);
+        Assert.True(receiver.DrainedShortBatch);
+        Assert.Equal(1, receiver.ReceiveCalls);
+
+        var rest = ReceiveAll(receiver, 19, out _);
+        Assert.Equal(Enumerable.Range(1, 19), rest.Select(d => (int)d[0]));
+        Assert.Equal(3, receiver.ReceiveCalls);   // 16 and 3
+    }
+
     [Theory]
     [InlineData(DatagramIo.Native)]
     [InlineData(DatagramIo.Managed)]
