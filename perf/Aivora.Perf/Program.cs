@@ -9,7 +9,7 @@ public static class Program
     {
         var command = args.Length > 0 ? args[0] : "";
         var rest = args.Length > 0 ? args[1..] : [];
-        if (command is not ("" or "transport-pong" or "transport-stat" or "jit-profile-child"))
+        if (command is not ("" or "transport-pong" or "transport-stat" or "jit-profile-child" or "jit-training"))
         {
             // Measured as the node runs: compiled with a recorded run's counts (core/Aivora.Node/Engine/JitProfile.cs), which may
             // mean starting again with them.
@@ -48,6 +48,10 @@ public static class Program
                 return Node.JitProfileAb.Run(rest);
             case "jit-profile-child":
                 return Node.JitProfileAb.RunChild(rest);
+            case "jit-training":
+                // perf/scripts/record-jit-profile.sh: the runs the harness's JIT profile is recorded from, in one process so the
+                // methods both flows share count both: the node flow and the order-entry flow, each at another seed than measured.
+                return Node.NodeBenchmark.Run(["--quick", "--seed", "7"]) | Risk.RiskBenchmark.Run(["--quick", "--case", "order-entry", "--seed", "7"]);
             case "wire":
                 return Wire.WireBenchmark.Run(rest);
             case "cascade":
@@ -60,7 +64,7 @@ public static class Program
                       book [--quick] [--ops N] [--reference-ops N] [--write PATH]   built-in exchange-core-style flow
                       book --file PATH [--max-orders N]                            replay a 32-byte-record command file
                       codec [--quick]                                              encode/decode cost per message of the exchange schema
-                      risk [--quick]                                               order entry with pre-trade risk vs book only; mark-update scaling
+                      risk [--quick] [--case NAME] [--seed N]                      order entry with pre-trade risk vs book only; mark-update scaling
                       transport [--quick]                                          32-byte ping-pong between two processes: our Aeron transport vs raw UDP
                       transport-throughput [--quick] [--counters PATH]             one-way messages/s and MB/s for 32 B and 1 KB messages
                       transport-stat <counters-file> [--watch N]                   print a running driver's counters (STAT lines)

@@ -4,8 +4,9 @@
 # and the runtime writes the counts at exit; the profile keeps our own methods' entries (the framework's ship precompiled).
 # The training runs use another seed than the measured ones, so the harness is not timed on the flow it was trained on:
 #   - core/Aivora.Node/jit-profile.txt: the node's main job (the market-maker load over loopback UDP), --seed 7;
-#   - perf/Aivora.Perf/jit-profile.txt: `perf node --quick --seed 7` (the measured flow is seed 42), and
-#     `perf transport-throughput --quick` (the transport figures come from the ping-pong, not trained on).
+#   - perf/Aivora.Perf/jit-profile.txt: `perf node --quick --seed 7` and `perf risk --quick --case order-entry --seed 7`
+#     in one process (`perf jit-training`; the measured flows are seeds 42 and 1), and `perf transport-throughput --quick`
+#     (the transport figures come from the ping-pong, not trained on).
 # Run it after changing the engine: an entry whose method's IL changed no longer matches and that method compiles
 # without counts (slower, never wrong). About two minutes; needs the .NET SDK and awk.
 #
@@ -45,8 +46,9 @@ node_dll=$dir/core/Aivora.Node/bin/Release/net10.0/Aivora.Node.dll
 perf_dll=$dir/perf/Aivora.Perf/bin/Release/net10.0/Aivora.Perf.dll
 train "$work/node.txt" dotnet "$node_dll" --seed 7
 keep_ours "$dir/core/Aivora.Node/jit-profile.txt" "$work/node.txt"
-# The harness: the node flow at another seed, and the transport's one-way throughput run (its publication, subscription and
-# duty-cycle paths; the ping-pong the transport figures come from is not a training run).
-train "$work/perf-node.txt" dotnet "$perf_dll" node --quick --seed 7
+# The harness: `perf jit-training` (the node flow and perf risk's order-entry flow, each at another seed than measured, in
+# one process so the methods both take count both), and the transport's one-way throughput run (its publication,
+# subscription and duty-cycle paths; the ping-pong the transport figures come from is not a training run).
+train "$work/perf-node.txt" dotnet "$perf_dll" jit-training
 train "$work/perf-transport.txt" dotnet "$perf_dll" transport-throughput --quick
 keep_ours "$dir/perf/Aivora.Perf/jit-profile.txt" "$work/perf-node.txt" "$work/perf-transport.txt"

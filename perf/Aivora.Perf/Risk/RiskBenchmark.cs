@@ -25,10 +25,34 @@ public static class RiskBenchmark
 
     public static int Run(string[] args)
     {
+        string[] valued = ["--case", "--seed"];
+        var unknown = args.Where((a, k) => a != "--quick" && !valued.Contains(a) && !(k > 0 && valued.Contains(args[k - 1]))).FirstOrDefault();
+        if (unknown is not null)
+        {
+            Console.Error.WriteLine($"risk: unknown option {unknown} (options: --quick, --case order-entry|resting|mark-update|liquidation-scaling, --seed N)");
+            return 2;
+        }
+
         var quick = args.Contains("--quick");
         // --case NAME runs one part (order-entry, resting, mark-update, liquidation-scaling): for profiling one stage.
-        var only = args.SkipWhile(a => a != "--case").Skip(1).FirstOrDefault();
-        if (only is null or "order-entry") OrderEntry(quick ? 1_000_000 : 3_000_000);
+        var caseArg = Array.IndexOf(args, "--case");
+        var only = caseArg >= 0 && caseArg + 1 < args.Length ? args[caseArg + 1] : null;
+        if (caseArg >= 0 && only is not ("order-entry" or "resting" or "mark-update" or "liquidation-scaling"))
+        {
+            Console.Error.WriteLine($"risk: --case takes order-entry, resting, mark-update or liquidation-scaling{(only is null ? "" : $", not {only}")}");
+            return 2;
+        }
+
+        // --seed N: the order-entry flow's seed (default 1; the JIT profile's training run uses another).
+        var seed = 1;
+        var seedArg = Array.IndexOf(args, "--seed");
+        if (seedArg >= 0 && !(seedArg + 1 < args.Length && int.TryParse(args[seedArg + 1], out seed) && seed >= 0))
+        {
+            Console.Error.WriteLine("risk: --seed takes a non-negative integer");
+            return 2;
+        }
+
+        if (only is null or "order-entry") OrderEntry(quick ? 1_000_000 : 3_000_000, seed);
         if (only is null or "resting") RestingOrderScaling(quick);
         if (only is null or "mark-update") MarkUpdates(quick);
         if (only is null or "liquidation-scaling") LiquidationScaling(quick);
@@ -102,9 +126,9 @@ public static class RiskBenchmark
         return Pass;
     }
 
-    private static void OrderEntry(int operations)
+    private static void OrderEntry(int operations, int seed)
     {
-        var flow = ExchangeCoreWorkload.Generate(operations);
+        var flow = ExchangeCoreWorkload.Generate(operations, seed);
         var commands = BookTranslator.ToCommands(flow.Records);
         var config = BookTranslator.Config(1 << 16, 4_096, 4_096);
 
