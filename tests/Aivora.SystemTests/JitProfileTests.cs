@@ -24,6 +24,44 @@ public sealed class JitProfileTests
     }
 
     [Fact]
+    public void ShouldShipAProfileThatStillMatchesTheEngineCode()
+    {
+        // The runtime matches a profile's entries to methods by their IL: an entry for a method changed since the recording no
+        // longer matches, and the method compiles without counts (the node is slower, silently). Every method the node compiles
+        // that has an entry must compile with it. Failing here means: run perf/scripts/record-jit-profile.sh and commit.
+        var profile = JitProfile.PathFor(typeof(Aivora.Node.Program).Assembly);
+        var profiled = File.ReadLines(profile).Where(line => line.StartsWith("MethodName: ", StringComparison.Ordinal))
+            .Select(line => line["MethodName: ".Length..]).ToHashSet(StringComparer.Ordinal);
+        var compiledLog = Path.Combine(Path.GetTempPath(), $"aivora-jit-{Environment.ProcessId}.txt");
+        try
+        {
+            var (exitCode, output, errors) = RunNode(["--seconds", "0.5"], setting: null, new Dictionary<string, string>
+            {
+                ["DOTNET_ReadPGOData"] = "1",   // in this process: the compile log is its alone
+                ["DOTNET_PGODataPath"] = profile,
+                ["DOTNET_JitDisasmSummary"] = "1",
+                ["DOTNET_JitStdOutFile"] = compiledLog,
+            });
+            Assert.True(exitCode == 0, $"exit code {exitCode}: {errors}\n{output}");
+
+            // " 196: JIT compiled Namespace.Type`1[Args]:Method(sig) [FullOpts with Synthesized PGO, IL size=305, code size=10872]"
+            var compiled = File.ReadLines(compiledLog).Select(line => System.Text.RegularExpressions.Regex.Match(line, @"JIT compiled (\S+?)\((.*)\[(.*)\]$"))
+                .Where(m => m.Success)
+                .Select(m => (Name: m.Groups[1].Value.Replace(':', '.'), WithCounts: m.Groups[3].Value.Contains("PGO", StringComparison.Ordinal)))
+                .Where(c => profiled.Contains(c.Name))
+                .GroupBy(c => c.Name)
+                .ToList();
+            Assert.True(compiled.Count > 200, $"only {compiled.Count} of the profile's {profiled.Count} methods compiled in the run");
+            var stale = compiled.Where(overloads => !overloads.Any(c => c.WithCounts)).Select(overloads => overloads.Key).ToList();
+            Assert.True(stale.Count == 0, $"{stale.Count} methods changed since the profile was recorded (run perf/scripts/record-jit-profile.sh): {string.Join(", ", stale.Take(10))}");
+        }
+        finally
+        {
+            File.Delete(compiledLog);
+        }
+    }
+
+    [Fact]
     public void ShouldRefuseASwitchSettingOtherThanOnOrOff()
     {
         var (exitCode, output, errors) = RunNode(["--seconds", "0.5"], setting: "yes");
@@ -34,7 +72,7 @@ public sealed class JitProfileTests
         Assert.DoesNotContain("result:", output, StringComparison.Ordinal);
     }
 
-    private static (int ExitCode, string Output, string Errors) RunNode(string[] args, string? setting)
+    private static (int ExitCode, string Output, string Errors) RunNode(string[] args, string? setting, Dictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -59,6 +97,11 @@ public sealed class JitProfileTests
         else
         {
             start.Environment[JitProfile.SwitchVariable] = setting;
+        }
+
+        foreach (var (name, value) in environment ?? [])
+        {
+            start.Environment[name] = value;
         }
 
         using var node = Process.Start(start)!;
