@@ -17,38 +17,9 @@ public static class JitProfileAb
 {
     public static int Run(string[] args)
     {
-        string[] valued = ["--pairs", "--commands", "--flow"];
-        var unknown = args.Where((a, k) => !valued.Contains(a) && !(k > 0 && valued.Contains(args[k - 1]))).FirstOrDefault();
-        if (unknown is not null)
+        if (AbPairs.Parse("jit-profile-ab", args, [], pairs: 10, maxPairs: 200, commands: 300_000, out var error) is not { } options)
         {
-            Console.Error.WriteLine($"jit-profile-ab: unknown option {unknown} (options: --pairs N, --commands N, --flow node|order-entry)");
-            return 2;
-        }
-
-        if (valued.FirstOrDefault(name => Array.IndexOf(args, name) == args.Length - 1) is { } bare)
-        {
-            Console.Error.WriteLine($"jit-profile-ab: {bare} takes a value");
-            return 2;
-        }
-
-        var flow = Value(args, "--flow") ?? "node";
-        if (flow is not ("node" or "order-entry"))
-        {
-            Console.Error.WriteLine($"jit-profile-ab: --flow takes node or order-entry, not {flow}");
-            return 2;
-        }
-
-        var pairs = 10;
-        if (Value(args, "--pairs") is { } p && !(int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out pairs) && pairs is >= 1 and <= 200))
-        {
-            Console.Error.WriteLine("jit-profile-ab: --pairs takes a count from 1 to 200");
-            return 2;
-        }
-
-        var commands = 300_000;
-        if (Value(args, "--commands") is { } c && !(int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out commands) && commands is >= 10_000 and <= 10_000_000))
-        {
-            Console.Error.WriteLine("jit-profile-ab: --commands takes a count from 10,000 to 10,000,000");
+            Console.Error.WriteLine(error);
             return 2;
         }
 
@@ -59,35 +30,13 @@ public static class JitProfileAb
             return 2;
         }
 
-        var ratios = new double[pairs];
-        var withRates = new double[pairs];
-        var withoutRates = new double[pairs];
-        ulong withHash = 0, withoutHash = 0;
-        for (var k = 0; k < pairs; k++)
+        if (AbPairs.Run(options.Pairs, options.Unit, "without", () => Child(null, options.Flow, options.Commands), "with", () => Child(profile, options.Flow, options.Commands)) is not { } outcome)
         {
-            // ABBA: which one runs first alternates, so a drift within a pair weighs on both alike over the pairs.
-            bool ok;
-            if (k % 2 == 0)
-            {
-                ok = Child(null, flow, commands, out withoutRates[k], out withoutHash) && Child(profile, flow, commands, out withRates[k], out withHash);
-            }
-            else
-            {
-                ok = Child(profile, flow, commands, out withRates[k], out withHash) && Child(null, flow, commands, out withoutRates[k], out withoutHash);
-            }
-
-            if (!ok)
-            {
-                return 1;
-            }
-
-            ratios[k] = withRates[k] / withoutRates[k];
-            Console.WriteLine(FormattableString.Invariant($"# pair {k + 1}: without {withoutRates[k]:F0} with {withRates[k]:F0} {(flow == "node" ? "commands" : "operations")}/s, ratio {ratios[k]:F3}"));
+            return 1;
         }
 
-        Array.Sort(ratios);
         Console.WriteLine(FormattableString.Invariant(
-            $"RESULT bench=jit-profile-ab flow={flow} commands={commands} pairs={pairs} without_per_sec={NodeBenchmark.Median(withoutRates):F0} with_per_sec={NodeBenchmark.Median(withRates):F0} ratio_median={NodeBenchmark.Median(ratios):F3} ratio_p25={ratios[pairs / 4]:F3} ratio_p75={ratios[3 * pairs / 4]:F3} same_state={(withHash == withoutHash ? "true" : "false")}"));
+            $"RESULT bench=jit-profile-ab flow={options.Flow} commands={options.Commands} pairs={options.Pairs} without_per_sec={outcome.ARate:F0} with_per_sec={outcome.BRate:F0} ratio_median={outcome.RatioMedian:F3} ratio_p25={outcome.RatioP25:F3} ratio_p75={outcome.RatioP75:F3} same_state={(outcome.SameState ? "true" : "false")}"));
         return 0;
     }
 
@@ -109,10 +58,8 @@ public static class JitProfileAb
     private const int Passes = 3;
 
     // One child: with the profile at `profile`, or with none (null). Its rate is the median of its passes.
-    private static bool Child(string? profile, string flow, int commands, out double rate, out ulong hash)
+    private static (double Rate, ulong StateHash)? Child(string? profile, string flow, int commands)
     {
-        rate = 0;
-        hash = 0;
         var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true };
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
         {
@@ -144,24 +91,16 @@ public static class JitProfileAb
         {
             child.Kill();
             Console.Error.WriteLine("jit-profile-ab: a child ran over 5 minutes");
-            return false;
+            return null;
         }
 
         var passes = output.Result.Split('\n').Where(line => line.StartsWith("PASS ", StringComparison.Ordinal)).Select(line => line.Split(' ')).ToArray();
         if (child.ExitCode != 0 || passes.Length != Passes)
         {
             Console.Error.WriteLine($"jit-profile-ab: a child failed (exit code {child.ExitCode})");
-            return false;
+            return null;
         }
 
-        rate = NodeBenchmark.Median([.. passes.Select(pass => double.Parse(pass[1], CultureInfo.InvariantCulture))]);
-        hash = ulong.Parse(passes[^1][2], CultureInfo.InvariantCulture);
-        return true;
-    }
-
-    private static string? Value(string[] args, string name)
-    {
-        var k = Array.IndexOf(args, name);
-        return k >= 0 && k + 1 < args.Length ? args[k + 1] : null;
+        return (NodeBenchmark.Median([.. passes.Select(pass => double.Parse(pass[1], CultureInfo.InvariantCulture))]), ulong.Parse(passes[^1][2], CultureInfo.InvariantCulture));
     }
 }

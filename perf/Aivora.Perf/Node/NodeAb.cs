@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Reflection;
 using System.Runtime.Loader;
 
@@ -19,52 +18,23 @@ public static class NodeAb
 {
     public static int Run(string[] args)
     {
-        string[] valued = ["--against", "--pairs", "--commands", "--flow"];
-        var unknown = args.Where((a, k) => !valued.Contains(a) && !(k > 0 && valued.Contains(args[k - 1]))).FirstOrDefault();
-        if (unknown is not null)
+        if (AbPairs.Parse("node-ab", args, ["--against PATH"], pairs: 20, maxPairs: 1_000, commands: 200_000, out var error) is not { } options)
         {
-            Console.Error.WriteLine($"node-ab: unknown option {unknown} (options: --against PATH, --pairs N, --commands N, --flow node|order-entry)");
+            Console.Error.WriteLine(error);
             return 2;
         }
 
-        if (valued.FirstOrDefault(name => Array.IndexOf(args, name) == args.Length - 1) is { } bare)
-        {
-            Console.Error.WriteLine($"node-ab: {bare} takes a value");
-            return 2;
-        }
-
-        var flow = Value(args, "--flow") ?? "node";
-        if (flow is not ("node" or "order-entry"))
-        {
-            Console.Error.WriteLine($"node-ab: --flow takes node (the node's flow through the state machine) or order-entry (perf risk's order-entry flow through the full gate), not {flow}");
-            return 2;
-        }
-
-        var against = Value(args, "--against");
+        var against = AbPairs.Value(args, "--against");
         if (against is null || !File.Exists(against))
         {
             Console.Error.WriteLine($"node-ab: --against takes the path of another build's Aivora.Perf.dll ({(against is null ? "missing" : "not found: " + against)})");
             return 2;
         }
 
-        var pairs = 20;
-        if (Value(args, "--pairs") is { } p && !(int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out pairs) && pairs is >= 1 and <= 1_000))
-        {
-            Console.Error.WriteLine("node-ab: --pairs takes a count from 1 to 1,000");
-            return 2;
-        }
-
-        var commands = 200_000;
-        if (Value(args, "--commands") is { } c && !(int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out commands) && commands is >= 10_000 and <= 10_000_000))
-        {
-            Console.Error.WriteLine("node-ab: --commands takes a count from 10,000 to 10,000,000");
-            return 2;
-        }
-
         Func<(double CommandsPerSec, ulong StateHash)> theirs;
         try
         {
-            theirs = LoadTimer(Path.GetFullPath(against), flow, commands);
+            theirs = LoadTimer(Path.GetFullPath(against), options.Flow, options.Commands);
         }
         catch (Exception e) when (e is BadImageFormatException or FileLoadException or MissingMethodException or TargetInvocationException or InvalidCastException)
         {
@@ -72,42 +42,11 @@ public static class NodeAb
             return 2;
         }
 
-        var ours = flow == "node" ? NodeBenchmark.ReplayTimer(commands) : Risk.RiskBenchmark.OrderEntryTimer(commands);
-        var ratios = new double[pairs];
-        var oursRate = new double[pairs];
-        var theirsRate = new double[pairs];
-        ulong ourHash = 0, theirHash = 0;
-        for (var k = 0; k < pairs; k++)
-        {
-            // ABBA: which build runs first alternates, so a drift within a pair weighs on both alike over the pairs.
-            (double, ulong) a, b;
-            if (k % 2 == 0)
-            {
-                b = theirs();
-                a = ours();
-            }
-            else
-            {
-                a = ours();
-                b = theirs();
-            }
-
-            (oursRate[k], ourHash) = a;
-            (theirsRate[k], theirHash) = b;
-            ratios[k] = oursRate[k] / theirsRate[k];
-            Console.WriteLine(FormattableString.Invariant($"# pair {k + 1}: against {theirsRate[k]:F0} this {oursRate[k]:F0} {(flow == "node" ? "commands" : "operations")}/s, ratio {ratios[k]:F3}"));
-        }
-
-        Array.Sort(ratios);
+        var ours = options.Flow == "node" ? NodeBenchmark.ReplayTimer(options.Commands) : Risk.RiskBenchmark.OrderEntryTimer(options.Commands);
+        var outcome = AbPairs.Run(options.Pairs, options.Unit, "against", () => theirs(), "this", () => ours())!.Value;
         Console.WriteLine(FormattableString.Invariant(
-            $"RESULT bench=node-ab flow={flow} commands={commands} pairs={pairs} against_commands_per_sec={NodeBenchmark.Median(theirsRate):F0} this_commands_per_sec={NodeBenchmark.Median(oursRate):F0} ratio_median={NodeBenchmark.Median(ratios):F3} ratio_p25={ratios[pairs / 4]:F3} ratio_p75={ratios[3 * pairs / 4]:F3} same_state={(ourHash == theirHash ? "true" : "false")}"));
+            $"RESULT bench=node-ab flow={options.Flow} commands={options.Commands} pairs={options.Pairs} against_commands_per_sec={outcome.ARate:F0} this_commands_per_sec={outcome.BRate:F0} ratio_median={outcome.RatioMedian:F3} ratio_p25={outcome.RatioP25:F3} ratio_p75={outcome.RatioP75:F3} same_state={(outcome.SameState ? "true" : "false")}"));
         return 0;
-    }
-
-    private static string? Value(string[] args, string name)
-    {
-        var k = Array.IndexOf(args, name);
-        return k >= 0 && k + 1 < args.Length ? args[k + 1] : null;
     }
 
     // The other build's NodeBenchmark.ReplayTimer, called through reflection: its types live in its own load context, and

@@ -1,0 +1,100 @@
+using System.Globalization;
+
+namespace Aivora.Perf.Node;
+
+/// <summary>
+/// What <c>node-ab</c> and <c>jit-profile-ab</c> share: their options (<c>--pairs</c>, <c>--commands</c>, <c>--flow node|order-entry</c>,
+/// and each one's own valued options), and the ABBA pairs of timed runs with the median of their ratios.
+/// </summary>
+internal static class AbPairs
+{
+    /// <summary>The options both take.</summary>
+    internal readonly record struct Options(string Flow, int Pairs, int Commands)
+    {
+        /// <summary>"commands" or, for the order-entry flow, "operations".</summary>
+        public string Unit => Flow == "node" ? "commands" : "operations";
+    }
+
+    /// <summary>
+    /// Parses <paramref name="args"/>: <paramref name="ownValued"/> are the command's own options that take a value, as its usage
+    /// names them ("--against PATH"; read them with <see cref="Value"/>). Null with the message in <paramref name="error"/> on an unknown option, a missing value or one
+    /// out of range.
+    /// </summary>
+    internal static Options? Parse(string command, string[] args, string[] ownValued, int pairs, int maxPairs, int commands, out string? error)
+    {
+        string[] valued = ["--pairs", "--commands", "--flow", .. ownValued.Select(o => o.Split(' ')[0])];
+        error = null;
+        if (args.Where((a, k) => !valued.Contains(a) && !(k > 0 && valued.Contains(args[k - 1]))).FirstOrDefault() is { } unknown)
+        {
+            error = $"{command}: unknown option {unknown} (options: {string.Join("", ownValued.Select(o => o + ", "))}--pairs N, --commands N, --flow node|order-entry)";
+            return null;
+        }
+
+        if (valued.FirstOrDefault(name => Array.IndexOf(args, name) == args.Length - 1) is { } bare)
+        {
+            error = $"{command}: {bare} takes a value";
+            return null;
+        }
+
+        var flow = Value(args, "--flow") ?? "node";
+        if (flow is not ("node" or "order-entry"))
+        {
+            error = $"{command}: --flow takes node (the node's flow through the state machine) or order-entry (perf risk's order-entry flow through the full gate), not {flow}";
+            return null;
+        }
+
+        if (Value(args, "--pairs") is { } p && !(int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out pairs) && pairs >= 1 && pairs <= maxPairs))
+        {
+            error = FormattableString.Invariant($"{command}: --pairs takes a count from 1 to {maxPairs:N0}");
+            return null;
+        }
+
+        if (Value(args, "--commands") is { } c && !(int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out commands) && commands is >= 10_000 and <= 10_000_000))
+        {
+            error = $"{command}: --commands takes a count from 10,000 to 10,000,000";
+            return null;
+        }
+
+        return new Options(flow, pairs, commands);
+    }
+
+    internal static string? Value(string[] args, string name)
+    {
+        var k = Array.IndexOf(args, name);
+        return k >= 0 && k + 1 < args.Length ? args[k + 1] : null;
+    }
+
+    /// <summary>The figures of <see cref="Run"/>: medians of each side's rates and of the pairs' ratios (B over A), the ratios'
+    /// quartiles, and whether both sides' last runs ended in the same state.</summary>
+    internal readonly record struct Outcome(double ARate, double BRate, double RatioMedian, double RatioP25, double RatioP75, bool SameState);
+
+    /// <summary>
+    /// <paramref name="pairs"/> pairs of one timed run of each side, back to back, in ABBA order (which side runs first alternates,
+    /// so a drift within a pair weighs on both alike over the pairs), printing a line per pair. A side returns its rate and end
+    /// state, or null when it could not run (then this returns null).
+    /// </summary>
+    internal static Outcome? Run(int pairs, string unit, string aName, Func<(double Rate, ulong StateHash)?> a, string bName, Func<(double Rate, ulong StateHash)?> b)
+    {
+        var ratios = new double[pairs];
+        var aRates = new double[pairs];
+        var bRates = new double[pairs];
+        ulong aHash = 0, bHash = 0;
+        for (var k = 0; k < pairs; k++)
+        {
+            (double Rate, ulong StateHash)? first = k % 2 == 0 ? a() : b();
+            (double Rate, ulong StateHash)? second = first is null ? null : k % 2 == 0 ? b() : a();
+            if (second is null)
+            {
+                return null;
+            }
+
+            var (ra, rb) = k % 2 == 0 ? (first!.Value, second.Value) : (second.Value, first!.Value);
+            (aRates[k], aHash, bRates[k], bHash) = (ra.Rate, ra.StateHash, rb.Rate, rb.StateHash);
+            ratios[k] = bRates[k] / aRates[k];
+            Console.WriteLine(FormattableString.Invariant($"# pair {k + 1}: {aName} {aRates[k]:F0} {bName} {bRates[k]:F0} {unit}/s, ratio {ratios[k]:F3}"));
+        }
+
+        Array.Sort(ratios);
+        return new Outcome(NodeBenchmark.Median(aRates), NodeBenchmark.Median(bRates), NodeBenchmark.Median(ratios), ratios[pairs / 4], ratios[3 * pairs / 4], aHash == bHash);
+    }
+}
