@@ -12,7 +12,7 @@ namespace Aivora.Node.Engine;
 /// The runtime reads a profile only at start, from two environment variables (its text-format PGO reader:
 /// <c>DOTNET_ReadPGOData</c>, <c>DOTNET_PGODataPath</c>; runtimeconfig.json cannot carry them), so an executable that
 /// finds its profile and was started without them starts itself again with them set and waits for that copy: it passes
-/// on the arguments, the console, the exit code and the signals that stop a process. A profile changes only how code is
+/// on the arguments, the console, the exit code and the signals that stop a process, and the copy stops if it is killed. A profile changes only how code is
 /// compiled, never what it does: a method whose IL changed since the recording no longer matches its entry (the runtime
 /// matches IL hashes) and compiles without counts.
 /// </para>
@@ -23,6 +23,8 @@ public static partial class JitProfile
     public const string SwitchVariable = "AIVORA_JIT_PROFILE";
     private const string ReadVariable = "DOTNET_ReadPGOData";
     private const string PathVariable = "DOTNET_PGODataPath";
+    private const string ParentVariable = "AIVORA_JIT_PROFILE_PARENT";   // set for the copy: the pid that waits for it
+    private const int PrSetParentDeathSignal = 1;                         // prctl(PR_SET_PDEATHSIG, signal)
 
     /// <summary>The profile shipped beside an executable.</summary>
     public static string PathFor(Assembly entry) => Path.Combine(AppContext.BaseDirectory, entry.GetName().Name + ".jit-profile.txt");
@@ -41,6 +43,22 @@ public static partial class JitProfile
         {
             error = $"{SwitchVariable}={setting}: expected on or off";
             return 2;
+        }
+
+        if (Environment.GetEnvironmentVariable(ParentVariable) is { } parent && Assembly.GetEntryAssembly() == entry)
+        {
+            // The copy started by RunWithProfile: it stops with the process that waits for it, even one killed outright (which
+            // cannot pass a signal on). On Linux the kernel signals a child whose parent dies (PR_SET_PDEATHSIG); a parent gone
+            // before that was set is seen in getppid.
+            Environment.SetEnvironmentVariable(ParentVariable, null);   // not inherited by what this process starts
+            if (OperatingSystem.IsLinux() && int.TryParse(parent, out var parentPid)
+                && (Interop.Prctl(PrSetParentDeathSignal, 15, 0, 0, 0) != 0 || Interop.GetParentPid() != parentPid))
+            {
+                error = "jit profile: the process that started this one is gone";
+                return 1;
+            }
+
+            return null;
         }
 
         var path = PathFor(entry);
@@ -63,6 +81,7 @@ public static partial class JitProfile
 
         start.Environment[ReadVariable] = "1";
         start.Environment[PathVariable] = path;
+        start.Environment[ParentVariable] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         System.Diagnostics.Process child;
         try
         {
@@ -133,5 +152,11 @@ public static partial class JitProfile
     {
         [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
         internal static partial int Kill(int pid, int signal);
+
+        [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
+        internal static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
+
+        [LibraryImport("libc", EntryPoint = "getppid")]
+        internal static partial int GetParentPid();
     }
 }
