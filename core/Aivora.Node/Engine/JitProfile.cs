@@ -33,9 +33,11 @@ public static partial class JitProfile
     /// Starts this executable again with its profile applied, when it has one and none is applied yet, and returns that run's exit
     /// code; null: go on in this process (applied already, switched off, no profile, or <paramref name="entry"/> is not the
     /// process's entry point, as when a test calls a Main). An <c>AIVORA_JIT_PROFILE</c> that is neither on nor off is an
-    /// error (exit code 2, the message in <paramref name="error"/>).
+    /// error (exit code 2, the message in <paramref name="error"/>). <paramref name="otherProfiles"/>: the profiles of other
+    /// builds this run loads (perf node-ab's other build), merged with this one for the run, so each build's methods compile
+    /// with their own counts.
     /// </summary>
-    public static int? RunWithProfile(Assembly entry, string[] args, out string? error)
+    public static int? RunWithProfile(Assembly entry, string[] args, out string? error, IReadOnlyList<string>? otherProfiles = null)
     {
         error = null;
         var setting = Environment.GetEnvironmentVariable(SwitchVariable);
@@ -79,8 +81,10 @@ public static partial class JitProfile
             start.ArgumentList.Add(arg);
         }
 
+        var others = (otherProfiles ?? []).Where(File.Exists).ToArray();
+        var merged = others.Length == 0 ? null : Merge(path, others);
         start.Environment[ReadVariable] = "1";
-        start.Environment[PathVariable] = path;
+        start.Environment[PathVariable] = merged ?? path;
         start.Environment[ParentVariable] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         System.Diagnostics.Process child;
         try
@@ -90,6 +94,7 @@ public static partial class JitProfile
         catch (System.ComponentModel.Win32Exception ex)
         {
             Console.Error.WriteLine($"jit profile: could not start {host} again ({ex.Message}); running without it");
+            DeleteMerged(merged);
             return null;
         }
 
@@ -109,6 +114,8 @@ public static partial class JitProfile
             {
                 registration.Dispose();
             }
+
+            DeleteMerged(merged);
 
             return child.ExitCode;
         }
@@ -140,6 +147,29 @@ public static partial class JitProfile
         return methods > 0
             ? $"jit profile: counts for {methods:N0} methods from {Path.GetFileName(path)}, read by the JIT as it compiles (recorded by perf/scripts/record-jit-profile.sh; {SwitchVariable}=off runs without)"
             : $"jit profile: {path} has no methods: code compiles without counts";
+    }
+
+    // One profile of several: each one's entries under one header (the runtime reads every entry; the header's count is not used).
+    private static string Merge(string own, string[] others)
+    {
+        string[] sources = [own, .. others];
+        var entries = sources.SelectMany(File.ReadLines).Where(line => !line.StartsWith("*** ", StringComparison.Ordinal)).ToList();
+        var merged = Path.Combine(Path.GetTempPath(), $"{Path.GetFileNameWithoutExtension(own)}.merged-{Environment.ProcessId}.txt");
+        File.WriteAllLines(merged,
+        [
+            $"*** START PGO Data, max index = {entries.Count(line => line.StartsWith("@@@ ", StringComparison.Ordinal))} ***",
+            .. entries,
+            "*** END PGO Data ***",
+        ]);
+        return merged;
+    }
+
+    private static void DeleteMerged(string? merged)
+    {
+        if (merged is not null)
+        {
+            File.Delete(merged);
+        }
     }
 
     private static void Forward(PosixSignalContext context, int pid, int signal)
