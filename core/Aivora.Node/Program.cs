@@ -76,7 +76,7 @@ public static class Program
 
         // Compiled before it trades: without tiered compilation a path's first call would compile on the engine thread.
         var prepared = CodePreparation.PrepareEngineCode();
-        Console.WriteLine($"code: {prepared.Methods:N0} methods of the engine's assemblies compiled before trading in {prepared.Elapsed.TotalMilliseconds:N0} ms ({prepared.Skipped:N0} left to their first call: abstract, runtime-implemented, or generic over types the node does not use); tiered compilation off, so no background JIT thread preempts the pinned threads");
+        Console.WriteLine($"code: {prepared.Methods:N0} methods of the engine's assemblies compiled before trading in {prepared.Elapsed.TotalMilliseconds:N0} ms ({prepared.Skipped:N0} left to their first call: abstract, runtime-implemented, or generic over types the node does not use); {(JitProfile.Tiered ? "tiered compilation ON (DOTNET_TieredCompilation=1): the background JIT recompiles methods as they warm, preempting the pinned threads" : "tiered compilation off, so no background JIT thread preempts the pinned threads")}");
         Console.WriteLine(JitProfile.Describe(typeof(Program).Assembly));
 
         var engineThread = new Thread(() => node.RunEngine(options.EngineCpu)) { Name = "engine", IsBackground = true };

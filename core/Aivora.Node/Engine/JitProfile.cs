@@ -26,6 +26,11 @@ public static partial class JitProfile
     private const string ParentVariable = "AIVORA_JIT_PROFILE_PARENT";   // set for the copy: the pid that waits for it
     private const int PrSetParentDeathSignal = 1;                         // prctl(PR_SET_PDEATHSIG, signal)
 
+    /// <summary>Tiered compilation turned back on from the environment (the executables' runtimeconfig turns it off). The runtime
+    /// then reads no profile: tiered PGO records its own as the process runs.</summary>
+    public static bool Tiered =>
+        (Environment.GetEnvironmentVariable("DOTNET_TieredCompilation") ?? Environment.GetEnvironmentVariable("COMPlus_TieredCompilation")) == "1";
+
     /// <summary>The profile shipped beside an executable.</summary>
     public static string PathFor(Assembly entry) => Path.Combine(AppContext.BaseDirectory, entry.GetName().Name + ".jit-profile.txt");
 
@@ -64,7 +69,7 @@ public static partial class JitProfile
         }
 
         var path = PathFor(entry);
-        if (setting == "off" || Environment.GetEnvironmentVariable(ReadVariable) is not null || !File.Exists(path) || Assembly.GetEntryAssembly() != entry
+        if (setting == "off" || Tiered || Environment.GetEnvironmentVariable(ReadVariable) is not null || !File.Exists(path) || Assembly.GetEntryAssembly() != entry
             || Environment.ProcessPath is not { } host)
         {
             return null;
@@ -127,6 +132,11 @@ public static partial class JitProfile
         if (Environment.GetEnvironmentVariable(SwitchVariable) == "off")
         {
             return $"jit profile: off ({SwitchVariable}=off)";
+        }
+
+        if (Tiered)
+        {
+            return "jit profile: not read (tiered compilation is on: tiered PGO records its own as the process runs)";
         }
 
         var read = Environment.GetEnvironmentVariable(ReadVariable);
