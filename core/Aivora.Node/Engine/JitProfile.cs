@@ -12,9 +12,9 @@ namespace Aivora.Node.Engine;
 /// The runtime reads a profile only at start, from two environment variables (its text-format PGO reader:
 /// <c>DOTNET_ReadPGOData</c>, <c>DOTNET_PGODataPath</c>; runtimeconfig.json cannot carry them), so an executable that
 /// finds its profile and was started without them starts itself again with them set and waits for that copy: it passes
-/// on the arguments, the console, the exit code and the signals that stop a process, and the copy stops if it is killed. A profile changes only how code is
-/// compiled, never what it does: a method whose IL changed since the recording no longer matches its entry (the runtime
-/// matches IL hashes) and compiles without counts.
+/// on the arguments, the console, the exit code and the signals that stop a process, and the copy stops if it is killed.
+/// A profile changes only how code is compiled, never what it does: a method whose IL changed since the recording no
+/// longer matches its entry (the runtime matches IL hashes) and compiles without counts.
 /// </para>
 /// <c>AIVORA_JIT_PROFILE=off</c> runs without one, in this process.
 /// </summary>
@@ -87,7 +87,16 @@ public static partial class JitProfile
         }
 
         var others = (otherProfiles ?? []).Where(File.Exists).ToArray();
-        var merged = others.Length == 0 ? null : Merge(path, others);
+        string? merged = null;
+        try
+        {
+            merged = others.Length == 0 ? null : Merge(path, others);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"jit profile: could not merge {string.Join(", ", others)} into this build's profile ({ex.Message}); using this build's alone");
+        }
+
         start.Environment[ReadVariable] = "1";
         start.Environment[PathVariable] = merged ?? path;
         start.Environment[ParentVariable] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
