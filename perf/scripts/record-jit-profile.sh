@@ -8,7 +8,7 @@
 #     in one process (`perf jit-training`; the measured flows are seeds 42 and 1), and `perf transport-throughput --quick`
 #     (the transport figures come from the ping-pong, not trained on).
 # Run it after changing the engine: an entry whose method's IL changed no longer matches and that method compiles
-# without counts (slower, never wrong). About two minutes; needs the .NET SDK and awk.
+# without counts (slower, never wrong; JitProfileTests fails on it). About a minute; needs the .NET SDK and awk.
 #
 #   perf/scripts/record-jit-profile.sh [REPO_DIR]
 set -euo pipefail
