@@ -15,7 +15,8 @@ public sealed class JitProfileTests
     {
         Assert.True(File.Exists(JitProfile.PathFor(typeof(Aivora.Node.Program).Assembly)), "the node's profile is not beside it");
 
-        var (exitCode, output, errors) = RunNode(["--seconds", "0.5"], setting: null);
+        // No price shock: half a second is too short for the demo's liquidation to play out, and this is not about it.
+        var (exitCode, output, errors) = RunNode(["--seconds", "0.5", "--shock-bps", "0"], setting: null);
 
         Assert.True(exitCode == 0, $"exit code {exitCode}: {errors}\n{output}");
         Assert.Matches(@"jit profile: counts for [1-9][0-9,]* methods from Aivora\.Node\.jit-profile\.txt", output);
@@ -40,7 +41,7 @@ public sealed class JitProfileTests
         var compiledLog = Path.Combine(Path.GetTempPath(), $"aivora-jit-{Environment.ProcessId}.txt");
         try
         {
-            var (exitCode, output, errors) = RunNode(["--seconds", "0.5"], setting: null, new Dictionary<string, string>
+            var (exitCode, output, errors) = RunNode(["--seconds", "0.5", "--shock-bps", "0"], setting: null, new Dictionary<string, string>
             {
                 ["DOTNET_ReadPGOData"] = "1",   // in this process: the compile log is its alone
                 ["DOTNET_PGODataPath"] = profile,
@@ -71,7 +72,7 @@ public sealed class JitProfileTests
     {
         // The operator's process is the one that waits; killed outright (SIGKILL, nothing to pass on), the node it started
         // with the profile must not run on alone.
-        var start = NodeStart(["--seconds", "60"], setting: null, environment: null);
+        var start = NodeStart(["--seconds", "60", "--shock-bps", "0"], setting: null, environment: null);
         start.RedirectStandardOutput = false;
         start.RedirectStandardError = false;
         using var waiting = Process.Start(start)!;
@@ -94,7 +95,7 @@ public sealed class JitProfileTests
     [Fact]
     public void ShouldRefuseASwitchSettingOtherThanOnOrOff()
     {
-        var (exitCode, output, errors) = RunNode(["--seconds", "0.5"], setting: "yes");
+        var (exitCode, output, errors) = RunNode(["--seconds", "0.5", "--shock-bps", "0"], setting: "yes");
 
         Assert.Equal(2, exitCode);
         Assert.Contains("AIVORA_JIT_PROFILE=yes: expected on or off", errors, StringComparison.Ordinal);
