@@ -13,10 +13,7 @@ namespace Aivora.Perf.Transport;
 /// Round-trip latency of 32-byte messages between two processes over loopback UDP: through our
 /// transport (invoker mode, busy-spin) and, in the same run, the floor: raw datagrams with no
 /// protocol on connected sockets, busy-polled with one libc recvfrom per attempt (the cheapest poll
-/// there is; the ratio is against it). The managed-socket loop (Available + ReceiveFrom) is measured too, for reference, and
-/// the same raw loop on our transport's socket layout (a side receives on a socket bound to its port, unconnected, and sends
-/// from another socket connected to the peer, as a subscription and a publication do): what the layout costs apart from
-/// the protocol.
+/// there is; the ratio is against it). The managed-socket loop (Available + ReceiveFrom) is measured too, for reference.
 /// This process pings; a child copy of this executable pongs. Each is pinned to its own CPU where
 /// there are two. Exactly two threads spin: one per process.
 /// </summary>
@@ -38,7 +35,7 @@ public static class TransportPingPong
 
         // Four passes in mirrored order (A B C C B A A B C C B A), each with a quarter of the messages,
         // so a shared machine that drifts or has a noisy spell weighs on every implementation alike.
-        string[] impls = ["raw-udp", "raw-udp-two-socket", "raw-udp-managed", "aivora"];
+        string[] impls = ["raw-udp", "raw-udp-managed", "aivora"];
         var histograms = impls.ToDictionary(impl => impl, _ => new LatencyHistogram());
         var mirrored = impls.Concat(impls.Reverse()).ToArray();
         foreach (var impl in mirrored.Concat(mirrored))
@@ -56,9 +53,6 @@ public static class TransportPingPong
 
         Console.WriteLine(FormattableString.Invariant(
             $"RESULT bench=transport-pingpong ratio_p50={(double)ours.Percentile(50) / raw.Percentile(50):F2} ratio_p99={(double)ours.Percentile(99) / raw.Percentile(99):F2}"));
-        var twoSocket = histograms["raw-udp-two-socket"];
-        Console.WriteLine(FormattableString.Invariant(
-            $"RESULT bench=transport-pingpong case=over-two-socket-floor ratio_p50={(double)ours.Percentile(50) / twoSocket.Percentile(50):F2} ratio_p99={(double)ours.Percentile(99) / twoSocket.Percentile(99):F2} layout_p50={(double)twoSocket.Percentile(50) / raw.Percentile(50):F2} layout_p99={(double)twoSocket.Percentile(99) / raw.Percentile(99):F2}"));
         return 0;
     }
 
@@ -72,7 +66,6 @@ public static class TransportPingPong
         {
             "raw-udp" => RawPong(pingPort),
             "raw-udp-managed" => ManagedPong(pingPort),
-            "raw-udp-two-socket" => TwoSocketPong(pingPort, pongPort),
             _ => AivoraPong(pingPort, pongPort),
         };
     }
@@ -89,7 +82,6 @@ public static class TransportPingPong
             {
                 "raw-udp" => RawPing(pingPort, pongPort, warmup, messages, histogram),
                 "raw-udp-managed" => ManagedPing(pingPort, pongPort, warmup, messages, histogram),
-                "raw-udp-two-socket" => TwoSocketPing(pingPort, pongPort, warmup, messages, histogram),
                 _ => AivoraPing(pingPort, pongPort, warmup, messages, histogram),
             };
             if (!ok) Console.Error.WriteLine($"transport-pingpong {impl}: the pong side did not answer in time");
@@ -207,55 +199,6 @@ public static class TransportPingPong
         message[0] = 0xFF;
         channel.Send(message, peer);
         return true;
-    }
-
-    // The floor's loop on our transport's socket layout: each side receives on a socket bound to its port (unconnected, so the
-    // kernel looks up a route for every datagram it receives) and sends from another one connected to the peer's port.
-    private static bool TwoSocketPing(int pingPort, int pongPort, int warmup, int messages, LatencyHistogram histogram)
-    {
-        using var receiving = UdpChannel.Bind(new IPEndPoint(IPAddress.Loopback, pongPort), DatagramIo.Native, batchLength: 1, slotLength: 2048);
-        using var sending = UdpChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DatagramIo.Native, batchLength: 1, slotLength: 2048);
-        sending.ConnectTo(new IPEndPoint(IPAddress.Loopback, pingPort));
-        var peer = new IPEndPoint(IPAddress.Loopback, pingPort).Serialize();
-        var message = new byte[Payload];
-        long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 20;
-        while (true)
-        {
-            sending.Send(message, peer);
-            Thread.Sleep(10);
-            if (receiving.TryReceive(out _, out _)) break;
-            if (Stopwatch.GetTimestamp() > deadline) return false;
-        }
-        for (int i = 0; i < warmup + messages; i++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            sending.Send(message, peer);
-            while (!receiving.TryReceive(out _, out _))
-            {
-                if (Stopwatch.GetTimestamp() - start > Stopwatch.Frequency * 5) return false;
-            }
-            if (i >= warmup) histogram.Record((long)((Stopwatch.GetTimestamp() - start) * (1e9 / Stopwatch.Frequency)));
-        }
-        message[0] = 0xFF;
-        sending.Send(message, peer);
-        return true;
-    }
-
-    private static int TwoSocketPong(int pingPort, int pongPort)
-    {
-        using var receiving = UdpChannel.Bind(new IPEndPoint(IPAddress.Loopback, pingPort), DatagramIo.Native, batchLength: 1, slotLength: 2048);
-        using var sending = UdpChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DatagramIo.Native, batchLength: 1, slotLength: 2048);
-        sending.ConnectTo(new IPEndPoint(IPAddress.Loopback, pongPort));
-        var peer = new IPEndPoint(IPAddress.Loopback, pongPort).Serialize();
-        long idleSince = Stopwatch.GetTimestamp();
-        while (Stopwatch.GetTimestamp() - idleSince < Stopwatch.Frequency * 30)
-        {
-            if (!receiving.TryReceive(out var datagram, out _)) continue;
-            idleSince = Stopwatch.GetTimestamp();
-            if (datagram.Length > 0 && datagram[0] == 0xFF) return 0;
-            sending.Send(datagram, peer);
-        }
-        return 0;
     }
 
     private static int RawPong(int pingPort)
