@@ -43,8 +43,15 @@ public static class JitProfileAb
     /// <summary>The child: records the flow, replays it once to compile, then times <see cref="Passes"/> replays and prints each.</summary>
     public static int RunChild(string[] args)
     {
+        // Started by jit-profile-ab; a hand-typed call gets its usage, not a stack trace.
+        if (args.Length != 2 || args[0] is not ("node" or "order-entry")
+            || !int.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out var commands) || commands is < 10_000 or > 10_000_000)
+        {
+            Console.Error.WriteLine("jit-profile-child: one side of jit-profile-ab, started by it: jit-profile-child node|order-entry COMMANDS (10,000 to 10,000,000)");
+            return 2;
+        }
+
         var flow = args[0];
-        var commands = int.Parse(args[1], CultureInfo.InvariantCulture);
         var timer = flow == "node" ? NodeBenchmark.ReplayTimer(commands) : Risk.RiskBenchmark.OrderEntryTimer(commands);
         for (var pass = 0; pass < Passes; pass++)
         {

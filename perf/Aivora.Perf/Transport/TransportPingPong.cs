@@ -67,9 +67,18 @@ public static class TransportPingPong
     /// <summary>The child side: echo every message until told to stop (or a bounded idle time passes).</summary>
     public static int RunPong(string[] args)
     {
+        // Started by `transport` itself; a hand-typed call gets its usage, not a stack trace.
+        if (args.Length != 4 || args[0] is not ("raw-udp" or "raw-udp-managed" or "aivora")
+            || !int.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out var pingPort) || pingPort is 0 or > 65_535
+            || !int.TryParse(args[2], NumberStyles.None, CultureInfo.InvariantCulture, out var pongPort) || pongPort is 0 or > 65_535
+            || !int.TryParse(args[3], NumberStyles.None, CultureInfo.InvariantCulture, out var cpu))
+        {
+            Console.Error.WriteLine("transport-pong: the ping-pong's other side, started by `transport`: transport-pong raw-udp|raw-udp-managed|aivora PING_PORT PONG_PORT CPU");
+            return 2;
+        }
+
         string mode = args[0];
-        int pingPort = int.Parse(args[1], CultureInfo.InvariantCulture), pongPort = int.Parse(args[2], CultureInfo.InvariantCulture);
-        PinTo(int.Parse(args[3], CultureInfo.InvariantCulture));
+        PinTo(cpu);
         return mode switch
         {
             "raw-udp" => RawPong(pingPort),
