@@ -9,6 +9,21 @@ public static class Program
     {
         var command = args.Length > 0 ? args[0] : "";
         var rest = args.Length > 0 ? args[1..] : [];
+        // The sub-commands that read their options as they go are checked here first (the others check their own).
+        (string[] Flags, string[] Valued)? options = command switch
+        {
+            "book" => (["--quick"], ["--ops", "--reference-ops", "--max-orders", "--workload", "--write", "--file"]),
+            "codec" or "transport" => (["--quick"], []),
+            "transport-throughput" => (["--quick"], ["--counters"]),
+            "wire" => (["--quick"], ["--rate"]),
+            _ => null,
+        };
+        if (options is { } known && CommandLine.Check(command, rest, known.Flags, known.Valued) is { } optionError)
+        {
+            Console.Error.WriteLine(optionError);
+            return 2;
+        }
+
         if (command is not ("" or "transport-pong" or "transport-stat" or "jit-profile-child" or "jit-training"))
         {
             // Measured as the node runs: compiled with a recorded run's counts (core/Aivora.Node/Engine/JitProfile.cs), which may

@@ -25,17 +25,32 @@ public static class BookBenchmark
         var quick = args.Contains("--quick");
         var file = Option(args, "--file");
         var write = Option(args, "--write");
-        var engineOps = int.Parse(Option(args, "--ops") ?? (quick ? "3000000" : "5000000"), CultureInfo.InvariantCulture);
-        var referenceOps = int.Parse(Option(args, "--reference-ops") ?? (quick ? "300000" : "1000000"), CultureInfo.InvariantCulture);
         // The built-in flow keeps ~1,000 orders from 1,000 accounts: tables sized like a real
         // single-instrument deployment. A file may hold anything: large tables by default.
-        var maxOrders = int.Parse(Option(args, "--max-orders") ?? (file is null ? "65536" : "1048576"), CultureInfo.InvariantCulture);
+        if (!CommandLine.TryInt("book", args, "--ops", quick ? 3_000_000 : 5_000_000, 1_000, 100_000_000, out var engineOps, out var error)
+            || !CommandLine.TryInt("book", args, "--reference-ops", file is not null ? int.MaxValue : quick ? 300_000 : 1_000_000, 1, int.MaxValue, out var referenceOps, out error)
+            || !CommandLine.TryInt("book", args, "--max-orders", file is null ? 65_536 : 1_048_576, 16, 1 << 24, out var maxOrders, out error))
+        {
+            Console.Error.WriteLine(error);
+            return 2;
+        }
+
         var maxAccounts = file is null ? 4_096 : 1 << 20;
 
         if (file is not null)
         {
-            var records = BookRecord.ReadFile(file);
-            referenceOps = Math.Min(records.Length, int.Parse(Option(args, "--reference-ops") ?? int.MaxValue.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture));
+            BookRecord[] records;
+            try
+            {
+                records = BookRecord.ReadFile(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+            {
+                Console.Error.WriteLine($"book: --file {file}: {e.Message}");
+                return 2;
+            }
+
+            referenceOps = Math.Min(records.Length, referenceOps);
             RunOne(file, records, 0, records.Length, referenceOps, BookTranslator.Config(maxOrders, 1 << 16, maxAccounts), quick, detail: true, shape: null);
             return 0;
         }
@@ -222,9 +237,5 @@ public static class BookBenchmark
         return values[values.Count / 2];
     }
 
-    private static string? Option(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
+    private static string? Option(string[] args, string name) => CommandLine.Value(args, name);
 }

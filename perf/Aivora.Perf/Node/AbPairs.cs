@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Aivora.Perf.Node;
 
 /// <summary>
@@ -16,23 +14,15 @@ internal static class AbPairs
     }
 
     /// <summary>
-    /// Parses <paramref name="args"/>: <paramref name="ownValued"/> are the command's own options that take a value, as its usage
-    /// names them ("--against PATH"; read them with <see cref="Value"/>). Null with the message in <paramref name="error"/> on an unknown option, a missing value or one
+    /// Parses <paramref name="args"/>: <paramref name="ownValued"/> are the command's own options that take a value ("--against";
+    /// read them with <see cref="Value"/>). Null with the message in <paramref name="error"/> on an unknown option, a missing value or one
     /// out of range.
     /// </summary>
     internal static Options? Parse(string command, string[] args, string[] ownValued, int pairs, int maxPairs, int commands, out string? error)
     {
-        string[] valued = ["--pairs", "--commands", "--flow", .. ownValued.Select(o => o.Split(' ')[0])];
-        error = null;
-        if (args.Where((a, k) => !valued.Contains(a) && !(k > 0 && valued.Contains(args[k - 1]))).FirstOrDefault() is { } unknown)
+        error = CommandLine.Check(command, args, [], ["--pairs", "--commands", "--flow", .. ownValued]);
+        if (error is not null)
         {
-            error = $"{command}: unknown option {unknown} (options: {string.Join("", ownValued.Select(o => o + ", "))}--pairs N, --commands N, --flow node|order-entry)";
-            return null;
-        }
-
-        if (valued.FirstOrDefault(name => Array.IndexOf(args, name) == args.Length - 1) is { } bare)
-        {
-            error = $"{command}: {bare} takes a value";
             return null;
         }
 
@@ -43,26 +33,16 @@ internal static class AbPairs
             return null;
         }
 
-        if (Value(args, "--pairs") is { } p && !(int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out pairs) && pairs >= 1 && pairs <= maxPairs))
+        if (!CommandLine.TryInt(command, args, "--pairs", pairs, 1, maxPairs, out pairs, out error)
+            || !CommandLine.TryInt(command, args, "--commands", commands, 10_000, 10_000_000, out commands, out error))
         {
-            error = FormattableString.Invariant($"{command}: --pairs takes a count from 1 to {maxPairs:N0}");
-            return null;
-        }
-
-        if (Value(args, "--commands") is { } c && !(int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out commands) && commands is >= 10_000 and <= 10_000_000))
-        {
-            error = $"{command}: --commands takes a count from 10,000 to 10,000,000";
             return null;
         }
 
         return new Options(flow, pairs, commands);
     }
 
-    internal static string? Value(string[] args, string name)
-    {
-        var k = Array.IndexOf(args, name);
-        return k >= 0 && k + 1 < args.Length ? args[k + 1] : null;
-    }
+    internal static string? Value(string[] args, string name) => CommandLine.Value(args, name);
 
     /// <summary>The figures of <see cref="Run"/>: medians of each side's rates and of the pairs' ratios (B over A), the ratios'
     /// quartiles, and whether both sides' last runs ended in the same state.</summary>

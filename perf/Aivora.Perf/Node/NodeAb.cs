@@ -18,7 +18,7 @@ public static class NodeAb
 {
     public static int Run(string[] args)
     {
-        if (AbPairs.Parse("node-ab", args, ["--against PATH"], pairs: 20, maxPairs: 1_000, commands: 200_000, out var error) is not { } options)
+        if (AbPairs.Parse("node-ab", args, ["--against"], pairs: 20, maxPairs: 1_000, commands: 200_000, out var error) is not { } options)
         {
             Console.Error.WriteLine(error);
             return 2;

@@ -32,36 +32,14 @@ public static class NodeBenchmark
 
     public static int Run(string[] args)
     {
-        string[] valued = ["--profile-replays", "--commands", "--seed"];
-        var unknown = args.Where((a, k) => a != "--quick" && !valued.Contains(a) && !(k > 0 && valued.Contains(args[k - 1]))).FirstOrDefault();
-        if (unknown is not null)
-        {
-            Console.Error.WriteLine($"node: unknown option {unknown} (options: --quick, --profile-replays N, --commands N, --seed N)");
-            return 2;
-        }
-
         var quick = args.Contains("--quick");
-        var profileReplays = 0;
-        var profileArg = Array.IndexOf(args, "--profile-replays");
-        if (profileArg >= 0 && !(profileArg + 1 < args.Length && int.TryParse(args[profileArg + 1], out profileReplays) && profileReplays is > 0 and <= 1_000))
+        string? error = CommandLine.Check("node", args, ["--quick"], ["--profile-replays", "--commands", "--seed"]);
+        if (error is not null
+            || !CommandLine.TryInt("node", args, "--profile-replays", 0, 1, 1_000, out var profileReplays, out error)
+            || !CommandLine.TryInt("node", args, "--commands", quick ? 1_000_000 : 3_000_000, 10_000, 10_000_000, out var count, out error)
+            || !CommandLine.TryInt("node", args, "--seed", FlowSeed, 0, int.MaxValue, out var seed, out error))
         {
-            Console.Error.WriteLine("node: --profile-replays takes a count from 1 to 1,000");
-            return 2;
-        }
-
-        var count = quick ? 1_000_000 : 3_000_000;
-        var countArg = Array.IndexOf(args, "--commands");
-        if (countArg >= 0 && !(countArg + 1 < args.Length && int.TryParse(args[countArg + 1], out count) && count is >= 10_000 and <= 10_000_000))
-        {
-            Console.Error.WriteLine("node: --commands takes a count from 10,000 to 10,000,000");
-            return 2;
-        }
-
-        var seed = FlowSeed;
-        var seedArg = Array.IndexOf(args, "--seed");
-        if (seedArg >= 0 && !(seedArg + 1 < args.Length && int.TryParse(args[seedArg + 1], out seed) && seed >= 0))
-        {
-            Console.Error.WriteLine("node: --seed takes a non-negative integer");
+            Console.Error.WriteLine(error);
             return 2;
         }
 

@@ -25,30 +25,19 @@ public static class RiskBenchmark
 
     public static int Run(string[] args)
     {
-        string[] valued = ["--case", "--seed"];
-        var unknown = args.Where((a, k) => a != "--quick" && !valued.Contains(a) && !(k > 0 && valued.Contains(args[k - 1]))).FirstOrDefault();
-        if (unknown is not null)
-        {
-            Console.Error.WriteLine($"risk: unknown option {unknown} (options: --quick, --case order-entry|resting|mark-update|liquidation-scaling, --seed N)");
-            return 2;
-        }
-
         var quick = args.Contains("--quick");
         // --case NAME runs one part (order-entry, resting, mark-update, liquidation-scaling): for profiling one stage.
-        var caseArg = Array.IndexOf(args, "--case");
-        var only = caseArg >= 0 && caseArg + 1 < args.Length ? args[caseArg + 1] : null;
-        if (caseArg >= 0 && only is not ("order-entry" or "resting" or "mark-update" or "liquidation-scaling"))
+        // --seed N: the order-entry flow's seed (default 1; the JIT profile's training run uses another).
+        var only = CommandLine.Value(args, "--case");
+        string? error = CommandLine.Check("risk", args, ["--quick"], ["--case", "--seed"]);
+        if (error is null && only is not (null or "order-entry" or "resting" or "mark-update" or "liquidation-scaling"))
         {
-            Console.Error.WriteLine($"risk: --case takes order-entry, resting, mark-update or liquidation-scaling{(only is null ? "" : $", not {only}")}");
-            return 2;
+            error = $"risk: --case takes order-entry, resting, mark-update or liquidation-scaling, not {only}";
         }
 
-        // --seed N: the order-entry flow's seed (default 1; the JIT profile's training run uses another).
-        var seed = 1;
-        var seedArg = Array.IndexOf(args, "--seed");
-        if (seedArg >= 0 && !(seedArg + 1 < args.Length && int.TryParse(args[seedArg + 1], out seed) && seed >= 0))
+        if (error is not null || !CommandLine.TryInt("risk", args, "--seed", 1, 0, int.MaxValue, out var seed, out error))
         {
-            Console.Error.WriteLine("risk: --seed takes a non-negative integer");
+            Console.Error.WriteLine(error);
             return 2;
         }
 

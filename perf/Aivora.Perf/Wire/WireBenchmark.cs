@@ -35,8 +35,12 @@ public static class WireBenchmark
         var quick = args.Contains("--quick");
         var roundTrips = quick ? 20_000 : 100_000;
         var warmup = quick ? 10_000 : 30_000;
-        var rateOption = args.SkipWhile(a => a != "--rate").Skip(1).FirstOrDefault();
-        var rate = rateOption is not null && int.TryParse(rateOption, out var r) && r > 0 ? r : quick ? 50_000 : 80_000;
+        if (!CommandLine.TryInt("wire", args, "--rate", quick ? 50_000 : 80_000, 1, 10_000_000, out var rate, out var rateError))
+        {
+            Console.Error.WriteLine(rateError);
+            return 2;
+        }
+
         var seconds = quick ? 3 : 10;
         var (clientCpu, engineCpu) = Environment.ProcessorCount > 1 ? (0, 1) : (-1, -1);
 
