@@ -72,24 +72,42 @@ public sealed class JitProfileTests
     {
         // The operator's process is the one that waits; killed outright (SIGKILL, nothing to pass on), the node it started
         // with the profile must not run on alone.
-        var start = NodeStart(["--seconds", "60", "--shock-bps", "0"], setting: null, environment: null);
-        start.RedirectStandardOutput = false;
-        start.RedirectStandardError = false;
-        using var waiting = Process.Start(start)!;
-        var childrenFile = $"/proc/{waiting.Id}/task/{waiting.Id}/children";
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        var node = 0;
-        while (node == 0 && DateTime.UtcNow < deadline && !waiting.HasExited)
+        using var waiting = Process.Start(NodeStart(["--seconds", "60", "--shock-bps", "0"], setting: null, environment: null))!;
+        _ = waiting.StandardOutput.ReadToEndAsync();   // drained, not shown
+        _ = waiting.StandardError.ReadToEndAsync();
+        Process? started = null;
+        try
         {
-            Thread.Sleep(100);
-            node = File.Exists(childrenFile) && int.TryParse(File.ReadAllText(childrenFile).Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(), out var pid) ? pid : 0;
-        }
+            var childrenFile = $"/proc/{waiting.Id}/task/{waiting.Id}/children";
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            var node = 0;
+            while (node == 0 && DateTime.UtcNow < deadline && !waiting.HasExited)
+            {
+                Thread.Sleep(100);
+                node = File.Exists(childrenFile) && int.TryParse(File.ReadAllText(childrenFile).Split(' ', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(), out var pid) ? pid : 0;
+            }
 
-        Assert.True(node != 0, "the node was not started again with its profile");
-        using var started = Process.GetProcessById(node);
-        Thread.Sleep(1_000);   // past its start-up, where it arms the parent-death signal
-        waiting.Kill();        // SIGKILL
-        Assert.True(started.WaitForExit(TimeSpan.FromSeconds(15)), "the node kept running after the process that started it was killed");
+            Assert.True(node != 0, "the node was not started again with its profile");
+            started = Process.GetProcessById(node);
+            Thread.Sleep(1_000);   // past its start-up, where it arms the parent-death signal
+            waiting.Kill();        // SIGKILL
+            Assert.True(started.WaitForExit(TimeSpan.FromSeconds(15)), "the node kept running after the process that started it was killed");
+        }
+        finally
+        {
+            // Whatever failed, nothing is left running.
+            if (!waiting.HasExited)
+            {
+                waiting.Kill(entireProcessTree: true);
+            }
+
+            if (started is { HasExited: false })
+            {
+                started.Kill();
+            }
+
+            started?.Dispose();
+        }
     }
 
     [Fact]
