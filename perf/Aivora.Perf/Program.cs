@@ -29,7 +29,7 @@ public static class Program
             // Measured as the node runs: compiled with a recorded run's counts (core/Aivora.Node/Engine/JitProfile.cs), which may
             // mean starting again with them.
             // node-ab loads another build: its methods compile with that build's own profile, merged in.
-            var against = command == "node-ab" ? Node.AbPairs.Value(rest, "--against") : null;
+            var against = command == "node-ab" ? CommandLine.Value(rest, "--against") : null;
             string[] otherProfiles = against is null ? [] : [Path.Combine(Path.GetDirectoryName(Path.GetFullPath(against)) ?? "", "Aivora.Perf.jit-profile.txt")];
             if (Aivora.Node.Engine.JitProfile.RunWithProfile(typeof(Program).Assembly, args, out var profileError, otherProfiles) is { } exitCode)
             {

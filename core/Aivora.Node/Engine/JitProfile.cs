@@ -70,21 +70,12 @@ public static partial class JitProfile
 
         var path = PathFor(entry);
         if (setting == "off" || Tiered || Environment.GetEnvironmentVariable(ReadVariable) is not null || !File.Exists(path) || Assembly.GetEntryAssembly() != entry
-            || Environment.ProcessPath is not { } host)
+            || StartAgain(entry, args) is not { } start)   // the console is inherited
         {
             return null;
         }
 
-        var start = new System.Diagnostics.ProcessStartInfo(host) { UseShellExecute = false };   // the console is inherited
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
-        {
-            start.ArgumentList.Add(entry.Location);   // started as `dotnet X.dll`
-        }
-
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
+        var host = start.FileName;
 
         var others = (otherProfiles ?? []).Where(File.Exists).ToArray();
         string? merged = null;
@@ -133,6 +124,32 @@ public static partial class JitProfile
 
             return child.ExitCode;
         }
+    }
+
+    /// <summary>
+    /// How to start this executable again with <paramref name="args"/>: its apphost, or <c>dotnet</c> with
+    /// <paramref name="entry"/>'s DLL when it was started as <c>dotnet X.dll</c>; null when the runtime does not know its own
+    /// path. Nothing redirected: the copy shares this process's console unless the caller says otherwise.
+    /// </summary>
+    public static System.Diagnostics.ProcessStartInfo? StartAgain(Assembly entry, IEnumerable<string> args)
+    {
+        if (Environment.ProcessPath is not { } host)
+        {
+            return null;
+        }
+
+        var start = new System.Diagnostics.ProcessStartInfo(host) { UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
+        {
+            start.ArgumentList.Add(entry.Location);
+        }
+
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return start;
     }
 
     /// <summary>What this process compiles with, for the startup output.</summary>

@@ -23,8 +23,8 @@ public static class BookBenchmark
     public static int Run(string[] args)
     {
         var quick = args.Contains("--quick");
-        var file = Option(args, "--file");
-        var write = Option(args, "--write");
+        var file = CommandLine.Value(args, "--file");
+        var write = CommandLine.Value(args, "--write");
         // The built-in flow keeps ~1,000 orders from 1,000 accounts: tables sized like a real
         // single-instrument deployment. A file may hold anything: large tables by default.
         if (!CommandLine.TryInt("book", args, "--ops", quick ? 3_000_000 : 5_000_000, 1_000, 100_000_000, out var engineOps, out var error)
@@ -56,7 +56,7 @@ public static class BookBenchmark
         }
 
         // Built-in flows: every named shape by default, or the one --workload names.
-        var wanted = Option(args, "--workload") ?? "all";
+        var wanted = CommandLine.Value(args, "--workload") ?? "all";
         var shapes = ExchangeCoreWorkload.Shape.All.Where(w => wanted == "all" || w.Name == wanted).ToArray();
         if (shapes.Length == 0)
         {
@@ -64,7 +64,7 @@ public static class BookBenchmark
             return 2;
         }
 
-        if (shapes.Length > 1 && Option(args, "--ops") is null)
+        if (shapes.Length > 1 && CommandLine.Value(args, "--ops") is null)
         {
             engineOps = quick ? 1_000_000 : 3_000_000;       // four shapes: each smaller, the whole within a minute when quick
             referenceOps = Math.Min(referenceOps, quick ? 100_000 : 300_000);
@@ -237,5 +237,4 @@ public static class BookBenchmark
         return values[values.Count / 2];
     }
 
-    private static string? Option(string[] args, string name) => CommandLine.Value(args, name);
 }

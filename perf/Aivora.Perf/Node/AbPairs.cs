@@ -15,7 +15,7 @@ internal static class AbPairs
 
     /// <summary>
     /// Parses <paramref name="args"/>: <paramref name="ownValued"/> are the command's own options that take a value ("--against";
-    /// read them with <see cref="Value"/>). Null with the message in <paramref name="error"/> on an unknown option, a missing value or one
+    /// read them with <see cref="CommandLine.Value"/>). Null with the message in <paramref name="error"/> on an unknown option, a missing value or one
     /// out of range.
     /// </summary>
     internal static Options? Parse(string command, string[] args, string[] ownValued, int pairs, int maxPairs, int commands, out string? error)
@@ -26,7 +26,7 @@ internal static class AbPairs
             return null;
         }
 
-        var flow = Value(args, "--flow") ?? "node";
+        var flow = CommandLine.Value(args, "--flow") ?? "node";
         if (flow is not ("node" or "order-entry"))
         {
             error = $"{command}: --flow takes node (the node's flow through the state machine) or order-entry (perf risk's order-entry flow through the full gate), not {flow}";
@@ -41,8 +41,6 @@ internal static class AbPairs
 
         return new Options(flow, pairs, commands);
     }
-
-    internal static string? Value(string[] args, string name) => CommandLine.Value(args, name);
 
     /// <summary>The figures of <see cref="Run"/>: medians of each side's rates and of the pairs' ratios (B over A), the ratios'
     /// quartiles, and whether both sides' last runs ended in the same state.</summary>

@@ -67,16 +67,8 @@ public static class JitProfileAb
     // One child: with the profile at `profile`, or with none (null). Its rate is the median of its passes.
     private static (double Rate, ulong StateHash)? Child(string? profile, string flow, int commands)
     {
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
-        {
-            start.ArgumentList.Add(typeof(Program).Assembly.Location);
-        }
-
-        foreach (var arg in (string[])["jit-profile-child", flow, commands.ToString(CultureInfo.InvariantCulture)])
-        {
-            start.ArgumentList.Add(arg);
-        }
+        var start = JitProfile.StartAgain(typeof(Program).Assembly, ["jit-profile-child", flow, commands.ToString(CultureInfo.InvariantCulture)])!;
+        start.RedirectStandardOutput = true;
 
         // This process may run with a profile itself: the child gets exactly the one asked for.
         start.Environment.Remove("DOTNET_ReadPGOData");

@@ -24,7 +24,7 @@ public static class NodeAb
             return 2;
         }
 
-        var against = AbPairs.Value(args, "--against");
+        var against = CommandLine.Value(args, "--against");
         if (against is null || !File.Exists(against))
         {
             Console.Error.WriteLine($"node-ab: --against takes the path of another build's Aivora.Perf.dll ({(against is null ? "missing" : "not found: " + against)})");

@@ -101,9 +101,8 @@ public static class TransportPingPong
     {
         var histogram = new RoundTrips(all, pass);
         int pingPort = FreePort(), pongPort = FreePort();
-        using var child = Process.Start(new ProcessStartInfo(Environment.ProcessPath!,
-            [.. ChildPrefix(), "transport-pong", impl, pingPort.ToString(CultureInfo.InvariantCulture), pongPort.ToString(CultureInfo.InvariantCulture), _pongCpu.ToString(CultureInfo.InvariantCulture)])
-        { UseShellExecute = false })!;
+        using var child = Process.Start(Aivora.Node.Engine.JitProfile.StartAgain(typeof(TransportPingPong).Assembly,
+            ["transport-pong", impl, pingPort.ToString(CultureInfo.InvariantCulture), pongPort.ToString(CultureInfo.InvariantCulture), _pongCpu.ToString(CultureInfo.InvariantCulture)])!)!;
         try
         {
             bool ok = impl switch
@@ -120,10 +119,6 @@ public static class TransportPingPong
             if (!child.WaitForExit(5000)) child.Kill();
         }
     }
-
-    // dotnet run launches us through the host: re-run the same assembly the same way.
-    private static string[] ChildPrefix() =>
-        Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? [typeof(TransportPingPong).Assembly.Location] : [];
 
     private static bool AivoraPing(int pingPort, int pongPort, int warmup, int messages, RoundTrips histogram)
     {
