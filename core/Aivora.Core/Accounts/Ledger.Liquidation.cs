@@ -573,6 +573,10 @@ public sealed partial class Ledger
     /// (the negation of a score s &gt; long.MinValue + 1) the score ranks below s exactly when x &lt; s × cost × d, x the score's
     /// numerator (pnl × notional × 1e8, or pnl × equity × 1e8 in loss) and d its second divisor: ⌊⌊x ÷ cost⌋ ÷ d⌋ &lt; s ⟺ x &lt; s × cost × d
     /// for positive cost and d. Products past 128 bits, and numerators past the narrow score's range, take the score itself.
+    /// Before either, the real-valued score x ÷ (cost × d) in double precision (one division for all four bounds) settles
+    /// every comparison it is far from: its relative error is below 1e-15 (a few roundings of 2^-53 each), so a bound more
+    /// than 1e-9 of the two magnitudes away is on the side the estimate says. Only a score within that of a bound is compared
+    /// exactly; the answer is the exact one either way.
     /// </summary>
     internal static int QuantileAmong(ReadOnlySpan<long> bounds, long pnl, long cost, long notional, long equity)
     {
@@ -588,11 +592,8 @@ public sealed partial class Ledger
             return 5 - count;
         }
 
-        var (product, second, wide) = ScoreOperands(pnl, notional, equity);
-        var numerator = wide ? 0 : product * FixedPoint.RateScale;
-        var divisorBits = 64 - BitOperations.LeadingZeroCount((ulong)second);
-        long negated = 0;
-        var scored = false;
+        var second = pnl >= 0 ? equity : Math.Max(1, notional);
+        var estimate = (double)pnl * (pnl >= 0 ? notional : equity) * FixedPoint.RateScale / ((double)cost * second);
         for (; count < 4; count++)
         {
             var bound = bounds[count];
@@ -601,23 +602,9 @@ public sealed partial class Ledger
                 break;   // unreachable, and so are the ones after it
             }
 
-            var s = -bound;   // the boundary's score, above long.MinValue + 1
-            var sc = (Int128)s * cost;
-            bool below;
-            if (!wide && 128 - Int128.LeadingZeroCount(Int128.Abs(sc)) + divisorBits <= 127)
-            {
-                below = numerator < sc * second;
-            }
-            else
-            {
-                if (!scored)
-                {
-                    (negated, scored) = (Negated(Score(pnl, cost, notional, equity)), true);
-                }
-
-                below = bound < negated;
-            }
-
+            var s = (double)-bound;   // the boundary's score, above long.MinValue + 1
+            var tolerance = 1e-9 * (Math.Abs(s) + Math.Abs(estimate));
+            var below = estimate < s - tolerance || (estimate <= s + tolerance && RanksBelowExactly(bound, pnl, cost, notional, equity));
             if (!below)
             {
                 break;
@@ -625,6 +612,23 @@ public sealed partial class Ledger
         }
 
         return 5 - count;
+    }
+
+    /// <summary>Whether the score of (pnl, cost, notional, equity) ranks below bound b's score s = −b: x &lt; s × cost × d in
+    /// 128 bits (see <see cref="QuantileAmong"/>), or the score itself where those products would pass them. Out of line: a
+    /// score this close to a bound is rare.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static bool RanksBelowExactly(long bound, long pnl, long cost, long notional, long equity)
+    {
+        var (product, second, wide) = ScoreOperands(pnl, notional, equity);
+        var sc = (Int128)(-bound) * cost;
+        var divisorBits = 64 - BitOperations.LeadingZeroCount((ulong)second);
+        if (!wide && 128 - Int128.LeadingZeroCount(Int128.Abs(sc)) + divisorBits <= 127)
+        {
+            return product * FixedPoint.RateScale < sc * second;
+        }
+
+        return bound < Negated(Score(pnl, cost, notional, equity));
     }
 
     /// <summary>
@@ -638,7 +642,7 @@ public sealed partial class Ledger
 
     /// <summary>The ADL quantile of position <paramref name="after"/> (<paramref name="before"/> filled, <paramref name="realized"/> PnL) of an
     /// account whose cross equity is <paramref name="crossEquity"/> before the fill (0 for a new account).</summary>
-    private int AdlQuantileAfter(int i, Position before, Position after, long realized, long crossEquity)
+    private int AdlQuantileAfter(int i, in Position before, in Position after, long realized, long crossEquity)
     {
         if (_rankedScores is null || _marks[i] <= 0 || after.QtyLots == 0)
         {

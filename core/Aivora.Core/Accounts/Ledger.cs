@@ -766,7 +766,7 @@ public sealed partial class Ledger
         var before = slot >= 0 ? _positions[(slot * _contracts.Length) + i] : default;
         var after = before;
         var realized = ApplyToPosition(ref after, side == Side.Buy ? qtyLots : -qtyLots, priceTicks, _contracts[i].MoneyPerTickLot);
-        return (LiquidationPriceAfter(slot, i, before, after, realized), AdlQuantileAfter(i, before, after, realized, crossEquity));
+        return (LiquidationPriceAfter(slot, i, in before, in after, realized), AdlQuantileAfter(i, in before, in after, realized, crossEquity));
     }
 
     /// <summary>
@@ -779,7 +779,7 @@ public sealed partial class Ledger
         WhatIfFilled(accountId, instrumentId, side, priceTicks, qtyLots).LiquidationPriceTicks;
 
     /// <summary>The liquidation price of position <paramref name="after"/> (<paramref name="before"/> filled, <paramref name="realized"/> PnL); slot -1: a new account.</summary>
-    private long LiquidationPriceAfter(int slot, int i, Position before, Position after, long realized)
+    private long LiquidationPriceAfter(int slot, int i, in Position before, in Position after, long realized)
     {
         if (slot < 0)
         {
@@ -789,18 +789,19 @@ public sealed partial class Ledger
         if (after.Isolated && after.QtyLots != 0)
         {
             // The fill's effect on the wallet, as ApplyFill will do it: PnL in, then top-up or release.
-            after.IsolatedMargin += realized;
-            after.IsolatedMargin = IsolatedWalletAfter(i, ref after, GrewOrFlipped(Math.Abs(before.QtyLots), before.QtyLots > 0, after.QtyLots));
-            return LiquidationPriceOf(slot, i, after, 0);
+            var wallet = after;
+            wallet.IsolatedMargin += realized;
+            wallet.IsolatedMargin = IsolatedWalletAfter(i, ref wallet, GrewOrFlipped(Math.Abs(before.QtyLots), before.QtyLots > 0, wallet.QtyLots));
+            return LiquidationPriceOf(slot, i, in wallet, 0);
         }
 
-        return LiquidationPriceOf(slot, i, after, realized);
+        return LiquidationPriceOf(slot, i, in after, realized);
     }
 
     /// <summary>The account's current liquidation price on an instrument (0 = none).</summary>
     public long LiquidationPrice(int accountId, int instrumentId) =>
         TryAccount(accountId, create: false, out var slot) && _instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i)
-            ? LiquidationPriceOf(slot, i, _positions[(slot * _contracts.Length) + i], 0)
+            ? LiquidationPriceOf(slot, i, in _positions[(slot * _contracts.Length) + i], 0)
             : 0;
 
     /// <summary>
@@ -824,7 +825,7 @@ public sealed partial class Ledger
         return AtRisk(instrumentId, accountIds);
     }
 
-    private long LiquidationPriceOf(int slot, int i, Position p, long extraMargin)
+    private long LiquidationPriceOf(int slot, int i, in Position p, long extraMargin)
     {
         if (p.Isolated)
         {

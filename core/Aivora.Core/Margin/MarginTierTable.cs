@@ -17,6 +17,10 @@ public sealed class MarginTierTable
     private readonly MarginTier[] _tiers;
     private readonly long[] _cumulative;
 
+    // Per tier, the floor of the next one (long.MaxValue for the last): the tier lookup walks up from the first tier, where
+    // nearly every position is, so the common case is one comparison.
+    private readonly long[] _nextFloors;
+
     public MarginTierTable(IReadOnlyList<MarginTier> tiers)
     {
         if (tiers.Count == 0 || tiers[0].FloorNotional != 0)
@@ -40,6 +44,12 @@ public sealed class MarginTierTable
 
         _tiers = [.. tiers];
         _cumulative = new long[_tiers.Length];
+        _nextFloors = new long[_tiers.Length];
+        for (var k = 0; k < _tiers.Length; k++)
+        {
+            _nextFloors[k] = k + 1 < _tiers.Length ? _tiers[k + 1].FloorNotional : long.MaxValue;
+        }
+
         for (var k = 1; k < _tiers.Length; k++)
         {
             // floor × ΔMMR may not divide exactly: round cum down, which rounds MM up (against the account).
@@ -58,10 +68,11 @@ public sealed class MarginTierTable
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public int TierOf(long notional)
     {
-        var k = _tiers.Length - 1;
-        while (k > 0 && notional < _tiers[k].FloorNotional)
+        var nextFloors = _nextFloors;
+        var k = 0;
+        while ((uint)k < (uint)(nextFloors.Length - 1) && notional >= nextFloors[k])
         {
-            k--;
+            k++;
         }
 
         return k;

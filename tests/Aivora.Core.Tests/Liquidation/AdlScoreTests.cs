@@ -110,4 +110,26 @@ public sealed class AdlScoreTests
 
         Assert.Equal(200_000, checkedCount);
     }
+
+    /// <summary>
+    /// Scores a double cannot tell apart: at a bound's score near 2^62, one unit of score either side is a relative difference
+    /// of 2e-19, far below a double's precision. The quantile must still follow the exact score (one unit below the bound's
+    /// score ranks below it, the bound's own score and above do not), in profit and in loss.
+    /// </summary>
+    [Fact]
+    public void ShouldPlaceScoresOneUnitFromABoundByTheirExactValue()
+    {
+        // In profit the score is pnl × notional × 1e8 ÷ (cost × equity): with cost 1e8 and notional = equity it is pnl itself.
+        const long cost = 100_000_000, equity = 7, notional = 7;
+        foreach (var s in new[] { (1L << 62) + 12_345, (1L << 61) - 3, 4_611_686_018_427_387_000 })
+        {
+            // Bounds: the negated scores where the quantile changes (ascending); here all four at one score, so a position
+            // ranks below all four (quantile 5 − 4 = 1) or below none (5).
+            long[] bounds = [-s, -s, -s, -s];
+            Assert.Equal(1, Ledger.QuantileAmong(bounds, s - 1, cost, notional, equity));
+            Assert.Equal(5, Ledger.QuantileAmong(bounds, s, cost, notional, equity));
+            Assert.Equal(5, Ledger.QuantileAmong(bounds, s + 1, cost, notional, equity));
+            Assert.Equal(s - 1, Ledger.Score(s - 1, cost, notional, equity));   // the operands give the score intended
+        }
+    }
 }
