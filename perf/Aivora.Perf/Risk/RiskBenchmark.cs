@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Aivora.Core.Accounts;
+using Aivora.Core.Commands;
 using Aivora.Core.Diagnostics;
 using Aivora.Core.Events;
 using Aivora.Core.Matching;
@@ -26,13 +27,13 @@ public static class RiskBenchmark
     public static int Run(string[] args)
     {
         var quick = args.Contains("--quick");
-        // --case NAME runs one part (order-entry, resting, mark-update, liquidation-scaling): for profiling one stage.
+        // --case NAME runs one part (order-entry, resting, listed-instruments, mark-update, liquidation-scaling): for profiling one stage.
         // --seed N: the order-entry flow's seed (default 1; the JIT profile's training run uses another).
         var only = CommandLine.Value(args, "--case");
         string? error = CommandLine.Check("risk", args, ["--quick"], ["--case", "--seed"]);
-        if (error is null && only is not (null or "order-entry" or "resting" or "mark-update" or "liquidation-scaling"))
+        if (error is null && only is not (null or "order-entry" or "resting" or "listed-instruments" or "mark-update" or "liquidation-scaling"))
         {
-            error = $"risk: --case takes order-entry, resting, mark-update or liquidation-scaling, not {only}";
+            error = $"risk: --case takes order-entry, resting, listed-instruments, mark-update or liquidation-scaling, not {only}";
         }
 
         if (error is not null || !CommandLine.TryInt("risk", args, "--seed", 1, 0, int.MaxValue, out var seed, out error))
@@ -43,6 +44,7 @@ public static class RiskBenchmark
 
         if (only is null or "order-entry") OrderEntry(quick ? 1_000_000 : 3_000_000, seed);
         if (only is null or "resting") RestingOrderScaling(quick);
+        if (only is null or "listed-instruments") ListedInstrumentScaling(quick);
         if (only is null or "mark-update") MarkUpdates(quick);
         if (only is null or "liquidation-scaling") LiquidationScaling(quick);
         return 0;
@@ -289,6 +291,96 @@ public static class RiskBenchmark
         }
 
         Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=order-entry-resting-scaling ratio_10k_over_10={results[10_000] / results[10]:F2}"));
+    }
+
+    /// <summary>
+    /// Order entry on an exchange that lists 2 or 64 instruments, for accounts trading 2 of them: the order-entry flow on
+    /// instrument 1 interleaved with a copy of it on instrument 2 (client order ids shifted, so the copies are distinct
+    /// orders), the other instruments listed, marked and untraded. Margin, equity, liquidation prices and re-keying read an
+    /// account's positions and open orders: their cost must follow the instruments the account is in, not how many are listed.
+    /// </summary>
+    private static void ListedInstrumentScaling(bool quick)
+    {
+        const int Traded = 2;
+        int[] listed = [Traded, 64];
+        var flow = ExchangeCoreWorkload.Generate(quick ? 200_000 : 600_000, 1);
+        var one = BookTranslator.ToCommands(flow.Records);
+        var commands = new EngineCommand[one.Length * Traded];
+        for (var k = 0; k < one.Length; k++)
+        {
+            commands[k * Traded] = one[k];
+            ref var copy = ref commands[(k * Traded) + 1];
+            copy = one[k];
+            copy.ClientOrderId += 1L << 40;
+            if (copy.Kind == CommandKind.PlaceOrder)
+            {
+                copy.InstrumentId = BookTranslator.InstrumentId + 1;
+            }
+        }
+
+        var prefill = flow.PrefillCount * Traded;
+        Func<PerpStateMachine<CountingSink>> Build(int instruments) => () =>
+        {
+            var specs = Enumerable.Range(BookTranslator.InstrumentId, instruments).Select(id => BookTranslator.Instrument with { Id = id, Symbol = $"REPLAY{id}" }).ToArray();
+            var config = BookTranslator.Config(1 << 17, 4_096, 4_096) with { Instruments = specs };
+            var ledger = new Ledger([.. specs.Select(spec => new ContractSpec { InstrumentId = spec.Id, MoneyPerTickLot = 1, Tiers = Tiers() })], 4_096);
+            foreach (var spec in specs)
+            {
+                ledger.SetMark(spec.Id, 1_000_000);
+            }
+
+            for (var account = 1; account <= 1_001; account++)
+            {
+                ledger.Deposit(account, 1_000_000 * Usdt);
+            }
+
+            var risk = new PerpStateMachine<CountingSink>(config, ledger, new RiskLimits { MaxOpenOrdersPerInstrument = 1_000 });
+            for (var i = 0; i < prefill; i++)
+            {
+                risk.Process(in commands[i]);
+            }
+
+            return risk;
+        };
+
+        // Alternating rounds, each a fresh machine per listing (this machine's phases: see the order-entry case); medians.
+        var rounds = quick ? 5 : 9;
+        var ns = listed.ToDictionary(n => n, _ => new List<double>());
+        (long, long, long, long, long)? outcomes = null;
+        var sameOutcome = true;
+        for (var r = 0; r < rounds + 1; r++)
+        {
+            foreach (var n in r % 2 == 0 ? listed : listed.Reverse())
+            {
+                var risk = Build(n)();
+                var start = Stopwatch.GetTimestamp();
+                for (var i = prefill; i < commands.Length; i++)
+                {
+                    risk.Process(in commands[i]);
+                }
+
+                var elapsed = Stopwatch.GetElapsedTime(start);
+                if (r > 0)
+                {
+                    ns[n].Add(elapsed.TotalNanoseconds / (commands.Length - prefill));   // round 0 warms up
+                }
+
+                // The state hashes cover every listed instrument, so the listings compare by what the flow did.
+                ref var sink = ref risk.Engine.Sink;
+                var outcome = (sink.Accepted, sink.Rejected, sink.Trades, sink.FilledLots, sink.Cancelled);
+                sameOutcome &= outcomes is null || outcomes == outcome;
+                outcomes ??= outcome;
+            }
+        }
+
+        double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+        foreach (var n in listed)
+        {
+            Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=listed-instruments listed={n} traded={Traded} ns_per_op={Median(ns[n]):F1}"));
+        }
+
+        Console.WriteLine(FormattableString.Invariant(
+            $"RESULT bench=risk case=listed-instruments-scaling ratio_64_over_2={Median(ns[64]) / Median(ns[Traded]):F2} same_outcome={(sameOutcome ? "true" : "false")}"));
     }
 
     private static void Print(string name, (double NsPerOp, long P99, double AllocPerOp) m) =>
