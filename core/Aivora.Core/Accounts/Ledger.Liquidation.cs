@@ -80,61 +80,59 @@ public sealed partial class Ledger
         const int GuardTicks = 2;
         var multi = _crossPositions[slot] >= 2;
         var hold = multi;
-        for (var j = 0; j < _contracts.Length; j++)
+        var masks = slot * _maskWords;
+        // The positions held and the bands drawn: a contract with neither has nothing to remove and nothing to draw.
+        for (var w = 0; w < _maskWords; w++)
         {
-            ref var p = ref _positions[(slot * _contracts.Length) + j];
-            if (!multi || p.QtyLots == 0 || p.Isolated || _marks[j] <= 0)
+            for (var bits = _heldMasks[masks + w] | _bandedMasks[masks + w]; bits != 0; bits &= bits - 1)
             {
-                _bandLows[j].Remove(slot);
-                _bandHighs[j].Remove(slot);
-                hold &= p.QtyLots == 0 || p.Isolated;   // a cross position before its instrument's first mark has no band
-                continue;
-            }
-
-            // d = min(numerator / divisor, mark), rounded down.
-            var mark = _marks[j];
-            var divisor = (Int128)Math.Abs(p.QtyLots) * _contracts[j].MoneyPerTickLot * (FixedPoint.RateScale + _maxMaintenanceRate[j]) * _crossPositions[slot];
-            var numerator = slack <= 0 ? 0 : (Int128)slack * FixedPoint.RateScale;
-
-            // A band already inside the new one stays (it is only more cautious): most fills leave it, and the heaps
-            // untouched. Inside means its wider half w plus the guard is at most d: w + 2 ≤ mark and (w + 2) × divisor ≤
-            // numerator, no division.
-            ref var drawnLow = ref _bandDrawn[(slot * _contracts.Length * 2) + (j * 2)];
-            ref var drawnHigh = ref _bandDrawn[(slot * _contracts.Length * 2) + (j * 2) + 1];
-            if (_bandLows[j].Contains(slot) && drawnLow <= mark && drawnHigh >= mark)
-            {
-                var guarded = Math.Max(mark - drawnLow, drawnHigh - mark) + GuardTicks;
-                if (guarded <= mark && (Int128)guarded * divisor <= numerator)
+                var j = (w << 6) + BitOperations.TrailingZeroCount(bits);
+                ref var p = ref _positions[(slot * _contracts.Length) + j];
+                if (!multi || p.QtyLots == 0 || p.Isolated || _marks[j] <= 0)
                 {
+                    _bandLows[j].Remove(slot);
+                    _bandHighs[j].Remove(slot);
+                    SetBits.Set(_bandedMasks, masks, j, false);
+                    hold &= p.QtyLots == 0 || p.Isolated;   // a cross position before its instrument's first mark has no band
                     continue;
                 }
-            }
 
-            var d = (long)Int128.Min(FixedPoint.Divide(numerator, divisor, Rounding.Down), mark);
-            hold &= d >= GuardTicks;
-            var half = Math.Max(0, d - GuardTicks);
-            var (low, high) = (mark - half, mark + half);
-            (drawnLow, drawnHigh) = (low, high);
-            _bandLows[j].Upsert(slot, -low, _accountIds[slot]);
-            _bandHighs[j].Upsert(slot, high, _accountIds[slot]);
+                // d = min(numerator / divisor, mark), rounded down.
+                var mark = _marks[j];
+                var divisor = (Int128)Math.Abs(p.QtyLots) * _contracts[j].MoneyPerTickLot * (FixedPoint.RateScale + _maxMaintenanceRate[j]) * _crossPositions[slot];
+                var numerator = slack <= 0 ? 0 : (Int128)slack * FixedPoint.RateScale;
+
+                // A band already inside the new one stays (it is only more cautious): most fills leave it, and the heaps
+                // untouched. Inside means its wider half w plus the guard is at most d: w + 2 ≤ mark and (w + 2) × divisor ≤
+                // numerator, no division.
+                ref var drawnLow = ref _bandDrawn[(slot * _contracts.Length * 2) + (j * 2)];
+                ref var drawnHigh = ref _bandDrawn[(slot * _contracts.Length * 2) + (j * 2) + 1];
+                if (_bandLows[j].Contains(slot) && drawnLow <= mark && drawnHigh >= mark)
+                {
+                    var guarded = Math.Max(mark - drawnLow, drawnHigh - mark) + GuardTicks;
+                    if (guarded <= mark && (Int128)guarded * divisor <= numerator)
+                    {
+                        continue;
+                    }
+                }
+
+                var d = (long)Int128.Min(FixedPoint.Divide(numerator, divisor, Rounding.Down), mark);
+                hold &= d >= GuardTicks;
+                var half = Math.Max(0, d - GuardTicks);
+                var (low, high) = (mark - half, mark + half);
+                (drawnLow, drawnHigh) = (low, high);
+                _bandLows[j].Upsert(slot, -low, _accountIds[slot]);
+                _bandHighs[j].Upsert(slot, high, _accountIds[slot]);
+                SetBits.Set(_bandedMasks, masks, j, true);
+            }
         }
 
         return hold;
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private bool HasBands(int slot)
-    {
-        for (var j = 0; j < _bandLows.Length; j++)
-        {
-            if (_bandLows[j].Contains(slot))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    private bool HasBands(int slot) =>
+        _bandedMasks[slot * _maskWords] != 0 || (_maskWords > 1 && SetBits.Any(_bandedMasks.AsSpan(slot * _maskWords, _maskWords)));
 
     /// <summary>Re-keys the multi-position cross accounts whose band on instrument i the mark has left (it draws their new bands).</summary>
     private void ReindexBandsCrossed(int i)
@@ -201,10 +199,10 @@ public sealed partial class Ledger
 
         long maintenance = 0;
         var otherPnl = 0L;
-        for (var j = 0; j < _contracts.Length; j++)
+        foreach (var j in new SetBits(HeldOf(slot)))
         {
             var other = _positions[(slot * _contracts.Length) + j];
-            if (other.QtyLots == 0 || other.Isolated)
+            if (other.Isolated)
             {
                 continue;
             }
@@ -234,10 +232,10 @@ public sealed partial class Ledger
             return 0;
         }
 
-        for (var j = 0; j < _contracts.Length; j++)
+        foreach (var j in new SetBits(HeldOf(slot)))
         {
             var p = _positions[(slot * _contracts.Length) + j];
-            if (p.QtyLots != 0 && !p.Isolated && _contracts[j].InstrumentId != exceptInstrumentId)
+            if (!p.Isolated && _contracts[j].InstrumentId != exceptInstrumentId)
             {
                 return _contracts[j].InstrumentId;
             }
@@ -349,11 +347,15 @@ public sealed partial class Ledger
     public bool AnyAtRiskOrFundUnderwater()
     {
         FlushReindex();
-        for (var i = 0; i < _contracts.Length; i++)
+        for (var w = 0; w < _maskWords; w++)
         {
-            if (_marks[i] > 0 && _liquidationIndex.AnyAtOrPast(i, _marks[i]))
+            for (var bits = _liquidationIndex.OccupiedWord(w); bits != 0; bits &= bits - 1)   // the instruments with any position indexed
             {
-                return true;
+                var i = (w << 6) + BitOperations.TrailingZeroCount(bits);
+                if (_marks[i] > 0 && _liquidationIndex.AnyAtOrPast(i, _marks[i]))
+                {
+                    return true;
+                }
             }
         }
 

@@ -1,3 +1,4 @@
+using System.Numerics;
 using Aivora.Core.Collections;
 using Aivora.Core.Funding;
 using Aivora.Core.Numbers;
@@ -116,6 +117,13 @@ public sealed partial class Ledger
     private int _pendingReindexCount;
     private int _accountCount;
 
+    // Per account, a bit per contract it holds a position on (either margin mode), and a bit per contract its price bands
+    // are drawn on: the loops over an account's positions (equity, liquidation prices, re-keying, bands) visit those
+    // contracts, not every listed one (Collections/SetBits). _maskWords words per account.
+    private readonly int _maskWords;
+    private readonly ulong[] _heldMasks;
+    private readonly ulong[] _bandedMasks;
+
     public Ledger(IReadOnlyList<ContractSpec> contracts, int maxAccounts)
     {
         _contracts = [.. contracts];
@@ -157,7 +165,20 @@ public sealed partial class Ledger
 
         _openInterest = new long[_contracts.Length];
         _liquidating = new bool[maxAccounts];
+        _maskWords = SetBits.WordsFor(_contracts.Length);
+        _heldMasks = new ulong[maxAccounts * _maskWords];
+        _bandedMasks = new ulong[maxAccounts * _maskWords];
     }
+
+    /// <summary>The contracts account slot <paramref name="slot"/> holds a position on, a bit each (see <see cref="SetBits"/>).</summary>
+    private ReadOnlySpan<ulong> HeldOf(int slot) => _heldMasks.AsSpan(slot * _maskWords, _maskWords);
+
+    /// <summary>Words per account of the per-contract bitmaps (one up to 64 contracts).</summary>
+    internal int MaskWords => _maskWords;
+
+    /// <summary>Word <paramref name="w"/> of the bitmap of contracts account slot <paramref name="slot"/> holds a position on.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal ulong HeldWord(int slot, int w) => _heldMasks[(slot * _maskWords) + w];
 
     public long FeeAccount { get; private set; }
 
@@ -356,9 +377,13 @@ public sealed partial class Ledger
         var realized = ApplyToPosition(ref p, signedFill, priceTicks, _contracts[i].MoneyPerTickLot);
         grewOrFlipped = GrewOrFlipped(heldBefore, wasLong, p.QtyLots);
         _openInterest[i] += Math.Max(0, p.QtyLots) - (wasLong ? heldBefore : 0);
-        if (!p.Isolated && (heldBefore == 0) != (p.QtyLots == 0))
+        if ((heldBefore == 0) != (p.QtyLots == 0))
         {
-            CrossPositionChanged(slot, opened: heldBefore == 0);
+            SetBits.Set(_heldMasks, slot * _maskWords, i, heldBefore == 0);
+            if (!p.Isolated)
+            {
+                CrossPositionChanged(slot, opened: heldBefore == 0);
+            }
         }
 
         if (p.Isolated)
@@ -833,15 +858,17 @@ public sealed partial class Ledger
         }
 
         var margin = _balances[slot] + extraMargin;
-        for (var j = 0; j < _contracts.Length; j++)
+        for (var w = 0; w < _maskWords; w++)
         {
-            ref var other = ref _positions[(slot * _contracts.Length) + j];
-            if (j == i || other.QtyLots == 0 || other.Isolated)
+            for (var bits = HeldWord(slot, w); bits != 0; bits &= bits - 1)
             {
-                continue;
+                var j = (w << 6) + BitOperations.TrailingZeroCount(bits);
+                ref var other = ref _positions[(slot * _contracts.Length) + j];
+                if (j != i && !other.Isolated)
+                {
+                    margin += CrossBacking(slot, j, ref other);
+                }
             }
-
-            margin += CrossBacking(slot, j, ref other);
         }
 
         return LiquidationMath.LiquidationPrice(p.QtyLots, p.Cost, margin, _contracts[i].Tiers, _contracts[i].MoneyPerTickLot);
@@ -859,33 +886,34 @@ public sealed partial class Ledger
     private void ReindexAccount(int slot)
     {
         var n = _contracts.Length;
-        var backing = _backingScratch;
+        var backing = _backingScratch;   // read below only for the positions held, each written here first
         var crossBacking = _balances[slot];
-        for (var j = 0; j < n; j++)
+        for (var w = 0; w < _maskWords; w++)
         {
-            ref var p = ref _positions[(slot * n) + j];
-            backing[j] = 0;
-            if (p.QtyLots != 0 && !p.Isolated)
+            for (var bits = HeldWord(slot, w); bits != 0; bits &= bits - 1)
             {
-                backing[j] = CrossBacking(slot, j, ref p);
+                var j = (w << 6) + BitOperations.TrailingZeroCount(bits);
+                ref var p = ref _positions[(slot * n) + j];
+                backing[j] = p.Isolated ? 0 : CrossBacking(slot, j, ref p);
                 crossBacking += backing[j];
             }
         }
 
         var bandsHold = (_crossPositions[slot] >= 2 || HasBands(slot)) && DrawBands(slot, crossBacking);
         var excluded = ExcludedFromIndex(slot);
-        for (var i = 0; i < n; i++)
+        // The positions held, and those the index still has (a position just closed leaves it here).
+        for (var w = 0; w < _maskWords; w++)
         {
-            ref var p = ref _positions[(slot * n) + i];
-            if (p.QtyLots == 0 && !_liquidationIndex.Contains(slot, i))
+            for (var bits = HeldWord(slot, w) | _liquidationIndex.IndexedWord(slot, w); bits != 0; bits &= bits - 1)
             {
-                continue;
+                var i = (w << 6) + BitOperations.TrailingZeroCount(bits);
+                ref var p = ref _positions[(slot * n) + i];
+                var price = p.QtyLots == 0 || excluded || (bandsHold && !p.Isolated) ? 0
+                    : LiquidationMath.LiquidationPrice(p.QtyLots, p.Cost,
+                        p.Isolated ? p.IsolatedMargin : crossBacking - backing[i],   // as LiquidationPriceOf: the others back a cross position
+                        _contracts[i].Tiers, _contracts[i].MoneyPerTickLot);
+                _liquidationIndex.Update(slot, i, p.QtyLots, price, _accountIds[slot]);
             }
-
-            var margin = p.Isolated ? p.IsolatedMargin : crossBacking - backing[i];   // as LiquidationPriceOf: the others back a cross position
-            var price = p.QtyLots == 0 || excluded || (bandsHold && !p.Isolated) ? 0
-                : LiquidationMath.LiquidationPrice(p.QtyLots, p.Cost, margin, _contracts[i].Tiers, _contracts[i].MoneyPerTickLot);
-            _liquidationIndex.Update(slot, i, p.QtyLots, price, _accountIds[slot]);
         }
     }
 
@@ -994,12 +1022,16 @@ public sealed partial class Ledger
     private long EquityOf(int slot)
     {
         var equity = _balances[slot];
-        for (var i = 0; i < _contracts.Length; i++)
+        for (var w = 0; w < _maskWords; w++)
         {
-            ref var p = ref _positions[(slot * _contracts.Length) + i];
-            if (p.QtyLots != 0 && !p.Isolated)
+            for (var bits = HeldWord(slot, w); bits != 0; bits &= bits - 1)
             {
-                equity += UnrealizedOf(i, p);
+                var i = (w << 6) + BitOperations.TrailingZeroCount(bits);
+                ref var p = ref _positions[(slot * _contracts.Length) + i];
+                if (!p.Isolated)
+                {
+                    equity += UnrealizedOf(i, p);
+                }
             }
         }
 
@@ -1010,10 +1042,10 @@ public sealed partial class Ledger
     private long InitialMarginOf(int slot)
     {
         long margin = 0;
-        for (var i = 0; i < _contracts.Length; i++)
+        foreach (var i in new SetBits(HeldOf(slot)))
         {
             ref var p = ref _positions[(slot * _contracts.Length) + i];
-            if (p.QtyLots != 0 && !p.Isolated)
+            if (!p.Isolated)
             {
                 var leverage = p.Leverage > 0 ? p.Leverage : _contracts[i].DefaultLeverage;
                 margin += _contracts[i].Tiers.InitialMargin(Notional(i, p.QtyLots, _marks[i]), leverage);

@@ -1,3 +1,4 @@
+using System.Numerics;
 using Aivora.Core.Accounts;
 using Aivora.Core.Collections;
 using Aivora.Core.Commands;
@@ -102,25 +103,38 @@ public sealed partial class PerpStateMachine<TSink>
         var slot = _ledger.SlotOf(accountId);
         var i = _contractOfBook[instrument];
         long marginBefore = 0, marginAfter = 0;
-        for (var j = 0; j < _bookOfContract.Length; j++)
+        // The contracts the account is in: its positions, its resting orders' instruments, and the order's own. Any other
+        // has no exposure (no position, no open lots): its margin is 0, so the sum visits these, however many are listed.
+        if (!_booksAreContracts)
         {
-            if (j == i)
-            {
-                // The order's instrument: its open lots without the change (only for the figure), then with it. In this
-                // order the ledger's memo of the last figure serves the first: without the change is usually the last
-                // order's with it.
-                marginBefore += addedMarginFigure ? _ledger.ExposureMarginAt(slot, j, buyLots, sellLots, priceTicks) : 0;
-                marginAfter += _ledger.ExposureMarginAt(slot, j, buyLots + (side == Side.Buy ? addedLots : 0), sellLots + (side == Side.Sell ? addedLots : 0), priceTicks);
-                continue;
-            }
+            TranslateOpenContracts(engineSlot);
+        }
 
-            // Another instrument: its own open lots, and (before its first mark) its own reference price.
-            var book = _bookOfContract[j];
-            _engine.OpenQuantityAt(book >= 0 ? engineSlot : -1, book, out var buys, out var sells);
-            var unmarkedPrice = book >= 0 && _engine.ReferencePriceAt(book) > 0 ? _engine.ReferencePriceAt(book) : priceTicks;
-            var unchanged = _ledger.ExposureMarginAt(slot, j, buys, sells, unmarkedPrice);
-            marginBefore += unchanged;
-            marginAfter += unchanged;
+        for (var w = 0; w < _marginContracts.Length; w++)
+        {
+            var open = _booksAreContracts ? _engine.OpenBooksWord(engineSlot, w) : _marginContracts[w];
+            var bits = (slot >= 0 ? _ledger.HeldWord(slot, w) : 0) | open | (i >> 6 == w ? 1UL << (i & 63) : 0);
+            for (; bits != 0; bits &= bits - 1)
+            {
+                var j = (w << 6) + BitOperations.TrailingZeroCount(bits);
+                if (j == i)
+                {
+                    // The order's instrument: its open lots without the change (only for the figure), then with it. In this
+                    // order the ledger's memo of the last figure serves the first: without the change is usually the last
+                    // order's with it.
+                    marginBefore += addedMarginFigure ? _ledger.ExposureMarginAt(slot, j, buyLots, sellLots, priceTicks) : 0;
+                    marginAfter += _ledger.ExposureMarginAt(slot, j, buyLots + (side == Side.Buy ? addedLots : 0), sellLots + (side == Side.Sell ? addedLots : 0), priceTicks);
+                    continue;
+                }
+
+                // Another instrument: its own open lots, and (before its first mark) its own reference price.
+                var book = _bookOfContract[j];
+                _engine.OpenQuantityAt(book >= 0 ? engineSlot : -1, book, out var buys, out var sells);
+                var unmarkedPrice = book >= 0 && _engine.ReferencePriceAt(book) > 0 ? _engine.ReferencePriceAt(book) : priceTicks;
+                var unchanged = _ledger.ExposureMarginAt(slot, j, buys, sells, unmarkedPrice);
+                marginBefore += unchanged;
+                marginAfter += unchanged;
+            }
         }
 
         var reserved = i < 0 ? 0 : _ledger.TakerFeeAt(slot, i, priceTicks, fillLots) + _ledger.ImmediateLossAt(i, side, priceTicks, fillLots);   // no contract: nothing to book
@@ -136,6 +150,23 @@ public sealed partial class PerpStateMachine<TSink>
         required = marginAfter - marginBefore;
         available = equity - marginAfter - reserved;
         return RejectReason.None;
+    }
+
+    /// <summary>
+    /// Books and contracts configured in different orders: the contracts an engine account slot has orders resting on, a bit
+    /// each, into the scratch (out of line; in the same order the engine's own bitmap of books is read as it is).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void TranslateOpenContracts(int engineSlot)
+    {
+        Array.Clear(_marginContracts);
+        foreach (var b in new SetBits(_engine.OpenBooksOf(engineSlot)))
+        {
+            if (_contractOfBook[b] >= 0)
+            {
+                SetBits.Set(_marginContracts, 0, _contractOfBook[b], true);
+            }
+        }
     }
 
     /// <summary>What the margin check looked up and summed, for the acknowledgement's what-ifs to reuse: the account's ledger slot

@@ -43,6 +43,11 @@ public sealed partial class PerpStateMachine<TSink>
     private readonly int[] _contractOfBook;
     private readonly int[] _bookOfContract;
 
+    // The margin check's scratch (a bit per contract: where an account has orders resting, when books and contracts are
+    // configured in different orders), and whether they are in the same order (book b is contract b).
+    private readonly ulong[] _marginContracts;
+    private readonly bool _booksAreContracts;
+
     // Index of the registered tier table in use per instrument (-1: the configured one).
     private readonly int[] _tierTableInUse;
     private readonly EngineCommand[] _pendingChanges;
@@ -74,6 +79,8 @@ public sealed partial class PerpStateMachine<TSink>
 
         _contractOfBook = [.. config.Instruments.Select(spec => ledger.IndexOf(spec.Id))];
         _bookOfContract = [.. Enumerable.Range(0, ledger.InstrumentCount).Select(j => _instrumentIndex.TryGetValue(new IntKey(ledger.InstrumentIdAt(j)), out var b) ? b : -1)];
+        _marginContracts = new ulong[SetBits.WordsFor(ledger.InstrumentCount)];
+        _booksAreContracts = _bookOfContract.Length == _contractOfBook.Length && _bookOfContract.Select((b, j) => b == j).All(same => same);
 
         _maxOpenInterest = [.. Enumerable.Repeat(limits.MaxOpenInterestLots, config.Instruments.Count)];
         _maxPosition = [.. Enumerable.Repeat(limits.MaxPositionLots, config.Instruments.Count)];

@@ -25,12 +25,22 @@ public sealed class LiquidationIndex
     // nothing indexed and nothing to index (a cross account whose price bands hold, a flat position): one byte says so.
     private readonly byte[] _sides;
 
+    // Per account slot, a bit per instrument it has a position indexed on; and a bit per instrument whose heaps hold
+    // anything. Re-keying an account visits its indexed positions, and the sweep after fills the occupied instruments,
+    // not every listed one (Collections/SetBits).
+    private readonly int _maskWords;
+    private readonly ulong[] _indexedMasks;
+    private readonly ulong[] _occupied;
+
     public LiquidationIndex(int instruments, int maxAccounts)
     {
         _instruments = instruments;
         _longs = new IndexedMinHeap[instruments];
         _shorts = new IndexedMinHeap[instruments];
         _sides = new byte[instruments * maxAccounts];
+        _maskWords = SetBits.WordsFor(instruments);
+        _indexedMasks = new ulong[maxAccounts * _maskWords];
+        _occupied = new ulong[_maskWords];
         for (var i = 0; i < instruments; i++)
         {
             _longs[i] = new IndexedMinHeap(maxAccounts);
@@ -40,6 +50,15 @@ public sealed class LiquidationIndex
 
     /// <summary>True when the account's position on instrument i is indexed (on either side).</summary>
     public bool Contains(int slot, int instrument) => _sides[(slot * _instruments) + instrument] != NotIndexed;
+
+    /// <summary>Word <paramref name="w"/> of the bitmap of instruments account slot <paramref name="slot"/> has a position
+    /// indexed on (words per slot: one per 64 instruments, as the ledger's).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public ulong IndexedWord(int slot, int w) => _indexedMasks[(slot * _maskWords) + w];
+
+    /// <summary>Word <paramref name="w"/> of the bitmap of instruments with any position indexed.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public ulong OccupiedWord(int w) => _occupied[w];
 
     /// <summary>
     /// Re-keys the account's position on instrument i: a long or a short with a liquidation price is
@@ -76,6 +95,12 @@ public sealed class LiquidationIndex
         else if (wanted == Short)
         {
             _shorts[instrument].Upsert(slot, liquidationPriceTicks, accountId);
+        }
+
+        if ((side == NotIndexed) != (wanted == NotIndexed))
+        {
+            SetBits.Set(_indexedMasks, slot * _maskWords, instrument, wanted != NotIndexed);
+            SetBits.Set(_occupied, 0, instrument, _longs[instrument].Count + _shorts[instrument].Count > 0);
         }
 
         side = wanted;

@@ -70,7 +70,10 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         level.TotalLots -= o.QtyLots - o.FilledLots;
         level.Count--;
         OpenLotsChanged(ref o, -(o.QtyLots - o.FilledLots));
-        _openOrders[OpenIndex(ref o)]--;
+        if (--_openOrders[OpenIndex(ref o)] == 0)
+        {
+            SetBits.Set(_openBookMasks, o.AccountSlot * _openBookWords, o.BookIndex, false);
+        }
         if (o.IsReduceOnly)
         {
             _accounts[o.AccountSlot].RestingReduceOnly--;
@@ -101,7 +104,10 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         level.TotalLots += o.QtyLots - o.FilledLots;
         level.Count++;
         OpenLotsChanged(ref o, o.QtyLots - o.FilledLots);
-        _openOrders[OpenIndex(ref o)]++;
+        if (_openOrders[OpenIndex(ref o)]++ == 0)
+        {
+            SetBits.Set(_openBookMasks, o.AccountSlot * _openBookWords, o.BookIndex, true);
+        }
         _restingCount++;
         if (o.IsReduceOnly)
         {

@@ -206,6 +206,14 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         return _openOrders[i];
     }
 
+    /// <summary>The books account slot <paramref name="accountSlot"/> (-1: none) has orders resting on, a bit each (see <see cref="SetBits"/>).</summary>
+    internal ReadOnlySpan<ulong> OpenBooksOf(int accountSlot) =>
+        accountSlot < 0 ? default : _openBookMasks.AsSpan(accountSlot * _openBookWords, _openBookWords);
+
+    /// <summary>Word <paramref name="w"/> of <see cref="OpenBooksOf"/> (0 for slot -1).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal ulong OpenBooksWord(int accountSlot, int w) => accountSlot < 0 ? 0 : _openBookMasks[(accountSlot * _openBookWords) + w];
+
     /// <summary>The reference price of the instrument at configuration index <paramref name="bookIndex"/>.</summary>
     internal long ReferencePriceAt(int bookIndex) => _books[bookIndex].ReferencePriceTicks;
 
@@ -401,6 +409,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                 if (_openLots[i << 1] != buy || _openLots[(i << 1) + 1] != sell || _openOrders[i] != count)
                 {
                     return $"account {_accounts[a].AccountId} instrument {_books[b].InstrumentId}: open lots {_openLots[i << 1]}/{_openLots[(i << 1) + 1]} x {_openOrders[i]} orders kept, {buy}/{sell} x {count} resting";
+                }
+
+                if (((_openBookMasks[(a * _openBookWords) + (b >> 6)] >> (b & 63)) & 1) != (count > 0 ? 1UL : 0UL))
+                {
+                    return $"account {_accounts[a].AccountId} instrument {_books[b].InstrumentId}: open-books bit {(count > 0 ? "clear" : "set")} with {count} orders resting";
                 }
             }
 

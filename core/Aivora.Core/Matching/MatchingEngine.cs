@@ -40,6 +40,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     // account's open exposure in O(1) however many orders it has resting. Index: (accountSlot x books + book) x 2 + side.
     private readonly long[] _openLots;
     private readonly int[] _openOrders;
+
+    // Per account, a bit per book it has orders resting on (_openBookWords words each): pre-trade risk sums margin over
+    // the instruments an account is in, not every listed one (Collections/SetBits).
+    private readonly int _openBookWords;
+    private readonly ulong[] _openBookMasks;
     private readonly OpenHashMap<IntKey> _accountIndex;
     private readonly IndexedMinHeap _expiries;
     private readonly int _maxRestingOrders;
@@ -88,6 +93,8 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         _accounts = new AccountSlot[config.MaxAccounts];
         _openLots = new long[config.MaxAccounts * config.Instruments.Count * 2];
         _openOrders = new int[config.MaxAccounts * config.Instruments.Count];
+        _openBookWords = SetBits.WordsFor(config.Instruments.Count);
+        _openBookMasks = new ulong[config.MaxAccounts * _openBookWords];
         _accountIndex = new OpenHashMap<IntKey>(config.MaxAccounts);
         _tradedAccounts = new int[config.MaxAccounts];
         _tradedStamp = new int[config.MaxAccounts];

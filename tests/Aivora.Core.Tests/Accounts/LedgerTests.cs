@@ -247,6 +247,36 @@ public sealed class LiquidationIndexTests
     }
 
     /// <summary>
+    /// A position that closes leaves the liquidation index with its last fill: a mark past the price it had is nobody's
+    /// liquidation. (Re-keying visits the positions an account holds and those the index still has: the one just closed.)
+    /// </summary>
+    [Fact]
+    public void ShouldDropAClosedPositionFromTheIndex()
+    {
+        var ledger = new Ledger(
+        [
+            new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
+            new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
+        ], maxAccounts: 8);
+        ledger.SetMark(1, 10_000);
+        ledger.Deposit(1, 2 * Usdt);
+        ledger.Deposit(2, 2 * Usdt);
+        ledger.ApplyFill(1, 1, Side.Buy, 10_000, 10, isMaker: false);
+        ledger.ApplyFill(2, 1, Side.Sell, 10_000, 10, isMaker: true);
+        var longAt = ledger.LiquidationPrice(1, 1);
+        var shortAt = ledger.LiquidationPrice(2, 1);
+        Assert.True(longAt is > 0 and < 10_000 && shortAt > 10_000, $"liquidation prices {longAt} / {shortAt}");
+        var found = new int[8];
+        Assert.Equal([1], found[..ledger.MarkUpdate(1, longAt, found)]);   // indexed while open
+        ledger.MarkUpdate(1, 10_000, found);
+
+        ledger.ApplyFill(1, 1, Side.Sell, 10_000, 10, isMaker: false);
+        ledger.ApplyFill(2, 1, Side.Buy, 10_000, 10, isMaker: true);
+        Assert.Equal(0, ledger.MarkUpdate(1, longAt - 1, found));
+        Assert.Equal(0, ledger.MarkUpdate(1, shortAt + 1, found));
+    }
+
+    /// <summary>
     /// The index keeps one entry per position, on the side its sign says: a position that flips from long to short, goes flat,
     /// loses its liquidation price (fully collateralised) or comes back is found on exactly one side, at its latest price.
     /// </summary>

@@ -1,0 +1,84 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace Aivora.Core.Collections;
+
+/// <summary>
+/// The set bits of a bitmap, or of the union of two of the same length, in ascending order, for <c>foreach</c> without
+/// allocation. Per account the ledger and the engine keep one bit per listed contract (a position held, orders resting,
+/// bands drawn): a loop over an account's positions visits those, so its cost follows the instruments the account is
+/// in, not how many are listed.
+/// <code>
+///   word 0: bits 0-63 (contracts 0-63), word 1: 64-127, ...    ascending: lowest word, lowest bit first
+/// </code>
+/// </summary>
+public ref struct SetBits
+{
+    private readonly ReadOnlySpan<ulong> _words;
+    private readonly ReadOnlySpan<ulong> _orWords;
+    private int _word;
+    private ulong _bits;
+
+    public SetBits(ReadOnlySpan<ulong> words)
+        : this(words, default)
+    {
+    }
+
+    /// <summary>The union of <paramref name="words"/> and <paramref name="orWords"/> (empty, or as long as the first).</summary>
+    public SetBits(ReadOnlySpan<ulong> words, ReadOnlySpan<ulong> orWords)
+    {
+        _words = words;
+        _orWords = orWords;
+        _word = 0;
+        _bits = words.Length == 0 ? 0 : words[0] | (orWords.Length == 0 ? 0 : orWords[0]);
+        Current = -1;
+    }
+
+    /// <summary>The bit (contract index) the enumeration is at.</summary>
+    public int Current { get; private set; }
+
+    public readonly SetBits GetEnumerator() => this;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool MoveNext()
+    {
+        while (_bits == 0)
+        {
+            if (++_word >= _words.Length)
+            {
+                return false;
+            }
+
+            _bits = _words[_word] | (_orWords.Length == 0 ? 0 : _orWords[_word]);
+        }
+
+        Current = (_word << 6) + BitOperations.TrailingZeroCount(_bits);
+        _bits &= _bits - 1;
+        return true;
+    }
+
+    /// <summary>Sets or clears bit <paramref name="bit"/> of the bitmap that starts at word <paramref name="offset"/> of <paramref name="words"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Set(ulong[] words, int offset, int bit, bool value)
+    {
+        ref var word = ref words[offset + (bit >> 6)];
+        word = value ? word | (1UL << (bit & 63)) : word & ~(1UL << (bit & 63));
+    }
+
+    /// <summary>Words a bitmap of <paramref name="bits"/> bits takes (at least one).</summary>
+    public static int WordsFor(int bits) => Math.Max(1, (bits + 63) >> 6);
+
+    /// <summary>Whether any bit of <paramref name="words"/> is set.</summary>
+    public static bool Any(ReadOnlySpan<ulong> words)
+    {
+        foreach (var w in words)
+        {
+            if (w != 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

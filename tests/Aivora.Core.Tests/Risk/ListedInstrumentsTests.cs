@@ -1,0 +1,146 @@
+using Aivora.Core.Accounts;
+using Aivora.Core.Commands;
+using Aivora.Core.Events;
+using Aivora.Core.Exchange;
+using Aivora.Core.Pricing;
+using Aivora.Core.Reference;
+using Aivora.Core.Risk;
+using Aivora.Core.Tests.Flows;
+
+namespace Aivora.Core.Tests.Risk;
+
+/// <summary>
+/// Margin, equity, liquidation prices, bands and the liquidation index visit the instruments an account is in (a bit per
+/// listed contract: positions held, orders resting, bands drawn, positions indexed), not every listed one. What they
+/// compute must not depend on what else is listed or in which order: the same flow on two instruments, listed alone, and
+/// listed among 70 contracts (the two in different 64-bit words of the bitmaps) with the books in another order than the
+/// contracts (some books without a contract, contracts without a book), must give the same events and the same accounts.
+/// </summary>
+public sealed class ListedInstrumentsTests
+{
+    private const long Second = 1_000_000_000;
+
+    [Theory]
+    [InlineData(71)]
+    [InlineData(72)]
+    public void ShouldRiskCheckAndLiquidateTheSameWhateverElseIsListedAndInWhatOrder(int seed)
+    {
+        var alone = new Exchange(seed, listAlone: true);
+        var crowded = new Exchange(seed, listAlone: false);
+        var generator = new CommandFlowGenerator(seed);
+        var random = new Random(seed);
+        long[] index = [10_000, 50_000];
+        long now = 0, trades = 0, rejects = 0, liquidationSteps = 0;
+        for (var i = 0; i < 60_000; i++)
+        {
+            var step = generator.Next();
+            var command = step.Command;
+            now = Math.Max(now, command.NowNs);
+            if (step.IsPositionAdjustment)
+            {
+                // Prices walk in steps large enough to take thinly funded accounts into liquidation.
+                var id = step.InstrumentId;
+                command = random.Next(4) == 0 ? EngineCommand.Tick(now)
+                    : EngineCommand.Feed(now, id, random.Next(1, 4), index[id - 1] += random.Next(-150, 151) * (id == 1 ? 1 : 5));
+            }
+
+            alone.Events.Clear();
+            crowded.Events.Clear();
+            alone.Machine.Process(in command);
+            crowded.Machine.Process(in command);
+            Assert.Equal(alone.Events, crowded.Events);
+            foreach (var e in alone.Events)
+            {
+                generator.Observe(in e);
+                trades += e.Kind == EventKind.Trade ? 1 : 0;
+                rejects += e.Kind == EventKind.OrderRejected && e.Reason == (byte)RejectReason.InsufficientMargin ? 1 : 0;
+                liquidationSteps += e.Kind == EventKind.LiquidationStep ? 1 : 0;
+            }
+
+            if (i % 5_000 == 0)
+            {
+                alone.AssertSameAccounts(crowded);
+                Assert.Null(crowded.Machine.Engine.ValidateInvariants());
+            }
+        }
+
+        alone.AssertSameAccounts(crowded);
+        Assert.True(trades > 1_000 && rejects > 100 && liquidationSteps > 0, $"trades {trades}, margin rejects {rejects}, liquidation steps {liquidationSteps}");
+    }
+
+    private sealed class Exchange
+    {
+        private const int Accounts = 14;
+
+        public Exchange(int seed, bool listAlone)
+        {
+            ContractSpec Contract(int id) => new() { InstrumentId = id, MoneyPerTickLot = id == 2 ? 10 : 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(-200, 500) };
+            var btc = CommandFlowGenerator.Instruments[0];
+            var eth = CommandFlowGenerator.Instruments[1];
+            List<ContractSpec> contracts;
+            var config = CommandFlowGenerator.Config(2_000, 400, 64);
+            if (listAlone)
+            {
+                contracts = [Contract(1), Contract(2)];
+            }
+            else
+            {
+                // 70 contracts: ETH at index 3 (word 0), BTC at index 67 (word 1). Books: BTC, a book with no contract, ETH
+                // (the pricing clock settles funding in book order, and each settlement's rounding moves the shared residue:
+                // BTC before ETH as when they are listed alone), then books for some of the other contracts.
+                contracts = [.. Enumerable.Range(101, 68).Select(Contract)];
+                contracts.Insert(3, Contract(2));
+                contracts.Insert(67, Contract(1));
+                config = config with
+                {
+                    Instruments = [btc, btc with { Id = 300, Symbol = "NO-CONTRACT" }, eth, .. Enumerable.Range(101, 10).Select(id => btc with { Id = id, Symbol = $"X{id}" })],
+                };
+            }
+
+            Ledger = new Ledger(contracts, 64);
+            Machine = new PerpStateMachine<RecordingSink>(config, Ledger, new RiskLimits(), new RecordingSink(Events), [Pricing(1), Pricing(2)]);
+            var random = new Random(seed);
+            for (var account = 1; account <= Accounts; account++)
+            {
+                Ledger.Deposit(account, random.Next(2, 400) * 1_000_000L);   // thin: margin rejects and liquidations
+            }
+        }
+
+        public List<EngineEvent> Events { get; } = [];
+
+        public Ledger Ledger { get; }
+
+        public PerpStateMachine<RecordingSink> Machine { get; }
+
+        public void AssertSameAccounts(Exchange other)
+        {
+            for (var account = 1; account <= Accounts; account++)
+            {
+                Assert.Equal(Ledger.Balance(account), other.Ledger.Balance(account));
+                Assert.Equal(Ledger.Equity(account), other.Ledger.Equity(account));
+                Assert.Equal(Ledger.InitialMargin(account), other.Ledger.InitialMargin(account));
+                foreach (var instrument in new[] { 1, 2 })
+                {
+                    Assert.Equal(Ledger.PositionOf(account, instrument), other.Ledger.PositionOf(account, instrument));
+                    Assert.Equal(Ledger.LiquidationPrice(account, instrument), other.Ledger.LiquidationPrice(account, instrument));
+                    Assert.Equal(Machine.Engine.OpenQuantity(account, instrument, out var buys, out var sells), other.Machine.Engine.OpenQuantity(account, instrument, out var otherBuys, out var otherSells));
+                    Assert.Equal((buys, sells), (otherBuys, otherSells));
+                }
+            }
+
+            Assert.Equal(Ledger.FundingResidue, other.Ledger.FundingResidue);
+            Assert.Equal(Ledger.FeeAccount, other.Ledger.FeeAccount);
+            Assert.Equal(Ledger.TotalDeposits - Ledger.TotalWithdrawals, other.Ledger.MoneyInSystem());
+        }
+
+        private static InstrumentPricingConfig Pricing(int id) => new()
+        {
+            InstrumentId = id,
+            Index = new IndexConfig { Sources = [new IndexSource(1, 1), new IndexSource(2, 2), new IndexSource(3, 1)], MinSources = 2, StaleAfterNs = 5 * Second },
+            FundingIntervalNs = 10 * Second,
+            FirstFundingTimeNs = 10 * Second,
+            PremiumSampleIntervalNs = Second,
+            ImpactNotional = 50_000_000,
+        };
+    }
+}
