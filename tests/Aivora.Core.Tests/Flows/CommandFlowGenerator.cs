@@ -3,6 +3,7 @@ using Aivora.Core.Events;
 using Aivora.Core.Instruments;
 using Aivora.Core.Matching;
 using Aivora.Core.Orders;
+using Aivora.Core.Pricing;
 
 namespace Aivora.Core.Tests.Flows;
 
@@ -52,6 +53,20 @@ public sealed class CommandFlowGenerator
             Band = PriceBand.InTicks(400), ReferencePriceTicks = 50_000,
         },
     ];
+
+    /// <summary>Pricing for one of the flow's instruments when a test feeds it index prices: three sources (ids 1-3, weights
+    /// 1/2/1, two needed, stale after 5 s), premium sampled every second, funding every 10 s of engine time.</summary>
+    public static InstrumentPricingConfig Pricing(int instrumentId) => new()
+    {
+        InstrumentId = instrumentId,
+        Index = new IndexConfig { Sources = [new IndexSource(1, 1), new IndexSource(2, 2), new IndexSource(3, 1)], MinSources = 2, StaleAfterNs = 5 * Second },
+        FundingIntervalNs = 10 * Second,
+        FirstFundingTimeNs = 10 * Second,
+        PremiumSampleIntervalNs = Second,
+        ImpactNotional = 50_000_000,
+    };
+
+    private const long Second = 1_000_000_000;
 
     public static EngineConfig Config(int maxResting, int maxLevels, int maxAccounts) => new()
     {

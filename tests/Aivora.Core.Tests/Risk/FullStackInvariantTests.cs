@@ -1,7 +1,6 @@
 using Aivora.Core.Accounts;
 using Aivora.Core.Commands;
 using Aivora.Core.Events;
-using Aivora.Core.Pricing;
 using Aivora.Core.Reference;
 using Aivora.Core.Risk;
 using Aivora.Core.Tests.Flows;
@@ -29,17 +28,8 @@ public sealed class FullStackInvariantTests
             new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(-200, 500) },
             new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(100, 400) },
         ], 64);
-        InstrumentPricingConfig Pricing(int id) => new()
-        {
-            InstrumentId = id,
-            Index = new IndexConfig { Sources = [new IndexSource(1, 1), new IndexSource(2, 2), new IndexSource(3, 1)], MinSources = 2, StaleAfterNs = 5 * Second },
-            FundingIntervalNs = 10 * Second,
-            FirstFundingTimeNs = 10 * Second,
-            PremiumSampleIntervalNs = Second,
-            ImpactNotional = 50_000_000,
-        };
         var risk = new PerpStateMachine<RecordingSink>(CommandFlowGenerator.Config(2_000, 400, 64), ledger,
-            new RiskLimits { ParameterCoolingNs = 5 * Second }, new RecordingSink(events), [Pricing(1), Pricing(2)]);
+            new RiskLimits { ParameterCoolingNs = 5 * Second }, new RecordingSink(events), [CommandFlowGenerator.Pricing(1), CommandFlowGenerator.Pricing(2)]);
         var generator = new CommandFlowGenerator(seed);
         var random = new Random(seed);
         long[] index = [10_000, 50_000];

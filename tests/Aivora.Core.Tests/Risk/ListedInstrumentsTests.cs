@@ -2,7 +2,6 @@ using Aivora.Core.Accounts;
 using Aivora.Core.Commands;
 using Aivora.Core.Events;
 using Aivora.Core.Exchange;
-using Aivora.Core.Pricing;
 using Aivora.Core.Reference;
 using Aivora.Core.Risk;
 using Aivora.Core.Tests.Flows;
@@ -18,8 +17,6 @@ namespace Aivora.Core.Tests.Risk;
 /// </summary>
 public sealed class ListedInstrumentsTests
 {
-    private const long Second = 1_000_000_000;
-
     [Theory]
     [InlineData(71)]
     [InlineData(72)]
@@ -98,7 +95,7 @@ public sealed class ListedInstrumentsTests
             }
 
             Ledger = new Ledger(contracts, 64);
-            Machine = new PerpStateMachine<RecordingSink>(config, Ledger, new RiskLimits(), new RecordingSink(Events), [Pricing(1), Pricing(2)]);
+            Machine = new PerpStateMachine<RecordingSink>(config, Ledger, new RiskLimits(), new RecordingSink(Events), [CommandFlowGenerator.Pricing(1), CommandFlowGenerator.Pricing(2)]);
             var random = new Random(seed);
             for (var account = 1; account <= Accounts; account++)
             {
@@ -132,15 +129,5 @@ public sealed class ListedInstrumentsTests
             Assert.Equal(Ledger.FeeAccount, other.Ledger.FeeAccount);
             Assert.Equal(Ledger.TotalDeposits - Ledger.TotalWithdrawals, other.Ledger.MoneyInSystem());
         }
-
-        private static InstrumentPricingConfig Pricing(int id) => new()
-        {
-            InstrumentId = id,
-            Index = new IndexConfig { Sources = [new IndexSource(1, 1), new IndexSource(2, 2), new IndexSource(3, 1)], MinSources = 2, StaleAfterNs = 5 * Second },
-            FundingIntervalNs = 10 * Second,
-            FirstFundingTimeNs = 10 * Second,
-            PremiumSampleIntervalNs = Second,
-            ImpactNotional = 50_000_000,
-        };
     }
 }
