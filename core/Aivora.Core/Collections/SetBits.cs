@@ -4,33 +4,27 @@ using System.Runtime.CompilerServices;
 namespace Aivora.Core.Collections;
 
 /// <summary>
-/// The set bits of a bitmap, or of the union of two of the same length, in ascending order, for <c>foreach</c> without
-/// allocation. Per account the ledger and the engine keep one bit per listed contract (a position held, orders resting,
-/// bands drawn): a loop over an account's positions visits those, so its cost follows the instruments the account is
-/// in, not how many are listed.
+/// Bitmaps of contracts, a bit each, and the enumeration of their set bits in ascending order (<c>foreach</c>, without
+/// allocation). Per account the ledger and the engine keep one bitmap per concern (positions held, orders resting, bands
+/// drawn, positions indexed): a loop over an account's positions visits those contracts, so its cost follows the
+/// instruments the account is in, not how many are listed. The hot loops read the words directly (for each word, for
+/// each set bit: a trailing-zero count and a clear of the lowest bit); the enumerator serves the cold ones.
 /// <code>
 ///   word 0: bits 0-63 (contracts 0-63), word 1: 64-127, ...    ascending: lowest word, lowest bit first
+///   an account's bitmap: words [slot × words, (slot + 1) × words) of one array per concern
 /// </code>
 /// </summary>
 public ref struct SetBits
 {
     private readonly ReadOnlySpan<ulong> _words;
-    private readonly ReadOnlySpan<ulong> _orWords;
     private int _word;
     private ulong _bits;
 
     public SetBits(ReadOnlySpan<ulong> words)
-        : this(words, default)
-    {
-    }
-
-    /// <summary>The union of <paramref name="words"/> and <paramref name="orWords"/> (empty, or as long as the first).</summary>
-    public SetBits(ReadOnlySpan<ulong> words, ReadOnlySpan<ulong> orWords)
     {
         _words = words;
-        _orWords = orWords;
         _word = 0;
-        _bits = words.Length == 0 ? 0 : words[0] | (orWords.Length == 0 ? 0 : orWords[0]);
+        _bits = words.Length == 0 ? 0 : words[0];
         Current = -1;
     }
 
@@ -49,7 +43,7 @@ public ref struct SetBits
                 return false;
             }
 
-            _bits = _words[_word] | (_orWords.Length == 0 ? 0 : _orWords[_word]);
+            _bits = _words[_word];
         }
 
         Current = (_word << 6) + BitOperations.TrailingZeroCount(_bits);
