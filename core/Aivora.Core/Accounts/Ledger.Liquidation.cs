@@ -516,8 +516,8 @@ public sealed partial class Ledger
     private int[]? _rankedCount;
 
     /// <summary>
-    /// Takes the ADL ranking of every instrument and side (one pass and a sort per side: a once-a-second job, not the
-    /// hot path; the state machine runs it on its clock) for <see cref="WhatIfAdlQuantile"/>.
+    /// Takes the ADL ranking of every instrument and side (one pass over the accounts' positions and a sort per side: a
+    /// once-a-second job, not the hot path; the state machine runs it on its clock) for <see cref="WhatIfAdlQuantile"/>.
     /// </summary>
     public void SnapshotAdlRanking()
     {
@@ -531,14 +531,11 @@ public sealed partial class Ledger
                 continue;
             }
 
-            for (var i = 0; i < _contracts.Length; i++)
+            foreach (var i in new SetBits(HeldOf(a)))   // its positions, not every listed contract
             {
                 var q = _positions[(a * _contracts.Length) + i].QtyLots;
-                if (q != 0)
-                {
-                    var side = (i * 2) + (q > 0 ? 0 : 1);
-                    _rankedScores[side][_rankedCount[side]++] = Negated(AdlScore(a, i));   // an ascending sort puts the highest first
-                }
+                var side = (i * 2) + (q > 0 ? 0 : 1);
+                _rankedScores[side][_rankedCount[side]++] = Negated(AdlScore(a, i));   // an ascending sort puts the highest first
             }
         }
 
