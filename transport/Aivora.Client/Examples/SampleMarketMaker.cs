@@ -45,7 +45,10 @@ public sealed class SampleMarketMaker
 
     public void OnReport(in ExecutionReport r, long nowNs)
     {
-        if (r.InstrumentId != _instrumentId && r.Kind != ReportKind.Rejected) return;
+        // Every quoter of a session sees every report: a report is this quoter's when it names this instrument, or (a reject
+        // that names none) when it refuses one of this quoter's orders. Another quoter's reject is neither counted nor
+        // backed off from here.
+        if (r.InstrumentId != _instrumentId && !(r.Kind == ReportKind.Rejected && r.InstrumentId == 0 && IsQuote(r.ClientOrderId))) return;
         switch (r.Kind)
         {
             case ReportKind.Accepted:
@@ -112,6 +115,8 @@ public sealed class SampleMarketMaker
             sent = 0;
         }
     }
+
+    private bool IsQuote(long clientOrderId) => clientOrderId != 0 && Array.IndexOf(_quoteClientIds, clientOrderId) >= 0;
 
     private void Forget(long clientOrderId)
     {
