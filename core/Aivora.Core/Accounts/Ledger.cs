@@ -173,9 +173,6 @@ public sealed partial class Ledger
     /// <summary>The contracts account slot <paramref name="slot"/> holds a position on, a bit each (see <see cref="SetBits"/>).</summary>
     private ReadOnlySpan<ulong> HeldOf(int slot) => _heldMasks.AsSpan(slot * _maskWords, _maskWords);
 
-    /// <summary>Words per account of the per-contract bitmaps (one up to 64 contracts).</summary>
-    internal int MaskWords => _maskWords;
-
     /// <summary>Word <paramref name="w"/> of the bitmap of contracts account slot <paramref name="slot"/> holds a position on.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal ulong HeldWord(int slot, int w) => _heldMasks[(slot * _maskWords) + w];
