@@ -68,14 +68,19 @@ public static class RiskBenchmark
         new MarginTier(1_000_000 * Usdt, 2_500_000, 20),
     ]);
 
-    private static Ledger NewLedger(int accounts) =>
-        new([new ContractSpec { InstrumentId = BookTranslator.InstrumentId, MoneyPerTickLot = 1, Tiers = Tiers() }], accounts);
+    // Contracts for the replay instrument and the next instruments-1 ids after it (the listed-instruments case).
+    private static Ledger NewLedger(int accounts, int instruments = 1) =>
+        new([.. Enumerable.Range(BookTranslator.InstrumentId, instruments).Select(id => new ContractSpec { InstrumentId = id, MoneyPerTickLot = 1, Tiers = Tiers() })], accounts);
 
-    // The order-entry flow's ledger: the mark set and the flow's 1,001 accounts funded.
-    private static Ledger FundedLedger()
+    // The order-entry flow's ledger: the marks set and the flow's 1,001 accounts funded.
+    private static Ledger FundedLedger(int instruments = 1)
     {
-        var ledger = NewLedger(4_096);
-        ledger.SetMark(BookTranslator.InstrumentId, 1_000_000);
+        var ledger = NewLedger(4_096, instruments);
+        for (var id = BookTranslator.InstrumentId; id < BookTranslator.InstrumentId + instruments; id++)
+        {
+            ledger.SetMark(id, 1_000_000);
+        }
+
         for (var account = 1; account <= 1_001; account++)
         {
             ledger.Deposit(account, 1_000_000 * Usdt);
@@ -319,29 +324,20 @@ public static class RiskBenchmark
         }
 
         var prefill = flow.PrefillCount * Traded;
-        Func<PerpStateMachine<CountingSink>> Build(int instruments) => () =>
+        PerpStateMachine<CountingSink> Build(int instruments)
         {
-            var specs = Enumerable.Range(BookTranslator.InstrumentId, instruments).Select(id => BookTranslator.Instrument with { Id = id, Symbol = $"REPLAY{id}" }).ToArray();
-            var config = BookTranslator.Config(1 << 17, 4_096, 4_096) with { Instruments = specs };
-            var ledger = new Ledger([.. specs.Select(spec => new ContractSpec { InstrumentId = spec.Id, MoneyPerTickLot = 1, Tiers = Tiers() })], 4_096);
-            foreach (var spec in specs)
+            var config = BookTranslator.Config(1 << 17, 4_096, 4_096) with
             {
-                ledger.SetMark(spec.Id, 1_000_000);
-            }
-
-            for (var account = 1; account <= 1_001; account++)
-            {
-                ledger.Deposit(account, 1_000_000 * Usdt);
-            }
-
-            var risk = new PerpStateMachine<CountingSink>(config, ledger, new RiskLimits { MaxOpenOrdersPerInstrument = 1_000 });
+                Instruments = [.. Enumerable.Range(BookTranslator.InstrumentId, instruments).Select(id => BookTranslator.Instrument with { Id = id, Symbol = $"REPLAY{id}" })],
+            };
+            var risk = new PerpStateMachine<CountingSink>(config, FundedLedger(instruments), new RiskLimits { MaxOpenOrdersPerInstrument = 1_000 });
             for (var i = 0; i < prefill; i++)
             {
                 risk.Process(in commands[i]);
             }
 
             return risk;
-        };
+        }
 
         // Alternating rounds, each a fresh machine per listing (this machine's phases: see the order-entry case); medians.
         var rounds = quick ? 5 : 9;
@@ -352,7 +348,7 @@ public static class RiskBenchmark
         {
             foreach (var n in r % 2 == 0 ? listed : listed.Reverse())
             {
-                var risk = Build(n)();
+                var risk = Build(n);
                 var start = Stopwatch.GetTimestamp();
                 for (var i = prefill; i < commands.Length; i++)
                 {
