@@ -33,13 +33,8 @@ public static class Program
         }
 
         // Compiled with the counts of a recorded run: this executable may start itself again with them (Engine/JitProfile.cs).
-        if (JitProfile.RunWithProfile(typeof(Program).Assembly, args, out var profileError) is { } exitCode)
+        if (JitProfile.RunWithProfile(typeof(Program).Assembly, args) is { } exitCode)
         {
-            if (profileError is not null)
-            {
-                Console.Error.WriteLine(profileError);
-            }
-
             return exitCode;
         }
 

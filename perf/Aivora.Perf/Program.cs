@@ -31,13 +31,8 @@ public static class Program
             // node-ab loads another build: its methods compile with that build's own profile, merged in.
             var against = command == "node-ab" ? CommandLine.Value(rest, "--against") : null;
             string[] otherProfiles = against is null ? [] : [Path.Combine(Path.GetDirectoryName(Path.GetFullPath(against)) ?? "", "Aivora.Perf.jit-profile.txt")];
-            if (Aivora.Node.Engine.JitProfile.RunWithProfile(typeof(Program).Assembly, args, out var profileError, otherProfiles) is { } exitCode)
+            if (Aivora.Node.Engine.JitProfile.RunWithProfile(typeof(Program).Assembly, args, otherProfiles) is { } exitCode)
             {
-                if (profileError is not null)
-                {
-                    Console.Error.WriteLine(profileError);
-                }
-
                 return exitCode;
             }
 

@@ -38,17 +38,16 @@ public static partial class JitProfile
     /// Starts this executable again with its profile applied, when it has one and none is applied yet, and returns that run's exit
     /// code; null: go on in this process (applied already, switched off, no profile, or <paramref name="entry"/> is not the
     /// process's entry point, as when a test calls a Main). An <c>AIVORA_JIT_PROFILE</c> that is neither on nor off is an
-    /// error (exit code 2, the message in <paramref name="error"/>). <paramref name="otherProfiles"/>: the profiles of other
+    /// error (exit code 2); errors go to standard error, as every message of this class. <paramref name="otherProfiles"/>: the profiles of other
     /// builds this run loads (perf node-ab's other build), merged with this one for the run, so each build's methods compile
     /// with their own counts.
     /// </summary>
-    public static int? RunWithProfile(Assembly entry, string[] args, out string? error, IReadOnlyList<string>? otherProfiles = null)
+    public static int? RunWithProfile(Assembly entry, string[] args, IReadOnlyList<string>? otherProfiles = null)
     {
-        error = null;
         var setting = Environment.GetEnvironmentVariable(SwitchVariable);
         if (setting is not (null or "" or "on" or "off"))
         {
-            error = $"{SwitchVariable}={setting}: expected on or off";
+            Console.Error.WriteLine($"{SwitchVariable}={setting}: expected on or off");
             return 2;
         }
 
@@ -61,7 +60,7 @@ public static partial class JitProfile
             if (OperatingSystem.IsLinux() && int.TryParse(parent, out var parentPid)
                 && (Interop.Prctl(PrSetParentDeathSignal, 15, 0, 0, 0) != 0 || Interop.GetParentPid() != parentPid))
             {
-                error = "jit profile: the process that started this one is gone";
+                Console.Error.WriteLine("jit profile: the process that started this one is gone");
                 return 1;
             }
 
