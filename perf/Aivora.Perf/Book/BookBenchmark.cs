@@ -60,13 +60,13 @@ public static class BookBenchmark
         var shapes = ExchangeCoreWorkload.Shape.All.Where(w => wanted == "all" || w.Name == wanted).ToArray();
         if (shapes.Length == 0)
         {
-            Console.Error.WriteLine($"book: unknown workload '{wanted}' (dense, sparse-wide, deep-sweep, far-prices, all)");
+            Console.Error.WriteLine($"book: unknown workload '{wanted}' (dense, sparse-wide, deep-sweep, far-prices, drifted, all)");
             return 2;
         }
 
         if (shapes.Length > 1 && CommandLine.Value(args, "--ops") is null)
         {
-            engineOps = quick ? 1_000_000 : 3_000_000;       // four shapes: each smaller, the whole within a minute when quick
+            engineOps = quick ? 1_000_000 : 3_000_000;       // five shapes: each smaller, the whole within a minute when quick
             referenceOps = Math.Min(referenceOps, quick ? 100_000 : 300_000);
         }
 

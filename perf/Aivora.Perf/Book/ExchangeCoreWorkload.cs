@@ -26,15 +26,19 @@ public static class ExchangeCoreWorkload
     /// dense: today's flow, a few dozen levels a side near the touch; sparse-wide: hundreds of levels a side,
     /// most moves creating and emptying levels deep in the book (the public exchange benchmark's shape);
     /// deep-sweep: IOCs large enough to walk many levels; far-prices: orders spread across ±10% of the price
-    /// (beyond the ladder's window: its overflow path).
+    /// (beyond the ladder's window: its overflow path); drifted: sparse-wide's flow, 200,000 ticks from where each
+    /// side's first order still rests (<paramref name="AnchorTicks"/>: one order a side placed before the pre-fill and
+    /// never touched, as a stale order left behind by a market that moved on), so every level the flow makes is outside
+    /// the ladder's window, which centred on that first order.
     /// </summary>
-    public sealed record Shape(string Name, int MovePassiveMax, int PlacePassiveMax, int IocShare, int IocReach, double IocSizeScale)
+    public sealed record Shape(string Name, int MovePassiveMax, int PlacePassiveMax, int IocShare, int IocReach, double IocSizeScale, long AnchorTicks = 0)
     {
         public static Shape Dense { get; } = new("dense", 16, 21, 2, 6, 1);
         public static Shape SparseWide { get; } = new("sparse-wide", 900, 900, 2, 6, 1);
         public static Shape DeepSweep { get; } = new("deep-sweep", 60, 60, 8, 80, 12);
         public static Shape FarPrices { get; } = new("far-prices", 100_000, 100_000, 2, 6, 1);
-        public static IReadOnlyList<Shape> All { get; } = [Dense, SparseWide, DeepSweep, FarPrices];
+        public static Shape Drifted { get; } = new("drifted", 900, 900, 2, 6, 1, AnchorTicks: 200_000);
+        public static IReadOnlyList<Shape> All { get; } = [Dense, SparseWide, DeepSweep, FarPrices, Drifted];
     }
 
     private const int TargetDepth = 1_000;
@@ -145,6 +149,15 @@ public static class ExchangeCoreWorkload
 
         long Size() => 1 + (long)Math.Pow(random.NextDouble() * 6, 3);
         uint User() => (uint)random.Next(Accounts);
+
+        if (shape.AnchorTicks > 0)
+        {
+            // The stale orders each ladder sees first: part of the pre-fill, never picked to move, cancel or reduce.
+            Emit(new BookRecord(BookOp.Place, (byte)Side.Buy, 0, User(), nextOrderId++, StartPriceTicks - shape.AnchorTicks, 1));
+            Emit(new BookRecord(BookOp.Place, (byte)Side.Sell, 0, User(), nextOrderId++, StartPriceTicks + shape.AnchorTicks, 1));
+            live.Orders.Clear();
+            live.IndexByEngineId.Clear();
+        }
 
         for (var i = 0; i < TargetDepth; i++)
         {
