@@ -10,9 +10,11 @@ namespace Aivora.Core.Collections;
 /// down are found with three leading-zero counts. Keys are ascending "goodness" (bids: price, asks:
 /// -price), so one rule serves both sides. The window is centred on the first key a ladder receives
 /// (and again whenever it empties). Keys outside it (a price further than ±32,768 ticks from that
-/// centre) go to a sorted overflow array: correct, O(distance) there, and counted in <see cref="OutsideWindow"/>.
+/// centre, as after the market moved away from an order still resting) go to the overflow, a balanced
+/// tree (<see cref="LevelTree"/>): O(log n) in the levels outside, whatever their distance, and counted
+/// in <see cref="OutsideWindow"/>.
 /// <code>
-///   key:   base ................ base + 65,535      (outside: overflow, sorted, best last)
+///   key:   base ................ base + 65,535      (outside: overflow tree, best kept on the side)
 ///   l2:    1,024 x 64 bits: key occupied
 ///   l1:    16 x 64 bits: l2 word non-zero
 ///   l0:    16 bits: l1 word non-zero
@@ -30,13 +32,23 @@ public sealed class PriceLadder
     private ulong _l0;
     private long _base;
     private int _windowCount;
-    private readonly SortedLevelArray _overflow;
+    private readonly LevelTree _overflow;
+    private const int MinOutsideBudget = 256;
+    private int _outsideOperations;            // adds and removals outside the window since it last moved
+    private readonly long[] _movingKeys;       // scratch for a window move: the window's levels
+    private readonly int[] _movingLevels;
 
     public PriceLadder(int capacity)
     {
         _capacity = capacity;
-        _overflow = new SortedLevelArray(capacity);
+        _overflow = new LevelTree(capacity);
+        _movingKeys = new long[capacity];
+        _movingLevels = new int[capacity];
     }
+
+    /// <summary>Levels carried across the window's edge when it moved, either way (a diagnostic: the operations that led to
+    /// each move pay for it, so this stays within a small multiple of the operations done).</summary>
+    public long LevelsMoved { get; private set; }
 
     public int Count => _windowCount + _overflow.Count;
 
@@ -93,9 +105,8 @@ public sealed class PriceLadder
 
     private bool TryGetOutside(long key, out int level)
     {
-        var index = _overflow.Count == 0 ? -1 : _overflow.Find(key);
-        level = index >= 0 ? _overflow.LevelAtIndex(index) : -1;
-        return index >= 0;
+        level = -1;
+        return _overflow.Count != 0 && _overflow.TryGet(key, out level);
     }
 
     /// <summary>Adds a key the ladder does not hold. The caller checks <see cref="IsFull"/>.</summary>
@@ -113,7 +124,96 @@ public sealed class PriceLadder
             return;
         }
 
-        var i = (int)offset;
+        PutInWindow(key, level);
+    }
+
+    // An empty window centres on the key about to go in.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Recentre(long key) => MoveWindow(key);
+
+    // A level outside the window. Each add or removal out there counts toward moving the window: once they outnumber the
+    // levels the ladder holds (at least MinOutsideBudget) and the best level is outside the window, the window moves to centre
+    // on the best, where the book is busy (a market that drifted away from an old resting order, which would otherwise pin
+    // the window where the market was). A move costs O((levels moved + 1) log n) and the operations counted pay for it, so
+    // alternating near and far orders cannot make it run often.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void AddOutside(long key, int level)
+    {
+        _overflow.Add(key, level);
+        if (++_outsideOperations > Math.Max(Count, MinOutsideBudget))
+        {
+            var best = BestKey;
+            if ((ulong)(best - _base) >= Window)
+            {
+                MoveWindow(best);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RemoveOutside(long key)
+    {
+        _overflow.Remove(key);
+        _outsideOperations++;
+    }
+
+    // Centres the window on the key: the window's levels that fall outside the new window go to the overflow, and the
+    // overflow's levels inside it come in, so the overflow only ever holds keys outside the window (what TryGet and Remove
+    // rely on). Only the levels that move are visited.
+    private void MoveWindow(long centre)
+    {
+        var moved = 0;
+        if (_windowCount != 0)
+        {
+            for (var i = Highest(); i >= 0; i = Below(i))
+            {
+                _movingKeys[moved] = _base + i;
+                _movingLevels[moved++] = _levelPlusOne[i] - 1;
+            }
+
+            for (var m = 0; m < moved; m++)   // the bitmaps are read by the walk above: cleared after it
+            {
+                var i = (int)(_movingKeys[m] - _base);
+                _levelPlusOne[i] = 0;
+                _l2[i >> 6] = 0;
+                _l1[i >> 12] = 0;
+            }
+
+            _l0 = 0;
+            _windowCount = 0;
+        }
+
+        _base = centre - (Window / 2);
+        for (var m = 0; m < moved; m++)
+        {
+            var key = _movingKeys[m];
+            if ((ulong)(key - _base) < Window)
+            {
+                PutInWindow(key, _movingLevels[m]);
+            }
+            else
+            {
+                _overflow.Add(key, _movingLevels[m]);
+                LevelsMoved++;
+            }
+        }
+
+        var below = _base + Window;
+        while (_overflow.TryBelow(below, out var k, out var level) && k >= _base)
+        {
+            _overflow.Remove(k);
+            PutInWindow(k, level);
+            LevelsMoved++;
+            below = k;
+        }
+
+        _outsideOperations = 0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void PutInWindow(long key, int level)
+    {
+        var i = (int)(key - _base);
         _levelPlusOne[i] = level + 1;
         _l2[i >> 6] |= 1UL << (i & 63);
         _l1[i >> 12] |= 1UL << ((i >> 6) & 63);
@@ -121,40 +221,13 @@ public sealed class PriceLadder
         _windowCount++;
     }
 
-    // An empty window centres on the key about to go in; overflow keys now inside it move in, so the
-    // overflow only ever holds keys outside the window (what TryGet and Remove rely on).
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void Recentre(long key)
-    {
-        _base = key - (Window / 2);
-        for (var i = _overflow.Count - 1; i >= 0; i--)
-        {
-            var k = _overflow.KeyAtIndex(i);
-            var offset = (ulong)(k - _base);
-            if (offset < Window)
-            {
-                var level = _overflow.LevelAtIndex(i);
-                _overflow.RemoveAt(i);
-                var w = (int)offset;
-                _levelPlusOne[w] = level + 1;
-                _l2[w >> 6] |= 1UL << (w & 63);
-                _l1[w >> 12] |= 1UL << ((w >> 6) & 63);
-                _l0 |= 1UL << (w >> 12);
-                _windowCount++;
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void AddOutside(long key, int level) => _overflow.InsertAt(~_overflow.Find(key), key, level);
-
     /// <summary>Removes a key the ladder holds.</summary>
     public void Remove(long key)
     {
         var offset = (ulong)(key - _base);
         if (offset >= Window || _windowCount == 0)
         {
-            _overflow.RemoveAt(_overflow.Find(key));
+            RemoveOutside(key);
             return;
         }
 
@@ -217,11 +290,16 @@ public sealed class PriceLadder
         return (word << 6) + 63 - BitOperations.LeadingZeroCount(_l2[word]);
     }
 
-    /// <summary>Walks the levels from the best down, allocation-free: <c>while (c.MoveNext()) use(c.Level)</c>.</summary>
+    /// <summary>Walks the levels from the best down, allocation-free: <c>while (c.MoveNext()) use(c.Level)</c>. Each step
+    /// is O(1) in the window and O(log n) in the overflow; removing the level just returned does not disturb the walk.</summary>
     public struct Cursor(PriceLadder ladder)
     {
         private int _phase;        // 0: overflow above the window, 1: window, 2: overflow below, 3: done
-        private int _position = int.MinValue;
+        private bool _started;
+        private int _window;
+        private bool _hasNext;     // phases 0 and 2: the next overflow key, found ahead
+        private long _nextKey;
+        private int _nextLevel;
 
         public int Level { get; private set; }
 
@@ -230,21 +308,29 @@ public sealed class PriceLadder
         public bool MoveNext()
         {
             var overflow = ladder._overflow;
-            var windowTop = ladder._base + Window;
             while (true)
             {
                 switch (_phase)
                 {
                     case 0:
-                        _position = _position == int.MinValue ? overflow.Count - 1 : _position - 1;
-                        if (_position >= 0 && (ladder._windowCount == 0 || overflow.KeyAtIndex(_position) >= windowTop))
+                        if (!_started)
                         {
-                            return Take(overflow.KeyAtIndex(_position), overflow.LevelAtIndex(_position));
+                            _started = true;
+                            _hasNext = overflow.Count != 0;
+                            if (_hasNext)
+                            {
+                                _nextKey = overflow.BestKey;
+                                _nextLevel = overflow.BestLevel;
+                            }
                         }
 
-                        _position++;   // not consumed: the below-window phase starts here
+                        if (_hasNext && (ladder._windowCount == 0 || _nextKey >= ladder._base + Window))
+                        {
+                            return TakeNextOutside(overflow);
+                        }
+
+                        // What is left of the overflow is below the window: the walk goes on there after the window.
                         _phase = ladder._windowCount == 0 ? 2 : 1;
-                        _overflowNext = _position - 1;
                         _window = -2;
                         continue;
                     case 1:
@@ -257,10 +343,9 @@ public sealed class PriceLadder
                         _phase = 2;
                         continue;
                     case 2:
-                        if (_overflowNext >= 0)
+                        if (_hasNext)
                         {
-                            var i = _overflowNext--;
-                            return Take(overflow.KeyAtIndex(i), overflow.LevelAtIndex(i));
+                            return TakeNextOutside(overflow);
                         }
 
                         _phase = 3;
@@ -271,8 +356,12 @@ public sealed class PriceLadder
             }
         }
 
-        private int _window;
-        private int _overflowNext;
+        private bool TakeNextOutside(LevelTree overflow)
+        {
+            Take(_nextKey, _nextLevel);
+            _hasNext = overflow.TryBelow(Key, out _nextKey, out _nextLevel);
+            return true;
+        }
 
         private bool Take(long key, int level)
         {

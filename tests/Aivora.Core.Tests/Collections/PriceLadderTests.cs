@@ -60,7 +60,89 @@ public sealed class PriceLadderTests
         if (spread > 100_000) Assert.True(ladder.OutsideWindow > 0, "the wide case must exercise the overflow");
     }
 
-    private static void AssertOrder(SortedDictionary<long, int> model, PriceLadder ladder)
+    [Fact]
+    public void ShouldMoveTheWindowToABookThatDriftedAwayFromAStaleLevel()
+    {
+        // The window centres on the first key; that level stays while the market trades 200,000 keys away. The window must
+        // follow the market (the busy levels back in O(1) reach), leaving the stale level in the overflow, in order throughout.
+        var random = new Random(3);
+        var ladder = new PriceLadder(2_048);
+        var model = new SortedDictionary<long, int> { [0] = 0 };
+        ladder.Add(0, 0);
+        for (var i = 1; i < 30_000; i++)
+        {
+            var key = 200_000 + random.Next(-900, 900);
+            if (model.Remove(key))
+            {
+                ladder.Remove(key);
+            }
+            else if (!ladder.IsFull)
+            {
+                ladder.Add(key, i);
+                model[key] = i;
+            }
+
+            Assert.Equal(model.Count, ladder.Count);
+            Assert.Equal(model.Keys.Max(), ladder.BestKey);
+            Assert.Equal(model[model.Keys.Max()], ladder.BestLevel);
+            Assert.Equal(model.TryGetValue(key - 1, out var expected), ladder.TryGet(key - 1, out var level));
+            if (model.ContainsKey(key - 1)) Assert.Equal(expected, level);
+            if (i % 1_999 == 0) AssertOrder(model, ladder);
+        }
+
+        Assert.Equal(1, ladder.OutsideWindow);   // only the stale level
+        Assert.True(ladder.TryGet(0, out var stale) && stale == 0);
+
+        // A sweep takes each level as the walk reaches it: the walk goes on from where it was, down to the stale level.
+        var swept = new List<long>();
+        var cursor = ladder.FromBest();
+        while (cursor.MoveNext())
+        {
+            swept.Add(cursor.Key);
+            ladder.Remove(cursor.Key);
+        }
+
+        Assert.Equal(model.Keys.Reverse(), swept);
+        Assert.Equal(0, ladder.Count);
+    }
+
+    [Fact]
+    public void ShouldNotMoveTheWindowBackAndForthForAFarLevelComingAndGoing()
+    {
+        // 500 levels in the window, and a far level that becomes the best and goes, 20,000 times: moving the window (500 levels)
+        // each time would carry ten million levels; the moves must stay paid for by the operations that asked for them.
+        var ladder = new PriceLadder(1_024);
+        var model = new SortedDictionary<long, int>();
+        for (var k = 0; k < 500; k++)
+        {
+            ladder.Add(k * 3, k);
+            model[k * 3] = k;
+        }
+
+        var operations = 500;
+        for (var i = 0; i < 20_000; i++)
+        {
+            var far = 100_000L + (i % 7);
+            ladder.Add(far, 1_000 + i);
+            Assert.Equal(far, ladder.BestKey);
+            ladder.Remove(far);
+            if (i % 3 == 0)
+            {
+                // The near book moves too: one level goes and comes back.
+                var near = (i % 500) * 3;
+                ladder.Remove(near);
+                ladder.Add(near, model[near]);
+                operations += 2;
+            }
+
+            operations += 2;
+        }
+
+        AssertOrder(model, ladder);
+        Assert.True(ladder.LevelsMoved <= (2L * operations) + ladder.Capacity, $"{ladder.LevelsMoved} levels moved over {operations} operations");
+    }
+
+        private static void AssertOrder(SortedDictionary<long, int> model, PriceLadder ladder)
     {
         var walked = new List<(long, int)>();
         var cursor = ladder.FromBest();
