@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using Aivora.Transport.Driver;
@@ -38,11 +39,13 @@ public static class RawUdpFloor
         var warmup = roundTrips / 5;
         for (var i = 0; i < roundTrips + warmup; i++)
         {
+            // Each datagram carries its number and the round trip ends at its own echo: an echo that came after its
+            // round trip timed out is dropped, not taken as the next one's (which would leave two in flight from then on).
+            BinaryPrimitives.WriteInt64LittleEndian(payload[8..], i);
             var t0 = Stopwatch.GetTimestamp();
             ping.Send(payload, pongAddress);
             var timeout = t0 + Stopwatch.Frequency;
-            Span<byte> reply;
-            while (!ping.TryReceive(out reply, out _))
+            while (!(ping.TryReceive(out var reply, out _) && reply.Length >= 16 && BinaryPrimitives.ReadInt64LittleEndian(reply[8..]) == i))
             {
                 if (Stopwatch.GetTimestamp() > timeout) break;
             }

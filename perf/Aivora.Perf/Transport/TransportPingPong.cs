@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -16,6 +17,13 @@ namespace Aivora.Perf.Transport;
 /// there is; the ratio is against it). The managed-socket loop (Available + ReceiveFrom) is measured too, for reference.
 /// This process pings; a child copy of this executable pongs. Each is pinned to its own CPU where
 /// there are two. Exactly two threads spin: one per process.
+/// <para>
+/// Every message carries its number (bytes 8-15) and a round trip ends only at the echo of that number: an echo of
+/// anything else (a knock the raw loops sent while the pong was starting, answered late) is dropped and counted.
+/// Without that, one knock answered after the ping moved on left two messages in flight for the whole pass: each
+/// "round trip" then took the echo of the one before, about a send and a receive, and the floor read ~3.3 µs in
+/// some passes and ~5.5 µs in others (the true one), against ~6 µs for our transport, which never knocks.
+/// </para>
 /// </summary>
 public static class TransportPingPong
 {
@@ -39,14 +47,18 @@ public static class TransportPingPong
         var histograms = impls.ToDictionary(impl => impl, _ => new LatencyHistogram());
         var mirrored = impls.Concat(impls.Reverse()).ToArray();
         var passes = impls.ToDictionary(impl => impl, _ => new List<long>());
+        var stale = impls.ToDictionary(impl => impl, _ => 0L);
         foreach (var impl in mirrored.Concat(mirrored))
         {
-            // Each pass into the implementation's histogram and into one of its own, for the pass's p50: on this VM a loop
-            // can run a whole pass in a fast or a slow mode (the floor ~2.9 or ~4.4 us), and the passes line shows which.
+            // Each pass into the implementation's histogram and into one of its own, for the pass's p50: the passes line
+            // shows a pass that ran unlike the others.
             var pass = new LatencyHistogram();
-            if (!Measure(impl, warmup, messages / 4, histograms[impl], pass)) return 1;
+            if (!Measure(impl, warmup, messages / 4, histograms[impl], pass, out var staleEchoes)) return 1;
             passes[impl].Add(pass.Percentile(50));
+            stale[impl] += staleEchoes;
         }
+
+        Console.WriteLine($"# echoes of another message than the one awaited, dropped: {string.Join("; ", impls.Select(impl => $"{impl} {stale[impl]}"))}");
 
         Console.WriteLine(FormattableString.Invariant(
             $"# passes (p50 ns each, in run order): {string.Join("; ", impls.Select(impl => $"{impl} {string.Join(" ", passes[impl])}"))}"));
@@ -90,6 +102,9 @@ public static class TransportPingPong
     // A round trip goes into the implementation's histogram and into its pass's.
     private sealed class RoundTrips(LatencyHistogram all, LatencyHistogram pass)
     {
+        /// <summary>Echoes dropped because they answered another message than the one awaited.</summary>
+        public long Stale;
+
         public void Record(long ns)
         {
             all.Record(ns);
@@ -97,9 +112,10 @@ public static class TransportPingPong
         }
     }
 
-    private static bool Measure(string impl, int warmup, int messages, LatencyHistogram all, LatencyHistogram pass)
+    private static bool Measure(string impl, int warmup, int messages, LatencyHistogram all, LatencyHistogram pass, out long stale)
     {
         var histogram = new RoundTrips(all, pass);
+        stale = 0;
         int pingPort = FreePort(), pongPort = FreePort();
         using var child = Process.Start(Aivora.Node.Engine.JitProfile.StartAgain(typeof(TransportPingPong).Assembly,
             ["transport-pong", impl, pingPort.ToString(CultureInfo.InvariantCulture), pongPort.ToString(CultureInfo.InvariantCulture), _pongCpu.ToString(CultureInfo.InvariantCulture)])!)!;
@@ -112,6 +128,7 @@ public static class TransportPingPong
                 _ => AivoraPing(pingPort, pongPort, warmup, messages, histogram),
             };
             if (!ok) Console.Error.WriteLine($"transport-pingpong {impl}: the pong side did not answer in time");
+            stale = histogram.Stale;
             return ok;
         }
         finally
@@ -137,6 +154,7 @@ public static class TransportPingPong
 
         for (int i = 0; i < warmup + messages; i++)
         {
+            BinaryPrimitives.WriteInt64LittleEndian(message.AsSpan(SequenceOffset), i);
             long start = Stopwatch.GetTimestamp();
             while (pub.Offer(message) < 0)
             {
@@ -145,6 +163,7 @@ public static class TransportPingPong
                 if (Stopwatch.GetTimestamp() > deadline + Stopwatch.Frequency * 60) return false;
             }
             handler.Received = 0;
+            handler.Awaited = i;
             long startNs = NanoClock.Now;
             while (handler.Received == 0)
             {
@@ -157,6 +176,7 @@ public static class TransportPingPong
             }
             if (i >= warmup) histogram.Record((long)((Stopwatch.GetTimestamp() - start) * (1e9 / Stopwatch.Frequency)));
         }
+        histogram.Stale += handler.Stale;
         message[0] = 0xFF; // stop
         pub.Offer(message);
         for (int i = 0; i < 10_000; i++) pub.DoWork(NanoClock.Now);
@@ -180,18 +200,36 @@ public static class TransportPingPong
         return 0;
     }
 
+    // The pong side echoes (Publication set); the ping side counts the echo of the message it waits for (Awaited).
     private struct Echo : IFragmentHandler
     {
         public NetworkPublication? Publication;
+        public long Awaited;
         public int Received;
+        public long Stale;
         public bool Stop;
         public void OnFragment(ReadOnlySpan<byte> payload, in FragmentHeader header)
         {
-            Received++;
-            if (payload.Length > 0 && payload[0] == 0xFF) Stop = true;
-            else Publication?.Offer(payload);
+            if (Publication is { } publication)
+            {
+                if (payload.Length > 0 && payload[0] == 0xFF) Stop = true;
+                else publication.Offer(payload);
+            }
+            else if (IsEchoOf(payload, Awaited))
+            {
+                Received++;
+            }
+            else
+            {
+                Stale++;
+            }
         }
     }
+
+    private const int SequenceOffset = 8;
+
+    private static bool IsEchoOf(ReadOnlySpan<byte> echo, long sequence) =>
+        echo.Length >= SequenceOffset + 8 && BinaryPrimitives.ReadInt64LittleEndian(echo[SequenceOffset..]) == sequence;
 
     // The floor: no protocol, one datagram per recvfrom / send (UdpChannel with a batch of one is
     // exactly that), on sockets connected to their peer, as our publications' sockets are.
@@ -202,6 +240,7 @@ public static class TransportPingPong
         var peer = new IPEndPoint(IPAddress.Loopback, pingPort).Serialize();
         var message = new byte[Payload];
         long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 20;
+        BinaryPrimitives.WriteInt64LittleEndian(message.AsSpan(SequenceOffset), -1);   // knocks: never a message's number
         while (true)
         {
             channel.Send(message, peer);
@@ -211,10 +250,16 @@ public static class TransportPingPong
         }
         for (int i = 0; i < warmup + messages; i++)
         {
+            BinaryPrimitives.WriteInt64LittleEndian(message.AsSpan(SequenceOffset), i);
             long start = Stopwatch.GetTimestamp();
             channel.Send(message, peer);
-            while (!channel.TryReceive(out _, out _))
+            while (true)
             {
+                if (channel.TryReceive(out var echo, out _))
+                {
+                    if (IsEchoOf(echo, i)) break;
+                    histogram.Stale++;
+                }
                 if (Stopwatch.GetTimestamp() - start > Stopwatch.Frequency * 5) return false;
             }
             if (i >= warmup) histogram.Record((long)((Stopwatch.GetTimestamp() - start) * (1e9 / Stopwatch.Frequency)));
@@ -248,6 +293,7 @@ public static class TransportPingPong
         var buffer = new byte[2048];
         // The child may not have bound yet: knock until it answers.
         long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 20;
+        BinaryPrimitives.WriteInt64LittleEndian(message.AsSpan(SequenceOffset), -1);   // knocks: never a message's number
         while (true)
         {
             socket.SendTo(message, SocketFlags.None, peer);
@@ -257,13 +303,19 @@ public static class TransportPingPong
         }
         for (int i = 0; i < warmup + messages; i++)
         {
+            BinaryPrimitives.WriteInt64LittleEndian(message.AsSpan(SequenceOffset), i);
             long start = Stopwatch.GetTimestamp();
             socket.SendTo(message, SocketFlags.None, peer);
-            while (socket.Available == 0)
+            while (true)
             {
+                if (socket.Available > 0)
+                {
+                    int length = socket.ReceiveFrom(buffer, SocketFlags.None, from);
+                    if (IsEchoOf(buffer.AsSpan(0, length), i)) break;
+                    histogram.Stale++;
+                }
                 if (Stopwatch.GetTimestamp() - start > Stopwatch.Frequency * 5) return false;
             }
-            socket.ReceiveFrom(buffer, SocketFlags.None, from);
             if (i >= warmup) histogram.Record((long)((Stopwatch.GetTimestamp() - start) * (1e9 / Stopwatch.Frequency)));
         }
         message[0] = 0xFF;
