@@ -8,11 +8,11 @@ namespace Aivora.Core.Collections;
 /// the best: a window of 2^16 consecutive keys direct-mapped to level indexes, with a three-level bitmap
 /// of the occupied keys (1,024 words, 16 summary words, one top word) so the best key and the next key
 /// down are found with three leading-zero counts. Keys are ascending "goodness" (bids: price, asks:
-/// -price), so one rule serves both sides. The window is centred on the first key a ladder receives
-/// (and again whenever it empties). Keys outside it (a price further than ±32,768 ticks from that
-/// centre, as after the market moved away from an order still resting) go to the overflow, a balanced
-/// tree (<see cref="LevelTree"/>): O(log n) in the levels outside, whatever their distance, and counted
-/// in <see cref="OutsideWindow"/>.
+/// -price), so one rule serves both sides. The window is centred on the first key a ladder receives,
+/// again whenever it empties, and on the best key once operations outside it outnumber the levels held
+/// (the market moved away from an order still resting). Keys outside it (a price further than ±32,768
+/// ticks from the centre) go to the overflow, a B+ tree (<see cref="LevelTree"/>): O(log n) in the
+/// levels outside, whatever their distance, and counted in <see cref="OutsideWindow"/>.
 /// <code>
 ///   key:   base ................ base + 65,535      (outside: overflow tree, best kept on the side)
 ///   l2:    1,024 x 64 bits: key occupied
@@ -134,8 +134,9 @@ public sealed class PriceLadder
     // A level outside the window. Each add or removal out there counts toward moving the window: once they outnumber the
     // levels the ladder holds (at least MinOutsideBudget) and the best level is outside the window, the window moves to centre
     // on the best, where the book is busy (a market that drifted away from an old resting order, which would otherwise pin
-    // the window where the market was). A move costs O((levels moved + 1) log n) and the operations counted pay for it, so
-    // alternating near and far orders cannot make it run often.
+    // the window where the market was). A move costs O(levels in the window + levels crossing its edge × log n), at most
+    // O(levels held × log n), and the operations counted pay for it, so alternating near and far orders cannot make it run
+    // often. It is the one operation here whose cost is not bounded per call: amortized over the calls before it.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void AddOutside(long key, int level)
     {
@@ -159,7 +160,7 @@ public sealed class PriceLadder
 
     // Centres the window on the key: the window's levels that fall outside the new window go to the overflow, and the
     // overflow's levels inside it come in, so the overflow only ever holds keys outside the window (what TryGet and Remove
-    // rely on). Only the levels that move are visited.
+    // rely on). The window's levels are each visited; of the overflow's, only those coming in.
     private void MoveWindow(long centre)
     {
         var moved = 0;
