@@ -78,4 +78,70 @@ public sealed class FarPriceDifferentialTests
         Assert.Null(engine.ValidateInvariants());
         Assert.Equal(reference.StateHash(), engine.StateHash());
     }
+
+    [Fact]
+    public void ShouldMatchTheReferenceBookAsTheMarketDriftsAwayFromStaleOrders()
+    {
+        // One order a side rests where the market started and is never touched; the market trends up by ~20 ticks an
+        // operation (1.2 M ticks in all), ±900 ticks wide, with sweeps: the windows must keep moving to the market while the
+        // stale orders stay in the overflow, and every event must be the reference book's.
+        var config = new EngineConfig { Instruments = [Wide], MaxRestingOrders = 8_192, MaxPriceLevelsPerSide = 4_096, MaxAccounts = 64 };
+        var engineEvents = new List<EngineEvent>();
+        var referenceEvents = new List<EngineEvent>();
+        var engine = new MatchingEngine<RecordingSink, TrackedPositions>(config, new RecordingSink(engineEvents), new TrackedPositions(new PositionTracker()));
+        var reference = new ReferenceBook(config, new PositionTracker(), referenceEvents.Add);
+        var random = new Random(23);
+        var live = new List<long>();
+        var centre = 5_000_000L;
+        long clientOrderId = 1;
+
+        void Run(EngineCommand c)
+        {
+            engineEvents.Clear();
+            referenceEvents.Clear();
+            engine.Process(in c);
+            reference.Process(c);
+            Assert.Equal(referenceEvents, engineEvents);
+        }
+
+        Run(EngineCommand.Limit(0, 1, 1, clientOrderId++, Side.Buy, centre - 300_000, 5));    // the stale orders
+        Run(EngineCommand.Limit(0, 2, 1, clientOrderId++, Side.Sell, centre + 3_000_000, 5));
+        for (var i = 1; i < 60_000; i++)
+        {
+            centre += random.Next(0, 40);
+            var roll = random.Next(100);
+            if (roll < 25 && live.Count > 0)
+            {
+                var index = random.Next(live.Count);
+                Run(EngineCommand.Cancel(i, 1 + (int)(live[index] % 16), 0, live[index]));
+                live[index] = live[^1];
+                live.RemoveAt(live.Count - 1);
+            }
+            else if (roll < 32)
+            {
+                var side = random.Next(2) == 0 ? Side.Buy : Side.Sell;
+                var reach = random.Next(600);
+                Run(EngineCommand.Limit(i, 1 + random.Next(16), 1, 0, side, side == Side.Buy ? centre + reach : centre - reach, 1 + random.Next(100), TimeInForce.Ioc));
+            }
+            else
+            {
+                var side = random.Next(2) == 0 ? Side.Buy : Side.Sell;
+                var offset = random.Next(-20, 900);
+                var id = clientOrderId++;
+                Run(EngineCommand.Limit(i, 1 + (int)(id % 16), 1, id, side, side == Side.Buy ? centre - offset : centre + offset, 1 + random.Next(20)));
+                live.Add(id);
+            }
+
+            if (i % 2_000 == 0)
+            {
+                Assert.Null(engine.ValidateInvariants());
+            }
+        }
+
+        Assert.Null(engine.ValidateInvariants());
+        Assert.Equal(reference.StateHash(), engine.StateHash());
+        Assert.True(engine.LevelsMovedAcrossWindows(1) > 1_000, $"the windows moved {engine.LevelsMovedAcrossWindows(1)} levels: they must follow the market");
+        Assert.Contains(engine.RestingOrders(1, Side.Buy), o => o.PriceTicks == 4_700_000);    // the stale orders still rest
+        Assert.Contains(engine.RestingOrders(1, Side.Sell), o => o.PriceTicks == 8_000_000);
+    }
 }

@@ -217,6 +217,9 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     /// <summary>The reference price of the instrument at configuration index <paramref name="bookIndex"/>.</summary>
     internal long ReferencePriceAt(int bookIndex) => _books[bookIndex].ReferencePriceTicks;
 
+    /// <summary>Levels the instrument's two ladders carried across their windows' edges as the windows moved (tests, diagnostics).</summary>
+    internal long LevelsMovedAcrossWindows(int instrumentId) => BookOf(instrumentId).Bids.LevelsMoved + BookOf(instrumentId).Asks.LevelsMoved;
+
     private OrderBook BookOf(int instrumentId) =>
         _bookIndex.TryGetValue(new IntKey(instrumentId), out var index)
             ? _books[index]
