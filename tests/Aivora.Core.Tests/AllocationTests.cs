@@ -53,6 +53,53 @@ public sealed class AllocationTests
             $"the measured run must cover every path: trades={sink.Trades} cancels={sink.Cancelled} amends={sink.Amended} expiries={sink.Expired} rejects={sink.Rejected}");
     }
 
+    [Fact]
+    public void ShouldAllocateZeroBytesOutsideTheLaddersWindowAndWhenItMoves()
+    {
+        // A stale level far below, and ~4,000 levels spread ±100,000 keys around a price that trends up: most of them in the
+        // overflow tree (three levels deep: leaf and inner splits, loans, merges) and the window moving after the price, all
+        // from the pools sized at construction.
+        var ladder = new Aivora.Core.Collections.PriceLadder(4_096);
+        var held = new long[4_096];
+        var count = 0;
+        var random = new Random(5);
+        var centre = 0L;
+        ladder.Add(-1_000_000, 0);
+
+        void Step()
+        {
+            centre += random.Next(0, 40);
+            if (count > 0 && (count == held.Length || random.Next(5) < 2))
+            {
+                var at = random.Next(count);
+                ladder.Remove(held[at]);
+                held[at] = held[--count];
+            }
+            else
+            {
+                var key = centre + random.Next(-100_000, 100_000);
+                if (!ladder.TryGet(key, out _) && !ladder.IsFull)
+                {
+                    ladder.Add(key, count);
+                    held[count++] = key;
+                }
+            }
+        }
+
+        for (var i = 0; i < 100_000; i++) Step();
+        var movedBefore = ladder.LevelsMoved;
+        var outsideSeen = 0;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 400_000; i++)
+        {
+            Step();
+            outsideSeen = Math.Max(outsideSeen, ladder.OutsideWindow);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(ladder.LevelsMoved > movedBefore && outsideSeen > 1_500, $"the measured run must move the window ({ladder.LevelsMoved - movedBefore} levels) and fill the overflow ({outsideSeen})");
+    }
+
     /// <summary>A generated flow, fed back by a scratch engine so it names live orders.</summary>
     private static EngineCommand[] GenerateFlow(int count)
     {
