@@ -155,9 +155,7 @@ public sealed class LevelTree
             return false;
         }
 
-        var start = leaf * B;
-        Array.Copy(_leafKeys, start + at + 1, _leafKeys, start + at, n - at - 1);
-        Array.Copy(_leafLevels, start + at + 1, _leafLevels, start + at, n - at - 1);
+        RemovePair(_leafKeys, _leafLevels, leaf * B, n, at);
         _leafCount[leaf] = n - 1;
         _count--;
         if (n - 1 < Half && _height > 0)
@@ -210,15 +208,26 @@ public sealed class LevelTree
         return i;
     }
 
+    // A node's entries are pairs kept in two arrays (a leaf: key and level; an inner node: separator and child), n of them
+    // from start: these open a gap at a position for one pair, or close the one a pair leaves.
+    private static void InsertPair(long[] longs, int[] ints, int start, int n, int at, long l, int i)
+    {
+        Array.Copy(longs, start + at, longs, start + at + 1, n - at);
+        Array.Copy(ints, start + at, ints, start + at + 1, n - at);
+        longs[start + at] = l;
+        ints[start + at] = i;
+    }
+
+    private static void RemovePair(long[] longs, int[] ints, int start, int n, int at)
+    {
+        Array.Copy(longs, start + at + 1, longs, start + at, n - at - 1);
+        Array.Copy(ints, start + at + 1, ints, start + at, n - at - 1);
+    }
+
     private void InsertInLeaf(int leaf, int at, long key, int level)
     {
-        var start = leaf * B;
-        var n = _leafCount[leaf];
-        Array.Copy(_leafKeys, start + at, _leafKeys, start + at + 1, n - at);
-        Array.Copy(_leafLevels, start + at, _leafLevels, start + at + 1, n - at);
-        _leafKeys[start + at] = key;
-        _leafLevels[start + at] = level;
-        _leafCount[leaf] = n + 1;
+        InsertPair(_leafKeys, _leafLevels, leaf * B, _leafCount[leaf], at, key, level);
+        _leafCount[leaf]++;
     }
 
     // A full leaf: its upper half moves to a new leaf after it, the key goes into the half it belongs to, and the new
@@ -280,13 +289,8 @@ public sealed class LevelTree
 
     private void InsertInInner(int node, int position, long separator, int child)
     {
-        var start = node * B;
-        var n = _innerCount[node];
-        Array.Copy(_innerChildren, start + position, _innerChildren, start + position + 1, n - position);
-        Array.Copy(_innerSeparators, start + position, _innerSeparators, start + position + 1, n - position);
-        _innerChildren[start + position] = child;
-        _innerSeparators[start + position] = separator;
-        _innerCount[node] = n + 1;
+        InsertPair(_innerSeparators, _innerChildren, node * B, _innerCount[node], position, separator, child);
+        _innerCount[node]++;
     }
 
     // A full inner node taking one more child: the upper half of its B + 1 children moves to a new node; returns the
@@ -352,10 +356,8 @@ public sealed class LevelTree
             _leafKeys[(leaf * B) + n] = _leafKeys[right * B];
             _leafLevels[(leaf * B) + n] = _leafLevels[right * B];
             _leafCount[leaf] = n + 1;
-            var rn = _leafCount[right];
-            Array.Copy(_leafKeys, (right * B) + 1, _leafKeys, right * B, rn - 1);
-            Array.Copy(_leafLevels, (right * B) + 1, _leafLevels, right * B, rn - 1);
-            _leafCount[right] = rn - 1;
+            RemovePair(_leafKeys, _leafLevels, right * B, _leafCount[right], 0);
+            _leafCount[right]--;
             _innerSeparators[parentStart + index + 1] = _leafKeys[right * B];
             return;
         }
@@ -383,15 +385,9 @@ public sealed class LevelTree
         RefillInner(1);
     }
 
-    private static void RemoveAt(int[] children, long[] separators, int start, int count, int position)
-    {
-        Array.Copy(children, start + position + 1, children, start + position, count - position - 1);
-        Array.Copy(separators, start + position + 1, separators, start + position, count - position - 1);
-    }
-
     private void RemoveChild(int node, int position)
     {
-        RemoveAt(_innerChildren, _innerSeparators, node * B, _innerCount[node], position);
+        RemovePair(_innerSeparators, _innerChildren, node * B, _innerCount[node], position);
         _innerCount[node]--;
     }
 
@@ -469,35 +465,38 @@ public sealed class LevelTree
         }
     }
 
+    // The pools' free lists: a free leaf links through _leafNext, a free inner node through _innerCount.
+    private static int Pop(ref int free, int[] links)
+    {
+        var node = free;
+        free = links[node];
+        links[node] = 0;
+        return node;
+    }
+
+    private static void Push(ref int free, int[] links, int node)
+    {
+        links[node] = free;
+        free = node;
+    }
+
     private int TakeLeaf()
     {
-        var leaf = _freeLeaf;
-        _freeLeaf = _leafNext[leaf];
+        var leaf = Pop(ref _freeLeaf, _leafNext);
         _leafCount[leaf] = 0;
         return leaf;
     }
 
     private void ReleaseLeaf(int leaf)
     {
-        _leafNext[leaf] = _freeLeaf;
         _leafPrev[leaf] = None;
         _leafCount[leaf] = 0;
-        _freeLeaf = leaf;
+        Push(ref _freeLeaf, _leafNext, leaf);
     }
 
-    private int TakeInner()
-    {
-        var node = _freeInner;
-        _freeInner = _innerCount[node];
-        _innerCount[node] = 0;
-        return node;
-    }
+    private int TakeInner() => Pop(ref _freeInner, _innerCount);
 
-    private void ReleaseInner(int node)
-    {
-        _innerCount[node] = _freeInner;
-        _freeInner = node;
-    }
+    private void ReleaseInner(int node) => Push(ref _freeInner, _innerCount, node);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowFull() => throw new InvalidOperationException("level tree full: the caller checks capacity before adding");
