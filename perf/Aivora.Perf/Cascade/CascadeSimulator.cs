@@ -310,13 +310,20 @@ public static class CascadeSimulator
     {
         options = new Options("jump", 8, 5_000, 1, 40, 2_000, "cascade.png", 12);
         error = "";
+        string[] names = ["--shock", "--pct", "--accounts", "--seed", "--seconds", "--depth", "--png", "--print"];
         for (var i = 0; i < args.Length; i++)
         {
             var name = args[i];
             var value = i + 1 < args.Length ? args[i + 1] : null;
+            if (!names.Contains(name))
+            {
+                error = $"unknown option {name} (options, each with a value: {string.Join(", ", names)})";
+                return false;
+            }
+
             if (value is null)
             {
-                error = $"{name} needs a value";
+                error = $"{name} takes a value";
                 return false;
             }
 
@@ -355,7 +362,7 @@ public static class CascadeSimulator
 
             if (!ok)
             {
-                error = $"{name} {value}: unknown option or value out of range (--shock jump|ramp|gap, --pct 0-30, --accounts 1-30000, --seconds 2-600, --depth 1-100000)";
+                error = $"{name} {value}: not a valid value (--shock jump|ramp|gap, --pct 0-30, --accounts 1-30000, --seed an integer, --seconds 2-600, --depth 1-100000, --print 0 or more)";
                 return false;
             }
         }
