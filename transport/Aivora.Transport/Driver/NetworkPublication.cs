@@ -226,7 +226,8 @@ public sealed class NetworkPublication : IDisposable
         // for the answer (invoker mode), and none of them is urgent at that scale (a NAK is answered at
         // most 100 µs late, the interval at which the C receiver repeats one; the flow-control window
         // is far larger than what is sent in 100 µs). Measured with `perf transport --quick`, three runs
-        // each: every 20 µs gave ratio_p50 1.20-1.22 against the raw UDP floor, every 100 µs 1.12-1.16.
+        // each: every 20 µs gave ratio_p50 1.20-1.22 against the raw UDP floor, every 100 µs 1.12-1.16 (the floor as measured
+        // then, before the harness matched each echo to its message: the two settings compared in the same harness).
         // A quiet publication (nothing sent for a millisecond, nothing waiting, never back-pressured since
         // the last look, or no receiver yet) reads them every millisecond: on a node with many streams
         // each idle socket read is a syscall on the engine's duty cycle.
