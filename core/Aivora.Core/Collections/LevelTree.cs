@@ -46,9 +46,11 @@ public sealed class LevelTree
     {
         ArgumentOutOfRangeException.ThrowIfNegative(capacity);
         _capacity = capacity;
-        // Every leaf but the root holds at least Half keys and every inner node but the root at least Half children.
+        // Every leaf but the root holds at least Half keys, so there are at most capacity / Half + 1 leaves (one more while a
+        // split is under way); every inner node but the root has at least Half children, so each height has at most a
+        // sixteenth of the nodes below it: under leaves / 15 in all, plus a root per height.
         var leaves = (capacity / Half) + 2;
-        var inners = (leaves / Half) + MaxHeight + 2;
+        var inners = (leaves / (Half / 2)) + MaxHeight + 2;
         _leafKeys = new long[leaves * B];
         _leafLevels = new int[leaves * B];
         _leafCount = new int[leaves];

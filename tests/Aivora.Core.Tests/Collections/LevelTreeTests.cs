@@ -88,6 +88,25 @@ public sealed class LevelTreeTests
     }
 
     [Fact]
+    public void ShouldHoldItsWholeCapacityInAnyOrder()
+    {
+        // Filled to capacity (the node pools' worst case: keys arriving in order leave every split leaf half full), emptied
+        // and filled again in random order: the pools sized at construction must do.
+        const int capacity = 400_000;
+        var tree = new LevelTree(capacity);
+        for (var key = 0L; key < capacity; key++) tree.Add(key, (int)key);
+        Assert.Equal(capacity, tree.Count);
+        Assert.True(tree.Validate() <= HeightBound(capacity));
+        var order = Enumerable.Range(0, capacity).ToArray();
+        new Random(3).Shuffle(order);
+        foreach (var key in order) Assert.True(tree.Remove(key));
+        Assert.Equal(0, tree.Count);
+        foreach (var key in order) tree.Add(key * 7L, key);
+        Assert.True(tree.Validate() <= HeightBound(capacity));
+        Assert.Equal((capacity - 1) * 7L, tree.BestKey);
+    }
+
+    [Fact]
     public void ShouldRefuseAKeyBeyondCapacityAndReportAnAbsentKey()
     {
         var tree = new LevelTree(2);
