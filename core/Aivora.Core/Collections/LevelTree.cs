@@ -59,6 +59,14 @@ public sealed class LevelTree
         _innerSeparators = new long[inners * B];
         _innerChildren = new int[inners * B];
         _innerCount = new int[inners];
+        Clear();
+    }
+
+    /// <summary>Removes every key: the pools are linked free again (O(pool), a few hundred nodes for thousands of levels).</summary>
+    public void Clear()
+    {
+        var leaves = _leafCount.Length;
+        var inners = _innerCount.Length;
         for (var i = 0; i < leaves; i++)
         {
             _leafNext[i] = i + 1 < leaves ? i + 1 : None;
@@ -71,10 +79,41 @@ public sealed class LevelTree
 
         _freeInner = 0;
         _freeLeaf = 0;
+        _height = 0;
+        _count = 0;
         _root = TakeLeaf();
         _leafPrev[_root] = None;
         _leafNext[_root] = None;
         _lastLeaf = _root;
+    }
+
+    /// <summary>Key of the lowest level; valid only when <see cref="Count"/> &gt; 0. O(height).</summary>
+    public long LowestKey => _leafKeys[LeftmostLeaf() * B];
+
+    /// <summary>Copies every key and its level, ascending, into the arrays from <paramref name="offset"/>; returns how many. O(n).</summary>
+    public int CopyTo(long[] keys, int[] levels, int offset)
+    {
+        var copied = 0;
+        for (var leaf = LeftmostLeaf(); leaf != None; leaf = _leafNext[leaf])
+        {
+            var n = _leafCount[leaf];
+            Array.Copy(_leafKeys, leaf * B, keys, offset + copied, n);
+            Array.Copy(_leafLevels, leaf * B, levels, offset + copied, n);
+            copied += n;
+        }
+
+        return copied;
+    }
+
+    private int LeftmostLeaf()
+    {
+        var node = _root;
+        for (var h = _height; h > 0; h--)
+        {
+            node = _innerChildren[node * B];
+        }
+
+        return node;
     }
 
     public int Count => _count;

@@ -135,8 +135,9 @@ public sealed class PriceLadder
     // levels the ladder holds (at least MinOutsideBudget) and the best level is outside the window, the window moves to centre
     // on the best, where the book is busy (a market that drifted away from an old resting order, which would otherwise pin
     // the window where the market was). A move costs O(levels in the window + levels crossing its edge × log n), at most
-    // O(levels held × log n), and the operations counted pay for it, so alternating near and far orders cannot make it run
-    // often. It is the one operation here whose cost is not bounded per call: amortized over the calls before it.
+    // O(levels held × log n), O(levels held) when the whole overflow comes in, and the operations counted pay for it, so
+    // alternating near and far orders cannot make it run often. It is the one operation here whose cost is not bounded per
+    // call: amortized over the calls before it.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void AddOutside(long key, int level)
     {
@@ -185,6 +186,21 @@ public sealed class PriceLadder
         }
 
         _base = centre - (Window / 2);
+        var pulled = 0;
+        if (_overflow.Count != 0 && _overflow.LowestKey >= _base && _overflow.BestKey - _base < Window)
+        {
+            // The whole overflow comes in (a market that drifted: the busy levels were all out there): taken leaf by leaf
+            // and the tree emptied at once, instead of one removal each.
+            pulled = _overflow.CopyTo(_movingKeys, _movingLevels, moved);
+            _overflow.Clear();
+        }
+
+        for (var m = moved; m < moved + pulled; m++)
+        {
+            PutInWindow(_movingKeys[m], _movingLevels[m]);
+        }
+
+        LevelsMoved += pulled;
         for (var m = 0; m < moved; m++)
         {
             var key = _movingKeys[m];
