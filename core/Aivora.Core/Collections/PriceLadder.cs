@@ -114,7 +114,7 @@ public sealed class PriceLadder
     {
         if (_windowCount == 0)
         {
-            Recentre(key);
+            MoveWindow(key);   // an empty window centres on the key about to go in
         }
 
         var offset = (ulong)(key - _base);
@@ -126,10 +126,6 @@ public sealed class PriceLadder
 
         PutInWindow(key, level);
     }
-
-    // An empty window centres on the key about to go in.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void Recentre(long key) => MoveWindow(key);
 
     // A level outside the window. Each add or removal out there counts toward moving the window: once they outnumber the
     // levels the ladder holds (at least MinOutsideBudget) and the best level is outside the window, the window moves to centre
@@ -162,6 +158,7 @@ public sealed class PriceLadder
     // Centres the window on the key: the window's levels that fall outside the new window go to the overflow, and the
     // overflow's levels inside it come in, so the overflow only ever holds keys outside the window (what TryGet and Remove
     // rely on). The window's levels are each visited; of the overflow's, only those coming in.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void MoveWindow(long centre)
     {
         var moved = 0;

@@ -16,6 +16,16 @@ public static class RawUdpFloor
 {
     private static readonly double NsPerTick = 1e9 / Stopwatch.Frequency;
 
+    /// <summary>Where a ping-pong datagram carries its number (little-endian, 8 bytes): a round trip ends at its own echo.</summary>
+    public const int SequenceOffset = 8;
+
+    /// <summary>Numbers a ping-pong datagram.</summary>
+    public static void Number(Span<byte> datagram, long sequence) => BinaryPrimitives.WriteInt64LittleEndian(datagram[SequenceOffset..], sequence);
+
+    /// <summary>True when <paramref name="echo"/> answers the datagram numbered <paramref name="sequence"/>.</summary>
+    public static bool IsEchoOf(ReadOnlySpan<byte> echo, long sequence) =>
+        echo.Length >= SequenceOffset + 8 && BinaryPrimitives.ReadInt64LittleEndian(echo[SequenceOffset..]) == sequence;
+
     public static LongHistogram Measure(int roundTrips, int pingCpu, int pongCpu)
     {
         var histogram = new LongHistogram(10_000_000_000, 3);
@@ -41,11 +51,11 @@ public static class RawUdpFloor
         {
             // Each datagram carries its number and the round trip ends at its own echo: an echo that came after its
             // round trip timed out is dropped, not taken as the next one's (which would leave two in flight from then on).
-            BinaryPrimitives.WriteInt64LittleEndian(payload[8..], i);
+            Number(payload, i);
             var t0 = Stopwatch.GetTimestamp();
             ping.Send(payload, pongAddress);
             var timeout = t0 + Stopwatch.Frequency;
-            while (!(ping.TryReceive(out var reply, out _) && reply.Length >= 16 && BinaryPrimitives.ReadInt64LittleEndian(reply[8..]) == i))
+            while (!(ping.TryReceive(out var reply, out _) && IsEchoOf(reply, i)))
             {
                 if (Stopwatch.GetTimestamp() > timeout) break;
             }

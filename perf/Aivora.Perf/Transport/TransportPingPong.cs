@@ -1,9 +1,9 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Aivora.Core.Diagnostics;
+using Aivora.Node.Load;
 using Aivora.Transport.Driver;
 using Aivora.Transport.Native;
 using Aivora.Transport.Subscription;
@@ -154,7 +154,7 @@ public static class TransportPingPong
 
         for (int i = 0; i < warmup + messages; i++)
         {
-            BinaryPrimitives.WriteInt64LittleEndian(message.AsSpan(SequenceOffset), i);
+            RawUdpFloor.Number(message, i);
             long start = Stopwatch.GetTimestamp();
             while (pub.Offer(message) < 0)
             {
@@ -215,7 +215,7 @@ public static class TransportPingPong
                 if (payload.Length > 0 && payload[0] == 0xFF) Stop = true;
                 else publication.Offer(payload);
             }
-            else if (IsEchoOf(payload, Awaited))
+            else if (RawUdpFloor.IsEchoOf(payload, Awaited))
             {
                 Received++;
             }
@@ -226,11 +226,6 @@ public static class TransportPingPong
         }
     }
 
-    private const int SequenceOffset = 8;
-
-    private static bool IsEchoOf(ReadOnlySpan<byte> echo, long sequence) =>
-        echo.Length >= SequenceOffset + 8 && BinaryPrimitives.ReadInt64LittleEndian(echo[SequenceOffset..]) == sequence;
-
     // The floor: no protocol, one datagram per recvfrom / send (UdpChannel with a batch of one is
     // exactly that), on sockets connected to their peer, as our publications' sockets are.
     private static bool RawPing(int pingPort, int pongPort, int warmup, int messages, RoundTrips histogram)
@@ -240,7 +235,7 @@ public static class TransportPingPong
         var peer = new IPEndPoint(IPAddress.Loopback, pingPort).Serialize();
         var message = new byte[Payload];
         long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 20;
-        BinaryPrimitives.WriteInt64LittleEndian(message.AsSpan(SequenceOffset), -1);   // knocks: never a message's number
+        RawUdpFloor.Number(message, -1);   // knocks: never a message's number
         while (true)
         {
             channel.Send(message, peer);
@@ -250,14 +245,14 @@ public static class TransportPingPong
         }
         for (int i = 0; i < warmup + messages; i++)
         {
-            BinaryPrimitives.WriteInt64LittleEndian(message.AsSpan(SequenceOffset), i);
+            RawUdpFloor.Number(message, i);
             long start = Stopwatch.GetTimestamp();
             channel.Send(message, peer);
             while (true)
             {
                 if (channel.TryReceive(out var echo, out _))
                 {
-                    if (IsEchoOf(echo, i)) break;
+                    if (RawUdpFloor.IsEchoOf(echo, i)) break;
                     histogram.Stale++;
                 }
                 if (Stopwatch.GetTimestamp() - start > Stopwatch.Frequency * 5) return false;
@@ -293,7 +288,7 @@ public static class TransportPingPong
         var buffer = new byte[2048];
         // The child may not have bound yet: knock until it answers.
         long deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 20;
-        BinaryPrimitives.WriteInt64LittleEndian(message.AsSpan(SequenceOffset), -1);   // knocks: never a message's number
+        RawUdpFloor.Number(message, -1);   // knocks: never a message's number
         while (true)
         {
             socket.SendTo(message, SocketFlags.None, peer);
@@ -303,7 +298,7 @@ public static class TransportPingPong
         }
         for (int i = 0; i < warmup + messages; i++)
         {
-            BinaryPrimitives.WriteInt64LittleEndian(message.AsSpan(SequenceOffset), i);
+            RawUdpFloor.Number(message, i);
             long start = Stopwatch.GetTimestamp();
             socket.SendTo(message, SocketFlags.None, peer);
             while (true)
@@ -311,7 +306,7 @@ public static class TransportPingPong
                 if (socket.Available > 0)
                 {
                     int length = socket.ReceiveFrom(buffer, SocketFlags.None, from);
-                    if (IsEchoOf(buffer.AsSpan(0, length), i)) break;
+                    if (RawUdpFloor.IsEchoOf(buffer.AsSpan(0, length), i)) break;
                     histogram.Stale++;
                 }
                 if (Stopwatch.GetTimestamp() - start > Stopwatch.Frequency * 5) return false;
