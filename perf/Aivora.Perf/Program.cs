@@ -13,7 +13,7 @@ public static class Program
         (string[] Flags, string[] Valued)? options = command switch
         {
             "book" => (["--quick"], ["--ops", "--reference-ops", "--max-orders", "--workload", "--write", "--file"]),
-            "codec" or "transport" => (["--quick"], []),
+            "codec" or "transport" or "ladder" => (["--quick"], []),
             "transport-throughput" => (["--quick"], ["--counters"]),
             "wire" => (["--quick"], ["--rate"]),
             _ => null,
@@ -43,6 +43,8 @@ public static class Program
         {
             case "book":
                 return BookBenchmark.Run(rest);
+            case "ladder":
+                return WindowMoveBenchmark.Run(rest);
             case "codec":
                 return Codec.CodecBenchmark.Run(rest);
             case "risk":
@@ -76,6 +78,7 @@ public static class Program
                     usage: Aivora.Perf <sub-command> [options]
                       book [--quick] [--ops N] [--reference-ops N] [--write PATH]   built-in exchange-core-style flow
                       book --file PATH [--max-orders N]                            replay a 32-byte-record command file
+                      ladder [--quick]                                             the price ladder's window following a market that moved away: worst operation at 400 and 4,000 levels
                       codec [--quick]                                              encode/decode cost per message of the exchange schema
                       risk [--quick] [--case NAME] [--seed N]                      order entry with pre-trade risk vs book only; mark-update scaling
                       transport [--quick]                                          32-byte ping-pong between two processes: our Aeron transport vs raw UDP
