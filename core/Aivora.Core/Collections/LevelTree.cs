@@ -59,11 +59,16 @@ public sealed class LevelTree
         _innerSeparators = new long[inners * B];
         _innerChildren = new int[inners * B];
         _innerCount = new int[inners];
+        // Every page written once now: a split that takes a node from a page not touched yet would fault on the hot path.
+        Prefault.Touch(_leafKeys);
+        Prefault.Touch(_leafLevels);
+        Prefault.Touch(_innerSeparators);
+        Prefault.Touch(_innerChildren);
         Clear();
     }
 
-    /// <summary>Removes every key: the pools are linked free again (O(pool), a few hundred nodes for thousands of levels).</summary>
-    public void Clear()
+    // Every node free, the root an empty leaf.
+    private void Clear()
     {
         var leaves = _leafCount.Length;
         var inners = _innerCount.Length;
@@ -85,35 +90,6 @@ public sealed class LevelTree
         _leafPrev[_root] = None;
         _leafNext[_root] = None;
         _lastLeaf = _root;
-    }
-
-    /// <summary>Key of the lowest level; valid only when <see cref="Count"/> &gt; 0. O(height).</summary>
-    public long LowestKey => _leafKeys[LeftmostLeaf() * B];
-
-    /// <summary>Copies every key and its level, ascending, into the arrays from <paramref name="offset"/>; returns how many. O(n).</summary>
-    public int CopyTo(long[] keys, int[] levels, int offset)
-    {
-        var copied = 0;
-        for (var leaf = LeftmostLeaf(); leaf != None; leaf = _leafNext[leaf])
-        {
-            var n = _leafCount[leaf];
-            Array.Copy(_leafKeys, leaf * B, keys, offset + copied, n);
-            Array.Copy(_leafLevels, leaf * B, levels, offset + copied, n);
-            copied += n;
-        }
-
-        return copied;
-    }
-
-    private int LeftmostLeaf()
-    {
-        var node = _root;
-        for (var h = _height; h > 0; h--)
-        {
-            node = _innerChildren[node * B];
-        }
-
-        return node;
     }
 
     public int Count => _count;

@@ -18,6 +18,7 @@ public sealed class PriceLadderTests
             if (i % 10_000 == 0) centre += random.Next(-50_000, 50_000);   // the market moves
             var key = centre + random.Next(-spread, spread);
             Assert.Equal(model.TryGetValue(key, out var expected), ladder.TryGet(key, out var level));
+            var movedBefore = ladder.LevelsMoved;
             if (model.ContainsKey(key))
             {
                 Assert.Equal(expected, level);
@@ -32,6 +33,8 @@ public sealed class PriceLadderTests
                 ladder.Add(key, i);
                 model[key] = i;
             }
+
+            Assert.InRange(ladder.LevelsMoved - movedBefore, 0, PriceLadder.MovesPerAdd);   // no operation pays for a whole move
 
             // Now and then the best goes, as a sweep would take it.
             if (random.Next(16) == 0 && model.Count > 0)
@@ -69,9 +72,11 @@ public sealed class PriceLadderTests
         var ladder = new PriceLadder(2_048);
         var model = new SortedDictionary<long, int> { [0] = 0 };
         ladder.Add(0, 0);
+        var mostCarried = 0L;
         for (var i = 1; i < 30_000; i++)
         {
             var key = 200_000 + random.Next(-900, 900);
+            var movedBefore = ladder.LevelsMoved;
             if (model.Remove(key))
             {
                 ladder.Remove(key);
@@ -82,6 +87,8 @@ public sealed class PriceLadderTests
                 model[key] = i;
             }
 
+            mostCarried = Math.Max(mostCarried, ladder.LevelsMoved - movedBefore);
+
             Assert.Equal(model.Count, ladder.Count);
             Assert.Equal(model.Keys.Max(), ladder.BestKey);
             Assert.Equal(model[model.Keys.Max()], ladder.BestLevel);
@@ -91,7 +98,9 @@ public sealed class PriceLadderTests
         }
 
         Assert.Equal(1, ladder.OutsideWindow);   // only the stale level
+        Assert.False(ladder.IsCarrying);
         Assert.True(ladder.TryGet(0, out var stale) && stale == 0);
+        Assert.Equal(PriceLadder.MovesPerAdd, mostCarried);   // carried a few at a time, never all at once
 
         // A sweep takes each level as the walk reaches it: the walk goes on from where it was, down to the stale level.
         var swept = new List<long>();
@@ -142,7 +151,81 @@ public sealed class PriceLadderTests
         Assert.True(ladder.LevelsMoved <= (2L * operations) + ladder.Capacity, $"{ladder.LevelsMoved} levels moved over {operations} operations");
     }
 
-        private static void AssertOrder(SortedDictionary<long, int> model, PriceLadder ladder)
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void ShouldFindWalkAndSweepEveryLevelWhileAMoveIsCarried(int seed)
+    {
+        // Levels in all three places at once: the window at its new place, the draining window (its old place, overlapping
+        // the new one or not) and the overflow (far keys, and keys inside the window not carried in yet). Lookups, the best,
+        // removals and a walk that removes each level it returns must see one ladder, as the model does.
+        var random = new Random(seed);
+        var ladder = new PriceLadder(4_096);
+        var model = new SortedDictionary<long, int>();
+        var keys = new SortedSet<long>();   // the model's keys again: its largest in O(log n)
+        var sawAllThree = false;
+        var centre = 0L;
+        for (var i = 0; i < 40_000; i++)
+        {
+            // The busy levels jump 40,000-80,000 keys every 2,500 operations (the window follows them); older levels are taken
+            // now and then, so the ladder holds a few thousand.
+            if (i % 2_500 == 0) centre += random.Next(40_000, 80_000) * (random.Next(2) == 0 ? 1 : -1);
+            var key = random.Next(10) < 3 && model.Count > 0 ? model.Keys.ElementAt(random.Next(model.Count)) : centre + random.Next(-2_000, 2_000);
+            Assert.Equal(model.TryGetValue(key, out var expected), ladder.TryGet(key, out var level));
+            if (model.ContainsKey(key))
+            {
+                Assert.Equal(expected, level);
+                ladder.Remove(key);
+                model.Remove(key);
+                keys.Remove(key);
+            }
+            else if (!ladder.IsFull)
+            {
+                ladder.Add(key, i);
+                model[key] = i;
+                keys.Add(key);
+            }
+
+            Assert.Equal(model.Count, ladder.Count);
+            if (model.Count > 0)
+            {
+                var best = keys.Max;
+                Assert.Equal(best, ladder.BestKey);
+                Assert.Equal(model[best], ladder.BestLevel);
+            }
+
+            if (ladder.IsCarrying && ladder.Draining > 0 && ladder.OutsideWindow > ladder.Draining && ladder.Count > ladder.OutsideWindow)
+            {
+                sawAllThree = true;
+                if (i % 37 == 0)
+                {
+                    AssertOrder(model, ladder);
+                }
+
+                if (i % 1_000 == 0)
+                {
+                    // A sweep of the best 50, each removed as the walk returns it.
+                    var cursor = ladder.FromBest();
+                    for (var n = 0; n < 50 && cursor.MoveNext(); n++)
+                    {
+                        var top = keys.Max;
+                        Assert.Equal((top, model[top]), (cursor.Key, cursor.Level));
+                        ladder.Remove(cursor.Key);
+                        model.Remove(top);
+                        keys.Remove(top);
+                    }
+
+                    AssertOrder(model, ladder);
+                }
+            }
+        }
+
+        Assert.True(sawAllThree, "the run must hold levels in the window, the draining window and the overflow at once");
+        AssertOrder(model, ladder);
+    }
+
+    private static void AssertOrder(SortedDictionary<long, int> model, PriceLadder ladder)
     {
         var walked = new List<(long, int)>();
         var cursor = ladder.FromBest();
