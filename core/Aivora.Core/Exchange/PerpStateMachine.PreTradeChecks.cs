@@ -95,8 +95,10 @@ public sealed partial class PerpStateMachine<TSink>
     /// <paramref name="fillLots"/> at <paramref name="priceTicks"/>, must be covered by equity. On success
     /// the figures are the margin the change adds (with <paramref name="addedMarginFigure"/>: the acknowledgement of a
     /// new order carries it; an amend's success carries none, so its instrument's margin before the change is not
-    /// computed) and what stays available; on failure, required vs equity.
+    /// computed) and what stays available; on failure, required vs equity. Out of line: one compiled copy for new orders and
+    /// amends, and order entry's own frame stays small (inlined, it made PlaceChecked a 9 KB method with a 1.2 KB frame).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private RejectReason MarginCheck(int accountId, int engineSlot, int instrument, Side side, long addedLots, long priceTicks, long buyLots, long sellLots, long fillLots, bool addedMarginFigure, out long required, out long available, out MarginedAccount account)
     {
         // One lookup of the account in the ledger and one in the engine (engineSlot), then reads by slot and index.
