@@ -42,6 +42,12 @@ public sealed class LevelTree
     private readonly int[] _pathNode = new int[MaxHeight + 1];
     private readonly int[] _pathIndex = new int[MaxHeight + 1];
 
+    // The last lookup that missed: where its key would go (leaf and position; the way down is in _pathNode and _pathIndex),
+    // until the tree changes. A ladder looks a new price up before it adds it: that add skips the walk down.
+    private long _missKey;
+    private int _missLeaf = None;          // None: nothing remembered
+    private int _missAt;
+
     public LevelTree(int capacity)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(capacity);
@@ -82,6 +88,7 @@ public sealed class LevelTree
             _innerCount[i] = i + 1 < inners ? i + 1 : None;
         }
 
+        _missLeaf = None;
         _freeInner = 0;
         _freeLeaf = 0;
         _height = 0;
@@ -105,7 +112,7 @@ public sealed class LevelTree
     /// <summary>The level index of <paramref name="key"/>, if the tree holds it.</summary>
     public bool TryGet(long key, out int level)
     {
-        var leaf = LeafFor(key, remember: false);
+        var leaf = LeafFor(key, remember: true);
         var at = LowerBound(leaf, key);
         if (at < _leafCount[leaf] && _leafKeys[(leaf * B) + at] == key)
         {
@@ -113,6 +120,7 @@ public sealed class LevelTree
             return true;
         }
 
+        (_missKey, _missLeaf, _missAt) = (key, leaf, at);
         level = -1;
         return false;
     }
@@ -149,8 +157,18 @@ public sealed class LevelTree
             ThrowFull();
         }
 
-        var leaf = LeafFor(key, remember: true);
-        var at = LowerBound(leaf, key);
+        int leaf, at;
+        if (_missLeaf != None && _missKey == key)
+        {
+            (leaf, at) = (_missLeaf, _missAt);   // just looked up, and missed: the way down is still the one noted
+        }
+        else
+        {
+            leaf = LeafFor(key, remember: true);
+            at = LowerBound(leaf, key);
+        }
+
+        _missLeaf = None;
         _count++;
         if (_leafCount[leaf] < B)
         {
@@ -164,6 +182,7 @@ public sealed class LevelTree
     /// <summary>Removes a key the tree holds; false (and nothing changes) when it does not.</summary>
     public bool Remove(long key)
     {
+        _missLeaf = None;
         var leaf = LeafFor(key, remember: true);
         var at = LowerBound(leaf, key);
         var n = _leafCount[leaf];

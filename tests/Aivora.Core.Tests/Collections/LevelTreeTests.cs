@@ -20,8 +20,29 @@ public sealed class LevelTreeTests
             if (roll < 55 && model.Count < capacity)
             {
                 var key = random.NextInt64(-1_000_000_000, 1_000_000_000);
-                if (model.TryAdd(key, i))
+                if (!model.ContainsKey(key))
                 {
+                    // As a ladder adds a price: looked up first (the add may reuse that miss's way down), or after another
+                    // key's lookup, or with the tree changed by a removal between the lookup and the add.
+                    switch (random.Next(4))
+                    {
+                        case 0:
+                            Assert.False(tree.TryGet(key, out _));
+                            break;
+                        case 1:
+                            tree.TryGet(random.NextInt64(-1_000_000_000, 1_000_000_000), out _);
+                            break;
+                        case 2 when keys.Count > 0:
+                            Assert.False(tree.TryGet(key, out _));
+                            var gone = keys[^1];
+                            keys.RemoveAt(keys.Count - 1);
+                            Assert.True(tree.Remove(gone));
+                            model.Remove(gone);
+                            sorted.Remove(gone);
+                            break;
+                    }
+
+                    model[key] = i;
                     sorted.Add(key);
                     tree.Add(key, i);
                     keys.Add(key);
