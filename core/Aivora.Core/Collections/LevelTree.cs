@@ -248,16 +248,16 @@ public sealed class LevelTree
     // from start: these open a gap at a position for one pair, or close the one a pair leaves.
     private static void InsertPair(long[] longs, int[] ints, int start, int n, int at, long l, int i)
     {
-        Array.Copy(longs, start + at, longs, start + at + 1, n - at);
-        Array.Copy(ints, start + at, ints, start + at + 1, n - at);
+        longs.AsSpan(start + at, n - at).CopyTo(longs.AsSpan(start + at + 1));
+        ints.AsSpan(start + at, n - at).CopyTo(ints.AsSpan(start + at + 1));
         longs[start + at] = l;
         ints[start + at] = i;
     }
 
     private static void RemovePair(long[] longs, int[] ints, int start, int n, int at)
     {
-        Array.Copy(longs, start + at + 1, longs, start + at, n - at - 1);
-        Array.Copy(ints, start + at + 1, ints, start + at, n - at - 1);
+        longs.AsSpan(start + at + 1, n - at - 1).CopyTo(longs.AsSpan(start + at));
+        ints.AsSpan(start + at + 1, n - at - 1).CopyTo(ints.AsSpan(start + at));
     }
 
     private void InsertInLeaf(int leaf, int at, long key, int level)
@@ -272,8 +272,8 @@ public sealed class LevelTree
     private void SplitLeafAndAdd(int leaf, int at, long key, int level)
     {
         var right = TakeLeaf();
-        Array.Copy(_leafKeys, (leaf * B) + Half, _leafKeys, right * B, B - Half);
-        Array.Copy(_leafLevels, (leaf * B) + Half, _leafLevels, right * B, B - Half);
+        _leafKeys.AsSpan((leaf * B) + Half, B - Half).CopyTo(_leafKeys.AsSpan(right * B));
+        _leafLevels.AsSpan((leaf * B) + Half, B - Half).CopyTo(_leafLevels.AsSpan(right * B));
         _leafCount[leaf] = Half;
         _leafCount[right] = B - Half;
         var next = _leafNext[leaf];
@@ -402,8 +402,8 @@ public sealed class LevelTree
         var into = index > 0 ? _innerChildren[parentStart + index - 1] : leaf;
         var from = index > 0 ? leaf : _innerChildren[parentStart + index + 1];
         var removed = index > 0 ? index : index + 1;
-        Array.Copy(_leafKeys, from * B, _leafKeys, (into * B) + _leafCount[into], _leafCount[from]);
-        Array.Copy(_leafLevels, from * B, _leafLevels, (into * B) + _leafCount[into], _leafCount[from]);
+        _leafKeys.AsSpan(from * B, _leafCount[from]).CopyTo(_leafKeys.AsSpan((into * B) + _leafCount[into]));
+        _leafLevels.AsSpan(from * B, _leafCount[from]).CopyTo(_leafLevels.AsSpan((into * B) + _leafCount[into]));
         _leafCount[into] += _leafCount[from];
         var next = _leafNext[from];
         _leafNext[into] = next;
@@ -461,8 +461,8 @@ public sealed class LevelTree
                 // The left sibling's last child moves to the front; separators rotate through the parent.
                 var left = _innerChildren[parentStart + index - 1];
                 var leftLast = (left * B) + _innerCount[left] - 1;
-                Array.Copy(_innerChildren, start, _innerChildren, start + 1, children);
-                Array.Copy(_innerSeparators, start, _innerSeparators, start + 1, children);
+                _innerChildren.AsSpan(start, children).CopyTo(_innerChildren.AsSpan(start + 1));
+                _innerSeparators.AsSpan(start, children).CopyTo(_innerSeparators.AsSpan(start + 1));
                 _innerChildren[start] = _innerChildren[leftLast];
                 _innerSeparators[start + 1] = _innerSeparators[parentStart + index];
                 _innerSeparators[parentStart + index] = _innerSeparators[leftLast];
@@ -491,8 +491,8 @@ public sealed class LevelTree
             var intoStart = into * B;
             var intoCount = _innerCount[into];
             var fromCount = _innerCount[from];
-            Array.Copy(_innerChildren, from * B, _innerChildren, intoStart + intoCount, fromCount);
-            Array.Copy(_innerSeparators, from * B, _innerSeparators, intoStart + intoCount, fromCount);
+            _innerChildren.AsSpan(from * B, fromCount).CopyTo(_innerChildren.AsSpan(intoStart + intoCount));
+            _innerSeparators.AsSpan(from * B, fromCount).CopyTo(_innerSeparators.AsSpan(intoStart + intoCount));
             _innerSeparators[intoStart + intoCount] = _innerSeparators[parentStart + removed];
             _innerCount[into] = intoCount + fromCount;
             ReleaseInner(from);
