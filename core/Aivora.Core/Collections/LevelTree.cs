@@ -1,4 +1,7 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Aivora.Core.Collections;
 
@@ -209,39 +212,65 @@ public sealed class LevelTree
         var node = _root;
         for (var h = _height; h > 0; h--)
         {
+            // The child to take: the last whose separator (s1 .. s(k-1); c0 has none) is at or below the key.
             var start = node * B;
-            var children = _innerCount[node];
-            var i = 1;
-            while (i < children && _innerSeparators[start + i] <= key)
-            {
-                i++;
-            }
-
+            var child = CountBelow(_innerSeparators.AsSpan(start, B), key, first: 1, end: _innerCount[node], orEqual: true);
             if (remember)
             {
                 _pathNode[h] = node;
-                _pathIndex[h] = i - 1;
+                _pathIndex[h] = child;
             }
 
-            node = _innerChildren[start + i - 1];
+            node = _innerChildren[start + child];
         }
 
         return node;
     }
 
-    // The first position in the leaf whose key is not below the key.
+    // The first position in the leaf whose key is not below the key: how many of its (sorted) keys are below it.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int LowerBound(int leaf, long key)
+    private int LowerBound(int leaf, long key) =>
+        CountBelow(_leafKeys.AsSpan(leaf * B, B), key, first: 0, end: _leafCount[leaf], orEqual: false);
+
+    /// <summary>
+    /// How many of a node's sorted entries from <paramref name="first"/> to <paramref name="end"/> (exclusive) are below
+    /// <paramref name="key"/> (or equal to it, with <paramref name="orEqual"/>). With 256-bit vectors: the node's 32 slots
+    /// compared four at a time, the answer a population count of the masked result, no branch on the data (a scan's exit
+    /// is a mispredicted branch every time); the slots past the end hold anything and are masked off. Otherwise a scan.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int CountBelow(ReadOnlySpan<long> entries, long key, int first, int end, bool orEqual) =>
+        Vector256.IsHardwareAccelerated ? CountBelowVector(entries, key, first, end, orEqual) : CountBelowScalar(entries, key, first, end, orEqual);
+
+    /// <summary><see cref="CountBelow"/> four entries at a time; <paramref name="entries"/> is a node's <see cref="B"/> slots.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int CountBelowVector(ReadOnlySpan<long> entries, long key, int first, int end, bool orEqual)
     {
-        var start = leaf * B;
-        var n = _leafCount[leaf];
-        var i = 0;
-        while (i < n && _leafKeys[start + i] < key)
+        ArgumentOutOfRangeException.ThrowIfLessThan(entries.Length, B);
+        ref var slot0 = ref MemoryMarshal.GetReference(entries);   // B slots: every load below is inside
+        var probe = Vector256.Create(key);
+        var notCounted = 0u;   // a bit per slot: the entry is above the key (or at it, without orEqual)
+        for (var c = 0; c < B; c += Vector256<long>.Count)
+        {
+            var entries4 = Vector256.LoadUnsafe(ref slot0, (nuint)c);
+            var beyond = orEqual ? Vector256.GreaterThan(entries4, probe) : Vector256.GreaterThanOrEqual(entries4, probe);
+            notCounted |= beyond.ExtractMostSignificantBits() << c;
+        }
+
+        var slots = (uint)((1UL << end) - (1UL << first));   // bits first .. end - 1
+        return BitOperations.PopCount(~notCounted & slots);
+    }
+
+    /// <summary><see cref="CountBelow"/> by a scan (where 256-bit vectors are not accelerated).</summary>
+    internal static int CountBelowScalar(ReadOnlySpan<long> entries, long key, int first, int end, bool orEqual)
+    {
+        var i = first;
+        while (i < end && (entries[i] < key || (orEqual && entries[i] == key)))
         {
             i++;
         }
 
-        return i;
+        return i - first;
     }
 
     // A node's entries are pairs kept in two arrays (a leaf: key and level; an inner node: separator and child), n of them

@@ -96,6 +96,33 @@ public sealed class LevelTreeTests
     }
 
     [Fact]
+    public void ShouldCountTheEntriesBelowAKeyAlikeWithVectorsAndByScan()
+    {
+        // A node's 32 slots: a sorted run from first to end, anything before and after it (stale entries). Both ways of
+        // counting must give the model's answer, strictly below and at-or-below, for keys on, between and beyond the run.
+        var random = new Random(11);
+        var slots = new long[32];
+        for (var round = 0; round < 20_000; round++)
+        {
+            for (var k = 0; k < slots.Length; k++) slots[k] = random.NextInt64(long.MinValue, long.MaxValue);
+            var first = random.Next(2);
+            var end = random.Next(first, 33);
+            var run = Enumerable.Range(0, end - first).Select(_ => random.NextInt64(-1_000, 1_000)).Order().ToArray();
+            run.CopyTo(slots, first);
+            long[] probes = [long.MinValue, long.MaxValue, random.NextInt64(-1_100, 1_100), run.Length > 0 ? run[random.Next(run.Length)] : 0];
+            foreach (var key in probes)
+            {
+                foreach (var orEqual in (bool[])[false, true])
+                {
+                    var expected = run.Count(e => e < key || (orEqual && e == key));
+                    Assert.Equal(expected, LevelTree.CountBelowVector(slots, key, first, end, orEqual));
+                    Assert.Equal(expected, LevelTree.CountBelowScalar(slots, key, first, end, orEqual));
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void ShouldStayBalancedWhenKeysArriveInOrder()
     {
         // Prices walking away one tick at a time: the shape that degenerates an unbalanced tree into a list.
