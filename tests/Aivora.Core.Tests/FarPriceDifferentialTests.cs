@@ -24,7 +24,12 @@ public sealed class FarPriceDifferentialTests
     [Theory]
     [InlineData(21, 200_000)]
     [InlineData(22, 40_000)]   // straddles the window's edge (±32,768)
-    public void ShouldMatchTheReferenceBookWithLevelsInsideAndOutsideTheWindow(int seed, int spread)
+    public void ShouldMatchTheReferenceBookWithLevelsInsideAndOutsideTheWindow(int seed, int spread) =>
+        MatchTheReferenceWithLevelsSpread(seed, spread, 60_000);
+
+    /// <summary>The wide flow (see the class): <paramref name="commands"/> commands, orders up to <paramref name="spread"/>
+    /// ticks from a centre that jumps up to ±300,000 ticks every 5,000; every event against the reference book's.</summary>
+    internal static void MatchTheReferenceWithLevelsSpread(int seed, int spread, int commands)
     {
         var config = new EngineConfig { Instruments = [Wide], MaxRestingOrders = 8_192, MaxPriceLevelsPerSide = 4_096, MaxAccounts = 64 };
         var engineEvents = new List<EngineEvent>();
@@ -35,7 +40,7 @@ public sealed class FarPriceDifferentialTests
         var live = new List<long>();
         var centre = 5_000_000L;
         long clientOrderId = 1;
-        for (var i = 0; i < 60_000; i++)
+        for (var i = 0; i < commands; i++)
         {
             if (i % 5_000 == 0) centre += random.Next(-300_000, 300_000);
             EngineCommand c;

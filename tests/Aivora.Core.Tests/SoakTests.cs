@@ -23,4 +23,18 @@ public sealed class SoakTests(ITestOutputHelper output)
             Assert.True(outcome.Trades > 1_000);
         }
     }
+
+    [SoakFact]
+    [Trait("Category", "Soak")]
+    public void ShouldMatchReferenceWithFarPricesAcrossTenSeeds()
+    {
+        // The far-price differential, longer and wider: the ladder's windows move, carry levels a few per add, and fill and
+        // empty the overflow tree many times over, every event against the reference book's.
+        int[] spreads = [40_000, 100_000, 200_000, 400_000];
+        for (var seed = 200; seed < 210; seed++)
+        {
+            FarPriceDifferentialTests.MatchTheReferenceWithLevelsSpread(seed, spreads[seed % spreads.Length], 100_000);
+            output.WriteLine($"seed={seed} spread={spreads[seed % spreads.Length]}: 100,000 commands, every event the reference's");
+        }
+    }
 }
