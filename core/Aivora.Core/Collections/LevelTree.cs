@@ -119,6 +119,7 @@ public sealed class LevelTree
         var at = LowerBound(leaf, key);
         if (at < _leafCount[leaf] && _leafKeys[(leaf * B) + at] == key)
         {
+            _missLeaf = None;   // the way down just noted is this key's: an earlier miss's is gone
             level = _leafLevels[(leaf * B) + at];
             return true;
         }
