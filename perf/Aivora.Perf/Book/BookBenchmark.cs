@@ -229,9 +229,10 @@ public static class BookBenchmark
     private static string FormatAlloc(double bytesPerOp) => bytesPerOp == 0 ? "0" : bytesPerOp.ToString("F3", CultureInfo.InvariantCulture);
 
     /// <summary>Stopwatch ticks to nanoseconds (ticks are 1 ns on Linux, but do not assume it).</summary>
-    private static long Ticks(long ticks) => (long)(ticks * (1e9 / Stopwatch.Frequency));
+    internal static long Ticks(long ticks) => (long)(ticks * (1e9 / Stopwatch.Frequency));
 
-    private static double Median(List<double> values)
+    /// <summary>The middle value (the upper of the two middle ones for an even count); sorts the list.</summary>
+    internal static T Median<T>(List<T> values)
     {
         values.Sort();
         return values[values.Count / 2];

@@ -49,7 +49,7 @@ public static class WindowMoveBenchmark
 
             mostCarried[s] = carried;
             Console.WriteLine(FormattableString.Invariant(
-                $"RESULT bench=ladder case=window-move levels={sizes[s]} ops={ops} levels_moved={moved} most_carried_by_one_op={carried} ns_per_op={Median(nsPerOp):F1} p999_ns={Median(p999s)} worst_op_ns={Median(worsts)}"));
+                $"RESULT bench=ladder case=window-move levels={sizes[s]} ops={ops} levels_moved={moved} most_carried_by_one_op={carried} ns_per_op={BookBenchmark.Median(nsPerOp):F1} p999_ns={BookBenchmark.Median(p999s)} worst_op_ns={BookBenchmark.Median(worsts)}"));
         }
 
         Console.WriteLine(FormattableString.Invariant(
@@ -121,7 +121,7 @@ public static class WindowMoveBenchmark
             ladder.Add(key, level);
         }
 
-        var ns = Ticks(Stopwatch.GetTimestamp() - t0);
+        var ns = BookBenchmark.Ticks(Stopwatch.GetTimestamp() - t0);
         histogram.Record(ns);
         timedNs += ns;
         mostCarried = Math.Max(mostCarried, ladder.LevelsMoved - movedBefore);
@@ -129,19 +129,5 @@ public static class WindowMoveBenchmark
         {
             held.Add(key);
         }
-    }
-
-    private static long Ticks(long ticks) => (long)(ticks * (1e9 / Stopwatch.Frequency));
-
-    private static long Median(List<long> values)
-    {
-        values.Sort();
-        return values[values.Count / 2];
-    }
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        return values[values.Count / 2];
     }
 }
