@@ -82,17 +82,25 @@ public sealed partial class Ledger
         var hold = multi;
         var masks = slot * _maskWords;
         // The positions held and the bands drawn: a contract with neither has nothing to remove and nothing to draw.
+        // A contract's bit in the account's banded word says whether both band heaps hold the account (this method is their
+        // only writer, and keeps the two together): read there, not in the heaps' slot tables (a cache miss per contract).
         for (var w = 0; w < _maskWords; w++)
         {
-            for (var bits = _heldMasks[masks + w] | _bandedMasks[masks + w]; bits != 0; bits &= bits - 1)
+            var banded = _bandedMasks[masks + w];   // each contract's bit changes only on its own visit below
+            for (var bits = _heldMasks[masks + w] | banded; bits != 0; bits &= bits - 1)
             {
                 var j = (w << 6) + BitOperations.TrailingZeroCount(bits);
+                var hasBand = (banded & (bits & (0 - bits))) != 0;
                 ref var p = ref _positions[(slot * _contracts.Length) + j];
                 if (!multi || p.QtyLots == 0 || p.Isolated || _marks[j] <= 0)
                 {
-                    _bandLows[j].Remove(slot);
-                    _bandHighs[j].Remove(slot);
-                    SetBits.Set(_bandedMasks, masks, j, false);
+                    if (hasBand)
+                    {
+                        _bandLows[j].Remove(slot);
+                        _bandHighs[j].Remove(slot);
+                        SetBits.Set(_bandedMasks, masks, j, false);
+                    }
+
                     hold &= p.QtyLots == 0 || p.Isolated;   // a cross position before its instrument's first mark has no band
                     continue;
                 }
@@ -107,7 +115,7 @@ public sealed partial class Ledger
                 // numerator, no division.
                 ref var drawnLow = ref _bandDrawn[(slot * _contracts.Length * 2) + (j * 2)];
                 ref var drawnHigh = ref _bandDrawn[(slot * _contracts.Length * 2) + (j * 2) + 1];
-                if (_bandLows[j].Contains(slot) && drawnLow <= mark && drawnHigh >= mark)
+                if (hasBand && drawnLow <= mark && drawnHigh >= mark)
                 {
                     var guarded = Math.Max(mark - drawnLow, drawnHigh - mark) + GuardTicks;
                     if (guarded <= mark && (Int128)guarded * divisor <= numerator)
