@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Instructions per command of the state machine on the node flow, counted by valgrind: deterministic where timings on a
-# shared machine move 10-30 % between runs, so a change too small to see in the RESULT lines still shows here.
+# Instructions per command of the state machine on the node flow, counted by valgrind: steadier than timings on a
+# shared machine (10-30 % between runs), but not exact: two runs of one build read 6,914 and 6,411 on 2026-12-01, so a
+# difference under ~8 % needs several runs of each build before it means anything.
 #
 #   perf/scripts/count-instructions.sh [REPO_DIR]     (N=50000 by default: the flow's length)
 #
