@@ -418,10 +418,7 @@ public sealed class LevelTree
         {
             // The right sibling's first key moves to the end here.
             var right = _innerChildren[parentStart + index + 1];
-            var n = _leafCount[leaf];
-            _leafKeys[(leaf * B) + n] = _leafKeys[right * B];
-            _leafLevels[(leaf * B) + n] = _leafLevels[right * B];
-            _leafCount[leaf] = n + 1;
+            InsertInLeaf(leaf, _leafCount[leaf], _leafKeys[right * B], _leafLevels[right * B]);
             RemovePair(_leafKeys, _leafLevels, right * B, _leafCount[right], 0);
             _leafCount[right]--;
             _innerSeparators[parentStart + index + 1] = _leafKeys[right * B];
