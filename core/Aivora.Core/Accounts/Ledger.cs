@@ -885,18 +885,27 @@ public sealed partial class Ledger
         var n = _contracts.Length;
         var backing = _backingScratch;   // read below only for the positions held, each written here first
         var crossBacking = _balances[slot];
+        var anyIsolated = false;
         for (var w = 0; w < _maskWords; w++)
         {
             for (var bits = HeldWord(slot, w); bits != 0; bits &= bits - 1)
             {
                 var j = (w << 6) + BitOperations.TrailingZeroCount(bits);
                 ref var p = ref _positions[(slot * n) + j];
+                anyIsolated |= p.Isolated;
                 backing[j] = p.Isolated ? 0 : CrossBacking(slot, j, ref p);
                 crossBacking += backing[j];
             }
         }
 
         var bandsHold = (_crossPositions[slot] >= 2 || HasBands(slot)) && DrawBands(slot, crossBacking);
+        if (bandsHold && !anyIsolated && !_liquidationIndex.AnyIndexed(slot))
+        {
+            // The usual re-key of a healthy cross account: every position it holds is cross and banded (keyed 0), and the
+            // index holds none of them: the pass below would find nothing to remove and nothing to add.
+            return;
+        }
+
         var excluded = ExcludedFromIndex(slot);
         // The positions held, and those the index still has (a position just closed leaves it here).
         for (var w = 0; w < _maskWords; w++)

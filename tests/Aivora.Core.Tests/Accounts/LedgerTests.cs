@@ -277,6 +277,43 @@ public sealed class LiquidationIndexTests
     }
 
     /// <summary>
+    /// An isolated position opened by an account whose cross positions are banded (two of them, deep slack: none of its
+    /// positions indexed) enters the index with its fill: its own wallet, not the account's slack, decides its price.
+    /// </summary>
+    [Fact]
+    public void ShouldIndexAnIsolatedPositionOpenedBesideBandedCrossPositions()
+    {
+        var ledger = new Ledger(
+        [
+            new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
+            new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
+            new ContractSpec { InstrumentId = 3, MoneyPerTickLot = 10, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
+        ], maxAccounts: 8);
+        ledger.SetMark(1, 10_000);
+        ledger.SetMark(2, 50_000);
+        ledger.SetMark(3, 20_000);
+        ledger.Deposit(1, 1_000 * Usdt);
+        ledger.Deposit(2, 1_000 * Usdt);
+        foreach (var (instrument, price) in new[] { (1, 10_000L), (2, 50_000L) })
+        {
+            ledger.ApplyFill(1, instrument, Side.Buy, price, 1, isMaker: false);
+            ledger.ApplyFill(2, instrument, Side.Sell, price, 1, isMaker: true);
+        }
+
+        var found = new int[8];
+        Assert.Equal(0, ledger.MarkUpdate(1, 1, found));   // the cross longs survive any mark: the bands hold, nothing indexed
+        ledger.MarkUpdate(1, 10_000, found);
+
+        Assert.True(ledger.SetMarginMode(1, 3, isolated: true).Reject == LedgerReject.None);
+        ledger.ApplyFill(1, 3, Side.Buy, 20_000, 10, isMaker: false);
+        ledger.ApplyFill(2, 3, Side.Sell, 20_000, 10, isMaker: true);
+        var isolatedAt = ledger.LiquidationPrice(1, 3);
+        Assert.True(isolatedAt is > 0 and < 20_000, $"isolated liquidation price {isolatedAt}");
+        Assert.Empty(found[..ledger.MarkUpdate(3, isolatedAt + 1, found)]);
+        Assert.Equal([1], found[..ledger.MarkUpdate(3, isolatedAt, found)]);
+    }
+
+    /// <summary>
     /// The index keeps one entry per position, on the side its sign says: a position that flips from long to short, goes flat,
     /// loses its liquidation price (fully collateralised) or comes back is found on exactly one side, at its latest price.
     /// </summary>
