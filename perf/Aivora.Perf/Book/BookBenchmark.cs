@@ -16,7 +16,8 @@ namespace Aivora.Perf.Book;
 /// </summary>
 public static class BookBenchmark
 {
-    private sealed record Measurement(long Ops, double OpsPerSec, long P50, long P99, long P999, double AllocPerOp, Summary Summary);
+    // P999Fills: the mean number of fills (trades) of the slowest 0.1 % of operations: what the tail is made of.
+    private sealed record Measurement(long Ops, double OpsPerSec, long P50, long P99, long P999, double AllocPerOp, Summary Summary, double P999Fills);
 
     private sealed record Summary(long Trades, long FilledQty, long Rejected, int RestingBids, int RestingAsks, long BestBid, long BestAsk);
 
@@ -89,8 +90,9 @@ public static class BookBenchmark
     {
         var commands = BookTranslator.ToCommands(records);
         Console.WriteLine($"# book: {name}, {records.Length} records, prefill {prefill}, engine ops {commands.Length - prefill}, reference ops {Math.Min(referenceOps, commands.Length - prefill)}");
-        var engine = MeasureEngine(commands, prefill, config, quick);
-        var reference = MeasureReference(commands, prefill, Math.Min(referenceOps, commands.Length - prefill), config);
+        var fillsPerOp = new int[commands.Length];   // the engine's trades per operation; the reference's are the same (the differential tests)
+        var engine = MeasureEngine(commands, prefill, config, quick, fillsPerOp);
+        var reference = MeasureReference(commands, prefill, Math.Min(referenceOps, commands.Length - prefill), config, fillsPerOp);
         var tag = shape is null ? "" : FormattableString.Invariant(
             $" workload={name} levels_per_side={shape.LevelsPerSide:F0} new_level_share={shape.NewLevelShare:F2} mean_new_level_depth={shape.MeanNewLevelDepth:F0}");
         Print("engine", engine, detail, tag);
@@ -98,7 +100,7 @@ public static class BookBenchmark
         Console.WriteLine(FormattableString.Invariant($"RESULT bench=book{(shape is null ? "" : $" workload={name}")} ratio_engine_over_reference={engine.OpsPerSec / reference.OpsPerSec:F1}"));
     }
 
-    private static Measurement MeasureEngine(EngineCommand[] commands, int prefill, EngineConfig config, bool quick)
+    private static Measurement MeasureEngine(EngineCommand[] commands, int prefill, EngineConfig config, bool quick, int[] fillsPerOp)
     {
         Replay(New(config), commands, 0, commands.Length);   // warm-up: every path JIT-compiled at tier 1
 
@@ -120,20 +122,25 @@ public static class BookBenchmark
         }
 
         var histogram = new LatencyHistogram();
+        var latencies = new long[commands.Length];
         var timed = New(config);
         Replay(timed, commands, 0, prefill);
         for (var i = prefill; i < commands.Length; i++)
         {
+            var trades = timed.Sink.Trades;
             var t0 = Stopwatch.GetTimestamp();
             timed.Process(in commands[i]);
-            histogram.Record(Stopwatch.GetTimestamp() - t0);
+            latencies[i] = Stopwatch.GetTimestamp() - t0;
+            histogram.Record(latencies[i]);
+            fillsPerOp[i] = (int)(timed.Sink.Trades - trades);
         }
 
         ref var sink = ref last!.Sink;
         var summary = new Summary(sink.Trades, sink.FilledLots, sink.Rejected,
             last.RestingOrders(BookTranslator.InstrumentId, Side.Buy).Count, last.RestingOrders(BookTranslator.InstrumentId, Side.Sell).Count,
             last.BestPrice(BookTranslator.InstrumentId, Side.Buy), last.BestPrice(BookTranslator.InstrumentId, Side.Sell));
-        return new Measurement(ops, Median(rates), Ticks(histogram.Percentile(50)), Ticks(histogram.Percentile(99)), Ticks(histogram.Percentile(99.9)), allocPerOp, summary);
+        return new Measurement(ops, Median(rates), Ticks(histogram.Percentile(50)), Ticks(histogram.Percentile(99)), Ticks(histogram.Percentile(99.9)), allocPerOp, summary,
+            SlowestFills(latencies, fillsPerOp, prefill, commands.Length));
     }
 
     private static MatchingEngine<CountingSink, NoPositions> New(EngineConfig config) => new(config);
@@ -166,7 +173,7 @@ public static class BookBenchmark
         }
     }
 
-    private static Measurement MeasureReference(EngineCommand[] commands, int prefill, int ops, EngineConfig config)
+    private static Measurement MeasureReference(EngineCommand[] commands, int prefill, int ops, EngineConfig config, int[] fillsPerOp)
     {
         var end = prefill + ops;
         var warm = new ReferenceBook(config, new PositionTracker(), _ => { });
@@ -199,23 +206,46 @@ public static class BookBenchmark
             timed.Process(commands[i]);
         }
 
+        var latencies = new long[end];
         for (var i = prefill; i < end; i++)
         {
             var t0 = Stopwatch.GetTimestamp();
             timed.Process(commands[i]);
-            histogram.Record(Stopwatch.GetTimestamp() - t0);
+            latencies[i] = Stopwatch.GetTimestamp() - t0;
+            histogram.Record(latencies[i]);
         }
 
         var id = BookTranslator.InstrumentId;
         var summary = new Summary(counters.Trades, counters.Filled, counters.Rejected, book.RestingOrders(id, Side.Buy), book.RestingOrders(id, Side.Sell),
             book.BestPrice(id, Side.Buy), book.BestPrice(id, Side.Sell));
-        return new Measurement(ops, ops / elapsed.TotalSeconds, Ticks(histogram.Percentile(50)), Ticks(histogram.Percentile(99)), Ticks(histogram.Percentile(99.9)), allocPerOp, summary);
+        return new Measurement(ops, ops / elapsed.TotalSeconds, Ticks(histogram.Percentile(50)), Ticks(histogram.Percentile(99)), Ticks(histogram.Percentile(99.9)), allocPerOp, summary,
+            SlowestFills(latencies, fillsPerOp, prefill, end));
+    }
+
+    /// <summary>The mean fills of the slowest 0.1 % of the operations in [from, to) (those at or past the 99.9th percentile of their
+    /// own latencies, exactly: the histogram's value is its bucket's upper edge).</summary>
+    private static double SlowestFills(long[] latencies, int[] fillsPerOp, int from, int to)
+    {
+        var sorted = latencies[from..to];
+        Array.Sort(sorted);
+        var threshold = sorted[sorted.Length - Math.Max(1, sorted.Length / 1_000)];
+        long fills = 0, count = 0;
+        for (var i = from; i < to; i++)
+        {
+            if (latencies[i] >= threshold)
+            {
+                fills += fillsPerOp[i];
+                count++;
+            }
+        }
+
+        return (double)fills / count;
     }
 
     private static void Print(string impl, Measurement m, bool detail, string tag)
     {
         var line = FormattableString.Invariant(
-            $"RESULT bench=book impl={impl}{tag} ops={m.Ops} ops_per_sec={m.OpsPerSec:F0} ns_per_op={1e9 / m.OpsPerSec:F1} p50_ns={m.P50} p99_ns={m.P99} p999_ns={m.P999} alloc_bytes_per_op={FormatAlloc(m.AllocPerOp)}");
+            $"RESULT bench=book impl={impl}{tag} ops={m.Ops} ops_per_sec={m.OpsPerSec:F0} ns_per_op={1e9 / m.OpsPerSec:F1} p50_ns={m.P50} p99_ns={m.P99} p999_ns={m.P999} alloc_bytes_per_op={FormatAlloc(m.AllocPerOp)} p999_fills={m.P999Fills:F1}");
         if (detail)
         {
             var s = m.Summary;
