@@ -51,6 +51,12 @@ public static class BookBenchmark
                 return 2;
             }
 
+            if (records.Length == 0)
+            {
+                Console.Error.WriteLine($"book: --file {file}: no records (nothing to replay)");
+                return 2;
+            }
+
             referenceOps = Math.Min(records.Length, referenceOps);
             RunOne(file, records, 0, records.Length, referenceOps, BookTranslator.Config(maxOrders, 1 << 16, maxAccounts), quick, detail: true, shape: null);
             return 0;
@@ -226,6 +232,11 @@ public static class BookBenchmark
     /// own latencies, exactly: the histogram's value is its bucket's upper edge).</summary>
     private static double SlowestFills(long[] latencies, int[] fillsPerOp, int from, int to)
     {
+        if (to <= from)
+        {
+            return 0;
+        }
+
         var sorted = latencies[from..to];
         Array.Sort(sorted);
         var threshold = sorted[sorted.Length - Math.Max(1, sorted.Length / 1_000)];

@@ -301,10 +301,10 @@ public sealed class LiquidationIndexTests
         }
 
         var found = new int[8];
-        Assert.Equal(0, ledger.MarkUpdate(1, 1, found));   // the cross longs survive any mark: the bands hold, nothing indexed
+        Assert.Equal(0, ledger.MarkUpdate(1, 1, found));   // deep slack: no mark liquidates the cross longs, and their bands hold
         ledger.MarkUpdate(1, 10_000, found);
 
-        Assert.True(ledger.SetMarginMode(1, 3, isolated: true).Reject == LedgerReject.None);
+        Assert.Equal(LedgerReject.None, ledger.SetMarginMode(1, 3, isolated: true).Reject);
         ledger.ApplyFill(1, 3, Side.Buy, 20_000, 10, isMaker: false);
         ledger.ApplyFill(2, 3, Side.Sell, 20_000, 10, isMaker: true);
         var isolatedAt = ledger.LiquidationPrice(1, 3);
