@@ -140,7 +140,7 @@ public sealed partial class Ledger
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private bool HasBands(int slot) =>
-        _bandedMasks[slot * _maskWords] != 0 || (_maskWords > 1 && SetBits.Any(_bandedMasks.AsSpan(slot * _maskWords, _maskWords)));
+        SetBits.AnyIn(_bandedMasks, slot * _maskWords, _maskWords);
 
     /// <summary>Re-keys the multi-position cross accounts whose band on instrument i the mark has left (it draws their new bands).</summary>
     private void ReindexBandsCrossed(int i)

@@ -222,8 +222,8 @@ public sealed class PriceLadder
         }
     }
 
-    // An empty window moves to the key about to go in: nothing to take along; the overflow's keys that fall inside come in
-    // over the next adds.
+    // An empty window centres on a key (the one about to go in, or the best a move follows, once Move has handed the window's
+    // levels to the draining window): nothing to take along; the overflow's keys that fall inside come in over the next adds.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Recentre(long key)
     {
@@ -253,8 +253,8 @@ public sealed class PriceLadder
     }
 
     // The window's levels become the draining window as they are (its arrays swap with the empty ones), and the window
-    // centres on the key, empty: O(1). The overflow's keys inside the new window, and the draining window's levels, are
-    // carried over the next adds (Carry).
+    // centres on the key, empty, as an emptied window does: O(1). The overflow's keys inside the new window, and the draining
+    // window's levels, are carried over the next adds (Carry).
     private void Move(long centre)
     {
         (_levelPlusOne, _drainLevelPlusOne) = (_drainLevelPlusOne, _levelPlusOne);
@@ -263,10 +263,7 @@ public sealed class PriceLadder
         (_l0, _drainL0) = (_drainL0, _l0);
         (_drainBase, _drainCount) = (_base, _windowCount);
         _windowCount = 0;
-        _base = centre - (Window / 2);
-        _pullingIn = _overflow.Count != 0;
-        _carrying = true;
-        _outsideOperations = 0;
+        Recentre(centre);
     }
 
     // At most MovesPerAdd levels: first the overflow's keys inside the window, highest first (the busy ones, near the best,

@@ -62,6 +62,12 @@ public ref struct SetBits
     /// <summary>Words a bitmap of <paramref name="bits"/> bits takes (at least one).</summary>
     public static int WordsFor(int bits) => Math.Max(1, (bits + 63) >> 6);
 
+    /// <summary>Whether any bit of the <paramref name="count"/>-word bitmap that starts at word <paramref name="offset"/> is set:
+    /// its first word read inline (the whole bitmap up to 64 contracts), the rest by <see cref="Any"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool AnyIn(ulong[] words, int offset, int count) =>
+        words[offset] != 0 || (count > 1 && Any(words.AsSpan(offset, count)));
+
     /// <summary>Whether any bit of <paramref name="words"/> is set.</summary>
     public static bool Any(ReadOnlySpan<ulong> words)
     {

@@ -58,8 +58,7 @@ public sealed class LiquidationIndex
 
     /// <summary>Whether the index holds any position of account slot <paramref name="slot"/>.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    public bool AnyIndexed(int slot) =>
-        _indexedMasks[slot * _maskWords] != 0 || (_maskWords > 1 && SetBits.Any(_indexedMasks.AsSpan(slot * _maskWords, _maskWords)));
+    public bool AnyIndexed(int slot) => SetBits.AnyIn(_indexedMasks, slot * _maskWords, _maskWords);
 
     /// <summary>Word <paramref name="w"/> of the bitmap of instruments with any position indexed.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]

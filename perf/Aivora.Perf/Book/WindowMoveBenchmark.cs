@@ -125,7 +125,11 @@ public static class WindowMoveBenchmark
         histogram.Record(ns);
         timedNs += ns;
         mostCarried = Math.Max(mostCarried, ladder.LevelsMoved - movedBefore);
-        if (!held.Remove(key))
+        if (remove)
+        {
+            held.Remove(key);
+        }
+        else
         {
             held.Add(key);
         }
