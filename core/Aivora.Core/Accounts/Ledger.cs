@@ -886,6 +886,10 @@ public sealed partial class Ledger
         var backing = _backingScratch;   // read below only for the positions held, each written here first
         var crossBacking = _balances[slot];
         var anyIsolated = false;
+        // The backing of the cross positions is read by the bands (their slack) and by each cross position's price (the others'
+        // backing). An account with at most one cross position and no bands left to remove reads neither: its cross position,
+        // if any, is backed by the balance alone (crossBacking − its own backing), so none is computed.
+        var banded = _crossPositions[slot] >= 2 || HasBands(slot);
         for (var w = 0; w < _maskWords; w++)
         {
             for (var bits = HeldWord(slot, w); bits != 0; bits &= bits - 1)
@@ -893,12 +897,12 @@ public sealed partial class Ledger
                 var j = (w << 6) + BitOperations.TrailingZeroCount(bits);
                 ref var p = ref _positions[(slot * n) + j];
                 anyIsolated |= p.Isolated;
-                backing[j] = p.Isolated ? 0 : CrossBacking(slot, j, ref p);
+                backing[j] = p.Isolated || !banded ? 0 : CrossBacking(slot, j, ref p);
                 crossBacking += backing[j];
             }
         }
 
-        var bandsHold = (_crossPositions[slot] >= 2 || HasBands(slot)) && DrawBands(slot, crossBacking);
+        var bandsHold = banded && DrawBands(slot, crossBacking);
         if (bandsHold && !anyIsolated && !_liquidationIndex.AnyIndexed(slot))
         {
             // The usual re-key of a healthy cross account: every position it holds is cross and banded (keyed 0), and the
