@@ -85,7 +85,7 @@ public static class Program
                       transport-throughput [--quick] [--counters PATH]             one-way messages/s and MB/s for 32 B and 1 KB messages
                       transport-stat <counters-file> [--watch N]                   print a running driver's counters (STAT lines)
                       node [--quick] [--profile-replays N] [--commands N] [--seed N]  the state machine alone on the node's flow, with the book alone beside it
-                      node-ab --against PATH [--pairs N] [--commands N] [--flow node|order-entry]   this build's state machine against another build's, in one process (ABBA pairs)
+                      node-ab --against PATH [--pairs N] [--commands N] [--flow node|order-entry|book:NAME] [--metric throughput|p999]   this build against another build, in one process (ABBA pairs)
                       jit-profile-ab [--pairs N] [--commands N] [--flow node|order-entry]   the node flow compiled with the JIT profile against without it (child processes, ABBA pairs)
                       wire [--quick]                                               order -> ack through the whole node vs raw UDP; open-loop saturation
                       cascade [--shock jump|ramp|gap] [--pct P] [--accounts N]     a price shock on a generated population: the liquidation chain, summary and a PNG

@@ -151,6 +151,48 @@ public static class BookBenchmark
 
     private static MatchingEngine<CountingSink, NoPositions> New(EngineConfig config) => new(config);
 
+    /// <summary>
+    /// For <c>node-ab --flow book:NAME</c>: the named shape's built-in flow, <paramref name="ops"/> operations after its prefill,
+    /// generated and replayed once (warm-up) here; each call replays it through a fresh engine (the prefill untimed) and returns
+    /// the operations per second, or with <paramref name="tail"/> 10^9 over the p99.9 of the operations timed one by one (so a
+    /// ratio of two builds is the other's p99.9 over this one's), and the engine's state hash at the end.
+    /// </summary>
+    public static Func<(double Rate, ulong StateHash)> ReplayTimer(int ops, string workload, bool tail)
+    {
+        var shape = ExchangeCoreWorkload.Shape.All.Single(w => w.Name == workload);
+        var flow = ExchangeCoreWorkload.Generate(ops, shape);
+        var commands = BookTranslator.ToCommands(flow.Records);
+        var config = BookTranslator.Config(65_536, 16_384, 4_096);   // as `book` sizes the built-in flows
+        var prefill = flow.PrefillCount;
+        Replay(New(config), commands, 0, commands.Length);   // warm-up
+        return () =>
+        {
+            var engine = New(config);
+            Replay(engine, commands, 0, prefill);
+            double rate;
+            if (!tail)
+            {
+                var start = Stopwatch.GetTimestamp();
+                Replay(engine, commands, prefill, commands.Length);
+                rate = (commands.Length - prefill) / Stopwatch.GetElapsedTime(start).TotalSeconds;
+            }
+            else
+            {
+                var histogram = new LatencyHistogram();
+                for (var i = prefill; i < commands.Length; i++)
+                {
+                    var t0 = Stopwatch.GetTimestamp();
+                    engine.Process(in commands[i]);
+                    histogram.Record(Stopwatch.GetTimestamp() - t0);
+                }
+
+                rate = 1e9 / Math.Max(1, Ticks(histogram.Percentile(99.9)));
+            }
+
+            return (rate, engine.StateHash());
+        };
+    }
+
     private static void Replay(MatchingEngine<CountingSink, NoPositions> engine, EngineCommand[] commands, int from, int to)
     {
         for (var i = from; i < to; i++)

@@ -1,16 +1,20 @@
 namespace Aivora.Perf.Node;
 
 /// <summary>
-/// What <c>node-ab</c> and <c>jit-profile-ab</c> share: their options (<c>--pairs</c>, <c>--commands</c>, <c>--flow node|order-entry</c>,
-/// and each one's own valued options), and the ABBA pairs of timed runs with the median of their ratios.
+/// What <c>node-ab</c> and <c>jit-profile-ab</c> share: their options (<c>--pairs</c>, <c>--commands</c>, <c>--flow node|order-entry</c>
+/// (<c>node-ab</c> also <c>book:NAME</c>, a <c>perf book</c> shape through the book alone), and each one's own valued options), and the
+/// ABBA pairs of timed runs with the median of their ratios.
 /// </summary>
 internal static class AbPairs
 {
     /// <summary>The options both take.</summary>
     internal readonly record struct Options(string Flow, int Pairs, int Commands)
     {
-        /// <summary>"commands" or, for the order-entry flow, "operations".</summary>
+        /// <summary>"commands" or, for the order-entry flow and the book's, "operations".</summary>
         public string Unit => Flow == "node" ? "commands" : "operations";
+
+        /// <summary>The <c>perf book</c> shape a <c>book:NAME</c> flow names (null for the state machine's flows).</summary>
+        public string? BookShape => Flow.StartsWith("book:", StringComparison.Ordinal) ? Flow["book:".Length..] : null;
     }
 
     /// <summary>
@@ -18,7 +22,7 @@ internal static class AbPairs
     /// read them with <see cref="CommandLine.Value"/>). Null with the message in <paramref name="error"/> on an unknown option, a missing value or one
     /// out of range.
     /// </summary>
-    internal static Options? Parse(string command, string[] args, string[] ownValued, int pairs, int maxPairs, int commands, out string? error)
+    internal static Options? Parse(string command, string[] args, string[] ownValued, int pairs, int maxPairs, int commands, out string? error, bool bookFlows = false)
     {
         error = CommandLine.Check(command, args, [], ["--pairs", "--commands", "--flow", .. ownValued]);
         if (error is not null)
@@ -27,9 +31,12 @@ internal static class AbPairs
         }
 
         var flow = CommandLine.Value(args, "--flow") ?? "node";
-        if (flow is not ("node" or "order-entry"))
+        var shapes = Book.ExchangeCoreWorkload.Shape.All.Select(w => w.Name).ToArray();
+        var isBook = bookFlows && flow.StartsWith("book:", StringComparison.Ordinal) && shapes.Contains(flow["book:".Length..]);
+        if (flow is not ("node" or "order-entry") && !isBook)
         {
-            error = $"{command}: --flow takes node (the node's flow through the state machine) or order-entry (perf risk's order-entry flow through the full gate), not {flow}";
+            error = $"{command}: --flow takes node (the node's flow through the state machine) or order-entry (perf risk's order-entry flow through the full gate)"
+                + (bookFlows ? $", or book:NAME (a perf book shape through the book alone; NAME one of {string.Join(", ", shapes)})" : "") + $", not {flow}";
             return null;
         }
 
