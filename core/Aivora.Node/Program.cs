@@ -96,8 +96,18 @@ public static class Program
         var started = Stopwatch.GetTimestamp();
         var commandsBefore = node.Gateway.Counters.CommandsRun;
         loadThread.Start();
-        Thread.Sleep(TimeSpan.FromSeconds(options.Seconds));
+        // The steady state, for the gc line: from the load's first pass after its warm-up to its first pass after quiesce. Code
+        // compiled on its first call (the load's, as it starts) allocates under the JIT profile: the runtime's profile reader
+        // builds managed objects as it matches each method (the whole run allocates nothing with AIVORA_JIT_PROFILE=off).
+        var run = TimeSpan.FromSeconds(options.Seconds);
+        while (!load.TradingStarted && Stopwatch.GetElapsedTime(started) < run) Thread.Sleep(1);
+        var gcTrading = (GC.CollectionCount(0), GC.GetTotalAllocatedBytes(precise: true), Stopwatch.GetTimestamp(), load.TradingStarted);
+        var left = run - Stopwatch.GetElapsedTime(started);
+        if (left > TimeSpan.Zero) Thread.Sleep(left);
         load.Quiesce();
+        var quiesced = Stopwatch.GetTimestamp();
+        while (!load.QuietSeen && Stopwatch.GetElapsedTime(quiesced) < TimeSpan.FromSeconds(2)) Thread.Sleep(1);
+        var gcQuiet = (GC.CollectionCount(0), GC.GetTotalAllocatedBytes(precise: true), Stopwatch.GetTimestamp(), load.QuietSeen);
         Thread.Sleep(500);   // reports and market data in flight arrive
         load.Stop();
         loadThread.Join();
@@ -105,7 +115,16 @@ public static class Program
         engineThread.Join();
         var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - gcBefore.Item2;
-        Console.WriteLine($"gc during the run: {GC.CollectionCount(0) - gcBefore.Item1} gen0 collections, {allocated / 1024:N0} KiB allocated by the whole process ({load.AllocatedBytes / 1024:N0} KiB of it on the load's thread: its clients, market-data client and driver; {Math.Max(0, allocated - load.AllocatedBytes) / 1024:N0} KiB on the node's threads and the runtime's)");
+        var whole = $"{GC.CollectionCount(0) - gcBefore.Item1} gen0 collections, {allocated / 1024:N0} KiB ({load.AllocatedBytes / 1024:N0} KiB of it on the load's thread)";
+        if (gcTrading.Item4 && gcQuiet.Item4)
+        {
+            var steady = gcQuiet.Item2 - gcTrading.Item2;
+            Console.WriteLine(FormattableString.Invariant($"gc while trading (after the load's warm-up until it stopped sending, {Stopwatch.GetElapsedTime(gcTrading.Item3, gcQuiet.Item3).TotalSeconds:F1} s): {gcQuiet.Item1 - gcTrading.Item1} gen0 collections, {steady / 1024:N0} KiB allocated by the whole process ({load.TradingAllocatedBytes / 1024:N0} KiB of it on the load's thread: its clients, market-data client and driver; {Math.Max(0, steady - load.TradingAllocatedBytes) / 1024:N0} KiB on the node's threads and the runtime's); with the load's start and the shutdown: {whole}"));
+        }
+        else
+        {
+            Console.WriteLine($"gc during the run: {whole} (the load {(gcTrading.Item4 ? "did not see its quiesce in 2 s" : "never finished its warm-up")}: no steady-state window to report)");
+        }
 
         var ok = Report(node, load, recorder, floor, wall, node.Gateway.Counters.CommandsRun - commandsBefore, fundingNs);
         Console.WriteLine(ok ? "result: ok" : "result: FAILED (see above)");

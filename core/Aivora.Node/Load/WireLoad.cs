@@ -184,6 +184,13 @@ public sealed class WireLoad : IDisposable
             }
 
             lastPassNs = now;
+            if (_recording && !TradingStarted)
+            {
+                // The steady state the gc line measures starts here: after the warm-up, the load's code compiled.
+                _allocatedAtTradingStart = GC.GetAllocatedBytesForCurrentThread();
+                TradingStarted = true;
+            }
+
             // The feeder: three sources per instrument every 20 ms around a fair price that walks (and, once, falls by the shock).
             if (!_quiet && now >= nextFeedNs)
             {
@@ -218,6 +225,12 @@ public sealed class WireLoad : IDisposable
             work += MarketData.Poll();
             if (_quiet)
             {
+                if (!QuietSeen)
+                {
+                    TradingAllocatedBytes = TradingStarted ? GC.GetAllocatedBytesForCurrentThread() - _allocatedAtTradingStart : 0;
+                    QuietSeen = true;
+                }
+
                 idle.Idle(work);
                 continue;
             }
@@ -251,6 +264,18 @@ public sealed class WireLoad : IDisposable
     /// <summary>Bytes the load's own thread allocated in <see cref="Run"/> (its clients, market-data client and driver): the
     /// part of the process's allocations that is not the node's. Set when <see cref="Run"/> returns.</summary>
     public long AllocatedBytes { get; private set; }
+
+    /// <summary>Set on the load's first pass after its warm-up (read by the thread that measures the steady state).</summary>
+    public volatile bool TradingStarted;
+
+    /// <summary>Set on the load's first pass after <see cref="Quiesce"/>, once <see cref="TradingAllocatedBytes"/> is.</summary>
+    public volatile bool QuietSeen;
+
+    private long _allocatedAtTradingStart;
+
+    /// <summary>Bytes the load's own thread allocated from its first pass after the warm-up to its first pass after
+    /// <see cref="Quiesce"/>: the steady-state part of <see cref="AllocatedBytes"/>. Set before <see cref="QuietSeen"/>.</summary>
+    public long TradingAllocatedBytes { get; private set; }
 
     /// <summary>Stops sending; keeps polling so every report and market-data message in flight arrives.</summary>
     public void Quiesce() => _quiet = true;
