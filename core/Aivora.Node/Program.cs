@@ -209,7 +209,7 @@ public static class Program
         var router = node.StateMachine.Engine.Sink.Router;
         Console.WriteLine($"funding: {router.FundingSettlements:N0} settlements, {Scaled(router.FundingPaid, 6)} USDT paid by the paying sides (zero-sum; residue carried {Scaled(ledger.FundingResidue, 6)} USDT); next funding {DateTime.UnixEpoch.AddTicks(node.StateMachine.Pricing(instruments[0].Id)!.NextFundingNs / 100):yyyy-MM-dd HH:mm:ss} UTC");
         var fund = DefaultConfiguration.InsuranceFundAccount;
-        Console.WriteLine($"liquidation: {c.LiquidationSteps:N0} steps ({client.Liquidations:N0} liquidations and {client.LiquidationEvents:N0} steps seen on the public status stream), {node.StateMachine.WaitingLiquidations} paths waiting for a slice; insurance fund (account {fund}) {Scaled(ledger.InsuranceFund, 6)} USDT cash, equity {Scaled(ledger.Equity(fund), 6)} USDT");
+        Console.WriteLine($"liquidation: {c.LiquidationSteps:N0} steps ({client.Liquidations:N0} {(client.Liquidations == 1 ? "liquidation" : "liquidations")} and {client.LiquidationEvents:N0} {(client.LiquidationEvents == 1 ? "step" : "steps")} seen on the public status stream), {node.StateMachine.WaitingLiquidations} paths waiting for a slice; insurance fund (account {fund}) {Scaled(ledger.InsuranceFund, 6)} USDT cash, equity {Scaled(ledger.Equity(fund), 6)} USDT");
         if (load.ShockBps > 0)
         {
             var left = ledger.PositionOf(DefaultConfiguration.ShockLongAccount, DefaultConfiguration.BtcPerp.Id).QtyLots;
