@@ -57,7 +57,7 @@ public static class NodeAb
             : options.Flow == "node" ? NodeBenchmark.ReplayTimer(options.Commands) : Risk.RiskBenchmark.OrderEntryTimer(options.Commands);
         var outcome = AbPairs.Run(options.Pairs, tail ? "operations (at the p99.9 operation's pace)" : options.Unit, "against", () => theirs(), "this", () => ours())!.Value;
         Console.WriteLine(FormattableString.Invariant(
-            $"RESULT bench=node-ab flow={options.Flow}{(tail ? " metric=p999" : "")} commands={options.Commands} pairs={options.Pairs} against_commands_per_sec={outcome.ARate:F0} this_commands_per_sec={outcome.BRate:F0} ratio_median={outcome.RatioMedian:F3} ratio_p25={outcome.RatioP25:F3} ratio_p75={outcome.RatioP75:F3} same_state={(outcome.SameState ? "true" : "false")}"));
+            $"RESULT bench=node-ab flow={options.Flow}{(tail ? " metric=p999" : "")} commands={options.Commands} pairs={options.Pairs} against_commands_per_sec={outcome.ARate:F0} this_commands_per_sec={outcome.BRate:F0}{(tail ? $" against_p999_ns={1e9 / outcome.ARate:F0} this_p999_ns={1e9 / outcome.BRate:F0}" : "")} ratio_median={outcome.RatioMedian:F3} ratio_p25={outcome.RatioP25:F3} ratio_p75={outcome.RatioP75:F3} same_state={(outcome.SameState ? "true" : "false")}"));
         return 0;
     }
 
