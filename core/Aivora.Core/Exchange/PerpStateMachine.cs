@@ -209,12 +209,22 @@ public sealed partial class PerpStateMachine<TSink>
             case CommandKind.AmendOrder:
                 // The order is looked up once: pre-trade risk reads it, the book amends it (time has already advanced).
                 var order = _engine.ResolveOrder(in command, out var unresolved);
-                if (order < 0 || AmendAllowed(in command, in _engine.OrderAt(order)))
+                if (order < 0)
+                {
+                    _engine.AmendResolved(in command, order, unresolved);
+                    break;
+                }
+
+                // An amend names its order, not its instrument (the wire's amend carries none: the command's is 0), so the
+                // last-price stops its trades may cross are found by the order's book (its instrument's index here too).
+                var book = _engine.OrderAt(order).BookIndex;
+                if (AmendAllowed(in command, in _engine.OrderAt(order)))
                 {
                     _engine.AmendResolved(in command, order, unresolved);
                 }
 
-                break;
+                FireLastTriggered(book);
+                return;
             default:
                 _engine.Process(in command);
                 break;

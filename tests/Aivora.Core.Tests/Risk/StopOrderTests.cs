@@ -84,6 +84,24 @@ public sealed class StopOrderTests
     }
 
     [Fact]
+    public void ShouldFireALastPriceStopInTheSameCommandWhenAnAmendTradesThroughIt()
+    {
+        // An amend names its order, not its instrument (the command carries instrument 0): the last-price stops to check after
+        // its trades are those of the order's instrument.
+        var v = new Venue();
+        v.Rest(3, Side.Sell, 10_020, 100);
+        v.Send(EngineCommand.Triggered(v.Now, 1, 1, 5, Side.Buy, OrderType.StopLimit, triggerPriceTicks: 10_020, qtyLots: 10, limitPriceTicks: 10_030, source: TriggerSource.Last));
+        var resting = Assert.Single(v.Send(EngineCommand.Limit(v.Now, 2, 1, 0, Side.Buy, 10_000, 5)), e => e.Kind == EventKind.BookOrderAdded);
+
+        var amended = v.Send(EngineCommand.Amend(v.Now, 2, resting.OrderId, 10_020, 0));
+
+        Assert.Equal(5, OfKind(amended, EventKind.Trade).Where(t => t.AccountId == 2).Sum(t => t.QtyLots));
+        Assert.Single(amended, e => e.Kind == EventKind.OrderTriggered);
+        Assert.Equal(10, v.Risk.Ledger.PositionOf(1, 1).QtyLots);
+        Assert.Equal(0, v.Risk.Stops.Count);
+    }
+
+    [Fact]
     public void ShouldFireSellTakeProfitWhenMarkRises()
     {
         var v = new Venue();
