@@ -131,15 +131,39 @@ public sealed partial class PerpStateMachine<TSink>
         // Fills re-key their accounts in the liquidation index once, when the command is done.
         _ledger.DeferReindex = true;
         Run(in command);
-        if (_ledger.FillsMovedMargin)
+        if (_ledger.FillsMovedMargin || _engine.AnyBookTraded)
         {
-            // The command's fills, or paths that resumed before it, moved margin: a position they pushed past its price goes now.
-            LiquidateAtEveryMark();
-            _ledger.FillsMovedMargin = false;
+            AfterTrades();
         }
 
         _ledger.FlushReindex();
         _ledger.DeferReindex = false;
+    }
+
+    /// <summary>
+    /// The end of a command that traded or moved margin, out of line (most commands do neither): a position the fills pushed
+    /// past its price goes now; then every book that traded has its last-price stops looked at. The command's own already has
+    /// (the end of <see cref="Run"/>), but a resumed liquidation, a price feed's or the check here may have traded others (or
+    /// it again). What the stops trade may move margin: round again until nothing does.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void AfterTrades()
+    {
+        while (true)
+        {
+            if (_ledger.FillsMovedMargin)
+            {
+                LiquidateAtEveryMark();
+                _ledger.FillsMovedMargin = false;
+            }
+
+            if (!_engine.TryTakeTradedBook(out var book))
+            {
+                return;
+            }
+
+            FireLastTriggered(book);
+        }
     }
 
     private void Run(in EngineCommand command)

@@ -85,6 +85,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         var stp = taker.Stp;
         var instrumentId = book.InstrumentId;
         var stop = NotStopped;
+        var filledBefore = taker.FilledLots;
 
         while (ladder.Count > 0 && taker.QtyLots > taker.FilledLots && ladder.BestKey >= limitKey)
         {
@@ -208,7 +209,47 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             }
         }
 
+        if (taker.FilledLots != filledBefore)
+        {
+            NoteBookTraded(taker.BookIndex);
+        }
+
         return stop;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void NoteBookTraded(int bookIndex)
+    {
+        if (!_bookTraded[bookIndex])
+        {
+            _bookTraded[bookIndex] = true;
+            var tail = _tradedBookHead + _tradedBookCount;   // a ring of one slot a book: never full while a book is out of it
+            _tradedBooks[tail >= _tradedBooks.Length ? tail - _tradedBooks.Length : tail] = bookIndex;
+            _tradedBookCount++;
+        }
+    }
+
+    /// <summary>
+    /// The next book that traded since it was last taken, in order of first trade (false when none): the state machine looks
+    /// at its last-price stops. A book traded again after it was taken comes back. Without a taker (the book alone) the queue
+    /// just stays full: each book is in it once at most.
+    /// </summary>
+    /// <summary>Whether some book traded since it was last taken (<see cref="TryTakeTradedBook"/>).</summary>
+    internal bool AnyBookTraded => _tradedBookCount != 0;
+
+    internal bool TryTakeTradedBook(out int bookIndex)
+    {
+        if (_tradedBookCount == 0)
+        {
+            bookIndex = -1;
+            return false;
+        }
+
+        bookIndex = _tradedBooks[_tradedBookHead];
+        _tradedBookHead = _tradedBookHead + 1 == _tradedBooks.Length ? 0 : _tradedBookHead + 1;
+        _tradedBookCount--;
+        _bookTraded[bookIndex] = false;
+        return true;
     }
 
     private void BeginTrades()

@@ -54,6 +54,13 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     private readonly int[] _tradedStamp;
     private int _tradedCount;
     private int _stamp;
+
+    // Books that traded since the state machine last took them, in order of first trade (each once): their last-price stops
+    // are looked at when the command ends, whatever traded them (the command, a resumed liquidation, a fired stop).
+    private readonly int[] _tradedBooks;
+    private readonly bool[] _bookTraded;
+    private int _tradedBookHead;
+    private int _tradedBookCount;
     private int _freeOrderCount;
     private int _accountCount;
     private int _restingCount;
@@ -98,6 +105,8 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         _accountIndex = new OpenHashMap<IntKey>(config.MaxAccounts);
         _tradedAccounts = new int[config.MaxAccounts];
         _tradedStamp = new int[config.MaxAccounts];
+        _tradedBooks = new int[config.Instruments.Count];
+        _bookTraded = new bool[config.Instruments.Count];
         _expiries = new IndexedMinHeap(slots);
         Prefault.Touch(_orders);
         Prefault.Touch(_accounts);

@@ -204,6 +204,31 @@ public sealed class LiquidationPathTests
     }
 
     [Fact]
+    public void ShouldFireLastPriceStopsThatAResumedSliceCrossesInTheCommandThatResumedIt()
+    {
+        var bench = LongVictim(Config(largeUsdt: 100));
+        bench.Deposit(3, 10_000 * Usdt);
+        bench.Deposit(6, 10_000 * Usdt);
+        bench.Limit(3, Side.Buy, 8_960, 200);   // exactly the first slice
+        bench.Mark(8_940);
+        Assert.Equal(1, bench.Machine.WaitingLiquidations);
+        bench.Limit(3, Side.Buy, 8_950, 2_000);   // the next slices' bid, below the stop's trigger
+        bench.Run(EngineCommand.Triggered(bench.Now, 6, 1, 61, Side.Sell, OrderType.StopMarket, triggerPriceTicks: 8_955, qtyLots: 10, source: TriggerSource.Last));
+        Assert.Equal(1, bench.Machine.Stops.Count);   // the last trade (8,960) is above it
+
+        // The cooldown ends at a clock tick, which names no instrument: the slice it resumes trades at 8,950 and the stop fires.
+        var from = bench.Events.Count;
+        bench.Advance(1_000_000_000);
+
+        var slice = bench.Steps(from).First(e => View(e).Step == LiquidationStep.PartialReduction);
+        Assert.Equal(8_950, View(slice).FillPriceTicks);
+        Assert.Equal(61, Assert.Single(bench.Events.Skip(from), e => e.Kind == EventKind.OrderTriggered).ClientOrderId);
+        Assert.Equal(0, bench.Machine.Stops.Count);
+        Assert.Equal(-10, bench.Ledger.PositionOf(6, 1).QtyLots);
+        bench.AssertConserved();
+    }
+
+    [Fact]
     public void ShouldLiquidateAnIsolatedPositionFromItsWalletAloneAfterCancellingItsOrders()
     {
         var bench = new LiquidationBench(Config(largeUsdt: 1_000));   // 904 USDT: one slice
