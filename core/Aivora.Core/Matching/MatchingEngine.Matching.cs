@@ -229,14 +229,14 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         }
     }
 
+    /// <summary>Whether some book traded since it was last taken (<see cref="TryTakeTradedBook"/>).</summary>
+    internal bool AnyBookTraded => _tradedBookCount != 0;
+
     /// <summary>
     /// The next book that traded since it was last taken, in order of first trade (false when none): the state machine looks
     /// at its last-price stops. A book traded again after it was taken comes back. Without a taker (the book alone) the queue
     /// just stays full: each book is in it once at most.
     /// </summary>
-    /// <summary>Whether some book traded since it was last taken (<see cref="TryTakeTradedBook"/>).</summary>
-    internal bool AnyBookTraded => _tradedBookCount != 0;
-
     internal bool TryTakeTradedBook(out int bookIndex)
     {
         if (_tradedBookCount == 0)
