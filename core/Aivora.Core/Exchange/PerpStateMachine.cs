@@ -142,9 +142,9 @@ public sealed partial class PerpStateMachine<TSink>
 
     /// <summary>
     /// The end of a command that traded or moved margin, out of line (most commands do neither): a position the fills pushed
-    /// past its price goes now; then every book that traded has its last-price stops looked at. The command's own already has
-    /// (the end of <see cref="Run"/>), but a resumed liquidation, a price feed's or the check here may have traded others (or
-    /// it again). What the stops trade may move margin: round again until nothing does.
+    /// past its price goes now; then every book that traded since the end of <see cref="Run"/> (a price feed's liquidations,
+    /// whose command returns before that end, or the check here) has its last-price stops looked at. What the stops trade may
+    /// move margin: round again until nothing does.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private void AfterTrades()
@@ -157,11 +157,22 @@ public sealed partial class PerpStateMachine<TSink>
                 _ledger.FillsMovedMargin = false;
             }
 
-            if (!_engine.TryTakeTradedBook(out var book))
+            if (!_engine.AnyBookTraded)
             {
                 return;
             }
 
+            FireLastTriggeredWhereTraded();
+        }
+    }
+
+    /// <summary>The last-price stops of every book that traded since they were last looked at, in order of first trade; books
+    /// their own trades move come round again.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void FireLastTriggeredWhereTraded()
+    {
+        while (_engine.TryTakeTradedBook(out var book))
+        {
             FireLastTriggered(book);
         }
     }
@@ -233,31 +244,22 @@ public sealed partial class PerpStateMachine<TSink>
             case CommandKind.AmendOrder:
                 // The order is looked up once: pre-trade risk reads it, the book amends it (time has already advanced).
                 var order = _engine.ResolveOrder(in command, out var unresolved);
-                if (order < 0)
-                {
-                    _engine.AmendResolved(in command, order, unresolved);
-                    break;
-                }
-
-                // An amend names its order, not its instrument (the wire's amend carries none: the command's is 0), so the
-                // last-price stops its trades may cross are found by the order's book (its instrument's index here too).
-                var book = _engine.OrderAt(order).BookIndex;
-                if (AmendAllowed(in command, in _engine.OrderAt(order)))
+                if (order < 0 || AmendAllowed(in command, in _engine.OrderAt(order)))
                 {
                     _engine.AmendResolved(in command, order, unresolved);
                 }
 
-                FireLastTriggered(book);
-                return;
+                break;
             default:
                 _engine.Process(in command);
                 break;
         }
 
-        // Trades may have moved the last price: fire the stops that watch it (and what they trade, in turn).
-        if (_instrumentIndex.TryGetValue(new IntKey(command.InstrumentId), out var instrument))
+        // Trades may have moved the last price: fire the stops that watch it (and what they trade, in turn), on every book that
+        // traded, found by the trades and not by the command's instrument id (an amend's is 0: it names its order).
+        if (_engine.AnyBookTraded)
         {
-            FireLastTriggered(instrument);
+            FireLastTriggeredWhereTraded();
         }
     }
 
