@@ -16,6 +16,12 @@ namespace Aivora.Perf.Book;
 /// </summary>
 public static class BookBenchmark
 {
+    // The built-in flows keep ~1,000 orders from 1,000 accounts: tables sized like a real single-instrument deployment
+    // (orders by default, --max-orders changes it; price levels a side; accounts). ReplayTimer sizes them the same.
+    private const int BuiltInMaxOrders = 65_536;
+    private const int BuiltInLevelsPerSide = 16_384;
+    private const int BuiltInMaxAccounts = 4_096;
+
     // P999Fills: the mean number of fills (trades) of the slowest 0.1 % of operations: what the tail is made of.
     private sealed record Measurement(long Ops, double OpsPerSec, long P50, long P99, long P999, double AllocPerOp, Summary Summary, double P999Fills);
 
@@ -26,17 +32,16 @@ public static class BookBenchmark
         var quick = args.Contains("--quick");
         var file = CommandLine.Value(args, "--file");
         var write = CommandLine.Value(args, "--write");
-        // The built-in flow keeps ~1,000 orders from 1,000 accounts: tables sized like a real
-        // single-instrument deployment. A file may hold anything: large tables by default.
+        // The built-in flows' tables as above; a file may hold anything: large tables by default.
         if (!CommandLine.TryInt("book", args, "--ops", quick ? 3_000_000 : 5_000_000, 1_000, 100_000_000, out var engineOps, out var error)
             || !CommandLine.TryInt("book", args, "--reference-ops", file is not null ? int.MaxValue : quick ? 300_000 : 1_000_000, 1, int.MaxValue, out var referenceOps, out error)
-            || !CommandLine.TryInt("book", args, "--max-orders", file is null ? 65_536 : 1_048_576, 16, 1 << 24, out var maxOrders, out error))
+            || !CommandLine.TryInt("book", args, "--max-orders", file is null ? BuiltInMaxOrders : 1_048_576, 16, 1 << 24, out var maxOrders, out error))
         {
             Console.Error.WriteLine(error);
             return 2;
         }
 
-        var maxAccounts = file is null ? 4_096 : 1 << 20;
+        var maxAccounts = file is null ? BuiltInMaxAccounts : 1 << 20;
 
         if (file is not null)
         {
@@ -86,7 +91,7 @@ public static class BookBenchmark
                 Console.WriteLine($"# wrote {flow.Records.Length} records to {write}");
             }
 
-            RunOne(shape.Name, flow.Records, flow.PrefillCount, engineOps, referenceOps, BookTranslator.Config(maxOrders, 16_384, maxAccounts), quick, detail: false, shape: flow);
+            RunOne(shape.Name, flow.Records, flow.PrefillCount, engineOps, referenceOps, BookTranslator.Config(maxOrders, BuiltInLevelsPerSide, maxAccounts), quick, detail: false, shape: flow);
         }
 
         return 0;
@@ -162,7 +167,7 @@ public static class BookBenchmark
         var shape = ExchangeCoreWorkload.Shape.All.Single(w => w.Name == workload);
         var flow = ExchangeCoreWorkload.Generate(ops, shape);
         var commands = BookTranslator.ToCommands(flow.Records);
-        var config = BookTranslator.Config(65_536, 16_384, 4_096);   // as `book` sizes the built-in flows
+        var config = BookTranslator.Config(BuiltInMaxOrders, BuiltInLevelsPerSide, BuiltInMaxAccounts);
         var prefill = flow.PrefillCount;
         Replay(New(config), commands, 0, commands.Length);   // warm-up
         return () =>
