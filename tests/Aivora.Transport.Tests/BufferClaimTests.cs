@@ -118,7 +118,7 @@ public sealed class TermReuseTests
     }
 
     [Theory]
-    [InlineData(1 << 20, 1)]     // a big term: cleaning runs in 64 KiB slices per packet
+    [InlineData(1 << 20, 1)]     // a big term: cleaning runs in slices of a few packet lengths
     [InlineData(64 * 1024, 1)]
     [InlineData(1 << 20, 4096)]  // the subscriber polls rarely: whole terms wait to be cleaned
     public void Seven_terms_of_messages_arrive_intact_through_reused_partitions(int termLength, int pollEvery)
