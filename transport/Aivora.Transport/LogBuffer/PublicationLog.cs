@@ -129,17 +129,19 @@ public sealed class PublicationLog
             int next = write.Write(Term(termId), termOffset, termId);
             if (next != TermAppender.Tripped)
             {
-                TailPosition = tail + (next - termOffset);
-                CleanAhead(TailPosition);
-                return TailPosition;
+                long newTail = tail + (next - termOffset);
+                TailPosition = newTail;
+                if (newTail + TermLength > _cleanLimit) CleanAhead(newTail);   // once a step: the rest of the time one compare
+                return newTail;
             }
             TailPosition = tail + (TermLength - termOffset);
-            CleanAhead(TailPosition);
+            CleanAhead(tail + (TermLength - termOffset));
         }
     }
 
-    // Cleaning step: at most this much is cleared per append (about what the appends since the last step wrote).
-    private const int CleanStep = 1024;
+    // Cleaning step: cleared at once when the tail has moved this far (a page: ~0.1-0.3 us of clearing once every 64 appends
+    // of 32 bytes; 1 KiB steps cost twice as much a byte, 64 KiB steps 2-4 us each).
+    private const int CleanStep = 4096;
 
     /// <summary>
     /// Keeps a term ahead of the tail reading zero: what the tail moves into must (a claimed frame reads length 0
@@ -150,6 +152,7 @@ public sealed class PublicationLog
     /// sender is ignored). Clearing the whole partition when the tail entered it was a 1 MiB memset on the offer path (tens of
     /// microseconds) once per term: a slow round trip in every 16,384 of the transport's 32-byte ping-pong.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private void CleanAhead(long tail)
     {
         long needed = tail + TermLength;
