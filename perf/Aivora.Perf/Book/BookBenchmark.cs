@@ -358,10 +358,10 @@ public static class BookBenchmark
 
     /// <summary>
     /// Of the slowest 0.1 % of the operations in [from, to) in one timed replay, the share that are among the slowest 0.1 % of a
-    /// second replay of the same operations on a fresh book: near 1 when the tail is the operations' own work (the deep sweeps),
+    /// second replay of the same operations on a fresh book (or machine): near 1 when the tail is the operations' own work (the deep sweeps),
     /// near 0 when it is the machine's (an interrupt or a stalled vCPU lands on different operations each time).
     /// </summary>
-    private static double SlowestRepeat(long[] first, long[] second, int from, int to)
+    internal static double SlowestRepeat(long[] first, long[] second, int from, int to)
     {
         if (to <= from)
         {
