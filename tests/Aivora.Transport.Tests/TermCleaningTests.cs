@@ -13,18 +13,20 @@ namespace Aivora.Transport.Tests;
 public sealed class TermCleaningTests
 {
     [Theory]
-    [InlineData(64 * 1024, 40)]
-    [InlineData(1 << 20, 40)]
-    [InlineData(64 * 1024, 1000)]   // frames of ~1 KiB: the tail pads the end of most terms
-    public void The_publication_keeps_a_term_ahead_of_its_tail_clear_and_half_a_term_behind_it_intact(int termLength, int payload)
+    [InlineData(64 * 1024, 40, 0L)]
+    [InlineData(1 << 20, 40, 0L)]
+    [InlineData(64 * 1024, 1000, 0L)]                  // frames of ~1 KiB: the tail pads the end of most terms
+    [InlineData(64 * 1024, 40, (5L * 64 * 1024) + 4096)]   // a stream started mid-term, five terms in (the channel's term-id / term-offset)
+    public void The_publication_keeps_a_term_ahead_of_its_tail_clear_and_half_a_term_behind_it_intact(int termLength, int payload, long startPosition)
     {
         var log = new PublicationLog(5, 6, -7, termLength, 1408);
+        log.StartAt(startPosition);
         var message = new byte[payload];
         int frameLength = FrameLayout.Align(FrameLayout.DataHeaderLength + payload);
         int checkEvery = Math.Max(1, termLength / 16 / frameLength);   // sixteen checks a term
         var starts = new Queue<(long Position, long Number)>();        // where each recent message went
         long number = 0, checks = 0;
-        while (log.TailPosition < 7L * termLength)
+        while (log.TailPosition < startPosition + (7L * termLength))
         {
             BitConverter.TryWriteBytes(message, number);
             long tail = log.Append(message);
