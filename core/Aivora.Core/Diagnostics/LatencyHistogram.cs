@@ -53,7 +53,10 @@ public sealed class LatencyHistogram
             return 0;
         }
 
-        var rank = (long)Math.Ceiling(percentile / 100.0 * _total);
+        // The rank is ⌈p% of the count⌉; p% in binary is a hair off (99.9 % of 1,000 is 999.00000000000006), so a rank that is
+        // whole in decimal is taken as whole, not as the next one.
+        var exactRank = percentile / 100.0 * _total;
+        var rank = (long)Math.Ceiling(exactRank - (exactRank * 1e-12));
         rank = Math.Clamp(rank, 1, _total);
         long seen = 0;
         for (var i = 0; i < _counts.Length; i++)
@@ -66,6 +69,27 @@ public sealed class LatencyHistogram
         }
 
         return _max;
+    }
+
+    /// <summary>
+    /// The share (0 to 1) of the recorded values above <paramref name="valueNs"/>, to the buckets' resolution (a value in the
+    /// threshold's own bucket counts as not above): how much of a distribution lies in its tail, for example the round trips
+    /// slower than twice the floor's median, whose share decides on which side of it a p99 falls.
+    /// </summary>
+    public double ShareAbove(long valueNs)
+    {
+        if (_total == 0)
+        {
+            return 0;
+        }
+
+        long above = 0;
+        for (var i = IndexOf(Math.Max(0, valueNs)) + 1; i < _counts.Length; i++)
+        {
+            above += _counts[i];
+        }
+
+        return (double)above / _total;
     }
 
     private static int IndexOf(long value)
