@@ -68,7 +68,8 @@ public sealed partial class ExchangeGateway
 
         try
         {
-            session.Responses = _driver.AddPublication(channelText + (channelText.Contains("term-length=", StringComparison.Ordinal) ? "" : "|term-length=" + _options.ResponseTermLength), d.ResponseStreamId);
+            // Send-first: a session's execution reports leave ahead of the market data in each of the driver's duty cycles.
+            session.Responses = _driver.AddPublication(channelText + (channelText.Contains("term-length=", StringComparison.Ordinal) ? "" : "|term-length=" + _options.ResponseTermLength), d.ResponseStreamId, sendFirst: true);
         }
         catch (Exception ex) when (ex is FormatException or ArgumentException or System.Net.Sockets.SocketException or NotSupportedException)
         {

@@ -45,6 +45,10 @@ public sealed partial class ExchangeGateway : IImageListener, IDisposable
     private readonly NetworkSubscription _orders;
     private readonly ExecutionReports _reports;
     private readonly Dictionary<int, Session> _sessions = [];
+
+    /// <summary>The sessions' response publications (tests read their send order: each is send-first).</summary>
+    internal IEnumerable<Transport.Driver.NetworkPublication> ResponsePublications =>
+        _sessions.Values.Select(s => s.Responses).OfType<Transport.Driver.NetworkPublication>();
     private readonly Dictionary<int, Session> _sessionByAccount = [];
     private readonly Dictionary<int, SessionEndReason> _lastEndByAccount = [];
     private readonly ConcurrentQueue<int> _imagesGone = new();

@@ -15,7 +15,7 @@ public static class Program
             "book" => (["--quick"], ["--ops", "--reference-ops", "--max-orders", "--workload", "--write", "--file"]),
             "codec" or "transport" or "ladder" => (["--quick"], []),
             "transport-throughput" => (["--quick"], ["--counters"]),
-            "wire" => (["--quick"], ["--rate"]),
+            "wire" => (["--quick", "--market-data"], ["--rate"]),
             _ => null,
         };
         if (options is { } known && CommandLine.Check(command, rest, known.Flags, known.Valued) is { } optionError)
@@ -87,7 +87,7 @@ public static class Program
                       node [--quick] [--profile-replays N] [--commands N] [--seed N]  the state machine alone on the node's flow, with the book alone beside it
                       node-ab --against PATH [--pairs N] [--commands N] [--flow node|order-entry|book:NAME] [--metric throughput|p999]   this build against another build, in one process (ABBA pairs)
                       jit-profile-ab [--pairs N] [--commands N] [--flow node|order-entry]   the node flow compiled with the JIT profile against without it (child processes, ABBA pairs)
-                      wire [--quick]                                               order -> ack through the whole node vs raw UDP; open-loop saturation
+                      wire [--quick] [--market-data]                               order -> ack through the whole node vs raw UDP; open-loop saturation (--market-data: multicast market data to a subscribed client, as in production)
                       cascade [--shock jump|ramp|gap] [--pct P] [--accounts N]     a price shock on a generated population: the liquidation chain, summary and a PNG
                     """);
                 return 2;

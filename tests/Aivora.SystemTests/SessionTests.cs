@@ -21,6 +21,18 @@ public sealed class SessionTests
     }
 
     [Fact]
+    public void ShouldSendASessionsExecutionReportsBeforeTheMarketData()
+    {
+        // In each of the driver's duty cycles the responses leave first: an ack does not wait behind the multicast sends of the
+        // book change its own order caused (perf wire --market-data), and the owner hears of a fill before the public print.
+        using var node = new NodeUnderTest();
+        node.LogOn(node.Client(1));
+        node.LogOn(node.Client(2));
+        Assert.Equal(2, node.Host.Gateway.ResponsePublications.Count());
+        Assert.All(node.Host.Gateway.ResponsePublications, responses => Assert.True(responses.SendFirst));
+    }
+
+    [Fact]
     public void ShouldRejectLogonWithBadSignature()
     {
         using var node = new NodeUnderTest();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Aivora.Client.MarketData;
 using Aivora.Client.Session;
 using Aivora.Exchange;
 using Aivora.Gateway;
@@ -33,6 +34,7 @@ public static class WireBenchmark
     public static int Run(string[] args)
     {
         var quick = args.Contains("--quick");
+        var marketData = args.Contains("--market-data");
         var roundTrips = quick ? 20_000 : 100_000;
         var warmup = quick ? 10_000 : 30_000;
         if (!CommandLine.TryInt("wire", args, "--rate", quick ? 50_000 : 80_000, 1, 10_000_000, out var rate, out var rateError))
@@ -56,6 +58,18 @@ public static class WireBenchmark
             StatusChannel = "aeron:udp?endpoint=127.0.0.1:40304|term-length=1m",
             SnapshotChannel = "aeron:udp?endpoint=127.0.0.1:40305|term-length=4m",
         };
+        if (marketData)
+        {
+            // As the node publishes market data: multicast groups on loopback (groups and ports of this benchmark's own).
+            gateway = gateway with
+            {
+                BookChannel = "aeron:udp?endpoint=239.255.21.1:40311|interface=127.0.0.1|ttl=0|term-length=1m",
+                TradesChannel = "aeron:udp?endpoint=239.255.21.3:40313|interface=127.0.0.1|ttl=0|term-length=1m",
+                StatusChannel = "aeron:udp?endpoint=239.255.21.7:40317|interface=127.0.0.1|ttl=0|term-length=1m",
+                SnapshotChannel = "aeron:udp?endpoint=239.255.21.9:40319|interface=127.0.0.1|ttl=0|term-length=4m",
+            };
+        }
+
         var recorder = new CommandRecorder(1 << 16);   // overflows harmlessly: the replay check is the node's job, not this benchmark's
         var node = new NodeHost(DefaultConfiguration.Engine, gateway, new KeyStore(DefaultConfiguration.DemoKeys), 8 * 3_600_000_000_000L, recorder);
         node.Deposit(Account, 1_000_000 * DefaultConfiguration.UsdtUnit);
@@ -66,6 +80,13 @@ public static class WireBenchmark
 
         var driver = MediaDriver.Launch(new DriverOptions { ThreadingMode = ThreadingMode.Invoker });
         var client = new ExchangeClient(driver, Options(gateway, Account));
+        s_marketData = marketData
+            ? new MarketDataClient(driver, new MarketDataOptions
+            {
+                BookChannel = gateway.BookChannel, BookStreamId = gateway.BookStreamId, TradesChannel = gateway.TradesChannel, TradesStreamId = gateway.TradesStreamId,
+                StatusChannel = gateway.StatusChannel, StatusStreamId = gateway.StatusStreamId, SnapshotChannel = gateway.SnapshotChannel, SnapshotStreamId = gateway.SnapshotStreamId,
+            }, DefaultConfiguration.Engine.Instruments.Select(i => i.Id))
+            : null;
         // The feeder has a driver of its own, serviced from a timer thread-free check in the loops (every
         // 50 ms), so the measured client polls one socket per pass, as the raw floor does.
         s_feederDriver = MediaDriver.Launch(new DriverOptions { ThreadingMode = ThreadingMode.Invoker });
@@ -107,6 +128,7 @@ public static class WireBenchmark
         node.Stop();
         engine.Join();
         client.Dispose();
+        s_marketData?.Dispose();
         feeder.Dispose();
         s_feederDriver.Dispose();
         driver.Dispose();
@@ -176,6 +198,7 @@ public static class WireBenchmark
     }
 
     private static long s_clientOrderId = 1;
+    private static MarketDataClient? s_marketData;
     private static MediaDriver s_feederDriver = null!;
     private static ExchangeClient s_feeder = null!;
     private static long s_nextFeederWorkNs, s_nextFeedNs;
@@ -215,6 +238,7 @@ public static class WireBenchmark
             {
                 driver.DoWork();
                 client.Poll(0, ref acks);
+                s_marketData?.Poll();
                 if (Stopwatch.GetTimestamp() > timeout) return false;
             }
 
@@ -225,6 +249,7 @@ public static class WireBenchmark
             {
                 driver.DoWork();
                 client.Poll(0, ref acks);
+                s_marketData?.Poll();
                 if (Stopwatch.GetTimestamp() > timeout) return false;
             }
         }
@@ -261,6 +286,7 @@ public static class WireBenchmark
             KeepFeeding(now);
             acks.NowNs = now;
             client.Poll(now, ref acks);
+            s_marketData?.Poll();
             if (now >= end) break;
             var due = start + (long)(sent * intervalNs);
             if (now >= due)

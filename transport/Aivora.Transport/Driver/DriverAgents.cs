@@ -5,7 +5,7 @@ namespace Aivora.Transport.Driver;
 
 /// <summary>
 /// The sender: every publication's duty cycle (control frames in, DATA / SETUP / heartbeats /
-/// retransmits out). Publications arrive through a queue; the list is this agent's alone and is
+/// retransmits out), the send-first ones (<see cref="NetworkPublication.SendFirst"/>) first. Publications arrive through a queue; the list is this agent's alone and is
 /// replaced, never mutated, so the conductor can read a snapshot for counters. A closed
 /// publication that finished lingering is disposed here, on the thread that used its socket.
 /// </summary>
@@ -26,7 +26,8 @@ internal sealed class SenderAgent : IAgent
         {
             var list = _publications.ToList(); // cold path: a publication came
             while (_added.TryDequeue(out var publication)) list.Add(publication);
-            Volatile.Write(ref _publications, [.. list]);
+            // Visited in this order every cycle: the send-first publications, then the others, each in the order added.
+            Volatile.Write(ref _publications, [.. list.Where(p => p.SendFirst), .. list.Where(p => !p.SendFirst)]);
             work++;
         }
         var publications = _publications;

@@ -101,9 +101,10 @@ public sealed class MediaDriver : IDisposable
     /// <summary>
     /// A publication on <paramref name="channel"/> (<c>aeron:udp?endpoint=host:port|mtu=|term-length=|session-id=</c>;
     /// a multicast endpoint takes <c>interface=</c> and <c>ttl=</c>).
-    /// Bad URIs throw <see cref="FormatException"/> with the reason.
+    /// Bad URIs throw <see cref="FormatException"/> with the reason. With <paramref name="sendFirst"/> the sender visits it
+    /// before the publications added without it, in every duty cycle (<see cref="NetworkPublication.SendFirst"/>).
     /// </summary>
-    public NetworkPublication AddPublication(string channel, int streamId)
+    public NetworkPublication AddPublication(string channel, int streamId, bool sendFirst = false)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var uri = ChannelUri.Parse(channel);
@@ -113,6 +114,7 @@ public sealed class MediaDriver : IDisposable
             uri.TermLength, uri.Mtu, _options.Io, uri.InterfaceAddress, uri.Ttl, uri.FlowControl, _options.ConnectSendSockets)
         {
             LingerNs = uri.LingerNs ?? NetworkPublication.DefaultLingerNs,
+            SendFirst = sendFirst,
             // init-term-id, term-id and term-offset together: start the stream at that exact position.
             StartPosition = uri.TermId is { } termId
                 ? LogBuffer.LogBufferDescriptor.ComputePosition(termId, uri.TermOffset!.Value, LogBuffer.LogBufferDescriptor.PositionBitsToShift(uri.TermLength), initialTermId)

@@ -117,6 +117,13 @@ public sealed class NetworkPublication : IDisposable
     /// <summary>Where it sends, for counters and logs.</summary>
     public string Label { get; }
 
+    /// <summary>
+    /// Sent before the other publications in each of the sender's duty cycles (<see cref="MediaDriver.AddPublication"/>'s
+    /// <c>sendFirst</c>): a node's execution reports go out ahead of its market data, so an order's acknowledgement does not
+    /// wait behind the multicast sends its own book change caused, and an owner hears of its fill before the public print.
+    /// </summary>
+    public bool SendFirst { get; init; }
+
     /// <param name="networkInterface">Multicast only: the interface to send from and listen on (default loopback).</param>
     /// <param name="ttl">Multicast only: hops, carried in SETUP.</param>
     /// <param name="connectSocket">Unicast only: connect the socket to the endpoint (the C driver's default; off when a
