@@ -55,13 +55,16 @@ internal sealed class SenderAgent : IAgent
 
 /// <summary>
 /// The receiver: every subscription's duty cycle (datagrams into images, SMs, NAKs, image
-/// lifecycle). Subscriptions come and go through queues; closing one (EOS SMs, dispose) happens
+/// lifecycle); with two or more sockets, only those a readiness poller reports (or with datagrams pending) are read. Subscriptions come and go through queues; closing one (EOS SMs, dispose) happens
 /// here, on the thread that owns its socket.
 /// </summary>
 internal sealed class ReceiverAgent : IAgent
 {
     private readonly ConcurrentQueue<NetworkSubscription> _added = new(), _removed = new();
     private NetworkSubscription[] _subscriptions = [];
+    // Two or more native sockets: one epoll_wait says which have data (ReadinessPoller), instead of a receive call on each.
+    private ReadinessPoller? _poller;
+    private bool[] _ready = [];
 
     public string RoleName => "receiver";
     public NetworkSubscription[] Subscriptions => Volatile.Read(ref _subscriptions);
@@ -83,10 +86,34 @@ internal sealed class ReceiverAgent : IAgent
                 subscription.Dispose();
             }
             Volatile.Write(ref _subscriptions, [.. list]);
+            WatchSockets();
             work++;
         }
-        foreach (var subscription in _subscriptions) work += subscription.DoWork(nowNs);
+
+        var subscriptions = _subscriptions;
+        if (_poller is null)
+        {
+            foreach (var subscription in subscriptions) work += subscription.DoWork(nowNs);
+            return work;
+        }
+
+        _poller.Poll(_ready);
+        for (int i = 0; i < subscriptions.Length; i++)
+        {
+            work += subscriptions[i].DoWork(nowNs, receive: _ready[i] || subscriptions[i].HasPendingInput);
+        }
         return work;
+    }
+
+    // Cold path (a subscription came or went): a poller over every socket when there are two or more, all native.
+    private void WatchSockets()
+    {
+        _poller?.Dispose();
+        _poller = null;
+        var subscriptions = _subscriptions;
+        if (subscriptions.Length < 2 || subscriptions.Any(s => !s.IsNative)) return;
+        _poller = ReadinessPoller.TryCreate([.. subscriptions.Select(s => s.Descriptor)]);
+        _ready = new bool[subscriptions.Length];
     }
 
     public void OnClose()
@@ -98,6 +125,8 @@ internal sealed class ReceiverAgent : IAgent
             subscription.Dispose();
         }
         Volatile.Write(ref _subscriptions, []);
+        _poller?.Dispose();
+        _poller = null;
     }
 }
 

@@ -27,7 +27,7 @@ public interface IImageListener
 /// every 200 ms or when consumption moves past a quarter window; gaps are NAKed (first at once,
 /// repeated every 100 µs while they last); data from an unknown session elicits a SETUP; an image
 /// ends on an EOS heartbeat once consumed, or after 10 s of silence; closing sends EOS SMs.
-/// <see cref="DoWork"/> belongs to the receiver (a driver agent, or the application in invoker mode)
+/// <see cref="DoWork(long)"/> belongs to the receiver (a driver agent, or the application in invoker mode)
 /// and <see cref="Poll{THandler}"/> to the application: the image list the application sees is an
 /// array the receiver replaces (never mutates) when images come and go. Listener callbacks run on
 /// the receiver's thread.
@@ -128,10 +128,21 @@ public sealed class NetworkSubscription : IDisposable
     }
 
     /// <summary>One duty cycle: read datagrams, then send SMs and NAKs that are due and retire dead images.</summary>
-    public int DoWork(long nowNs)
+    public int DoWork(long nowNs) => DoWork(nowNs, receive: true);
+
+    /// <summary>The socket's descriptor, for the receiver's readiness poller.</summary>
+    internal int Descriptor => _channel.Descriptor;
+
+    /// <summary>Native datagram I/O (a socket a readiness poller can watch), and nothing read but not yet handed out.</summary>
+    internal bool IsNative => _channel.Io == DatagramIo.Native;
+    internal bool HasPendingInput => _channel.HasPending;
+
+    /// <summary>One duty cycle; with <paramref name="receive"/> false (the receiver's poller saw no data on the socket and
+    /// nothing is pending) the socket is not asked, and only the images' timers run (SMs, NAKs, liveness).</summary>
+    internal int DoWork(long nowNs, bool receive)
     {
         int work = 0;
-        while (work < 64 && _channel.TryReceive(out var datagram, out var source))
+        while (receive && work < 64 && _channel.TryReceive(out var datagram, out var source))
         {
             OnDatagram(datagram, source, nowNs);
             work++;

@@ -60,6 +60,8 @@ public sealed unsafe class UdpChannel : IDisposable
     public long SendFailures { get; private set; }
     /// <summary>Receive system calls that returned at least one datagram, and the datagrams they returned.</summary>
     public long ReceiveCalls { get; private set; }
+    /// <summary>Receive calls made, whether or not they found data (a busy-polling receiver's cost: one system call each).</summary>
+    public long ReceiveAttempts { get; private set; }
     public long ReceivedDatagrams { get; private set; }
 
     private UdpChannel(Socket socket, DatagramIo io, int batchLength, int slotLength)
@@ -138,6 +140,13 @@ public sealed unsafe class UdpChannel : IDisposable
         }
     });
 
+    /// <summary>The socket's descriptor (the receiver's readiness poller watches it).</summary>
+    internal int Descriptor => _fd;
+
+    /// <summary>Datagrams already read from the socket and not yet handed out (the rest of a batch, or held back by the
+    /// loss generator): the receiver asks this channel even when its socket reads empty.</summary>
+    internal bool HasPending => _next < _received || (Loss is { } loss && loss.HasHeld);
+
     /// <summary>
     /// True when the datagrams handed out so far used up a receive call that came back short of a
     /// full batch: the socket was empty a moment ago, so asking again now would most likely be a
@@ -177,6 +186,7 @@ public sealed unsafe class UdpChannel : IDisposable
     private bool Fill()
     {
         _next = _received = 0;
+        ReceiveAttempts++;
         int count = Io == DatagramIo.Native ? (_lengths.Length == 1 || !_burst ? ReceiveOne() : ReceiveBatch()) : ReceiveManaged();
         _burst = count > 0;
         if (count == 0) return false;

@@ -64,4 +64,22 @@ internal static unsafe partial class LibC
 
     [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
     public static partial int SetSockOpt(int fd, int level, int name, void* value, uint valueLength);
+
+    // epoll: which of many sockets have data, in one call (Driver/ReadinessPoller). An event is { u32 events; u64 data; },
+    // packed to 12 bytes on x86-64 and 16 (data at 8) on arm64, so it is read and written as bytes.
+    public const int EpollCloExec = 0x80000;
+    public const int EpollCtlAdd = 1;
+    public const uint EpollIn = 0x001;
+
+    [LibraryImport("libc", EntryPoint = "epoll_create1", SetLastError = true)]
+    public static partial int EpollCreate1(int flags);
+
+    [LibraryImport("libc", EntryPoint = "epoll_ctl", SetLastError = true)]
+    public static partial int EpollCtl(int epfd, int op, int fd, byte* @event);
+
+    [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
+    public static partial int EpollWait(int epfd, byte* events, int maxEvents, int timeoutMs);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
 }

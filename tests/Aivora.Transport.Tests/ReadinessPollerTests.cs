@@ -1,0 +1,129 @@
+using System.Buffers.Binary;
+using System.Net;
+using Aivora.Transport.Driver;
+using Aivora.Transport.Subscription;
+
+namespace Aivora.Transport.Tests;
+
+/// <summary>
+/// The receiver with several sockets asks only those with data: one epoll_wait a pass says which (level-triggered, so a
+/// socket read in part is reported again), and a quiet socket costs no receive call. Sockets bind ephemeral loopback ports;
+/// every wait is bounded.
+/// </summary>
+[Collection("loopback")]
+public sealed class ReadinessPollerTests
+{
+    [Fact]
+    public void ShouldReportOnlyTheSocketsWithDataWaitingUntilTheyAreDrained()
+    {
+        using var a = UdpChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), batchLength: 1);
+        using var b = UdpChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), batchLength: 1);
+        using var c = UdpChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), batchLength: 1);
+        using var sender = UdpChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var poller = ReadinessPoller.TryCreate([a.Descriptor, b.Descriptor, c.Descriptor]);
+        Assert.NotNull(poller);   // Linux, native I/O: the test machines' platform
+        var ready = new bool[3];
+
+        Assert.Equal(0, poller.Poll(ready));
+        Assert.Equal([false, false, false], ready);
+
+        sender.Send(new byte[32], b.LocalEndPoint.Serialize());
+        sender.Send(new byte[32], b.LocalEndPoint.Serialize());
+        Assert.True(Eventually(() => poller.Poll(ready) == 1));
+        Assert.Equal([false, true, false], ready);
+
+        Assert.True(b.TryReceive(out _, out _));   // one of two read: still reported
+        Assert.Equal(1, poller.Poll(ready));
+        Assert.True(ready[1]);
+
+        Assert.True(b.TryReceive(out _, out _));   // drained
+        Assert.Equal(0, poller.Poll(ready));
+        Assert.False(ready[1]);
+    }
+
+    [Fact]
+    public void ShouldNotAskQuietSocketsAndStillDeliverEveryMessageOnEachStream()
+    {
+        using var driver = MediaDriver.Launch(new DriverOptions { ThreadingMode = ThreadingMode.Invoker });
+        var subscriptions = new NetworkSubscription[4];
+        var publications = new NetworkPublication[4];
+        for (var s = 0; s < subscriptions.Length; s++)
+        {
+            // Each subscription on its own ephemeral port: bind, then point a publication at the port it got.
+            subscriptions[s] = driver.AddSubscription("aeron:udp?endpoint=127.0.0.1:0", 10 + s);
+        }
+
+        for (var s = 0; s < subscriptions.Length; s++)
+        {
+            publications[s] = driver.AddPublication($"aeron:udp?endpoint=127.0.0.1:{subscriptions[s].Channel.LocalEndPoint.Port}", 10 + s);
+        }
+
+        Assert.True(Until(driver, () => publications.All(p => p.IsConnected)), "publications never connected");
+
+        // Quiet: passes with nothing in flight ask none of the sockets (the old receiver asked each one every pass). The
+        // images' status messages and the publications' setup frames settle first.
+        for (var k = 0; k < 200; k++) driver.DoWork();
+        Thread.Sleep(5);
+        for (var k = 0; k < 20; k++) driver.DoWork();
+        var before = subscriptions.Select(s => s.Channel.ReceiveAttempts).ToArray();
+        for (var k = 0; k < 1_000; k++) driver.DoWork();
+        var quietAttempts = subscriptions.Select((s, i) => s.Channel.ReceiveAttempts - before[i]).Sum();
+        Assert.True(quietAttempts < 20, $"{quietAttempts} receive calls in 1,000 quiet passes over 4 sockets");
+
+        // Busy: 300 messages on stream 0 only (more than a pass takes from one socket), 50 on each of the others, all arrive
+        // in order.
+        var counts = new[] { 300, 50, 50, 50 };
+        for (var s = 0; s < publications.Length; s++)
+        {
+            for (var m = 0; m < counts[s]; m++)
+            {
+                var message = new byte[16];
+                BinaryPrimitives.WriteInt64LittleEndian(message, m);
+                Assert.True(Until(driver, () => publications[s].Offer(message) > 0), "offer back-pressured for a second");
+            }
+        }
+
+        var handlers = new Sequence[subscriptions.Length];
+        Assert.True(Until(driver, () =>
+        {
+            for (var s = 0; s < subscriptions.Length; s++) subscriptions[s].Poll(ref handlers[s], 64);
+            return handlers.Select(h => h.Received).SequenceEqual(counts.Select(c => (long)c));
+        }), $"received {string.Join(", ", handlers.Select(h => h.Received))} of {string.Join(", ", counts)}");
+        Assert.All(handlers, h => Assert.Equal(0, h.Errors));
+    }
+
+    private struct Sequence : IFragmentHandler
+    {
+        public long Received, Errors;
+
+        public void OnFragment(ReadOnlySpan<byte> message, in FragmentHeader header)
+        {
+            if (BinaryPrimitives.ReadInt64LittleEndian(message) != Received) Errors++;
+            Received++;
+        }
+    }
+
+    private static bool Eventually(Func<bool> done)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (!done())
+        {
+            if (DateTime.UtcNow > deadline) return false;
+            Thread.Yield();
+        }
+
+        return true;
+    }
+
+    private static bool Until(MediaDriver driver, Func<bool> done)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (!done())
+        {
+            if (DateTime.UtcNow > deadline) return false;
+            if (driver.DoWork() == 0) Thread.Yield();
+        }
+
+        return true;
+    }
+}
