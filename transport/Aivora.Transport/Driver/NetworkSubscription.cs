@@ -133,8 +133,10 @@ public sealed class NetworkSubscription : IDisposable
     /// <summary>The socket's descriptor, for the receiver's readiness poller.</summary>
     internal int Descriptor => _channel.Descriptor;
 
-    /// <summary>Native datagram I/O (a socket a readiness poller can watch), and nothing read but not yet handed out.</summary>
+    /// <summary>Native datagram I/O: a socket a readiness poller can watch.</summary>
     internal bool IsNative => _channel.Io == DatagramIo.Native;
+
+    /// <summary>Datagrams already read from the socket (or held back by the loss generator) and not yet handed out.</summary>
     internal bool HasPendingInput => _channel.HasPending;
 
     /// <summary>One duty cycle; with <paramref name="receive"/> false (the receiver's poller saw no data on the socket and
