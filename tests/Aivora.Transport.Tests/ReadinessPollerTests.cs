@@ -42,6 +42,26 @@ public sealed class ReadinessPollerTests
     }
 
     [Fact]
+    public void ShouldSayAChannelHoldsInputWhileABatchReadFromAnEmptiedSocketIsNotHandedOut()
+    {
+        // What the receiver asks a channel for besides the poller's answer: a batch already read, its socket empty since.
+        using var receiver = UdpChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), batchLength: 16);
+        using var sender = UdpChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var poller = ReadinessPoller.TryCreate([receiver.Descriptor]);
+        Assert.NotNull(poller);
+        var ready = new bool[1];
+        for (var i = 0; i < 5; i++) Assert.True(sender.Send(new[] { (byte)i }, receiver.LocalEndPoint.Serialize()));
+        Assert.True(Eventually(() => poller.Poll(ready) == 1));
+
+        Assert.True(receiver.TryReceive(out _, out _));   // one datagram (recvfrom)
+        Assert.True(receiver.TryReceive(out _, out _));   // then a batch of the other four
+        Assert.Equal(0, poller.Poll(ready));               // the socket is empty now
+        Assert.True(receiver.HasPending);                  // three of the batch not handed out yet
+        for (var i = 0; i < 3; i++) Assert.True(receiver.TryReceive(out _, out _));
+        Assert.False(receiver.HasPending);
+    }
+
+    [Fact]
     public void ShouldNotAskQuietSocketsAndStillDeliverEveryMessageOnEachStream()
     {
         using var driver = MediaDriver.Launch(new DriverOptions { ThreadingMode = ThreadingMode.Invoker });
@@ -90,6 +110,59 @@ public sealed class ReadinessPollerTests
             return handlers.Select(h => h.Received).SequenceEqual(counts.Select(c => (long)c));
         }), $"received {string.Join(", ", handlers.Select(h => h.Received))} of {string.Join(", ", counts)}");
         Assert.All(handlers, h => Assert.Equal(0, h.Errors));
+    }
+
+    [Fact]
+    public void ShouldRepairLossOnEveryStreamWhenTheSocketsAreReadOnlyWhenReady()
+    {
+        // Drops, duplicates and reordering (the loss generator holds a datagram back: pending input the poller cannot see) on
+        // three subscriptions of one driver, and drops on the publications' control frames: every message still arrives once,
+        // in order, through NAKs and retransmits.
+        using var driver = MediaDriver.Launch(new DriverOptions
+        {
+            ThreadingMode = ThreadingMode.Invoker,
+            DataLoss = i => new LossGenerator(300 + i, dropRate: 0.05, duplicateRate: 0.05, reorderRate: 0.05),
+            ControlLoss = i => new LossGenerator(400 + i, dropRate: 0.05),
+        });
+        var subscriptions = new NetworkSubscription[3];
+        var publications = new NetworkPublication[3];
+        for (var s = 0; s < subscriptions.Length; s++)
+        {
+            subscriptions[s] = driver.AddSubscription("aeron:udp?endpoint=127.0.0.1:0|term-length=64k", 20 + s);
+        }
+
+        for (var s = 0; s < subscriptions.Length; s++)
+        {
+            publications[s] = driver.AddPublication($"aeron:udp?endpoint=127.0.0.1:{subscriptions[s].Channel.LocalEndPoint.Port}|term-length=64k", 20 + s);
+        }
+
+        Assert.True(Until(driver, () => publications.All(p => p.IsConnected) && subscriptions.All(s => s.ImageCount == 1)), "no connection through the lossy driver");
+        const int Total = 5_000;
+        var sent = new int[subscriptions.Length];
+        var handlers = new Sequence[subscriptions.Length];
+        var message = new byte[100];
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (handlers.Any(h => h.Received < Total) && DateTime.UtcNow < deadline)
+        {
+            for (var s = 0; s < subscriptions.Length; s++)
+            {
+                while (sent[s] < Total)
+                {
+                    BinaryPrimitives.WriteInt64LittleEndian(message, sent[s]);
+                    if (publications[s].Offer(message) < 0) break;
+                    sent[s]++;
+                }
+
+                subscriptions[s].Poll(ref handlers[s], 64);
+            }
+
+            if (driver.DoWork() == 0) Thread.Yield();
+        }
+
+        Assert.All(handlers, h => Assert.Equal(Total, h.Received));
+        Assert.All(handlers, h => Assert.Equal(0, h.Errors));
+        Assert.All(subscriptions, s => Assert.True(s.Loss!.Dropped > 0 && s.Loss.Reordered > 0));
+        Assert.True(publications.Sum(p => p.Counters.Retransmits) > 0);
     }
 
     private struct Sequence : IFragmentHandler
