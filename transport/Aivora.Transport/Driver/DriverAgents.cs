@@ -5,7 +5,8 @@ namespace Aivora.Transport.Driver;
 
 /// <summary>
 /// The sender: every publication's duty cycle (control frames in, DATA / SETUP / heartbeats /
-/// retransmits out), the send-first ones (<see cref="NetworkPublication.SendFirst"/>) first. Publications arrive through a queue; the list is this agent's alone and is
+/// retransmits out), the send-first ones (<see cref="NetworkPublication.SendFirst"/>) first.
+/// Publications arrive through a queue; the list is this agent's alone and is
 /// replaced, never mutated, so the conductor can read a snapshot for counters. A closed
 /// publication that finished lingering is disposed here, on the thread that used its socket.
 /// </summary>
@@ -55,8 +56,9 @@ internal sealed class SenderAgent : IAgent
 
 /// <summary>
 /// The receiver: every subscription's duty cycle (datagrams into images, SMs, NAKs, image
-/// lifecycle); with two or more sockets, only those a readiness poller reports (or with datagrams pending) are read. Subscriptions come and go through queues; closing one (EOS SMs, dispose) happens
-/// here, on the thread that owns its socket.
+/// lifecycle); with two or more sockets, only those a readiness poller reports (or with datagrams
+/// pending) are read. Subscriptions come and go through queues; closing one (EOS SMs, dispose)
+/// happens here, on the thread that owns its socket.
 /// </summary>
 internal sealed class ReceiverAgent : IAgent
 {

@@ -90,6 +90,6 @@ internal sealed unsafe class ReadinessPoller : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        LibC.Close(_epfd);
+        _ = LibC.Close(_epfd);   // nothing to do if it fails: the descriptor is not used again
     }
 }

@@ -77,9 +77,10 @@ internal static unsafe partial class LibC
     [LibraryImport("libc", EntryPoint = "epoll_ctl", SetLastError = true)]
     public static partial int EpollCtl(int epfd, int op, int fd, byte* @event);
 
-    [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
+    // No errno kept: a failed wait is answered by asking every socket, and the stub then saves two calls a pass.
+    [LibraryImport("libc", EntryPoint = "epoll_wait")]
     public static partial int EpollWait(int epfd, byte* events, int maxEvents, int timeoutMs);
 
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    [LibraryImport("libc", EntryPoint = "close")]
     public static partial int Close(int fd);
 }
