@@ -13,5 +13,9 @@ public sealed class EpochClock
     private readonly long _anchorTimestamp = Stopwatch.GetTimestamp();
     private static readonly double s_nsPerTick = 1e9 / Stopwatch.Frequency;
 
-    public long NowNs => _anchorEpochNs + (long)((Stopwatch.GetTimestamp() - _anchorTimestamp) * s_nsPerTick);
+    public long NowNs => At(Stopwatch.GetTimestamp());
+
+    /// <summary>The engine time of a <see cref="Stopwatch.GetTimestamp"/> reading taken in this process (a harness lines its
+    /// own timestamps up with the transact times of execution reports without reading the clock again).</summary>
+    public long At(long timestamp) => _anchorEpochNs + (long)((timestamp - _anchorTimestamp) * s_nsPerTick);
 }

@@ -139,6 +139,8 @@ public static class WireBenchmark
         Print("raw-udp", floor);
         Print("node", nodeRt);
         Console.WriteLine(FormattableString.Invariant(
+            $"RESULT bench=wire case=split round_trips={s_clientToGateway.TotalCount} client_to_gateway_p50_ns={s_clientToGateway.GetValueAtPercentile(50)} client_to_gateway_p99_ns={s_clientToGateway.GetValueAtPercentile(99)} gateway_to_client_p50_ns={s_gatewayToClient.GetValueAtPercentile(50)} gateway_to_client_p99_ns={s_gatewayToClient.GetValueAtPercentile(99)}"));
+        Console.WriteLine(FormattableString.Invariant(
             $"RESULT bench=wire ratio_p50={(double)nodeRt.GetValueAtPercentile(50) / floor.GetValueAtPercentile(50):F2} ratio_p99={(double)nodeRt.GetValueAtPercentile(99) / floor.GetValueAtPercentile(99):F2}"));
         Console.WriteLine(FormattableString.Invariant(
             $"RESULT bench=wire-throughput offered_per_sec={rate} orders_per_sec={achieved:F0} p50_ns={saturation.GetValueAtPercentile(50)} p99_ns={saturation.GetValueAtPercentile(99)} p999_ns={saturation.GetValueAtPercentile(99.9)} lost={sent - answered}"));
@@ -173,7 +175,7 @@ public static class WireBenchmark
 
     private struct Acks : IExecutionReportHandler
     {
-        public long Accepted, Cancelled, Rejected, LastClientOrderId;
+        public long Accepted, Cancelled, Rejected, LastClientOrderId, LastTransactNs;
         public long[]? IntendedNs;
         public LongHistogram? Latency;
         public long NowNs;
@@ -184,6 +186,7 @@ public static class WireBenchmark
             {
                 case ReportKind.Accepted:
                     Accepted++;
+                    LastTransactNs = r.TransactTimeNs;
                     LastClientOrderId = r.ClientOrderId;
                     if (IntendedNs is not null) Latency!.RecordValue(Math.Max(0, NowNs - IntendedNs[r.ClientOrderId & (IntendedNs.Length - 1)]));
                     break;
@@ -198,6 +201,7 @@ public static class WireBenchmark
     }
 
     private static long s_clientOrderId = 1;
+    private static readonly LongHistogram s_clientToGateway = new(10_000_000_000, 3), s_gatewayToClient = new(10_000_000_000, 3);
     private static MarketDataClient? s_marketData;
     private static MediaDriver s_feederDriver = null!;
     private static ExchangeClient s_feeder = null!;
@@ -242,7 +246,14 @@ public static class WireBenchmark
                 if (Stopwatch.GetTimestamp() > timeout) return false;
             }
 
-            histogram?.RecordValue((long)((Stopwatch.GetTimestamp() - t0) * (1e9 / Stopwatch.Frequency)));
+            var t1 = Stopwatch.GetTimestamp();
+            histogram?.RecordValue((long)((t1 - t0) * (1e9 / Stopwatch.Frequency)));
+            if (histogram is not null)
+            {
+                // The ack's transact time is the gateway's stamp on the order: it splits the round trip in two.
+                s_clientToGateway.RecordValue(Math.Max(0, acks.LastTransactNs - node.Clock.At(t0)));
+                s_gatewayToClient.RecordValue(Math.Max(0, node.Clock.At(t1) - acks.LastTransactNs));
+            }
             var cancelled = acks.Cancelled;
             while (!client.SendCancel(0, id + (1L << 40), 1, id)) driver.DoWork();
             while (acks.Cancelled == cancelled && acks.Rejected == 0)
