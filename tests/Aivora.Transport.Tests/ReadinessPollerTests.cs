@@ -65,18 +65,7 @@ public sealed class ReadinessPollerTests
     public void ShouldNotAskQuietSocketsAndStillDeliverEveryMessageOnEachStream()
     {
         using var driver = MediaDriver.Launch(new DriverOptions { ThreadingMode = ThreadingMode.Invoker });
-        var subscriptions = new NetworkSubscription[4];
-        var publications = new NetworkPublication[4];
-        for (var s = 0; s < subscriptions.Length; s++)
-        {
-            // Each subscription on its own ephemeral port: bind, then point a publication at the port it got.
-            subscriptions[s] = driver.AddSubscription("aeron:udp?endpoint=127.0.0.1:0", 10 + s);
-        }
-
-        for (var s = 0; s < subscriptions.Length; s++)
-        {
-            publications[s] = driver.AddPublication($"aeron:udp?endpoint=127.0.0.1:{subscriptions[s].Channel.LocalEndPoint.Port}", 10 + s);
-        }
+        var (subscriptions, publications) = Streams(driver, count: 4, firstStreamId: 10);
 
         Assert.True(Until(driver, () => publications.All(p => p.IsConnected)), "publications never connected");
 
@@ -124,17 +113,7 @@ public sealed class ReadinessPollerTests
             DataLoss = i => new LossGenerator(300 + i, dropRate: 0.05, duplicateRate: 0.05, reorderRate: 0.05),
             ControlLoss = i => new LossGenerator(400 + i, dropRate: 0.05),
         });
-        var subscriptions = new NetworkSubscription[3];
-        var publications = new NetworkPublication[3];
-        for (var s = 0; s < subscriptions.Length; s++)
-        {
-            subscriptions[s] = driver.AddSubscription("aeron:udp?endpoint=127.0.0.1:0|term-length=64k", 20 + s);
-        }
-
-        for (var s = 0; s < subscriptions.Length; s++)
-        {
-            publications[s] = driver.AddPublication($"aeron:udp?endpoint=127.0.0.1:{subscriptions[s].Channel.LocalEndPoint.Port}|term-length=64k", 20 + s);
-        }
+        var (subscriptions, publications) = Streams(driver, count: 3, firstStreamId: 20, options: "|term-length=64k");
 
         Assert.True(Until(driver, () => publications.All(p => p.IsConnected) && subscriptions.All(s => s.ImageCount == 1)), "no connection through the lossy driver");
         const int Total = 5_000;
@@ -163,6 +142,21 @@ public sealed class ReadinessPollerTests
         Assert.All(handlers, h => Assert.Equal(0, h.Errors));
         Assert.All(subscriptions, s => Assert.True(s.Loss!.Dropped > 0 && s.Loss.Reordered > 0));
         Assert.True(publications.Sum(p => p.Counters.Retransmits) > 0);
+    }
+
+    // Streams firstStreamId, firstStreamId + 1, ...: each subscription on its own ephemeral loopback port (bound first), and a
+    // publication pointed at the port it got.
+    private static (NetworkSubscription[] Subscriptions, NetworkPublication[] Publications) Streams(MediaDriver driver, int count, int firstStreamId, string options = "")
+    {
+        var subscriptions = new NetworkSubscription[count];
+        var publications = new NetworkPublication[count];
+        for (var s = 0; s < count; s++)
+        {
+            subscriptions[s] = driver.AddSubscription("aeron:udp?endpoint=127.0.0.1:0" + options, firstStreamId + s);
+            publications[s] = driver.AddPublication($"aeron:udp?endpoint=127.0.0.1:{subscriptions[s].Channel.LocalEndPoint.Port}{options}", firstStreamId + s);
+        }
+
+        return (subscriptions, publications);
     }
 
     private struct Sequence : IFragmentHandler
