@@ -4,7 +4,8 @@ namespace Aivora.Core.Collections;
 /// Indexed binary min-heap of slots keyed by (key, tie-break): the minimum in O(1), insert,
 /// remove-any and re-key in O(log n), and every slot at or below a bound in O(answers). Used for
 /// GTD expiries (expiry, order id) and for positions by liquidation price. The tie-break keeps the
-/// order deterministic. Capacity is fixed at construction; nothing is allocated afterwards.
+/// order deterministic. Capacity is fixed at construction; nothing is allocated afterwards, but for the scratch of
+/// <see cref="CollectAtMost"/> the first time there are more answers than fit in an output longer than 256.
 /// </summary>
 public sealed class IndexedMinHeap
 {
@@ -15,6 +16,9 @@ public sealed class IndexedMinHeap
     private readonly int[] _slots;
     private readonly int[] _positionOfSlot;
     private int _count;
+
+    // CollectAtMost's frontier when more answers than fit: nodes whose parent was taken, as a binary heap by (key, tie-break).
+    private int[] _frontier = new int[257];
 
     public IndexedMinHeap(int slotCapacity)
     {
@@ -91,11 +95,18 @@ public sealed class IndexedMinHeap
     /// <summary>
     /// Writes the slots whose key is at most <paramref name="bound"/> into <paramref name="output"/>
     /// (as many as fit), in key order (ties by tie-break), and returns how many there are. Walks only the part
-    /// of the tree at or below the bound: a node above it has no descendant below it.
+    /// of the tree at or below the bound: a node above it has no descendant below it. When there are more than fit,
+    /// those written are the smallest (a liquidation cascade handles the positions furthest past their price first),
+    /// whatever the order the entries were added in.
     /// </summary>
     public int CollectAtMost(long bound, Span<int> output)
     {
         var found = _count == 0 ? 0 : Collect(0, bound, output, 0);
+        if (found > output.Length)
+        {
+            TakeSmallest(bound, output);
+            return found;
+        }
 
         // The walk visits the tree in its layout's order, which depends on history: put what fitted in key
         // order (then tie-break), so callers see the same ranking whatever order the entries were added in.
@@ -115,6 +126,69 @@ public sealed class IndexedMinHeap
         }
 
         return found;
+    }
+
+    /// <summary>
+    /// More slots at or below the bound than <paramref name="output"/> holds: the smallest, in order, taken best-first (the
+    /// root, then each time the smallest node of a frontier that holds the children of every node taken). The walk that counted
+    /// them wrote those its layout reached first, which depend on the heap's history. Out of line: a cascade's case.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void TakeSmallest(long bound, Span<int> output)
+    {
+        if (_frontier.Length < output.Length + 1)
+        {
+            _frontier = new int[output.Length + 1];   // each node taken adds at most two and removes one
+        }
+
+        var frontier = _frontier;
+        frontier[0] = 0;   // the root: at or below the bound, as more than one slot is
+        var size = 1;
+        for (var taken = 0; taken < output.Length; taken++)
+        {
+            var node = frontier[0];
+            output[taken] = _slots[node];
+            frontier[0] = frontier[--size];
+            FrontierDown(frontier, size, 0);
+            for (var child = (2 * node) + 1; child <= (2 * node) + 2; child++)
+            {
+                if (child < _count && _keys[child] <= bound)
+                {
+                    frontier[size] = child;
+                    FrontierUp(frontier, size++);
+                }
+            }
+        }
+    }
+
+    private void FrontierUp(int[] frontier, int i)
+    {
+        while (i > 0 && Less(frontier[i], frontier[(i - 1) >> 1]))
+        {
+            (frontier[i], frontier[(i - 1) >> 1]) = (frontier[(i - 1) >> 1], frontier[i]);
+            i = (i - 1) >> 1;
+        }
+    }
+
+    private void FrontierDown(int[] frontier, int size, int i)
+    {
+        while (true)
+        {
+            var left = (2 * i) + 1;
+            if (left >= size)
+            {
+                return;
+            }
+
+            var smallest = left + 1 < size && Less(frontier[left + 1], frontier[left]) ? left + 1 : left;
+            if (!Less(frontier[smallest], frontier[i]))
+            {
+                return;
+            }
+
+            (frontier[i], frontier[smallest]) = (frontier[smallest], frontier[i]);
+            i = smallest;
+        }
     }
 
     private int Collect(int node, long bound, Span<int> output, int found)

@@ -42,3 +42,46 @@ public sealed class ExpiryHeapTests
         }
     }
 }
+
+public sealed class CollectAtMostTests
+{
+    /// <summary>
+    /// More entries at or below the bound than the output holds: the output gets the smallest, in (key, tie-break) order,
+    /// whatever order they were added in (a liquidation cascade takes the positions furthest past their price first, and the
+    /// same ones whatever history built the heap). The count is all of them.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void ShouldWriteTheSmallestInOrderWhenMoreThanFitWhateverTheInsertionOrder(int seed)
+    {
+        var random = new Random(seed);
+        const int slots = 2_000;
+        var entries = Enumerable.Range(0, slots).Select(slot => (Slot: slot, Key: (long)random.Next(-500, 500), TieBreak: (long)random.Next(1, 1_000_000))).ToArray();
+        const long bound = 100;
+        var expected = entries.Where(e => e.Key <= bound).OrderBy(e => e.Key).ThenBy(e => e.TieBreak).Select(e => e.Slot).ToArray();
+        foreach (var order in new[] { entries, entries.Reverse().ToArray(), [.. entries.OrderBy(e => e.TieBreak)], [.. entries.OrderByDescending(e => e.Key)] })
+        {
+            var heap = new IndexedMinHeap(slots);
+            foreach (var (slot, key, tieBreak) in order)
+            {
+                heap.Insert(slot, key, tieBreak);
+            }
+
+            foreach (var (slot, _, _) in order.Where((_, i) => i % 7 == 0))
+            {
+                heap.Remove(slot);   // removals reshape the tree too
+            }
+
+            var kept = order.Where((_, i) => i % 7 != 0).Select(e => e.Slot).ToHashSet();
+            var expectedKept = expected.Where(kept.Contains).ToArray();
+            foreach (var length in new[] { 1, 10, 256, 600, expectedKept.Length })
+            {
+                var output = new int[length];
+                Assert.Equal(expectedKept.Length, heap.CollectAtMost(bound, output));
+                Assert.Equal(expectedKept.Take(length), output.Take(Math.Min(length, expectedKept.Length)));
+            }
+        }
+    }
+}
