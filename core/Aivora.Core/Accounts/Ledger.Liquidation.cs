@@ -41,13 +41,13 @@ public sealed partial class Ledger
     private long _liquidationFee;
     private int _fundAccountId;
 
-    // Cross accounts with positions on two or more instruments (_crossPositions[slot] >= 2).
-    // A mark on one of their instruments moves the liquidation price of their other positions. Rather than
-    // re-keying all of them on every mark, each gets a band per instrument it holds: the mark may move within
-    // ± its share of the account's slack (equity − maintenance) without eating it, so the liquidation prices
-    // indexed for its other positions cannot be missed while every mark stays inside its band. A mark that
-    // leaves a band re-keys that account (and draws new bands around the current marks): a mark update visits
-    // only the accounts whose band it crosses.
+    // Cross accounts. With positions on two or more instruments (_crossPositions[slot] >= 2), a mark on one of them moves the
+    // liquidation price of the others. Rather than re-keying all of them on every mark, each gets a band per instrument it
+    // holds: the mark may move within ± its share of the account's slack (equity − maintenance) without eating it, so none
+    // of its positions can be at or past its liquidation price while every mark stays inside its band. A mark that leaves a
+    // band re-keys that account (and draws new bands around the current marks): a mark update visits only the accounts whose
+    // band it crosses. A lone cross position with slack to spare is banded too: a fill then usually leaves its band as it was
+    // (see DrawBands) where an exact key is solved and moved in the index every time; with little slack it is keyed exactly.
     private readonly int[] _crossPositions;
     private readonly bool[] _liquidating;
     private int _multiCrossCount;   // accounts with two or more cross positions
@@ -66,11 +66,13 @@ public sealed partial class Ledger
     }
 
     /// <summary>
-    /// Draws a multi-position cross account's bands around the current marks (or removes them when it is not one),
+    /// Draws a cross account's bands around the current marks (or removes them when it is not one),
     /// from its <paramref name="slack"/> (cross equity − maintenance margin of its cross positions): per instrument j it
     /// holds, the mark could move d_j = slack / (n × |q_j| × m_j × (1 + MMR_max)) ticks, n the number of its cross
     /// positions, before the slack could be gone (equity moves |q_j| × m_j a tick, maintenance at most MMR_max of that);
-    /// the band is d_j − 2 ticks each side of the mark (0 when d_j &lt; 2: any move re-keys).
+    /// the band is d_j − 2 ticks each side of the mark (0 when d_j &lt; 2: any move re-keys). A lone cross position (n = 1)
+    /// gets no band unless d ≥ 2 + mark / 64: with less it is keyed by its exact price (which no other mark moves), as a
+    /// narrow band would be left by ordinary mark moves and redrawn by most fills.
     /// Returns true when the bands hold: every cross position has one and every d_j ≥ 2. While every mark then stays inside
     /// its band the slack stays at least Σ 2 × |q_j| × m_j × (1 + MMR_max): two ticks' worth on any instrument, so each
     /// liquidation price (where slack would reach 0, rounded a tick toward liquidating) is at least a tick beyond its mark.
@@ -78,8 +80,10 @@ public sealed partial class Ledger
     private bool DrawBands(int slot, long slack)
     {
         const int GuardTicks = 2;
-        var multi = _crossPositions[slot] >= 2;
-        var hold = multi;
+        const int LoneBandMinShift = 6;   // a lone cross position is banded only when its band is at least mark / 64 each side
+        var cross = _crossPositions[slot] >= 1;
+        var single = _crossPositions[slot] == 1;
+        var hold = cross;
         var masks = slot * _maskWords;
         // The positions held and the bands drawn: a contract with neither has nothing to remove and nothing to draw.
         // A contract's bit in the account's banded word says whether both band heaps hold the account (this method is their
@@ -92,7 +96,7 @@ public sealed partial class Ledger
                 var j = (w << 6) + BitOperations.TrailingZeroCount(bits);
                 var hasBand = (banded & (bits & (0 - bits))) != 0;
                 ref var p = ref _positions[(slot * _contracts.Length) + j];
-                if (!multi || p.QtyLots == 0 || p.Isolated || _marks[j] <= 0)
+                if (!cross || p.QtyLots == 0 || p.Isolated || _marks[j] <= 0)
                 {
                     if (hasBand)
                     {
@@ -126,6 +130,21 @@ public sealed partial class Ledger
 
                 var d = (long)Int128.Min(FixedPoint.Divide(numerator, divisor, Rounding.Down), mark);
                 hold &= d >= GuardTicks;
+                if (single && d < GuardTicks + (mark >> LoneBandMinShift))
+                {
+                    // A lone cross position with little slack is keyed by its exact price, which only its own mark moves: a
+                    // narrow band would be left by ordinary mark moves (and redrawn by most fills), re-keying it for nothing.
+                    hold = false;
+                    if (hasBand)
+                    {
+                        _bandLows[j].Remove(slot);
+                        _bandHighs[j].Remove(slot);
+                        SetBits.Set(_bandedMasks, masks, j, false);
+                    }
+
+                    continue;
+                }
+
                 var half = Math.Max(0, d - GuardTicks);
                 var (low, high) = (mark - half, mark + half);
                 (drawnLow, drawnHigh) = (low, high);
@@ -142,7 +161,7 @@ public sealed partial class Ledger
     private bool HasBands(int slot) =>
         SetBits.AnyIn(_bandedMasks, slot * _maskWords, _maskWords);
 
-    /// <summary>Re-keys the multi-position cross accounts whose band on instrument i the mark has left (it draws their new bands).</summary>
+    /// <summary>Re-keys the cross accounts whose band on instrument i the mark has left (it draws their new bands).</summary>
     private void ReindexBandsCrossed(int i)
     {
         var mark = _marks[i];

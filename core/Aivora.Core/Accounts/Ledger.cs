@@ -872,8 +872,8 @@ public sealed partial class Ledger
     }
 
     /// <summary>
-    /// Re-keys every position of the account by its liquidation price, and draws a multi-position cross account's
-    /// bands. One pass over its cross positions first: each one's PnL at mark less its maintenance margin backs
+    /// Re-keys every position of the account by its liquidation price, and draws a cross account's bands. One pass over
+    /// its cross positions first: each one's PnL at mark less its maintenance margin backs
     /// the other cross positions' liquidation prices, and their sum with the balance is the bands' slack
     /// (equity − maintenance), so no figure is computed twice. When the bands hold (see <see cref="DrawBands"/>: while
     /// every mark stays inside its band the account keeps two ticks of slack on every instrument, so no cross position
@@ -887,9 +887,8 @@ public sealed partial class Ledger
         var crossBacking = _balances[slot];
         var anyIsolated = false;
         // The backing of the cross positions is read by the bands (their slack) and by each cross position's price (the others'
-        // backing). An account with at most one cross position and no bands left to remove reads neither: its cross position,
-        // if any, is backed by the balance alone (crossBacking − its own backing), so none is computed.
-        var banded = _crossPositions[slot] >= 2 || HasBands(slot);
+        // backing). An account with no cross position and no bands left to remove reads neither.
+        var banded = _crossPositions[slot] >= 1 || HasBands(slot);
         for (var w = 0; w < _maskWords; w++)
         {
             for (var bits = HeldWord(slot, w); bits != 0; bits &= bits - 1)

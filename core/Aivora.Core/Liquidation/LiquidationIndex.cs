@@ -9,9 +9,9 @@ namespace Aivora.Core.Liquidation;
 /// +liquidation price (the lowest first). Ties fall back to the account id, so the order is
 /// deterministic. Positions are named by the ledger's account slot. The liquidation path reads it
 /// (which positions to liquidate); the ledger keeps it current as positions and margin change. A cross
-/// account with two or more positions whose price bands hold (every mark inside its band leaves it slack on
-/// every instrument) keeps its cross positions out of it: none of them can be at or past its price until a
-/// mark leaves a band, and the ledger re-keys the account then.
+/// account whose price bands hold (every mark inside its band leaves it slack on every instrument; a lone cross
+/// position is banded only with ample slack) keeps its cross positions out of it: none of them can be at or past its
+/// price until a mark leaves a band, and the ledger re-keys the account then.
 /// </summary>
 public sealed class LiquidationIndex
 {

@@ -247,6 +247,46 @@ public sealed class LiquidationIndexTests
     }
 
     /// <summary>
+    /// A lone cross position is found at its liquidation price whatever its slack, as the mark walks there and back: thin
+    /// (under two ticks of slack: keyed by its exact price), a score of ticks (still keyed exactly: a band that narrow would be
+    /// left by ordinary moves) and deep (thousands of ticks: banded, out of the index until the mark leaves its band).
+    /// </summary>
+    [Theory]
+    [InlineData(41_500)]      // 10 lots at 10,000 ticks: 0.04 USDT of maintenance; slack 0.0015 USDT, under 2 ticks
+    [InlineData(60_000)]      // slack 0.02 USDT: about 19 ticks
+    [InlineData(5_000_000)]   // slack 4.96 USDT: about 4,800 ticks
+    public void ShouldFindALoneCrossPositionAtItsLiquidationPriceWhateverItsSlack(long depositMicros)
+    {
+        var ledger = new Ledger(
+        [
+            new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
+        ], maxAccounts: 8);
+        ledger.SetMark(1, 10_000);
+        ledger.Deposit(1, depositMicros);
+        ledger.Deposit(2, depositMicros);
+        ledger.ApplyFill(1, 1, Side.Buy, 10_000, 10, isMaker: false);
+        ledger.ApplyFill(2, 1, Side.Sell, 10_000, 10, isMaker: true);
+        var longAt = ledger.LiquidationPrice(1, 1);
+        var shortAt = ledger.LiquidationPrice(2, 1);
+        Assert.True(longAt is > 0 and < 10_000 && shortAt > 10_000, $"liquidation prices {longAt} / {shortAt}");
+
+        var found = new int[8];
+        foreach (var (from, to) in new[] { (10_000L, longAt - 3), (longAt - 3, 10_000L), (10_000L, shortAt + 3), (shortAt + 3, 10_000L) })
+        {
+            for (var step = 0; step <= 40; step++)
+            {
+                var mark = from + ((to - from) * step / 40);
+                var flagged = found[..ledger.MarkUpdate(1, mark, found)].Order().ToArray();
+                int[] expected = mark <= longAt ? [1] : mark >= shortAt ? [2] : [];
+                Assert.True(expected.SequenceEqual(flagged), $"mark {mark}: flagged [{string.Join(", ", flagged)}], expected [{string.Join(", ", expected)}] (liquidation prices {longAt} / {shortAt})");
+            }
+        }
+
+        Assert.Equal([1], found[..ledger.MarkUpdate(1, longAt, found)]);
+        Assert.Empty(found[..ledger.MarkUpdate(1, longAt + 1, found)]);
+    }
+
+    /// <summary>
     /// A position that closes leaves the liquidation index with its last fill: a mark past the price it had is nobody's
     /// liquidation. (Re-keying visits the positions an account holds and those the index still has: the one just closed.)
     /// </summary>
