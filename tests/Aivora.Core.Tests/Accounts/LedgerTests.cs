@@ -257,19 +257,7 @@ public sealed class LiquidationIndexTests
     [InlineData(5_000_000)]   // slack 4.96 USDT: about 4,800 ticks
     public void ShouldFindALoneCrossPositionAtItsLiquidationPriceWhateverItsSlack(long depositMicros)
     {
-        var ledger = new Ledger(
-        [
-            new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
-        ], maxAccounts: 8);
-        ledger.SetMark(1, 10_000);
-        ledger.Deposit(1, depositMicros);
-        ledger.Deposit(2, depositMicros);
-        ledger.ApplyFill(1, 1, Side.Buy, 10_000, 10, isMaker: false);
-        ledger.ApplyFill(2, 1, Side.Sell, 10_000, 10, isMaker: true);
-        var longAt = ledger.LiquidationPrice(1, 1);
-        var shortAt = ledger.LiquidationPrice(2, 1);
-        Assert.True(longAt is > 0 and < 10_000 && shortAt > 10_000, $"liquidation prices {longAt} / {shortAt}");
-
+        var (ledger, longAt, shortAt) = LongAndShortAtTheMark(depositMicros);
         var found = new int[8];
         foreach (var (from, to) in new[] { (10_000L, longAt - 3), (longAt - 3, 10_000L), (10_000L, shortAt + 3), (shortAt + 3, 10_000L) })
         {
@@ -293,19 +281,7 @@ public sealed class LiquidationIndexTests
     [Fact]
     public void ShouldDropAClosedPositionFromTheIndex()
     {
-        var ledger = new Ledger(
-        [
-            new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
-            new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
-        ], maxAccounts: 8);
-        ledger.SetMark(1, 10_000);
-        ledger.Deposit(1, 2 * Usdt);
-        ledger.Deposit(2, 2 * Usdt);
-        ledger.ApplyFill(1, 1, Side.Buy, 10_000, 10, isMaker: false);
-        ledger.ApplyFill(2, 1, Side.Sell, 10_000, 10, isMaker: true);
-        var longAt = ledger.LiquidationPrice(1, 1);
-        var shortAt = ledger.LiquidationPrice(2, 1);
-        Assert.True(longAt is > 0 and < 10_000 && shortAt > 10_000, $"liquidation prices {longAt} / {shortAt}");
+        var (ledger, longAt, shortAt) = LongAndShortAtTheMark(2 * Usdt);
         var found = new int[8];
         Assert.Equal([1], found[..ledger.MarkUpdate(1, longAt, found)]);   // indexed while open
         ledger.MarkUpdate(1, 10_000, found);
@@ -314,6 +290,26 @@ public sealed class LiquidationIndexTests
         ledger.ApplyFill(2, 1, Side.Buy, 10_000, 10, isMaker: true);
         Assert.Equal(0, ledger.MarkUpdate(1, longAt - 1, found));
         Assert.Equal(0, ledger.MarkUpdate(1, shortAt + 1, found));
+    }
+
+    /// <summary>Accounts 1 (long) and 2 (short) with 10 lots each at 10,000 ticks, the mark, on instrument 1 (of two listed), each
+    /// on <paramref name="depositMicros"/>; and their liquidation prices.</summary>
+    private static (Ledger Ledger, long LongAt, long ShortAt) LongAndShortAtTheMark(long depositMicros)
+    {
+        var ledger = new Ledger(
+        [
+            new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
+            new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
+        ], maxAccounts: 8);
+        ledger.SetMark(1, 10_000);
+        ledger.Deposit(1, depositMicros);
+        ledger.Deposit(2, depositMicros);
+        ledger.ApplyFill(1, 1, Side.Buy, 10_000, 10, isMaker: false);
+        ledger.ApplyFill(2, 1, Side.Sell, 10_000, 10, isMaker: true);
+        var longAt = ledger.LiquidationPrice(1, 1);
+        var shortAt = ledger.LiquidationPrice(2, 1);
+        Assert.True(longAt is > 0 and < 10_000 && shortAt > 10_000, $"liquidation prices {longAt} / {shortAt}");
+        return (ledger, longAt, shortAt);
     }
 
     /// <summary>
