@@ -313,11 +313,13 @@ public sealed class LiquidationIndexTests
     }
 
     /// <summary>
-    /// An isolated position opened by an account whose cross positions are banded (two of them, deep slack: none of its
+    /// An isolated position opened by an account whose cross positions are banded (one or two of them, deep slack: none of its
     /// positions indexed) enters the index with its fill: its own wallet, not the account's slack, decides its price.
     /// </summary>
-    [Fact]
-    public void ShouldIndexAnIsolatedPositionOpenedBesideBandedCrossPositions()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void ShouldIndexAnIsolatedPositionOpenedBesideBandedCrossPositions(int crossPositions)
     {
         var ledger = new Ledger(
         [
@@ -330,7 +332,7 @@ public sealed class LiquidationIndexTests
         ledger.SetMark(3, 20_000);
         ledger.Deposit(1, 1_000 * Usdt);
         ledger.Deposit(2, 1_000 * Usdt);
-        foreach (var (instrument, price) in new[] { (1, 10_000L), (2, 50_000L) })
+        foreach (var (instrument, price) in new[] { (1, 10_000L), (2, 50_000L) }.Take(crossPositions))
         {
             ledger.ApplyFill(1, instrument, Side.Buy, price, 1, isMaker: false);
             ledger.ApplyFill(2, instrument, Side.Sell, price, 1, isMaker: true);
