@@ -45,10 +45,6 @@ public sealed partial class ExchangeGateway : IImageListener, IDisposable
     private readonly NetworkSubscription _orders;
     private readonly ExecutionReports _reports;
     private readonly Dictionary<int, Session> _sessions = [];
-
-    /// <summary>The sessions' response publications (tests read their send order: each is send-first).</summary>
-    internal IEnumerable<Transport.Driver.NetworkPublication> ResponsePublications =>
-        _sessions.Values.Select(s => s.Responses).OfType<Transport.Driver.NetworkPublication>();
     private readonly Dictionary<int, Session> _sessionByAccount = [];
     private readonly Dictionary<int, SessionEndReason> _lastEndByAccount = [];
     private readonly ConcurrentQueue<int> _imagesGone = new();
@@ -64,6 +60,10 @@ public sealed partial class ExchangeGateway : IImageListener, IDisposable
     public GatewayCounters Counters;
 
     public MarketDataPublisher MarketData { get; }
+
+    /// <summary>The sessions' response publications (tests read their send order: each is send-first).</summary>
+    internal IEnumerable<Transport.Driver.NetworkPublication> ResponsePublications =>
+        _sessions.Values.Select(s => s.Responses).OfType<Transport.Driver.NetworkPublication>();
 
     public ExchangeGateway(MediaDriver driver, GatewayOptions options, KeyStore keys, PerpStateMachine<GatewaySink> stateMachine,
         EngineConfig config, EpochClock clock, ICommandLog? log = null)

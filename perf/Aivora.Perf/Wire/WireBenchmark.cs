@@ -247,9 +247,9 @@ public static class WireBenchmark
             }
 
             var t1 = Stopwatch.GetTimestamp();
-            histogram?.RecordValue((long)((t1 - t0) * (1e9 / Stopwatch.Frequency)));
             if (histogram is not null)
             {
+                histogram.RecordValue((long)((t1 - t0) * (1e9 / Stopwatch.Frequency)));
                 // The ack's transact time is the gateway's stamp on the order: it splits the round trip in two.
                 s_clientToGateway.RecordValue(Math.Max(0, acks.LastTransactNs - node.Clock.At(t0)));
                 s_gatewayToClient.RecordValue(Math.Max(0, node.Clock.At(t1) - acks.LastTransactNs));
