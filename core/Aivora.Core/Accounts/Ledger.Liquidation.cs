@@ -57,6 +57,56 @@ public sealed partial class Ledger
     private readonly long[] _maxMaintenanceRate;    // per instrument: the tier table's highest rate (how fast MM can grow)
     private readonly int[] _crossedBands = new int[256];
 
+    // A fill that keeps the bands. Per account whose bands hold (every position cross and banded), the headroom H × 1e8 of the
+    // bands' guarantee, valid while every mark stays inside its band: a floor under the slack over the whole box of marks the
+    // bands allow, less what the guarantee needs (two ticks' worth of every position, see DrawBands):
+    //   L = slack − Σ_j (w_j × |q_j| × k⁺_j ÷ 1e8 + ε_j),  R = Σ_j 2 × |q_j| × k⁺_j ÷ 1e8,  H = L − R ≥ 0,
+    // w_j the band's wider half around the mark, k⁺_j = money per tick-lot × (1e8 + MMR_max) (how fast slack can move a tick:
+    // PnL one money-per-tick-lot a lot, maintenance at most MMR_max of that) and ε_j maintenance margin's rounding (its tier
+    // table's cumulative amounts round, and each figure rounds up: under tiers + 2 units between any two notionals).
+    // A fill of f lots at price p moves the slack at marks m by C + f × m_i × M_i − ΔMM, C its cash (the balance's change less
+    // the cost's: −f × p × M − fee); over the band [lo, hi] that is at least C + f × e × M × (1e8 ∓ MMR_max) ÷ 1e8 − ε, e = lo for
+    // a buy (k⁻) and hi for a sell (k⁺); and the guarantee needs 2 × (|q'| − |q|) × k⁺ ÷ 1e8 more. When H stays ≥ 0 the bands
+    // still hold for the new position: the fill needs no re-key (a re-key would find no position near its price either, so
+    // what liquidates, and when, is the same). Otherwise it re-keys as before, which draws the bands and H anew.
+    private readonly Int128[] _bandHeadroom;     // per account: H × 1e8, while _headroomKnown
+    private readonly bool[] _headroomKnown;      // per account: the bands hold and _bandHeadroom is their headroom
+    private readonly Int128[] _slackRatePlus;    // per instrument: k⁺ = money per tick-lot × (1e8 + MMR_max)
+    private readonly Int128[] _slackRateMinus;   // per instrument: k⁻ = money per tick-lot × (1e8 − MMR_max)
+    private readonly Int128[] _roundingSlack;    // per instrument: ε × 1e8, ε = tiers + 2 money units
+
+    /// <summary>The per-instrument figures of <see cref="_bandHeadroom"/>, from the contract's money per tick-lot and tiers.</summary>
+    private void SetSlackRates(int i)
+    {
+        var moneyPerTickLot = _contracts[i].MoneyPerTickLot;
+        _slackRatePlus[i] = (Int128)moneyPerTickLot * (FixedPoint.RateScale + _maxMaintenanceRate[i]);
+        _slackRateMinus[i] = (Int128)moneyPerTickLot * (FixedPoint.RateScale - _maxMaintenanceRate[i]);
+        _roundingSlack[i] = (Int128)(_contracts[i].Tiers.Count + 2) * FixedPoint.RateScale;
+    }
+
+    /// <summary>
+    /// After a fill of account slot's cross position on instrument i (from <paramref name="lotsBefore"/>, both sides of it
+    /// non-zero) that moved its cash (balance less costs) by <paramref name="cash"/>: true when the bands still hold (see
+    /// <see cref="_bandHeadroom"/>), the headroom moved; false when the account must be re-keyed.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private bool FillKeepsBands(int slot, int i, long lotsBefore, long lotsAfter, long cash)
+    {
+        var f = lotsAfter - lotsBefore;
+        var band = (slot * _contracts.Length * 2) + (i * 2);
+        var worst = f > 0 ? (Int128)f * _bandDrawn[band] * _slackRateMinus[i] : (Int128)f * _bandDrawn[band + 1] * _slackRatePlus[i];
+        var headroom = _bandHeadroom[slot] + ((Int128)cash * FixedPoint.RateScale) + worst - _roundingSlack[i]
+            - ((Int128)(2 * (Math.Abs(lotsAfter) - Math.Abs(lotsBefore))) * _slackRatePlus[i]);
+        if (headroom < 0)
+        {
+            _headroomKnown[slot] = false;
+            return false;
+        }
+
+        _bandHeadroom[slot] = headroom;
+        return true;
+    }
+
     /// <summary>Keeps the count of cross positions per account, and of the accounts holding two or more, as a position opens or closes.</summary>
     private void CrossPositionChanged(int slot, bool opened)
     {
@@ -77,8 +127,9 @@ public sealed partial class Ledger
     /// its band the slack stays at least Σ 2 × |q_j| × m_j × (1 + MMR_max): two ticks' worth on any instrument, so each
     /// liquidation price (where slack would reach 0, rounded a tick toward liquidating) is at least a tick beyond its mark.
     /// </summary>
-    private bool DrawBands(int slot, long slack)
+    private bool DrawBands(int slot, long slack, out Int128 guarded)
     {
+        guarded = 0;
         const int GuardTicks = 2;
         const int LoneBandMinShift = 6;   // a lone cross position is banded only when its band is at least mark / 64 each side
         var cross = _crossPositions[slot] >= 1;
@@ -111,7 +162,8 @@ public sealed partial class Ledger
 
                 // d = min(numerator / divisor, mark), rounded down.
                 var mark = _marks[j];
-                var divisor = (Int128)Math.Abs(p.QtyLots) * _contracts[j].MoneyPerTickLot * (FixedPoint.RateScale + _maxMaintenanceRate[j]) * _crossPositions[slot];
+                var perTick = Math.Abs(p.QtyLots) * _slackRatePlus[j];   // × 1e8: how fast this position can eat the slack, a tick
+                var divisor = perTick * _crossPositions[slot];
                 var numerator = slack <= 0 ? 0 : (Int128)slack * FixedPoint.RateScale;
 
                 // A band already inside the new one stays (it is only more cautious): most fills leave it, and the heaps
@@ -121,9 +173,10 @@ public sealed partial class Ledger
                 ref var drawnHigh = ref _bandDrawn[(slot * _contracts.Length * 2) + (j * 2) + 1];
                 if (hasBand && drawnLow <= mark && drawnHigh >= mark)
                 {
-                    var guarded = Math.Max(mark - drawnLow, drawnHigh - mark) + GuardTicks;
-                    if (guarded <= mark && (Int128)guarded * divisor <= numerator)
+                    var kept = Math.Max(mark - drawnLow, drawnHigh - mark) + GuardTicks;
+                    if (kept <= mark && (Int128)kept * divisor <= numerator)
                     {
+                        guarded += (kept * perTick) + _roundingSlack[j];
                         continue;
                     }
                 }
@@ -146,6 +199,7 @@ public sealed partial class Ledger
                 }
 
                 var half = Math.Max(0, d - GuardTicks);
+                guarded += ((half + GuardTicks) * perTick) + _roundingSlack[j];
                 var (low, high) = (mark - half, mark + half);
                 (drawnLow, drawnHigh) = (low, high);
                 _bandLows[j].Upsert(slot, -low, _accountIds[slot]);

@@ -155,12 +155,18 @@ public sealed partial class Ledger
         _bandLows = new IndexedMinHeap[_contracts.Length];
         _bandHighs = new IndexedMinHeap[_contracts.Length];
         _maxMaintenanceRate = new long[_contracts.Length];
+        _slackRatePlus = new Int128[_contracts.Length];
+        _slackRateMinus = new Int128[_contracts.Length];
+        _roundingSlack = new Int128[_contracts.Length];
+        _bandHeadroom = new Int128[maxAccounts];
+        _headroomKnown = new bool[maxAccounts];
         _bandDrawn = new long[maxAccounts * _contracts.Length * 2];
         for (var i = 0; i < _contracts.Length; i++)
         {
             _bandLows[i] = new IndexedMinHeap(maxAccounts);
             _bandHighs[i] = new IndexedMinHeap(maxAccounts);
             _maxMaintenanceRate[i] = _contracts[i].Tiers[_contracts[i].Tiers.Count - 1].MaintenanceRate;
+            SetSlackRates(i);
         }
 
         _openInterest = new long[_contracts.Length];
@@ -269,6 +275,7 @@ public sealed partial class Ledger
             _contracts[i] = change(_contracts[i]);
             _feeSchedules[i] = [.. _contracts[i].FeeTiers];
             _maxMaintenanceRate[i] = _contracts[i].Tiers[_contracts[i].Tiers.Count - 1].MaintenanceRate;
+            SetSlackRates(i);
             for (var a = 0; a < _accountCount; a++)
             {
                 _backingMemo[(a * _contracts.Length) + i] = default;   // its tiers or money per tick may have changed
@@ -283,6 +290,7 @@ public sealed partial class Ledger
         if (_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) && markTicks > 0)
         {
             _marks[i] = markTicks;
+            Array.Clear(_headroomKnown);   // a mark set here, with no re-key, may have left a band: no fill trusts the bands until one
         }
     }
 
@@ -298,6 +306,9 @@ public sealed partial class Ledger
         }
 
         var contract = _contracts[i];
+        ref var p = ref _positions[(slot * _contracts.Length) + i];
+        var lotsBefore = p.QtyLots;
+        var cashBefore = _balances[slot] - p.Cost;
         var realized = MovePosition(slot, i, side == Side.Buy ? qtyLots : -qtyLots, priceTicks, out var grew);
         var notional = FixedPoint.Product(qtyLots, priceTicks, contract.MoneyPerTickLot);
         long fee;
@@ -316,7 +327,6 @@ public sealed partial class Ledger
             FeeAccount += fee;
         }
 
-        ref var p = ref _positions[(slot * _contracts.Length) + i];
         if (p.Isolated)
         {
             RebalanceIsolated(slot, i, ref p, grew);
@@ -329,6 +339,16 @@ public sealed partial class Ledger
         else
         {
             (LastTakerFill.Fee, LastTakerFill.RealizedPnl) = (fee, realized);
+        }
+
+        // A cross position that stays open, of an account whose bands hold: usually they still do after the fill, and the
+        // re-key (its backing and bands worked out again) is skipped (see _bandHeadroom). A queued re-key goes ahead.
+        if (_headroomKnown[slot] && lotsBefore != 0 && p.QtyLots != 0 && !p.Isolated && !_reindexPending[slot]
+            && FillKeepsBands(slot, i, lotsBefore, p.QtyLots, _balances[slot] - p.Cost - cashBefore))
+        {
+            FillsMovedMargin = true;
+            FillsKeepingBands++;
+            return;
         }
 
         Touched(slot);
@@ -394,6 +414,9 @@ public sealed partial class Ledger
 
         return realized;
     }
+
+    /// <summary>Fills that left their account's bands as they were, with no re-key (see <see cref="_bandHeadroom"/>).</summary>
+    internal long FillsKeepingBands { get; private set; }
 
     /// <summary>While true, fills mark their accounts for re-indexing instead of re-indexing at once (see <see cref="FlushReindex"/>).</summary>
     public bool DeferReindex { get; set; }
@@ -901,7 +924,15 @@ public sealed partial class Ledger
             }
         }
 
-        var bandsHold = banded && DrawBands(slot, crossBacking);
+        Int128 guarded = 0;
+        var bandsHold = banded && DrawBands(slot, crossBacking, out guarded);
+        _headroomKnown[slot] = false;
+        if (bandsHold && !anyIsolated)
+        {
+            // The bands' headroom (see _bandHeadroom): the slack over the box of marks they allow, less their guarantee.
+            _bandHeadroom[slot] = ((Int128)crossBacking * FixedPoint.RateScale) - guarded;
+            _headroomKnown[slot] = _bandHeadroom[slot] >= 0;
+        }
         if (bandsHold && !anyIsolated && !_liquidationIndex.AnyIndexed(slot))
         {
             // The usual re-key of a healthy cross account: every position it holds is cross and banded (keyed 0), and the

@@ -275,6 +275,74 @@ public sealed class LiquidationIndexTests
     }
 
     /// <summary>
+    /// Fills that leave an account's bands as they were (no re-key: the bands' headroom covers them) never hide a position at
+    /// its liquidation price: account 1, deep enough for its bands to reach the edge of the price range, buys (or sells) lot
+    /// after lot far from the mark, each fill a loss, until its liquidation price comes within reach of the mark; between
+    /// fills every position it holds (one instrument, or two: the other's price moves with the first one's losses) is found
+    /// at its liquidation price and not a tick before it. The first fills keep the bands; a bound that missed the fill's loss,
+    /// or looked only at the mark and not at the band's edge, would leave a band around a price that liquidates.
+    /// </summary>
+    [Theory]
+    [InlineData(Side.Buy, 1)]
+    [InlineData(Side.Sell, 1)]
+    [InlineData(Side.Buy, 2)]
+    [InlineData(Side.Sell, 2)]
+    public void ShouldFindEveryPositionAtItsPriceAfterFillsThatKeptItsBands(Side side, int instruments)
+    {
+        var ledger = new Ledger(
+        [
+            new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 500_000) },
+            new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 500_000) },
+        ], maxAccounts: 8);
+        var marks = new Dictionary<int, long> { [1] = 10_000, [2] = 50_000 };
+        ledger.SetMark(1, marks[1]);
+        ledger.SetMark(2, marks[2]);
+        ledger.Deposit(1, 30 * Usdt);
+        ledger.Deposit(2, 1_000_000 * Usdt);
+        var sign = side == Side.Buy ? 1 : -1;
+        foreach (var instrument in marks.Keys.Take(instruments))
+        {
+            ledger.ApplyFill(1, instrument, side, marks[instrument], 10, isMaker: false);
+            ledger.ApplyFill(2, instrument, side.Opposite(), marks[instrument], 10, isMaker: true);
+        }
+
+        var found = new int[8];
+        var checkedPrices = 0;
+        for (var round = 0; round < 300; round++)
+        {
+            // One to twelve fills of a lot at 1 % from the mark between looks: each loses 1 % of its notional, and a fee.
+            for (var fill = 0; fill <= round % 12; fill++)
+            {
+                var price = marks[1] + (sign * 100);
+                ledger.ApplyFill(1, 1, side, price, 1, isMaker: false);
+                ledger.ApplyFill(2, 1, side.Opposite(), price, 1, isMaker: true);
+            }
+
+            foreach (var instrument in marks.Keys.Take(instruments))
+            {
+                var at = ledger.LiquidationPrice(1, instrument);
+                if (at <= 0)
+                {
+                    continue;   // fully collateralised still
+                }
+
+                Assert.DoesNotContain(1, found[..ledger.MarkUpdate(instrument, at + sign, found)]);
+                Assert.Contains(1, found[..ledger.MarkUpdate(instrument, at, found)]);
+                ledger.MarkUpdate(instrument, marks[instrument], found);
+                checkedPrices++;
+            }
+
+            if (Math.Abs(ledger.LiquidationPrice(1, 1) - marks[1]) < 1_000)
+            {
+                break;   // close to the mark: the next fills would liquidate at it
+            }
+        }
+
+        Assert.True(checkedPrices > 20, $"liquidation prices looked at: {checkedPrices}");
+        Assert.True(ledger.FillsKeepingBands > 20, $"fills that kept their bands: {ledger.FillsKeepingBands}");
+    }
+
+    /// <summary>
     /// A position that closes leaves the liquidation index with its last fill: a mark past the price it had is nobody's
     /// liquidation. (Re-keying visits the positions an account holds and those the index still has: the one just closed.)
     /// </summary>
