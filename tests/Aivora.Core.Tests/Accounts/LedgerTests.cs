@@ -343,6 +343,129 @@ public sealed class LiquidationIndexTests
     }
 
     /// <summary>
+    /// The index answers exactly after any sequence of what moves an account's margin, not only after a walk of marks:
+    /// fills at prices up to 6 % from the mark (most of them keep the accounts' bands, some open, close or flip positions),
+    /// marks moving a little or a lot, deposits, withdrawals, funding and an isolated position, on three instruments, for
+    /// accounts from thin to deep. After every step, a mark update at each instrument's current mark must flag exactly the
+    /// accounts whose position there is at or past its liquidation price (a brute-force solve of every position); every 20
+    /// steps each position near its mark is also looked for at its liquidation price and a tick before it. It fails with the
+    /// fill's cash left out of the bands' headroom, with the mark in place of the band's edge, with the edges swapped, or
+    /// with a headroom drawn without the bands' own width.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void ShouldFlagExactlyThePositionsPastTheirPriceAfterEveryStep(int seed)
+    {
+        var ledger = new Ledger(
+        [
+            new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(-100_000, 500_000) },
+            new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 400_000) },
+            new ContractSpec { InstrumentId = 3, MoneyPerTickLot = 1, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(200_000, 200_000) },
+        ], maxAccounts: 32);
+        var random = new Random(seed);
+        var marks = new long[] { 0, 10_000, 50_000, 200_000 };
+        for (var i = 1; i <= 3; i++)
+        {
+            ledger.SetMark(i, marks[i]);
+        }
+
+        const int Accounts = 16;
+        for (var a = 1; a <= Accounts; a++)
+        {
+            ledger.Deposit(a, (long)(Usdt * Math.Pow(10, random.Next(0, 5) / 2.0)));   // 1 to 100 USDT
+        }
+
+        ledger.Deposit(Accounts + 1, 1_000_000 * Usdt);   // a deep counterparty
+        ledger.SetMarginMode(3, 3, isolated: true);
+        var found = new int[64];
+        var flaggedTotal = 0;
+        var pricesChecked = 0;
+        for (var step = 0; step < 3_000; step++)
+        {
+            var roll = random.Next(100);
+            var i = 1 + random.Next(3);
+            if (roll < 70)
+            {
+                var a = 1 + random.Next(Accounts);
+                var b = random.Next(4) == 0 ? Accounts + 1 : 1 + random.Next(Accounts);
+                if (a == b)
+                {
+                    continue;
+                }
+
+                var side = random.Next(2) == 0 ? Side.Buy : Side.Sell;
+                var price = marks[i] + (marks[i] * random.Next(-60, 61) / 1_000);
+                var lots = 1 + random.Next(20);
+                ledger.ApplyFill(a, i, side, price, lots, isMaker: false);
+                ledger.ApplyFill(b, i, side.Opposite(), price, lots, isMaker: true);
+            }
+            else if (roll < 85)
+            {
+                marks[i] += marks[i] * random.Next(-50, 51) / (random.Next(8) == 0 ? 1_000 : 10_000);   // mostly within 0.5 %, some 5 %
+                ledger.MarkUpdate(i, marks[i], found);
+            }
+            else if (roll < 92)
+            {
+                ledger.Deposit(1 + random.Next(Accounts), Usdt / (1 + random.Next(10)));
+            }
+            else if (roll < 97)
+            {
+                ledger.Withdraw(1 + random.Next(Accounts), Usdt / (1 + random.Next(10)));
+            }
+            else
+            {
+                ledger.SettleFunding(i, random.Next(-100_000, 100_001));
+            }
+
+            for (var j = 1; j <= 3; j++)
+            {
+                var flagged = found[..ledger.MarkUpdate(j, marks[j], found)].Order().ToArray();
+                var expected = Enumerable.Range(1, Accounts + 1).Where(a =>
+                {
+                    var q = ledger.PositionOf(a, j).QtyLots;
+                    var lp = ledger.LiquidationPrice(a, j);
+                    return lp > 0 && ((q > 0 && lp >= marks[j]) || (q < 0 && lp <= marks[j]));
+                }).ToArray();
+                Assert.True(expected.SequenceEqual(flagged), $"step {step}, instrument {j} at {marks[j]}: flagged [{string.Join(", ", flagged)}], expected [{string.Join(", ", expected)}]");
+                flaggedTotal += flagged.Length;
+                foreach (var a in flagged)
+                {
+                    ledger.Deposit(a, Usdt / 2);   // back toward health (nothing liquidates here): accounts stay near their prices
+                }
+            }
+
+            if (step % 20 == 19)
+            {
+                // Each position within 20 % of its mark is found at its liquidation price and not a tick before it: marks
+                // inside bands the fills kept since their last re-key are where a bound that was too loose would show.
+                for (var j = 1; j <= 3; j++)
+                {
+                    for (var a = 1; a <= Accounts; a++)
+                    {
+                        var q = ledger.PositionOf(a, j).QtyLots;
+                        var at = ledger.LiquidationPrice(a, j);
+                        if (at <= 0 || Math.Abs(at - marks[j]) * 5 > marks[j])
+                        {
+                            continue;
+                        }
+
+                        Assert.DoesNotContain(a, found[..ledger.MarkUpdate(j, at + Math.Sign(q), found)]);
+                        Assert.Contains(a, found[..ledger.MarkUpdate(j, at, found)]);
+                        ledger.MarkUpdate(j, marks[j], found);
+                        pricesChecked++;
+                    }
+                }
+            }
+        }
+
+        Assert.True(flaggedTotal > 50, $"positions found past their price over the run: {flaggedTotal}");
+        Assert.True(pricesChecked > 1_000, $"liquidation prices looked at: {pricesChecked}");
+        Assert.True(ledger.FillsKeepingBands > 500, $"fills that kept their bands: {ledger.FillsKeepingBands}");
+    }
+
+    /// <summary>
     /// A position that closes leaves the liquidation index with its last fill: a mark past the price it had is nobody's
     /// liquidation. (Re-keying visits the positions an account holds and those the index still has: the one just closed.)
     /// </summary>
