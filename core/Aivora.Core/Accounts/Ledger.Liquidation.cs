@@ -85,9 +85,9 @@ public sealed partial class Ledger
     }
 
     /// <summary>
-    /// After a fill of account slot's cross position on instrument i (from <paramref name="lotsBefore"/>, both sides of it
-    /// non-zero) that moved its cash (balance less costs) by <paramref name="cash"/>: true when the bands still hold (see
-    /// <see cref="_bandHeadroom"/>), the headroom moved; false when the account must be re-keyed.
+    /// After a fill that moved account slot's cross position on instrument i from <paramref name="lotsBefore"/> to
+    /// <paramref name="lotsAfter"/> (neither zero) and its cash (balance less costs) by <paramref name="cash"/>: true when the
+    /// bands still hold (see <see cref="_bandHeadroom"/>), the headroom moved; false when the account must be re-keyed.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private bool FillKeepsBands(int slot, int i, long lotsBefore, long lotsAfter, long cash)
@@ -126,6 +126,9 @@ public sealed partial class Ledger
     /// Returns true when the bands hold: every cross position has one and every d_j ≥ 2. While every mark then stays inside
     /// its band the slack stays at least Σ 2 × |q_j| × m_j × (1 + MMR_max): two ticks' worth on any instrument, so each
     /// liquidation price (where slack would reach 0, rounded a tick toward liquidating) is at least a tick beyond its mark.
+    /// <paramref name="guarded"/> (× 1e8, read when the bands hold): over the bands as they stand after the call, Σ (half-width
+    /// + 2) × how fast the position can eat the slack a tick, plus maintenance margin's rounding: what the headroom
+    /// (<see cref="_bandHeadroom"/>) takes from the slack.
     /// </summary>
     private bool DrawBands(int slot, long slack, out Int128 guarded)
     {

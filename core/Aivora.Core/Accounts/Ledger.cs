@@ -901,7 +901,8 @@ public sealed partial class Ledger
     /// (equity − maintenance), so no figure is computed twice. When the bands hold (see <see cref="DrawBands"/>: while
     /// every mark stays inside its band the account keeps two ticks of slack on every instrument, so no cross position
     /// can be at or past its liquidation price), its cross positions leave the index instead of being solved and re-keyed:
-    /// the band heaps find the mark that leaves a band, and re-key the account then.
+    /// the band heaps find the mark that leaves a band, and re-key the account then. The bands' headroom is drawn here too (the
+    /// slack less what the bands take: see <see cref="_bandHeadroom"/>): the fills that follow move it instead of re-keying.
     /// </summary>
     private void ReindexAccount(int slot)
     {
