@@ -277,8 +277,8 @@ public sealed class LiquidationIndexTests
     /// <summary>
     /// Fills that leave an account's bands as they were (no re-key: the bands' headroom covers them) never hide a position at
     /// its liquidation price: account 1, deep enough for its bands to reach the edge of the price range, buys (or sells) lot
-    /// after lot far from the mark, each fill a loss, until its liquidation price comes within reach of the mark; between
-    /// fills every position it holds (one instrument, or two: the other's price moves with the first one's losses) is found
+    /// after lot 1 % on the wrong side of the mark, each fill a loss, until its liquidation price comes within reach of the
+    /// mark; between rounds of fills every position it holds (one instrument, or two: the other's price moves with the first one's losses) is found
     /// at its liquidation price and not a tick before it. The first fills keep the bands; a bound that missed the fill's loss,
     /// or looked only at the mark and not at the band's edge, would leave a band around a price that liquidates.
     /// </summary>
