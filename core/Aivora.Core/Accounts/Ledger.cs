@@ -933,12 +933,12 @@ public sealed partial class Ledger
             // The bands' headroom (see _bandHeadroom): the slack over the box of marks they allow, less their guarantee.
             _bandHeadroom[slot] = ((Int128)crossBacking * FixedPoint.RateScale) - guarded;
             _headroomKnown[slot] = _bandHeadroom[slot] >= 0;
-        }
-        if (bandsHold && !anyIsolated && !_liquidationIndex.AnyIndexed(slot))
-        {
-            // The usual re-key of a healthy cross account: every position it holds is cross and banded (keyed 0), and the
-            // index holds none of them: the pass below would find nothing to remove and nothing to add.
-            return;
+            if (!_liquidationIndex.AnyIndexed(slot))
+            {
+                // The usual re-key of a healthy cross account: every position it holds is cross and banded (keyed 0), and
+                // the index holds none of them: the pass below would find nothing to remove and nothing to add.
+                return;
+            }
         }
 
         var excluded = ExcludedFromIndex(slot);
