@@ -16,7 +16,8 @@ namespace Aivora.Perf.Node;
 /// three feeders, GTD expiries, mass cancels), with the embedded default configuration, one core, no
 /// wire. The flow is recorded once (the generator reacts to events), then replayed: warm-up replays, then timed rounds
 /// with no timer in the loop, each a replay through the state machine, one with a sink that wants no events (a journal
-/// replay's) and the book alone on the flow's order commands, back to back (medians count; ratios are taken within a round),
+/// replay's), one with a sink that declines only the acknowledgements' what-ifs (what they cost) and the book alone on the
+/// flow's order commands, back to back (medians count; ratios are taken within a round),
 /// and a replay timing each command into a histogram after the first tenth. Machine and book are broken down by command
 /// kind (mean cost per kind, machine over book) so a change names the kind it moved.
 /// </summary>
@@ -25,6 +26,17 @@ public static class NodeBenchmark
     private struct FlowSink(MarketMakerFlow flow) : IEngineEventSink
     {
         public void OnEvent(in EngineEvent e) => flow.Observe(in e);
+    }
+
+    /// <summary>The counting sink declining only the acknowledgement's what-ifs (<see cref="EventKind.OrderRiskAssessed"/>): the state
+    /// machine then skips computing them (the liquidation price and ADL quantile if each new order filled completely).</summary>
+    private struct NoWhatIfSink : IEngineEventSink
+    {
+        private CountingSink _counts;
+
+        public static bool Wants(EventKind kind) => kind != EventKind.OrderRiskAssessed;
+
+        public void OnEvent(in EngineEvent e) => _counts.OnEvent(in e);
     }
 
     // The flow's simulated time runs ~1 us a command: funding settles every 5 s of it.
@@ -53,13 +65,15 @@ public static class NodeBenchmark
         }
 
         // Timed in rounds: each round replays the flow through the state machine (counting sink), through the state machine
-        // with a sink that wants no events, and runs the book alone on the flow's order commands, back to back. This machine's
+        // with a sink that wants no events, and with one that declines only the acknowledgements' what-ifs, and runs the book
+        // alone on the flow's order commands, back to back. This machine's
         // host slows one vCPU at a time for minutes, so figures taken minutes apart do not compare: each ratio is taken within
         // a round, and the median of the rounds' ratios is reported (throughputs: the median of their rounds).
-        // The state-only replays check the state too: a sink that builds nothing (the ack's what-ifs are not computed) must
-        // leave the same state hash.
+        // The state-only and no-what-if replays check the state too: a sink that builds nothing (the ack's what-ifs are not
+        // computed) must leave the same state hash.
         var bookCommands = commands.Where(c => c.Kind is CommandKind.PlaceOrder or CommandKind.CancelOrder or CommandKind.AmendOrder or CommandKind.MassCancel).ToArray();
         Replay(new StateOnlySink(), commands, FundingIntervalNs, out _);            // warm-up: the state-only instantiation
+        Replay(new NoWhatIfSink(), commands, FundingIntervalNs, out _);             // warm-up: the no-what-if instantiation
         BookPass(bookCommands);                                                     // warm-up: the bare book's instantiation
         var rounds = quick ? 3 : 5;
         var replays = new TimeSpan[rounds];
@@ -67,6 +81,8 @@ public static class NodeBenchmark
         var bookPasses = new double[rounds];
         var costOverBook = new double[rounds];
         var countingOverStateOnly = new double[rounds];
+        var withoutWhatIfs = new TimeSpan[rounds];
+        var countingOverNoWhatIf = new double[rounds];
         var hash = 0UL;
         for (var r = 0; r < rounds; r++)
         {
@@ -75,9 +91,12 @@ public static class NodeBenchmark
             hash = replayHash;
             stateOnly[r] = Replay(new StateOnlySink(), commands, FundingIntervalNs, out var stateOnlyHash);
             if (stateOnlyHash != hash) throw new InvalidOperationException("the state-only replay ended in another state");
+            withoutWhatIfs[r] = Replay(new NoWhatIfSink(), commands, FundingIntervalNs, out var noWhatIfHash);
+            if (noWhatIfHash != hash) throw new InvalidOperationException("the replay without the acknowledgements' what-ifs ended in another state");
             bookPasses[r] = BookPass(bookCommands);
             costOverBook[r] = bookPasses[r] / (count / replays[r].TotalSeconds);
             countingOverStateOnly[r] = replays[r].TotalSeconds / stateOnly[r].TotalSeconds;
+            countingOverNoWhatIf[r] = replays[r].TotalSeconds / withoutWhatIfs[r].TotalSeconds;
         }
 
         var elapsed = Median(replays);
@@ -131,7 +150,9 @@ public static class NodeBenchmark
         Console.WriteLine(FormattableString.Invariant(
             $"RESULT bench=node case=state-only-sink commands_per_sec={count / stateOnlyElapsed.TotalSeconds:F0} ratio_over_counting_sink={Median(countingOverStateOnly):F2}"));
         Console.WriteLine(FormattableString.Invariant(
-            $"# rounds (machine M/s, state-only M/s, book M ops/s, cost over book): {string.Join("; ", Enumerable.Range(0, rounds).Select(r => $"{count / replays[r].TotalSeconds / 1e6:F2}, {count / stateOnly[r].TotalSeconds / 1e6:F2}, {bookPasses[r] / 1e6:F2}, {costOverBook[r]:F2}"))}"));
+            $"RESULT bench=node case=without-ack-what-ifs commands_per_sec={count / Median(withoutWhatIfs).TotalSeconds:F0} ratio_over_counting_sink={Median(countingOverNoWhatIf):F2}"));
+        Console.WriteLine(FormattableString.Invariant(
+            $"# rounds (machine M/s, state-only M/s, without the ack's what-ifs M/s, book M ops/s, cost over book): {string.Join("; ", Enumerable.Range(0, rounds).Select(r => $"{count / replays[r].TotalSeconds / 1e6:F2}, {count / stateOnly[r].TotalSeconds / 1e6:F2}, {count / withoutWhatIfs[r].TotalSeconds / 1e6:F2}, {bookPasses[r] / 1e6:F2}, {costOverBook[r]:F2}"))}"));
         byKind.Print();
         return 0;
     }
