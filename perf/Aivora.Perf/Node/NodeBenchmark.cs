@@ -66,11 +66,11 @@ public static class NodeBenchmark
 
         // Timed in rounds: each round replays the flow through the state machine (counting sink), through the state machine
         // with a sink that wants no events, and with one that declines only the acknowledgements' what-ifs, and runs the book
-        // alone on the flow's order commands, back to back. This machine's
-        // host slows one vCPU at a time for minutes, so figures taken minutes apart do not compare: each ratio is taken within
-        // a round, and the median of the rounds' ratios is reported (throughputs: the median of their rounds).
-        // The state-only and no-what-if replays check the state too: a sink that builds nothing (the ack's what-ifs are not
-        // computed) must leave the same state hash.
+        // alone on the flow's order commands, back to back. This machine's host slows one vCPU at a time for minutes, so
+        // figures taken minutes apart do not compare: each ratio is taken within a round, and the median of the rounds'
+        // ratios is reported (throughputs: the median of their rounds). The state-only and no-what-if replays check the state
+        // too: neither computes the acknowledgements' what-ifs (the state-only sink builds no event at all), and each must
+        // leave the same state hash.
         var bookCommands = commands.Where(c => c.Kind is CommandKind.PlaceOrder or CommandKind.CancelOrder or CommandKind.AmendOrder or CommandKind.MassCancel).ToArray();
         Replay(new StateOnlySink(), commands, FundingIntervalNs, out _);            // warm-up: the state-only instantiation
         Replay(new NoWhatIfSink(), commands, FundingIntervalNs, out _);             // warm-up: the no-what-if instantiation
