@@ -140,8 +140,9 @@ public sealed partial class Ledger
         var hold = cross;
         var masks = slot * _maskWords;
         // The positions held and the bands drawn: a contract with neither has nothing to remove and nothing to draw.
-        // A contract's bit in the account's banded word says whether both band heaps hold the account (this method is their
-        // only writer, and keeps the two together): read there, not in the heaps' slot tables (a cache miss per contract).
+        // A contract's bit in the account's banded word says whether both band heaps hold the account (this method and
+        // RemoveBand, which it calls, are their only writers, and keep the two together): read there, not in the heaps' slot
+        // tables (a cache miss per contract).
         for (var w = 0; w < _maskWords; w++)
         {
             var banded = _bandedMasks[masks + w];   // each contract's bit changes only on its own visit below
@@ -154,9 +155,7 @@ public sealed partial class Ledger
                 {
                     if (hasBand)
                     {
-                        _bandLows[j].Remove(slot);
-                        _bandHighs[j].Remove(slot);
-                        SetBits.Set(_bandedMasks, masks, j, false);
+                        RemoveBand(slot, j);
                     }
 
                     hold &= p.QtyLots == 0 || p.Isolated;   // a cross position before its instrument's first mark has no band
@@ -193,9 +192,7 @@ public sealed partial class Ledger
                     hold = false;
                     if (hasBand)
                     {
-                        _bandLows[j].Remove(slot);
-                        _bandHighs[j].Remove(slot);
-                        SetBits.Set(_bandedMasks, masks, j, false);
+                        RemoveBand(slot, j);
                     }
 
                     continue;
@@ -212,6 +209,14 @@ public sealed partial class Ledger
         }
 
         return hold;
+    }
+
+    /// <summary>Takes account slot's band on contract j out of both band heaps and clears its bit (for <see cref="DrawBands"/>).</summary>
+    private void RemoveBand(int slot, int j)
+    {
+        _bandLows[j].Remove(slot);
+        _bandHighs[j].Remove(slot);
+        SetBits.Set(_bandedMasks, slot * _maskWords, j, false);
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
