@@ -28,17 +28,6 @@ public static class NodeBenchmark
         public void OnEvent(in EngineEvent e) => flow.Observe(in e);
     }
 
-    /// <summary>The counting sink declining only the acknowledgement's what-ifs (<see cref="EventKind.OrderRiskAssessed"/>): the state
-    /// machine then skips computing them (the liquidation price and ADL quantile if each new order filled completely).</summary>
-    private struct NoWhatIfSink : IEngineEventSink
-    {
-        private CountingSink _counts;
-
-        public static bool Wants(EventKind kind) => kind != EventKind.OrderRiskAssessed;
-
-        public void OnEvent(in EngineEvent e) => _counts.OnEvent(in e);
-    }
-
     // The flow's simulated time runs ~1 us a command: funding settles every 5 s of it.
     private const long FundingIntervalNs = 5_000_000_000;
 

@@ -50,16 +50,6 @@ public static class RiskBenchmark
         return 0;
     }
 
-    /// <summary>Counts like <see cref="CountingSink"/> but declines the ack's what-if event, so the state machine skips computing it.</summary>
-    private struct NoWhatIfSink : IEngineEventSink
-    {
-        private CountingSink _counts;
-
-        public static bool Wants(EventKind kind) => kind != EventKind.OrderRiskAssessed;
-
-        public void OnEvent(in EngineEvent e) => _counts.OnEvent(in e);
-    }
-
     private static MarginTierTable Tiers() => new(
     [
         new MarginTier(0, 400_000, 125),
