@@ -326,9 +326,7 @@ public sealed class LiquidationIndexTests
                     continue;   // fully collateralised still
                 }
 
-                Assert.DoesNotContain(1, found[..ledger.MarkUpdate(instrument, at + sign, found)]);
-                Assert.Contains(1, found[..ledger.MarkUpdate(instrument, at, found)]);
-                ledger.MarkUpdate(instrument, marks[instrument], found);
+                AssertFoundAtItsPriceNotATickBefore(ledger, 1, instrument, at, sign, marks[instrument], found);
                 checkedPrices++;
             }
 
@@ -451,9 +449,7 @@ public sealed class LiquidationIndexTests
                             continue;
                         }
 
-                        Assert.DoesNotContain(a, found[..ledger.MarkUpdate(j, at + Math.Sign(q), found)]);
-                        Assert.Contains(a, found[..ledger.MarkUpdate(j, at, found)]);
-                        ledger.MarkUpdate(j, marks[j], found);
+                        AssertFoundAtItsPriceNotATickBefore(ledger, a, j, at, Math.Sign(q), marks[j], found);
                         pricesChecked++;
                     }
                 }
@@ -463,6 +459,16 @@ public sealed class LiquidationIndexTests
         Assert.True(flaggedTotal > 50, $"positions found past their price over the run: {flaggedTotal}");
         Assert.True(pricesChecked > 1_000, $"liquidation prices looked at: {pricesChecked}");
         Assert.True(ledger.FillsKeepingBands > 500, $"fills that kept their bands: {ledger.FillsKeepingBands}");
+    }
+
+    /// <summary>A mark a tick short of the account's liquidation price at <paramref name="at"/> (toward the side the position
+    /// sits on: <paramref name="sign"/> 1 for a long, −1 for a short) does not flag it, the price itself does; then the mark goes
+    /// back to <paramref name="mark"/>.</summary>
+    private static void AssertFoundAtItsPriceNotATickBefore(Ledger ledger, int accountId, int instrumentId, long at, int sign, long mark, int[] found)
+    {
+        Assert.DoesNotContain(accountId, found[..ledger.MarkUpdate(instrumentId, at + sign, found)]);
+        Assert.Contains(accountId, found[..ledger.MarkUpdate(instrumentId, at, found)]);
+        ledger.MarkUpdate(instrumentId, mark, found);
     }
 
     /// <summary>
