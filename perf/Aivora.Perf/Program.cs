@@ -76,8 +76,8 @@ public static class Program
             default:
                 Console.Error.WriteLine("""
                     usage: Aivora.Perf <sub-command> [options]
-                      book [--quick] [--ops N] [--reference-ops N] [--write PATH]   built-in exchange-core-style flow
-                      book --file PATH [--max-orders N]                            replay a 32-byte-record command file
+                      book [--quick] [--workload NAME] [--ops N] [--reference-ops N] [--write PATH]   built-in exchange-core-style flows (--write: one --workload)
+                      book --file PATH [--max-orders N] [--reference-ops N]       replay a 32-byte-record command file
                       ladder [--quick]                                             the price ladder's window following a market that moved away: worst operation at 400 and 4,000 levels
                       codec [--quick]                                              encode/decode cost per message of the exchange schema
                       risk [--quick] [--case NAME] [--seed N]                      order entry with pre-trade risk vs book only; mark-update scaling

@@ -41,9 +41,15 @@ public static class BookBenchmark
             return 2;
         }
 
-        var maxAccounts = file is null ? BuiltInMaxAccounts : 1 << 20;
-        TimingFloor();
+        // Every option is checked, and the file read, before anything is measured; an option the chosen mode would not use is an error.
+        var wanted = CommandLine.Value(args, "--workload");
+        if (file is not null && (wanted ?? write ?? CommandLine.Value(args, "--ops")) is not null)
+        {
+            Console.Error.WriteLine("book: --file replays every record of the file: --workload, --write and --ops are for the built-in flows");
+            return 2;
+        }
 
+        var maxAccounts = file is null ? BuiltInMaxAccounts : 1 << 20;
         if (file is not null)
         {
             BookRecord[] records;
@@ -63,17 +69,23 @@ public static class BookBenchmark
                 return 2;
             }
 
+            TimingFloor();
             referenceOps = Math.Min(records.Length, referenceOps);
             RunOne(file, records, 0, records.Length, referenceOps, BookTranslator.Config(maxOrders, 1 << 16, maxAccounts), quick, detail: true, shape: null);
             return 0;
         }
 
         // Built-in flows: every named shape by default, or the one --workload names.
-        var wanted = CommandLine.Value(args, "--workload") ?? "all";
-        var shapes = ExchangeCoreWorkload.Shape.All.Where(w => wanted == "all" || w.Name == wanted).ToArray();
+        var shapes = ExchangeCoreWorkload.Shape.All.Where(w => (wanted ?? "all") == "all" || w.Name == wanted).ToArray();
         if (shapes.Length == 0)
         {
             Console.Error.WriteLine($"book: unknown workload '{wanted}' (dense, sparse-wide, deep-sweep, far-prices, drifted, all)");
+            return 2;
+        }
+
+        if (write is not null && shapes.Length > 1)
+        {
+            Console.Error.WriteLine("book: --write saves one flow: name it with --workload (dense, sparse-wide, deep-sweep, far-prices, drifted)");
             return 2;
         }
 
@@ -83,15 +95,27 @@ public static class BookBenchmark
             referenceOps = Math.Min(referenceOps, quick ? 100_000 : 300_000);
         }
 
-        foreach (var shape in shapes)
+        // --write (one flow) saves the file before anything is measured: a path that cannot be written is an error, not a crash.
+        var written = write is null ? null : ExchangeCoreWorkload.Generate(engineOps, shapes[0]);
+        if (written is not null)
         {
-            var flow = ExchangeCoreWorkload.Generate(engineOps, shape);
-            if (write is not null && shapes.Length == 1)
+            try
             {
-                BookRecord.WriteFile(write, flow.Records);
-                Console.WriteLine($"# wrote {flow.Records.Length} records to {write}");
+                BookRecord.WriteFile(write!, written.Records);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"book: --write {write}: {e.Message}");
+                return 2;
             }
 
+            Console.WriteLine($"# wrote {written.Records.Length} records to {write}");
+        }
+
+        TimingFloor();
+        foreach (var shape in shapes)
+        {
+            var flow = written ?? ExchangeCoreWorkload.Generate(engineOps, shape);
             RunOne(shape.Name, flow.Records, flow.PrefillCount, engineOps, referenceOps, BookTranslator.Config(maxOrders, BuiltInLevelsPerSide, maxAccounts), quick, detail: false, shape: flow);
         }
 

@@ -1,0 +1,81 @@
+using Aivora.Perf.Book;
+
+namespace Aivora.Perf.Tests;
+
+/// <summary>
+/// `perf book` as a latency engineer calls it: an option the chosen mode cannot use, an unknown workload, a file that cannot
+/// be read or written is a message and exit 2 before anything is measured (no RESULT line, no minute spent timing); the
+/// options that fit are honoured. The harness writes to the console, so the tests of this assembly run one at a time
+/// (xunit.runner.json) and each captures it.
+/// </summary>
+public sealed class BookOptionsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("aivora-perf-book-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Theory]
+    [InlineData("--workload nope", "unknown workload 'nope'")]
+    [InlineData("--write {dir}/all.bin", "--write saves one flow: name it with --workload")]
+    [InlineData("--workload all --write {dir}/all.bin", "--write saves one flow: name it with --workload")]
+    [InlineData("--file {dir}/missing.bin", "--file {dir}/missing.bin:")]
+    [InlineData("--file {dir}/odd.bin", "not a whole number of 32-byte records")]
+    [InlineData("--file {dir}/empty.bin", "no records (nothing to replay)")]
+    [InlineData("--file {dir}/odd.bin --workload dense", "--file replays every record of the file")]
+    [InlineData("--file {dir}/odd.bin --write {dir}/x.bin", "--file replays every record of the file")]
+    [InlineData("--file {dir}/odd.bin --ops 5000", "--file replays every record of the file")]
+    [InlineData("--workload dense --ops 5000 --write {dir}/no-such-dir/x.bin", "--write {dir}/no-such-dir/x.bin:")]
+    [InlineData("--ops 5", "--ops takes a whole number")]
+    public void Bad_options_are_a_message_and_exit_2_before_anything_is_measured(string options, string message)
+    {
+        File.WriteAllBytes(Path.Combine(_dir, "odd.bin"), new byte[33]);
+        File.WriteAllBytes(Path.Combine(_dir, "empty.bin"), []);
+
+        var (exit, output, error) = Book(options);
+
+        Assert.Equal(2, exit);
+        Assert.Contains(message.Replace("{dir}", _dir, StringComparison.Ordinal), error, StringComparison.Ordinal);
+        Assert.DoesNotContain("RESULT", output, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_dir, "x.bin")));
+        Assert.False(File.Exists(Path.Combine(_dir, "all.bin")));
+    }
+
+    [Fact]
+    public void One_workload_written_is_the_file_a_replay_reads_back()
+    {
+        var path = Path.Combine(_dir, "dense.bin");
+
+        var (written, output, error) = Book($"--workload dense --ops 2000 --reference-ops 100 --write {path}");
+
+        Assert.Equal(0, written);
+        Assert.Equal("", error);
+        var records = BookRecord.ReadFile(path);
+        Assert.Contains($"# wrote {records.Length} records to {path}", output, StringComparison.Ordinal);
+        Assert.True(records.Length > 2000, $"{records.Length} records: the prefill and 2,000 operations");
+        Assert.Contains("RESULT bench=book impl=engine workload=dense", output, StringComparison.Ordinal);
+
+        var (replayed, replay, replayError) = Book($"--file {path} --reference-ops 100");
+
+        Assert.Equal(0, replayed);
+        Assert.Equal("", replayError);
+        Assert.Contains($"RESULT bench=book impl=engine ops={records.Length} ", replay, StringComparison.Ordinal);
+    }
+
+    private (int Exit, string Output, string Error) Book(string options)
+    {
+        var args = options.Replace("{dir}", _dir, StringComparison.Ordinal).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var (output, error) = (new StringWriter(), new StringWriter());
+        var (oldOut, oldError) = (Console.Out, Console.Error);
+        Console.SetOut(output);
+        Console.SetError(error);
+        try
+        {
+            return (BookBenchmark.Run(args), output.ToString(), error.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldError);
+        }
+    }
+}
