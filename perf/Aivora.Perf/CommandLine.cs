@@ -9,11 +9,18 @@ namespace Aivora.Perf;
 internal static class CommandLine
 {
     /// <summary>Null when every argument is one of <paramref name="flags"/>, or one of <paramref name="valued"/> followed by its
-    /// value; otherwise what is wrong.</summary>
+    /// value, each at most once; otherwise what is wrong (a second value would otherwise be ignored).</summary>
     internal static string? Check(string command, string[] args, string[] flags, string[] valued)
     {
+        var seen = new List<string>();
         for (var k = 0; k < args.Length; k++)
         {
+            if (seen.Contains(args[k]))
+            {
+                return $"{command}: {args[k]} given twice";
+            }
+
+            seen.Add(args[k]);
             if (flags.Contains(args[k]))
             {
                 continue;

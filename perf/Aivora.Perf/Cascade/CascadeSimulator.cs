@@ -54,6 +54,20 @@ public static class CascadeSimulator
             return 2;
         }
 
+        // The chart's file is opened for writing now, not after a minute of simulation: a path that cannot be written is an error.
+        try
+        {
+            if (Path.GetDirectoryName(Path.GetFullPath(o.Png)) is { } directory) Directory.CreateDirectory(directory);
+            using (File.Create(o.Png))
+            {
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            Console.Error.WriteLine($"cascade: --png {o.Png}: {e.Message}");
+            return 2;
+        }
+
         var collector = new Collector();
         var fundingNs = 8 * 3_600 * 1_000_000_000L;
         var machine = NodeHost.NewStateMachine(DefaultConfiguration.Engine with { MaxAccounts = 1 << 15 }, fundingNs, new Sink(collector));
@@ -301,8 +315,6 @@ public static class CascadeSimulator
         fund.YLabel("USDT");
         fund.XLabel("engine time (s)");
         fund.ShowLegend();
-        var directory = Path.GetDirectoryName(Path.GetFullPath(o.Png));
-        if (directory is not null) Directory.CreateDirectory(directory);
         multiplot.SavePng(o.Png, 1000, 1300);
     }
 
@@ -324,6 +336,12 @@ public static class CascadeSimulator
             if (value is null)
             {
                 error = $"{name} takes a value";
+                return false;
+            }
+
+            if (Array.IndexOf(args, name) < i)
+            {
+                error = $"{name} given twice";
                 return false;
             }
 

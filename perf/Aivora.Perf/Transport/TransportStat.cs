@@ -17,11 +17,16 @@ public static class TransportStat
             Console.Error.WriteLine("usage: transport-stat <counters-file> [--watch N]");
             return 2;
         }
-        int rounds = 1;
-        int watch = Array.IndexOf(args, "--watch");
-        if (watch >= 0 && (watch + 1 >= args.Length || !int.TryParse(args[watch + 1], NumberStyles.None, CultureInfo.InvariantCulture, out rounds) || rounds < 1))
+        // Rounds a second apart: at most a day of them.
+        if (CommandLine.Check("transport-stat", args[1..], [], ["--watch"]) is { } unknown)
         {
-            Console.Error.WriteLine("transport-stat: --watch needs a positive number of rounds");
+            Console.Error.WriteLine(unknown);
+            return 2;
+        }
+
+        if (!CommandLine.TryInt("transport-stat", args, "--watch", 1, 1, 86_400, out var rounds, out var error))
+        {
+            Console.Error.WriteLine(error);
             return 2;
         }
 

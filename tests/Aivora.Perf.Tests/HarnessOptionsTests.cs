@@ -1,14 +1,17 @@
 using Aivora.Perf.Book;
+using Aivora.Perf.Cascade;
+using Aivora.Perf.Node;
+using Aivora.Perf.Risk;
 
 namespace Aivora.Perf.Tests;
 
 /// <summary>
-/// `perf book` as a latency engineer calls it: an option the chosen mode cannot use, an unknown workload, a file that cannot
-/// be read or written is a message and exit 2 before anything is measured (no RESULT line, no minute spent timing); the
-/// options that fit are honoured. The harness writes to the console, so the tests of this assembly run one at a time
-/// (xunit.runner.json) and each captures it.
+/// The harness as a latency engineer calls it: an option the chosen mode cannot use, an option given twice, an unknown workload,
+/// a file that cannot be read or written is a message and exit 2 before anything is measured (no RESULT line, no minute spent
+/// timing or simulating); the options that fit are honoured. The harness writes to the console, so the tests of this assembly
+/// run one at a time (xunit.runner.json) and each captures it.
 /// </summary>
-public sealed class BookOptionsTests : IDisposable
+public sealed class HarnessOptionsTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("aivora-perf-book-").FullName;
 
@@ -40,6 +43,34 @@ public sealed class BookOptionsTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_dir, "all.bin")));
     }
 
+    [Theory]
+    [InlineData("node", "--seed 1 --seed 2", "node: --seed given twice")]
+    [InlineData("risk", "--case order-entry --case resting", "risk: --case given twice")]
+    [InlineData("book", "--quick --quick", "book: --quick given twice")]
+    [InlineData("cascade", "--pct 3 --pct 4", "cascade: --pct given twice")]
+    [InlineData("transport-stat", "{dir}/odd.bin --watchh 2", "transport-stat: unknown option --watchh")]
+    [InlineData("transport-stat", "{dir}/odd.bin --watch 2 --watch 3", "transport-stat: --watch given twice")]
+    [InlineData("cascade", "--png {dir}", "cascade: --png {dir}:")]
+    [InlineData("cascade", "--png {dir}/odd.bin/chart.png", "cascade: --png {dir}/odd.bin/chart.png:")]
+    public void An_unknown_or_repeated_option_or_a_chart_that_cannot_be_written_is_refused_before_the_run(string command, string options, string message)
+    {
+        File.WriteAllBytes(Path.Combine(_dir, "odd.bin"), new byte[33]);
+        Func<string[], int> run = command switch
+        {
+            "node" => NodeBenchmark.Run,
+            "risk" => RiskBenchmark.Run,
+            "transport-stat" => Transport.TransportStat.Run,
+            "book" => args => Program.Main(["book", .. args]),   // its options are checked before the harness starts again with its JIT profile
+            _ => CascadeSimulator.Run,
+        };
+
+        var (exit, output, error) = Capture(run, options);
+
+        Assert.Equal(2, exit);
+        Assert.StartsWith(message.Replace("{dir}", _dir, StringComparison.Ordinal), error, StringComparison.Ordinal);
+        Assert.Equal("", output);
+    }
+
     [Fact]
     public void One_workload_written_is_the_file_a_replay_reads_back()
     {
@@ -61,7 +92,9 @@ public sealed class BookOptionsTests : IDisposable
         Assert.Contains($"RESULT bench=book impl=engine ops={records.Length} ", replay, StringComparison.Ordinal);
     }
 
-    private (int Exit, string Output, string Error) Book(string options)
+    private (int Exit, string Output, string Error) Book(string options) => Capture(BookBenchmark.Run, options);
+
+    private (int Exit, string Output, string Error) Capture(Func<string[], int> run, string options)
     {
         var args = options.Replace("{dir}", _dir, StringComparison.Ordinal).Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var (output, error) = (new StringWriter(), new StringWriter());
@@ -70,7 +103,7 @@ public sealed class BookOptionsTests : IDisposable
         Console.SetError(error);
         try
         {
-            return (BookBenchmark.Run(args), output.ToString(), error.ToString());
+            return (run(args), output.ToString(), error.ToString());
         }
         finally
         {
