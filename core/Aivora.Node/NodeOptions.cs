@@ -41,11 +41,15 @@ public sealed record NodeOptions
         "  --driver MODE         invoker (default: the engine thread runs the driver), dedicated, shared-network or shared (driver threads of their own)\n" +
         "  --help                this text";
 
+    private static readonly string[] Flags =
+        ["--seconds", "--seed", "--cpu", "--load-cpu", "--makers", "--takers", "--taker-rate", "--funding-interval-s", "--shock-bps", "--driver"];
+
     /// <summary>The options, or null with the error to print (and exit 2).</summary>
     public static NodeOptions? Parse(string[] args, out string? error)
     {
         var o = new NodeOptions();
         error = null;
+        var given = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
             var flag = args[i];
@@ -55,6 +59,20 @@ public sealed record NodeOptions
                 return null;
             }
 
+            if (!Flags.Contains(flag))
+            {
+                error = $"{flag}: unknown option (see --help)";
+                return null;
+            }
+
+            if (given.Contains(flag))
+            {
+                // Which of two values was meant? Neither is taken silently.
+                error = $"{flag}: given twice";
+                return null;
+            }
+
+            given.Add(flag);
             if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
             {
                 error = $"{flag}: needs a value";
@@ -103,11 +121,8 @@ public sealed record NodeOptions
                 case "--shock-bps" when int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var bps) && bps is >= 0 and <= 2_000:
                     o = o with { ShockBps = bps };
                     break;
-                case "--shock-bps" or "--driver" or "--seconds" or "--seed" or "--cpu" or "--load-cpu" or "--makers" or "--takers" or "--taker-rate" or "--funding-interval-s":
+                default:   // a known flag (checked above) with a value out of its range
                     error = $"{flag} {value}: not a valid value (see --help)";
-                    return null;
-                default:
-                    error = $"{flag}: unknown option (see --help)";
                     return null;
             }
         }

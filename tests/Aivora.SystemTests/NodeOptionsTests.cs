@@ -11,6 +11,9 @@ public sealed class NodeOptionsTests
     [InlineData(new[] { "--seconds" }, "--seconds: needs a value")]
     [InlineData(new[] { "--seconds", "--seed", "1" }, "--seconds: needs a value")]
     [InlineData(new[] { "--speed", "3" }, "--speed: unknown option")]
+    [InlineData(new[] { "--speed" }, "--speed: unknown option")]
+    [InlineData(new[] { "--seconds", "3", "--seconds", "4" }, "--seconds: given twice")]
+    [InlineData(new[] { "--driver", "shared", "--seed", "1", "--driver", "invoker" }, "--driver: given twice")]
     [InlineData(new[] { "--makers", "9" }, "--makers 9: not a valid value")]
     [InlineData(new[] { "--funding-interval-s", "-5" }, "--funding-interval-s -5: not a valid value")]
     public void ShouldRefuseABadOptionWithAClearError(string[] args, string expected)
