@@ -14,6 +14,7 @@ public static class Program
         {
             "book" => (["--quick"], ["--ops", "--reference-ops", "--max-orders", "--workload", "--write", "--file"]),
             "codec" or "transport" or "ladder" => (["--quick"], []),
+            "jit-training" => ([], []),
             "transport-throughput" => (["--quick"], ["--counters"]),
             "wire" => (["--quick", "--market-data"], ["--rate"]),
             _ => null,

@@ -47,6 +47,7 @@ public sealed class HarnessOptionsTests : IDisposable
     [InlineData("node", "--seed 1 --seed 2", "node: --seed given twice")]
     [InlineData("risk", "--case order-entry --case resting", "risk: --case given twice")]
     [InlineData("book", "--quick --quick", "book: --quick given twice")]
+    [InlineData("jit-training", "--quick", "jit-training: unknown option --quick")]
     [InlineData("cascade", "--pct 3 --pct 4", "cascade: --pct given twice")]
     [InlineData("transport-stat", "{dir}/odd.bin --watchh 2", "transport-stat: unknown option --watchh")]
     [InlineData("transport-stat", "{dir}/odd.bin --watch 2 --watch 3", "transport-stat: --watch given twice")]
@@ -60,7 +61,7 @@ public sealed class HarnessOptionsTests : IDisposable
             "node" => NodeBenchmark.Run,
             "risk" => RiskBenchmark.Run,
             "transport-stat" => Transport.TransportStat.Run,
-            "book" => args => Program.Main(["book", .. args]),   // its options are checked before the harness starts again with its JIT profile
+            "book" or "jit-training" => args => Program.Main([command, .. args]),   // options checked before the harness starts again with its JIT profile
             _ => CascadeSimulator.Run,
         };
 
