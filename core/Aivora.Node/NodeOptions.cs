@@ -34,7 +34,7 @@ public sealed record NodeOptions
         "  --cpu N               core the engine thread is pinned to (default: the last)\n" +
         "  --load-cpu N          core the load thread is pinned to (-1: not pinned; default 0)\n" +
         "  --makers N            market makers (1..8; default 4)\n" +
-        "  --takers N            takers (0..8; default 4)\n" +
+        $"  --takers N            takers (0..8; makers and takers at most {Configuration.DefaultConfiguration.Gateway.MaxSessions - 1} together: with the price feeder, the sessions the node serves; default 4)\n" +
         "  --taker-rate N        orders per second per taker (1..100000; default 2000)\n" +
         "  --funding-interval-s N  funding interval in seconds (> 0; default 28800 = 8 h)\n" +
         "  --shock-bps N         at 60% of the run, move BTC's index down N bps (0..2000; default 80), liquidating a seeded 100x long; 0: no shock\n" +
@@ -125,6 +125,15 @@ public sealed record NodeOptions
                     error = $"{flag} {value}: not a valid value (see --help)";
                     return null;
             }
+        }
+
+        // The load logs on every maker, every taker and the price feeder; the gateway serves so many sessions at once.
+        var sessions = o.Makers + o.Takers + 1;
+        var capacity = Configuration.DefaultConfiguration.Gateway.MaxSessions;
+        if (sessions > capacity)
+        {
+            error = $"--makers {o.Makers} and --takers {o.Takers}: the load would log on {sessions} sessions (makers, takers and the price feeder); the node serves {capacity} at once";
+            return null;
         }
 
         return o;

@@ -253,7 +253,7 @@ public static class Program
             : $"round trip, order -> acknowledgement at the client: no order acknowledged after the {load.WarmUp.TotalSeconds:0.##} s warm-up (nothing to measure)");
         Console.WriteLine($"raw UDP floor, same run, same cores (32-byte ping-pong, libc, {floor.TotalCount:N0} round trips): p50 {Us(floor, 50)}, p90 {Us(floor, 90)}, p99 {Us(floor, 99)}, p99.9 {Us(floor, 99.9)}");
         Console.WriteLine(FormattableString.Invariant(
-            $"loops: engine duty cycle {node.EngineSeconds * 1e9 / Math.Max(1, node.DutyCycles):F0} ns on average ({node.DutyCycles:N0} cycles); load loop {load.LoopNs / (double)Math.Max(1, load.LoopPasses) / 1000:F1} us a pass (13 subscriptions polled), longest {load.LongestPassNs / 1e6:F1} ms, {load.PassesOver1Ms} {(load.PassesOver1Ms == 1 ? "pass" : "passes")} over 1 ms"));
+            $"loops: engine duty cycle {node.EngineSeconds * 1e9 / Math.Max(1, node.DutyCycles):F0} ns on average ({node.DutyCycles:N0} cycles); load loop {load.LoopNs / (double)Math.Max(1, load.LoopPasses) / 1000:F1} us a pass ({load.SubscriptionsPolled} subscriptions polled), longest {load.LongestPassNs / 1e6:F1} ms, {load.PassesOver1Ms} {(load.PassesOver1Ms == 1 ? "pass" : "passes")} over 1 ms"));
         if (rt.TotalCount > 0 && floor.TotalCount > 0)
         {
             Console.WriteLine(FormattableString.Invariant($"round trip / floor: p50 {(double)rt.GetValueAtPercentile(50) / floor.GetValueAtPercentile(50):0.00}x, p99 {(double)rt.GetValueAtPercentile(99) / floor.GetValueAtPercentile(99):0.00}x (the load's orders queue behind each other and behind the takers', so this is a loaded round trip; `perf wire` measures one order at a time)"));

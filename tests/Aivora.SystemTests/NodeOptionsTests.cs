@@ -15,11 +15,20 @@ public sealed class NodeOptionsTests
     [InlineData(new[] { "--seconds", "3", "--seconds", "4" }, "--seconds: given twice")]
     [InlineData(new[] { "--driver", "shared", "--seed", "1", "--driver", "invoker" }, "--driver: given twice")]
     [InlineData(new[] { "--makers", "9" }, "--makers 9: not a valid value")]
+    [InlineData(new[] { "--makers", "8", "--takers", "8" }, "--makers 8 and --takers 8: the load would log on 17 sessions (makers, takers and the price feeder); the node serves 16 at once")]
     [InlineData(new[] { "--funding-interval-s", "-5" }, "--funding-interval-s -5: not a valid value")]
     public void ShouldRefuseABadOptionWithAClearError(string[] args, string expected)
     {
         Assert.Null(NodeOptions.Parse(args, out var error));
         Assert.StartsWith(expected, error);
+    }
+
+    [Fact]
+    public void ShouldTakeTheLargestLoadTheNodeServes()
+    {
+        var o = NodeOptions.Parse(["--makers", "8", "--takers", "7"], out var error);
+        Assert.Null(error);
+        Assert.Equal((8, 7), (o!.Makers, o.Takers));
     }
 
     [Fact]

@@ -93,6 +93,10 @@ public sealed class WireLoad : IDisposable
     public long MakerRejects => _makers.Sum(m => m.Quoters.Sum(q => q.Rejects));
     public int LoggedOn => _makers.Count(m => m.Client.State == ClientState.LoggedOn) + _takers.Count(t => t.State == ClientState.LoggedOn) + (_feeder.State == ClientState.LoggedOn ? 1 : 0);
     public int Sessions => _makers.Count + _takers.Count + 1;
+
+    /// <summary>What one pass of the load's loop polls: each session's response subscription, and the market-data client's
+    /// four (L2, trades, status, snapshots: <see cref="MarketDataClient.Poll"/>).</summary>
+    public int SubscriptionsPolled => Sessions + 4;
     public IEnumerable<ExchangeClient> Clients => _makers.Select(m => m.Client).Concat(_takers).Append(_feeder);
     public string? PinError { get; private set; }
 
