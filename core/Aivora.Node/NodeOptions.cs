@@ -27,6 +27,11 @@ public sealed record NodeOptions
     /// seeded 100x long: the liquidation path on the wire (0: no shock).</summary>
     public int ShockBps { get; init; } = 80;
 
+    /// <summary>The engine and the load spin on one core (a one-core machine, or both pinned to the same one): then each
+    /// yields the core when it finds nothing to do, instead of spinning through the other's time slice (a busy-spinning pair
+    /// on one core made every round trip wait out the scheduler's slices, and the run did not end within minutes).</summary>
+    public bool SharedCore => Environment.ProcessorCount == 1 || (LoadCpu >= 0 && LoadCpu == EngineCpu);
+
     public static readonly string Usage =
         "usage: dotnet run -c Release --project core/Aivora.Node [-- options]\n" +
         "  --seconds N           how long the load runs (0 < N <= 3600; default 5)\n" +

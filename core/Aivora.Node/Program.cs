@@ -44,10 +44,10 @@ public static class Program
         Console.WriteLine("Aivora.LowLatency node: the state machine behind SBE over Aeron UDP, with a market-maker load over loopback");
         Console.WriteLine($"instruments: {string.Join(", ", config.Instruments.Select(i => $"{i.Symbol} (id {i.Id})"))}; funding every {options.FundingIntervalSeconds:0.###} s on the epoch-aligned grid");
         Console.WriteLine($"order entry: {gateway.OrderChannel} stream {gateway.OrderStreamId}; market data: L2 {gateway.BookChannel} stream {gateway.BookStreamId}, trades stream {gateway.TradesStreamId}, L3 stream {gateway.OrdersStreamId}, status stream {gateway.StatusStreamId}, snapshots stream {gateway.SnapshotStreamId} every {gateway.SnapshotIntervalMs} ms");
-        Console.WriteLine($"threads: engine{(options.DriverMode == Aivora.Transport.Driver.ThreadingMode.Invoker ? " + invoker-mode driver" : $" (driver: {options.DriverMode} threads of its own)")} on CPU {options.EngineCpu}; load ({options.Makers} makers x {config.Instruments.Count} instruments x 5 quotes a side, {options.Takers} takers at {options.TakerOrdersPerSecond:N0} IOC orders/s each, 1 price feeder, 1 market-data client) + its own driver on CPU {options.LoadCpu}; both busy-spin");
+        Console.WriteLine($"threads: engine{(options.DriverMode == Aivora.Transport.Driver.ThreadingMode.Invoker ? " + invoker-mode driver" : $" (driver: {options.DriverMode} threads of its own)")} on CPU {options.EngineCpu}; load ({options.Makers} makers x {config.Instruments.Count} instruments x 5 quotes a side, {options.Takers} takers at {options.TakerOrdersPerSecond:N0} IOC orders/s each, 1 price feeder, 1 market-data client) + its own driver on CPU {options.LoadCpu}; {(options.SharedCore ? $"one core for both ({(Environment.ProcessorCount == 1 ? "this machine has one" : "pinned together")}): each yields it when idle, so every round trip below includes switches between them" : "both busy-spin")}");
 
         // The floor first, on the same two cores, before anything else spins.
-        var floor = RawUdpFloor.Measure(20_000, options.LoadCpu, options.EngineCpu);
+        var floor = RawUdpFloor.Measure(20_000, options.LoadCpu, options.EngineCpu, options.SharedCore);
 
         // Room for ~200,000 commands a second of the run (the demo load makes ~11,000), written through now.
         var recorder = new CommandRecorder((int)Math.Clamp(options.Seconds * 200_000, 1 << 18, 1 << 22), prefault: true);
@@ -74,13 +74,14 @@ public static class Program
         Console.WriteLine($"code: {prepared.Methods:N0} methods of the engine's assemblies compiled before trading in {prepared.Elapsed.TotalMilliseconds:N0} ms ({prepared.Skipped:N0} left to their first call: abstract, runtime-implemented, or generic over types the node does not use); {(JitProfile.Tiered ? "tiered compilation ON (DOTNET_TieredCompilation=1): the background JIT recompiles methods as they warm, preempting the pinned threads" : "tiered compilation off, so no background JIT thread preempts the pinned threads")}");
         Console.WriteLine(JitProfile.Describe(typeof(Program).Assembly));
 
-        var engineThread = new Thread(() => node.RunEngine(options.EngineCpu)) { Name = "engine", IsBackground = true };
+        var engineThread = new Thread(() => node.RunEngine(options.EngineCpu, options.SharedCore)) { Name = "engine", IsBackground = true };
         engineThread.Start();
         using var load = new WireLoad(config.Instruments, options.Makers, options.Takers, options.TakerOrdersPerSecond, options.Seed)
         {
             ShockAfter = TimeSpan.FromSeconds(options.Seconds * 0.6),
             ShockBps = options.ShockBps,
             WarmUp = TimeSpan.FromSeconds(Math.Min(1, options.Seconds / 5)),   // a short run still measures its last four fifths
+            YieldWhenIdle = options.SharedCore,
         };
         if (!load.LogOn(() => node.Clock.NowNs, TimeSpan.FromSeconds(15), out var problem))
         {
@@ -165,7 +166,7 @@ public static class Program
         var engine = node.StateMachine.Engine;
         var instruments = node.Config.Instruments;
 
-        Console.WriteLine($"engine thread: {(node.PinnedCpu >= 0 ? $"pinned to CPU {node.PinnedCpu}" : $"not pinned ({node.PinError})")}; load thread: {(load.PinError is null ? "pinned" : $"not pinned ({load.PinError})")}");
+        Console.WriteLine($"engine thread: {(node.PinnedCpu >= 0 ? $"pinned to CPU {node.PinnedCpu}" : $"not pinned ({node.PinError})")}; load thread: {(load.PinnedCpu >= 0 ? $"pinned to CPU {load.PinnedCpu}" : $"not pinned ({load.PinError ?? "--load-cpu -1"})")}");
         Console.WriteLine($"in: {g.Counters.MessagesIn:N0} messages from clients in {wall:0.0} s; {commands:N0} commands run ({commands / wall:N0}/s: orders, cancels, amends, mass cancels, price feeds, {g.Counters.Ticks:N0} clock ticks); {g.Counters.Heartbeats:N0} heartbeats; malformed {g.Counters.Malformed}, not logged on {g.Counters.NotLoggedOn}, gateway rejects {g.Counters.GatewayRejects}");
         Console.WriteLine($"engine: accepted {c.Accepted:N0}, rejected {c.Rejected:N0}, amended {c.Amended:N0}, cancelled {c.Cancelled:N0}, expired {c.Expired:N0}; trades {c.Trades:N0} ({c.FilledLots:N0} lots)");
         var rejects = new List<string>();

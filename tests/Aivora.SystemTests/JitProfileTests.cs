@@ -16,7 +16,7 @@ public sealed class JitProfileTests
         Assert.True(File.Exists(JitProfile.PathFor(typeof(Aivora.Node.Program).Assembly)), "the node's profile is not beside it");
 
         // No price shock: half a second is too short for the demo's liquidation to play out, and this is not about it.
-        var (exitCode, output, errors) = RunNode(["--seconds", "0.5", "--shock-bps", "0"], setting: null);
+        var (exitCode, output, errors) = NodeProcess.Run(["--seconds", "0.5", "--shock-bps", "0"], setting: null);
 
         Assert.True(exitCode == 0, $"exit code {exitCode}: {errors}\n{output}");
         Assert.Matches(@"jit profile: counts for [1-9][0-9,]* methods from Aivora\.Node\.jit-profile\.txt", output);
@@ -41,7 +41,7 @@ public sealed class JitProfileTests
         var compiledLog = Path.Combine(Path.GetTempPath(), $"aivora-jit-{Environment.ProcessId}.txt");
         try
         {
-            var (exitCode, output, errors) = RunNode(["--seconds", "0.5", "--shock-bps", "0"], setting: null, new Dictionary<string, string>
+            var (exitCode, output, errors) = NodeProcess.Run(["--seconds", "0.5", "--shock-bps", "0"], setting: null, new Dictionary<string, string>
             {
                 ["DOTNET_ReadPGOData"] = "1",   // in this process: the compile log is its alone
                 ["DOTNET_PGODataPath"] = profile,
@@ -72,7 +72,7 @@ public sealed class JitProfileTests
     {
         // The operator's process is the one that waits; killed outright (SIGKILL, nothing to pass on), the node it started
         // with the profile must not run on alone.
-        using var waiting = Process.Start(NodeStart(["--seconds", "60", "--shock-bps", "0"], setting: null, environment: null))!;
+        using var waiting = Process.Start(NodeProcess.Start(["--seconds", "60", "--shock-bps", "0"], setting: null, environment: null))!;
         _ = waiting.StandardOutput.ReadToEndAsync();   // drained, not shown
         _ = waiting.StandardError.ReadToEndAsync();
         Process? started = null;
@@ -113,60 +113,11 @@ public sealed class JitProfileTests
     [Fact]
     public void ShouldRefuseASwitchSettingOtherThanOnOrOff()
     {
-        var (exitCode, output, errors) = RunNode(["--seconds", "0.5", "--shock-bps", "0"], setting: "yes");
+        var (exitCode, output, errors) = NodeProcess.Run(["--seconds", "0.5", "--shock-bps", "0"], setting: "yes");
 
         Assert.Equal(2, exitCode);
         Assert.Contains("AIVORA_JIT_PROFILE=yes: expected on or off", errors, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", errors, StringComparison.Ordinal);
         Assert.DoesNotContain("result:", output, StringComparison.Ordinal);
-    }
-
-    private static (int ExitCode, string Output, string Errors) RunNode(string[] args, string? setting, Dictionary<string, string>? environment = null)
-    {
-        using var node = Process.Start(NodeStart(args, setting, environment))!;
-        var output = node.StandardOutput.ReadToEndAsync();
-        var errors = node.StandardError.ReadToEndAsync();
-        if (!node.WaitForExit(TimeSpan.FromSeconds(90)))
-        {
-            node.Kill(entireProcessTree: true);
-            Assert.Fail("the node ran over 90 s");
-        }
-
-        return (node.ExitCode, output.Result, errors.Result);
-    }
-
-    private static ProcessStartInfo NodeStart(string[] args, string? setting, Dictionary<string, string>? environment)
-    {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Aivora.Node.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        // As a fresh shell would start it: no profile variables inherited from whoever runs the tests.
-        start.Environment.Remove("DOTNET_ReadPGOData");
-        start.Environment.Remove("DOTNET_PGODataPath");
-        start.Environment.Remove("DOTNET_TieredCompilation");
-        if (setting is null)
-        {
-            start.Environment.Remove(JitProfile.SwitchVariable);
-        }
-        else
-        {
-            start.Environment[JitProfile.SwitchVariable] = setting;
-        }
-
-        foreach (var (name, value) in environment ?? [])
-        {
-            start.Environment[name] = value;
-        }
-
-        return start;
     }
 }

@@ -60,8 +60,9 @@ public sealed class NodeHost : IDisposable
     public void Deposit(int accountId, long amount) =>
         Gateway.Run(EngineCommand.Account(CommandKind.Deposit, Clock.NowNs, accountId, amount));
 
-    /// <summary>The engine agent's loop, until <see cref="Stop"/>; pinned to <paramref name="cpu"/> when it can be.</summary>
-    public void RunEngine(int cpu)
+    /// <summary>The engine agent's loop, until <see cref="Stop"/>; pinned to <paramref name="cpu"/> when it can be. It busy-spins
+    /// when idle, or yields the core with <paramref name="yieldWhenIdle"/> (a core shared with the load: <see cref="NodeOptions.SharedCore"/>).</summary>
+    public void RunEngine(int cpu, bool yieldWhenIdle = false)
     {
         if (cpu >= 0)
         {
@@ -70,12 +71,15 @@ public sealed class NodeHost : IDisposable
         }
 
         var idle = new BusySpinIdleStrategy();
+        var yielding = new YieldingIdleStrategy();
         var invoked = Driver.ThreadingMode == ThreadingMode.Invoker;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         long cycles = 0;
         while (!_stop)
         {
-            idle.Idle((invoked ? Driver.DoWork() : 0) + Gateway.DoWork());
+            var work = (invoked ? Driver.DoWork() : 0) + Gateway.DoWork();
+            if (yieldWhenIdle) yielding.Idle(work);
+            else idle.Idle(work);
             cycles++;
         }
 

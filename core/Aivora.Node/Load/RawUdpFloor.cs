@@ -26,7 +26,11 @@ public static class RawUdpFloor
     public static bool IsEchoOf(ReadOnlySpan<byte> echo, long sequence) =>
         echo.Length >= SequenceOffset + 8 && BinaryPrimitives.ReadInt64LittleEndian(echo[SequenceOffset..]) == sequence;
 
-    public static LongHistogram Measure(int roundTrips, int pingCpu, int pongCpu)
+    /// <summary>
+    /// <paramref name="roundTrips"/> timed round trips after a fifth as many for warm-up, within 30 s in all (a slower machine
+    /// records fewer). With <paramref name="yieldWhenIdle"/> (both ends on one core) each end yields the core while it waits.
+    /// </summary>
+    public static LongHistogram Measure(int roundTrips, int pingCpu, int pongCpu, bool yieldWhenIdle = false)
     {
         var histogram = new LongHistogram(10_000_000_000, 3);
         using var ping = UdpChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -34,20 +38,21 @@ public static class RawUdpFloor
         var pingAddress = ping.LocalEndPoint.Serialize();
         var pongAddress = pong.LocalEndPoint.Serialize();
         var stop = false;
+        var deadline = Stopwatch.GetTimestamp() + (30 * Stopwatch.Frequency);
         var echo = new Thread(() =>
         {
             if (pongCpu >= 0) ThreadAffinity.TryPinCurrentThread(pongCpu, out _);
-            var deadline = Stopwatch.GetTimestamp() + (30 * Stopwatch.Frequency);
             while (!Volatile.Read(ref stop) && Stopwatch.GetTimestamp() < deadline)
             {
                 if (pong.TryReceive(out var datagram, out _)) pong.Send(datagram, pingAddress);
+                else if (yieldWhenIdle) Thread.Yield();
             }
         }) { IsBackground = true, Name = "raw-udp-pong" };
         echo.Start();
         if (pingCpu >= 0) ThreadAffinity.TryPinCurrentThread(pingCpu, out _);
         Span<byte> payload = stackalloc byte[32];
         var warmup = roundTrips / 5;
-        for (var i = 0; i < roundTrips + warmup; i++)
+        for (var i = 0; i < roundTrips + warmup && Stopwatch.GetTimestamp() < deadline; i++)
         {
             // Each datagram carries its number and the round trip ends at its own echo: an echo that came after its
             // round trip timed out is dropped, not taken as the next one's (which would leave two in flight from then on).
@@ -58,6 +63,7 @@ public static class RawUdpFloor
             while (!(ping.TryReceive(out var reply, out _) && IsEchoOf(reply, i)))
             {
                 if (Stopwatch.GetTimestamp() > timeout) break;
+                if (yieldWhenIdle) Thread.Yield();
             }
 
             if (i >= warmup) histogram.RecordValue((long)((Stopwatch.GetTimestamp() - t0) * NsPerTick));

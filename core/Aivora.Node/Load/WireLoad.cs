@@ -94,11 +94,18 @@ public sealed class WireLoad : IDisposable
     public int LoggedOn => _makers.Count(m => m.Client.State == ClientState.LoggedOn) + _takers.Count(t => t.State == ClientState.LoggedOn) + (_feeder.State == ClientState.LoggedOn ? 1 : 0);
     public int Sessions => _makers.Count + _takers.Count + 1;
 
+    /// <summary>Yield the core when a pass finds nothing to do, instead of spinning (the core is shared with the engine:
+    /// <see cref="NodeOptions.SharedCore"/>); the logon's waits too.</summary>
+    public bool YieldWhenIdle { get; init; }
+
     /// <summary>What one pass of the load's loop polls: each session's response subscription, and the market-data client's
     /// four (L2, trades, status, snapshots: <see cref="MarketDataClient.Poll"/>).</summary>
     public int SubscriptionsPolled => Sessions + 4;
     public IEnumerable<ExchangeClient> Clients => _makers.Select(m => m.Client).Concat(_takers).Append(_feeder);
     public string? PinError { get; private set; }
+
+    /// <summary>The core the load's thread runs pinned to (-1: not pinned; see <see cref="PinError"/>).</summary>
+    public int PinnedCpu { get; private set; } = -1;
 
     private ExchangeClient Client(int account) => new(_driver, new ClientOptions
     {
@@ -133,6 +140,7 @@ public sealed class WireLoad : IDisposable
             }
 
             MarketData.Poll();
+            if (YieldWhenIdle) Thread.Yield();   // the engine answers on this core
             if (done == clients.Length && MarketData.AllSynced)
             {
                 // First prices, so the index is healthy before anyone trades (three sources, as in the run).
@@ -147,6 +155,7 @@ public sealed class WireLoad : IDisposable
                     _driver.DoWork();
                     foreach (var c in clients) c.Poll(nowNs(), ref sink);
                     MarketData.Poll();
+                    if (YieldWhenIdle) Thread.Yield();
                 }
 
                 problem = null;
@@ -162,8 +171,13 @@ public sealed class WireLoad : IDisposable
     public void Run(Func<long> nowNs, int cpu)
     {
         var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
-        if (cpu >= 0 && !ThreadAffinity.TryPinCurrentThread(cpu, out var error)) PinError = error;
-        var idle = new BusySpinIdleStrategy();
+        if (cpu >= 0)
+        {
+            if (ThreadAffinity.TryPinCurrentThread(cpu, out var error)) PinnedCpu = cpu;
+            else PinError = error;
+        }
+
+        IIdleStrategy idle = YieldWhenIdle ? new YieldingIdleStrategy() : new BusySpinIdleStrategy();
         var makerHandlers = _makers.Select(m => new MakerHandler(m.Quoters)).ToArray();
         var takerHandler = new TakerHandler(this);
         var ignore = new Ignore();

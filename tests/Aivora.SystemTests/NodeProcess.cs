@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using Aivora.Node.Engine;
+
+namespace Aivora.SystemTests;
+
+/// <summary>The node as its own process, started as an operator starts it: for the tests of what only a whole process shows.</summary>
+internal static class NodeProcess
+{
+    /// <summary>Runs the node to its end (at most 90 s): exit code, standard output and standard error.</summary>
+    internal static (int ExitCode, string Output, string Errors) Run(string[] args, string? setting, Dictionary<string, string>? environment = null)
+    {
+        using var node = Process.Start(Start(args, setting, environment))!;
+        var output = node.StandardOutput.ReadToEndAsync();
+        var errors = node.StandardError.ReadToEndAsync();
+        if (!node.WaitForExit(TimeSpan.FromSeconds(90)))
+        {
+            node.Kill(entireProcessTree: true);
+            Assert.Fail("the node ran over 90 s");
+        }
+
+        return (node.ExitCode, output.Result, errors.Result);
+    }
+
+    /// <summary>How an operator starts the node (<c>dotnet Aivora.Node.dll</c>), with the JIT profile switch set as <paramref name="setting"/> says (null: unset).</summary>
+    internal static ProcessStartInfo Start(string[] args, string? setting, Dictionary<string, string>? environment)
+    {
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Aivora.Node.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        // As a fresh shell would start it: no profile variables inherited from whoever runs the tests.
+        start.Environment.Remove("DOTNET_ReadPGOData");
+        start.Environment.Remove("DOTNET_PGODataPath");
+        start.Environment.Remove("DOTNET_TieredCompilation");
+        if (setting is null)
+        {
+            start.Environment.Remove(JitProfile.SwitchVariable);
+        }
+        else
+        {
+            start.Environment[JitProfile.SwitchVariable] = setting;
+        }
+
+        foreach (var (name, value) in environment ?? [])
+        {
+            start.Environment[name] = value;
+        }
+
+        return start;
+    }
+}
