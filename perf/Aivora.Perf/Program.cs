@@ -25,6 +25,13 @@ public static class Program
             return 2;
         }
 
+        // The round-trip harnesses spin at both ends: on one core each round trip would wait out the other end's time slice.
+        if (command is "wire" or "transport" && Environment.ProcessorCount < 2)
+        {
+            Console.Error.WriteLine($"{command}: needs two cores (both ends of each round trip spin, one core each); this machine offers {Environment.ProcessorCount}");
+            return 2;
+        }
+
         if (command is not ("" or "transport-pong" or "transport-stat" or "jit-profile-child" or "jit-training"))
         {
             // Measured as the node runs: compiled with a recorded run's counts (core/Aivora.Node/Engine/JitProfile.cs), which may

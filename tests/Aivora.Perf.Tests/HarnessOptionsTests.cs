@@ -72,6 +72,36 @@ public sealed class HarnessOptionsTests : IDisposable
         Assert.Equal("", output);
     }
 
+    [Theory]
+    [InlineData("wire")]
+    [InlineData("transport")]
+    public async Task A_round_trip_harness_on_one_core_says_it_needs_two_instead_of_spinning_for_minutes(string command)
+    {
+        // The runtime takes its processor count from DOTNET_PROCESSOR_COUNT: the harness started as on a one-core machine.
+        var start = new System.Diagnostics.ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(typeof(Program).Assembly.Location);
+        start.ArgumentList.Add(command);
+        start.ArgumentList.Add("--quick");
+        start.Environment["DOTNET_PROCESSOR_COUNT"] = "1";
+        using var harness = System.Diagnostics.Process.Start(start)!;
+        var output = harness.StandardOutput.ReadToEndAsync();
+        var error = harness.StandardError.ReadToEndAsync();
+        if (!harness.WaitForExit(TimeSpan.FromSeconds(60)))
+        {
+            harness.Kill(entireProcessTree: true);
+            Assert.Fail($"{command} ran over 60 s on one core");
+        }
+
+        Assert.Equal(2, harness.ExitCode);
+        Assert.StartsWith($"{command}: needs two cores", await error, StringComparison.Ordinal);
+        Assert.DoesNotContain("RESULT", await output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void One_workload_written_is_the_file_a_replay_reads_back()
     {
