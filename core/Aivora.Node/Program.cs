@@ -61,6 +61,12 @@ public static class Program
             Console.Error.WriteLine($"configuration: {ex.Message}");
             return 2;
         }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            // Most often another node on this machine holds the order entry port.
+            Console.WriteLine($"FAILED: the node's channels could not open ({ex.Message}): is another node running here? (order entry {gateway.OrderChannel})");
+            return 1;
+        }
 
         using var _ = node;
         for (var m = 0; m < options.Makers; m++) node.Deposit(DefaultConfiguration.FirstMakerAccount + m, 2_000_000 * DefaultConfiguration.UsdtUnit);
