@@ -247,7 +247,9 @@ public static class Program
                 ? stoppedEarly ? "shock: not fed (the run was stopped before 60 % of it)" : "shock: NOT FED (the run ended first)"
                 : left == 0 && c.LiquidationSteps > 0
                     ? $"shock: fed; account {DefaultConfiguration.ShockLongAccount} liquidated on the wire (position 0, balance {Scaled(ledger.Balance(DefaultConfiguration.ShockLongAccount), 6)} USDT)"
-                    : $"shock: fed, but account {DefaultConfiguration.ShockLongAccount} holds {left} lots and {c.LiquidationSteps} liquidation steps ran: NOT LIQUIDATED (mark {Price(instruments[0], node.StateMachine.Pricing(instruments[0].Id)!.MarkTicks)}, liquidation price {Price(instruments[0], ledger.LiquidationPrice(DefaultConfiguration.ShockLongAccount, instruments[0].Id))})");
+                    : stoppedEarly
+                        ? $"shock: fed, and the run was stopped before account {DefaultConfiguration.ShockLongAccount} was liquidated (it holds {left} lots; {c.LiquidationSteps} liquidation steps ran)"
+                        : $"shock: fed, but account {DefaultConfiguration.ShockLongAccount} holds {left} lots and {c.LiquidationSteps} liquidation steps ran: NOT LIQUIDATED (mark {Price(instruments[0], node.StateMachine.Pricing(instruments[0].Id)!.MarkTicks)}, liquidation price {Price(instruments[0], ledger.LiquidationPrice(DefaultConfiguration.ShockLongAccount, instruments[0].Id))})");
         }
 
         var money = ledger.MoneyInSystem();
