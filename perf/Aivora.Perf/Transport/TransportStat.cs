@@ -17,13 +17,13 @@ public static class TransportStat
             Console.Error.WriteLine("usage: transport-stat <counters-file> [--watch N]");
             return 2;
         }
-        // Rounds a second apart: at most a day of them.
         if (CommandLine.Check("transport-stat", args[1..], [], ["--watch"]) is { } unknown)
         {
             Console.Error.WriteLine(unknown);
             return 2;
         }
 
+        // Rounds a second apart: at most a day of them.
         if (!CommandLine.TryInt("transport-stat", args, "--watch", 1, 1, 86_400, out var rounds, out var error))
         {
             Console.Error.WriteLine(error);
