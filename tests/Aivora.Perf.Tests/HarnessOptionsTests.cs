@@ -13,7 +13,7 @@ namespace Aivora.Perf.Tests;
 /// </summary>
 public sealed class HarnessOptionsTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("aivora-perf-book-").FullName;
+    private readonly string _dir = Directory.CreateTempSubdirectory("aivora-perf-options-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
