@@ -49,7 +49,7 @@ public static class CascadeSimulator
     {
         if (!TryParse(args, out var o, out var error))
         {
-            Console.Error.WriteLine($"cascade: {error}");
+            Console.Error.WriteLine(error);
             Console.Error.WriteLine("usage: cascade [--shock jump|ramp|gap] [--pct 8] [--accounts 5000] [--seed 1] [--seconds 40] [--depth 150] [--png cascade.png] [--print 12]");
             return 2;
         }
@@ -321,31 +321,17 @@ public static class CascadeSimulator
     private static bool TryParse(string[] args, out Options options, out string error)
     {
         options = new Options("jump", 8, 5_000, 1, 40, 2_000, "cascade.png", 12);
-        error = "";
-        string[] names = ["--shock", "--pct", "--accounts", "--seed", "--seconds", "--depth", "--png", "--print"];
-        for (var i = 0; i < args.Length; i++)
+        // Unknown, valueless and repeated options: the harness's one check (CommandLine); then each value.
+        if (CommandLine.Check("cascade", args, [], ["--shock", "--pct", "--accounts", "--seed", "--seconds", "--depth", "--png", "--print"]) is { } wrong)
         {
-            var name = args[i];
-            var value = i + 1 < args.Length ? args[i + 1] : null;
-            if (!names.Contains(name))
-            {
-                error = $"unknown option {name} (options, each with a value: {string.Join(", ", names)})";
-                return false;
-            }
+            error = wrong;
+            return false;
+        }
 
-            if (value is null)
-            {
-                error = $"{name} takes a value";
-                return false;
-            }
-
-            if (Array.IndexOf(args, name) < i)
-            {
-                error = $"{name} given twice";
-                return false;
-            }
-
-            i++;
+        error = "";
+        for (var i = 0; i < args.Length; i += 2)
+        {
+            var (name, value) = (args[i], args[i + 1]);
             var ok = true;
             switch (name)
             {
@@ -380,7 +366,7 @@ public static class CascadeSimulator
 
             if (!ok)
             {
-                error = $"{name} {value}: not a valid value (--shock jump|ramp|gap, --pct 0-30, --accounts 1-30000, --seed an integer, --seconds 2-600, --depth 1-100000, --print 0 or more)";
+                error = $"cascade: {name} {value}: not a valid value (--shock jump|ramp|gap, --pct 0-30, --accounts 1-30000, --seed an integer, --seconds 2-600, --depth 1-100000, --print 0 or more)";
                 return false;
             }
         }
