@@ -107,11 +107,11 @@ public static class Program
         // flight drains, and the report and its checks follow. Any number of them asks for the one stop (a terminal's Ctrl+C
         // reaches this process twice: directly and through the process that started it with the JIT profile).
         using var stopRequested = new ManualResetEventSlim();
-        var stoppedBy = new System.Runtime.CompilerServices.StrongBox<string?>();
+        string? stoppedBy = null;
         void RequestStop(PosixSignalContext signal)
         {
             signal.Cancel = true;
-            Interlocked.CompareExchange(ref stoppedBy.Value, signal.Signal.ToString(), null);
+            Interlocked.CompareExchange(ref stoppedBy, signal.Signal.ToString(), null);
             stopRequested.Set();
         }
 
@@ -137,7 +137,7 @@ public static class Program
         node.Stop();
         engineThread.Join();
         var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        if (stoppedBy.Value is { } signalName)
+        if (stoppedBy is { } signalName)
         {
             Console.WriteLine(FormattableString.Invariant($"stopped: {signalName} after {sending:F1} s of the {options.Seconds:0.###} s run; the load stopped sending and what was in flight drained, as at a run's end"));
         }
@@ -154,7 +154,7 @@ public static class Program
             Console.WriteLine($"gc during the run: {whole} (the load {(gcTrading.Item4 ? "did not see its quiesce in 2 s" : "never finished its warm-up")}: no steady-state window to report)");
         }
 
-        var ok = Report(node, load, recorder, floor, wall, node.Gateway.Counters.CommandsRun - commandsBefore, fundingNs, stoppedEarly: stoppedBy.Value is not null);
+        var ok = Report(node, load, recorder, floor, wall, node.Gateway.Counters.CommandsRun - commandsBefore, fundingNs, stoppedEarly: stoppedBy is not null);
         Console.WriteLine(ok ? "result: ok" : "result: FAILED (see above)");
         return ok ? 0 : 1;
     }
