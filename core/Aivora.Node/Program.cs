@@ -185,9 +185,10 @@ public static class Program
             : $"shock: the seeded long did not fill (position {ledger.PositionOf(longAccount, DefaultConfiguration.BtcPerp.Id).QtyLots} lots)");
     }
 
-    private static bool Report(NodeHost node, WireLoad load, CommandRecorder recorder, LongHistogram floor, double wall, long commands, long fundingNs, bool stoppedEarly)
+    private static bool Report(NodeHost node, WireLoad load, CommandRecorder recorder, FloorMeasurement floorRun, double wall, long commands, long fundingNs, bool stoppedEarly)
     {
         var ok = true;
+        var floor = floorRun.RoundTrips;
         var g = node.Gateway;
         ref var c = ref node.StateMachine.Engine.Sink.Router.Counters;
         var engine = node.StateMachine.Engine;
@@ -282,7 +283,7 @@ public static class Program
         Console.WriteLine(rt.TotalCount > 0
             ? $"round trip, order -> acknowledgement at the client (risk on, {rt.TotalCount:N0} orders after a {load.WarmUp.TotalSeconds:0.##} s warm-up): p50 {Us(rt, 50)}, p90 {Us(rt, 90)}, p99 {Us(rt, 99)}, p99.9 {Us(rt, 99.9)}, max {rt.GetMaxValue() / 1000.0:0.0} us"
             : $"round trip, order -> acknowledgement at the client: no order acknowledged after the {load.WarmUp.TotalSeconds:0.##} s warm-up (nothing to measure)");
-        Console.WriteLine($"raw UDP floor, same run, same cores (32-byte ping-pong, libc, {floor.TotalCount:N0} round trips): p50 {Us(floor, 50)}, p90 {Us(floor, 90)}, p99 {Us(floor, 99)}, p99.9 {Us(floor, 99.9)}");
+        Console.WriteLine($"raw UDP floor, same run, same cores (32-byte ping-pong, libc, {floor.TotalCount:N0} round trips{(floorRun.Lost > 0 ? $", {floorRun.Lost:N0} lost: no echo within {RawUdpFloor.EchoTimeoutNs / 1_000_000_000} s, not counted" : "")}): p50 {Us(floor, 50)}, p90 {Us(floor, 90)}, p99 {Us(floor, 99)}, p99.9 {Us(floor, 99.9)}");
         Console.WriteLine(FormattableString.Invariant(
             $"loops: engine duty cycle {node.EngineSeconds * 1e9 / Math.Max(1, node.DutyCycles):F0} ns on average ({node.DutyCycles:N0} cycles); load loop {load.LoopNs / (double)Math.Max(1, load.LoopPasses) / 1000:F1} us a pass ({load.SubscriptionsPolled} subscriptions polled), longest {load.LongestPassNs / 1e6:F1} ms, {load.PassesOver1Ms} {(load.PassesOver1Ms == 1 ? "pass" : "passes")} over 1 ms"));
         if (rt.TotalCount > 0 && floor.TotalCount > 0)

@@ -26,13 +26,24 @@ public static class RawUdpFloor
     public static bool IsEchoOf(ReadOnlySpan<byte> echo, long sequence) =>
         echo.Length >= SequenceOffset + 8 && BinaryPrimitives.ReadInt64LittleEndian(echo[SequenceOffset..]) == sequence;
 
+    /// <summary>How long a round trip waits for its echo before it counts as lost.</summary>
+    public const long EchoTimeoutNs = 1_000_000_000;
+
     /// <summary>
     /// <paramref name="roundTrips"/> timed round trips after a fifth as many for warm-up, within 30 s in all (a slower machine
     /// records fewer). With <paramref name="yieldWhenIdle"/> (both ends on one core) each end yields the core while it waits.
+    /// A round trip whose echo does not come back within <see cref="EchoTimeoutNs"/> is counted as lost, not recorded: a
+    /// datagram dropped by the kernel is no measure of the floor (recorded, it read as a 1 s round trip).
     /// </summary>
-    public static LongHistogram Measure(int roundTrips, int pingCpu, int pongCpu, bool yieldWhenIdle = false)
+    public static FloorMeasurement Measure(int roundTrips, int pingCpu, int pongCpu, bool yieldWhenIdle = false) =>
+        Measure(roundTrips, pingCpu, pongCpu, yieldWhenIdle, dropEchoOf: -1);
+
+    /// <summary><see cref="Measure(int, int, int, bool)"/>, with the echo of the datagram numbered <paramref name="dropEchoOf"/>
+    /// (counting warm-up) not sent, once: a lost datagram on demand, for tests (-1: none).</summary>
+    internal static FloorMeasurement Measure(int roundTrips, int pingCpu, int pongCpu, bool yieldWhenIdle, long dropEchoOf)
     {
         var histogram = new LongHistogram(10_000_000_000, 3);
+        long lost = 0;
         using var ping = UdpChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         using var pong = UdpChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var pingAddress = ping.LocalEndPoint.Serialize();
@@ -44,8 +55,21 @@ public static class RawUdpFloor
             if (pongCpu >= 0) ThreadAffinity.TryPinCurrentThread(pongCpu, out _);
             while (!Volatile.Read(ref stop) && Stopwatch.GetTimestamp() < deadline)
             {
-                if (pong.TryReceive(out var datagram, out _)) pong.Send(datagram, pingAddress);
-                else if (yieldWhenIdle) Thread.Yield();
+                if (pong.TryReceive(out var datagram, out _))
+                {
+                    if (dropEchoOf >= 0 && IsEchoOf(datagram, dropEchoOf))
+                    {
+                        dropEchoOf = -1;
+                    }
+                    else
+                    {
+                        pong.Send(datagram, pingAddress);
+                    }
+                }
+                else if (yieldWhenIdle)
+                {
+                    Thread.Yield();
+                }
             }
         }) { IsBackground = true, Name = "raw-udp-pong" };
         echo.Start();
@@ -59,18 +83,34 @@ public static class RawUdpFloor
             Number(payload, i);
             var t0 = Stopwatch.GetTimestamp();
             ping.Send(payload, pongAddress);
-            var timeout = t0 + Stopwatch.Frequency;
+            var timeout = t0 + (long)(EchoTimeoutNs / NsPerTick);
+            var answered = true;
             while (!(ping.TryReceive(out var reply, out _) && IsEchoOf(reply, i)))
             {
-                if (Stopwatch.GetTimestamp() > timeout) break;
+                if (Stopwatch.GetTimestamp() > timeout)
+                {
+                    answered = false;
+                    break;
+                }
+
                 if (yieldWhenIdle) Thread.Yield();
             }
 
-            if (i >= warmup) histogram.RecordValue((long)((Stopwatch.GetTimestamp() - t0) * NsPerTick));
+            if (i >= warmup && answered)
+            {
+                histogram.RecordValue((long)((Stopwatch.GetTimestamp() - t0) * NsPerTick));
+            }
+            else if (i >= warmup)
+            {
+                lost++;
+            }
         }
 
         Volatile.Write(ref stop, true);
         echo.Join();
-        return histogram;
+        return new FloorMeasurement(histogram, lost);
     }
 }
+
+/// <summary>The floor's round trips (nanoseconds) and how many were lost (no echo within <see cref="RawUdpFloor.EchoTimeoutNs"/>: not in the histogram).</summary>
+public sealed record FloorMeasurement(LongHistogram RoundTrips, long Lost);
