@@ -46,6 +46,11 @@ public sealed partial class ExchangeGateway
             return;
         }
 
+        if (templateId != HeartbeatDecoder.TemplateId && templateId != LogoutDecoder.TemplateId)
+        {
+            Turnaround.Received(now);   // answered by a report or a reject: its time in the node ends when that is sent
+        }
+
         switch (templateId)
         {
             case HeartbeatDecoder.TemplateId:

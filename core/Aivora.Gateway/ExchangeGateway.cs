@@ -59,6 +59,9 @@ public sealed partial class ExchangeGateway : IImageListener, IDisposable
 
     public GatewayCounters Counters;
 
+    /// <summary>Each order-entry message's time in the node, decode to send: the caller of <see cref="DoWork"/> marks the sends.</summary>
+    public Diagnostics.TurnaroundRecorder Turnaround { get; } = new();
+
     public MarketDataPublisher MarketData { get; }
 
     /// <summary>The sessions' response publications (tests read their send order: each is send-first).</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Aivora.Core.Commands;
+using Aivora.Core.Diagnostics;
 using Aivora.Core.Events;
 using Aivora.Core.Instruments;
 using Aivora.Core.Matching;
@@ -124,6 +125,7 @@ public static class Program
         var run = TimeSpan.FromSeconds(options.Seconds);
         while (!load.TradingStarted && Stopwatch.GetElapsedTime(started) < run && !stopRequested.IsSet) Thread.Sleep(1);
         var gcTrading = (GC.CollectionCount(0), GC.GetTotalAllocatedBytes(precise: true), Stopwatch.GetTimestamp(), load.TradingStarted);
+        node.Gateway.Turnaround.StartRecording(node.Clock.NowNs);   // the node's share of the round trip, from the load's warm-up's end
         var left = run - Stopwatch.GetElapsedTime(started);
         if (left > TimeSpan.Zero) stopRequested.Wait(left);
         var sending = Stopwatch.GetElapsedTime(started).TotalSeconds;
@@ -283,16 +285,24 @@ public static class Program
         Console.WriteLine(rt.TotalCount > 0
             ? $"round trip, order -> acknowledgement at the client (risk on, {rt.TotalCount:N0} orders after a {load.WarmUp.TotalSeconds:0.##} s warm-up): p50 {Us(rt, 50)}, p90 {Us(rt, 90)}, p99 {Us(rt, 99)}, p99.9 {Us(rt, 99.9)}, max {rt.GetMaxValue() / 1000.0:0.0} us"
             : $"round trip, order -> acknowledgement at the client: no order acknowledged after the {load.WarmUp.TotalSeconds:0.##} s warm-up (nothing to measure)");
+        var inNode = g.Turnaround.InNode;
+        var processing = g.Turnaround.Processing;
+        Console.WriteLine(inNode.Count > 0
+            ? $"  in the node, from decode to its reply sent ({inNode.Count:N0} order-entry messages after the warm-up): p50 {Us(inNode, 50)}, p90 {Us(inNode, 90)}, p99 {Us(inNode, 99)}, p99.9 {Us(inNode, 99.9)}, max {Us(inNode, 100)}; of it decode to reports written (risk, matching, encoding, with the messages before it in the same poll): p50 {Us(processing, 50)}, p99 {Us(processing, 99)}; the rest the driver's next pass up to the sessions' sends. Outside the node: the client's side and the kernel's"
+            : "  in the node: no order-entry message after the warm-up (nothing to measure)");
         Console.WriteLine($"raw UDP floor, same run, same cores (32-byte ping-pong, libc, {floor.TotalCount:N0} round trips{(floorRun.Lost > 0 ? $", {floorRun.Lost:N0} lost: no echo within {RawUdpFloor.EchoTimeoutNs / 1_000_000_000} s, not counted" : "")}): p50 {Us(floor, 50)}, p90 {Us(floor, 90)}, p99 {Us(floor, 99)}, p99.9 {Us(floor, 99.9)}");
         Console.WriteLine(FormattableString.Invariant(
             $"loops: engine duty cycle {node.EngineSeconds * 1e9 / Math.Max(1, node.DutyCycles):F0} ns on average ({node.DutyCycles:N0} cycles); load loop {load.LoopNs / (double)Math.Max(1, load.LoopPasses) / 1000:F1} us a pass ({load.SubscriptionsPolled} subscriptions polled), longest {load.LongestPassNs / 1e6:F1} ms, {load.PassesOver1Ms} {(load.PassesOver1Ms == 1 ? "pass" : "passes")} over 1 ms"));
         if (rt.TotalCount > 0 && floor.TotalCount > 0)
         {
-            Console.WriteLine(FormattableString.Invariant($"round trip / floor: p50 {(double)rt.GetValueAtPercentile(50) / floor.GetValueAtPercentile(50):0.00}x, p99 {(double)rt.GetValueAtPercentile(99) / floor.GetValueAtPercentile(99):0.00}x (the load's orders queue behind each other and behind the takers', so this is a loaded round trip; `perf wire` measures one order at a time)"));
+            Console.WriteLine(FormattableString.Invariant($"round trip / floor: p50 {(double)rt.GetValueAtPercentile(50) / floor.GetValueAtPercentile(50):0.00}x, p99 {(double)rt.GetValueAtPercentile(99) / floor.GetValueAtPercentile(99):0.00}x (a loaded round trip: the takers' orders and the makers' quotes queue behind each other in the node's passes and at the client; the in-node line above is the node's share; `perf wire` measures one order at a time)"));
         }
 
         return ok;
     }
+
+    private static string Us(LatencyHistogram h, double percentile) =>
+        (h.Percentile(percentile) / 1000.0).ToString("0.0", CultureInfo.InvariantCulture) + " us";
 
     private static string Us(LongHistogram h, double percentile) =>
         h.TotalCount == 0 ? "none measured" : (h.GetValueAtPercentile(percentile) / 1000.0).ToString("0.0", CultureInfo.InvariantCulture) + " us";

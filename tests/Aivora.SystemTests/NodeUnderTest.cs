@@ -110,8 +110,7 @@ public sealed class NodeUnderTest : IDisposable
     /// <summary>One duty cycle of the node and of every client driver.</summary>
     public void Pump()
     {
-        Host.Driver.DoWork();
-        Host.Gateway.DoWork();
+        Host.DoWork();
         foreach (var d in _clientDrivers) d.DoWork();
     }
 

@@ -33,7 +33,10 @@ public sealed class NodeHost : IDisposable
         Driver = MediaDriver.Launch(new DriverOptions { ThreadingMode = driverMode });
         StateMachine = NewStateMachine(config, fundingIntervalNs, new GatewaySink(new EventRouter()), Limits);
         Gateway = new ExchangeGateway(Driver, gateway, keys, StateMachine, config, Clock, log);
+        _invoked = driverMode == ThreadingMode.Invoker;
     }
+
+    private readonly bool _invoked;
 
     public EngineConfig Config { get; }
 
@@ -72,12 +75,11 @@ public sealed class NodeHost : IDisposable
 
         var idle = new BusySpinIdleStrategy();
         var yielding = new YieldingIdleStrategy();
-        var invoked = Driver.ThreadingMode == ThreadingMode.Invoker;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         long cycles = 0;
         while (!_stop)
         {
-            var work = (invoked ? Driver.DoWork() : 0) + Gateway.DoWork();
+            var work = DoWork();
             if (yieldWhenIdle) yielding.Idle(work);
             else idle.Idle(work);
             cycles++;
@@ -85,6 +87,37 @@ public sealed class NodeHost : IDisposable
 
         DutyCycles = cycles;
         EngineSeconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+    }
+
+    /// <summary>
+    /// One duty cycle of the engine agent (<see cref="RunEngine"/>'s loop body; tests drive it from their own thread): the
+    /// driver's pass in invoker mode (it sends what the gateway's last pass wrote, the sessions' replies first, then market
+    /// data, and then receives), then the gateway's (orders in, reports and market data written, timers). Each order-entry
+    /// message's time in the node (<see cref="ExchangeGateway.Turnaround"/>) is marked at the two ends. Returns the work done.
+    /// </summary>
+    public int DoWork()
+    {
+        var work = 0;
+        if (_invoked)
+        {
+            var replies = Gateway.Turnaround.Pending > 0;
+            var before = replies ? Driver.SendFirstDoneTimestamp : 0;
+            work = Driver.DoWork();
+            if (replies)
+            {
+                var after = Driver.SendFirstDoneTimestamp;
+                Gateway.Turnaround.Sent(after != before ? Clock.At(after) : Clock.NowNs);
+            }
+        }
+
+        work += Gateway.DoWork();
+        Gateway.Turnaround.Processed(Clock);
+        if (!_invoked && Gateway.Turnaround.Pending > 0)
+        {
+            Gateway.Turnaround.Sent(Clock.NowNs);   // in the publications now: the driver's own threads send them
+        }
+
+        return work;
     }
 
     public void Stop() => _stop = true;

@@ -115,7 +115,11 @@ public static class WireBenchmark
 
         handler.Rejected = 0;
         var nodeRt = new LongHistogram(10_000_000_000, 3);
-        if (!PingPong(driver, node, client, ref handler, warmup, null) || !PingPong(driver, node, client, ref handler, roundTrips, nodeRt))
+        var measured = PingPong(driver, node, client, ref handler, warmup, null);
+        node.Gateway.Turnaround.StartRecording(node.Clock.NowNs);   // each measured order's time in the node, decode to reply sent
+        measured = measured && PingPong(driver, node, client, ref handler, roundTrips, nodeRt);
+        node.Gateway.Turnaround.StopRecording(node.Clock.NowNs);
+        if (!measured)
         {
             Console.Error.WriteLine($"wire: an order went unanswered for a second or was rejected ({handler.Rejected} rejects)");
             return 1;
@@ -144,6 +148,10 @@ public static class WireBenchmark
         Print("node", nodeRt);
         Console.WriteLine(FormattableString.Invariant(
             $"RESULT bench=wire case=split round_trips={s_clientToGateway.TotalCount} client_to_gateway_p50_ns={s_clientToGateway.GetValueAtPercentile(50)} client_to_gateway_p99_ns={s_clientToGateway.GetValueAtPercentile(99)} gateway_to_client_p50_ns={s_gatewayToClient.GetValueAtPercentile(50)} gateway_to_client_p99_ns={s_gatewayToClient.GetValueAtPercentile(99)}"));
+        var inNode = node.Gateway.Turnaround.InNode;
+        var processing = node.Gateway.Turnaround.Processing;
+        Console.WriteLine(FormattableString.Invariant(
+            $"RESULT bench=wire case=in-node messages={inNode.Count} p50_ns={inNode.Percentile(50)} p99_ns={inNode.Percentile(99)} p999_ns={inNode.Percentile(99.9)} processing_p50_ns={processing.Percentile(50)} processing_p99_ns={processing.Percentile(99)}"));
         Console.WriteLine(FormattableString.Invariant(
             $"RESULT bench=wire ratio_p50={(double)nodeRt.GetValueAtPercentile(50) / floor.GetValueAtPercentile(50):F2} ratio_p99={(double)nodeRt.GetValueAtPercentile(99) / floor.GetValueAtPercentile(99):F2}"));
         Console.WriteLine(FormattableString.Invariant(

@@ -14,9 +14,16 @@ internal sealed class SenderAgent : IAgent
 {
     private readonly ConcurrentQueue<NetworkPublication> _added = new();
     private NetworkPublication[] _publications = [];
+    private int _sendFirstCount;
 
     public string RoleName => "sender";
     public NetworkPublication[] Publications => Volatile.Read(ref _publications);
+
+    /// <summary>
+    /// <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> at the end of the last pass over the send-first publications
+    /// that did work (0: none yet): when what they held went out, before the others' turn. Written by the sender's thread.
+    /// </summary>
+    public long SendFirstDoneTimestamp;
 
     public void Add(NetworkPublication publication) => _added.Enqueue(publication);
 
@@ -29,19 +36,22 @@ internal sealed class SenderAgent : IAgent
             while (_added.TryDequeue(out var publication)) list.Add(publication);
             // Visited in this order every cycle: the send-first publications, then the others, each in the order added.
             Volatile.Write(ref _publications, [.. list.Where(p => p.SendFirst), .. list.Where(p => !p.SendFirst)]);
+            _sendFirstCount = list.Count(p => p.SendFirst);
             work++;
         }
         var publications = _publications;
         bool anyClosed = false;
-        foreach (var publication in publications)
+        for (int i = 0; i < publications.Length; i++)
         {
-            work += publication.DoWork(nowNs);
-            anyClosed |= publication.IsClosed;
+            work += publications[i].DoWork(nowNs);
+            anyClosed |= publications[i].IsClosed;
+            if (i == _sendFirstCount - 1 && work > 0) Volatile.Write(ref SendFirstDoneTimestamp, System.Diagnostics.Stopwatch.GetTimestamp());
         }
         if (anyClosed)
         {
             foreach (var publication in publications.Where(p => p.IsClosed)) publication.Dispose();
             Volatile.Write(ref _publications, publications.Where(p => !p.IsClosed).ToArray());
+            _sendFirstCount = _publications.Count(p => p.SendFirst);
         }
         return work;
     }

@@ -163,6 +163,13 @@ public sealed class MediaDriver : IDisposable
     public void Remove(NetworkSubscription subscription) => _receiver.Remove(subscription);
 
     /// <summary>Invoker mode: one duty cycle of all three agents on the caller's thread. Returns the work done.</summary>
+    /// <summary>
+    /// <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> at which the sender last finished its send-first publications
+    /// having done work on them (0: not yet): an application that writes replies to send-first publications reads when they
+    /// left, before the other publications' turn in the same pass. Written by the sender (in invoker mode, <see cref="DoWork"/>).
+    /// </summary>
+    public long SendFirstDoneTimestamp => Volatile.Read(ref _sender.SendFirstDoneTimestamp);
+
     public int DoWork()
     {
         if (_options.ThreadingMode != ThreadingMode.Invoker) throw new InvalidOperationException($"the driver runs its own threads ({_options.ThreadingMode}); DoWork is for invoker mode");
