@@ -12,7 +12,10 @@ namespace Aivora.Gateway.Diagnostics;
 /// gateway's pass ends with the reports in the publications; the driver thread's send is not seen here).
 /// <para>
 /// A client's round trip less <see cref="InNode"/> is the client's side and the kernel's: its send, both loopback
-/// crossings, and the time the order waited in the socket for the engine's next receive. One writer (the engine thread);
+/// crossings, and the time the order waited in the socket for the engine's next receive. Not in either figure: the time a
+/// message received by the driver waits in its image for the gateway's poll. That is the rest of the same duty cycle's
+/// driver pass, unless a poll's limit (64 fragments) left it for a later pass: a smaller limit (8, tried on 2026-12-02)
+/// made both figures' tails shorter and the clients' round trips' longer. One writer (the engine thread);
 /// nothing allocated after construction. Records nothing until <see cref="StartRecording"/> (a run's warm-up stays out) and nothing after <see cref="StopRecording"/>;
 /// read it once the engine thread has stopped.
 /// </para>
