@@ -22,6 +22,12 @@ public sealed class SharedCoreTests
         Assert.Contains("engine thread: pinned to CPU 0; load thread: pinned to CPU 0", output, StringComparison.Ordinal);
         Assert.Contains("shock: fed; account 2002 liquidated on the wire", output, StringComparison.Ordinal);
         Assert.Contains("result: ok", output, StringComparison.Ordinal);
+        // The node's share of the round trip, beside the client's: its own messages, decode to reply sent and to reports written.
+        var inNode = System.Text.RegularExpressions.Regex.Match(output,
+            @"  in the node, from decode to its reply sent \(([0-9,]+) order-entry messages after the warm-up\): p50 ([0-9.]+) us, .*; of it decode to reports written \(.*\): p50 ([0-9.]+) us");
+        Assert.True(inNode.Success, output);
+        Assert.True(long.Parse(inNode.Groups[1].Value.Replace(",", "", StringComparison.Ordinal), System.Globalization.CultureInfo.InvariantCulture) > 1_000, inNode.Value);
+        Assert.True(double.Parse(inNode.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture) <= double.Parse(inNode.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), inNode.Value);
         // Start-up (the JIT profile's second start, the engine compiled before trading) and the floor take about two seconds
         // here, the run two more. Spinning, the floor alone takes its whole 30 s bound (it ran for minutes before it had one).
         Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(20), $"took {Stopwatch.GetElapsedTime(started).TotalSeconds:F0} s");
