@@ -48,6 +48,27 @@ public sealed class SendOrderTests
         Assert.Equal([2, 1], SetupStreams(receiver, expected: 2));
     }
 
+    [Fact]
+    public void ShouldStampWhenItIsDoneWithTheSendFirstPublicationsAndOnlyThen()
+    {
+        // A node reads the stamp to time its replies out (they are send-first; market data is not).
+        using var receiver = UdpChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var channel = $"aeron:udp?endpoint=127.0.0.1:{receiver.LocalEndPoint.Port}";
+        using var driver = MediaDriver.Launch(new DriverOptions { ThreadingMode = ThreadingMode.Invoker });
+        driver.AddPublication(channel, 1);
+        driver.DoWork();   // the market data's SETUP: no send-first publication did anything
+        Assert.Equal([1], SetupStreams(receiver, expected: 1));
+        Assert.Equal(0, driver.SendFirstDoneTimestamp);
+
+        driver.AddPublication(channel, 2, sendFirst: true);
+        var before = System.Diagnostics.Stopwatch.GetTimestamp();
+        driver.DoWork();   // the responses' SETUP
+        var after = System.Diagnostics.Stopwatch.GetTimestamp();
+
+        Assert.Equal([2], SetupStreams(receiver, expected: 1));
+        Assert.InRange(driver.SendFirstDoneTimestamp, before, after);
+    }
+
     // The stream ids of the SETUP frames the receiver gets, in arrival order (bounded wait).
     private static List<int> SetupStreams(UdpChannel receiver, int expected)
     {

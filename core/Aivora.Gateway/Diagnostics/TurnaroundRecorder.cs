@@ -32,7 +32,10 @@ public sealed class TurnaroundRecorder
     /// <summary>Decode to the end of the gateway's pass, nanoseconds, one value per message decoded at or after the start of recording.</summary>
     public LatencyHistogram Processing { get; } = new();
 
-    /// <summary>Decode to the end of the driver pass that sent its output, nanoseconds, one value per message recorded in <see cref="Processing"/>.</summary>
+    /// <summary>
+    /// Decode to its reply sent, nanoseconds, one value per message recorded in <see cref="Processing"/>. A message with no
+    /// reply of its own (a price feed) ends with the other messages of its pass, or with the driver's pass when none had one.
+    /// </summary>
     public LatencyHistogram InNode { get; } = new();
 
     /// <summary>Messages whose stamp found no room (more than <see cref="PendingCapacity"/> decoded between two sends): not recorded.</summary>
