@@ -1,0 +1,21 @@
+namespace Aivora.SystemTests;
+
+/// <summary>
+/// The main command with its media driver on threads of its own (`--driver shared`, for machines with cores to spare):
+/// the engine thread then hands its replies to the driver's threads and never sees them leave, so its in-node line says
+/// "written", not "sent". On two cores the driver's thread competes with the two spinning ones: round trips are slow, and
+/// the run still ends with every check passing.
+/// </summary>
+public sealed class DriverThreadsTests
+{
+    [Fact]
+    public void ShouldSayTheReplyWasOnlyWrittenWhenTheDriverRunsThreadsOfItsOwn()
+    {
+        var (exitCode, output, errors) = NodeProcess.Run(["--driver", "shared", "--seconds", "1", "--shock-bps", "0"], setting: null);
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}: {errors}\n{output}");
+        Assert.Contains("  in the node, from decode to its reply written for the driver's own threads (their send is not seen here) (", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("from decode to its reply sent", output, StringComparison.Ordinal);
+        Assert.Contains("result: ok", output, StringComparison.Ordinal);
+    }
+}
