@@ -96,11 +96,16 @@ public static class RawUdpFloor
                 if (yieldWhenIdle) Thread.Yield();
             }
 
-            if (i >= warmup && answered)
+            if (i < warmup)
+            {
+                continue;
+            }
+
+            if (answered)
             {
                 histogram.RecordValue((long)((Stopwatch.GetTimestamp() - t0) * NsPerTick));
             }
-            else if (i >= warmup)
+            else
             {
                 lost++;
             }

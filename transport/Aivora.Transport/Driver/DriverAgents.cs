@@ -35,8 +35,7 @@ internal sealed class SenderAgent : IAgent
             var list = _publications.ToList(); // cold path: a publication came
             while (_added.TryDequeue(out var publication)) list.Add(publication);
             // Visited in this order every cycle: the send-first publications, then the others, each in the order added.
-            Volatile.Write(ref _publications, [.. list.Where(p => p.SendFirst), .. list.Where(p => !p.SendFirst)]);
-            _sendFirstCount = list.Count(p => p.SendFirst);
+            Replace([.. list.Where(p => p.SendFirst), .. list.Where(p => !p.SendFirst)]);
             work++;
         }
         var publications = _publications;
@@ -50,17 +49,23 @@ internal sealed class SenderAgent : IAgent
         if (anyClosed)
         {
             foreach (var publication in publications.Where(p => p.IsClosed)) publication.Dispose();
-            Volatile.Write(ref _publications, publications.Where(p => !p.IsClosed).ToArray());
-            _sendFirstCount = _publications.Count(p => p.SendFirst);
+            Replace(publications.Where(p => !p.IsClosed).ToArray());
         }
         return work;
+    }
+
+    // The list, send-first publications first, and how many of them lead it: replaced together, on the sender's thread (cold).
+    private void Replace(NetworkPublication[] publications)
+    {
+        Volatile.Write(ref _publications, publications);
+        _sendFirstCount = publications.Count(p => p.SendFirst);
     }
 
     public void OnClose()
     {
         while (_added.TryDequeue(out var publication)) publication.Dispose();
         foreach (var publication in _publications) publication.Dispose();
-        Volatile.Write(ref _publications, []);
+        Replace([]);
     }
 }
 
