@@ -176,10 +176,10 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     private void Release(int slot)
     {
         ref var o = ref _orders[slot];
-        _byOrderId.Remove(new OrderIdKey(o.OrderId));
+        _byOrderId.RemoveEntry(new OrderIdKey(o.OrderId), slot);
         if (o.ClientOrderId != 0)
         {
-            _byClientOrderId.Remove(new ClientOrderKey(o.AccountId, o.ClientOrderId));
+            _byClientOrderId.RemoveEntry(new ClientOrderKey(o.AccountId, o.ClientOrderId), slot);
         }
 
         ReturnToPool(slot, ref o);

@@ -18,7 +18,7 @@ public sealed class OpenHashMapTests
             // Few accounts, clustered ids: long probe runs, so backward-shift deletion is exercised.
             var key = new ClientOrderKey(random.Next(4), random.Next(maxCount * 3));
             map.Prefetch(key);   // a hint only: every answer below must be as without it
-            switch (random.Next(3))
+            switch (random.Next(4))
             {
                 case 0:
                     var added = map.TryAdd(key, i);
@@ -27,6 +27,21 @@ public sealed class OpenHashMapTests
                     break;
                 case 1:
                     Assert.Equal(model.Remove(key), map.Remove(key));
+                    break;
+                case 2:
+                    // By key and value, as an order's release does: found by the value alone, the same entry as by key.
+                    // A value no entry holds (values are unique: i) changes nothing.
+                    Assert.False(map.RemoveEntry(key, -1));
+                    Assert.False(map.RemoveEntry(key, int.MaxValue));
+                    if (model.Remove(key, out var held))
+                    {
+                        Assert.True(map.RemoveEntry(key, held));
+                    }
+                    else
+                    {
+                        Assert.False(map.RemoveEntry(key, i));   // i: no entry holds it yet
+                    }
+
                     break;
                 default:
                     Assert.Equal(model.TryGetValue(key, out var expected), map.TryGetValue(key, out var actual));
