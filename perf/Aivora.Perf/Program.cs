@@ -12,7 +12,7 @@ public static class Program
         // The sub-commands that read their options as they go are checked here first (the others check their own).
         (string[] Flags, string[] Valued)? options = command switch
         {
-            "book" => (["--quick"], ["--ops", "--reference-ops", "--max-orders", "--workload", "--write", "--file"]),
+            "book" => (["--quick"], ["--ops", "--reference-ops", "--max-orders", "--workload", "--write", "--file", "--profile-replays"]),
             "codec" or "transport" or "ladder" => (["--quick"], []),
             "jit-training" => ([], []),
             "transport-throughput" => (["--quick"], ["--counters"]),

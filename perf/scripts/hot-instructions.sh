@@ -5,7 +5,10 @@
 # misses cache (the sample lands on it or just after it), which instruction counts (count-instructions.sh) cannot see: this is
 # how the id tables' misses on order entry (11 % of the node flow's samples) were found.
 #
-#   perf/scripts/hot-instructions.sh [REPO_DIR] [SECONDS]     (defaults: this checkout, 8 s of samples)
+#   perf/scripts/hot-instructions.sh [REPO_DIR] [SECONDS] [FLOW]     (defaults: this checkout, 8 s of samples, node)
+#
+# FLOW: node (the state machine on the node's flow: `perf node --profile-replays`) or book:NAME (the book alone on a built-in
+# shape, e.g. book:deep-sweep: `perf book --workload NAME --profile-replays`).
 #
 # Needs Linux perf (Debian: linux-perf), objdump (binutils) and python3, and permission to sample another process (root, or
 # kernel.perf_event_paranoid <= 1). It builds nothing: build perf/Aivora.Perf in Release first. About 40 s.
@@ -19,6 +22,12 @@ done
 
 dir=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 seconds=${2:-8}
+flow=${3:-node}
+case "$flow" in
+  node) load=(node --quick --profile-replays 1000) ;;
+  book:?*) load=(book --workload "${flow#book:}" --ops 1000000 --profile-replays 1000) ;;
+  *) echo "hot-instructions: FLOW is node or book:NAME (dense, sparse-wide, deep-sweep, far-prices, drifted), not '$flow'" >&2; exit 2 ;;
+esac
 dll=$dir/perf/Aivora.Perf/bin/Release/net10.0/Aivora.Perf.dll
 if [ ! -f "$dll" ]; then
   echo "hot-instructions: $dll not found (dotnet build $dir/perf/Aivora.Perf -c Release)" >&2
@@ -32,11 +41,11 @@ work=$(mktemp -d)
 pid=""
 trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; rm -f "/tmp/perf-$pid.map"; fi; rm -rf "$work"' EXIT
 # Replays only (no timers), long enough to outlast the warm-up and the sampling; the perf map names the JIT-compiled methods.
-"${profile[@]}" DOTNET_PerfMapEnabled=3 dotnet "$dll" node --quick --profile-replays 1000 >/dev/null 2>&1 &
+"${profile[@]}" DOTNET_PerfMapEnabled=3 dotnet "$dll" "${load[@]}" >/dev/null 2>"$work/stderr.txt" &
 pid=$!
-sleep 15   # recording the flow and the warm-up replay (the harness runs without tiering: code is final when first compiled)
+sleep 15   # recording or generating the flow and the warm-up replay (the harness runs without tiering: code is final when first compiled)
 if ! kill -0 "$pid" 2>/dev/null; then
-  echo "hot-instructions: perf node exited early" >&2
+  echo "hot-instructions: perf ${load[*]} exited early: $(cat "$work/stderr.txt")" >&2
   exit 1
 fi
 

@@ -29,6 +29,12 @@ public sealed class HarnessOptionsTests : IDisposable
     [InlineData("--file {dir}/odd.bin --ops 5000", "--file replays every record of the file")]
     [InlineData("--workload dense --ops 5000 --write {dir}/no-such-dir/x.bin", "--write {dir}/no-such-dir/x.bin:")]
     [InlineData("--ops 5", "--ops takes a whole number")]
+    [InlineData("--profile-replays 3", "--profile-replays replays one built-in flow")]
+    [InlineData("--workload all --profile-replays 3", "--profile-replays replays one built-in flow")]
+    [InlineData("--workload dense --profile-replays 3 --write {dir}/x.bin", "--profile-replays replays one built-in flow")]
+    [InlineData("--workload dense --profile-replays 3 --reference-ops 10", "--profile-replays replays one built-in flow")]
+    [InlineData("--file {dir}/odd.bin --profile-replays 3", "--file replays every record of the file")]
+    [InlineData("--workload dense --profile-replays 0", "--profile-replays takes a whole number")]
     public void Bad_options_are_a_message_and_exit_2_before_anything_is_measured(string options, string message)
     {
         File.WriteAllBytes(Path.Combine(_dir, "odd.bin"), new byte[33]);
@@ -121,6 +127,16 @@ public sealed class HarnessOptionsTests : IDisposable
         Assert.Equal(0, replayed);
         Assert.Equal("", replayError);
         Assert.Contains($"RESULT bench=book impl=engine ops={records.Length} ", replay, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Profile_replays_run_the_one_flow_and_measure_nothing()
+    {
+        var (exit, output, error) = Book("--workload deep-sweep --ops 2000 --profile-replays 3");
+
+        Assert.Equal(0, exit);
+        Assert.Equal("", output);   // no timing floor, no RESULT line: nothing but the replays a profiler samples
+        Assert.Matches(@"^# book: deep-sweep, 3 replays of \d+ commands done", error);
     }
 
     private (int Exit, string Output, string Error) Book(string options) => Capture(BookBenchmark.Run, options);

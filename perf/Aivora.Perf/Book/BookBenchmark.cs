@@ -35,7 +35,8 @@ public static class BookBenchmark
         // The built-in flows' tables as above; a file may hold anything: large tables by default.
         if (!CommandLine.TryInt("book", args, "--ops", quick ? 3_000_000 : 5_000_000, 1_000, 100_000_000, out var engineOps, out var error)
             || !CommandLine.TryInt("book", args, "--reference-ops", file is not null ? int.MaxValue : quick ? 300_000 : 1_000_000, 1, int.MaxValue, out var referenceOps, out error)
-            || !CommandLine.TryInt("book", args, "--max-orders", file is null ? BuiltInMaxOrders : 1_048_576, 16, 1 << 24, out var maxOrders, out error))
+            || !CommandLine.TryInt("book", args, "--max-orders", file is null ? BuiltInMaxOrders : 1_048_576, 16, 1 << 24, out var maxOrders, out error)
+            || !CommandLine.TryInt("book", args, "--profile-replays", 0, 1, 1_000, out var profileReplays, out error))
         {
             Console.Error.WriteLine(error);
             return 2;
@@ -43,9 +44,9 @@ public static class BookBenchmark
 
         // Every option is checked, and the file read, before anything is measured; an option the chosen mode would not use is an error.
         var wanted = CommandLine.Value(args, "--workload");
-        if (file is not null && (wanted ?? write ?? CommandLine.Value(args, "--ops")) is not null)
+        if (file is not null && (wanted ?? write ?? CommandLine.Value(args, "--ops") ?? CommandLine.Value(args, "--profile-replays")) is not null)
         {
-            Console.Error.WriteLine("book: --file replays every record of the file: --workload, --write and --ops are for the built-in flows");
+            Console.Error.WriteLine("book: --file replays every record of the file: --workload, --write, --ops and --profile-replays are for the built-in flows");
             return 2;
         }
 
@@ -81,6 +82,18 @@ public static class BookBenchmark
         {
             Console.Error.WriteLine($"book: unknown workload '{wanted}' (dense, sparse-wide, deep-sweep, far-prices, drifted, all)");
             return 2;
+        }
+
+        if (profileReplays > 0 && (shapes.Length > 1 || write is not null || CommandLine.Value(args, "--reference-ops") is not null))
+        {
+            Console.Error.WriteLine("book: --profile-replays replays one built-in flow through the engine alone: name it with --workload, without --write or --reference-ops");
+            return 2;
+        }
+
+        if (profileReplays > 0)
+        {
+            ProfileReplays(shapes[0], engineOps, maxOrders, profileReplays);
+            return 0;
         }
 
         if (write is not null && shapes.Length > 1)
@@ -224,6 +237,24 @@ public static class BookBenchmark
     }
 
     private static MatchingEngine<CountingSink, NoPositions> New(EngineConfig config) => new(config);
+
+    /// <summary>
+    /// For a sampling profiler (<c>perf/scripts/hot-instructions.sh</c> with <c>book:NAME</c>): the shape's flow generated once,
+    /// then nothing but replays of it through fresh engines (no timer, no reference book, no RESULT line), the first one a
+    /// warm-up; a line on standard error when they are done.
+    /// </summary>
+    private static void ProfileReplays(ExchangeCoreWorkload.Shape shape, int ops, int maxOrders, int replays)
+    {
+        var flow = ExchangeCoreWorkload.Generate(ops, shape);
+        var commands = BookTranslator.ToCommands(flow.Records);
+        var config = BookTranslator.Config(maxOrders, BuiltInLevelsPerSide, BuiltInMaxAccounts);
+        for (var r = 0; r <= replays; r++)
+        {
+            Replay(New(config), commands, 0, commands.Length);
+        }
+
+        Console.Error.WriteLine($"# book: {shape.Name}, {replays} replays of {commands.Length} commands done");
+    }
 
     /// <summary>
     /// For <c>node-ab --flow book:NAME</c>: the named shape's built-in flow, <paramref name="ops"/> operations after its prefill,
