@@ -13,14 +13,15 @@ public interface IHashKey<TKey>
 }
 
 /// <summary>
-/// An engine-assigned order id. Ids are sequential and not chosen by clients, so the identity
-/// hash is safe and keeps live orders (a window of recent ids) in adjacent slots: cache-friendly.
-/// Never use it for client-chosen values: they could be picked to collide.
+/// An engine-assigned order id: sequential, not chosen by clients. Mixed over the whole table (see Hash), each live order's
+/// entry on a line of its own at the tables' usual load.
 /// </summary>
 public readonly record struct OrderIdKey(long Value) : IHashKey<OrderIdKey>
 {
     // Mixed: exchange order ids are sequential, and an identity hash puts the resting orders in one run of
-    // slots that later ids (once they wrap the table) must probe through: O(resting) per insert.
+    // slots that later ids (once they wrap the table) must probe through: O(resting) per insert. Mixed in groups of 16
+    // consecutive ids (a group's entries on one line, a throwaway build of 2026-12-02) was slower: runs of live orders placed
+    // together made every removal shift entries back (deep-sweep p99.9 0.758, throughput 0.936).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong Hash(OrderIdKey key) => HashMix.Mix((ulong)key.Value);
 
