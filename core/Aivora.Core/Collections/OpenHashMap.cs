@@ -130,10 +130,11 @@ public sealed class OpenHashMap<TKey>
     }
 
     /// <summary>
-    /// Removes the key that maps to <paramref name="value"/>, for a caller that knows both and whose values are unique (an
-    /// order's slot): its entry is found by value from the key's home, so the keys' array is not read at all unless entries after
-    /// it shift back, one cache line where a lookup reads two (an order filled out of the book, a dozen of them in a sweep).
-    /// False (no change) when the key's probe run holds no such value.
+    /// Removes the key that maps to <paramref name="value"/>, for a caller that knows both and whose values are unique (the
+    /// engine's id tables map to order slots): the entry is found by its value from the key's home, so the keys' array is read
+    /// only for entries that shift back after it. One cache line where removing by key reads two: an order's release, some
+    /// forty of them in one deep sweep. False (no change) when the key's probe run holds no such value; a value that belongs
+    /// to another key of the run would remove that key (values must be unique).
     /// </summary>
     public bool RemoveEntry(TKey key, int value)
     {
