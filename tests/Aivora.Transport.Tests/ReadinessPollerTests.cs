@@ -7,7 +7,8 @@ namespace Aivora.Transport.Tests;
 
 /// <summary>
 /// The receiver with several sockets asks only those with data: one epoll_wait a pass says which (level-triggered, so a
-/// socket read in part is reported again), and a quiet socket costs no receive call. Sockets bind ephemeral loopback ports;
+/// socket read in part is reported again), and a quiet socket costs no receive call; the sender reads its publications'
+/// control frames the same way, one readiness poll at the interval their own schedules set. Sockets bind ephemeral loopback ports;
 /// every wait is bounded.
 /// </summary>
 [Collection("loopback")]
@@ -99,6 +100,53 @@ public sealed class ReadinessPollerTests
             return handlers.Select(h => h.Received).SequenceEqual(counts.Select(c => (long)c));
         }), $"received {string.Join(", ", handlers.Select(h => h.Received))} of {string.Join(", ", counts)}");
         Assert.All(handlers, h => Assert.Equal(0, h.Errors));
+    }
+
+    [Fact]
+    public void ShouldReadThePublicationsControlFramesOnlyFromTheSocketsThatHaveSome()
+    {
+        // The sender's side of the same: four publications in one driver, one of them streaming far more than its receiver's
+        // window (so it moves only as its status messages are read), the other three quiet. Each publication used to make a
+        // receive call on its own socket every 100 us while busy and every 1 ms while quiet, whatever was there.
+        using var driver = MediaDriver.Launch(new DriverOptions { ThreadingMode = ThreadingMode.Invoker });
+        var (subscriptions, publications) = Streams(driver, count: 4, firstStreamId: 30, options: "|term-length=64k");
+        Assert.True(Until(driver, () => publications.All(p => p.IsConnected)), "publications never connected");
+
+        var before = publications.Select(p => p.Channel.ReceiveAttempts).ToArray();
+        var statusBefore = publications.Select(p => p.Counters.StatusMessagesReceived).ToArray();
+        var started = DateTime.UtcNow;
+        const int Total = 2_000;   // 2 MB of 1 KB messages through a 128 KB receiver window
+        var message = new byte[1_024];
+        var sent = 0;
+        var handler = new Sequence();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (handler.Received < Total && DateTime.UtcNow < deadline)
+        {
+            while (sent < Total)
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(message, sent);
+                if (publications[0].Offer(message) < 0) break;
+                sent++;
+            }
+
+            subscriptions[0].Poll(ref handler, 64);
+            if (driver.DoWork() == 0) Thread.Yield();
+        }
+
+        var elapsedUs = (DateTime.UtcNow - started).TotalMicroseconds;
+        Assert.Equal(Total, handler.Received);
+        Assert.Equal(0, handler.Errors);
+        var attempts = publications.Select((p, i) => p.Channel.ReceiveAttempts - before[i]).ToArray();
+        var statusMessages = publications.Select((p, i) => p.Counters.StatusMessagesReceived - statusBefore[i]).ToArray();
+        Assert.True(statusMessages[0] >= 8, $"{statusMessages[0]} status messages read for 2 MB through a 128 KB window");
+        // The streaming one asked its socket once for each status message it found there (a read takes one when one is
+        // waiting), not every 100 us.
+        Assert.True(attempts[0] <= statusMessages[0] + 5, $"streaming publication: {attempts[0]} receive calls for {statusMessages[0]} status messages in {elapsedUs:F0} us");
+        // The quiet ones only when their receivers' periodic status message (every 200 ms) was there.
+        for (var i = 1; i < publications.Length; i++)
+        {
+            Assert.True(attempts[i] <= statusMessages[i] + 2, $"quiet publication {i}: {attempts[i]} receive calls for {statusMessages[i]} status messages in {elapsedUs:F0} us");
+        }
     }
 
     [Fact]

@@ -9,12 +9,21 @@ namespace Aivora.Transport.Driver;
 /// Publications arrive through a queue; the list is this agent's alone and is
 /// replaced, never mutated, so the conductor can read a snapshot for counters. A closed
 /// publication that finished lingering is disposed here, on the thread that used its socket.
+/// With two or more publications, all on native sockets, their control frames (SMs, NAKs) are
+/// read after one readiness poll over every socket, every 100 µs while any of them is busy and
+/// every millisecond when all are quiet (each publication's own schedule), and only from the
+/// sockets it reports: one system call where each publication made its own receive call on its
+/// schedule (a node with a dozen sessions: ~50 a millisecond on the engine thread, ~15 % of its
+/// time on this VM).
 /// </summary>
 internal sealed class SenderAgent : IAgent
 {
     private readonly ConcurrentQueue<NetworkPublication> _added = new();
     private NetworkPublication[] _publications = [];
     private int _sendFirstCount;
+    private ReadinessPoller? _controlPoller;
+    private bool[] _controlReady = [];
+    private long _nextControlPollNs;
 
     public string RoleName => "sender";
     public NetworkPublication[] Publications => Volatile.Read(ref _publications);
@@ -39,11 +48,14 @@ internal sealed class SenderAgent : IAgent
             work++;
         }
         var publications = _publications;
+        var polled = _controlPoller is not null && PollControlIfDue(nowNs, publications);
         bool anyClosed = false;
         for (int i = 0; i < publications.Length; i++)
         {
-            work += publications[i].DoWork(nowNs);
-            anyClosed |= publications[i].IsClosed;
+            var publication = publications[i];
+            work += _controlPoller is null ? publication.DoWork(nowNs)
+                : publication.DoWork(nowNs, polled && (_controlReady[i] || publication.Channel.HasPending) ? ControlRead.Read : ControlRead.Skip);
+            anyClosed |= publication.IsClosed;
             if (i == _sendFirstCount - 1 && work > 0) Volatile.Write(ref SendFirstDoneTimestamp, System.Diagnostics.Stopwatch.GetTimestamp());
         }
         if (anyClosed)
@@ -54,11 +66,30 @@ internal sealed class SenderAgent : IAgent
         return work;
     }
 
-    // The list, send-first publications first, and how many of them lead it: replaced together, on the sender's thread (cold).
+    // Whether the publications' sockets were polled for readiness this pass (_controlReady then says which have frames): at
+    // the busy interval while any publication is busy (at once when one has just become so), at the quiet one otherwise.
+    private bool PollControlIfDue(long nowNs, NetworkPublication[] publications)
+    {
+        var busy = false;
+        foreach (var publication in publications) busy |= publication.ControlBusy(nowNs);
+        if (busy && _nextControlPollNs - nowNs > NetworkPublication.ControlPollIntervalNs) _nextControlPollNs = nowNs;   // woke up: look now
+        if (nowNs < _nextControlPollNs) return false;
+        _nextControlPollNs = nowNs + (busy ? NetworkPublication.ControlPollIntervalNs : NetworkPublication.QuietControlPollIntervalNs);
+        _controlPoller!.Poll(_controlReady);   // on failure every entry is set: each socket is asked, as without a poller
+        return true;
+    }
+
+    // The list, send-first publications first, and how many of them lead it, and the readiness poller over their sockets:
+    // replaced together, on the sender's thread (cold).
     private void Replace(NetworkPublication[] publications)
     {
         Volatile.Write(ref _publications, publications);
         _sendFirstCount = publications.Count(p => p.SendFirst);
+        _controlPoller?.Dispose();
+        _controlPoller = publications.Length < 2 || publications.Any(p => p.Channel.Io != DatagramIo.Native) ? null
+            : ReadinessPoller.TryCreate([.. publications.Select(p => p.Channel.Descriptor)]);
+        _controlReady = new bool[publications.Length];
+        _nextControlPollNs = 0;
     }
 
     public void OnClose()

@@ -38,7 +38,7 @@ public struct PublicationCounters
 /// flow-control limit, heartbeats after 100 ms idle once there has been a receiver, NAKed ranges
 /// resent from the log with a 10 ms linger, RTTM replies, not-connected after 5 s without an SM,
 /// and EOS heartbeats on close until an EOS SM or 5 s.
-/// One socket sends and receives. Driven by <see cref="DoWork"/> from the sender (a driver agent,
+/// One socket sends and receives. Driven by <see cref="DoWork(long)"/> from the sender (a driver agent,
 /// or the application's own thread in invoker mode); <see cref="Offer"/>, <see cref="TryClaim"/> and
 /// <see cref="Close"/> may come from one other thread: what the two share is volatile.
 /// </summary>
@@ -50,11 +50,11 @@ public sealed class NetworkPublication : IDisposable
     public const long DefaultLingerNs = 5_000_000_000;
     public const long RetransmitLingerNs = 10_000_000;
 
-    private const long ControlPollIntervalNs = 100_000;
+    internal const long ControlPollIntervalNs = 100_000;
 
     /// <summary>How often a quiet publication reads its control frames: one that sent nothing for this long, has
     /// nothing waiting and was not back-pressured, or has no receiver yet (SETUPs go every 100 ms anyway).</summary>
-    private const long QuietControlPollIntervalNs = 1_000_000;
+    internal const long QuietControlPollIntervalNs = 1_000_000;
     private long _timeOfLastDataNs = long.MinValue / 2, _backPressureSeen;
     private long _nextControlPollNs;
     private readonly UdpChannel _channel;
@@ -225,7 +225,24 @@ public sealed class NetworkPublication : IDisposable
     }
 
     /// <summary>One duty cycle: read control frames, then send what is due. Returns the work done (0 = idle).</summary>
-    public int DoWork(long nowNs)
+    public int DoWork(long nowNs) => DoWork(nowNs, ControlRead.OwnSchedule);
+
+    /// <summary>
+    /// Whether its control frames are read on the busy schedule (every <see cref="ControlPollIntervalNs"/>) rather than the
+    /// quiet one: connected and sending (or sent within the quiet interval), back-pressured since the last look, or with
+    /// retransmits pending. What the sender asks of each publication before it polls their sockets' readiness for all of them.
+    /// </summary>
+    internal bool ControlBusy(long nowNs) =>
+        _connected && (nowNs - _timeOfLastDataNs < QuietControlPollIntervalNs || _senderPosition < _log.TailPosition
+            || Volatile.Read(ref Counters.BackPressureEvents) != _backPressureSeen || _pendingResends > 0);
+
+    /// <summary>
+    /// One duty cycle, with its control frames read on its own schedule (<see cref="ControlRead.OwnSchedule"/>: a receive call
+    /// each time one is due), or as the sender's readiness poll over every publication's socket said
+    /// (<see cref="ControlRead.Read"/>: frames are waiting; <see cref="ControlRead.Skip"/>: none, or no poll this pass). A
+    /// closing publication reads every pass either way: the end-of-stream SM it waits for.
+    /// </summary>
+    internal int DoWork(long nowNs, ControlRead control)
     {
         if (_isClosed) return 0;
         // Data first: it is what the latency path waits for. Control frames (SM, NAK, RTTM) are read
@@ -239,20 +256,19 @@ public sealed class NetworkPublication : IDisposable
         // the last look, or no receiver yet) reads them every millisecond: on a node with many streams
         // each idle socket read is a syscall on the engine's duty cycle.
         int work = _connected ? SendData(nowNs) : 0;
-        var backPressure = Volatile.Read(ref Counters.BackPressureEvents);
-        var busy = _connected && (nowNs - _timeOfLastDataNs < QuietControlPollIntervalNs || _senderPosition < _log.TailPosition
-            || backPressure != _backPressureSeen || _pendingResends > 0);
-        if (busy && _nextControlPollNs - nowNs > ControlPollIntervalNs) _nextControlPollNs = nowNs;   // woke up: look now
-        if (nowNs >= _nextControlPollNs || _closing)
+        if (control == ControlRead.OwnSchedule)
         {
-            _backPressureSeen = backPressure;
-            _nextControlPollNs = nowNs + (busy ? ControlPollIntervalNs : QuietControlPollIntervalNs);
-            while (_channel.TryReceive(out var datagram, out _))
+            var busy = ControlBusy(nowNs);
+            if (busy && _nextControlPollNs - nowNs > ControlPollIntervalNs) _nextControlPollNs = nowNs;   // woke up: look now
+            if (nowNs >= _nextControlPollNs || _closing)
             {
-                OnControlFrame(datagram, nowNs);
-                work++;
-                if (_channel.DrainedShortBatch) break;
+                _nextControlPollNs = nowNs + (busy ? ControlPollIntervalNs : QuietControlPollIntervalNs);
+                work += ReadControlFrames(nowNs);
             }
+        }
+        else if (control == ControlRead.Read || _closing)
+        {
+            work += ReadControlFrames(nowNs);
         }
 
         if (_receiverCount > 0) ExpireSilentReceivers(nowNs);
@@ -270,6 +286,21 @@ public sealed class NetworkPublication : IDisposable
         {
             _isClosed = true;
         }
+        return work;
+    }
+
+    /// <summary>Reads the control frames waiting on the socket (a receive call at least); back-pressure seen up to now counts as looked at.</summary>
+    private int ReadControlFrames(long nowNs)
+    {
+        _backPressureSeen = Volatile.Read(ref Counters.BackPressureEvents);
+        int work = 0;
+        while (_channel.TryReceive(out var datagram, out _))
+        {
+            OnControlFrame(datagram, nowNs);
+            work++;
+            if (_channel.DrainedShortBatch) break;
+        }
+
         return work;
     }
 
@@ -515,4 +546,12 @@ public sealed class NetworkPublication : IDisposable
         _ = new FrameHeader(frame) { FrameLength = frameLength, Version = CurrentVersion, Flags = flags, Type = type };
 
     public void Dispose() => _channel.Dispose();
+}
+
+/// <summary>How a publication's duty cycle reads its control frames (see <see cref="NetworkPublication.DoWork(long, ControlRead)"/>).</summary>
+internal enum ControlRead
+{
+    OwnSchedule,
+    Skip,
+    Read,
 }
