@@ -54,7 +54,8 @@ internal sealed class SenderAgent : IAgent
         {
             var publication = publications[i];
             work += _controlPoller is null ? publication.DoWork(nowNs)
-                : publication.DoWork(nowNs, polled && (_controlReady[i] || publication.Channel.HasPending) ? ControlRead.Read : ControlRead.Skip);
+                : publication.DoWork(nowNs, !polled ? ControlRead.NotPolled
+                    : _controlReady[i] || publication.Channel.HasPending ? ControlRead.Read : ControlRead.NothingWaiting);
             anyClosed |= publication.IsClosed;
             if (i == _sendFirstCount - 1 && work > 0) Volatile.Write(ref SendFirstDoneTimestamp, System.Diagnostics.Stopwatch.GetTimestamp());
         }

@@ -238,9 +238,9 @@ public sealed class NetworkPublication : IDisposable
 
     /// <summary>
     /// One duty cycle, with its control frames read on its own schedule (<see cref="ControlRead.OwnSchedule"/>: a receive call
-    /// each time one is due), or as the sender's readiness poll over every publication's socket said
-    /// (<see cref="ControlRead.Read"/>: frames are waiting; <see cref="ControlRead.Skip"/>: none, or no poll this pass). A
-    /// closing publication reads every pass either way: the end-of-stream SM it waits for.
+    /// each time one is due), or as the sender's readiness poll over every publication's socket said: frames are waiting
+    /// (<see cref="ControlRead.Read"/>), none are (<see cref="ControlRead.NothingWaiting"/>), or no poll this pass
+    /// (<see cref="ControlRead.NotPolled"/>). A closing publication reads every pass either way: the end-of-stream SM it waits for.
     /// </summary>
     internal int DoWork(long nowNs, ControlRead control)
     {
@@ -269,6 +269,10 @@ public sealed class NetworkPublication : IDisposable
         else if (control == ControlRead.Read || _closing)
         {
             work += ReadControlFrames(nowNs);
+        }
+        else if (control == ControlRead.NothingWaiting)
+        {
+            _backPressureSeen = Volatile.Read(ref Counters.BackPressureEvents);   // looked at, as a read that found nothing
         }
 
         if (_receiverCount > 0) ExpireSilentReceivers(nowNs);
@@ -551,7 +555,15 @@ public sealed class NetworkPublication : IDisposable
 /// <summary>How a publication's duty cycle reads its control frames (see <see cref="NetworkPublication.DoWork(long, ControlRead)"/>).</summary>
 internal enum ControlRead
 {
+    /// <summary>Driven alone: a receive call each time its own schedule says.</summary>
     OwnSchedule,
-    Skip,
+
+    /// <summary>The sender did not poll the sockets this pass.</summary>
+    NotPolled,
+
+    /// <summary>Polled: nothing waiting on its socket (back-pressure so far counts as looked at).</summary>
+    NothingWaiting,
+
+    /// <summary>Polled: control frames waiting (or held back by a loss generator): read them.</summary>
     Read,
 }
