@@ -13,7 +13,7 @@ namespace Aivora.Transport.Driver;
 /// read after one readiness poll over every socket, every 100 µs while any of them is busy and
 /// every millisecond when all are quiet (each publication's own schedule), and only from the
 /// sockets it reports: one system call where each publication made its own receive call on its
-/// schedule (a node with a dozen sessions: ~50 a millisecond on the engine thread, ~15 % of its
+/// schedule (a node with a dozen sessions: ~50 a millisecond on the engine thread, 10-15 % of its
 /// time on this VM).
 /// </summary>
 internal sealed class SenderAgent : IAgent
