@@ -139,13 +139,13 @@ public sealed class ReadinessPollerTests
         var attempts = publications.Select((p, i) => p.Channel.ReceiveAttempts - before[i]).ToArray();
         var statusMessages = publications.Select((p, i) => p.Counters.StatusMessagesReceived - statusBefore[i]).ToArray();
         Assert.True(statusMessages[0] >= 8, $"{statusMessages[0]} status messages read for 2 MB through a 128 KB window");
-        // The streaming one asked its socket once for each status message it found there (a read takes one when one is
-        // waiting), not every 100 us.
-        Assert.True(attempts[0] <= statusMessages[0] + 5, $"streaming publication: {attempts[0]} receive calls for {statusMessages[0]} status messages in {elapsedUs:F0} us");
+        // The streaming one asked its socket once for each look that found status messages there, not every 100 us: a look
+        // reads one call's batch (up to 4), and one more call only after a full batch, so calls <= messages + messages / 4.
+        Assert.True(attempts[0] <= statusMessages[0] + (statusMessages[0] / 4) + 2, $"streaming publication: {attempts[0]} receive calls for {statusMessages[0]} status messages in {elapsedUs:F0} us");
         // The quiet ones only when their receivers' periodic status message (every 200 ms) was there.
         for (var i = 1; i < publications.Length; i++)
         {
-            Assert.True(attempts[i] <= statusMessages[i] + 2, $"quiet publication {i}: {attempts[i]} receive calls for {statusMessages[i]} status messages in {elapsedUs:F0} us");
+            Assert.True(attempts[i] <= statusMessages[i] + (statusMessages[i] / 4) + 2, $"quiet publication {i}: {attempts[i]} receive calls for {statusMessages[i]} status messages in {elapsedUs:F0} us");
         }
     }
 
