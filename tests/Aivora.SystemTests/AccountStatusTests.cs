@@ -1,6 +1,5 @@
 using Aivora.Client.Session;
 using Aivora.Exchange;
-using Aivora.Node.Configuration;
 
 namespace Aivora.SystemTests;
 
@@ -12,9 +11,7 @@ public sealed class AccountStatusTests
     public void ShouldReportOpenOrdersAndPositionToAReconnectedSession()
     {
         using var node = new NodeUnderTest();
-        var feeder = node.Client(DefaultConfiguration.FeederAccount);
-        node.LogOn(feeder);
-        node.FeedPrices(feeder);
+        node.StartPriceFeeder();
         node.Deposit(1, 1_000_000);
         node.Deposit(2, 1_000_000);
         var first = node.Client(1, cancelOnDisconnect: false);

@@ -1,6 +1,5 @@
 using Aivora.Client.Session;
 using Aivora.Exchange;
-using Aivora.Node.Configuration;
 
 namespace Aivora.SystemTests;
 
@@ -19,9 +18,7 @@ public sealed class AllocationTests
     public void ShouldAllocateNothingPerMessageOnTheWirePathInSteadyState()
     {
         using var node = new NodeUnderTest(o => o with { SnapshotIntervalMs = 1_000 });
-        var feeder = node.Client(DefaultConfiguration.FeederAccount);
-        node.LogOn(feeder);
-        node.FeedPrices(feeder);
+        node.StartPriceFeeder();
         node.Deposit(1, 5_000_000);
         node.Deposit(2, 5_000_000);
         var driver = node.NewClientDriver();

@@ -1,6 +1,5 @@
 using Aivora.Client.Session;
 using Aivora.Exchange;
-using Aivora.Node.Configuration;
 
 namespace Aivora.SystemTests;
 
@@ -14,9 +13,7 @@ public sealed class BadInputTests : IDisposable
 
     public BadInputTests()
     {
-        var feeder = _node.Client(DefaultConfiguration.FeederAccount);
-        _node.LogOn(feeder);
-        _node.FeedPrices(feeder);
+        _node.StartPriceFeeder();
         _node.Deposit(1, 1_000_000);
         _client = _node.Client(1);
         _node.LogOn(_client, _log);

@@ -24,9 +24,7 @@ public sealed class LiquidationTests
     /// </summary>
     private static (ExchangeClient Feeder, ExchangeClient Victim, ReportLog VictimLog, ExchangeClient Maker, ReportLog MakerLog) OpenTheVictimsLong(NodeUnderTest node)
     {
-        var feeder = node.Client(DefaultConfiguration.FeederAccount);
-        node.LogOn(feeder);
-        node.FeedPrices(feeder);
+        var feeder = node.StartPriceFeeder();
         node.Deposit(Victim, 340);
         node.Deposit(Maker, 1_000_000);
         var victim = node.Client(Victim);

@@ -15,9 +15,7 @@ public sealed class MarketDataTests
 {
     private static (ExchangeClient[] Clients, ReportLog[] Logs) Traders(NodeUnderTest node, int count)
     {
-        var feeder = node.Client(DefaultConfiguration.FeederAccount);
-        node.LogOn(feeder);
-        node.FeedPrices(feeder);
+        node.StartPriceFeeder();
         var driver = node.NewClientDriver();
         var clients = new ExchangeClient[count];
         var logs = new ReportLog[count];

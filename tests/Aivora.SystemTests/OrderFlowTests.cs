@@ -14,9 +14,7 @@ public sealed class OrderFlowTests : IDisposable
 
     public OrderFlowTests()
     {
-        _feeder = _node.Client(DefaultConfiguration.FeederAccount);
-        _node.LogOn(_feeder);
-        _node.FeedPrices(_feeder);
+        _feeder = _node.StartPriceFeeder();
         _node.Deposit(1, 1_000_000);
         _node.Deposit(1001, 100_000);
         _maker = _node.Client(1);

@@ -1,7 +1,6 @@
 using Aivora.Client.Examples;
 using Aivora.Client.Session;
 using Aivora.Exchange;
-using Aivora.Node.Configuration;
 
 namespace Aivora.SystemTests;
 
@@ -21,9 +20,7 @@ public sealed class SampleMarketMakerTests : IDisposable
     [Fact]
     public void ShouldCountAndBackOffFromARejectOnlyInTheQuoterWhoseOrderItRefused()
     {
-        var feeder = _node.Client(DefaultConfiguration.FeederAccount);
-        _node.LogOn(feeder);
-        _node.FeedPrices(feeder);
+        _node.StartPriceFeeder();
         _node.Deposit(1, 1_000_000);
         _node.Deposit(1001, 100_000);
         var maker = _node.Client(1);

@@ -170,9 +170,7 @@ public sealed class SessionTests
     public void ShouldEndASilentSessionAndCancelItsOrders()
     {
         using var node = new NodeUnderTest(o => o with { MinHeartbeatIntervalMs = 100 });
-        var feeder = node.Client(DefaultConfiguration.FeederAccount);
-        node.LogOn(feeder);
-        node.FeedPrices(feeder);
+        node.StartPriceFeeder();
         node.Deposit(1, 100_000);
         var driver = node.NewClientDriver();
         var maker = node.Client(1, driver, heartbeatMs: 100);

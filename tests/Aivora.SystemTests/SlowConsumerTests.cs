@@ -1,6 +1,5 @@
 using Aivora.Client.Session;
 using Aivora.Exchange;
-using Aivora.Node.Configuration;
 
 namespace Aivora.SystemTests;
 
@@ -12,9 +11,7 @@ public sealed class SlowConsumerTests
     public void ShouldDropASlowClientWithoutStallingTheOthers()
     {
         using var node = new NodeUnderTest(o => o with { MaxBackPressureNs = 200_000_000, ResponseTermLength = "64k" });
-        var feeder = node.Client(DefaultConfiguration.FeederAccount);
-        node.LogOn(feeder);
-        node.FeedPrices(feeder);
+        node.StartPriceFeeder();
         node.Deposit(1, 5_000_000);
         node.Deposit(2, 5_000_000);
         var slow = node.Client(1);

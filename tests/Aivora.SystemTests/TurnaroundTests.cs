@@ -2,7 +2,6 @@ using Aivora.Client.Session;
 using Aivora.Exchange;
 using Aivora.Gateway;
 using Aivora.Gateway.Diagnostics;
-using Aivora.Node.Configuration;
 
 namespace Aivora.SystemTests;
 
@@ -79,9 +78,7 @@ public sealed class TurnaroundTests
     public void ShouldTimeAnOrderThroughTheNodesDutyCycleFromDecodeToItsAcknowledgementSent()
     {
         using var node = new NodeUnderTest();
-        var feeder = node.Client(DefaultConfiguration.FeederAccount);
-        node.LogOn(feeder);
-        node.FeedPrices(feeder);
+        node.StartPriceFeeder();
         node.Deposit(1001, 100_000);
         var log = new ReportLog();
         var taker = node.Client(1001);

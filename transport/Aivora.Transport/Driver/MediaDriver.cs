@@ -162,7 +162,6 @@ public sealed class MediaDriver : IDisposable
     /// <summary>Closes a subscription: its senders get EOS SMs, then the receiver disposes it.</summary>
     public void Remove(NetworkSubscription subscription) => _receiver.Remove(subscription);
 
-    /// <summary>Invoker mode: one duty cycle of all three agents on the caller's thread. Returns the work done.</summary>
     /// <summary>
     /// <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> at which the sender last finished its send-first publications
     /// having done work on them (0: not yet): an application that writes replies to send-first publications reads when they
@@ -170,6 +169,7 @@ public sealed class MediaDriver : IDisposable
     /// </summary>
     public long SendFirstDoneTimestamp => Volatile.Read(ref _sender.SendFirstDoneTimestamp);
 
+    /// <summary>Invoker mode: one duty cycle of all three agents on the caller's thread. Returns the work done.</summary>
     public int DoWork()
     {
         if (_options.ThreadingMode != ThreadingMode.Invoker) throw new InvalidOperationException($"the driver runs its own threads ({_options.ThreadingMode}); DoWork is for invoker mode");
