@@ -152,7 +152,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     private void IndexOrder(int slot, ref OrderSlot o)
     {
         // Cannot fail: the tables hold every slot, and the entry checks refused a client order id already live.
-        _byOrderId.TryAdd(new OrderIdKey(o.OrderId), slot);
+        _byOrderId.Add(o.OrderId, slot);
         if (o.ClientOrderId != 0)
         {
             _byClientOrderId.TryAdd(new ClientOrderKey(o.AccountId, o.ClientOrderId), slot);
@@ -176,7 +176,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     private void Release(int slot)
     {
         ref var o = ref _orders[slot];
-        _byOrderId.RemoveEntry(new OrderIdKey(o.OrderId), slot);
+        _byOrderId.Remove(o.OrderId, slot);
         if (o.ClientOrderId != 0)
         {
             _byClientOrderId.RemoveEntry(new ClientOrderKey(o.AccountId, o.ClientOrderId), slot);

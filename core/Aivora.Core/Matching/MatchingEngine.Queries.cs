@@ -37,7 +37,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
     public bool TryGetOrder(long orderId, out OrderView view)
     {
-        if (!_byOrderId.TryGetValue(new OrderIdKey(orderId), out var slot))
+        if (!_byOrderId.TryGetValue(orderId, out var slot))
         {
             view = default;
             return false;
@@ -327,7 +327,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                             return $"order {o.OrderId}: resting with nothing left ({o.FilledLots}/{o.QtyLots})";
                         }
 
-                        if (!_byOrderId.TryGetValue(new OrderIdKey(o.OrderId), out var s) || s != m)
+                        if (!_byOrderId.TryGetValue(o.OrderId, out var s) || s != m)
                         {
                             return $"order {o.OrderId}: missing from the order-id index";
                         }

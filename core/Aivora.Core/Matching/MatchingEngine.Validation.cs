@@ -323,7 +323,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             case CommandKind.PlaceOrder:
                 if (c.TimeInForce.CanRest())
                 {
-                    _byOrderId.Prefetch(new OrderIdKey(_nextOrderId));   // indexed if it rests
+                    _byOrderId.Prefetch(_nextOrderId);   // indexed if it rests
                 }
 
                 if (c.ClientOrderId != 0)
@@ -336,7 +336,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             case CommandKind.CancelOrder:
                 if (c.OrderId != 0)
                 {
-                    _byOrderId.Prefetch(new OrderIdKey(c.OrderId));
+                    _byOrderId.Prefetch(c.OrderId);
                 }
                 else if (c.ClientOrderId != 0)
                 {
@@ -355,7 +355,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         int slot;
         if (c.OrderId != 0)
         {
-            if (_byOrderId.TryGetValue(new OrderIdKey(c.OrderId), out slot))
+            if (_byOrderId.TryGetValue(c.OrderId, out slot))
             {
                 return _orders[slot].AccountId == c.AccountId ? slot : None;
             }

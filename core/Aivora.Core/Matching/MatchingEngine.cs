@@ -31,7 +31,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     private readonly OpenHashMap<IntKey> _bookIndex;
     private readonly OrderSlot[] _orders;
     private readonly int[] _freeOrders;
-    private readonly OpenHashMap<OrderIdKey> _byOrderId;
+    private readonly OrderIdIndex _byOrderId;
     private readonly OpenHashMap<ClientOrderKey> _byClientOrderId;
     private readonly AccountSlot[] _accounts;
 
@@ -95,7 +95,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         }
 
         _freeOrderCount = slots;
-        _byOrderId = new OpenHashMap<OrderIdKey>(slots);
+        _byOrderId = new OrderIdIndex(_orders);
         _byClientOrderId = new OpenHashMap<ClientOrderKey>(slots);
         _accounts = new AccountSlot[config.MaxAccounts];
         _openLots = new long[config.MaxAccounts * config.Instruments.Count * 2];
