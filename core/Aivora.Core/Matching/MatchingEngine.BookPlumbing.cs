@@ -85,6 +85,40 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         _restingCount--;
     }
 
+    /// <summary>
+    /// <see cref="UnlinkFromLevel"/> for the matching loop's filled maker: always the level's first order (the loop takes them
+    /// in turn), with nothing left (its fills already took its lots off the level's total and its account's open lots).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void UnlinkFilledHead(ref PriceLevel level, ref OrderSlot o)
+    {
+        System.Diagnostics.Debug.Assert(o.Prev == None && o.FilledLots == o.QtyLots, "the filled maker is the level's head");
+        level.Head = o.Next;
+        if (o.Next != None)
+        {
+            _orders[o.Next].Prev = None;
+        }
+        else
+        {
+            level.Tail = None;
+        }
+
+        level.Count--;
+        if (--_openOrders[OpenIndex(ref o)] == 0)
+        {
+            SetBits.Set(_openBookMasks, o.AccountSlot * _openBookWords, o.BookIndex, false);
+        }
+
+        if (o.IsReduceOnly)
+        {
+            _accounts[o.AccountSlot].RestingReduceOnly--;
+        }
+
+        o.Level = None;
+        o.Next = None;
+        _restingCount--;
+    }
+
     private void LinkAtTail(OrderBook book, int levelIndex, int slot, ref OrderSlot o)
     {
         ref var level = ref book.Levels[levelIndex];

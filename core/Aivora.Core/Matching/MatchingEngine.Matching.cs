@@ -179,7 +179,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                 {
                     var next = maker.Next;
                     EmitBookOrder(EventKind.BookOrderRemoved, ref maker);
-                    UnlinkFromLevel(ref level, ref maker);
+                    UnlinkFilledHead(ref level, ref maker);
                     Release(m);
                     m = next;
                 }
