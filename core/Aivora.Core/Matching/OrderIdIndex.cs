@@ -65,6 +65,7 @@ internal sealed class OrderIdIndex
     public void Add(long orderId, int slot)
     {
         ref var cell = ref _cells[CellOf(orderId)];
+        System.Diagnostics.Debug.Assert(cell != slot, "a cell names only an indexed order, and the order being indexed is not one yet");
         if (cell != Empty)
         {
             Displace(cell);
