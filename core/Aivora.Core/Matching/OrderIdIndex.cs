@@ -10,12 +10,12 @@ namespace Aivora.Core.Matching;
 /// writes its cell, removing it clears the cell (a store, nothing read), and a lookup reads the cell and checks the id in
 /// the slot it names (which the caller reads next anyway).
 /// <code>
-///   cells: ring of R = 2^k slot numbers (-1: none)       displaced: OpenHashMap, id → slot
-///   ┌────┬────┬────┬─────┬────┐                         ┌───────────────────────────────┐
-///   │ 17 │ -1 │  4 │ ... │ 9  │  cell = id &amp; (R − 1)    │ an id whose cell the id R, 2R │
-///   └────┴────┴────┴─────┴────┘                         │ ... after it claimed while it  │
-///   id 1000 → cell 1000 &amp; (R − 1)                       │ still rested                   │
-///                                                       └───────────────────────────────┘
+///   cells: a ring of R = 2^k slot numbers (-1: none)      displaced: OpenHashMap, id → slot
+///   ┌────┬────┬────┬─────┬────┐                          ┌────────────────────────────────┐
+///   │ 17 │ -1 │  4 │ ... │ 9  │   id n → cell n &amp; (R − 1)  │ orders still resting when the  │
+///   └────┴────┴────┴─────┴────┘                          │ id R (2R, ...) after their own │
+///     a cell names a slot; the slot's OrderId must be n    │ took their cell                │
+///                                                        └────────────────────────────────┘
 /// </code>
 /// An order still resting when the id R (or 2R, ...) after its own is added gives its cell up and moves to the displaced
 /// table, where it is found and removed from then on; ids below <see cref="_displacedBelow"/> may be there. Live orders
