@@ -70,17 +70,26 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         level.TotalLots -= o.QtyLots - o.FilledLots;
         level.Count--;
         OpenLotsChanged(ref o, -(o.QtyLots - o.FilledLots));
+        LeftItsLevel(ref o);
+        o.Prev = None;
+    }
+
+    /// <summary>The counts an order leaving its level moves: its account's orders on the book (and the book's bit when none
+    /// is left), its account's resting reduce-only orders, the engine's resting orders.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void LeftItsLevel(ref OrderSlot o)
+    {
         if (--_openOrders[OpenIndex(ref o)] == 0)
         {
             SetBits.Set(_openBookMasks, o.AccountSlot * _openBookWords, o.BookIndex, false);
         }
+
         if (o.IsReduceOnly)
         {
             _accounts[o.AccountSlot].RestingReduceOnly--;
         }
 
         o.Level = None;
-        o.Prev = None;
         o.Next = None;
         _restingCount--;
     }
@@ -104,19 +113,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         }
 
         level.Count--;
-        if (--_openOrders[OpenIndex(ref o)] == 0)
-        {
-            SetBits.Set(_openBookMasks, o.AccountSlot * _openBookWords, o.BookIndex, false);
-        }
-
-        if (o.IsReduceOnly)
-        {
-            _accounts[o.AccountSlot].RestingReduceOnly--;
-        }
-
-        o.Level = None;
-        o.Next = None;
-        _restingCount--;
+        LeftItsLevel(ref o);
     }
 
     private void LinkAtTail(OrderBook book, int levelIndex, int slot, ref OrderSlot o)
