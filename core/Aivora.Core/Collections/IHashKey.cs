@@ -14,7 +14,8 @@ public interface IHashKey<TKey>
 
 /// <summary>
 /// An engine-assigned order id: sequential, not chosen by clients. Mixed over the whole table (see Hash), each live order's
-/// entry on a line of its own at the tables' usual load.
+/// entry on a line of its own at the tables' usual load. The engine finds its orders by id through
+/// <c>Matching.OrderIdIndex</c> (no hash); this key serves that index's table of displaced, long-resting orders.
 /// </summary>
 public readonly record struct OrderIdKey(long Value) : IHashKey<OrderIdKey>
 {
