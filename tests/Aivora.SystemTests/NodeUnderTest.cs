@@ -132,7 +132,6 @@ public sealed class NodeUnderTest : IDisposable
 
     public void Deposit(int account, long usdt) => Host.Deposit(account, usdt * DefaultConfiguration.UsdtUnit);
 
-    /// <summary>Feeds the three index sources of every instrument at the reference price, so the index is healthy and orders pass risk.</summary>
     /// <summary>The price feeder (its account), logged on, with every instrument's index fed from three sources at its
     /// reference price: what a test of trading needs first. Returns the feeder, for later prices.</summary>
     public ExchangeClient StartPriceFeeder()
@@ -143,6 +142,7 @@ public sealed class NodeUnderTest : IDisposable
         return feeder;
     }
 
+    /// <summary>Feeds the three index sources of every instrument at the reference price, so the index is healthy and orders pass risk.</summary>
     public void FeedPrices(ExchangeClient feeder)
     {
         foreach (var spec in DefaultConfiguration.Engine.Instruments)
