@@ -23,7 +23,7 @@ internal sealed class SenderAgent : IAgent
     private int _sendFirstCount;
     private ReadinessPoller? _controlPoller;
     private bool[] _controlReady = [];
-    private long _nextControlPollNs;
+    private ControlPollSchedule _controlSchedule;
 
     public string RoleName => "sender";
     public NetworkPublication[] Publications => Volatile.Read(ref _publications);
@@ -73,9 +73,7 @@ internal sealed class SenderAgent : IAgent
     {
         var busy = false;
         foreach (var publication in publications) busy |= publication.ControlBusy(nowNs);
-        if (busy && _nextControlPollNs - nowNs > NetworkPublication.ControlPollIntervalNs) _nextControlPollNs = nowNs;   // woke up: look now
-        if (nowNs < _nextControlPollNs) return false;
-        _nextControlPollNs = nowNs + (busy ? NetworkPublication.ControlPollIntervalNs : NetworkPublication.QuietControlPollIntervalNs);
+        if (!_controlSchedule.IsDue(nowNs, busy)) return false;
         _controlPoller!.Poll(_controlReady);   // on failure every entry is set: each socket is asked, as without a poller
         return true;
     }
@@ -90,7 +88,7 @@ internal sealed class SenderAgent : IAgent
         _controlPoller = publications.Length < 2 || publications.Any(p => p.Channel.Io != DatagramIo.Native) ? null
             : ReadinessPoller.TryCreate([.. publications.Select(p => p.Channel.Descriptor)]);
         _controlReady = new bool[publications.Length];
-        _nextControlPollNs = 0;
+        _controlSchedule = default;
     }
 
     public void OnClose()

@@ -56,7 +56,7 @@ public sealed class NetworkPublication : IDisposable
     /// nothing waiting and was not back-pressured, or has no receiver yet (SETUPs go every 100 ms anyway).</summary>
     internal const long QuietControlPollIntervalNs = 1_000_000;
     private long _timeOfLastDataNs = long.MinValue / 2, _backPressureSeen;
-    private long _nextControlPollNs;
+    private ControlPollSchedule _controlSchedule;
     private readonly UdpChannel _channel;
     private readonly SocketAddress _destination;
     private readonly PublicationLog _log;
@@ -258,11 +258,8 @@ public sealed class NetworkPublication : IDisposable
         int work = _connected ? SendData(nowNs) : 0;
         if (control == ControlRead.OwnSchedule)
         {
-            var busy = ControlBusy(nowNs);
-            if (busy && _nextControlPollNs - nowNs > ControlPollIntervalNs) _nextControlPollNs = nowNs;   // woke up: look now
-            if (nowNs >= _nextControlPollNs || _closing)
+            if (_controlSchedule.IsDue(nowNs, ControlBusy(nowNs)) || _closing)
             {
-                _nextControlPollNs = nowNs + (busy ? ControlPollIntervalNs : QuietControlPollIntervalNs);
                 work += ReadControlFrames(nowNs);
             }
         }
@@ -550,6 +547,26 @@ public sealed class NetworkPublication : IDisposable
         _ = new FrameHeader(frame) { FrameLength = frameLength, Version = CurrentVersion, Flags = flags, Type = type };
 
     public void Dispose() => _channel.Dispose();
+}
+
+/// <summary>
+/// When to look for a publication's control frames: every <see cref="NetworkPublication.ControlPollIntervalNs"/> while it is busy
+/// (<see cref="NetworkPublication.ControlBusy"/>), every <see cref="NetworkPublication.QuietControlPollIntervalNs"/> when quiet,
+/// and at once when it has just become busy. Kept by a publication driven on its own, and by the sender for its readiness poll
+/// over all of them (busy while any is).
+/// </summary>
+internal struct ControlPollSchedule
+{
+    private long _nextNs;
+
+    /// <summary>Whether a look is due now; when it is, the next one is scheduled from now.</summary>
+    public bool IsDue(long nowNs, bool busy)
+    {
+        if (busy && _nextNs - nowNs > NetworkPublication.ControlPollIntervalNs) _nextNs = nowNs;   // woke up: look now
+        if (nowNs < _nextNs) return false;
+        _nextNs = nowNs + (busy ? NetworkPublication.ControlPollIntervalNs : NetworkPublication.QuietControlPollIntervalNs);
+        return true;
+    }
 }
 
 /// <summary>How a publication's duty cycle reads its control frames (see <see cref="NetworkPublication.DoWork(long, ControlRead)"/>).</summary>
