@@ -21,7 +21,8 @@ public static class LogBufferDescriptor
         {
             throw new ArgumentOutOfRangeException(nameof(termLength), termLength, "term length must be a power of two in [64 KiB, 1 GiB]");
         }
-        // Pinned: the sender hands term slices to sendmmsg by address. Written once here (cold path): the OS
+        // Pinned: the sender hands a datagram longer than its send slots to sendmmsg by address (see
+        // UdpChannel.QueueSend: shorter ones are copied out first). Written once here (cold path): the OS
         // maps zero pages lazily, and a publication or image that first touches each page of its terms as
         // the stream advances pays a page fault per 4 KiB (or a huge-page zeroing) on the send / receive
         // path; measured as 1-47 ms stalls of a saturated client loop before this.
