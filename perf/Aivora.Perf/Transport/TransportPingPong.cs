@@ -48,14 +48,16 @@ public static class TransportPingPong
         var mirrored = impls.Concat(impls.Reverse()).ToArray();
         var passes = impls.ToDictionary(impl => impl, _ => new List<long>());
         var stale = impls.ToDictionary(impl => impl, _ => 0L);
+        var phases = impls.ToDictionary(impl => impl, _ => new SlowPhases());
         foreach (var impl in mirrored.Concat(mirrored))
         {
             // Each pass into the implementation's histogram and into one of its own, for the pass's p50: the passes line
             // shows a pass that ran unlike the others.
             var pass = new LatencyHistogram();
-            if (!Measure(impl, warmup, messages / 4, histograms[impl], pass, out var staleEchoes)) return 1;
+            if (!Measure(impl, warmup, messages / 4, histograms[impl], pass, out var staleEchoes, out var trips)) return 1;
             passes[impl].Add(pass.Percentile(50));
             stale[impl] += staleEchoes;
+            phases[impl].Add(trips, 2 * pass.Percentile(50));
         }
 
         Console.WriteLine($"# echoes of another message than the one awaited, dropped: {string.Join("; ", impls.Select(impl => $"{impl} {stale[impl]}"))}");
@@ -67,6 +69,11 @@ public static class TransportPingPong
             var h = histograms[impl];
             Console.WriteLine(FormattableString.Invariant(
                 $"RESULT bench=transport-pingpong impl={impl} msgs={h.Count} payload={Payload} p50_ns={h.Percentile(50)} p90_ns={h.Percentile(90)} p99_ns={h.Percentile(99)} p999_ns={h.Percentile(99.9)} max_ns={h.MaxNs}"));
+        }
+        foreach (var impl in impls)
+        {
+            Console.WriteLine(FormattableString.Invariant(
+                $"RESULT bench=transport-pingpong case=slow-by-message-phase impl={impl} slow={phases[impl].Slow} at_one_phase_of_64={phases[impl].AtOnePhase:F3}"));
         }
         var raw = histograms["raw-udp"];
         var ours = histograms["aivora"];
@@ -102,23 +109,56 @@ public static class TransportPingPong
         };
     }
 
-    // A round trip goes into the implementation's histogram and into its pass's.
-    private sealed class RoundTrips(LatencyHistogram all, LatencyHistogram pass)
+    // A round trip goes into the implementation's histogram and into its pass's, and in order into the pass's list.
+    private sealed class RoundTrips(LatencyHistogram all, LatencyHistogram pass, int messages)
     {
         /// <summary>Echoes dropped because they answered another message than the one awaited.</summary>
         public long Stale;
+
+        /// <summary>Each measured round trip, by message number after the warm-up.</summary>
+        public readonly long[] Trips = new long[messages];
+        public int Count;
 
         public void Record(long ns)
         {
             all.Record(ns);
             pass.Record(ns);
+            if (Count < Trips.Length) Trips[Count++] = ns;
         }
     }
 
-    private static bool Measure(string impl, int warmup, int messages, LatencyHistogram all, LatencyHistogram pass, out long stale)
+    /// <summary>
+    /// Slow round trips (over twice their pass's p50) by message number modulo 64: 64 messages of 64 bytes fill a 4 KiB
+    /// page of a term, so something paid once a page (the kernel's first read of each page of a term on this VM, before the
+    /// send slots) puts its round trips on one phase. <see cref="AtOnePhase"/>: the share of the slow ones on their pass's
+    /// busiest phase, summed over passes (a pass's buffers, and so its phase, are new): about 0.04 for ~200 slow round trips a
+    /// pass spread evenly; 0.33 for ours when each page cost a send ~11 us.
+    /// </summary>
+    private sealed class SlowPhases
     {
-        var histogram = new RoundTrips(all, pass);
+        private readonly int[] _byPhase = new int[64];
+        public long Slow { get; private set; }
+        private long _atBusiest;
+
+        public double AtOnePhase => Slow == 0 ? 0 : (double)_atBusiest / Slow;
+
+        public void Add(ReadOnlySpan<long> trips, long slowerThanNs)
+        {
+            Array.Clear(_byPhase);
+            for (int k = 0; k < trips.Length; k++)
+            {
+                if (trips[k] > slowerThanNs) _byPhase[k & 63]++;
+            }
+            Slow += _byPhase.Sum();
+            _atBusiest += _byPhase.Max();
+        }
+    }
+
+    private static bool Measure(string impl, int warmup, int messages, LatencyHistogram all, LatencyHistogram pass, out long stale, out ReadOnlySpan<long> trips)
+    {
+        var histogram = new RoundTrips(all, pass, messages);
         stale = 0;
+        trips = default;
         int pingPort = FreePort(), pongPort = FreePort();
         using var child = Process.Start(Aivora.Node.Engine.JitProfile.StartAgain(typeof(TransportPingPong).Assembly,
             ["transport-pong", impl, pingPort.ToString(CultureInfo.InvariantCulture), pongPort.ToString(CultureInfo.InvariantCulture), _pongCpu.ToString(CultureInfo.InvariantCulture)])!)!;
@@ -132,6 +172,7 @@ public static class TransportPingPong
             };
             if (!ok) Console.Error.WriteLine($"transport-pingpong {impl}: the pong side did not answer in time");
             stale = histogram.Stale;
+            trips = histogram.Trips.AsSpan(0, histogram.Count);
             return ok;
         }
         finally
