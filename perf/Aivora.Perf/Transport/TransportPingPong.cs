@@ -131,8 +131,8 @@ public static class TransportPingPong
     /// Slow round trips (over twice their pass's p50) by message number modulo 64: 64 messages of 64 bytes fill a 4 KiB
     /// page of a term, so something paid once a page (the kernel's first read of each page of a term on this VM, before the
     /// send slots) puts its round trips on one phase. <see cref="AtOnePhase"/>: the share of the slow ones on their pass's
-    /// busiest phase, summed over passes (a pass's buffers, and so its phase, are new): about 0.04 for ~200 slow round trips a
-    /// pass spread evenly; 0.33 for ours when each page cost a send ~11 us.
+    /// busiest phase, summed over passes (a pass's buffers, and so its phase, are new): 0.03-0.05 for round trips slow at
+    /// random (raw UDP's, ~200 a pass); 0.18-0.26 for ours when the first send from each page of a term cost ~11 us.
     /// </summary>
     private sealed class SlowPhases
     {
