@@ -426,7 +426,7 @@ public sealed class ReferenceBook
         var immediate = c.TimeInForce is TimeInForce.Ioc or TimeInForce.Fok;
         if (c.AccountId <= 0) { return RejectReason.InvalidAccount; }
         if (c.Side is not (Side.Buy or Side.Sell)) { return RejectReason.InvalidSide; }
-        if (c.Type is not (OrderType.Limit or OrderType.Market) || (c.Flags & ~(OrderFlags.PostOnly | OrderFlags.PostOnlySlide | OrderFlags.ReduceOnly)) != 0) { return RejectReason.InvalidOrderType; }
+        if (c.Type is not (OrderType.Limit or OrderType.Market) || (c.Flags & ~(OrderFlags.PostOnly | OrderFlags.PostOnlySlide | OrderFlags.ReduceOnly | OrderFlags.NoWhatIfs)) != 0) { return RejectReason.InvalidOrderType; }
         if (c.TimeInForce is not (TimeInForce.Gtc or TimeInForce.Ioc or TimeInForce.Fok or TimeInForce.Gtd)) { return RejectReason.InvalidTimeInForce; }
         if (c.Type == OrderType.Market && (c.TimeInForce == TimeInForce.Gtd || postOnly)) { return RejectReason.InvalidTimeInForce; }
         if (postOnly && immediate) { return RejectReason.InvalidTimeInForce; }

@@ -88,6 +88,18 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public void ShouldRejectAnOrderWithAFlagTheSchemaDoesNotDefineWithTheBoundAndTheValue()
+    {
+        var recorded = _node.Recorder.Count;
+        Assert.True(_client.SendNewOrder(_node.NowNs, 5, 1, Side.Buy, OrdType.Limit, TimeInForce.GTC, 649_000, 1, OrderFlags.NoWhatIfs | (OrderFlags)0x10));
+        Assert.True(_log.Await(_node, _client, r => r.Kind == ReportKind.Rejected && r.ClientOrderId == 5));
+        var reject = _log.Of(ReportKind.Rejected).Single();
+        Assert.Equal((RejectReason.FieldOutOfRange, 0b1111L, 0x18L), (reject.RejectReason, reject.LimitValue, reject.ActualValue));
+        Assert.True(_node.OnlyClockTicksSince(recorded), "a command reached the state machine");
+        Assert.Equal(0, _node.Engine.RestingOrderCount);
+    }
+
+    [Fact]
     public void ShouldSurviveThousandsOfRandomFramesFromALoggedOnSession()
     {
         var random = new Random(3);

@@ -48,6 +48,28 @@ public sealed class OrderFlowTests : IDisposable
     }
 
     [Fact]
+    public void ShouldAcknowledgeWithoutWhatIfsAnOrderThatAsksForNoneWithTheSameMargin()
+    {
+        // The same order twice from the same state (the first cancelled in between): the first carries the what-ifs, the
+        // second (NoWhatIfs) only the margin figure.
+        Assert.True(_taker.SendNewOrder(_node.NowNs, 42, 1, Side.Buy, OrdType.Limit, TimeInForce.GTC, 649_000, 20_000));
+        Assert.True(_takerLog.Await(_node, _taker, r => r.Kind == ReportKind.Accepted && r.ClientOrderId == 42));
+        Assert.True(_taker.SendCancel(_node.NowNs, 50, 1, 42));
+        Assert.True(_takerLog.Await(_node, _taker, r => r.Kind == ReportKind.Cancelled && r.ClientOrderId == 42));
+        Assert.True(_taker.SendNewOrder(_node.NowNs, 43, 1, Side.Buy, OrdType.Limit, TimeInForce.GTC, 649_000, 20_000, OrderFlags.NoWhatIfs));
+        Assert.True(_takerLog.Await(_node, _taker, r => r.Kind == ReportKind.Accepted && r.ClientOrderId == 43));
+        var withWhatIfs = _takerLog.Of(ReportKind.Accepted).Single(r => r.ClientOrderId == 42);
+        var without = _takerLog.Of(ReportKind.Accepted).Single(r => r.ClientOrderId == 43);
+        Assert.True(withWhatIfs.LiquidationPrice > 600_000, $"liquidation price {withWhatIfs.LiquidationPrice}");
+        Assert.Equal(5, withWhatIfs.AdlQuantile);
+        Assert.Equal(long.MinValue, without.LiquidationPrice);   // the null value: not computed
+        Assert.Equal(0, without.AdlQuantile);
+        Assert.Equal(withWhatIfs.InitialMargin, without.InitialMargin);
+        Assert.Equal((649_000L, 20_000L), (without.PriceTicks, without.QtyLots));
+        Assert.True(_taker.OpenOrders.ContainsKey(43));   // it rests as the first one does
+    }
+
+    [Fact]
     public void ShouldReportBothFillsWhenTwoClientsCross()
     {
         Assert.True(_maker.SendNewOrder(_node.NowNs, 1, 1, Side.Sell, OrdType.Limit, TimeInForce.GTC, 650_500, 10));

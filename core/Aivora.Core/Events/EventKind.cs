@@ -49,7 +49,8 @@ public enum EventKind : byte
 
     /// <summary>Risk what-if for an order about to enter the book: ClientOrderId, AccountId, InstrumentId,
     /// PriceTicks (the account's liquidation price if the order fills completely, 0 = none),
-    /// Required (initial margin the order adds), Available (available margin after it), Count (the ADL quantile if it fills completely).</summary>
+    /// Required (initial margin the order adds), Available (available margin after it), Count (the ADL quantile if it fills completely),
+    /// Flag (the order asked for no what-ifs, OrderFlags.NoWhatIfs: PriceTicks and Count not computed, 0).</summary>
     OrderRiskAssessed = 15,
 
     /// <summary>A stop / take-profit order is held: OrderId (stop id), ClientOrderId, AccountId, InstrumentId, Side,

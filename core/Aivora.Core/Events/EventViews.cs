@@ -87,8 +87,10 @@ public readonly ref struct OrderRiskAssessedView(ref readonly EngineEvent e)
     public long ClientOrderId => _e.ClientOrderId;
     public int AccountId => _e.AccountId;
     public int InstrumentId => _e.InstrumentId;
-    /// <summary>The account's liquidation price if the order fills completely (0: none).</summary>
+    /// <summary>The account's liquidation price if the order fills completely (0: none, or not computed).</summary>
     public long LiquidationPriceIfFilled => _e.PriceTicks;
+    /// <summary>The order asked for no what-ifs (<see cref="OrderFlags.NoWhatIfs"/>): the liquidation price and ADL quantile were not computed (both 0); the margin figures were.</summary>
+    public bool WhatIfsSkipped => _e.Flag;
     /// <summary>Initial margin the order adds (money).</summary>
     public long MarginAdded => _e.Required;
     /// <summary>Margin still available after it (money).</summary>

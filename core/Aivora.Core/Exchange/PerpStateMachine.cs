@@ -274,8 +274,9 @@ public sealed partial class PerpStateMachine<TSink>
 
         if ((command.Flags & OrderFlags.ReduceOnly) == 0 && TSink.Wants(EventKind.OrderRiskAssessed))
         {
-            // A new order that is not reduce-only passed the margin check: the what-ifs start from its figures.
-            var (liquidationPrice, adlQuantile) = account.Contract < 0 ? (0, 0)
+            // A new order that is not reduce-only passed the margin check: the what-ifs start from its figures (unless the
+            // order asked for none: the assessment then carries the margin figures alone).
+            var (liquidationPrice, adlQuantile) = account.Contract < 0 || (command.Flags & OrderFlags.NoWhatIfs) != 0 ? (0, 0)
                 : _ledger.WhatIfFilledAt(account.LedgerSlot, account.Contract, command.Side, priceTicks, command.QtyLots, account.CrossEquity);
             var assessed = new EngineEvent
             {
@@ -289,6 +290,7 @@ public sealed partial class PerpStateMachine<TSink>
                 Required = required,
                 Available = available,
                 Count = adlQuantile,
+                Flag = (command.Flags & OrderFlags.NoWhatIfs) != 0,
             };
             _engine.Publish(in assessed);
         }

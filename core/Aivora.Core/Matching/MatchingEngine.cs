@@ -255,7 +255,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         o.Next = None;
         o.Side = c.Side;
         o.TimeInForce = c.Type == OrderType.Market && c.TimeInForce == TimeInForce.Gtc ? TimeInForce.Ioc : c.TimeInForce;
-        o.Flags = c.Flags;
+        o.Flags = c.Flags & ~OrderFlags.NoWhatIfs;   // how the order wanted its acknowledgement: not a property of the order
         o.Stp = stp;
 
         LinkToAccount(slot, ref o);   // indexed by its ids only if it rests (FinishAggressor)

@@ -13,4 +13,11 @@ public enum OrderFlags : byte
 
     /// <summary>May only reduce the account's position: checked at every fill through the position keeper.</summary>
     ReduceOnly = 4,
+
+    /// <summary>
+    /// Acknowledge without the what-if figures (the liquidation price and ADL quantile the account would have if the order
+    /// filled completely): pre-trade risk does not compute them, which is most of what it adds to a new order's cost. The
+    /// checks, the margin figure and what the order does are the same. For quotes, whose maker has no use for them.
+    /// </summary>
+    NoWhatIfs = 8,
 }

@@ -54,13 +54,15 @@ public static class NodeBenchmark
         }
 
         // Timed in rounds: each round replays the flow through the state machine (counting sink), through the state machine
-        // with a sink that wants no events, and with one that declines only the acknowledgements' what-ifs, and runs the book
+        // with a sink that wants no events, with one that declines only the acknowledgements' what-ifs, with the makers' quotes
+        // asking for none (as the main command's makers send them), and runs the book
         // alone on the flow's order commands, back to back. This machine's host slows one vCPU at a time for minutes, so
         // figures taken minutes apart do not compare: each ratio is taken within a round, and the median of the rounds'
         // ratios is reported (throughputs: the median of their rounds). The state-only and no-what-if replays check the state
         // too: neither computes the acknowledgements' what-ifs (the state-only sink builds no event at all), and each must
         // leave the same state hash.
         var bookCommands = commands.Where(c => c.Kind is CommandKind.PlaceOrder or CommandKind.CancelOrder or CommandKind.AmendOrder or CommandKind.MassCancel).ToArray();
+        var quotesAskingNone = QuotesAskingNoWhatIfs(commands);
         Replay(new StateOnlySink(), commands, FundingIntervalNs, out _);            // warm-up: the state-only instantiation
         Replay(new NoWhatIfSink(), commands, FundingIntervalNs, out _);             // warm-up: the no-what-if instantiation
         BookPass(bookCommands);                                                     // warm-up: the bare book's instantiation
@@ -72,6 +74,8 @@ public static class NodeBenchmark
         var countingOverStateOnly = new double[rounds];
         var withoutWhatIfs = new TimeSpan[rounds];
         var countingOverNoWhatIf = new double[rounds];
+        var quotesWithout = new TimeSpan[rounds];
+        var countingOverQuotesWithout = new double[rounds];
         var hash = 0UL;
         for (var r = 0; r < rounds; r++)
         {
@@ -82,10 +86,13 @@ public static class NodeBenchmark
             if (stateOnlyHash != hash) throw new InvalidOperationException("the state-only replay ended in another state");
             withoutWhatIfs[r] = Replay(new NoWhatIfSink(), commands, FundingIntervalNs, out var noWhatIfHash);
             if (noWhatIfHash != hash) throw new InvalidOperationException("the replay without the acknowledgements' what-ifs ended in another state");
+            quotesWithout[r] = Replay(quotesAskingNone, FundingIntervalNs, out var quotesHash);
+            if (quotesHash != hash) throw new InvalidOperationException("the replay with the quotes asking for no what-ifs ended in another state");
             bookPasses[r] = BookPass(bookCommands);
             costOverBook[r] = bookPasses[r] / (count / replays[r].TotalSeconds);
             countingOverStateOnly[r] = replays[r].TotalSeconds / stateOnly[r].TotalSeconds;
             countingOverNoWhatIf[r] = replays[r].TotalSeconds / withoutWhatIfs[r].TotalSeconds;
+            countingOverQuotesWithout[r] = replays[r].TotalSeconds / quotesWithout[r].TotalSeconds;
         }
 
         var elapsed = Median(replays);
@@ -141,7 +148,9 @@ public static class NodeBenchmark
         Console.WriteLine(FormattableString.Invariant(
             $"RESULT bench=node case=without-ack-what-ifs commands_per_sec={count / Median(withoutWhatIfs).TotalSeconds:F0} ratio_over_counting_sink={Median(countingOverNoWhatIf):F2}"));
         Console.WriteLine(FormattableString.Invariant(
-            $"# rounds (machine M/s, state-only M/s, without the ack's what-ifs M/s, book M ops/s, cost over book): {string.Join("; ", Enumerable.Range(0, rounds).Select(r => $"{count / replays[r].TotalSeconds / 1e6:F2}, {count / stateOnly[r].TotalSeconds / 1e6:F2}, {count / withoutWhatIfs[r].TotalSeconds / 1e6:F2}, {bookPasses[r] / 1e6:F2}, {costOverBook[r]:F2}"))}"));
+            $"RESULT bench=node case=quotes-without-what-ifs commands_per_sec={count / Median(quotesWithout).TotalSeconds:F0} ratio_over_counting_sink={Median(countingOverQuotesWithout):F2} quotes_asking_none={quotesAskingNone.Count(c => (c.Flags & OrderFlags.NoWhatIfs) != 0)}"));
+        Console.WriteLine(FormattableString.Invariant(
+            $"# rounds (machine M/s, state-only M/s, without the ack's what-ifs M/s, quotes without them M/s, book M ops/s, cost over book): {string.Join("; ", Enumerable.Range(0, rounds).Select(r => $"{count / replays[r].TotalSeconds / 1e6:F2}, {count / stateOnly[r].TotalSeconds / 1e6:F2}, {count / withoutWhatIfs[r].TotalSeconds / 1e6:F2}, {count / quotesWithout[r].TotalSeconds / 1e6:F2}, {bookPasses[r] / 1e6:F2}, {costOverBook[r]:F2}"))}"));
         byKind.Print();
         return 0;
     }
@@ -213,6 +222,25 @@ public static class NodeBenchmark
             var elapsed = Replay(recorded, FundingIntervalNs, out var hash);
             return (commands / elapsed.TotalSeconds, hash);
         };
+    }
+
+    /// <summary>
+    /// The flow as the main command's market makers send it: their quotes (the makers' post-only orders) ask for no what-ifs
+    /// (<see cref="OrderFlags.NoWhatIfs"/>); every other order is acknowledged with them. The same state: the flag changes
+    /// only what the acknowledgement carries.
+    /// </summary>
+    private static EngineCommand[] QuotesAskingNoWhatIfs(EngineCommand[] commands)
+    {
+        var flagged = (EngineCommand[])commands.Clone();
+        foreach (ref var c in flagged.AsSpan())
+        {
+            if (c.Kind == CommandKind.PlaceOrder && c.AccountId <= MarketMakerFlow.Makers && (c.Flags & OrderFlags.PostOnly) != 0)
+            {
+                c.Flags |= OrderFlags.NoWhatIfs;
+            }
+        }
+
+        return flagged;
     }
 
     /// <summary>The measured flow's seed (another one records the JIT profile: perf/scripts/record-jit-profile.sh).</summary>

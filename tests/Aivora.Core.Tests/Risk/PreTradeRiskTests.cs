@@ -157,6 +157,55 @@ public sealed class PreTradeRiskTests
     }
 
     [Fact]
+    public void ShouldSkipOnlyTheWhatIfsForAnOrderThatAsksForNoneAndReachTheSameState()
+    {
+        // The same commands twice, the second time every new order asking for no what-ifs: a resting buy, a sell that
+        // trades against it, and one more buy on the position.
+        (List<EngineEvent> Events, ulong Engine, ulong Ledger) Run(OrderFlags flags)
+        {
+            var events = new List<EngineEvent>();
+            var risk = NewRisk(events);
+            risk.Ledger.Deposit(7, 300 * Usdt);
+            risk.Ledger.Deposit(8, 300 * Usdt);
+            EngineCommand[] commands =
+            [
+                EngineCommand.Place(1, 7, 1, 1, Side.Buy, OrderType.Limit, TimeInForce.Gtc, 10_000, 1_000, flags),
+                EngineCommand.Place(2, 8, 1, 2, Side.Sell, OrderType.Limit, TimeInForce.Ioc, 10_000, 600, flags),
+                EngineCommand.Place(3, 7, 1, 3, Side.Buy, OrderType.Limit, TimeInForce.Gtc, 9_990, 200, flags),
+            ];
+            foreach (var c in commands)
+            {
+                risk.Process(in c);
+            }
+
+            return (events, risk.Engine.StateHash(), risk.Ledger.StateHash());
+        }
+
+        var with = Run(OrderFlags.None);
+        var without = Run(OrderFlags.NoWhatIfs);
+        Assert.Equal((with.Engine, with.Ledger), (without.Engine, without.Ledger));
+        Assert.Equal(with.Events.Count, without.Events.Count);
+        var assessments = 0;
+        for (var i = 0; i < with.Events.Count; i++)
+        {
+            var (a, b) = (with.Events[i], without.Events[i]);
+            if (a.Kind != EventKind.OrderRiskAssessed)
+            {
+                Assert.Equal(a, b);
+                continue;
+            }
+
+            assessments++;
+            Assert.Equal(EventKind.OrderRiskAssessed, b.Kind);
+            Assert.True(a.PriceTicks > 0 && !a.Flag, $"with what-ifs: {a}");   // each order leaves a leveraged position if it fills
+            Assert.Equal((0L, 0, true), (b.PriceTicks, b.Count, b.Flag));
+            Assert.Equal((a.Required, a.Available, a.ClientOrderId), (b.Required, b.Available, b.ClientOrderId));
+        }
+
+        Assert.Equal(3, assessments);
+    }
+
+    [Fact]
     public void ShouldAcceptOnlyReduceOnlyOrdersWhileTheIndexIsStale()
     {
         var events = new List<EngineEvent>();

@@ -6,7 +6,9 @@ namespace Aivora.Client.Examples;
 
 /// <summary>
 /// A sample market maker on the SDK: quotes <see cref="Levels"/> post-only orders a side around the
-/// mark (or a starting price until the first mark prints), re-quotes a level when its order fills or is
+/// mark (or a starting price until the first mark prints), acknowledged without the what-if figures
+/// (<see cref="OrderFlags.NoWhatIfs"/>: a quote's maker has no use for the liquidation price it would have if the
+/// quote filled, and the node answers sooner without computing it), re-quotes a level when its order fills or is
 /// cancelled, re-centres when the mark moves by more than a level, and backs off exponentially (1 ms
 /// doubling up to 1 s) after each reject, resetting once an order is accepted again. It measures the
 /// order → acknowledgement round trip of every order it sends (accepted or rejected) from its own clock.
@@ -94,7 +96,7 @@ public sealed class SampleMarketMaker
             var offset = (_spreadTicks + level) * _tickSize;
             var price = side == Side.Buy ? _centreTicks - offset : _centreTicks + offset;
             var clientOrderId = _nextClientOrderId++;
-            if (!_client.SendNewOrder(nowNs, clientOrderId, _instrumentId, side, OrdType.Limit, TimeInForce.GTC, price, _qtyLots, OrderFlags.PostOnly))
+            if (!_client.SendNewOrder(nowNs, clientOrderId, _instrumentId, side, OrdType.Limit, TimeInForce.GTC, price, _qtyLots, OrderFlags.PostOnly | OrderFlags.NoWhatIfs))
             {
                 _nextClientOrderId--;
                 return;   // back-pressured: try on the next step

@@ -47,10 +47,13 @@ public struct ExecutionReport
     public Liquidity Liquidity;
     public long Fee;
     public long RealizedPnl;
+
+    /// <summary>Accepted: the account's liquidation price if the order filled completely; Filled: after the fill. long.MinValue: none (or, on
+    /// an order sent with <see cref="Exchange.OrderFlags.NoWhatIfs"/>, not computed).</summary>
     public long LiquidationPrice;
     public long InitialMargin;
 
-    /// <summary>Accepted: the ADL quantile (1-5) the position would have if the order filled completely (0: flat, not yet ranked, or an older node).</summary>
+    /// <summary>Accepted: the ADL quantile (1-5) the position would have if the order filled completely (0: flat, not yet ranked, an older node, or an order sent with NoWhatIfs).</summary>
     public int AdlQuantile;
     public RejectReason RejectReason;
     public CommandType RejectedCommand;
