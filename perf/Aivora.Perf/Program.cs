@@ -16,7 +16,7 @@ public static class Program
             "codec" or "transport" or "ladder" => (["--quick"], []),
             "jit-training" => ([], []),
             "transport-throughput" => (["--quick"], ["--counters"]),
-            "wire" => (["--quick", "--market-data"], ["--rate"]),
+            "wire" => (["--quick", "--market-data"], ["--rate", "--sweeps"]),
             _ => null,
         };
         if (options is { } known && CommandLine.Check(command, rest, known.Flags, known.Valued) is { } optionError)

@@ -57,6 +57,7 @@ public sealed class HarnessOptionsTests : IDisposable
     [InlineData("cascade", "--pct 3 --pct 4", "cascade: --pct given twice")]
     [InlineData("transport-stat", "{dir}/odd.bin --watchh 2", "transport-stat: unknown option --watchh")]
     [InlineData("transport-stat", "{dir}/odd.bin --watch 2 --watch 3", "transport-stat: --watch given twice")]
+    [InlineData("wire", "--sweeps 5", "wire: --sweeps takes a whole number from 10 to 100,000, not 5")]
     [InlineData("cascade", "--png {dir}", "cascade: --png {dir}:")]
     [InlineData("cascade", "--png {dir}/odd.bin/chart.png", "cascade: --png {dir}/odd.bin/chart.png:")]
     public void An_unknown_or_repeated_option_or_a_chart_that_cannot_be_written_is_refused_before_the_run(string command, string options, string message)
@@ -67,6 +68,7 @@ public sealed class HarnessOptionsTests : IDisposable
             "node" => NodeBenchmark.Run,
             "risk" => RiskBenchmark.Run,
             "transport-stat" => Transport.TransportStat.Run,
+            "wire" => Wire.WireBenchmark.Run,
             "book" or "jit-training" => args => Program.Main([command, .. args]),   // options checked before the harness starts again with its JIT profile
             _ => CascadeSimulator.Run,
         };

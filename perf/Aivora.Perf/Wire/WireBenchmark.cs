@@ -27,7 +27,7 @@ namespace Aivora.Perf.Wire;
 /// The engine thread (node driver + gateway + state machine) is pinned to CPU 1, the client to CPU 0;
 /// exactly two threads spin.
 /// </summary>
-public static class WireBenchmark
+public static partial class WireBenchmark
 {
     private const int Account = DefaultConfiguration.FirstTakerAccount;   // its key allows 100,000 orders/s
 
@@ -37,7 +37,8 @@ public static class WireBenchmark
         var marketData = args.Contains("--market-data");
         var roundTrips = quick ? 20_000 : 100_000;
         var warmup = quick ? 10_000 : 30_000;
-        if (!CommandLine.TryInt("wire", args, "--rate", quick ? 50_000 : 80_000, 1, 10_000_000, out var rate, out var rateError))
+        if (!CommandLine.TryInt("wire", args, "--rate", quick ? 50_000 : 80_000, 1, 10_000_000, out var rate, out var rateError)
+            || !CommandLine.TryInt("wire", args, "--sweeps", quick ? 200 : 1_000, 10, 100_000, out var sweeps, out rateError))
         {
             Console.Error.WriteLine(rateError);
             return 2;
@@ -73,6 +74,7 @@ public static class WireBenchmark
         var recorder = new CommandRecorder(1 << 16);   // overflows harmlessly: the replay check is the node's job, not this benchmark's
         var node = new NodeHost(DefaultConfiguration.Engine, gateway, new KeyStore(DefaultConfiguration.DemoKeys), 8 * 3_600_000_000_000L, recorder);
         node.Deposit(Account, 1_000_000 * DefaultConfiguration.UsdtUnit);
+        node.Deposit(SweepMaker, 1_000_000 * DefaultConfiguration.UsdtUnit);
         CodePreparation.PrepareEngineCode();   // as the node does before trading
         var engine = new Thread(() => node.RunEngine(engineCpu)) { Name = "engine", IsBackground = true };
         engine.Start();
@@ -80,6 +82,7 @@ public static class WireBenchmark
 
         var driver = MediaDriver.Launch(new DriverOptions { ThreadingMode = ThreadingMode.Invoker });
         var client = new ExchangeClient(driver, Options(gateway, Account));
+        var maker = new ExchangeClient(driver, Options(gateway, SweepMaker));   // rests the orders the sweeps take
         s_marketData = marketData
             ? new MarketDataClient(driver, new MarketDataOptions
             {
@@ -125,6 +128,26 @@ public static class WireBenchmark
             return 1;
         }
 
+        var inNode = node.Gateway.Turnaround.InNode;
+        var processing = node.Gateway.Turnaround.Processing;
+        var inNodeLine = FormattableString.Invariant(
+            $"RESULT bench=wire case=in-node messages={inNode.Count} p50_ns={inNode.Percentile(50)} p99_ns={inNode.Percentile(99)} p999_ns={inNode.Percentile(99.9)} processing_p50_ns={processing.Percentile(50)} processing_p99_ns={processing.Percentile(99)}");
+
+        // Sweeps of one fill and of many (the turnaround's histograms are the sweeps' from here on). The maker logs on now: a
+        // session not polled through the ping-pong would miss its heartbeats.
+        if (!LogOn(driver, node, maker))
+        {
+            Console.Error.WriteLine("wire: the sweeps' maker could not log on");
+            return 1;
+        }
+
+        if (!Sweeps(driver, node, client, maker, 1, sweeps) || !Sweeps(driver, node, client, maker, SweepFills, sweeps))
+        {
+            return 1;   // Sweeps said what failed
+        }
+
+        AddSweepSlope(SweepFills);
+
         // A first second of the same offered load, not recorded: its code paths reach tier-1 JIT before the
         // measured run (on two cores a background JIT thread preempts a spinning one for milliseconds).
         Saturate(driver, node, client, ref handler, rate, 1);
@@ -132,6 +155,7 @@ public static class WireBenchmark
         node.Stop();
         engine.Join();
         client.Dispose();
+        maker.Dispose();
         s_marketData?.Dispose();
         feeder.Dispose();
         s_feederDriver.Dispose();
@@ -148,14 +172,12 @@ public static class WireBenchmark
         Print("node", nodeRt);
         Console.WriteLine(FormattableString.Invariant(
             $"RESULT bench=wire case=split round_trips={s_clientToGateway.TotalCount} client_to_gateway_p50_ns={s_clientToGateway.GetValueAtPercentile(50)} client_to_gateway_p99_ns={s_clientToGateway.GetValueAtPercentile(99)} gateway_to_client_p50_ns={s_gatewayToClient.GetValueAtPercentile(50)} gateway_to_client_p99_ns={s_gatewayToClient.GetValueAtPercentile(99)}"));
-        var inNode = node.Gateway.Turnaround.InNode;
-        var processing = node.Gateway.Turnaround.Processing;
-        Console.WriteLine(FormattableString.Invariant(
-            $"RESULT bench=wire case=in-node messages={inNode.Count} p50_ns={inNode.Percentile(50)} p99_ns={inNode.Percentile(99)} p999_ns={inNode.Percentile(99.9)} processing_p50_ns={processing.Percentile(50)} processing_p99_ns={processing.Percentile(99)}"));
+        Console.WriteLine(inNodeLine);
         Console.WriteLine(FormattableString.Invariant(
             $"RESULT bench=wire ratio_p50={(double)nodeRt.GetValueAtPercentile(50) / floor.GetValueAtPercentile(50):F2} ratio_p99={(double)nodeRt.GetValueAtPercentile(99) / floor.GetValueAtPercentile(99):F2}"));
         Console.WriteLine(FormattableString.Invariant(
             $"RESULT bench=wire-throughput offered_per_sec={rate} orders_per_sec={achieved:F0} p50_ns={saturation.GetValueAtPercentile(50)} p99_ns={saturation.GetValueAtPercentile(99)} p999_ns={saturation.GetValueAtPercentile(99.9)} lost={sent - answered}"));
+        foreach (var line in s_sweepLines) Console.WriteLine(line);
         return 0;
     }
 
