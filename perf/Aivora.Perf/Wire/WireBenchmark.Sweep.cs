@@ -49,7 +49,7 @@ public static partial class WireBenchmark
         }
     }
 
-    /// <summary>Runs <paramref name="sweeps"/> sweeps of <paramref name="fills"/> fills each (after as many unrecorded ones) and prints their line; false if an answer did not come within a second.</summary>
+    /// <summary>Runs <paramref name="sweeps"/> sweeps of <paramref name="fills"/> fills each (after as many unrecorded ones) and keeps their RESULT line for the end of the run; false (having said why) if an order was rejected or an answer did not come within a second. The turnaround recorder's histograms are reset: the ping-pong's figures were read before.</summary>
     private static bool Sweeps(MediaDriver driver, NodeHost node, ExchangeClient taker, ExchangeClient maker, int fills, int sweeps)
     {
         var processing = node.Gateway.Turnaround.Processing;
