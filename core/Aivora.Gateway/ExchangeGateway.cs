@@ -93,7 +93,7 @@ public sealed partial class ExchangeGateway : IImageListener, IDisposable
             IndexStateOf = id => stateMachine.Pricing(id)?.LastIndex.State ?? Core.Pricing.IndexState.Healthy,
         };
         _reports = new ExecutionReports(_sessionByAccount, stateMachine.Ledger,
-            id => stateMachine.Pricing(id)?.LastIndex.State ?? Core.Pricing.IndexState.Healthy, config.MaxRestingOrders);
+            id => stateMachine.Pricing(id)?.LastIndex.State ?? Core.Pricing.IndexState.Healthy);
         _router.ExecutionReports = _reports;
         _router.MarketData = MarketData;
         _router.Explain = e =>

@@ -687,10 +687,14 @@ public sealed class ReferenceBook
                     Side = taker.Side,
                     OrderId = taker.OrderId,
                     AccountId = taker.AccountId,
+                    ClientOrderId = taker.ClientOrderId,
                     OtherOrderId = maker.OrderId,
                     OtherAccountId = maker.AccountId,
+                    OtherClientOrderId = maker.ClientOrderId,
                     RemainingLots = taker.Remaining,
                     OtherRemainingLots = maker.Remaining,
+                    Required = taker.Filled,
+                    Available = maker.Filled,
                 });
 
                 if (maker.Remaining == 0)

@@ -8,6 +8,24 @@ namespace Aivora.Core.Tests;
 public sealed class MatchingEngineTests
 {
     [Fact]
+    public void ShouldCarryBothSidesClientOrderIdsAndFillsSoFarInEachTrade()
+    {
+        // A maker of 10 filled in two trades by two takers: each trade names both orders' client ids and what each has
+        // filled so far (what an execution report's cumulative quantity is), the fill itself included.
+        var h = new EngineHarness();
+        var maker = h.Rest(1, Side.Sell, 10_010, 10, clientOrderId: 71);
+        var firstEvent = Single(h.Limit(2, Side.Buy, 10_010, 8, TimeInForce.Gtc, clientOrderId: 81), EventKind.Trade);
+        var first = firstEvent.AsTrade();
+        Assert.Equal((maker, 71L, 8L, 2L), (first.MakerOrderId, first.MakerClientOrderId, first.MakerFilledLots, first.MakerRemainingLots));
+        Assert.Equal((81L, 8L, 0L), (first.TakerClientOrderId, first.TakerFilledLots, first.TakerRemainingLots));
+
+        var secondEvent = Single(h.Limit(3, Side.Buy, 10_010, 6, TimeInForce.Ioc, clientOrderId: 91), EventKind.Trade);
+        var second = secondEvent.AsTrade();
+        Assert.Equal((71L, 10L, 0L), (second.MakerClientOrderId, second.MakerFilledLots, second.MakerRemainingLots));
+        Assert.Equal((91L, 2L, 4L), (second.TakerClientOrderId, second.TakerFilledLots, second.TakerRemainingLots));
+    }
+
+    [Fact]
     public void ShouldFillOldestOrderFirstAtRestingPriceWhenTwoOrdersShareALevel()
     {
         var h = new EngineHarness();

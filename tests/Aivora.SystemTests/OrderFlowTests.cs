@@ -91,6 +91,12 @@ public sealed class OrderFlowTests : IDisposable
         Assert.Equal(104_080, takerFill.Fee);
         Assert.Equal(-26_020, makerFill.Fee);
         Assert.Equal(6, _maker.OpenOrders[1].LeavesLots);
+
+        // A second cross on the same maker: its report counts both fills.
+        Assert.True(_taker.SendNewOrder(_node.NowNs, 8, 1, Side.Buy, OrdType.Limit, TimeInForce.IOC, 650_500, 3));
+        Assert.True(_makerLog.Await(_node, _maker, r => r.Kind == ReportKind.Filled && r.TradeId != makerFill.TradeId));
+        var second = _makerLog.Of(ReportKind.Filled).Single(r => r.TradeId != makerFill.TradeId);
+        Assert.Equal((1L, 3L, 3L, 7L), (second.ClientOrderId, second.QtyLots, second.LeavesLots, second.CumLots));
     }
 
     [Fact]

@@ -28,6 +28,9 @@ public struct EngineEvent : IEquatable<EngineEvent>
     public long OrderId;
     public long ClientOrderId;
     public long OtherOrderId;
+
+    /// <summary>The counterparty order's client order id (a trade's maker).</summary>
+    public long OtherClientOrderId;
     public long TradeId;
     public long PriceTicks;
     public long QtyLots;
@@ -47,7 +50,7 @@ public struct EngineEvent : IEquatable<EngineEvent>
         Kind == other.Kind && Side == other.Side && Reason == other.Reason && Reason2 == other.Reason2 &&
         Flag == other.Flag && InstrumentId == other.InstrumentId && AccountId == other.AccountId &&
         OtherAccountId == other.OtherAccountId && Count == other.Count && OrderId == other.OrderId &&
-        ClientOrderId == other.ClientOrderId && OtherOrderId == other.OtherOrderId && TradeId == other.TradeId &&
+        ClientOrderId == other.ClientOrderId && OtherOrderId == other.OtherOrderId && OtherClientOrderId == other.OtherClientOrderId && TradeId == other.TradeId &&
         PriceTicks == other.PriceTicks && QtyLots == other.QtyLots && RemainingLots == other.RemainingLots &&
         OtherRemainingLots == other.OtherRemainingLots && TimeNs == other.TimeNs &&
         Required == other.Required && Available == other.Available;
@@ -65,7 +68,7 @@ public struct EngineEvent : IEquatable<EngineEvent>
     {
         EventKind.OrderRejected => $"Rejected cmd={(Commands.CommandKind)Reason2} reason={(RejectReason)Reason} oid={OrderId} cl={ClientOrderId} acct={AccountId} instr={InstrumentId}",
         EventKind.OrderCancelled => $"Cancelled oid={OrderId} cl={ClientOrderId} acct={AccountId} {Side} px={PriceTicks} qty={QtyLots} reason={(CancelReason)Reason}",
-        EventKind.Trade => $"Trade #{TradeId} px={PriceTicks} qty={QtyLots} aggr={Side} taker={OrderId}/{AccountId} rem={RemainingLots} maker={OtherOrderId}/{OtherAccountId} rem={OtherRemainingLots}",
+        EventKind.Trade => $"Trade #{TradeId} px={PriceTicks} qty={QtyLots} aggr={Side} taker={OrderId}/{AccountId} cl={ClientOrderId} rem={RemainingLots} cum={Required} maker={OtherOrderId}/{OtherAccountId} cl={OtherClientOrderId} rem={OtherRemainingLots} cum={Available}",
         EventKind.SelfTradePrevented => $"STP mode={(SelfTradePrevention)Reason} taker={OrderId} maker={OtherOrderId} qty={QtyLots}",
         EventKind.LevelChanged => $"Level {Side} px={PriceTicks} qty={QtyLots} n={Count}",
         _ => $"{Kind} oid={OrderId} cl={ClientOrderId} acct={AccountId} instr={InstrumentId} {Side} px={PriceTicks} qty={QtyLots} rem={RemainingLots} flag={Flag} n={Count} r={Reason} t={TimeNs}",

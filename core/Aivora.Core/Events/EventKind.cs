@@ -10,8 +10,9 @@ public enum EventKind : byte
     /// <summary>Command (in Reason2), Reason, ClientOrderId, OrderId (as given), AccountId, InstrumentId; risk rejects add Required and Available.</summary>
     OrderRejected = 2,
 
-    /// <summary>TradeId, InstrumentId, PriceTicks (the maker's), QtyLots, Side (aggressor), OrderId/AccountId (taker),
-    /// OtherOrderId/OtherAccountId (maker), RemainingLots (taker after), OtherRemainingLots (maker after).</summary>
+    /// <summary>TradeId, InstrumentId, PriceTicks (the maker's), QtyLots, Side (aggressor), OrderId/AccountId/ClientOrderId (taker),
+    /// OtherOrderId/OtherAccountId/OtherClientOrderId (maker), RemainingLots (taker after), OtherRemainingLots (maker after),
+    /// Required (the taker's filled lots so far, this fill included), Available (the maker's): <see cref="TradeView"/> names them.</summary>
     Trade = 3,
 
     /// <summary>OrderId, ClientOrderId, AccountId, InstrumentId, Side, PriceTicks, QtyLots (cancelled), RemainingLots (0), Reason.</summary>

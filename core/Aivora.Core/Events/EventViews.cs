@@ -80,6 +80,31 @@ public readonly ref struct StopAcceptedView(ref readonly EngineEvent e)
     public TriggerSource Source => (TriggerSource)_e.Reason;
 }
 
+/// <summary>A fill between an aggressor (taker) and a resting order (maker) (<see cref="EventKind.Trade"/>): each side's ids and what it has left and has filled, so an execution report needs nothing else.</summary>
+public readonly ref struct TradeView(ref readonly EngineEvent e)
+{
+    private readonly ref readonly EngineEvent _e = ref e;
+    public long TradeId => _e.TradeId;
+    public int InstrumentId => _e.InstrumentId;
+    /// <summary>The maker's price.</summary>
+    public long PriceTicks => _e.PriceTicks;
+    public long QtyLots => _e.QtyLots;
+    /// <summary>The aggressor's side.</summary>
+    public Side TakerSide => _e.Side;
+    public long TakerOrderId => _e.OrderId;
+    public int TakerAccountId => _e.AccountId;
+    public long TakerClientOrderId => _e.ClientOrderId;
+    public long TakerRemainingLots => _e.RemainingLots;
+    /// <summary>The taker's filled lots so far, this fill included.</summary>
+    public long TakerFilledLots => _e.Required;
+    public long MakerOrderId => _e.OtherOrderId;
+    public int MakerAccountId => _e.OtherAccountId;
+    public long MakerClientOrderId => _e.OtherClientOrderId;
+    public long MakerRemainingLots => _e.OtherRemainingLots;
+    /// <summary>The maker's filled lots so far, this fill included.</summary>
+    public long MakerFilledLots => _e.Available;
+}
+
 /// <summary>Pre-trade risk's what-if for an order about to enter (<see cref="EventKind.OrderRiskAssessed"/>).</summary>
 public readonly ref struct OrderRiskAssessedView(ref readonly EngineEvent e)
 {
@@ -140,6 +165,7 @@ public static class EngineEventViews
     public static ParameterChangeView AsParameterChange(this ref readonly EngineEvent e) => new(in e);
     public static OrderTriggeredView AsOrderTriggered(this ref readonly EngineEvent e) => new(in Checked(in e, EventKind.OrderTriggered));
     public static StopAcceptedView AsStopAccepted(this ref readonly EngineEvent e) => new(in Checked(in e, EventKind.StopAccepted));
+    public static TradeView AsTrade(this ref readonly EngineEvent e) => new(in Checked(in e, EventKind.Trade));
     public static OrderRiskAssessedView AsOrderRiskAssessed(this ref readonly EngineEvent e) => new(in Checked(in e, EventKind.OrderRiskAssessed));
     public static OrderRejectedView AsOrderRejected(this ref readonly EngineEvent e) => new(in Checked(in e, EventKind.OrderRejected));
     public static MarkPriceChangedView AsMarkPriceChanged(this ref readonly EngineEvent e) => new(in Checked(in e, EventKind.MarkPriceChanged));

@@ -131,10 +131,14 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         e.Side = taker.Side;
         e.OrderId = taker.OrderId;
         e.AccountId = taker.AccountId;
+        e.ClientOrderId = taker.ClientOrderId;
         e.OtherOrderId = maker.OrderId;
         e.OtherAccountId = maker.AccountId;
+        e.OtherClientOrderId = maker.ClientOrderId;
         e.RemainingLots = taker.QtyLots - taker.FilledLots;
         e.OtherRemainingLots = maker.QtyLots - maker.FilledLots;
+        e.Required = taker.FilledLots;   // TradeView.TakerFilledLots
+        e.Available = maker.FilledLots;  // TradeView.MakerFilledLots
         _sink.OnEvent(in e);
     }
 

@@ -11,16 +11,6 @@ using CoreTif = Aivora.Core.Orders.TimeInForce;
 
 namespace Aivora.Gateway.Outbound;
 
-/// <summary>What the gateway remembers of a live order to report on it: its client id, type, size and fills so far.</summary>
-internal struct LiveOrder
-{
-    public long ClientOrderId;
-    public long QtyLots;
-    public long CumLots;
-    public CoreOrderType Type;
-    public CoreTif TimeInForce;
-}
-
 /// <summary>
 /// Engine events → execution reports on the account's session, encoded in place in the session's
 /// response publication (TryClaim, encode, Commit), each numbered with the session's response
@@ -31,7 +21,6 @@ internal struct LiveOrder
 internal sealed class ExecutionReports
 {
     private readonly Dictionary<int, Session> _sessionByAccount;
-    private readonly Dictionary<long, LiveOrder> _orders;
     private readonly Ledger _ledger;
     private readonly Func<int, Core.Pricing.IndexState> _indexState;
     private BufferClaim _claim;
@@ -41,12 +30,11 @@ internal sealed class ExecutionReports
     private int _whatIfAdlQuantile;
     private int _whatIfAccount;
 
-    public ExecutionReports(Dictionary<int, Session> sessionByAccount, Ledger ledger, Func<int, Core.Pricing.IndexState> indexState, int maxLiveOrders)
+    public ExecutionReports(Dictionary<int, Session> sessionByAccount, Ledger ledger, Func<int, Core.Pricing.IndexState> indexState)
     {
         _sessionByAccount = sessionByAccount;
         _ledger = ledger;
         _indexState = indexState;
-        _orders = new Dictionary<long, LiveOrder>(maxLiveOrders);
     }
 
     /// <summary>The command being run (its type and TIF go into OrderAccepted; a mass cancel's request id into its ack).</summary>
@@ -111,13 +99,6 @@ internal sealed class ExecutionReports
     {
         var fromCurrent = Current.Kind == CommandKind.PlaceOrder && Current.AccountId == e.AccountId && Current.ClientOrderId == e.ClientOrderId;
         var liquidation = e.ClientOrderId == LiquidationOrders.ClientOrderId;
-        _orders[e.OrderId] = new LiveOrder
-        {
-            ClientOrderId = e.ClientOrderId,
-            QtyLots = e.QtyLots,
-            Type = fromCurrent ? Current.Type : CoreOrderType.Limit,
-            TimeInForce = fromCurrent ? Current.TimeInForce : liquidation ? CoreTif.Ioc : CoreTif.Gtc,
-        };
         if (!TryClaim(e.AccountId, OrderAcceptedEncoder.BlockLength, out var session))
         {
             return;
@@ -206,25 +187,12 @@ internal sealed class ExecutionReports
 
     private void Filled(in EngineEvent e, bool taker)
     {
-        var orderId = taker ? e.OrderId : e.OtherOrderId;
-        var accountId = taker ? e.AccountId : e.OtherAccountId;
-        var leaves = taker ? e.RemainingLots : e.OtherRemainingLots;
-        var side = taker ? e.Side : (e.Side == CoreSide.Buy ? CoreSide.Sell : CoreSide.Buy);
+        // The trade carries both sides' client order ids and fills so far: the gateway keeps no copy of the engine's orders.
+        var trade = e.AsTrade();
+        var (orderId, accountId, clientOrderId) = taker ? (trade.TakerOrderId, trade.TakerAccountId, trade.TakerClientOrderId) : (trade.MakerOrderId, trade.MakerAccountId, trade.MakerClientOrderId);
+        var (leaves, cum) = taker ? (trade.TakerRemainingLots, trade.TakerFilledLots) : (trade.MakerRemainingLots, trade.MakerFilledLots);
+        var side = taker ? trade.TakerSide : (trade.TakerSide == CoreSide.Buy ? CoreSide.Sell : CoreSide.Buy);
         var money = taker ? _ledger.LastTakerFill : _ledger.LastMakerFill;
-        long clientOrderId = 0, cum = e.QtyLots;
-        if (_orders.TryGetValue(orderId, out var live))
-        {
-            live.CumLots += e.QtyLots;
-            (clientOrderId, cum) = (live.ClientOrderId, live.CumLots);
-            if (leaves == 0)
-            {
-                _orders.Remove(orderId);
-            }
-            else
-            {
-                _orders[orderId] = live;
-            }
-        }
 
         if (!TryClaim(accountId, OrderFilledEncoder.BlockLength, out var session))
         {
@@ -255,7 +223,6 @@ internal sealed class ExecutionReports
 
     private void Cancelled(in EngineEvent e)
     {
-        _orders.Remove(e.OrderId);
         if (!TryClaim(e.AccountId, OrderCancelledEncoder.BlockLength, out var session))
         {
             return;
@@ -277,12 +244,6 @@ internal sealed class ExecutionReports
 
     private void Amended(in EngineEvent e)
     {
-        if (_orders.TryGetValue(e.OrderId, out var live))
-        {
-            live.QtyLots = e.QtyLots;
-            _orders[e.OrderId] = live;
-        }
-
         if (!TryClaim(e.AccountId, OrderAmendedEncoder.BlockLength, out var session))
         {
             return;
@@ -305,7 +266,6 @@ internal sealed class ExecutionReports
 
     private void Expired(in EngineEvent e)
     {
-        _orders.Remove(e.OrderId);
         if (!TryClaim(e.AccountId, OrderExpiredEncoder.BlockLength, out var session))
         {
             return;
