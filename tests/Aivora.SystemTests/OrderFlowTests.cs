@@ -26,6 +26,8 @@ public sealed class OrderFlowTests : IDisposable
 
     public void Dispose() => _node.Dispose();
 
+    private static long Shown(long liquidationPrice) => liquidationPrice > 0 ? liquidationPrice : long.MinValue;
+
     [Fact]
     public void ShouldAcknowledgeAnOrderWithWhatIfFiguresAndTheFirstSequence()
     {
@@ -91,6 +93,12 @@ public sealed class OrderFlowTests : IDisposable
         Assert.Equal(104_080, takerFill.Fee);
         Assert.Equal(-26_020, makerFill.Fee);
         Assert.Equal(6, _maker.OpenOrders[1].LeavesLots);
+        // Each side's report carries its own account's liquidation price after the fill (null: none).
+        var ledger = _node.Host.StateMachine.Ledger;
+        Assert.Equal(Shown(ledger.LiquidationPrice(1001, 1)), takerFill.LiquidationPrice);
+        Assert.Equal(Shown(ledger.LiquidationPrice(1, 1)), makerFill.LiquidationPrice);
+        Assert.True(makerFill.LiquidationPrice > 0 && takerFill.LiquidationPrice != makerFill.LiquidationPrice,   // the short maker has one, the taker's 100,000 USDT hold 4 lots with none
+            $"taker {takerFill.LiquidationPrice}, maker {makerFill.LiquidationPrice}");
 
         // A second cross on the same maker: its report counts both fills.
         Assert.True(_taker.SendNewOrder(_node.NowNs, 8, 1, Side.Buy, OrdType.Limit, TimeInForce.IOC, 650_500, 3));

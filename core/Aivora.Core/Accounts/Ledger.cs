@@ -29,7 +29,6 @@ public sealed record ContractSpec
     public int DefaultLeverage { get; init; } = 10;
 }
 
-/// <summary>A net (one-way) position: signed lots and the signed cost of the open lots (money).</summary>
 /// <summary>What one fill did to an account's money: the fee charged (negative: a rebate) and the PnL it realized.</summary>
 public struct FillMoney
 {
@@ -37,6 +36,7 @@ public struct FillMoney
     public long RealizedPnl;
 }
 
+/// <summary>A net (one-way) position: signed lots and the signed cost of the open lots (money).</summary>
 public struct Position
 {
     public long QtyLots;
