@@ -16,7 +16,7 @@ public enum OrderFlags : byte
 
     /// <summary>
     /// Acknowledge without the what-if figures (the liquidation price and ADL quantile the account would have if the order
-    /// filled completely): pre-trade risk does not compute them, which is most of what it adds to a new order's cost. The
+    /// filled completely): pre-trade risk does not compute them, the largest single part of what it adds to a new order's cost. The
     /// checks, the margin figure and what the order does are the same. For quotes, whose maker has no use for them.
     /// </summary>
     NoWhatIfs = 8,
