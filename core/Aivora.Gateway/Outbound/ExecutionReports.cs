@@ -5,7 +5,7 @@ using Aivora.Core.Liquidation;
 using Aivora.Exchange;
 using Aivora.Gateway.Sessions;
 using Aivora.Transport.LogBuffer;
-using CoreSide = Aivora.Core.Orders.Side;
+using static Aivora.Core.Orders.SideExtensions;   // Opposite(), without the Core order types the wire's share names with
 using CoreOrderType = Aivora.Core.Orders.OrderType;
 using CoreTif = Aivora.Core.Orders.TimeInForce;
 
@@ -191,7 +191,7 @@ internal sealed class ExecutionReports
         var trade = e.AsTrade();
         var (orderId, accountId, clientOrderId) = taker ? (trade.TakerOrderId, trade.TakerAccountId, trade.TakerClientOrderId) : (trade.MakerOrderId, trade.MakerAccountId, trade.MakerClientOrderId);
         var (leaves, cum) = taker ? (trade.TakerRemainingLots, trade.TakerFilledLots) : (trade.MakerRemainingLots, trade.MakerFilledLots);
-        var side = taker ? trade.TakerSide : (trade.TakerSide == CoreSide.Buy ? CoreSide.Sell : CoreSide.Buy);
+        var side = taker ? trade.TakerSide : trade.TakerSide.Opposite();
         var money = taker ? _ledger.LastTakerFill : _ledger.LastMakerFill;
 
         if (!TryClaim(accountId, OrderFilledEncoder.BlockLength, out var session))

@@ -122,7 +122,7 @@ public static class CascadeSimulator
                 if (lots <= 0) continue;
                 var side = random.Next(100) < 65 ? Side.Buy : Side.Sell;
                 var maker = Makers[random.Next(Makers.Length)];
-                Run(EngineCommand.Limit(now, maker, instrument, clientId++, side == Side.Buy ? Side.Sell : Side.Buy, mark - (mark % Tick(instrument)), lots));
+                Run(EngineCommand.Limit(now, maker, instrument, clientId++, side.Opposite(), mark - (mark % Tick(instrument)), lots));
                 var before = ledger.PositionOf(account, instrument).QtyLots;
                 Run(EngineCommand.Limit(now, account, instrument, clientId++, side, mark - (mark % Tick(instrument)), lots, TimeInForce.Ioc));
                 if (ledger.PositionOf(account, instrument).QtyLots != before) opened++;

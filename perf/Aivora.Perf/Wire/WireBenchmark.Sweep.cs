@@ -9,6 +9,7 @@ using Aivora.Node.Configuration;
 using Aivora.Node.Engine;
 using Aivora.Transport.Driver;
 using HdrHistogram;
+using static Aivora.Core.Orders.SideExtensions;
 using CoreSide = Aivora.Core.Orders.Side;
 using CoreTif = Aivora.Core.Orders.TimeInForce;
 
@@ -32,22 +33,8 @@ public static partial class WireBenchmark
     /// <summary>Fills in the many-fill sweep: about the slowest 0.1 % of `book --workload deep-sweep` (40-44 fills).</summary>
     private const int SweepFills = 40;
 
-    private struct SweepReports : IExecutionReportHandler
-    {
-        public long Accepted, Rejected, Filled, Cancelled;
-        public Aivora.Exchange.RejectReason LastReject;
-
-        public void OnReport(in ExecutionReport r)
-        {
-            switch (r.Kind)
-            {
-                case ReportKind.Accepted: Accepted++; break;
-                case ReportKind.Rejected: Rejected++; LastReject = r.RejectReason; break;
-                case ReportKind.Filled: Filled++; break;
-                case ReportKind.Cancelled: Cancelled++; break;
-            }
-        }
-    }
+    /// <summary>The maker's price on a level of a sweep (0: the best): asks up from the best ask, bids down from the best bid.</summary>
+    private static long SweepPrice(bool makerSells, int level) => makerSells ? SweepBestAsk + (level * SweepStep) : SweepBestBid - (level * SweepStep);
 
     /// <summary>Runs <paramref name="sweeps"/> sweeps of <paramref name="fills"/> fills each (after as many unrecorded ones) and keeps their RESULT line for the end of the run; false (having said why) if an order was rejected or an answer did not come within a second. The turnaround recorder's histograms are reset: the ping-pong's figures were read before.</summary>
     private static bool Sweeps(MediaDriver driver, NodeHost node, ExchangeClient taker, ExchangeClient maker, int fills, int sweeps)
@@ -55,8 +42,8 @@ public static partial class WireBenchmark
         var processing = node.Gateway.Turnaround.Processing;
         var inNode = node.Gateway.Turnaround.InNode;
         var roundTrip = new LongHistogram(10_000_000_000, 3);
-        var takerReports = new SweepReports();
-        var makerReports = new SweepReports();
+        var takerReports = new Acks();
+        var makerReports = new Acks();
         // The maker's key allows 50,000 orders in each second's window: sweeps are paced to 45,000 of its orders a second.
         var sweepTicks = (long)(fills * (double)Stopwatch.Frequency / 45_000);
         var nextSweep = Stopwatch.GetTimestamp();
@@ -70,12 +57,11 @@ public static partial class WireBenchmark
                 while (Stopwatch.GetTimestamp() < nextSweep) driver.DoWork();
                 nextSweep = Stopwatch.GetTimestamp() + sweepTicks;
                 KeepFeeding(node.Clock.NowNs);
-                var makerSide = (s & 1) == 0 ? Side.Sell : Side.Buy;
+                var makerSells = (s & 1) == 0;
                 var accepted = makerReports.Accepted;
                 for (var level = 0; level < fills; level++)
                 {
-                    var price = makerSide == Side.Sell ? SweepBestAsk + (level * SweepStep) : SweepBestBid - (level * SweepStep);
-                    while (!maker.SendNewOrder(0, s_clientOrderId++, 1, makerSide, OrdType.Limit, TimeInForce.GTC, price, 1, OrderFlags.PostOnly | OrderFlags.NoWhatIfs)) driver.DoWork();
+                    while (!maker.SendNewOrder(0, s_clientOrderId++, 1, makerSells ? Side.Sell : Side.Buy, OrdType.Limit, TimeInForce.GTC, SweepPrice(makerSells, level), 1, OrderFlags.PostOnly | OrderFlags.NoWhatIfs)) driver.DoWork();
                 }
 
                 var timeout = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
@@ -86,12 +72,11 @@ public static partial class WireBenchmark
                     if (Stopwatch.GetTimestamp() > timeout || makerReports.Rejected > 0) return Failed($"sweep {s} of {fills} fills: the maker's orders", makerReports);
                 }
 
-                var limit = makerSide == Side.Sell ? SweepBestAsk + ((fills - 1) * SweepStep) : SweepBestBid - ((fills - 1) * SweepStep);
                 var (takerFilled, makerFilled) = (takerReports.Filled, makerReports.Filled);
                 node.Gateway.Turnaround.StartRecording(recorded ? node.Clock.NowNs : long.MaxValue);   // this sweep's message alone
                 node.Gateway.Turnaround.StopRecording(long.MaxValue);
                 var t0 = Stopwatch.GetTimestamp();
-                while (!taker.SendNewOrder(0, s_clientOrderId++, 1, makerSide == Side.Sell ? Side.Buy : Side.Sell, OrdType.Limit, TimeInForce.IOC, limit, fills)) driver.DoWork();
+                while (!taker.SendNewOrder(0, s_clientOrderId++, 1, makerSells ? Side.Buy : Side.Sell, OrdType.Limit, TimeInForce.IOC, SweepPrice(makerSells, fills - 1), fills)) driver.DoWork();
                 timeout = t0 + Stopwatch.Frequency;
                 while (takerReports.Filled < takerFilled + fills)
                 {
@@ -121,7 +106,7 @@ public static partial class WireBenchmark
         return true;
     }
 
-    private static bool Failed(string what, in SweepReports reports)
+    private static bool Failed(string what, in Acks reports)
     {
         Console.Error.WriteLine(reports.Rejected > 0 ? $"wire: {what}: rejected ({reports.LastReject})" : $"wire: {what}: no answer within a second");
         return false;
@@ -160,18 +145,17 @@ public static partial class WireBenchmark
                     machine.Process(in feed);
                 }
 
-                var makerSide = (s & 1) == 0 ? CoreSide.Sell : CoreSide.Buy;
+                var makerSells = (s & 1) == 0;
+                var makerSide = makerSells ? CoreSide.Sell : CoreSide.Buy;
                 for (var level = 0; level < fills; level++)
                 {
-                    var price = makerSide == CoreSide.Sell ? SweepBestAsk + (level * SweepStep) : SweepBestBid - (level * SweepStep);
-                    var quote = EngineCommand.Place(now += 1_000, SweepMaker, 1, clientOrderId++, makerSide, Core.Orders.OrderType.Limit, CoreTif.Gtc, price, 1,
+                    var quote = EngineCommand.Place(now += 1_000, SweepMaker, 1, clientOrderId++, makerSide, Core.Orders.OrderType.Limit, CoreTif.Gtc, SweepPrice(makerSells, level), 1,
                         Core.Orders.OrderFlags.PostOnly | Core.Orders.OrderFlags.NoWhatIfs);
                     machine.Process(in quote);
                 }
 
-                var limit = makerSide == CoreSide.Sell ? SweepBestAsk + ((fills - 1) * SweepStep) : SweepBestBid - ((fills - 1) * SweepStep);
-                var sweep = EngineCommand.Place(now += 1_000, Account, 1, clientOrderId++, makerSide == CoreSide.Sell ? CoreSide.Buy : CoreSide.Sell,
-                    Core.Orders.OrderType.Limit, CoreTif.Ioc, limit, fills);
+                var sweep = EngineCommand.Place(now += 1_000, Account, 1, clientOrderId++, makerSide.Opposite(),
+                    Core.Orders.OrderType.Limit, CoreTif.Ioc, SweepPrice(makerSells, fills - 1), fills);
                 var trades = machine.Engine.Sink.Trades;
                 var t0 = Stopwatch.GetTimestamp();
                 machine.Process(in sweep);

@@ -217,7 +217,8 @@ public static partial class WireBenchmark
 
     private struct Acks : IExecutionReportHandler
     {
-        public long Accepted, Cancelled, Rejected, LastClientOrderId, LastTransactNs;
+        public long Accepted, Cancelled, Rejected, Filled, LastClientOrderId, LastTransactNs;
+        public RejectReason LastReject;
         public long[]? IntendedNs;
         public LongHistogram? Latency;
         public long NowNs;
@@ -234,6 +235,10 @@ public static partial class WireBenchmark
                     break;
                 case ReportKind.Rejected:
                     Rejected++;
+                    LastReject = r.RejectReason;
+                    break;
+                case ReportKind.Filled:
+                    Filled++;
                     break;
                 case ReportKind.Cancelled:
                     Cancelled++;
