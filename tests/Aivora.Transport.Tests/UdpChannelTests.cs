@@ -84,7 +84,7 @@ public sealed class UdpChannelTests
         var pinned = GC.AllocateArray<byte>(10 * 64, pinned: true);
         for (int i = 0; i < pinned.Length; i++) pinned[i] = (byte)(i / 64);
         for (int i = 0; i < 10; i++) sender.QueueSend(pinned.AsSpan(i * 64, 64), destination); // flushes at 4 and 8
-        sender.FlushSends(destination);                                                       // the last 2
+        sender.FlushSends();                                                       // the last 2
 
         var received = ReceiveAll(receiver, 10, out _);
 
@@ -112,7 +112,7 @@ public sealed class UdpChannelTests
         sender.QueueSend(pinned.AsSpan(64, UdpChannel.SendStagingSlotLength), destination);
         pinned.AsSpan(0, 64 + UdpChannel.SendStagingSlotLength).Fill(2);   // after queueing, before the flush
         sender.QueueSend(pinned.AsSpan(0, UdpChannel.SendStagingSlotLength + 1), destination);   // too long to copy: sent from here
-        sender.FlushSends(destination);
+        sender.FlushSends();
 
         var received = ReceiveAll(receiver, 3, out _);
 
@@ -168,7 +168,7 @@ public sealed class UdpChannelTests
         Assert.True(channel.Send(new byte[10], stranger.LocalEndPoint.Serialize())); // the destination is ignored once connected
         channel.QueueSend(pinned, stranger.LocalEndPoint.Serialize());
         channel.QueueSend(pinned, stranger.LocalEndPoint.Serialize());
-        channel.FlushSends(stranger.LocalEndPoint.Serialize());
+        channel.FlushSends();
         Assert.Equal([10, 64, 64], ReceiveAll(peer, 3, out _).Select(d => d.Length));
 
         stranger.Send(new byte[20], channel.LocalEndPoint.Serialize()); // filtered by the kernel

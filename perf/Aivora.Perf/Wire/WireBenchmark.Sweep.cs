@@ -40,7 +40,7 @@ public static partial class WireBenchmark
     private static long SweepPrice(bool makerSells, int level) => makerSells ? SweepBestAsk + (level * SweepStep) : SweepBestBid - (level * SweepStep);
 
     /// <summary>Runs <paramref name="sweeps"/> sweeps of <paramref name="fills"/> fills each (after as many unrecorded ones) and keeps their RESULT line for the end of the run; false (having said why) if an order was rejected or an answer did not come within a second. The turnaround recorder's histograms are reset: the ping-pong's figures were read before.</summary>
-    private static bool Sweeps(MediaDriver driver, NodeHost node, ExchangeClient taker, ExchangeClient maker, int fills, int sweeps)
+    private static bool Sweeps(MediaDriver driver, MediaDriver makerDriver, NodeHost node, ExchangeClient taker, ExchangeClient maker, int fills, int sweeps)
     {
         var processing = node.Gateway.Turnaround.Processing;
         var inNode = node.Gateway.Turnaround.InNode;
@@ -57,20 +57,25 @@ public static partial class WireBenchmark
             inNode.Reset();
             for (var s = 0; s < sweeps; s++)
             {
-                while (Stopwatch.GetTimestamp() < nextSweep) driver.DoWork();
+                while (Stopwatch.GetTimestamp() < nextSweep)
+                {
+                    driver.DoWork();
+                    makerDriver.DoWork();
+                }
+
                 nextSweep = Stopwatch.GetTimestamp() + sweepTicks;
                 KeepFeeding(node.Clock.NowNs);
                 var makerSells = (s & 1) == 0;
                 var accepted = makerReports.Accepted;
                 for (var level = 0; level < fills; level++)
                 {
-                    while (!maker.SendNewOrder(0, s_clientOrderId++, 1, makerSells ? Side.Sell : Side.Buy, OrdType.Limit, TimeInForce.GTC, SweepPrice(makerSells, level), 1, OrderFlags.PostOnly | OrderFlags.NoWhatIfs)) driver.DoWork();
+                    while (!maker.SendNewOrder(0, s_clientOrderId++, 1, makerSells ? Side.Sell : Side.Buy, OrdType.Limit, TimeInForce.GTC, SweepPrice(makerSells, level), 1, OrderFlags.PostOnly | OrderFlags.NoWhatIfs)) makerDriver.DoWork();
                 }
 
                 var timeout = Stopwatch.GetTimestamp() + Stopwatch.Frequency;
                 while (makerReports.Accepted + makerReports.Rejected < accepted + fills)
                 {
-                    driver.DoWork();
+                    makerDriver.DoWork();
                     maker.Poll(0, ref makerReports);
                     if (Stopwatch.GetTimestamp() > timeout || makerReports.Rejected > 0) return Failed($"sweep {s} of {fills} fills: the maker's orders", makerReports);
                 }
@@ -91,7 +96,7 @@ public static partial class WireBenchmark
                 var t1 = Stopwatch.GetTimestamp();
                 while (makerReports.Filled < makerFilled + fills)
                 {
-                    driver.DoWork();
+                    makerDriver.DoWork();
                     maker.Poll(0, ref makerReports);
                     if (Stopwatch.GetTimestamp() > timeout) return Failed($"sweep {s} of {fills} fills: the maker's fills", makerReports);
                 }

@@ -82,7 +82,11 @@ public static partial class WireBenchmark
 
         var driver = MediaDriver.Launch(new DriverOptions { ThreadingMode = ThreadingMode.Invoker });
         var client = new ExchangeClient(driver, Options(gateway, Account));
-        var maker = new ExchangeClient(driver, Options(gateway, SweepMaker));   // rests the orders the sweeps take
+        // The sweeps' maker (it rests the orders the sweeps take) is another client: a driver of its own, serviced while the
+        // sweeps wait for the maker's reports, so the measured client's receive loop reads only its own replies (sharing one
+        // driver, the client would read the maker's fill reports too before its own when both arrive together).
+        var makerDriver = MediaDriver.Launch(new DriverOptions { ThreadingMode = ThreadingMode.Invoker });
+        var maker = new ExchangeClient(makerDriver, Options(gateway, SweepMaker));
         s_marketData = marketData
             ? new MarketDataClient(driver, new MarketDataOptions
             {
@@ -135,13 +139,13 @@ public static partial class WireBenchmark
 
         // Sweeps of one fill and of many (the turnaround's histograms are the sweeps' from here on). The maker logs on now: a
         // session not polled through the ping-pong would miss its heartbeats.
-        if (!LogOn(driver, node, maker))
+        if (!LogOn(makerDriver, node, maker))
         {
             Console.Error.WriteLine("wire: the sweeps' maker could not log on");
             return 1;
         }
 
-        if (!Sweeps(driver, node, client, maker, 1, sweeps) || !Sweeps(driver, node, client, maker, SweepFills, sweeps))
+        if (!Sweeps(driver, makerDriver, node, client, maker, 1, sweeps) || !Sweeps(driver, makerDriver, node, client, maker, SweepFills, sweeps))
         {
             return 1;   // Sweeps said what failed
         }
@@ -156,6 +160,7 @@ public static partial class WireBenchmark
         engine.Join();
         client.Dispose();
         maker.Dispose();
+        makerDriver.Dispose();
         s_marketData?.Dispose();
         feeder.Dispose();
         s_feederDriver.Dispose();

@@ -36,6 +36,13 @@ internal sealed class SenderAgent : IAgent
 
     public void Add(NetworkPublication publication) => _added.Enqueue(publication);
 
+    /// <summary>
+    /// The driver's shared send socket (<see cref="DriverOptions.ShareSendSocket"/>), or null: the publications on it queue
+    /// their DATA there, and this agent flushes it after the send-first publications and again at the end of each pass.
+    /// Set by the driver before the first publication on it is added (the queue hands that one over after it).
+    /// </summary>
+    internal UdpChannel? SharedSend;
+
     public int DoWork(long nowNs)
     {
         int work = 0;
@@ -49,22 +56,39 @@ internal sealed class SenderAgent : IAgent
         }
         var publications = _publications;
         var polled = _controlPoller is not null && PollControlIfDue(nowNs, publications);
+        // Each group (send-first, then the rest) batches its DATA on the shared send socket only when two or more of its
+        // publications on that socket have some waiting: a lone one sends through its own connected socket.
+        var shared = SharedSend;
+        bool batchFirst = shared is not null && SharersWithData(publications, 0, _sendFirstCount) > 1;
+        bool batchRest = shared is not null && SharersWithData(publications, _sendFirstCount, publications.Length) > 1;
         bool anyClosed = false;
         for (int i = 0; i < publications.Length; i++)
         {
             var publication = publications[i];
-            work += _controlPoller is null ? publication.DoWork(nowNs)
-                : publication.DoWork(nowNs, !polled ? ControlRead.NotPolled
-                    : _controlReady[i] || publication.Channel.HasPending ? ControlRead.Read : ControlRead.NothingWaiting);
+            var batch = i < _sendFirstCount ? batchFirst : batchRest;
+            work += publication.DoWork(nowNs, _controlPoller is null ? ControlRead.OwnSchedule : !polled ? ControlRead.NotPolled
+                    : _controlReady[i] || publication.Channel.HasPending ? ControlRead.Read : ControlRead.NothingWaiting, batch);
             anyClosed |= publication.IsClosed;
-            if (i == _sendFirstCount - 1 && work > 0) Volatile.Write(ref SendFirstDoneTimestamp, System.Diagnostics.Stopwatch.GetTimestamp());
+            if (i == _sendFirstCount - 1)
+            {
+                SharedSend?.FlushSends();   // the send-first publications' DATA, in one call
+                if (work > 0) Volatile.Write(ref SendFirstDoneTimestamp, System.Diagnostics.Stopwatch.GetTimestamp());
+            }
         }
+        SharedSend?.FlushSends();
         if (anyClosed)
         {
             foreach (var publication in publications.Where(p => p.IsClosed)) publication.Dispose();
             Replace(publications.Where(p => !p.IsClosed).ToArray());
         }
         return work;
+    }
+
+    private static int SharersWithData(NetworkPublication[] publications, int from, int to)
+    {
+        int n = 0;
+        for (int i = from; i < to; i++) n += publications[i].SharesSendSocket && publications[i].HasDataToSend ? 1 : 0;
+        return n;
     }
 
     // Whether the publications' sockets were polled for readiness this pass (_controlReady then says which have frames): at
@@ -96,6 +120,8 @@ internal sealed class SenderAgent : IAgent
         while (_added.TryDequeue(out var publication)) publication.Dispose();
         foreach (var publication in _publications) publication.Dispose();
         Replace([]);
+        SharedSend?.FlushSends();
+        SharedSend?.Dispose();
     }
 }
 

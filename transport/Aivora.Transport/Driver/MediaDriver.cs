@@ -1,3 +1,4 @@
+using System.Net;
 using Aivora.Transport.Agents;
 using Aivora.Transport.Counters;
 using Aivora.Transport.Uri;
@@ -34,6 +35,14 @@ public sealed class DriverOptions
     /// <summary>Connect unicast publications' sockets to their endpoint (the C driver's <c>connect</c>, on by default).</summary>
     public bool ConnectSendSockets { get; init; } = true;
     /// <summary>
+    /// Unicast publications send their DATA through one socket the driver owns, flushed once per sender pass (one
+    /// <c>sendmmsg</c> for every publication with data, instead of one each; on by default). Each keeps a socket of its own
+    /// on the same port (SO_REUSEPORT), connected to its endpoint, for the control frames coming back. Needs native I/O and
+    /// connected send sockets; a publication to an endpoint another sharing publication already sends to gets a port of its
+    /// own (two connected sockets on one port with one peer could not tell their control frames apart).
+    /// </summary>
+    public bool ShareSendSocket { get; init; } = true;
+    /// <summary>
     /// Seeded loss injection per direction, as Aeron's loss generators (tests and drills only): on the
     /// data this driver's subscriptions receive, and on the control frames (SM, NAK) its publications
     /// receive. Called once per subscription / publication with a running index, so each gets its own seed.
@@ -52,6 +61,8 @@ public sealed class DriverOptions
 public sealed class MediaDriver : IDisposable
 {
     private readonly DriverOptions _options;
+    private UdpChannel? _sharedSend;                        // DriverOptions.ShareSendSocket: created with the first sharing publication
+    private readonly List<NetworkPublication> _sharers = [];   // the publications on it (closed ones pruned when one is added)
     private readonly SenderAgent _sender = new();
     private readonly ReceiverAgent _receiver = new();
     private readonly ConductorAgent _conductor;
@@ -111,7 +122,7 @@ public sealed class MediaDriver : IDisposable
         var endpoint = uri.Endpoint ?? throw new FormatException($"'{channel}': a publication needs endpoint=host:port");
         int initialTermId = uri.InitialTermId ?? Random.Shared.Next(int.MinValue, int.MaxValue);
         var publication = new NetworkPublication(endpoint, streamId, uri.SessionId ?? NetworkPublication.RandomSessionId(), initialTermId,
-            uri.TermLength, uri.Mtu, _options.Io, uri.InterfaceAddress, uri.Ttl, uri.FlowControl, _options.ConnectSendSockets)
+            uri.TermLength, uri.Mtu, _options.Io, uri.InterfaceAddress, uri.Ttl, uri.FlowControl, _options.ConnectSendSockets, SharedSendFor(endpoint))
         {
             LingerNs = uri.LingerNs ?? NetworkPublication.DefaultLingerNs,
             SendFirst = sendFirst,
@@ -120,12 +131,43 @@ public sealed class MediaDriver : IDisposable
                 ? LogBuffer.LogBufferDescriptor.ComputePosition(termId, uri.TermOffset!.Value, LogBuffer.LogBufferDescriptor.PositionBitsToShift(uri.TermLength), initialTermId)
                 : 0,
         };
+        if (publication.SharesSendSocket) _sharers.Add(publication);
         ApplySocketBuffers(publication.Channel, uri);
         if (_options.ControlLoss is { } controlLoss) publication.ControlLoss = controlLoss(_publicationsAdded);
         _publicationsAdded++;
         _sender.Add(publication);
         return publication;
     }
+
+    // The driver's shared send socket for a new unicast publication to this endpoint, or null: sharing is off, not possible
+    // here, or a live sharing publication already sends there (cold path: a publication is being added).
+    private UdpChannel? SharedSendFor(IPEndPoint endpoint)
+    {
+        if (!_options.ShareSendSocket || !_options.ConnectSendSockets || UdpChannel.IsMulticast(endpoint.Address) || _options.Io == DatagramIo.Managed) return null;
+        _sharers.RemoveAll(p => p.IsClosed);
+        if (_sharers.Any(p => p.Endpoint.Equals(endpoint))) return null;
+        if (_sharedSend is null)
+        {
+            var channel = UdpChannel.Bind(new IPEndPoint(IPAddress.Any, 0), _options.Io, batchLength: 1, slotLength: 64, socketBufferBytes: 4096,
+                reusePort: true, sendBatchLength: SharedSendBatchLength);
+            if (channel.Io != DatagramIo.Native)
+            {
+                channel.Dispose();   // managed I/O sends one datagram a call anyway: nothing to share
+                return null;
+            }
+
+            _sharedSend = channel;
+            _sender.SharedSend = channel;   // before the first publication on it reaches the sender (through its queue)
+        }
+
+        return _sharedSend;
+    }
+
+    /// <summary>The shared send socket (<see cref="DriverOptions.ShareSendSocket"/>), once a publication uses it; tests read its send calls.</summary>
+    internal UdpChannel? SharedSend => _sharedSend;
+
+    /// <summary>Datagrams the shared send socket queues before a full queue flushes itself: several sessions' replies in one call.</summary>
+    public const int SharedSendBatchLength = 32;
 
     /// <summary>
     /// A subscription bound to <paramref name="channel"/>'s endpoint (<c>session-id=</c> admits one publisher,

@@ -27,7 +27,7 @@ public enum DatagramIo
 /// </summary>
 public sealed unsafe class UdpChannel : IDisposable
 {
-    /// <summary>Datagrams per sendmmsg, as the C driver's default (aeron-wire.md §5).</summary>
+    /// <summary>Datagrams per sendmmsg, as the C driver's default (aeron-wire.md §5); a send socket several publications share queues more (<see cref="Bind"/>).</summary>
     public const int SendBatchLength = 4;
     private const int NameLength = 16; // sockaddr_in
 
@@ -43,8 +43,10 @@ public sealed unsafe class UdpChannel : IDisposable
     private int _received, _next;
     private bool _burst;   // the last receive call found data: more may be waiting, so the next one reads a batch
 
-    private readonly LibC.MMsgHdr[] _sendVector = GC.AllocateArray<LibC.MMsgHdr>(SendBatchLength, pinned: true);
-    private readonly LibC.IoVec[] _sendIov = GC.AllocateArray<LibC.IoVec>(SendBatchLength, pinned: true);
+    private readonly LibC.MMsgHdr[] _sendVector;   // pinned, one per queued datagram
+    private readonly LibC.IoVec[] _sendIov;         // pinned
+    private readonly byte[] _sendNames;             // pinned: each queued datagram's destination (sockaddr_in)
+    private readonly SocketAddress?[] _sendDestinations;   // the same, for the managed path and single sends
 
     /// <summary>Longest datagram <see cref="QueueSend"/> copies into <see cref="_sendStaging"/> (any MTU up to a page; a longer one goes out from where it is).</summary>
     internal const int SendStagingSlotLength = 4096;
@@ -54,7 +56,7 @@ public sealed unsafe class UdpChannel : IDisposable
     // costs ~11 us (a C probe sending from a 3 MiB ring: 98 % of the sends that began a page over 8 us, none elsewhere,
     // none on the second lap); a 32-byte ping-pong paid it once per 64 round trips on each side. The copy is a few tens of
     // nanoseconds for an MTU.
-    private readonly byte[] _sendStaging = GC.AllocateArray<byte>(SendBatchLength * SendStagingSlotLength, pinned: true);
+    private readonly byte[] _sendStaging;
     private int _queued;
     private bool _connected;
 
@@ -73,8 +75,12 @@ public sealed unsafe class UdpChannel : IDisposable
     /// <summary>Receive calls made, whether or not they found data (a busy-polling receiver's cost: one system call each).</summary>
     public long ReceiveAttempts { get; private set; }
     public long ReceivedDatagrams { get; private set; }
+    /// <summary>Send system calls made (a <c>sendmmsg</c> of a batch counts once).</summary>
+    public long SendCalls { get; private set; }
+    /// <summary>Datagrams <see cref="QueueSend"/> holds before a full queue flushes itself.</summary>
+    public int QueueLength => _sendVector.Length;
 
-    private UdpChannel(Socket socket, DatagramIo io, int batchLength, int slotLength)
+    private UdpChannel(Socket socket, DatagramIo io, int batchLength, int slotLength, int sendBatchLength)
     {
         _socket = socket;
         Io = io;
@@ -92,7 +98,12 @@ public sealed unsafe class UdpChannel : IDisposable
             _receiveIov[i] = new LibC.IoVec { Base = Pin(_slots, i * slotLength), Length = (nuint)slotLength };
             _receiveVector[i].Header = new LibC.MsgHdr { Name = Pin(_names, i * NameLength), Iov = (LibC.IoVec*)Unsafe.AsPointer(ref _receiveIov[i]), IovLength = 1 };
         }
-        for (int i = 0; i < SendBatchLength; i++)
+        _sendVector = GC.AllocateArray<LibC.MMsgHdr>(sendBatchLength, pinned: true);
+        _sendIov = GC.AllocateArray<LibC.IoVec>(sendBatchLength, pinned: true);
+        _sendNames = GC.AllocateArray<byte>(sendBatchLength * NameLength, pinned: true);
+        _sendDestinations = new SocketAddress?[sendBatchLength];
+        _sendStaging = GC.AllocateArray<byte>(sendBatchLength * SendStagingSlotLength, pinned: true);
+        for (int i = 0; i < sendBatchLength; i++)
         {
             _sendVector[i].Header.Iov = (LibC.IoVec*)Unsafe.AsPointer(ref _sendIov[i]);
             _sendVector[i].Header.IovLength = 1;
@@ -101,13 +112,18 @@ public sealed unsafe class UdpChannel : IDisposable
 
     /// <summary>
     /// A socket bound to <paramref name="endpoint"/> (a subscription's endpoint, or port 0 for a publication).
-    /// <paramref name="batchLength"/> datagrams of up to <paramref name="slotLength"/> bytes are read per receive call.
+    /// <paramref name="batchLength"/> datagrams of up to <paramref name="slotLength"/> bytes are read per receive call, and
+    /// <paramref name="sendBatchLength"/> are queued per <c>sendmmsg</c>. With <paramref name="reusePort"/> (SO_REUSEPORT) other
+    /// sockets may bind the same port: a connected one among them receives its peer's datagrams (see
+    /// <see cref="MediaDriver"/>'s shared send socket).
     /// </summary>
     public static UdpChannel Bind(IPEndPoint endpoint, DatagramIo io = DatagramIo.Auto, int batchLength = 16,
-        int slotLength = MaxUdpPayloadLength, int socketBufferBytes = 2 * 1024 * 1024, bool reuseAddress = false)
+        int slotLength = MaxUdpPayloadLength, int socketBufferBytes = 2 * 1024 * 1024, bool reuseAddress = false,
+        bool reusePort = false, int sendBatchLength = SendBatchLength)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchLength, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(slotLength, 64);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sendBatchLength, 1);
         if (endpoint.AddressFamily != AddressFamily.InterNetwork) throw new NotSupportedException($"{endpoint}: only IPv4 endpoints are supported");
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { Blocking = false };
         try
@@ -115,8 +131,9 @@ public sealed unsafe class UdpChannel : IDisposable
             socket.ReceiveBufferSize = socketBufferBytes;
             socket.SendBufferSize = socketBufferBytes;
             if (reuseAddress) socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            if (reusePort) socket.SetRawSocketOption(LibC.SolSocket, LibC.SoReusePort, BitConverter.GetBytes(1));
             socket.Bind(endpoint);
-            return new UdpChannel(socket, Resolve(io), batchLength, slotLength);
+            return new UdpChannel(socket, Resolve(io), batchLength, slotLength, sendBatchLength);
         }
         catch
         {
@@ -271,6 +288,7 @@ public sealed unsafe class UdpChannel : IDisposable
     /// <summary>Sends one datagram; a full socket buffer or an unreachable peer counts as a drop (UDP semantics), never an exception.</summary>
     public bool Send(ReadOnlySpan<byte> datagram, SocketAddress destination)
     {
+        SendCalls++;
         if (Io == DatagramIo.Native)
         {
             fixed (byte* bytes = datagram)
@@ -295,7 +313,9 @@ public sealed unsafe class UdpChannel : IDisposable
     }
 
     /// <summary>
-    /// Queues a datagram for <see cref="FlushSends"/>, flushing when the batch is full. One of up to
+    /// Queues a datagram to <paramref name="destination"/> for <see cref="FlushSends"/>, flushing when the queue is full
+    /// (<see cref="QueueLength"/>). Datagrams to different destinations may share one flush (one <c>sendmmsg</c>: each
+    /// entry carries its own address; a connected socket sends every one to its peer). One of up to
     /// <see cref="SendStagingSlotLength"/> bytes is copied into the channel's own send slots (see <see cref="_sendStaging"/>);
     /// a longer one is sent from where it is, so its bytes must stay there until flushed: pass only spans over pinned
     /// memory (the log's terms are).
@@ -314,31 +334,31 @@ public sealed unsafe class UdpChannel : IDisposable
             from = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(pinnedDatagram));
         }
         _sendIov[_queued] = new LibC.IoVec { Base = from, Length = (nuint)pinnedDatagram.Length };
-        if (++_queued == SendBatchLength) FlushSends(destination);
+        _sendDestinations[_queued] = destination;
+        var name = destination.Buffer.Span[..Math.Min(destination.Size, NameLength)];
+        name.CopyTo(_sendNames.AsSpan(_queued * NameLength, NameLength));
+        _sendVector[_queued].Header.Name = _connected ? null : Pin(_sendNames, _queued * NameLength);
+        _sendVector[_queued].Header.NameLength = _connected ? 0 : (uint)name.Length;
+        if (++_queued == _sendVector.Length) FlushSends();
     }
 
-    /// <summary>Sends the queued datagrams: one sendmmsg on the native path.</summary>
-    internal void FlushSends(SocketAddress destination)
+    /// <summary>Sends the queued datagrams, each to its own destination: one sendmmsg on the native path.</summary>
+    internal void FlushSends()
     {
         if (_queued == 0) return;
         int queued = _queued;
         _queued = 0;
         if (Io != DatagramIo.Native || queued == 1)
         {
-            for (int i = 0; i < queued; i++) Send(new ReadOnlySpan<byte>(_sendIov[i].Base, (int)_sendIov[i].Length), destination);
+            for (int i = 0; i < queued; i++) Send(new ReadOnlySpan<byte>(_sendIov[i].Base, (int)_sendIov[i].Length), _sendDestinations[i]!);
             return;
         }
-        fixed (byte* name = destination.Buffer.Span)
         fixed (LibC.MMsgHdr* vector = _sendVector)
         {
-            for (int i = 0; i < queued; i++)
-            {
-                vector[i].Header.Name = _connected ? null : name;
-                vector[i].Header.NameLength = _connected ? 0 : (uint)destination.Size;
-            }
             int sent = 0;
             while (sent < queued)
             {
+                SendCalls++;
                 int n = LibC.SendMMsg(_fd, vector + sent, (uint)(queued - sent), LibC.MsgDontWait);
                 if (n <= 0)
                 {

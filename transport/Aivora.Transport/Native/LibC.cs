@@ -19,6 +19,7 @@ internal static unsafe partial class LibC
     // SOL_SOCKET / IPPROTO_IP options used for socket tuning and multicast.
     public const int SolSocket = 1;
     public const int SoBusyPoll = 46;
+    public const int SoReusePort = 15;
     public const int IpProtoIp = 0;
     public const int IpMulticastTtl = 33;
     public const int IpMulticastLoop = 34;
