@@ -41,7 +41,13 @@ internal sealed class SenderAgent : IAgent
     /// their DATA there, and this agent flushes it after the send-first publications and again at the end of each pass.
     /// Set by the driver before the first publication on it is added (the queue hands that one over after it).
     /// </summary>
-    internal UdpChannel? SharedSend;
+    internal UdpChannel? SharedSend
+    {
+        get => Volatile.Read(ref _sharedSend);
+        set => Volatile.Write(ref _sharedSend, value);   // written by the thread adding publications, read by this agent's
+    }
+
+    private UdpChannel? _sharedSend;
 
     public int DoWork(long nowNs)
     {
@@ -71,11 +77,11 @@ internal sealed class SenderAgent : IAgent
             anyClosed |= publication.IsClosed;
             if (i == _sendFirstCount - 1)
             {
-                SharedSend?.FlushSends();   // the send-first publications' DATA, in one call
+                shared?.FlushSends();   // the send-first publications' DATA, in one call
                 if (work > 0) Volatile.Write(ref SendFirstDoneTimestamp, System.Diagnostics.Stopwatch.GetTimestamp());
             }
         }
-        SharedSend?.FlushSends();
+        shared?.FlushSends();
         if (anyClosed)
         {
             foreach (var publication in publications.Where(p => p.IsClosed)) publication.Dispose();
