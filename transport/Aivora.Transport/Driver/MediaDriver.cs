@@ -35,11 +35,12 @@ public sealed class DriverOptions
     /// <summary>Connect unicast publications' sockets to their endpoint (the C driver's <c>connect</c>, on by default).</summary>
     public bool ConnectSendSockets { get; init; } = true;
     /// <summary>
-    /// Unicast publications send their DATA through one socket the driver owns, flushed once per sender pass (one
-    /// <c>sendmmsg</c> for every publication with data, instead of one each; on by default). Each keeps a socket of its own
-    /// on the same port (SO_REUSEPORT), connected to its endpoint, for the control frames coming back. Needs native I/O and
-    /// connected send sockets; a publication to an endpoint another sharing publication already sends to gets a port of its
-    /// own (two connected sockets on one port with one peer could not tell their control frames apart).
+    /// Unicast publications may send their DATA through one socket the driver owns (on by default): in a sender pass where two
+    /// or more of them have DATA waiting, it leaves in one <c>sendmmsg</c> instead of one call each; a lone one sends through
+    /// its own socket. Each keeps that socket of its own on the same port (SO_REUSEPORT), connected to its endpoint, for the
+    /// control frames coming back and its SETUPs, heartbeats and retransmits. Needs Linux, native I/O and connected send
+    /// sockets; a publication to an endpoint another sharing publication already sends to gets a port of its own (two
+    /// connected sockets on one port with one peer could not tell their control frames apart).
     /// </summary>
     public bool ShareSendSocket { get; init; } = true;
     /// <summary>
@@ -143,7 +144,10 @@ public sealed class MediaDriver : IDisposable
     // here, or a live sharing publication already sends there (cold path: a publication is being added).
     private UdpChannel? SharedSendFor(IPEndPoint endpoint)
     {
-        if (!_options.ShareSendSocket || !_options.ConnectSendSockets || UdpChannel.IsMulticast(endpoint.Address) || _options.Io == DatagramIo.Managed) return null;
+        // SO_REUSEPORT's value and the kernel's preference for the connected socket whose peer matches are Linux's.
+        var possible = _options.ShareSendSocket && _options.ConnectSendSockets && !UdpChannel.IsMulticast(endpoint.Address)
+            && _options.Io != DatagramIo.Managed && OperatingSystem.IsLinux();
+        if (!possible) return null;
         _sharers.RemoveAll(p => p.IsClosed);
         if (_sharers.Any(p => p.Endpoint.Equals(endpoint))) return null;
         if (_sharedSend is null)
