@@ -152,8 +152,7 @@ public sealed class MediaDriver : IDisposable
         if (_sharers.Any(p => p.Endpoint.Equals(endpoint))) return null;
         if (_sharedSend is null)
         {
-            var channel = UdpChannel.Bind(new IPEndPoint(IPAddress.Any, 0), _options.Io, batchLength: 1, slotLength: 64, socketBufferBytes: 4096,
-                reusePort: true, sendBatchLength: SharedSendBatchLength);
+            var channel = UdpChannel.BindSharedSend(_options.Io, SharedSendBatchLength);
             if (channel.Io != DatagramIo.Native)
             {
                 channel.Dispose();   // managed I/O sends one datagram a call anyway: nothing to share
