@@ -176,4 +176,23 @@ public sealed class UdpChannelTests
         Assert.Equal(30, Assert.Single(ReceiveAll(channel, 1, out _)).Length);
         Assert.False(channel.TryReceive(out _, out _));
     }
+
+    [Fact]
+    public void A_datagram_the_kernel_refuses_from_a_shared_queue_counts_to_the_channel_it_was_queued_for()
+    {
+        using var receiver = UdpChannel.Bind(AnyLoopback, DatagramIo.Native);
+        using var shared = UdpChannel.Bind(AnyLoopback, DatagramIo.Native, sendBatchLength: 8);
+        using var first = UdpChannel.Bind(AnyLoopback, DatagramIo.Native);
+        using var second = UdpChannel.Bind(AnyLoopback, DatagramIo.Native);
+        var destination = receiver.LocalEndPoint.Serialize();
+        var small = GC.AllocateArray<byte>(64, pinned: true);
+        var tooLong = GC.AllocateArray<byte>(70_000, pinned: true);   // over UDP's 65,507-byte payload: EMSGSIZE
+
+        shared.QueueSend(small, destination, first);
+        shared.QueueSend(tooLong, destination, second);
+        shared.FlushSends();
+
+        Assert.Equal(64, Assert.Single(ReceiveAll(receiver, 1, out _)).Length);
+        Assert.Equal((0L, 1L, 0L), (first.SendFailures, second.SendFailures, shared.SendFailures));
+    }
 }

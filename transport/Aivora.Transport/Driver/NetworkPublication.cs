@@ -534,7 +534,7 @@ public sealed class NetworkPublication : IDisposable
             int window = (int)Math.Min(_senderLimit - _senderPosition, int.MaxValue);
             var datagram = _log.NextDatagram(_senderPosition, window, out int advance);
             if (advance == 0) break;
-            channel.QueueSend(datagram, _destination); // batched: one sendmmsg per few datagrams
+            channel.QueueSend(datagram, _destination, _channel); // batched: one sendmmsg per few datagrams; failures count to this publication's channel
             _senderPosition += advance;
             _timeOfLastDataNs = nowNs;
             Counters.DataDatagramsSent++;

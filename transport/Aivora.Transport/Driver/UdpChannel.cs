@@ -47,6 +47,7 @@ public sealed unsafe class UdpChannel : IDisposable
     private readonly LibC.IoVec[] _sendIov;         // pinned
     private readonly byte[] _sendNames;             // pinned: each queued datagram's destination (sockaddr_in)
     private readonly SocketAddress?[] _sendDestinations;   // the same, for the managed path and single sends
+    private readonly UdpChannel?[] _sendOwners;    // whose SendFailures a queued datagram's failure counts to (a shared socket's: its publication's own channel)
 
     /// <summary>Longest datagram <see cref="QueueSend"/> copies into <see cref="_sendStaging"/> (any MTU up to a page; a longer one goes out from where it is).</summary>
     internal const int SendStagingSlotLength = 4096;
@@ -68,7 +69,7 @@ public sealed unsafe class UdpChannel : IDisposable
     public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
     /// <summary>The underlying socket, for socket options (multicast membership, buffers).</summary>
     public Socket Socket => _socket;
-    /// <summary>Datagrams the OS refused to send.</summary>
+    /// <summary>Datagrams the OS refused to send: this channel's own, and those queued on a shared send socket for it.</summary>
     public long SendFailures { get; private set; }
     /// <summary>Receive system calls that returned at least one datagram, and the datagrams they returned.</summary>
     public long ReceiveCalls { get; private set; }
@@ -102,6 +103,7 @@ public sealed unsafe class UdpChannel : IDisposable
         _sendIov = GC.AllocateArray<LibC.IoVec>(sendBatchLength, pinned: true);
         _sendNames = GC.AllocateArray<byte>(sendBatchLength * NameLength, pinned: true);
         _sendDestinations = new SocketAddress?[sendBatchLength];
+        _sendOwners = new UdpChannel?[sendBatchLength];
         _sendStaging = GC.AllocateArray<byte>(sendBatchLength * SendStagingSlotLength, pinned: true);
         for (int i = 0; i < sendBatchLength; i++)
         {
@@ -320,6 +322,15 @@ public sealed unsafe class UdpChannel : IDisposable
     /// <summary>Sends one datagram; a full socket buffer or an unreachable peer counts as a drop (UDP semantics), never an exception.</summary>
     public bool Send(ReadOnlySpan<byte> datagram, SocketAddress destination)
     {
+        if (SendOne(datagram, destination)) return true;
+        SendFailures++;
+        return false;
+    }
+
+    // One datagram, one system call; a failure is the caller's to count (to this channel, or to the one a queued datagram
+    // is charged to).
+    private bool SendOne(ReadOnlySpan<byte> datagram, SocketAddress destination)
+    {
         SendCalls++;
         if (Io == DatagramIo.Native)
         {
@@ -328,10 +339,8 @@ public sealed unsafe class UdpChannel : IDisposable
             {
                 // Connected: no address (the kernel uses the peer and its cached route).
                 byte* to = _connected ? null : name;
-                if (LibC.SendTo(_fd, bytes, (nuint)datagram.Length, LibC.MsgDontWait, to, _connected ? 0 : (uint)destination.Size) == datagram.Length) return true;
+                return LibC.SendTo(_fd, bytes, (nuint)datagram.Length, LibC.MsgDontWait, to, _connected ? 0 : (uint)destination.Size) == datagram.Length;
             }
-            SendFailures++;
-            return false;
         }
         try
         {
@@ -339,7 +348,6 @@ public sealed unsafe class UdpChannel : IDisposable
         }
         catch (SocketException)
         {
-            SendFailures++;
             return false;
         }
     }
@@ -352,7 +360,7 @@ public sealed unsafe class UdpChannel : IDisposable
     /// a longer one is sent from where it is, so its bytes must stay there until flushed: pass only spans over pinned
     /// memory (the log's terms are).
     /// </summary>
-    internal void QueueSend(ReadOnlySpan<byte> pinnedDatagram, SocketAddress destination)
+    internal void QueueSend(ReadOnlySpan<byte> pinnedDatagram, SocketAddress destination, UdpChannel? chargeFailuresTo = null)
     {
         byte* from;
         if (pinnedDatagram.Length <= SendStagingSlotLength)
@@ -367,6 +375,7 @@ public sealed unsafe class UdpChannel : IDisposable
         }
         _sendIov[_queued] = new LibC.IoVec { Base = from, Length = (nuint)pinnedDatagram.Length };
         _sendDestinations[_queued] = destination;
+        _sendOwners[_queued] = chargeFailuresTo ?? this;
         var name = destination.Buffer.Span[..Math.Min(destination.Size, NameLength)];
         name.CopyTo(_sendNames.AsSpan(_queued * NameLength, NameLength));
         _sendVector[_queued].Header.Name = _connected ? null : Pin(_sendNames, _queued * NameLength);
@@ -382,7 +391,11 @@ public sealed unsafe class UdpChannel : IDisposable
         _queued = 0;
         if (Io != DatagramIo.Native || queued == 1)
         {
-            for (int i = 0; i < queued; i++) Send(new ReadOnlySpan<byte>(_sendIov[i].Base, (int)_sendIov[i].Length), _sendDestinations[i]!);
+            for (int i = 0; i < queued; i++)
+            {
+                if (!SendOne(new ReadOnlySpan<byte>(_sendIov[i].Base, (int)_sendIov[i].Length), _sendDestinations[i]!)) _sendOwners[i]!.SendFailures++;
+            }
+
             return;
         }
         fixed (LibC.MMsgHdr* vector = _sendVector)
@@ -394,7 +407,8 @@ public sealed unsafe class UdpChannel : IDisposable
                 int n = LibC.SendMMsg(_fd, vector + sent, (uint)(queued - sent), LibC.MsgDontWait);
                 if (n <= 0)
                 {
-                    SendFailures += queued - sent; // the rest is dropped, as a full buffer drops a datagram
+                    // The rest is dropped, as a full buffer drops a datagram: each counted to the channel it was queued for.
+                    for (int i = sent; i < queued; i++) _sendOwners[i]!.SendFailures++;
                     break;
                 }
                 sent += n;
