@@ -24,6 +24,16 @@ namespace Aivora.Node;
 /// </summary>
 public static class Program
 {
+    /// <summary>
+    /// What a market-data line adds when the client received fewer messages than the node sent and exactly the missing ones
+    /// are numbered after the last it read: published after it stopped reading (the load stops before the node, and a clock
+    /// tick's price updates can fall between). Anything else (a drop, a gap) is left to the figures as they are.
+    /// </summary>
+    internal static string UnreadTail(long sent, long lastSequenceSent, long received, long lastSequenceReceived) =>
+        received < sent && lastSequenceReceived > 0 && sent - received == lastSequenceSent - lastSequenceReceived
+            ? $", {sent - received:N0} published after the client stopped reading"
+            : "";
+
     public static int Main(string[] args)
     {
         var options = NodeOptions.Parse(args, out var error);
@@ -206,7 +216,7 @@ public static class Program
 
         var md = g.MarketData;
         var client = load.MarketData;
-        Console.WriteLine($"market data (node sent / client received, gaps seen): L2 {md.Book.Messages:N0} / {client.Book.Messages:N0} ({client.Book.Gaps} gaps), trades {md.Trades.Messages:N0} / {client.Trades.Messages:N0} ({client.Trades.Gaps} gaps), L3 {md.Orders.Messages:N0} (no subscriber here), status {md.Status.Messages:N0} / {client.Status.Messages:N0} ({client.Status.Gaps} gaps), snapshots {md.Snapshots.Messages:N0} / {client.Snapshots.Messages:N0}; books recovered from snapshots {client.Recoveries}");
+        Console.WriteLine($"market data (node sent / client received, gaps seen): L2 {md.Book.Messages:N0} / {client.Book.Messages:N0} ({client.Book.Gaps} gaps{UnreadTail(md.Book.Messages, md.Book.Sequence, client.Book.Messages, client.Book.LastSequence)}), trades {md.Trades.Messages:N0} / {client.Trades.Messages:N0} ({client.Trades.Gaps} gaps{UnreadTail(md.Trades.Messages, md.Trades.Sequence, client.Trades.Messages, client.Trades.LastSequence)}), L3 {md.Orders.Messages:N0} (no subscriber here), status {md.Status.Messages:N0} / {client.Status.Messages:N0} ({client.Status.Gaps} gaps{UnreadTail(md.Status.Messages, md.Status.Sequence, client.Status.Messages, client.Status.LastSequence)}), snapshots {md.Snapshots.Messages:N0} / {client.Snapshots.Messages:N0}; books recovered from snapshots {client.Recoveries}");
 
         Span<LevelView> depth = new LevelView[node.Config.MaxPriceLevelsPerSide];
         foreach (var spec in instruments)
