@@ -212,7 +212,7 @@ public static class Program
         var rejects = new List<string>();
         for (var r = 0; r < 128; r++) if (c.RejectsByReason[r] > 0) rejects.Add($"{(RejectReason)r} {c.RejectsByReason[r]:N0}");
         Console.WriteLine($"rejects by reason: {(rejects.Count == 0 ? "none" : string.Join(", ", rejects))}");
-        Console.WriteLine($"out: {g.ReportsSent:N0} execution reports sent ({g.ReportsDropped:N0} dropped for back-pressure); clients received {load.ReportsReceived:N0}, response-sequence gaps {load.SequenceGaps:N0}; makers sent {load.MakerOrdersSent:N0} orders ({load.MakerRejects:N0} rejected), takers {load.TakerOrdersSent:N0} IOC orders ({load.TakerFills:N0} fills)");
+        Console.WriteLine($"out: {g.ReportsSent:N0} execution reports sent ({g.ReportsDropped:N0} dropped for back-pressure); clients received {load.ReportsReceived - load.LogonAcksReceived:N0} (and {load.LogonAcksReceived:N0} logon acknowledgements), response-sequence gaps {load.SequenceGaps:N0}; makers sent {load.MakerOrdersSent:N0} orders ({load.MakerRejects:N0} rejected), takers {load.TakerOrdersSent:N0} IOC orders ({load.TakerFills:N0} fills)");
 
         var md = g.MarketData;
         var client = load.MarketData;

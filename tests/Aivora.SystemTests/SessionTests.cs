@@ -18,6 +18,7 @@ public sealed class SessionTests
         Assert.Equal(ClientState.LoggedOn, client.State);
         Assert.Equal(1, client.AccountId);
         Assert.Equal(SessionEndReason.None, client.PreviousSessionEnd);
+        Assert.Equal((1L, 1L), (client.LogonAcksReceived, client.ReportsReceived));   // the ack is the one response so far
     }
 
     [Fact]

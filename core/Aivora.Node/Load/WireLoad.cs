@@ -88,6 +88,7 @@ public sealed class WireLoad : IDisposable
     public long TakerOrdersSent { get; private set; }
     public long TakerFills { get; private set; }
     public long ReportsReceived => _makers.Sum(m => m.Client.ReportsReceived) + _takers.Sum(t => t.ReportsReceived);
+    public long LogonAcksReceived => _makers.Sum(m => m.Client.LogonAcksReceived) + _takers.Sum(t => t.LogonAcksReceived);
     public long SequenceGaps => _makers.Sum(m => m.Client.SequenceGaps) + _takers.Sum(t => t.SequenceGaps);
     public long MakerOrdersSent => _makers.Sum(m => m.Quoters.Sum(q => q.OrdersSent));
     public long MakerRejects => _makers.Sum(m => m.Quoters.Sum(q => q.Rejects));

@@ -80,6 +80,8 @@ public sealed class ExchangeClient : IDisposable
     public long LastResponseSequence { get; private set; }
     public long SequenceGaps { get; private set; }
     public long ReportsReceived { get; private set; }
+    /// <summary>Logon acknowledgements among <see cref="ReportsReceived"/> (one a logon; the node counts them apart from its execution reports).</summary>
+    public long LogonAcksReceived { get; private set; }
     public long Undecodable { get; internal set; }
 
 
@@ -354,6 +356,7 @@ public sealed class ExchangeClient : IDisposable
         PreviousSessionEnd = d.PreviousSessionEnd;
         LastResponseSequence = d.LastResponseSequenceIsNull ? 0 : (long)d.LastResponseSequence;
         _open.Clear();
+        LogonAcksReceived++;
         r.Kind = ReportKind.LogonAck;
         r.AccountId = AccountId;
         r.PreviousSessionEnd = d.PreviousSessionEnd;
