@@ -62,8 +62,7 @@ public sealed class DriverOptions
 public sealed class MediaDriver : IDisposable
 {
     private readonly DriverOptions _options;
-    private UdpChannel? _sharedSend;                        // DriverOptions.ShareSendSocket: created with the first sharing publication
-    private readonly List<NetworkPublication> _sharers = [];   // the publications on it (closed ones pruned when one is added)
+    private readonly List<NetworkPublication> _sharers = [];   // the publications on the shared send socket (closed ones pruned when one is added)
     private readonly SenderAgent _sender = new();
     private readonly ReceiverAgent _receiver = new();
     private readonly ConductorAgent _conductor;
@@ -150,7 +149,7 @@ public sealed class MediaDriver : IDisposable
         if (!possible) return null;
         _sharers.RemoveAll(p => p.IsClosed);
         if (_sharers.Any(p => p.Endpoint.Equals(endpoint))) return null;
-        if (_sharedSend is null)
+        if (_sender.SharedSend is null)
         {
             var channel = UdpChannel.BindSharedSend(_options.Io, SharedSendBatchLength);
             if (channel.Io != DatagramIo.Native)
@@ -159,15 +158,14 @@ public sealed class MediaDriver : IDisposable
                 return null;
             }
 
-            _sharedSend = channel;
-            _sender.SharedSend = channel;   // before the first publication on it reaches the sender (through its queue)
+            _sender.SharedSend = channel;   // created with the first sharing publication, before it reaches the sender (through its queue)
         }
 
-        return _sharedSend;
+        return _sender.SharedSend;
     }
 
     /// <summary>The shared send socket (<see cref="DriverOptions.ShareSendSocket"/>), once a publication uses it; tests read its send calls.</summary>
-    internal UdpChannel? SharedSend => _sharedSend;
+    internal UdpChannel? SharedSend => _sender.SharedSend;
 
     /// <summary>Datagrams the shared send socket queues before a full queue flushes itself: several sessions' replies in one call.</summary>
     public const int SharedSendBatchLength = 32;

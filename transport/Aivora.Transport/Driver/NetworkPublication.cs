@@ -59,7 +59,6 @@ public sealed class NetworkPublication : IDisposable
     private ControlPollSchedule _controlSchedule;
     private readonly UdpChannel _channel;
     private readonly UdpChannel _send;   // where DATA is queued in a batched pass: _channel, or a send socket shared with other publications
-    private bool _batchSend;             // this pass queues DATA on _send (see DoWork)
     private readonly SocketAddress _destination;
     private readonly PublicationLog _log;
     private readonly byte[] _frame = new byte[64];
@@ -277,8 +276,8 @@ public sealed class NetworkPublication : IDisposable
     /// a datagram on this VM, against ~1.7 us a system call saved for each publication after the first).</para>
     internal int DoWork(long nowNs, ControlRead control, bool batchSend)
     {
-        _batchSend = batchSend && SharesSendSocket;
         if (_isClosed) return 0;
+        var channel = batchSend ? _send : _channel;   // where this pass's DATA goes (_send is _channel when not sharing)
         // Data first: it is what the latency path waits for. Control frames (SM, NAK, RTTM) are read
         // at most every 100 µs while connected: each check is a syscall on the thread that also waits
         // for the answer (invoker mode), and none of them is urgent at that scale (a NAK is answered at
@@ -289,7 +288,7 @@ public sealed class NetworkPublication : IDisposable
         // A quiet publication (nothing sent for a millisecond, nothing waiting, never back-pressured since
         // the last look, or no receiver yet) reads them every millisecond: on a node with many streams
         // each idle socket read is a syscall on the engine's duty cycle.
-        int work = _connected ? SendData(nowNs) : 0;
+        int work = _connected ? SendData(nowNs, channel) : 0;
         if (control == ControlRead.OwnSchedule)
         {
             if (_controlSchedule.IsDue(nowNs, ControlBusy(nowNs)) || _closing)
@@ -312,7 +311,7 @@ public sealed class NetworkPublication : IDisposable
         if (_connected && nowNs - _timeOfLastSmNs > ConnectionTimeoutNs) _connected = false;
         if (_setupRequested && nowNs - _timeOfLastSetupNs >= SetupIntervalNs) work += SendSetup(nowNs);
         if (_pendingResends > 0) work += Resend(nowNs);
-        if (_connected) work += SendData(nowNs);
+        if (_connected) work += SendData(nowNs, channel);
         // Heartbeats continue once there has been a receiver, connected or not: a receiver that
         // restarts hears them, asks for a SETUP and rejoins (capture 2).
         if (_hadConnection && nowNs - _timeOfLastDataOrHeartbeatNs >= HeartbeatIntervalNs) work += SendHeartbeat(nowNs);
@@ -525,9 +524,9 @@ public sealed class NetworkPublication : IDisposable
         return work;
     }
 
-    private int SendData(long nowNs)
+    /// <summary>What the window allows, queued on <paramref name="channel"/>: this publication's own (flushed here), or the shared send socket (flushed by the sender).</summary>
+    private int SendData(long nowNs, UdpChannel channel)
     {
-        var channel = _batchSend ? _send : _channel;
         int datagrams = 0;
         while (_senderPosition < _log.TailPosition && _senderPosition < _senderLimit && datagrams < 16)
         {
@@ -542,7 +541,7 @@ public sealed class NetworkPublication : IDisposable
             _timeOfLastDataOrHeartbeatNs = nowNs;
             datagrams++;
         }
-        if (!_batchSend) channel.FlushSends();   // a shared one is flushed by the sender, for every publication on it
+        if (channel == _channel) channel.FlushSends();   // a shared one is flushed by the sender, for every publication on it
         return datagrams;
     }
 

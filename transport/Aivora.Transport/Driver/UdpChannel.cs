@@ -78,8 +78,6 @@ public sealed unsafe class UdpChannel : IDisposable
     public long ReceivedDatagrams { get; private set; }
     /// <summary>Send system calls made (a <c>sendmmsg</c> of a batch counts once).</summary>
     public long SendCalls { get; private set; }
-    /// <summary>Datagrams <see cref="QueueSend"/> holds before a full queue flushes itself.</summary>
-    public int QueueLength => _sendVector.Length;
 
     private UdpChannel(Socket socket, DatagramIo io, int batchLength, int slotLength, int sendBatchLength)
     {
@@ -354,7 +352,7 @@ public sealed unsafe class UdpChannel : IDisposable
 
     /// <summary>
     /// Queues a datagram to <paramref name="destination"/> for <see cref="FlushSends"/>, flushing when the queue is full
-    /// (<see cref="QueueLength"/>). Datagrams to different destinations may share one flush (one <c>sendmmsg</c>: each
+    /// (<see cref="Bind"/>'s sendBatchLength). Datagrams to different destinations may share one flush (one <c>sendmmsg</c>: each
     /// entry carries its own address; a connected socket sends every one to its peer). One of up to
     /// <see cref="SendStagingSlotLength"/> bytes is copied into the channel's own send slots (see <see cref="_sendStaging"/>);
     /// a longer one is sent from where it is, so its bytes must stay there until flushed: pass only spans over pinned
