@@ -45,7 +45,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return RejectReason.InvalidSide;
         }
 
-        if (c.Type > OrderType.Market || (c.Flags & ~(OrderFlags.PostOnly | OrderFlags.PostOnlySlide | OrderFlags.ReduceOnly | OrderFlags.NoWhatIfs)) != 0)
+        if (c.Type > OrderType.Market || (c.Flags & ~OrderFlagsExtensions.Defined) != 0)
         {
             return RejectReason.InvalidOrderType;
         }

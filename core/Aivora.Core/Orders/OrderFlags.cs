@@ -21,3 +21,9 @@ public enum OrderFlags : byte
     /// </summary>
     NoWhatIfs = 8,
 }
+
+public static class OrderFlagsExtensions
+{
+    /// <summary>Every flag an order may carry: any other bit is refused (by the engine's shape check, and at the gateway with this bound).</summary>
+    public const OrderFlags Defined = OrderFlags.PostOnly | OrderFlags.PostOnlySlide | OrderFlags.ReduceOnly | OrderFlags.NoWhatIfs;
+}

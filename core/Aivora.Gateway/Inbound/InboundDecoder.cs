@@ -26,9 +26,9 @@ internal static class InboundDecoder
         c = EngineCommand.Place(nowNs, accountId, d.InstrumentId, (long)d.ClientOrderId, (CoreOrders.Side)d.Side, (CoreOrders.OrderType)d.OrdType,
             (CoreOrders.TimeInForce)d.TimeInForce, d.PriceIsNull ? 0 : d.Price, d.Quantity, (CoreOrders.OrderFlags)(byte)d.Flags,
             (CoreOrders.SelfTradePrevention)d.StpMode, d.StpGroupIsNull ? 0 : d.StpGroup, d.ExpireTimeNsIsNull ? 0 : (long)d.ExpireTimeNs);
-        if ((byte)d.Flags > 0b1111)
+        if ((byte)d.Flags > (byte)CoreOrders.OrderFlagsExtensions.Defined)   // the defined flags are the low bits, as the schema's choice set
         {
-            (limit, actual) = (0b1111, (byte)d.Flags);
+            (limit, actual) = ((byte)CoreOrders.OrderFlagsExtensions.Defined, (byte)d.Flags);
             return RejectReason.FieldOutOfRange;
         }
 
