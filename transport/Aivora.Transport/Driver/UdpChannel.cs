@@ -403,13 +403,23 @@ public sealed unsafe class UdpChannel : IDisposable
             {
                 SendCalls++;
                 int n = LibC.SendMMsg(_fd, vector + sent, (uint)(queued - sent), LibC.MsgDontWait);
-                if (n <= 0)
+                if (n > 0)
                 {
-                    // The rest is dropped, as a full buffer drops a datagram: each counted to the channel it was queued for.
+                    sent += n;
+                    continue;
+                }
+
+                // The kernel refused the datagram at `sent` (sendmmsg stops at the first it refuses). A full send buffer would
+                // refuse the rest too: they are dropped, as a full buffer drops a datagram. Any other refusal is that datagram's
+                // own (too long, its destination unroutable or firewalled): it alone is dropped and the rest still go. Each
+                // drop counts to the channel it was queued for.
+                if (Marshal.GetLastPInvokeError() == LibC.EAgain)
+                {
                     for (int i = sent; i < queued; i++) _sendOwners[i]!.SendFailures++;
                     break;
                 }
-                sent += n;
+
+                _sendOwners[sent++]!.SendFailures++;
             }
         }
     }
