@@ -29,6 +29,20 @@ public static class Program
     /// are numbered after the last it read: published after it stopped reading (the load stops before the node, and a clock
     /// tick's price updates can fall between). Anything else (a drop, a gap) is left to the figures as they are.
     /// </summary>
+    /// <summary>
+    /// What the JIT compiled on the engine thread while its loop ran and on the load's thread after its warm-up: each method a
+    /// stall of the message that first took its path (and, on the load thread, of every client it serves).
+    /// </summary>
+    internal static string CompiledWhileTrading(long engineMethods, TimeSpan engineCompiling, long loadMethods, TimeSpan loadCompiling)
+    {
+        static string Of(long methods, TimeSpan compiling) => methods == 0 ? "nothing"
+            : FormattableString.Invariant($"{methods:N0} {(methods == 1 ? "method" : "methods")} ({compiling.TotalMilliseconds:N1} ms of stalls)");
+
+        var line = $"compiled while trading: {Of(engineMethods, engineCompiling)} on the engine thread, {Of(loadMethods, loadCompiling)} on the load thread";
+        return line + (engineMethods == 0 && loadMethods == 0 ? " (every path they took was compiled before trading)"
+            : " (paths not compiled before trading: see Engine/CodePreparation.cs)");
+    }
+
     internal static string UnreadTail(long sent, long lastSequenceSent, long received, long lastSequenceReceived) =>
         received < sent && lastSequenceReceived > 0 && sent - received == lastSequenceSent - lastSequenceReceived
             ? $", {sent - received:N0} published after the client stopped reading"
@@ -89,7 +103,8 @@ public static class Program
 
         // Compiled before it trades: without tiered compilation a path's first call would compile on the engine thread.
         var prepared = CodePreparation.PrepareEngineCode();
-        Console.WriteLine($"code: {prepared.Methods:N0} methods of the engine's assemblies compiled before trading in {prepared.Elapsed.TotalMilliseconds:N0} ms ({prepared.Skipped:N0} left to their first call: abstract, runtime-implemented, or generic over types the node does not use); {(JitProfile.Tiered ? "tiered compilation ON (DOTNET_TieredCompilation=1): the background JIT recompiles methods as they warm, preempting the pinned threads" : "tiered compilation off, so no background JIT thread preempts the pinned threads")}");
+        var preparedLoad = CodePreparation.PrepareLoadCode();
+        Console.WriteLine($"code: {prepared.Methods:N0} methods of the engine's assemblies and {prepared.Reached:N0} their code reaches (the runtime's libraries', generic ones closed over the engine's types, native calls' stubs), then {preparedLoad.Methods:N0} of the load's (client library, load loop) and {preparedLoad.Reached:N0} they reach, compiled before trading in {(prepared.Elapsed + preparedLoad.Elapsed).TotalMilliseconds:N0} ms ({prepared.Skipped + preparedLoad.Skipped:N0} left to their first call: abstract, runtime-implemented, or generic over types the node does not use); {(JitProfile.Tiered ? "tiered compilation ON (DOTNET_TieredCompilation=1): the background JIT recompiles methods as they warm, preempting the pinned threads" : "tiered compilation off, so no background JIT thread preempts the pinned threads")}");
         Console.WriteLine(JitProfile.Describe(typeof(Program).Assembly));
 
         var engineThread = new Thread(() => node.RunEngine(options.EngineCpu, options.SharedCore)) { Name = "engine", IsBackground = true };
@@ -206,7 +221,7 @@ public static class Program
         var engine = node.StateMachine.Engine;
         var instruments = node.Config.Instruments;
 
-        Console.WriteLine($"engine thread: {(node.PinnedCpu >= 0 ? $"pinned to CPU {node.PinnedCpu}" : $"not pinned ({node.PinError})")}; load thread: {(load.PinnedCpu >= 0 ? $"pinned to CPU {load.PinnedCpu}" : $"not pinned ({load.PinError ?? "--load-cpu -1"})")}");
+        Console.WriteLine($"engine thread: {(node.PinnedCpu >= 0 ? $"pinned to CPU {node.PinnedCpu}" : $"not pinned ({node.PinError})")}; load thread: {(load.PinnedCpu >= 0 ? $"pinned to CPU {load.PinnedCpu}" : $"not pinned ({load.PinError ?? "--load-cpu -1"})")}; {CompiledWhileTrading(node.MethodsCompiledWhileRunning, node.CompilingWhileRunning, load.MethodsCompiledWhileTrading, load.CompilingWhileTrading)}");
         Console.WriteLine($"in: {g.Counters.MessagesIn:N0} messages from clients in {wall:0.0} s; {commands:N0} commands run ({commands / wall:N0}/s: orders, cancels, amends, mass cancels, price feeds, {g.Counters.Ticks:N0} clock ticks); {g.Counters.Heartbeats:N0} heartbeats; malformed {g.Counters.Malformed}, not logged on {g.Counters.NotLoggedOn}, gateway rejects {g.Counters.GatewayRejects}");
         Console.WriteLine($"engine: accepted {c.Accepted:N0}, rejected {c.Rejected:N0}, amended {c.Amended:N0}, cancelled {c.Cancelled:N0}, expired {c.Expired:N0}; trades {c.Trades:N0} ({c.FilledLots:N0} lots)");
         var rejects = new List<string>();

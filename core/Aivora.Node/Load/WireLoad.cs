@@ -168,6 +168,18 @@ public sealed class WireLoad : IDisposable
         return false;
     }
 
+    private long _compiledAtTradingStart;
+    private TimeSpan _compilingAtTradingStart;
+
+    /// <summary>
+    /// Methods the JIT compiled on the load's thread from the end of its warm-up until it stopped sending, and the time it spent on
+    /// them (set at the quiesce): each a stall of every client the load thread serves, for the message that first took the path.
+    /// </summary>
+    public long MethodsCompiledWhileTrading { get; private set; }
+
+    /// <inheritdoc cref="MethodsCompiledWhileTrading"/>
+    public TimeSpan CompilingWhileTrading { get; private set; }
+
     /// <summary>The load's loop until <see cref="Stop"/>; after <see cref="Quiesce"/> it only polls (reports and market data drain).</summary>
     public void Run(Func<long> nowNs, int cpu)
     {
@@ -207,6 +219,8 @@ public sealed class WireLoad : IDisposable
             {
                 // The steady state the gc line measures starts here: after the warm-up, the load's code compiled.
                 _allocatedAtTradingStart = GC.GetAllocatedBytesForCurrentThread();
+                _compiledAtTradingStart = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true);
+                _compilingAtTradingStart = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
                 TradingStarted = true;
             }
 
@@ -247,6 +261,8 @@ public sealed class WireLoad : IDisposable
                 if (!QuietSeen)
                 {
                     TradingAllocatedBytes = TradingStarted ? GC.GetAllocatedBytesForCurrentThread() - _allocatedAtTradingStart : 0;
+                    MethodsCompiledWhileTrading = TradingStarted ? System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true) - _compiledAtTradingStart : 0;
+                    CompilingWhileTrading = TradingStarted ? System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - _compilingAtTradingStart : TimeSpan.Zero;
                     QuietSeen = true;
                 }
 
