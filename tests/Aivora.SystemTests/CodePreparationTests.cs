@@ -35,9 +35,11 @@ public sealed class CodePreparationTests
         // closed over the gateway's sink, an agent's duty cycle through its interface): on this thread, after the preparation,
         // calling them compiles nothing.
         RuntimeHelpers.PrepareMethod(typeof(CodePreparationTests).GetMethod(nameof(TakeColdPaths), BindingFlags.NonPublic | BindingFlags.Static)!.MethodHandle);
+        RuntimeHelpers.PrepareMethod(typeof(CodePreparationTests).GetMethod(nameof(CountResponseHosts), BindingFlags.NonPublic | BindingFlags.Static)!.MethodHandle);
         IAgent agent = new CompositeAgent();   // constructed here: the test asks about its duty cycle, through the interface
+        var options = new GatewayOptions();    // its default response hosts: a one-element collection expression, read as a list at a logon
         var compiledBefore = JitInfo.GetCompiledMethodCount(currentThread: true);
-        var results = TakeColdPaths() + agent.DoWork(0);
+        var results = TakeColdPaths() + agent.DoWork(0) + CountResponseHosts(options);
         var compiledByTheCalls = JitInfo.GetCompiledMethodCount(currentThread: true) - compiledBefore;
         Assert.Equal(0, compiledByTheCalls);
         Assert.NotEqual(0, results);
@@ -46,6 +48,14 @@ public sealed class CodePreparationTests
         compiledBefore = JitInfo.GetCompiledMethodCount(currentThread: true);
         CodePreparation.PrepareEngineCode();
         Assert.True(JitInfo.GetCompiledMethodCount(currentThread: true) - compiledBefore < 50);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int CountResponseHosts(GatewayOptions options)
+    {
+        var hosts = 0;
+        foreach (var _ in options.ResponseHosts) hosts++;   // through IEnumerable<IPAddress>: the compiler's own list type's enumerator
+        return hosts;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
