@@ -34,7 +34,12 @@ public sealed partial class ExchangeGateway
         session.LastHeardNs = now;
         if (templateId == LogonDecoder.TemplateId)
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             OnLogon(session, message, now);
+            var took = (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalNanoseconds;
+            Counters.LogonsHandled++;
+            Counters.LogonNs += took;
+            Counters.LongestLogonNs = Math.Max(Counters.LongestLogonNs, took);
             return;
         }
 

@@ -22,6 +22,23 @@ public sealed class SessionTests
     }
 
     [Fact]
+    public void ShouldTakeASessionsLogsFromThoseReservedBeforeTrading()
+    {
+        // A logon needs two logs (its replies' publication, its orders' image at the node): reserved before trading, the logon
+        // takes them from the driver's pool, and the engine thread writes no fresh pages for it (~17 ms on this VM otherwise).
+        using var node = new NodeUnderTest(options => options with { MaxSessions = 2 });
+        var (logs, termLength) = node.Host.Gateway.ReserveSessionLogs();
+        Assert.Equal((4, 1 << 20), (logs, termLength));
+        var allocated = node.Host.Driver.TermBuffers.Allocated;
+
+        node.LogOn(node.Client(1));
+
+        Assert.Equal(allocated, node.Host.Driver.TermBuffers.Allocated);
+        Assert.Equal(2, node.Host.Driver.TermBuffers.Reused);
+        Assert.Equal(2, node.Host.Driver.TermBuffers.Available(termLength));
+    }
+
+    [Fact]
     public void ShouldSendASessionsExecutionReportsBeforeTheMarketData()
     {
         // In each of the driver's duty cycles the responses leave first: an ack does not wait behind the multicast sends of the

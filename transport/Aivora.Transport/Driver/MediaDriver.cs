@@ -1,6 +1,7 @@
 using System.Net;
 using Aivora.Transport.Agents;
 using Aivora.Transport.Counters;
+using Aivora.Transport.LogBuffer;
 using Aivora.Transport.Uri;
 
 namespace Aivora.Transport.Driver;
@@ -122,7 +123,7 @@ public sealed class MediaDriver : IDisposable
         var endpoint = uri.Endpoint ?? throw new FormatException($"'{channel}': a publication needs endpoint=host:port");
         int initialTermId = uri.InitialTermId ?? Random.Shared.Next(int.MinValue, int.MaxValue);
         var publication = new NetworkPublication(endpoint, streamId, uri.SessionId ?? NetworkPublication.RandomSessionId(), initialTermId,
-            uri.TermLength, uri.Mtu, _options.Io, uri.InterfaceAddress, uri.Ttl, uri.FlowControl, _options.ConnectSendSockets, SharedSendFor(endpoint))
+            uri.TermLength, uri.Mtu, _options.Io, uri.InterfaceAddress, uri.Ttl, uri.FlowControl, _options.ConnectSendSockets, SharedSendFor(endpoint), TermBuffers)
         {
             LingerNs = uri.LingerNs ?? NetworkPublication.DefaultLingerNs,
             SendFirst = sendFirst,
@@ -164,6 +165,13 @@ public sealed class MediaDriver : IDisposable
         return _sender.SharedSend;
     }
 
+    /// <summary>
+    /// The logs of this driver's publications and images, kept for reuse when they end (<see cref="TermBufferPool"/>): a session
+    /// that comes after another ended, or after <see cref="TermBufferPool.Reserve"/>, finds its publication's and its image's
+    /// partitions allocated and written already, instead of paying for every page on the thread that creates them.
+    /// </summary>
+    public TermBufferPool TermBuffers { get; } = new();
+
     /// <summary>The shared send socket (<see cref="DriverOptions.ShareSendSocket"/>), once a publication uses it; tests read its send calls.</summary>
     internal UdpChannel? SharedSend => _sender.SharedSend;
 
@@ -180,7 +188,7 @@ public sealed class MediaDriver : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var uri = ChannelUri.Parse(channel);
         var endpoint = uri.Endpoint ?? throw new FormatException($"'{channel}': a subscription needs endpoint=host:port");
-        var subscription = new NetworkSubscription(endpoint, streamId, listener, uri.ReceiverWindow ?? 128 * 1024, _options.Io, uri.InterfaceAddress)
+        var subscription = new NetworkSubscription(endpoint, streamId, listener, uri.ReceiverWindow ?? 128 * 1024, _options.Io, uri.InterfaceAddress, TermBuffers)
         {
             SessionFilter = uri.SessionId, // session-id= on a subscription: only that publisher's images
             Reliable = uri.Reliable,

@@ -146,7 +146,7 @@ public sealed class NetworkPublication : IDisposable
     /// owner flushes for all of them at once (<see cref="SharesSendSocket"/>).</param>
     public NetworkPublication(IPEndPoint endpoint, int streamId, int sessionId, int initialTermId, int termLength = LogBufferDescriptor.DefaultTermLength,
         int mtu = DefaultMtu, DatagramIo io = DatagramIo.Auto, IPAddress? networkInterface = null, int ttl = 0, FlowControl flowControl = FlowControl.Max,
-        bool connectSocket = true, UdpChannel? sharedSend = null)
+        bool connectSocket = true, UdpChannel? sharedSend = null, TermBufferPool? termBuffers = null)
     {
         if (sharedSend is not null && (UdpChannel.IsMulticast(endpoint.Address) || !connectSocket))
         {
@@ -179,7 +179,8 @@ public sealed class NetworkPublication : IDisposable
         Endpoint = endpoint;
         _destination = endpoint.Serialize();
         Label = "pub " + endpoint;
-        _log = new PublicationLog(sessionId, streamId, initialTermId, termLength, mtu);
+        _log = new PublicationLog(sessionId, streamId, initialTermId, termLength, mtu, termBuffers);
+        _termBuffers = termBuffers;
         _positionBitsToShift = LogBufferDescriptor.PositionBitsToShift(termLength);
     }
 
@@ -580,7 +581,22 @@ public sealed class NetworkPublication : IDisposable
     private static void WriteHeader(Span<byte> frame, int frameLength, byte flags, FrameType type) =>
         _ = new FrameHeader(frame) { FrameLength = frameLength, Version = CurrentVersion, Flags = flags, Type = type };
 
-    public void Dispose() => _channel.Dispose();
+    /// <summary>
+    /// Closes its socket, and returns its log's partitions to the pool they came from (the sender disposes a publication once
+    /// it has closed and lingered: nothing offers to it or sends from it any more). Once only.
+    /// </summary>
+    public void Dispose()
+    {
+        _channel.Dispose();
+        if (_termBuffers is { } pool && !_logReturned)
+        {
+            _logReturned = true;
+            pool.Return(_log.Partitions);
+        }
+    }
+
+    private readonly TermBufferPool? _termBuffers;
+    private bool _logReturned;
 }
 
 /// <summary>

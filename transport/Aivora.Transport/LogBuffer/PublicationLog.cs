@@ -42,13 +42,14 @@ public sealed class PublicationLog
         private set => Volatile.Write(ref _tailPosition, value);
     }
 
-    public PublicationLog(int sessionId, int streamId, int initialTermId, int termLength, int mtu)
+    /// <param name="termBuffers">Where its partitions come from (zeroed), and go back to when its publication is disposed; null: allocated here.</param>
+    public PublicationLog(int sessionId, int streamId, int initialTermId, int termLength, int mtu, TermBufferPool? termBuffers = null)
     {
-        _terms = LogBufferDescriptor.AllocatePartitions(termLength);
         if (mtu < 64 || mtu > Protocol.FrameLayout.MaxUdpPayloadLength || mtu % Protocol.FrameLayout.Alignment != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(mtu), mtu, "MTU must be a multiple of 32 in [64, 65504]");
         }
+        _terms = termBuffers?.Rent(termLength) ?? LogBufferDescriptor.AllocatePartitions(termLength);
         SessionId = sessionId;
         StreamId = streamId;
         InitialTermId = initialTermId;
@@ -184,6 +185,9 @@ public sealed class PublicationLog
     public ReadOnlySpan<byte> TermFor(int termId) => Term(termId);
 
     private long MaxPosition => (long)TermLength << 31;
+
+    /// <summary>The three partitions, for their return to the pool they came from once nothing writes or sends from them.</summary>
+    internal byte[][] Partitions => _terms;
 
     private byte[] Term(int termId) => _terms[LogBufferDescriptor.PartitionIndex(termId, InitialTermId)];
 }
