@@ -58,23 +58,24 @@ public static class CodePreparation
     ];
 
     /// <summary>The engine thread's code: Core, Gateway, Codecs and Transport whole, and this assembly's engine folder (its loop).</summary>
-    public static Outcome PrepareEngineCode() => Prepare(s_ours[..4], typeof(NodeHost).Namespace!);
+    public static Outcome PrepareEngineCode() => Prepare(s_ours[..4], [typeof(NodeHost).Namespace!]);
 
     /// <summary>
-    /// The demo load's code (its thread plays the market makers, takers and feeder): the client library and this assembly
-    /// whole, on top of the engine's (the transport they share). A path its clients first take mid-run (a liquidation's
+    /// The demo load's code (its thread plays the market makers, takers and feeder): the client library whole, this assembly's
+    /// load and configuration folders, on top of the engine's (the transport they share). A path its clients first take mid-run (a liquidation's
     /// public status, a reject) compiled on the load thread, and every client it serves waited: 3 methods, 2.7 ms, in the
     /// main command's runs of 2026-12-02, the clients' round-trip max. A market maker's own process would do the same.
     /// </summary>
-    public static Outcome PrepareLoadCode() => Prepare([typeof(Aivora.Client.Session.ExchangeClient).Assembly], nodeNamespace: null);
+    public static Outcome PrepareLoadCode() =>
+        Prepare([typeof(Aivora.Client.Session.ExchangeClient).Assembly], [typeof(Aivora.Node.Load.WireLoad).Namespace!, typeof(Aivora.Node.Configuration.DefaultConfiguration).Namespace!]);
 
-    /// <param name="nodeNamespace">The part of this assembly to prepare with them (null: all of it: the load runs its load loop,
-    /// and reads the configuration's lists through the compiler's own list types, whose methods compile at their first call).</param>
-    private static Outcome Prepare(Assembly[] wholeAssemblies, string? nodeNamespace)
+    /// <param name="nodeNamespaces">The folders of this assembly to prepare with them: the engine's loop, or the load's loop and
+    /// the configuration it reads (its lists, read through the compiler's own list types, compiled on the load thread mid-run).</param>
+    private static Outcome Prepare(Assembly[] wholeAssemblies, string[] nodeNamespaces)
     {
         var started = Stopwatch.GetTimestamp();
         int prepared = 0, skipped = 0, reached = 0;
-        var types = wholeAssemblies.SelectMany(TypesOf).Concat(TypesOf(typeof(NodeHost).Assembly).Where(t => nodeNamespace is null || t.Namespace == nodeNamespace));
+        var types = wholeAssemblies.SelectMany(TypesOf).Concat(TypesOf(typeof(NodeHost).Assembly).Where(t => nodeNamespaces.Contains(t.Namespace)));
         var calls = new Queue<(MethodBase Method, int Depth)>();
         var seen = new HashSet<MethodBase>();
         foreach (var type in types)
