@@ -149,16 +149,16 @@ public sealed partial class ExchangeGateway : IImageListener, IDisposable
     }
 
     /// <summary>
-    /// Allocates, before trading, the logs every session will need (<see cref="TermBufferPool.Reserve"/>): its response
-    /// publication's (<see cref="GatewayOptions.ResponseTermLength"/>) and its order image's, at the same term length (the
-    /// client SDK's order channel's default, 1 MiB; a client on another length gets its image allocated at logon). Without
-    /// them a logon writes two fresh logs on the engine thread (invoker mode): 3 x 1 MiB each, ~17 ms on this VM, a stall of
-    /// every other session's orders. Cold path; returns the logs reserved and their term length.
+    /// Allocates, before trading, the log of every session's reply publication (<see cref="TermBufferPool.Reserve"/>, at
+    /// <see cref="GatewayOptions.ResponseTermLength"/>). Without them a logon writes a fresh log on the engine thread (invoker
+    /// mode): 3 x 1 MiB, ~9 ms on this VM, a stall of every other session's orders. (The client's image at the node, created
+    /// at its SETUP, still writes its own: see <see cref="MediaDriver.TermBuffers"/>.) Cold path; returns the logs reserved
+    /// and their term length.
     /// </summary>
     public (int Logs, int TermLength) ReserveSessionLogs()
     {
         var termLength = ChannelUri.Parse("aeron:udp?endpoint=127.0.0.1:0|term-length=" + _options.ResponseTermLength).TermLength;
-        var logs = 2 * _options.MaxSessions;
+        var logs = _options.MaxSessions;
         _driver.TermBuffers.Reserve(termLength, logs);
         return (logs, termLength);
     }

@@ -102,8 +102,8 @@ public static class Program
         if (options.ShockBps > 0) SeedLeveragedLong(node, options);
 
         // Compiled before it trades: without tiered compilation a path's first call would compile on the engine thread.
-        // Each session's two logs (its replies' publication, its orders' image) allocated and written before trading: a logon
-        // takes them from the driver's pool instead of writing 6 MiB of fresh pages on the engine thread (~17 ms here).
+        // Each session's reply publication's log allocated and written before trading: a logon takes one from the driver's pool
+        // instead of writing 3 MiB of fresh pages on the engine thread (~9 ms here).
         var reserving = Stopwatch.GetTimestamp();
         var (sessionLogs, sessionTermLength) = node.Gateway.ReserveSessionLogs();
         var reserved = Stopwatch.GetElapsedTime(reserving);
@@ -111,7 +111,7 @@ public static class Program
         var preparedLoad = CodePreparation.PrepareLoadCode();
         Console.WriteLine($"code: {prepared.Methods:N0} methods of the engine's assemblies and {prepared.Reached:N0} their code reaches (the runtime's libraries', generic ones closed over the engine's types, native calls' stubs), then {preparedLoad.Methods:N0} of the load's (client library, load loop, configuration) and {preparedLoad.Reached:N0} they reach, compiled before trading in {(prepared.Elapsed + preparedLoad.Elapsed).TotalMilliseconds:N0} ms ({prepared.Skipped + preparedLoad.Skipped:N0} left to their first call: abstract, runtime-implemented, or generic over types the node does not use); {(JitProfile.Tiered ? "tiered compilation ON (DOTNET_TieredCompilation=1): the background JIT recompiles methods as they warm, preempting the pinned threads" : "tiered compilation off, so no background JIT thread preempts the pinned threads")}");
         Console.WriteLine(JitProfile.Describe(typeof(Program).Assembly));
-        Console.WriteLine(FormattableString.Invariant($"session logs: {sessionLogs} of 3 x {sessionTermLength >> 20} MiB (a reply publication and an order image for each of {sessionLogs / 2} sessions) allocated and written before trading in {reserved.TotalMilliseconds:N0} ms: a logon takes two from the driver's pool instead of writing them on the engine thread"));
+        Console.WriteLine(FormattableString.Invariant($"session logs: {sessionLogs} of 3 x {sessionTermLength >> 20} MiB (the reply publication of each of {sessionLogs} sessions) allocated and written before trading in {reserved.TotalMilliseconds:N0} ms: a logon takes one from the driver's pool instead of writing it on the engine thread"));
 
         var engineThread = new Thread(() => node.RunEngine(options.EngineCpu, options.SharedCore)) { Name = "engine", IsBackground = true };
         engineThread.Start();

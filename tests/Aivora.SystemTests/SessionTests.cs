@@ -24,18 +24,18 @@ public sealed class SessionTests
     [Fact]
     public void ShouldTakeASessionsLogsFromThoseReservedBeforeTrading()
     {
-        // A logon needs two logs (its replies' publication, its orders' image at the node): reserved before trading, the logon
-        // takes them from the driver's pool, and the engine thread writes no fresh pages for it (~17 ms on this VM otherwise).
+        // A logon creates its replies' publication: its log reserved before trading, the logon takes it from the driver's pool,
+        // and the engine thread writes no fresh log for it (~9 ms on this VM otherwise).
         using var node = new NodeUnderTest(options => options with { MaxSessions = 2 });
         var (logs, termLength) = node.Host.Gateway.ReserveSessionLogs();
-        Assert.Equal((4, 1 << 20), (logs, termLength));
+        Assert.Equal((2, 1 << 20), (logs, termLength));
         var allocated = node.Host.Driver.TermBuffers.Allocated;
 
         node.LogOn(node.Client(1));
 
         Assert.Equal(allocated, node.Host.Driver.TermBuffers.Allocated);
-        Assert.Equal(2, node.Host.Driver.TermBuffers.Reused);
-        Assert.Equal(2, node.Host.Driver.TermBuffers.Available(termLength));
+        Assert.Equal(1, node.Host.Driver.TermBuffers.Reused);
+        Assert.Equal(1, node.Host.Driver.TermBuffers.Available(termLength));
     }
 
     [Fact]

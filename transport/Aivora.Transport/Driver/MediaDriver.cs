@@ -166,9 +166,11 @@ public sealed class MediaDriver : IDisposable
     }
 
     /// <summary>
-    /// The logs of this driver's publications and images, kept for reuse when they end (<see cref="TermBufferPool"/>): a session
-    /// that comes after another ended, or after <see cref="TermBufferPool.Reserve"/>, finds its publication's and its image's
-    /// partitions allocated and written already, instead of paying for every page on the thread that creates them.
+    /// The logs of this driver's publications, kept for reuse when they end (<see cref="TermBufferPool"/>): a publication added
+    /// after another ended, or after <see cref="TermBufferPool.Reserve"/>, finds its partitions allocated and written already,
+    /// instead of paying for every page on the thread that adds it. Images do not take theirs from here: a node whose images
+    /// took reserved logs answered its clients 3-4 us slower at p50 in the main command (nine runs, the time before decode;
+    /// cause not found; 2026-12-02), so an image's log is written when its SETUP arrives, as before.
     /// </summary>
     public TermBufferPool TermBuffers { get; } = new();
 
@@ -188,7 +190,7 @@ public sealed class MediaDriver : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var uri = ChannelUri.Parse(channel);
         var endpoint = uri.Endpoint ?? throw new FormatException($"'{channel}': a subscription needs endpoint=host:port");
-        var subscription = new NetworkSubscription(endpoint, streamId, listener, uri.ReceiverWindow ?? 128 * 1024, _options.Io, uri.InterfaceAddress, TermBuffers)
+        var subscription = new NetworkSubscription(endpoint, streamId, listener, uri.ReceiverWindow ?? 128 * 1024, _options.Io, uri.InterfaceAddress)
         {
             SessionFilter = uri.SessionId, // session-id= on a subscription: only that publisher's images
             Reliable = uri.Reliable,

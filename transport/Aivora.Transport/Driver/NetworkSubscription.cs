@@ -95,11 +95,9 @@ public sealed class NetworkSubscription : IDisposable
     }
 
     /// <param name="networkInterface">Multicast only: the interface to join the group on (default loopback).</param>
-    /// <param name="termBuffers">Where its images' partitions come from, and go back to <see cref="RetiredImageLingerNs"/> after an image is retired; null: allocated per image.</param>
     public NetworkSubscription(IPEndPoint endpoint, int streamId, IImageListener? listener = null, int receiverWindow = 128 * 1024,
-        DatagramIo io = DatagramIo.Auto, IPAddress? networkInterface = null, TermBufferPool? termBuffers = null)
+        DatagramIo io = DatagramIo.Auto, IPAddress? networkInterface = null)
     {
-        _termBuffers = termBuffers;
         IsMulticast = UdpChannel.IsMulticast(endpoint.Address);
         _channel = UdpChannel.Bind(endpoint, io, reuseAddress: IsMulticast); // several subscribers on one host may share a group
         if (IsMulticast)
@@ -153,27 +151,7 @@ public sealed class NetworkSubscription : IDisposable
             if (_channel.DrainedShortBatch) break; // the socket was empty just now: poll before asking again
         }
         for (int i = _images.Length - 1; i >= 0; i--) work += Service(i, nowNs);
-        if (_retired.Count > 0 && nowNs >= _retired[0].ReturnAtNs) ReturnLingered(nowNs);
         return work;
-    }
-
-    /// <summary>
-    /// How long a retired image's partitions wait before they go back to the pool: a poller on another thread that read the
-    /// image list just before the retirement may still be inside its poll (microseconds); a second is far past it.
-    /// </summary>
-    public const long RetiredImageLingerNs = 1_000_000_000;
-
-    private readonly TermBufferPool? _termBuffers;
-    private readonly List<(byte[][] Partitions, long ReturnAtNs)> _retired = [];
-
-    // Cold path: retired images' partitions that lingered long enough go back to the pool, oldest first.
-    private void ReturnLingered(long nowNs)
-    {
-        while (_retired.Count > 0 && nowNs >= _retired[0].ReturnAtNs)
-        {
-            _termBuffers!.Return(_retired[0].Partitions);
-            _retired.RemoveAt(0);
-        }
     }
 
     /// <summary>Sends EOS SMs to every image's sender and drops the images.</summary>
@@ -256,7 +234,7 @@ public sealed class NetworkSubscription : IDisposable
         // Cold path: a new image and a copy of the sender's address.
         var sourceCopy = new SocketAddress(source.Family, source.Size);
         source.Buffer.Span.CopyTo(sourceCopy.Buffer.Span);
-        var image = new Image(setup.SessionId, setup.StreamId, setup.InitialTermId, setup.ActiveTermId, termOffset, termLength, _termBuffers);
+        var image = new Image(setup.SessionId, setup.StreamId, setup.InitialTermId, setup.ActiveTermId, termOffset, termLength);
         var state = new ImageState(image, sourceCopy, _controlGroup ?? sourceCopy, window) { TimeOfLastPacketNs = nowNs };
         Publish([.. _images, state]);
         if (_pendingSetupSession == setup.SessionId) _pendingSetupSession = long.MinValue;
@@ -377,10 +355,8 @@ public sealed class NetworkSubscription : IDisposable
     private void Retire(int index)
     {
         var image = _images[index].Image;
-        var now = NanoClock.Now;
-        StartCoolDown(image.SessionId, now);
+        StartCoolDown(image.SessionId, NanoClock.Now);
         Publish([.. _images.AsSpan(0, index), .. _images.AsSpan(index + 1)]);
-        if (_termBuffers is not null) _retired.Add((image.Partitions, now + RetiredImageLingerNs));
         Counters.ImagesUnavailable++;
         _listener?.OnUnavailable(image);
     }

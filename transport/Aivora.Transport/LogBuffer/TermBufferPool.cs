@@ -2,12 +2,12 @@ namespace Aivora.Transport.LogBuffer;
 
 /// <summary>
 /// The three zeroed partitions of a log (<see cref="LogBufferDescriptor.AllocatePartitions"/>), kept for reuse by the
-/// publications and images of one driver. Allocating them is what a new session costs the thread that creates its
-/// publication or image: every page is written once up front, so that the stream never takes a page fault, and on this
-/// VM the first write of a page costs ~10 us (three 1 MiB terms: ~8 ms, twice per session: its response publication and
-/// its order image, on the engine thread in invoker mode). A log returned here is cleared (its pages already mapped: ~1%
-/// of that) and handed to the next publication or image of its term length; <see cref="Reserve"/> fills the pool before
-/// the first session comes. Rent and return are cold paths, under a lock: any of the driver's threads may call them.
+/// publications of one driver. Allocating them is what a new publication costs the thread that adds it: every page is
+/// written once up front, so that the stream never takes a page fault, and on this VM the first write of a page costs
+/// ~10 us (three 1 MiB terms: ~8 ms: a node's session reply publication, on the engine thread at each logon in invoker
+/// mode). A log returned here is cleared (its pages already mapped: ~1% of that) and handed to the next publication of its
+/// term length; <see cref="Reserve"/> fills the pool before the first session comes. Rent and return are cold paths, under
+/// a lock: any of the driver's threads may call them.
 /// </summary>
 public sealed class TermBufferPool
 {

@@ -76,10 +76,9 @@ public sealed class Image
     public bool IsEndOfStream => SubscriberPosition >= _endOfStreamPosition;
 
     /// <summary>Creates the image at the join position a SETUP announced (active term id, term offset).</summary>
-    /// <param name="termBuffers">Where its partitions come from (zeroed); the subscription returns them there once the image is retired and nothing polls it. Null: allocated here.</param>
-    public Image(int sessionId, int streamId, int initialTermId, int activeTermId, int termOffset, int termLength, TermBufferPool? termBuffers = null)
+    public Image(int sessionId, int streamId, int initialTermId, int activeTermId, int termOffset, int termLength)
     {
-        _terms = termBuffers?.Rent(termLength) ?? LogBufferDescriptor.AllocatePartitions(termLength);
+        _terms = LogBufferDescriptor.AllocatePartitions(termLength);
         SessionId = sessionId;
         StreamId = streamId;
         InitialTermId = initialTermId;
@@ -89,9 +88,6 @@ public sealed class Image
         SubscriberPosition = RebuildPosition = HighWaterMark = JoinPosition;
         _cleanPosition = JoinPosition - LogBufferDescriptor.TermOffset(JoinPosition, termLength);
     }
-
-    /// <summary>The three partitions, for their return to the pool they came from once nothing polls the image.</summary>
-    internal byte[][] Partitions => _terms;
 
     /// <summary>Takes one received DATA/PAD/heartbeat datagram for this image.</summary>
     public PacketOutcome OnDataPacket(ReadOnlySpan<byte> datagram)
