@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Aivora.Transport.Driver;
 using Aivora.Transport.Subscription;
+using static Aivora.Transport.Tests.InvokerLoop;
 
 namespace Aivora.Transport.Tests;
 
@@ -23,18 +24,6 @@ public sealed class SharedSendSocketTests
             if (buffer.Length != 1000 || BinaryPrimitives.ReadInt64LittleEndian(buffer) != Messages) Errors++;
             Messages++;
         }
-    }
-
-    private static bool Until(MediaDriver driver, Func<bool> done, double seconds, Action? step = null)
-    {
-        long deadline = NanoClock.Now + (long)(seconds * 1e9);
-        while (!done())
-        {
-            if (NanoClock.Now > deadline) return false;
-            driver.DoWork();
-            step?.Invoke();
-        }
-        return true;
     }
 
     /// <summary>Streams <paramref name="total"/> messages of 1,000 bytes through each publication at once (several times the

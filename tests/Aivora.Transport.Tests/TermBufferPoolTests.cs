@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Aivora.Transport.Driver;
 using Aivora.Transport.LogBuffer;
 using Aivora.Transport.Subscription;
+using static Aivora.Transport.Tests.InvokerLoop;
 
 namespace Aivora.Transport.Tests;
 
@@ -27,18 +28,6 @@ public sealed class TermBufferPoolTests
             if (buffer.Length != MessageLength || BinaryPrimitives.ReadInt64LittleEndian(buffer) != Messages || header.SessionId != SessionId) Errors++;
             Messages++;
         }
-    }
-
-    private static bool Until(MediaDriver driver, Func<bool> done, double seconds, Action? step = null)
-    {
-        long deadline = NanoClock.Now + (long)(seconds * 1e9);
-        while (!done())
-        {
-            if (NanoClock.Now > deadline) return false;
-            driver.DoWork();
-            step?.Invoke();
-        }
-        return true;
     }
 
     [Fact]
