@@ -25,24 +25,26 @@ namespace Aivora.Node;
 public static class Program
 {
     /// <summary>
-    /// What a market-data line adds when the client received fewer messages than the node sent and exactly the missing ones
-    /// are numbered after the last it read: published after it stopped reading (the load stops before the node, and a clock
-    /// tick's price updates can fall between). Anything else (a drop, a gap) is left to the figures as they are.
+    /// What the JIT compiled on the engine thread from its start and on the load's thread from the end of its warm-up to the end
+    /// of sending (null: the load did not see the end): each method a stall of the message that first took its path (and, on
+    /// the load thread, of every client it serves).
     /// </summary>
-    /// <summary>
-    /// What the JIT compiled on the engine thread while its loop ran and on the load's thread after its warm-up: each method a
-    /// stall of the message that first took its path (and, on the load thread, of every client it serves).
-    /// </summary>
-    internal static string CompiledWhileTrading(long engineMethods, TimeSpan engineCompiling, long loadMethods, TimeSpan loadCompiling)
+    internal static string CompiledWhileTrading(long engineMethods, TimeSpan engineCompiling, long? loadMethods, TimeSpan loadCompiling)
     {
         static string Of(long methods, TimeSpan compiling) => methods == 0 ? "nothing"
             : FormattableString.Invariant($"{methods:N0} {(methods == 1 ? "method" : "methods")} ({compiling.TotalMilliseconds:N1} ms of stalls)");
 
-        var line = $"compiled while trading: {Of(engineMethods, engineCompiling)} on the engine thread, {Of(loadMethods, loadCompiling)} on the load thread";
-        return line + (engineMethods == 0 && loadMethods == 0 ? " (every path they took was compiled before trading)"
-            : " (paths not compiled before trading: see Engine/CodePreparation.cs)");
+        var load = loadMethods is { } m ? Of(m, loadCompiling) : "not measured";
+        var line = $"JIT while running: {Of(engineMethods, engineCompiling)} on the engine thread (from its start), {load} on the load thread (after its warm-up)";
+        return line + (engineMethods == 0 && loadMethods == 0 ? ": every path they took was compiled before"
+            : loadMethods is null && engineMethods == 0 ? "" : ": paths not compiled before trading (see Engine/CodePreparation.cs)");
     }
 
+    /// <summary>
+    /// What a market-data line adds when the client received fewer messages than the node sent and exactly the missing ones
+    /// are numbered after the last it read: published after it stopped reading (the load stops before the node, and a clock
+    /// tick's price updates can fall between). Anything else (a drop, a gap) is left to the figures as they are.
+    /// </summary>
     internal static string UnreadTail(long sent, long lastSequenceSent, long received, long lastSequenceReceived) =>
         received < sent && lastSequenceReceived > 0 && sent - received == lastSequenceSent - lastSequenceReceived
             ? $", {sent - received:N0} published after the client stopped reading"
@@ -228,7 +230,7 @@ public static class Program
         var engine = node.StateMachine.Engine;
         var instruments = node.Config.Instruments;
 
-        Console.WriteLine($"engine thread: {(node.PinnedCpu >= 0 ? $"pinned to CPU {node.PinnedCpu}" : $"not pinned ({node.PinError})")}; load thread: {(load.PinnedCpu >= 0 ? $"pinned to CPU {load.PinnedCpu}" : $"not pinned ({load.PinError ?? "--load-cpu -1"})")}; {CompiledWhileTrading(node.MethodsCompiledWhileRunning, node.CompilingWhileRunning, load.MethodsCompiledWhileTrading, load.CompilingWhileTrading)}");
+        Console.WriteLine($"engine thread: {(node.PinnedCpu >= 0 ? $"pinned to CPU {node.PinnedCpu}" : $"not pinned ({node.PinError})")}; load thread: {(load.PinnedCpu >= 0 ? $"pinned to CPU {load.PinnedCpu}" : $"not pinned ({load.PinError ?? "--load-cpu -1"})")}; {CompiledWhileTrading(node.MethodsCompiledWhileRunning, node.CompilingWhileRunning, (load.QuietSeen ? load.MethodsCompiledWhileTrading : null), load.CompilingWhileTrading)}");
         Console.WriteLine($"in: {g.Counters.MessagesIn:N0} messages from clients in {wall:0.0} s; {commands:N0} commands run ({commands / wall:N0}/s: orders, cancels, amends, mass cancels, price feeds, {g.Counters.Ticks:N0} clock ticks); {g.Counters.Heartbeats:N0} heartbeats; malformed {g.Counters.Malformed}, not logged on {g.Counters.NotLoggedOn}, gateway rejects {g.Counters.GatewayRejects}");
         Console.WriteLine($"engine: accepted {c.Accepted:N0}, rejected {c.Rejected:N0}, amended {c.Amended:N0}, cancelled {c.Cancelled:N0}, expired {c.Expired:N0}; trades {c.Trades:N0} ({c.FilledLots:N0} lots)");
         var rejects = new List<string>();
