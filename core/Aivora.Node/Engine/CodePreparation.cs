@@ -39,8 +39,9 @@ public static class CodePreparation
     /// <param name="Elapsed">how long it all took</param>
     public readonly record struct Outcome(int Methods, int Skipped, int Reached, TimeSpan Elapsed);
 
-    // How far calls into the runtime's libraries are followed: their own calls once more (a dictionary's TryGetValue reaches its
-    // FindValue), no further (the libraries' graph is large, and what lies deeper is precompiled or behind virtual calls).
+    // How far calls into the runtime's libraries are followed: three calls deep (a dictionary's indexer reaches TryInsert, and
+    // that its Initialize and Resize, which two left out), no further (the libraries' graph is large, and what lies deeper is
+    // precompiled or behind virtual calls).
     private const int LibraryDepth = 3;
 
     private const BindingFlags Declared = BindingFlags.DeclaredOnly | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static;
@@ -62,9 +63,9 @@ public static class CodePreparation
 
     /// <summary>
     /// The demo load's code (its thread plays the market makers, takers and feeder): the client library whole, this assembly's
-    /// load and configuration folders, on top of the engine's (the transport they share). A path its clients first take mid-run (a liquidation's
-    /// public status, a reject) compiled on the load thread, and every client it serves waited: 3 methods, 2.7 ms, in the
-    /// main command's runs of 2026-12-02, the clients' round-trip max. A market maker's own process would do the same.
+    /// load and configuration folders, on top of the engine's (the transport they share). A path its clients first took mid-run
+    /// (a liquidation's public status, a reject) compiled on the load thread, and every client it serves waited: 3 methods,
+    /// 2.7 ms, in the main command's runs of 2026-12-02, the clients' round-trip max. A market maker's own process would do the same.
     /// </summary>
     public static Outcome PrepareLoadCode() =>
         Prepare([typeof(Aivora.Client.Session.ExchangeClient).Assembly], [typeof(Aivora.Node.Load.WireLoad).Namespace!, typeof(Aivora.Node.Configuration.DefaultConfiguration).Namespace!]);
