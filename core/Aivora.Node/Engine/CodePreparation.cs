@@ -125,7 +125,7 @@ public static class CodePreparation
                     continue;   // the engine's non-generic methods are all prepared above; the libraries' only so deep
                 }
 
-                if (IsNative(callee) ? Prelink(callee) : PrepareCallee(callee))
+                if (IsNative(callee) ? Prelink(callee) : Prepare(callee) is not null)
                 {
                     reached++;
                     calls.Enqueue((callee, depth));
@@ -168,7 +168,10 @@ public static class CodePreparation
         }
     }
 
-    /// <summary>Compiles one of the engine's methods (a generic method closed as the node closes it). Returns what was compiled, or null.</summary>
+    /// <summary>
+    /// Compiles a method: one of the engine's (a generic method definition closed as the node closes it) or one its code calls
+    /// (closed already). Returns what was compiled, or null when there is nothing to compile or the runtime refused.
+    /// </summary>
     private static MethodBase? Prepare(MethodBase method)
     {
         if (method.IsAbstract || (method.ContainsGenericParameters && !method.IsGenericMethodDefinition)
@@ -201,26 +204,6 @@ public static class CodePreparation
             // Constraints the node's types do not meet (the node never calls it so), or anything else the runtime refuses:
             // preparing is an optimisation, never a reason for the node not to start. The method compiles at its first call.
             return null;
-        }
-    }
-
-    /// <summary>Compiles (or binds to its precompiled code) a method the engine's code calls: false when there is nothing to compile.</summary>
-    private static bool PrepareCallee(MethodBase callee)
-    {
-        if (callee.IsAbstract || callee.ContainsGenericParameters
-            || (callee.MethodImplementationFlags & (MethodImplAttributes.InternalCall | MethodImplAttributes.Runtime)) != 0)
-        {
-            return false;
-        }
-
-        try
-        {
-            Compile(callee);
-            return true;
-        }
-        catch (Exception)
-        {
-            return false;   // as for the engine's own methods: an optimisation, never a reason not to start
         }
     }
 
