@@ -116,18 +116,9 @@ internal sealed class SenderAgent : IAgent
         _sendFirstCount = publications.Count(p => p.SendFirst);
         _controlPoller?.Dispose();
         _controlPoller = publications.Length < 2 || publications.Any(p => p.Channel.Io != DatagramIo.Native) ? null
-            : ReadinessPoller.TryCreate(Descriptors(publications, p => p.Channel.Descriptor));
+            : ReadinessPoller.TryCreate(publications, p => p.Channel.Descriptor);
         _controlReady = new bool[publications.Length];
         _controlSchedule = default;
-    }
-
-    // The sockets' descriptors, by a plain loop: LINQ's iterator for a projection to int has no precompiled code, and this runs on
-    // the engine thread (invoker mode) when a session's publication or subscription comes, after the node prepared its code.
-    internal static int[] Descriptors<T>(T[] items, Func<T, int> descriptor)
-    {
-        var descriptors = new int[items.Length];
-        for (int i = 0; i < items.Length; i++) descriptors[i] = descriptor(items[i]);
-        return descriptors;
     }
 
     public void OnClose()
@@ -200,7 +191,7 @@ internal sealed class ReceiverAgent : IAgent
         _poller = null;
         var subscriptions = _subscriptions;
         if (subscriptions.Length < 2 || subscriptions.Any(s => !s.IsNative)) return;
-        _poller = ReadinessPoller.TryCreate(SenderAgent.Descriptors(subscriptions, s => s.Descriptor));
+        _poller = ReadinessPoller.TryCreate(subscriptions, s => s.Descriptor);
         _ready = new bool[subscriptions.Length];
     }
 

@@ -31,6 +31,18 @@ internal sealed unsafe class ReadinessPoller : IDisposable
         _events = GC.AllocateArray<byte>(capacity * s_stride, pinned: true);
     }
 
+    /// <summary>
+    /// A poller over the sockets of <paramref name="owners"/> (a sender's publications, a receiver's subscriptions), each reported
+    /// by its index. The descriptors are gathered by a plain loop: LINQ's iterator for a projection to int has no precompiled
+    /// code, and this runs on the engine thread (invoker mode) when a session's publication or subscription comes.
+    /// </summary>
+    public static ReadinessPoller? TryCreate<T>(T[] owners, Func<T, int> descriptorOf)
+    {
+        var fds = new int[owners.Length];
+        for (int i = 0; i < owners.Length; i++) fds[i] = descriptorOf(owners[i]);
+        return TryCreate(fds);
+    }
+
     /// <summary>The sockets' descriptors, in the order of the receiver's subscriptions (each reported by its index); null
     /// when epoll is not there or a descriptor cannot be added (the receiver then asks each socket).</summary>
     public static ReadinessPoller? TryCreate(ReadOnlySpan<int> fds)
