@@ -116,7 +116,7 @@ internal sealed class SenderAgent : IAgent
         _sendFirstCount = publications.Count(p => p.SendFirst);
         _controlPoller?.Dispose();
         _controlPoller = publications.Length < 2 || publications.Any(p => p.Channel.Io != DatagramIo.Native) ? null
-            : ReadinessPoller.TryCreate(publications, p => p.Channel.Descriptor);
+            : ReadinessPoller.TryCreateFor(publications, p => p.Channel.Descriptor);
         _controlReady = new bool[publications.Length];
         _controlSchedule = default;
     }
@@ -191,7 +191,7 @@ internal sealed class ReceiverAgent : IAgent
         _poller = null;
         var subscriptions = _subscriptions;
         if (subscriptions.Length < 2 || subscriptions.Any(s => !s.IsNative)) return;
-        _poller = ReadinessPoller.TryCreate(subscriptions, s => s.Descriptor);
+        _poller = ReadinessPoller.TryCreateFor(subscriptions, s => s.Descriptor);
         _ready = new bool[subscriptions.Length];
     }
 

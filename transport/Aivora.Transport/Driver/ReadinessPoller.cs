@@ -36,7 +36,7 @@ internal sealed unsafe class ReadinessPoller : IDisposable
     /// by its index. The descriptors are gathered by a plain loop: LINQ's iterator for a projection to int has no precompiled
     /// code, and this runs on the engine thread (invoker mode) when a session's publication or subscription comes.
     /// </summary>
-    public static ReadinessPoller? TryCreate<T>(T[] owners, Func<T, int> descriptorOf)
+    public static ReadinessPoller? TryCreateFor<T>(T[] owners, Func<T, int> descriptorOf)
     {
         var fds = new int[owners.Length];
         for (int i = 0; i < owners.Length; i++) fds[i] = descriptorOf(owners[i]);
