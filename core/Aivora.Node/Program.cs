@@ -29,15 +29,11 @@ public static class Program
     /// of sending (null: the load did not see the end): each method a stall of the message that first took its path (and, on
     /// the load thread, of every client it serves).
     /// </summary>
-    internal static string CompiledWhileTrading(long engineMethods, TimeSpan engineCompiling, long? loadMethods, TimeSpan loadCompiling)
+    internal static string CompiledWhileTrading(ThreadCompilations engine, ThreadCompilations? load)
     {
-        static string Of(long methods, TimeSpan compiling) => methods == 0 ? "nothing"
-            : FormattableString.Invariant($"{methods:N0} {(methods == 1 ? "method" : "methods")} ({compiling.TotalMilliseconds:N1} ms of stalls)");
-
-        var load = loadMethods is { } m ? Of(m, loadCompiling) : "not measured";
-        var line = $"JIT while running: {Of(engineMethods, engineCompiling)} on the engine thread (from its start), {load} on the load thread (after its warm-up)";
-        return line + (engineMethods == 0 && loadMethods == 0 ? ": every path they took was compiled before"
-            : loadMethods is null && engineMethods == 0 ? "" : ": paths not compiled before trading (see Engine/CodePreparation.cs)");
+        var line = $"JIT while running: {engine} on the engine thread (from its start), {load?.ToString() ?? "not measured"} on the load thread (after its warm-up)";
+        return line + (engine.Methods == 0 && load?.Methods == 0 ? ": every path they took was compiled before"
+            : load is null && engine.Methods == 0 ? "" : ": paths not compiled before trading (see Engine/CodePreparation.cs)");
     }
 
     /// <summary>
@@ -230,7 +226,7 @@ public static class Program
         var engine = node.StateMachine.Engine;
         var instruments = node.Config.Instruments;
 
-        Console.WriteLine($"engine thread: {(node.PinnedCpu >= 0 ? $"pinned to CPU {node.PinnedCpu}" : $"not pinned ({node.PinError})")}; load thread: {(load.PinnedCpu >= 0 ? $"pinned to CPU {load.PinnedCpu}" : $"not pinned ({load.PinError ?? "--load-cpu -1"})")}; {CompiledWhileTrading(node.MethodsCompiledWhileRunning, node.CompilingWhileRunning, (load.QuietSeen ? load.MethodsCompiledWhileTrading : null), load.CompilingWhileTrading)}");
+        Console.WriteLine($"engine thread: {(node.PinnedCpu >= 0 ? $"pinned to CPU {node.PinnedCpu}" : $"not pinned ({node.PinError})")}; load thread: {(load.PinnedCpu >= 0 ? $"pinned to CPU {load.PinnedCpu}" : $"not pinned ({load.PinError ?? "--load-cpu -1"})")}; {CompiledWhileTrading(node.CompiledWhileRunning, load.CompiledWhileTrading)}");
         Console.WriteLine($"in: {g.Counters.MessagesIn:N0} messages from clients in {wall:0.0} s; {commands:N0} commands run ({commands / wall:N0}/s: orders, cancels, amends, mass cancels, price feeds, {g.Counters.Ticks:N0} clock ticks); {g.Counters.Heartbeats:N0} heartbeats; malformed {g.Counters.Malformed}, not logged on {g.Counters.NotLoggedOn}, gateway rejects {g.Counters.GatewayRejects}");
         Console.WriteLine($"engine: accepted {c.Accepted:N0}, rejected {c.Rejected:N0}, amended {c.Amended:N0}, cancelled {c.Cancelled:N0}, expired {c.Expired:N0}; trades {c.Trades:N0} ({c.FilledLots:N0} lots)");
         var rejects = new List<string>();

@@ -75,8 +75,7 @@ public sealed class NodeHost : IDisposable
 
         var idle = new BusySpinIdleStrategy();
         var yielding = new YieldingIdleStrategy();
-        var compiledBefore = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true);
-        var compilingBefore = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
+        var compiledBefore = ThreadCompilations.OnThisThread();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         long cycles = 0;
         while (!_stop)
@@ -89,19 +88,14 @@ public sealed class NodeHost : IDisposable
 
         DutyCycles = cycles;
         EngineSeconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
-        MethodsCompiledWhileRunning = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true) - compiledBefore;
-        CompilingWhileRunning = System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - compilingBefore;
+        CompiledWhileRunning = ThreadCompilations.Since(compiledBefore);
     }
 
     /// <summary>
-    /// Methods the JIT compiled on the engine thread while its loop ran, and the time it spent on them (set when it stops): each
-    /// a stall of the engine, as long as the compilation, for the message that first took a path no code was prepared for
-    /// (<see cref="CodePreparation"/>). Zero is the goal.
+    /// What the JIT compiled on the engine thread while its loop ran (set when it stops): each method a stall of the engine for
+    /// the message that first took a path no code was prepared for (<see cref="CodePreparation"/>). Nothing is the goal.
     /// </summary>
-    public long MethodsCompiledWhileRunning { get; private set; }
-
-    /// <inheritdoc cref="MethodsCompiledWhileRunning"/>
-    public TimeSpan CompilingWhileRunning { get; private set; }
+    public ThreadCompilations CompiledWhileRunning { get; private set; }
 
     /// <summary>
     /// One duty cycle of the engine agent (<see cref="RunEngine"/>'s loop body; tests drive it from their own thread): the

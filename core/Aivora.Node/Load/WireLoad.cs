@@ -5,6 +5,7 @@ using Aivora.Client.Session;
 using Aivora.Core.Instruments;
 using Aivora.Exchange;
 using Aivora.Node.Configuration;
+using Aivora.Node.Engine;
 using Aivora.Transport.Agents;
 using Aivora.Transport.Driver;
 using Aivora.Transport.Native;
@@ -168,17 +169,13 @@ public sealed class WireLoad : IDisposable
         return false;
     }
 
-    private long _compiledAtTradingStart;
-    private TimeSpan _compilingAtTradingStart;
+    private ThreadCompilations _compiledAtTradingStart;
 
     /// <summary>
-    /// Methods the JIT compiled on the load's thread from the end of its warm-up until it stopped sending, and the time it spent on
-    /// them (set at the quiesce): each a stall of every client the load thread serves, for the message that first took the path.
+    /// What the JIT compiled on the load's thread from the end of its warm-up until it stopped sending (set at the quiesce; null
+    /// until the load has seen it): each method a stall of every client the load thread serves.
     /// </summary>
-    public long MethodsCompiledWhileTrading { get; private set; }
-
-    /// <inheritdoc cref="MethodsCompiledWhileTrading"/>
-    public TimeSpan CompilingWhileTrading { get; private set; }
+    public ThreadCompilations? CompiledWhileTrading { get; private set; }
 
     /// <summary>The load's loop until <see cref="Stop"/>; after <see cref="Quiesce"/> it only polls (reports and market data drain).</summary>
     public void Run(Func<long> nowNs, int cpu)
@@ -219,8 +216,7 @@ public sealed class WireLoad : IDisposable
             {
                 // The steady state the gc line measures starts here: after the warm-up, the load's code compiled.
                 _allocatedAtTradingStart = GC.GetAllocatedBytesForCurrentThread();
-                _compiledAtTradingStart = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true);
-                _compilingAtTradingStart = System.Runtime.JitInfo.GetCompilationTime(currentThread: true);
+                _compiledAtTradingStart = ThreadCompilations.OnThisThread();
                 TradingStarted = true;
             }
 
@@ -261,8 +257,7 @@ public sealed class WireLoad : IDisposable
                 if (!QuietSeen)
                 {
                     TradingAllocatedBytes = TradingStarted ? GC.GetAllocatedBytesForCurrentThread() - _allocatedAtTradingStart : 0;
-                    MethodsCompiledWhileTrading = TradingStarted ? System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: true) - _compiledAtTradingStart : 0;
-                    CompilingWhileTrading = TradingStarted ? System.Runtime.JitInfo.GetCompilationTime(currentThread: true) - _compilingAtTradingStart : TimeSpan.Zero;
+                    CompiledWhileTrading = TradingStarted ? ThreadCompilations.Since(_compiledAtTradingStart) : default(ThreadCompilations);
                     QuietSeen = true;
                 }
 
