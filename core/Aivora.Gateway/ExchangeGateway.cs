@@ -64,6 +64,10 @@ public sealed partial class ExchangeGateway : IImageListener, IDisposable
 
     public GatewayCounters Counters;
 
+    /// <summary>The order-entry subscription's counters (its images: one per client's order stream). Written by the receiver's
+    /// thread: a copy, consistent once nothing connects.</summary>
+    public SubscriptionCounters OrderEntryCounters => _orders.Counters;
+
     /// <summary>Each order-entry message's time in the node, decode to send: the caller of <see cref="DoWork"/> marks the sends.</summary>
     public Diagnostics.TurnaroundRecorder Turnaround { get; } = new();
 

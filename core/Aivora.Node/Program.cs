@@ -129,7 +129,8 @@ public static class Program
         }
 
         var logons = node.Gateway.Counters;   // written by the engine thread: the logons are over (the load waited for their acks)
-        Console.WriteLine(FormattableString.Invariant($"sessions: {load.LoggedOn} of {load.Sessions} logged on (HMAC-SHA256 keys; accounts {string.Join(", ", load.Clients.Select(c => c.AccountId))}; each logon message held the engine thread {logons.LogonNs / 1e3 / Math.Max(1, logons.LogonsHandled):N0} us on average, {logons.LongestLogonNs / 1e3:N0} us at most); market data synced from snapshots"));
+        var images = node.Gateway.OrderEntryCounters;
+        Console.WriteLine(FormattableString.Invariant($"sessions: {load.LoggedOn} of {load.Sessions} logged on (HMAC-SHA256 keys; accounts {string.Join(", ", load.Clients.Select(c => c.AccountId))}; each logon message held the engine thread {logons.LogonNs / 1e3 / Math.Max(1, logons.LogonsHandled):N0} us on average, {logons.LongestLogonNs / 1e3:N0} us at most, and each client's order stream joining (its image: {images.ImagesAvailable:N0}) {images.ImageCreationNs / 1e3 / Math.Max(1, images.ImagesAvailable):N0} us on average, {images.LongestImageCreationNs / 1e3:N0} us at most, its log's pages mapped after it a page per idle pass); market data synced from snapshots"));
         var loadThread = new Thread(() => load.Run(() => node.Clock.NowNs, options.LoadCpu)) { Name = "load", IsBackground = true };
         var gcBefore = (GC.CollectionCount(0), GC.GetTotalAllocatedBytes(precise: true));
         var started = Stopwatch.GetTimestamp();

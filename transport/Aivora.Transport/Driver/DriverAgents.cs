@@ -170,16 +170,17 @@ internal sealed class ReceiverAgent : IAgent
         }
 
         var subscriptions = _subscriptions;
+        int logPages = 1;   // a new image's log is mapped a page a pass, by a subscription that read nothing in it
         if (_poller is null)
         {
-            foreach (var subscription in subscriptions) work += subscription.DoWork(nowNs);
+            foreach (var subscription in subscriptions) work += subscription.DoWork(nowNs, receive: true, ref logPages);
             return work;
         }
 
         _poller.Poll(_ready);
         for (int i = 0; i < subscriptions.Length; i++)
         {
-            work += subscriptions[i].DoWork(nowNs, receive: _ready[i] || subscriptions[i].HasPendingInput);
+            work += subscriptions[i].DoWork(nowNs, receive: _ready[i] || subscriptions[i].HasPendingInput, ref logPages);
         }
         return work;
     }

@@ -14,21 +14,32 @@ public static class LogBufferDescriptor
     public static bool IsValidTermLength(int termLength) =>
         termLength >= TermMinLength && termLength <= TermMaxLength && BitOperations.IsPow2(termLength);
 
-    /// <summary>The three partitions of a log (cold path); throws on a term length Aeron would not accept.</summary>
+    /// <summary>The three partitions of a log, every page written (cold path); throws on a term length Aeron would not accept.</summary>
     public static byte[][] AllocatePartitions(int termLength)
+    {
+        // Pinned: the sender hands a datagram longer than its send slots to sendmmsg by address (see
+        // UdpChannel.QueueSend: shorter ones are copied out first). Written once here (cold path): the OS
+        // maps zero pages lazily, and a publication that first touches each page of its terms as the
+        // stream advances pays a page fault per 4 KiB (or a huge-page zeroing) on the send path; measured
+        // as 1-47 ms stalls of a saturated client loop before this. The cost moves to whoever allocates:
+        // ~8 ms for three 1 MiB terms on this VM (see TermBufferPool; an image faults its pages in slices).
+        var terms = AllocateUnwrittenPartitions(termLength);
+        foreach (var term in terms) Array.Clear(term);
+        return terms;
+    }
+
+    /// <summary>
+    /// The three partitions of a log, zeroed but not written here: the collector hands out fresh memory the OS maps only at
+    /// its first write, so their pages are taken when something first writes them (an image's receiver, ahead of its
+    /// stream: <see cref="Subscription.Image"/>). Cold path; throws on a term length Aeron would not accept.
+    /// </summary>
+    public static byte[][] AllocateUnwrittenPartitions(int termLength)
     {
         if (!IsValidTermLength(termLength))
         {
             throw new ArgumentOutOfRangeException(nameof(termLength), termLength, "term length must be a power of two in [64 KiB, 1 GiB]");
         }
-        // Pinned: the sender hands a datagram longer than its send slots to sendmmsg by address (see
-        // UdpChannel.QueueSend: shorter ones are copied out first). Written once here (cold path): the OS
-        // maps zero pages lazily, and a publication or image that first touches each page of its terms as
-        // the stream advances pays a page fault per 4 KiB (or a huge-page zeroing) on the send / receive
-        // path; measured as 1-47 ms stalls of a saturated client loop before this.
-        byte[][] terms = [GC.AllocateArray<byte>(termLength, pinned: true), GC.AllocateArray<byte>(termLength, pinned: true), GC.AllocateArray<byte>(termLength, pinned: true)];
-        foreach (var term in terms) Array.Clear(term);
-        return terms;
+        return [GC.AllocateArray<byte>(termLength, pinned: true), GC.AllocateArray<byte>(termLength, pinned: true), GC.AllocateArray<byte>(termLength, pinned: true)];
     }
 
     public static int PositionBitsToShift(int termLength) => BitOperations.TrailingZeroCount(termLength);
