@@ -187,11 +187,130 @@ public sealed partial class ImageLogMappingTests
         Assert.Equal(0, Left());
     }
 
+    [Fact]
+    public void A_reconnecting_publisher_gets_the_ended_images_log_back_cleared()
+    {
+        // The first stream fills part of a term; each later one sends a single message on the same log: a log handed back
+        // without clearing would deliver the first stream's frames after it.
+        var pool = new TermBufferPool();
+        var listener = new Listener();
+        using var sub = new NetworkSubscription(new IPEndPoint(IPAddress.Loopback, 0), 9, listener) { ImageLogs = pool, RetiredLogLingerNs = 0 };
+        var checker = new Checker();
+        byte[][]? firstLog = null;
+        for (int cycle = 0; cycle < 4; cycle++)
+        {
+            using var pub = NetworkPublication.Create(sub.LocalEndPoint, 9, 64 * 1024);
+            Assert.True(Run(() => Step(pub, sub), () => pub.IsConnected && listener.Available == cycle + 1, 5), $"cycle {cycle}: no image");
+            var image = sub.ImageAt(0);
+            firstLog ??= image.Log;
+            Assert.Same(firstLog, image.Log);
+            Assert.Equal(0, image.LogPagesToFault);   // a reused log's pages are mapped already
+
+            checker = new Checker();
+            int messages = cycle == 0 ? 50 : 1;
+            for (int m = 0; m < messages; m++) Assert.True(pub.Offer(Message(m)) > 0);
+            pub.Close();
+            Assert.True(Run(() => { Step(pub, sub); sub.Poll(ref checker, 100); }, () => listener.Unavailable == cycle + 1, 5), $"cycle {cycle}: the image did not end");
+            Assert.True(image.IsClosed);
+            Assert.Equal((messages, 0L), (checker.Received, checker.Errors));
+            Assert.True(Run(() => { sub.DoWork(NanoClock.Now); sub.Poll(ref checker, 100); }, () => sub.Counters.ImageLogsReturned == cycle + 1, 5),
+                $"cycle {cycle}: the ended image's log did not go back to the pool");
+        }
+        Assert.Equal(3, pool.Reused);
+    }
+
+    [Fact]
+    public void An_ended_images_log_waits_for_the_applications_next_poll_and_the_linger()
+    {
+        var pool = new TermBufferPool();
+        var listener = new Listener();
+        const long Linger = 2_000_000_000;
+        using var sub = new NetworkSubscription(new IPEndPoint(IPAddress.Loopback, 0), 9, listener) { ImageLogs = pool, RetiredLogLingerNs = Linger };
+        using var pub = NetworkPublication.Create(sub.LocalEndPoint, 9, 64 * 1024);
+        Assert.True(Run(() => Step(pub, sub), () => pub.IsConnected && listener.Available == 1, 5), "no image");
+        var checker = new Checker();
+        pub.Close();
+        // The application polls until the end of stream is consumed; the pass that retires the image comes after its last poll.
+        long retiredAt = 0;
+        Assert.True(Run(() =>
+        {
+            if (listener.Unavailable == 0) sub.Poll(ref checker, 100);
+            Step(pub, sub);
+            if (listener.Unavailable == 1 && retiredAt == 0) retiredAt = NanoClock.Now;
+        }, () => listener.Unavailable == 1, 5), "the image did not end");
+
+        // No poll since: past the linger, the log stays out.
+        Assert.True(Run(() => sub.DoWork(NanoClock.Now), () => NanoClock.Now > retiredAt + Linger + 100_000_000, 5));
+        Assert.Equal(0, sub.Counters.ImageLogsReturned);
+        // A poll, then the receiver's next pass gives it back.
+        sub.Poll(ref checker, 100);
+        sub.DoWork(NanoClock.Now);
+        Assert.Equal(1, sub.Counters.ImageLogsReturned);
+        Assert.Equal(1, pool.Available(64 * 1024));
+    }
+
+    [Fact]
+    public void An_ended_image_is_not_given_back_before_the_linger_however_much_the_application_polls()
+    {
+        var pool = new TermBufferPool();
+        var listener = new Listener();
+        const long Linger = 2_000_000_000;
+        using var sub = new NetworkSubscription(new IPEndPoint(IPAddress.Loopback, 0), 9, listener) { ImageLogs = pool, RetiredLogLingerNs = Linger };
+        using var pub = NetworkPublication.Create(sub.LocalEndPoint, 9, 64 * 1024);
+        Assert.True(Run(() => Step(pub, sub), () => pub.IsConnected && listener.Available == 1, 5), "no image");
+        var checker = new Checker();
+        pub.Close();
+        long retiredAt = 0;
+        Assert.True(Run(() =>
+        {
+            sub.Poll(ref checker, 100);
+            Step(pub, sub);
+            if (listener.Unavailable == 1 && retiredAt == 0) retiredAt = NanoClock.Now;
+        }, () => listener.Unavailable == 1, 5), "the image did not end");
+
+        bool returnedEarly = false;
+        Assert.True(Run(() =>
+        {
+            sub.Poll(ref checker, 100);
+            sub.DoWork(NanoClock.Now);
+            returnedEarly |= sub.Counters.ImageLogsReturned > 0 && NanoClock.Now < retiredAt + (Linger / 2);
+        }, () => sub.Counters.ImageLogsReturned == 1, 5), "the log never went back");
+        Assert.False(returnedEarly, "the log went back within half the linger");
+    }
+
+    [Fact]
+    public void An_image_that_ended_with_data_unread_delivers_none_of_it()
+    {
+        // A publisher that vanished (no end of stream): the image ends on silence with what it received still unread, and
+        // its log may serve the next image: a Poll of the Image the application kept must not read it.
+        var listener = new Listener();
+        using var sub = new NetworkSubscription(new IPEndPoint(IPAddress.Loopback, 0), 9, listener) { ImageLivenessNs = 200_000_000 };
+        var pub = NetworkPublication.Create(sub.LocalEndPoint, 9, 64 * 1024);
+        Assert.True(Run(() => Step(pub, sub), () => pub.IsConnected && listener.Available == 1, 5), "no image");
+        var image = sub.ImageAt(0);
+        for (int m = 0; m < 5; m++) Assert.True(pub.Offer(Message(m)) > 0);
+        Assert.True(Run(() => Step(pub, sub), () => image.RebuildPosition > image.SubscriberPosition, 5), "nothing received");
+        pub.Dispose();   // gone without a word
+        Assert.True(Run(() => sub.DoWork(NanoClock.Now), () => listener.Unavailable == 1, 5), "the silent image did not end");
+
+        var checker = new Checker();
+        Assert.True(image.IsClosed);
+        Assert.Equal(0, image.Poll(ref checker, 100));
+        Assert.Equal(0, checker.Received);
+    }
+
+    private static void Step(NetworkPublication pub, NetworkSubscription sub)
+    {
+        long now = NanoClock.Now;
+        pub.DoWork(now);
+        sub.DoWork(now);
+    }
+
     private sealed class Listener : IImageListener
     {
-        public int Available;
+        public int Available, Unavailable;
         public void OnAvailable(Image image) => Available++;
-        public void OnUnavailable(Image image) { }
+        public void OnUnavailable(Image image) => Unavailable++;
     }
 
     private static bool Run(Action step, Func<bool> done, double seconds)

@@ -169,10 +169,19 @@ public sealed class MediaDriver : IDisposable
     /// The logs of this driver's publications, kept for reuse when they end (<see cref="TermBufferPool"/>): a publication added
     /// after another ended, or after <see cref="TermBufferPool.Reserve"/>, finds its partitions allocated and written already,
     /// instead of paying for every page on the thread that adds it. Images do not take theirs from here: a node whose images
-    /// took reserved logs answered its clients 3-4 us slower at p50 in the main command (nine runs, the time before decode;
-    /// cause not found; 2026-12-02), so an image's log is written when its SETUP arrives, as before.
+    /// took reserved logs answered its clients 2-4 us slower at p50 in the main command (the time before decode; cause not
+    /// found; 2026-12-02 and 12-03): an image allocates its log unwritten and maps it a page per idle receiver pass, or takes
+    /// an ended image's (<see cref="ImageLogs"/>).
     /// </summary>
     public TermBufferPool TermBuffers { get; } = new();
+
+    /// <summary>
+    /// The logs of the images that ended, for the next images of this driver's subscriptions (a client that reconnects takes
+    /// its last one's instead of a new allocation: three 1 MiB pinned terms a time, which set off full collections every few
+    /// allocations and took up to ~13 ms each when the collector reused and zeroed memory, in a probe on this VM). Apart from
+    /// <see cref="TermBuffers"/>: nothing is reserved here.
+    /// </summary>
+    public TermBufferPool ImageLogs { get; } = new();
 
     /// <summary>The shared send socket (<see cref="DriverOptions.ShareSendSocket"/>), once a publication uses it; tests read its send calls.</summary>
     internal UdpChannel? SharedSend => _sender.SharedSend;
@@ -194,6 +203,7 @@ public sealed class MediaDriver : IDisposable
         {
             SessionFilter = uri.SessionId, // session-id= on a subscription: only that publisher's images
             Reliable = uri.Reliable,
+            ImageLogs = ImageLogs,
         };
         ApplySocketBuffers(subscription.Channel, uri);
         if (_options.DataLoss is { } dataLoss) subscription.Loss = dataLoss(_subscriptionsAdded);

@@ -77,10 +77,24 @@ public sealed class Image
 
     /// <summary>Creates the image at the join position a SETUP announced (active term id, term offset).</summary>
     public Image(int sessionId, int streamId, int initialTermId, int activeTermId, int termOffset, int termLength)
+        : this(sessionId, streamId, initialTermId, activeTermId, termOffset, termLength, reusedLog: null)
     {
-        _terms = LogBufferDescriptor.AllocateUnwrittenPartitions(termLength);
+    }
+
+    /// <summary>
+    /// The image on <paramref name="reusedLog"/> when it is given: the zeroed partitions of an image that ended (their pages
+    /// mapped already: nothing to map ahead of the stream, nothing allocated), else on new unwritten ones.
+    /// </summary>
+    internal Image(int sessionId, int streamId, int initialTermId, int activeTermId, int termOffset, int termLength, byte[][]? reusedLog)
+    {
+        if (reusedLog is not null && (reusedLog.Length != LogBufferDescriptor.PartitionCount || reusedLog[0].Length != termLength))
+        {
+            throw new ArgumentException($"a reused log must be {LogBufferDescriptor.PartitionCount} partitions of the term length", nameof(reusedLog));
+        }
+        _terms = reusedLog ?? LogBufferDescriptor.AllocateUnwrittenPartitions(termLength);
         _pagesPerTerm = termLength / PageSize;
         _firstPageToFault = (LogBufferDescriptor.PartitionIndex(activeTermId, initialTermId) * _pagesPerTerm) + (termOffset / PageSize);
+        if (reusedLog is not null) _pagesFaulted = LogBufferDescriptor.PartitionCount * _pagesPerTerm;
         SessionId = sessionId;
         StreamId = streamId;
         InitialTermId = initialTermId;
@@ -101,6 +115,18 @@ public sealed class Image
     private static readonly int PageSize = Environment.SystemPageSize;
     private readonly int _pagesPerTerm, _firstPageToFault;
     private int _pagesFaulted;
+
+    // Set by the receiver when it retires the image, before its log can go to another image (a second later at the earliest:
+    // NetworkSubscription); a Poll from then on delivers nothing.
+    private volatile bool _closed;
+
+    /// <summary>The receiver retired the image: it delivers nothing more, and its log may serve another image.</summary>
+    public bool IsClosed => _closed;
+
+    internal void Close() => _closed = true;
+
+    /// <summary>The log's partitions (receiver: to give them back for reuse once the image is retired).</summary>
+    internal byte[][] Log => _terms;
 
     /// <summary>One of the log's three partitions (for tests: which of its pages are mapped).</summary>
     internal byte[] LogPartition(int index) => _terms[index];
@@ -177,6 +203,7 @@ public sealed class Image
     /// </summary>
     public int Poll<THandler>(ref THandler handler, int fragmentLimit) where THandler : struct, IFragmentHandler
     {
+        if (_closed) return 0;   // its log may be another image's by now
         int delivered = 0;
         long position = _subscriberPosition, rebuildPosition = RebuildPosition; // acquire: frames below it are whole
         while (delivered < fragmentLimit && position < rebuildPosition)
