@@ -302,6 +302,25 @@ public sealed partial class ImageLogMappingTests
         Assert.Equal(0, checker.Received);
     }
 
+    [Fact]
+    public void A_closed_image_writes_nothing_into_its_log()
+    {
+        // Packets or a gap fill handed to an Image kept past its end must not land in a log another image may hold by now.
+        var log = new PublicationLog(5, 6, -7, 64 * 1024, 1408);
+        var image = new Image(5, 6, -7, -7, 0, 64 * 1024);
+        Assert.True(log.Append(Message(0)) > 0);
+        var datagram = log.NextDatagram(0, 1408, out _);
+        image.Close();
+
+        Assert.Equal(PacketOutcome.Closed, image.OnDataPacket(datagram));
+        image.FillGap(-7, 0, 1024);
+        for (int partition = 0; partition < LogBufferDescriptor.PartitionCount; partition++)
+        {
+            Assert.Equal(-1, image.LogPartition(partition).AsSpan().IndexOfAnyExcept((byte)0));
+        }
+        Assert.Equal(0L, image.RebuildPosition);
+    }
+
     private static void Step(NetworkPublication pub, NetworkSubscription sub)
     {
         long now = NanoClock.Now;

@@ -17,6 +17,8 @@ public enum PacketOutcome : byte
     UnderRun = 5,
     /// <summary>Beyond the acceptance window (subscriber position + term/2).</summary>
     OverRun = 6,
+    /// <summary>The image is closed (its receiver retired it): its log may be another image's by now, so nothing is written.</summary>
+    Closed = 7,
 }
 
 /// <summary>Counters of one image, readable at any time.</summary>
@@ -155,6 +157,7 @@ public sealed class Image
     /// <summary>Takes one received DATA/PAD/heartbeat datagram for this image.</summary>
     public PacketOutcome OnDataPacket(ReadOnlySpan<byte> datagram)
     {
+        if (_closed) return PacketOutcome.Closed;
         if (DatagramValidator.Validate(datagram) != DatagramVerdict.Valid)
             return Count(ref Counters.Malformed, PacketOutcome.Malformed);
         var type = (FrameType)BinaryPrimitives.ReadUInt16LittleEndian(datagram[TypeOffset..]);
@@ -239,6 +242,7 @@ public sealed class Image
     /// </summary>
     public void FillGap(int termId, int termOffset, int length)
     {
+        if (_closed) return;   // its log may be another image's by now
         if (length < DataHeaderLength || (length & (Alignment - 1)) != 0 || (uint)termOffset > (uint)(_termLength - length)) return;
         Span<byte> pad = stackalloc byte[DataHeaderLength];
         _ = new DataFrame(pad) { TermOffset = termOffset, SessionId = SessionId, StreamId = StreamId, TermId = termId, ReservedValue = 0 };
