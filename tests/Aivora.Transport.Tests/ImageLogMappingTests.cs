@@ -225,24 +225,13 @@ public sealed partial class ImageLogMappingTests
     [Fact]
     public void An_ended_images_log_waits_for_the_applications_next_poll_and_the_linger()
     {
-        var pool = new TermBufferPool();
-        var listener = new Listener();
         const long Linger = 2_000_000_000;
-        using var sub = new NetworkSubscription(new IPEndPoint(IPAddress.Loopback, 0), 9, listener) { ImageLogs = pool, RetiredLogLingerNs = Linger };
-        using var pub = NetworkPublication.Create(sub.LocalEndPoint, 9, 64 * 1024);
-        Assert.True(Run(() => Step(pub, sub), () => pub.IsConnected && listener.Available == 1, 5), "no image");
+        var (sub, pub, pool, retiredAt) = EndAnImage(Linger);
+        using var _ = sub;
+        using var __ = pub;
         var checker = new Checker();
-        pub.Close();
-        // The application polls until the end of stream is consumed; the pass that retires the image comes after its last poll.
-        long retiredAt = 0;
-        Assert.True(Run(() =>
-        {
-            if (listener.Unavailable == 0) sub.Poll(ref checker, 100);
-            Step(pub, sub);
-            if (listener.Unavailable == 1 && retiredAt == 0) retiredAt = NanoClock.Now;
-        }, () => listener.Unavailable == 1, 5), "the image did not end");
 
-        // No poll since: past the linger, the log stays out.
+        // No poll since the pass that retired it: past the linger, the log stays out.
         Assert.True(Run(() => sub.DoWork(NanoClock.Now), () => NanoClock.Now > retiredAt + Linger + 100_000_000, 5));
         Assert.Equal(0, sub.Counters.ImageLogsReturned);
         // A poll, then the receiver's next pass gives it back.
@@ -255,22 +244,11 @@ public sealed partial class ImageLogMappingTests
     [Fact]
     public void An_ended_image_is_not_given_back_before_the_linger_however_much_the_application_polls()
     {
-        var pool = new TermBufferPool();
-        var listener = new Listener();
         const long Linger = 2_000_000_000;
-        using var sub = new NetworkSubscription(new IPEndPoint(IPAddress.Loopback, 0), 9, listener) { ImageLogs = pool, RetiredLogLingerNs = Linger };
-        using var pub = NetworkPublication.Create(sub.LocalEndPoint, 9, 64 * 1024);
-        Assert.True(Run(() => Step(pub, sub), () => pub.IsConnected && listener.Available == 1, 5), "no image");
+        var (sub, pub, _, retiredAt) = EndAnImage(Linger);
+        using var _s = sub;
+        using var _p = pub;
         var checker = new Checker();
-        pub.Close();
-        long retiredAt = 0;
-        Assert.True(Run(() =>
-        {
-            sub.Poll(ref checker, 100);
-            Step(pub, sub);
-            if (listener.Unavailable == 1 && retiredAt == 0) retiredAt = NanoClock.Now;
-        }, () => listener.Unavailable == 1, 5), "the image did not end");
-
         bool returnedEarly = false;
         Assert.True(Run(() =>
         {
@@ -279,6 +257,27 @@ public sealed partial class ImageLogMappingTests
             returnedEarly |= sub.Counters.ImageLogsReturned > 0 && NanoClock.Now < retiredAt + (Linger / 2);
         }, () => sub.Counters.ImageLogsReturned == 1, 5), "the log never went back");
         Assert.False(returnedEarly, "the log went back within half the linger");
+    }
+
+    /// <summary>A subscription with a pool of images' logs and the linger given, whose one image has just ended (end of
+    /// stream consumed by the application's polls; the receiver's pass that retired it came after the last of them).</summary>
+    private static (NetworkSubscription Sub, NetworkPublication Pub, TermBufferPool Pool, long RetiredAt) EndAnImage(long lingerNs)
+    {
+        var pool = new TermBufferPool();
+        var listener = new Listener();
+        var sub = new NetworkSubscription(new IPEndPoint(IPAddress.Loopback, 0), 9, listener) { ImageLogs = pool, RetiredLogLingerNs = lingerNs };
+        var pub = NetworkPublication.Create(sub.LocalEndPoint, 9, 64 * 1024);
+        Assert.True(Run(() => Step(pub, sub), () => pub.IsConnected && listener.Available == 1, 5), "no image");
+        var checker = new Checker();
+        pub.Close();
+        long retiredAt = 0;
+        Assert.True(Run(() =>
+        {
+            sub.Poll(ref checker, 100);
+            Step(pub, sub);
+            if (listener.Unavailable == 1) retiredAt = NanoClock.Now;
+        }, () => listener.Unavailable == 1, 5), "the image did not end");
+        return (sub, pub, pool, retiredAt);
     }
 
     [Fact]
