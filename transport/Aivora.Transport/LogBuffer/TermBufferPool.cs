@@ -2,7 +2,8 @@ namespace Aivora.Transport.LogBuffer;
 
 /// <summary>
 /// The three zeroed partitions of a log (<see cref="LogBufferDescriptor.AllocatePartitions"/>), kept for reuse by the
-/// publications of one driver (and, in a pool of their own, by its images: <see cref="Driver.MediaDriver.ImageLogs"/>). Allocating them is what a new publication costs the thread that adds it: every page is
+/// publications of one driver (and, in a pool of their own, by its images: <see cref="Driver.MediaDriver.ImageLogs"/>).
+/// Allocating them is what a new publication costs the thread that adds it: every page is
 /// written once up front, so that the stream never takes a page fault, and on this VM the first write of a page costs
 /// ~10 us (three 1 MiB terms: ~8 ms: a node's session reply publication, on the engine thread at each logon in invoker
 /// mode). A log returned here is cleared (its pages already mapped: ~1% of that) and handed to the next publication of its
