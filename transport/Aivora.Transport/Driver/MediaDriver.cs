@@ -169,7 +169,7 @@ public sealed class MediaDriver : IDisposable
     /// The logs of this driver's publications, kept for reuse when they end (<see cref="TermBufferPool"/>): a publication added
     /// after another ended, or after <see cref="TermBufferPool.Reserve"/>, finds its partitions allocated and written already,
     /// instead of paying for every page on the thread that adds it. Images do not take theirs from here: a node whose images
-    /// took reserved logs answered its clients 2-4 us slower at p50 in the main command (the time before decode; cause not
+    /// took reserved logs answered its clients 1.6-4 us slower at p50 in the main command (the time before decode; cause not
     /// found; 2026-12-02 and 12-03): an image allocates its log unwritten and maps it a page per idle receiver pass, or takes
     /// an ended image's (<see cref="ImageLogs"/>).
     /// </summary>

@@ -80,7 +80,7 @@ public sealed class NetworkSubscription : IDisposable
     /// The driver's pool of logs that ended images leave (null: an image's log is left to the collector when it ends): a new
     /// image takes one when there is one, instead of allocating three terms and mapping their pages, and a reconnecting client
     /// allocates nothing. It holds only images' logs: not the publications' pool, which is reserved up front (images on
-    /// logs reserved before trading answered the main command's clients 2-4 us slower at p50, for a reason not found).
+    /// logs reserved before trading answered the main command's clients 1.6-4 us slower at p50, for a reason not found).
     /// </summary>
     internal TermBufferPool? ImageLogs { get; init; }
 
