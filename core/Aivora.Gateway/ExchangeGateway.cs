@@ -156,8 +156,8 @@ public sealed partial class ExchangeGateway : IImageListener, IDisposable
     /// Allocates, before trading, the log of every session's reply publication (<see cref="TermBufferPool.Reserve"/>, at
     /// <see cref="GatewayOptions.ResponseTermLength"/>). Without them a logon writes a fresh log on the engine thread (invoker
     /// mode): 3 x 1 MiB, ~9 ms on this VM, a stall of every other session's orders. (The client's image at the node, created
-    /// at its SETUP, still writes its own: see <see cref="MediaDriver.TermBuffers"/>.) Cold path; returns the logs reserved
-    /// and their term length.
+    /// at its SETUP, does not take one of these: see <see cref="MediaDriver.TermBuffers"/> and <see cref="MediaDriver.ImageLogs"/>.)
+    /// Cold path; returns the logs reserved and their term length.
     /// </summary>
     public (int Logs, int TermLength) ReserveSessionLogs()
     {

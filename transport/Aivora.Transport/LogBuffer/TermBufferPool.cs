@@ -27,14 +27,13 @@ public sealed class TermBufferPool
     /// <summary>Zeroed partitions of <paramref name="termLength"/>: a kept log if there is one, else new ones.</summary>
     public byte[][] Rent(int termLength)
     {
+        if (TryRent(termLength, out var terms))
+        {
+            return terms;
+        }
+
         lock (_lock)
         {
-            if (_free.TryGetValue(termLength, out var kept) && kept.TryPop(out var terms))
-            {
-                Reused++;
-                return terms;
-            }
-
             Allocated++;
         }
 
@@ -72,15 +71,7 @@ public sealed class TermBufferPool
 
         lock (_lock)
         {
-            if (!_free.TryGetValue(terms[0].Length, out var kept))
-            {
-                _free[terms[0].Length] = kept = new Stack<byte[][]>();
-            }
-
-            if (kept.Count < MaxKeptPerLength)
-            {
-                kept.Push(terms);
-            }
+            Keep(terms);
         }
     }
 
@@ -96,18 +87,24 @@ public sealed class TermBufferPool
 
         lock (_lock)
         {
-            if (!_free.TryGetValue(termLength, out var kept))
-            {
-                _free[termLength] = kept = new Stack<byte[][]>();
-            }
-
             foreach (var terms in reserved)
             {
-                if (kept.Count < MaxKeptPerLength)
-                {
-                    kept.Push(terms);
-                }
+                Keep(terms);
             }
+        }
+    }
+
+    // Under the lock: onto its term length's stack, unless that already holds MaxKeptPerLength (then left to the collector).
+    private void Keep(byte[][] terms)
+    {
+        if (!_free.TryGetValue(terms[0].Length, out var kept))
+        {
+            _free[terms[0].Length] = kept = new Stack<byte[][]>();
+        }
+
+        if (kept.Count < MaxKeptPerLength)
+        {
+            kept.Push(terms);
         }
     }
 
