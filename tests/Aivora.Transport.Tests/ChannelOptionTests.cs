@@ -33,18 +33,6 @@ public sealed class ChannelOptionTests
         }
     }
 
-    private static bool Run(MediaDriver driver, Func<bool> done, double seconds, Action? each = null)
-    {
-        long deadline = NanoClock.Now + (long)(seconds * 1e9);
-        while (!done())
-        {
-            if (NanoClock.Now > deadline) return false;
-            driver.DoWork();
-            each?.Invoke();
-        }
-        return true;
-    }
-
     private static void Fill(byte[] buffer, int length, long sequence)
     {
         BinaryPrimitives.WriteInt64LittleEndian(buffer, sequence);
@@ -57,7 +45,7 @@ public sealed class ChannelOptionTests
         string endpoint = Endpoint();
         var sub = driver.AddSubscription($"aeron:udp?endpoint={endpoint}{subscriptionParameters}", 3);
         var pub = driver.AddPublication($"aeron:udp?endpoint={endpoint}{publicationParameters}", 3);
-        Assert.True(Run(driver, () => pub.IsConnected && sub.ImageCount == 1, 5), "no connection");
+        Assert.True(InvokerLoop.Until(driver, () => pub.IsConnected && sub.ImageCount == 1, 5), "no connection");
         return (sub, pub);
     }
 
@@ -74,7 +62,7 @@ public sealed class ChannelOptionTests
         var buffer = new byte[100];
         Fill(buffer, 100, 1);
         Assert.True(pub.Offer(buffer) > 0);
-        Assert.True(Run(driver, () => handler.Handler.Received == 1, 5, () => sub.Poll(ref handler, 10)));
+        Assert.True(InvokerLoop.Until(driver, () => handler.Handler.Received == 1, 5, () => sub.Poll(ref handler, 10)));
         Assert.Equal(102, handler.Handler.First.TermId);
         Assert.Equal(4096, handler.Handler.First.TermOffset);
     }
@@ -87,8 +75,8 @@ public sealed class ChannelOptionTests
         var sub = driver.AddSubscription($"aeron:udp?endpoint={endpoint}|session-id=777", 3);
         var other = driver.AddPublication($"aeron:udp?endpoint={endpoint}|session-id=555", 3);
         var wanted = driver.AddPublication($"aeron:udp?endpoint={endpoint}|session-id=777", 3);
-        Assert.True(Run(driver, () => wanted.IsConnected, 5));
-        Run(driver, () => false, 0.3); // give the other one time to (not) connect
+        Assert.True(InvokerLoop.Until(driver, () => wanted.IsConnected, 5));
+        InvokerLoop.Until(driver, () => false, 0.3); // give the other one time to (not) connect
         Assert.False(other.IsConnected);
         Assert.Equal(777, Assert.Single(Enumerable.Range(0, sub.ImageCount).Select(sub.ImageAt)).SessionId);
     }
@@ -105,7 +93,7 @@ public sealed class ChannelOptionTests
         var rng = new Random(4);
         long sent = 0;
         // Small and fragmented messages; done when the image has consumed everything sent.
-        Assert.True(Run(driver, () => sent == 20_000 && sub.ImageAt(0).SubscriberPosition == pub.Position, 30, () =>
+        Assert.True(InvokerLoop.Until(driver, () => sent == 20_000 && sub.ImageAt(0).SubscriberPosition == pub.Position, 30, () =>
         {
             while (sent < 20_000)
             {
@@ -134,13 +122,13 @@ public sealed class ChannelOptionTests
         // A live receiver that never consumes: it keeps sending SMs but never reaches the EOS, so it
         // never acknowledges it; only the linger ends the publication (the default would be 5 s).
         _ = driver.AddSubscription($"aeron:udp?endpoint={endpoint}", 3);
-        Assert.True(Run(driver, () => pub.IsConnected, 5));
+        Assert.True(InvokerLoop.Until(driver, () => pub.IsConnected, 5));
         var buffer = new byte[64];
         Fill(buffer, 64, 0);
         Assert.True(pub.Offer(buffer) > 0);
         long closedAt = NanoClock.Now;
         driver.Remove(pub);
-        Assert.True(Run(driver, () => pub.IsClosed, 3));
+        Assert.True(InvokerLoop.Until(driver, () => pub.IsClosed, 3));
         Assert.InRange((NanoClock.Now - closedAt) / 1e9, 0.29, 1.5);
     }
 

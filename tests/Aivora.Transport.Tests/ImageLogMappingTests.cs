@@ -138,7 +138,7 @@ public sealed partial class ImageLogMappingTests
         var listener = new Listener();
         using var sub = new NetworkSubscription(new IPEndPoint(IPAddress.Loopback, 0), 9, listener);
         using var pub = NetworkPublication.Create(sub.LocalEndPoint, 9, TermLength);
-        Assert.True(Run(() => { long now = NanoClock.Now; pub.DoWork(now); sub.DoWork(now); }, () => pub.IsConnected && listener.Available == 1, 5),
+        Assert.True(InvokerLoop.Until(() => pub.IsConnected && listener.Available == 1, 5, () => Step(pub, sub)),
             "SETUP/SM handshake did not complete");
         var image = sub.ImageAt(0);
 
@@ -203,7 +203,7 @@ public sealed partial class ImageLogMappingTests
         for (int cycle = 0; cycle < 4; cycle++)
         {
             using var pub = NetworkPublication.Create(sub.LocalEndPoint, 9, 64 * 1024);
-            Assert.True(Run(() => Step(pub, sub), () => pub.IsConnected && listener.Available == cycle + 1, 5), $"cycle {cycle}: no image");
+            Assert.True(InvokerLoop.Until(() => pub.IsConnected && listener.Available == cycle + 1, 5, () => Step(pub, sub)), $"cycle {cycle}: no image");
             var image = sub.ImageAt(0);
             firstLog ??= image.Log;
             Assert.Same(firstLog, image.Log);
@@ -213,10 +213,10 @@ public sealed partial class ImageLogMappingTests
             int messages = cycle == 0 ? 50 : 1;
             for (int m = 0; m < messages; m++) Assert.True(pub.Offer(Message(m)) > 0);
             pub.Close();
-            Assert.True(Run(() => { Step(pub, sub); sub.Poll(ref checker, 100); }, () => listener.Unavailable == cycle + 1, 5), $"cycle {cycle}: the image did not end");
+            Assert.True(InvokerLoop.Until(() => listener.Unavailable == cycle + 1, 5, () => { Step(pub, sub); sub.Poll(ref checker, 100); }), $"cycle {cycle}: the image did not end");
             Assert.True(image.IsClosed);
             Assert.Equal((messages, 0L), (checker.Received, checker.Errors));
-            Assert.True(Run(() => { sub.DoWork(NanoClock.Now); sub.Poll(ref checker, 100); }, () => sub.Counters.ImageLogsReturned == cycle + 1, 5),
+            Assert.True(InvokerLoop.Until(() => sub.Counters.ImageLogsReturned == cycle + 1, 5, () => { sub.DoWork(NanoClock.Now); sub.Poll(ref checker, 100); }),
                 $"cycle {cycle}: the ended image's log did not go back to the pool");
         }
         Assert.Equal(3, pool.Reused);
@@ -232,7 +232,7 @@ public sealed partial class ImageLogMappingTests
         var checker = new Checker();
 
         // No poll since the pass that retired it: past the linger, the log stays out.
-        Assert.True(Run(() => sub.DoWork(NanoClock.Now), () => NanoClock.Now > retiredAt + Linger + 100_000_000, 5));
+        Assert.True(InvokerLoop.Until(() => NanoClock.Now > retiredAt + Linger + 100_000_000, 5, () => sub.DoWork(NanoClock.Now)));
         Assert.Equal(0, sub.Counters.ImageLogsReturned);
         // A poll, then the receiver's next pass gives it back.
         sub.Poll(ref checker, 100);
@@ -250,12 +250,12 @@ public sealed partial class ImageLogMappingTests
         using var _p = pub;
         var checker = new Checker();
         bool returnedEarly = false;
-        Assert.True(Run(() =>
+        Assert.True(InvokerLoop.Until(() => sub.Counters.ImageLogsReturned == 1, 5, () =>
         {
             sub.Poll(ref checker, 100);
             sub.DoWork(NanoClock.Now);
             returnedEarly |= sub.Counters.ImageLogsReturned > 0 && NanoClock.Now < retiredAt + (Linger / 2);
-        }, () => sub.Counters.ImageLogsReturned == 1, 5), "the log never went back");
+        }), "the log never went back");
         Assert.False(returnedEarly, "the log went back within half the linger");
     }
 
@@ -267,16 +267,16 @@ public sealed partial class ImageLogMappingTests
         var listener = new Listener();
         var sub = new NetworkSubscription(new IPEndPoint(IPAddress.Loopback, 0), 9, listener) { ImageLogs = pool, RetiredLogLingerNs = lingerNs };
         var pub = NetworkPublication.Create(sub.LocalEndPoint, 9, 64 * 1024);
-        Assert.True(Run(() => Step(pub, sub), () => pub.IsConnected && listener.Available == 1, 5), "no image");
+        Assert.True(InvokerLoop.Until(() => pub.IsConnected && listener.Available == 1, 5, () => Step(pub, sub)), "no image");
         var checker = new Checker();
         pub.Close();
         long retiredAt = 0;
-        Assert.True(Run(() =>
+        Assert.True(InvokerLoop.Until(() => listener.Unavailable == 1, 5, () =>
         {
             sub.Poll(ref checker, 100);
             Step(pub, sub);
             if (listener.Unavailable == 1) retiredAt = NanoClock.Now;
-        }, () => listener.Unavailable == 1, 5), "the image did not end");
+        }), "the image did not end");
         return (sub, pub, pool, retiredAt);
     }
 
@@ -288,12 +288,12 @@ public sealed partial class ImageLogMappingTests
         var listener = new Listener();
         using var sub = new NetworkSubscription(new IPEndPoint(IPAddress.Loopback, 0), 9, listener) { ImageLivenessNs = 200_000_000 };
         var pub = NetworkPublication.Create(sub.LocalEndPoint, 9, 64 * 1024);
-        Assert.True(Run(() => Step(pub, sub), () => pub.IsConnected && listener.Available == 1, 5), "no image");
+        Assert.True(InvokerLoop.Until(() => pub.IsConnected && listener.Available == 1, 5, () => Step(pub, sub)), "no image");
         var image = sub.ImageAt(0);
         for (int m = 0; m < 5; m++) Assert.True(pub.Offer(Message(m)) > 0);
-        Assert.True(Run(() => Step(pub, sub), () => image.RebuildPosition > image.SubscriberPosition, 5), "nothing received");
+        Assert.True(InvokerLoop.Until(() => image.RebuildPosition > image.SubscriberPosition, 5, () => Step(pub, sub)), "nothing received");
         pub.Dispose();   // gone without a word
-        Assert.True(Run(() => sub.DoWork(NanoClock.Now), () => listener.Unavailable == 1, 5), "the silent image did not end");
+        Assert.True(InvokerLoop.Until(() => listener.Unavailable == 1, 5, () => sub.DoWork(NanoClock.Now)), "the silent image did not end");
 
         var checker = new Checker();
         Assert.True(image.IsClosed);
@@ -332,17 +332,6 @@ public sealed partial class ImageLogMappingTests
         public int Available, Unavailable;
         public void OnAvailable(Image image) => Available++;
         public void OnUnavailable(Image image) => Unavailable++;
-    }
-
-    private static bool Run(Action step, Func<bool> done, double seconds)
-    {
-        long deadline = NanoClock.Now + (long)(seconds * 1e9);
-        while (!done())
-        {
-            if (NanoClock.Now > deadline) return false;
-            step();
-        }
-        return true;
     }
 
     /// <summary>Whether every page holding <paramref name="length"/> bytes of the pinned <paramref name="array"/> from

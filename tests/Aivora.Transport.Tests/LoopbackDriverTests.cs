@@ -45,19 +45,14 @@ public sealed class LoopbackDriverTests
     }
 
     /// <summary>Runs both duty cycles until <paramref name="done"/> or the deadline; false on timeout.</summary>
-    private static bool RunUntil(NetworkPublication pub, NetworkSubscription sub, Func<bool> done, double seconds, Action? each = null)
-    {
-        long deadline = NanoClock.Now + (long)(seconds * 1e9);
-        while (!done())
+    private static bool RunUntil(NetworkPublication pub, NetworkSubscription sub, Func<bool> done, double seconds, Action? each = null) =>
+        InvokerLoop.Until(done, seconds, () =>
         {
-            if (NanoClock.Now > deadline) return false;
             long now = NanoClock.Now;
             pub.DoWork(now);
             sub.DoWork(now);
             each?.Invoke();
-        }
-        return true;
-    }
+        });
 
     private static (long Received, long Errors, List<int> Lengths) Send(NetworkPublication pub, NetworkSubscription sub, IReadOnlyList<int> lengths, double seconds, bool recordLengths = true)
     {
