@@ -194,6 +194,7 @@ public static class BookBenchmark
         {
             var engine = New(config);
             Replay(engine, commands, 0, prefill);
+            InputPages.Touch(commands);
             var allocated = GC.GetAllocatedBytesForCurrentThread();
             var start = Stopwatch.GetTimestamp();
             Replay(engine, commands, prefill, commands.Length);
@@ -207,6 +208,9 @@ public static class BookBenchmark
         var latencies = new long[commands.Length];
         var timed = New(config);
         Replay(timed, commands, 0, prefill);
+        InputPages.Touch(commands);
+        InputPages.TouchForWrite(latencies);
+        InputPages.TouchForWrite(fillsPerOp);   // not written before this loop
         for (var i = prefill; i < commands.Length; i++)
         {
             var trades = timed.Sink.Trades;
@@ -221,6 +225,8 @@ public static class BookBenchmark
         var again = new long[commands.Length];
         var retimed = New(config);
         Replay(retimed, commands, 0, prefill);
+        InputPages.Touch(commands);
+        InputPages.TouchForWrite(again);
         for (var i = prefill; i < commands.Length; i++)
         {
             var t0 = Stopwatch.GetTimestamp();
@@ -274,6 +280,7 @@ public static class BookBenchmark
         {
             var engine = New(config);
             Replay(engine, commands, 0, prefill);
+            InputPages.Touch(commands);
             double rate;
             if (!tail)
             {
@@ -342,6 +349,7 @@ public static class BookBenchmark
             book.Process(commands[i]);
         }
 
+        InputPages.Touch(commands);
         var allocated = GC.GetAllocatedBytesForCurrentThread();
         var start = Stopwatch.GetTimestamp();
         for (var i = prefill; i < end; i++)
@@ -360,6 +368,8 @@ public static class BookBenchmark
         }
 
         var latencies = new long[end];
+        InputPages.Touch(commands);
+        InputPages.TouchForWrite(latencies);
         for (var i = prefill; i < end; i++)
         {
             var t0 = Stopwatch.GetTimestamp();
@@ -375,6 +385,8 @@ public static class BookBenchmark
             retimed.Process(commands[i]);
         }
 
+        InputPages.Touch(commands);
+        InputPages.TouchForWrite(again);
         for (var i = prefill; i < end; i++)
         {
             var t0 = Stopwatch.GetTimestamp();

@@ -98,6 +98,7 @@ public static class RiskBenchmark
                 risk.Process(in commands[i]);
             }
 
+            InputPages.Touch(commands);
             var start = Stopwatch.GetTimestamp();
             for (var i = flow.PrefillCount; i < commands.Length; i++)
             {
@@ -169,6 +170,7 @@ public static class RiskBenchmark
                 run(i);
             }
 
+            InputPages.Touch(commands);
             var allocated = GC.GetAllocatedBytesForCurrentThread();
             var start = Stopwatch.GetTimestamp();
             for (var i = flow.PrefillCount; i < commands.Length; i++)
@@ -184,6 +186,7 @@ public static class RiskBenchmark
         {
             var timed = build();
             var histogram = new LatencyHistogram();
+            InputPages.Touch(commands);
             for (var i = 0; i < commands.Length; i++)
             {
                 var t0 = Stopwatch.GetTimestamp();
@@ -356,6 +359,7 @@ public static class RiskBenchmark
             foreach (var n in r % 2 == 0 ? listed : listed.Reverse())
             {
                 var risk = Build(n);
+                InputPages.Touch(commands);
                 var start = Stopwatch.GetTimestamp();
                 for (var i = prefill; i < commands.Length; i++)
                 {
