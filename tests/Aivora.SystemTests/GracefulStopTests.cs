@@ -18,6 +18,7 @@ public sealed class GracefulStopTests
         using var node = Process.Start(NodeProcess.Start(["--seconds", "60"], setting: null, environment: null))!;
         var errors = node.StandardError.ReadToEndAsync();
         var output = new System.Text.StringBuilder();
+        var signalled = false;
         try
         {
             using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -39,12 +40,18 @@ public sealed class GracefulStopTests
                 await kill.WaitForExitAsync(deadline.Token);
             }
 
-            output.Append(await node.StandardOutput.ReadToEndAsync(deadline.Token));
+            signalled = true;
+            // Line by line, so that a node that does not stop leaves what it printed after the signal in the failure message.
+            while ((line = await node.StandardOutput.ReadLineAsync(deadline.Token)) is not null)
+            {
+                output.AppendLine(line);
+            }
+
             await node.WaitForExitAsync(deadline.Token);
         }
         catch (OperationCanceledException)
         {
-            Assert.Fail($"the node did not stop within 60 s of its start; its output:\n{output}");
+            Assert.Fail($"the node did not stop within 60 s of its start ({(signalled ? $"{signal} sent to process {node.Id}" : "no signal sent yet")}); its output:\n{output}");
         }
         finally
         {
