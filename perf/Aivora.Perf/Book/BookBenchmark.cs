@@ -256,7 +256,9 @@ public static class BookBenchmark
         var config = BookTranslator.Config(maxOrders, BuiltInLevelsPerSide, BuiltInMaxAccounts);
         for (var r = 0; r <= replays; r++)
         {
-            Replay(New(config), commands, 0, commands.Length);
+            var engine = New(config);
+            InputPages.Touch(commands);   // as a timed replay does: the profile is of the replay, not of a cold input
+            Replay(engine, commands, 0, commands.Length);
         }
 
         Console.Error.WriteLine($"# book: {shape.Name}, {replays} replays of {commands.Length} commands done");
