@@ -149,6 +149,11 @@ public static class Program
 
         using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, RequestStop);
         using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, RequestStop);
+        if (InheritedSignals.IsIgnored(InheritedSignals.SigInt))
+        {
+            Console.WriteLine("signals: SIGINT is ignored in this process (set by what started it, as a shell does for a background job), so Ctrl+C and kill -INT will not stop it; SIGTERM ends the run early the way its end does");
+        }
+
         loadThread.Start();
         // The steady state, for the gc line: from the load's first pass after its warm-up to its first pass after quiesce. Code
         // compiled on its first call (the load's, as it starts) allocates under the JIT profile: the runtime's profile reader
