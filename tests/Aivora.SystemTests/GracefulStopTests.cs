@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Aivora.Node.Engine;
 
 namespace Aivora.SystemTests;
 
@@ -16,15 +15,8 @@ public sealed class GracefulStopTests
     public async Task ShouldDrainAndReportWhenStoppedBySignal(string signal, string named)
     {
         // The signal goes to the process the operator started, which passes it on to the node it started with the JIT profile.
-        // Started as from a terminal: whatever runs these tests may ignore SIGINT (a background job of a shell does), and the
-        // node would inherit that (InheritedSignalsTests); env resets it to the default for the node.
         var start = NodeProcess.Start(["--seconds", "60"], setting: null, environment: null);
-        if (signal == "INT" && InheritedSignals.IsIgnored(InheritedSignals.SigInt))
-        {
-            start.ArgumentList.Insert(0, start.FileName);
-            start.ArgumentList.Insert(0, "--default-signal=INT");
-            start.FileName = "env";
-        }
+        NodeProcess.WithSigIntAsFromTerminal(start);   // whatever runs the tests may ignore SIGINT, as a shell's background job does
 
         using var node = Process.Start(start)!;
         var errors = node.StandardError.ReadToEndAsync();

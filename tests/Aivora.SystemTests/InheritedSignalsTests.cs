@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Aivora.Node.Engine;
 
 namespace Aivora.SystemTests;
 
@@ -15,11 +14,7 @@ public sealed class InheritedSignalsTests
     {
         var start = NodeProcess.Start(["--seconds", "1"], setting: null, environment: null);
         // sh sets SIGINT to ignored (trap '' INT) and exec keeps it for the node, as a shell starting a background job does.
-        start.ArgumentList.Insert(0, start.FileName);
-        start.ArgumentList.Insert(0, "sh");
-        start.ArgumentList.Insert(0, "trap '' INT; exec \"$@\"");
-        start.ArgumentList.Insert(0, "-c");
-        start.FileName = "/bin/sh";
+        NodeProcess.RunThrough(start, "/bin/sh", "-c", "trap '' INT; exec \"$@\"", "sh");
         var (exitCode, output) = Run(start);
 
         Assert.True(exitCode == 0, output);
@@ -31,14 +26,7 @@ public sealed class InheritedSignalsTests
     public void ShouldSayNothingOfSignalsWhenSigIntIsNotIgnored()
     {
         var start = NodeProcess.Start(["--seconds", "1"], setting: null, environment: null);
-        if (InheritedSignals.IsIgnored(InheritedSignals.SigInt))
-        {
-            // Whatever runs the tests ignores SIGINT: the node starts with it reset to the default, as from a terminal.
-            start.ArgumentList.Insert(0, start.FileName);
-            start.ArgumentList.Insert(0, "--default-signal=INT");
-            start.FileName = "env";
-        }
-
+        NodeProcess.WithSigIntAsFromTerminal(start);
         var (exitCode, output) = Run(start);
 
         Assert.True(exitCode == 0, output);

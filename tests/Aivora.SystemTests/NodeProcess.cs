@@ -21,6 +21,31 @@ internal static class NodeProcess
         return (node.ExitCode, output.Result, errors.Result);
     }
 
+    /// <summary>Makes <paramref name="start"/> run its program through <paramref name="wrapper"/> (with <paramref name="wrapperArgs"/>
+    /// first), which runs it in turn with its own arguments: <c>env --default-signal=INT</c>, <c>sh -c "...; exec \"$@\"" sh</c>.</summary>
+    internal static void RunThrough(ProcessStartInfo start, string wrapper, params string[] wrapperArgs)
+    {
+        start.ArgumentList.Insert(0, start.FileName);
+        for (var i = wrapperArgs.Length - 1; i >= 0; i--)
+        {
+            start.ArgumentList.Insert(0, wrapperArgs[i]);
+        }
+
+        start.FileName = wrapper;
+    }
+
+    /// <summary>
+    /// The node started with SIGINT at its default, as from a terminal, even when whatever runs the tests ignores it (a shell's
+    /// background job does, and the node would inherit it: <see cref="InheritedSignalsTests"/>).
+    /// </summary>
+    internal static void WithSigIntAsFromTerminal(ProcessStartInfo start)
+    {
+        if (InheritedSignals.IsIgnored(InheritedSignals.SigInt))
+        {
+            RunThrough(start, "env", "--default-signal=INT");
+        }
+    }
+
     /// <summary>How an operator starts the node (<c>dotnet Aivora.Node.dll</c>), with the JIT profile switch set as <paramref name="setting"/> says (null: unset).</summary>
     internal static ProcessStartInfo Start(string[] args, string? setting, Dictionary<string, string>? environment)
     {
