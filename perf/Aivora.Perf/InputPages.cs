@@ -12,7 +12,7 @@ namespace Aivora.Perf;
 /// comes back cold: the next touch of each of its 4 KiB pages costs ~4 us (a C probe: 140 MB read in 0.4 ms, then in 139 ms
 /// right after the same process unmapped 8 MB elsewhere; no page fault in the guest, so `minflt` does not see it). A harness
 /// that builds a fresh machine for each pass lets the collector free the machines of the passes before: in `perf node
-/// --quick`, 2 of 15 passes found their 140 MB of commands cold (139-144 ms to read, against ~1 ms), and `perf risk`'s
+/// --quick`, 2 of 15 passes found their 140 MB of commands cold (131-144 ms to read, against ~1 ms), and `perf risk`'s
 /// full-gate p99 read 4.6-5.0 us in half the runs instead of ~0.7 us: every 29th command (one page of commands) paid ~4.5 us.
 /// </para>
 /// A page can still go cold while a pass runs (the host's reclaim is not ours to time); this takes out the cold input that

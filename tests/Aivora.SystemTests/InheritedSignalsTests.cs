@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Aivora.SystemTests;
 
 /// <summary>
@@ -15,9 +13,9 @@ public sealed class InheritedSignalsTests
         var start = NodeProcess.Start(["--seconds", "1"], setting: null, environment: null);
         // sh sets SIGINT to ignored (trap '' INT) and exec keeps it for the node, as a shell starting a background job does.
         NodeProcess.RunThrough(start, "/bin/sh", "-c", "trap '' INT; exec \"$@\"", "sh");
-        var (exitCode, output) = Run(start);
+        var (exitCode, output, errors) = NodeProcess.Run(start);
 
-        Assert.True(exitCode == 0, output);
+        Assert.True(exitCode == 0, output + errors);
         Assert.Contains("signals: SIGINT is ignored in this process", output, StringComparison.Ordinal);
         Assert.Contains("result: ok", output, StringComparison.Ordinal);
     }
@@ -27,24 +25,10 @@ public sealed class InheritedSignalsTests
     {
         var start = NodeProcess.Start(["--seconds", "1"], setting: null, environment: null);
         NodeProcess.WithSigIntAsFromTerminal(start);
-        var (exitCode, output) = Run(start);
+        var (exitCode, output, errors) = NodeProcess.Run(start);
 
-        Assert.True(exitCode == 0, output);
+        Assert.True(exitCode == 0, output + errors);
         Assert.DoesNotContain("signals:", output, StringComparison.Ordinal);
         Assert.Contains("result: ok", output, StringComparison.Ordinal);
-    }
-
-    private static (int ExitCode, string Output) Run(ProcessStartInfo start)
-    {
-        using var node = Process.Start(start)!;
-        var output = node.StandardOutput.ReadToEndAsync();
-        var errors = node.StandardError.ReadToEndAsync();
-        if (!node.WaitForExit(TimeSpan.FromSeconds(90)))
-        {
-            node.Kill(entireProcessTree: true);
-            Assert.Fail("the node ran over 90 s");
-        }
-
-        return (node.ExitCode, output.Result + errors.Result);
     }
 }

@@ -7,9 +7,13 @@ namespace Aivora.SystemTests;
 internal static class NodeProcess
 {
     /// <summary>Runs the node to its end (at most 90 s): exit code, standard output and standard error.</summary>
-    internal static (int ExitCode, string Output, string Errors) Run(string[] args, string? setting, Dictionary<string, string>? environment = null)
+    internal static (int ExitCode, string Output, string Errors) Run(string[] args, string? setting, Dictionary<string, string>? environment = null) =>
+        Run(Start(args, setting, environment));
+
+    /// <summary>Runs the node as <paramref name="start"/> says (a <see cref="Start"/>, maybe <see cref="RunThrough"/> a wrapper) to its end (at most 90 s).</summary>
+    internal static (int ExitCode, string Output, string Errors) Run(ProcessStartInfo start)
     {
-        using var node = Process.Start(Start(args, setting, environment))!;
+        using var node = Process.Start(start)!;
         var output = node.StandardOutput.ReadToEndAsync();
         var errors = node.StandardError.ReadToEndAsync();
         if (!node.WaitForExit(TimeSpan.FromSeconds(90)))
