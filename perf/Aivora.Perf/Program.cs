@@ -88,7 +88,7 @@ public static class Program
                       book --file PATH [--max-orders N] [--reference-ops N]       replay a 32-byte-record command file
                       ladder [--quick]                                             the price ladder's window following a market that moved away: worst operation at 400 and 4,000 levels
                       codec [--quick]                                              encode/decode cost per message of the exchange schema
-                      risk [--quick] [--case NAME] [--seed N]                      order entry with pre-trade risk vs book only; mark-update scaling
+                      risk [--quick] [--case NAME] [--seed N] [--profile-replays N]  order entry with pre-trade risk vs book only; mark-update scaling
                       transport [--quick]                                          32-byte ping-pong between two processes: our Aeron transport vs raw UDP
                       transport-throughput [--quick] [--counters PATH]             one-way messages/s and MB/s for 32 B and 1 KB messages
                       transport-stat <counters-file> [--watch N]                   print a running driver's counters (STAT lines)

@@ -7,7 +7,8 @@
 #
 #   perf/scripts/hot-instructions.sh [REPO_DIR] [SECONDS] [FLOW]     (defaults: this checkout, 8 s of samples, node)
 #
-# FLOW: node (the state machine on the node's flow: `perf node --profile-replays`) or book:NAME (the book alone on a built-in
+# FLOW: node (the state machine on the node's flow: `perf node --profile-replays`), order-entry (the full pre-trade gate on
+# `perf risk`'s order-entry flow: `perf risk --case order-entry --profile-replays`) or book:NAME (the book alone on a built-in
 # shape, e.g. book:deep-sweep: `perf book --workload NAME --profile-replays`).
 #
 # Needs Linux perf (Debian: linux-perf), objdump (binutils) and python3, and permission to sample another process (root, or
@@ -26,7 +27,8 @@ flow=${3:-node}
 case "$flow" in
   node) load=(node --quick --profile-replays 1000) ;;
   book:?*) load=(book --workload "${flow#book:}" --ops 1000000 --profile-replays 1000) ;;
-  *) echo "hot-instructions: FLOW is node or book:NAME (dense, sparse-wide, deep-sweep, far-prices, drifted), not '$flow'" >&2; exit 2 ;;
+  order-entry) load=(risk --case order-entry --quick --profile-replays 1000) ;;
+  *) echo "hot-instructions: FLOW is node, order-entry or book:NAME (dense, sparse-wide, deep-sweep, far-prices, drifted), not '$flow'" >&2; exit 2 ;;
 esac
 dll=$dir/perf/Aivora.Perf/bin/Release/net10.0/Aivora.Perf.dll
 if [ ! -f "$dll" ]; then

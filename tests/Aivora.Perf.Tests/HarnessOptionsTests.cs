@@ -52,6 +52,9 @@ public sealed class HarnessOptionsTests : IDisposable
     [Theory]
     [InlineData("node", "--seed 1 --seed 2", "node: --seed given twice")]
     [InlineData("risk", "--case order-entry --case resting", "risk: --case given twice")]
+    [InlineData("risk", "--profile-replays 3", "risk: --profile-replays replays the order-entry flow: name it with --case order-entry")]
+    [InlineData("risk", "--case resting --profile-replays 3", "risk: --profile-replays replays the order-entry flow: name it with --case order-entry")]
+    [InlineData("risk", "--case order-entry --profile-replays 0", "risk: --profile-replays takes a whole number from 1 to 1,000, not 0")]
     [InlineData("book", "--quick --quick", "book: --quick given twice")]
     [InlineData("jit-training", "--quick", "jit-training: unknown option --quick")]
     [InlineData("cascade", "--pct 3 --pct 4", "cascade: --pct given twice")]
@@ -139,6 +142,16 @@ public sealed class HarnessOptionsTests : IDisposable
         Assert.Equal(0, exit);
         Assert.Equal("", output);   // no timing floor, no RESULT line: nothing but the replays a profiler samples
         Assert.Matches(@"^# book: deep-sweep, 3 replays of \d+ commands done", error);
+    }
+
+    [Fact]
+    public void Order_entry_profile_replays_run_the_full_gate_and_measure_nothing()
+    {
+        var (exit, output, error) = Capture(RiskBenchmark.Run, "--case order-entry --quick --profile-replays 1");
+
+        Assert.Equal(0, exit);
+        Assert.Equal("", output);   // no RESULT line, no other case: nothing but the replays a profiler samples
+        Assert.Matches(@"^# risk: order-entry, 1 replays of \d+ commands done", error);
     }
 
     private (int Exit, string Output, string Error) Book(string options) => Capture(BookBenchmark.Run, options);

@@ -30,16 +30,31 @@ public static class RiskBenchmark
         // --case NAME runs one part (order-entry, resting, listed-instruments, mark-update, liquidation-scaling): for profiling one stage.
         // --seed N: the order-entry flow's seed (default 1; the JIT profile's training run uses another).
         var only = CommandLine.Value(args, "--case");
-        string? error = CommandLine.Check("risk", args, ["--quick"], ["--case", "--seed"]);
+        // --profile-replays N (with --case order-entry): nothing but replays of the flow through the full gate, for a sampling profiler.
+        string? error = CommandLine.Check("risk", args, ["--quick"], ["--case", "--seed", "--profile-replays"]);
         if (error is null && only is not (null or "order-entry" or "resting" or "listed-instruments" or "mark-update" or "liquidation-scaling"))
         {
             error = $"risk: --case takes order-entry, resting, listed-instruments, mark-update or liquidation-scaling, not {only}";
         }
 
-        if (error is not null || !CommandLine.TryInt("risk", args, "--seed", 1, 0, int.MaxValue, out var seed, out error))
+        if (error is not null
+            || !CommandLine.TryInt("risk", args, "--seed", 1, 0, int.MaxValue, out var seed, out error)
+            || !CommandLine.TryInt("risk", args, "--profile-replays", 0, 1, 1_000, out var profileReplays, out error))
         {
             Console.Error.WriteLine(error);
             return 2;
+        }
+
+        if (profileReplays > 0)
+        {
+            if (only != "order-entry")
+            {
+                Console.Error.WriteLine("risk: --profile-replays replays the order-entry flow: name it with --case order-entry");
+                return 2;
+            }
+
+            ProfileOrderEntry(quick ? 1_000_000 : 3_000_000, seed, profileReplays);
+            return 0;
         }
 
         if (only is null or "order-entry") OrderEntry(quick ? 1_000_000 : 3_000_000, seed);
@@ -111,6 +126,29 @@ public static class RiskBenchmark
 
         Pass();   // warm-up
         return Pass;
+    }
+
+    /// <summary>
+    /// For a sampling profiler (<c>perf/scripts/hot-instructions.sh</c> with <c>order-entry</c>): the order-entry flow generated once,
+    /// then nothing but replays of it through fresh funded state machines (no timer, no other build, no RESULT line), the first a
+    /// warm-up; a line on standard error when they are done.
+    /// </summary>
+    private static void ProfileOrderEntry(int operations, int seed, int replays)
+    {
+        var flow = ExchangeCoreWorkload.Generate(operations, seed);
+        var commands = BookTranslator.ToCommands(flow.Records);
+        var config = BookTranslator.Config(1 << 16, 4_096, 4_096);
+        for (var r = 0; r <= replays; r++)
+        {
+            var risk = new PerpStateMachine<CountingSink>(config, FundedLedger(), new RiskLimits { MaxOpenOrdersPerInstrument = 1_000 });
+            InputPages.Touch(commands);   // as a timed pass does: the profile is of the replay, not of a cold input
+            for (var i = 0; i < commands.Length; i++)
+            {
+                risk.Process(in commands[i]);
+            }
+        }
+
+        Console.Error.WriteLine($"# risk: order-entry, {replays} replays of {commands.Length} commands done");
     }
 
     private static void OrderEntry(int operations, int seed)
