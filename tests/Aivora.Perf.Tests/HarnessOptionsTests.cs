@@ -154,6 +154,46 @@ public sealed class HarnessOptionsTests : IDisposable
         Assert.Matches(@"^# risk: order-entry, 1 replays of \d+ commands done", error);
     }
 
+    [Fact]
+    public void The_by_kind_lines_cover_every_timed_command_once_and_add_up_to_the_printed_excess()
+    {
+        const int Operations = 20_000;
+        var (exit, output, _) = Capture(_ => { RiskBenchmark.OrderEntryByKind(Operations, seed: 3); return 0; }, "");
+
+        Assert.Equal(0, exit);
+        var lines = output.Split('\n').Where(l => l.StartsWith("RESULT bench=risk case=order-entry-by-kind ", StringComparison.Ordinal)).ToArray();
+        var fields = lines.Select(l => l.Split(' ').Skip(3).Select(f => f.Split('=')).ToDictionary(f => f[0], f => f[1])).ToArray();
+        var kinds = fields.Select(f => f["kind"]).ToArray();
+        Assert.Equal(kinds.Distinct().Count(), kinds.Length);
+        Assert.Contains("amend", kinds);
+        Assert.Contains("place", kinds);
+        Assert.Contains("cancel", kinds);
+        Assert.Contains(kinds, k => k.EndsWith("-filled", StringComparison.Ordinal));
+
+        // Every command after the prefill in exactly one kind; "-filled" exactly for the commands that traded on the book alone.
+        var flow = ExchangeCoreWorkload.Generate(Operations, 3);
+        var commands = BookTranslator.ToCommands(flow.Records);
+        var engine = new Aivora.Core.Matching.MatchingEngine<Aivora.Core.Events.CountingSink, Aivora.Core.Matching.NoPositions>(BookTranslator.Config(1 << 16, 4_096, 4_096));
+        var tradedAfterPrefill = 0;
+        for (var i = 0; i < commands.Length; i++)
+        {
+            var before = engine.Sink.Trades;
+            engine.Process(in commands[i]);
+            tradedAfterPrefill += i >= flow.PrefillCount && engine.Sink.Trades != before ? 1 : 0;
+        }
+
+        long Count(Func<string, bool> which) => fields.Where(f => which(f["kind"])).Sum(f => long.Parse(f["commands"], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(commands.Length - flow.PrefillCount, Count(_ => true));
+        Assert.Equal(tradedAfterPrefill, Count(k => k.EndsWith("-filled", StringComparison.Ordinal)));
+
+        // Each kind's share of the excess is its excess times its share of the commands; together the line after them.
+        double Value(Dictionary<string, string> f, string name) => double.Parse(f[name], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.All(fields, f => Assert.Equal(Value(f, "full_ns") - Value(f, "book_ns"), Value(f, "excess_ns"), 0.11));
+        Assert.Equal(1.0, fields.Sum(f => Value(f, "share")), 0.01);
+        var total = System.Text.RegularExpressions.Regex.Match(output, @"add up to (-?[0-9.]+) ns").Groups[1].Value;
+        Assert.Equal(double.Parse(total, System.Globalization.CultureInfo.InvariantCulture), fields.Sum(f => Value(f, "excess_ns_per_command")), 0.1 * fields.Length);
+    }
+
     private (int Exit, string Output, string Error) Book(string options) => Capture(BookBenchmark.Run, options);
 
     private (int Exit, string Output, string Error) Capture(Func<string[], int> run, string options)

@@ -296,6 +296,25 @@ public static class RiskBenchmark
         ByKind(commands, flow.PrefillCount, config, builds[Book], builds[Full]);
     }
 
+    /// <summary>The by-kind lines alone, on an order-entry flow of <paramref name="operations"/> (tests: a short flow).</summary>
+    public static void OrderEntryByKind(int operations, int seed)
+    {
+        var flow = ExchangeCoreWorkload.Generate(operations, seed);
+        var commands = BookTranslator.ToCommands(flow.Records);
+        var config = BookTranslator.Config(1 << 16, 4_096, 4_096);
+        ByKind(commands, flow.PrefillCount, config,
+            () =>
+            {
+                var engine = new MatchingEngine<CountingSink, NoPositions>(config);
+                return i => engine.Process(in commands[i]);
+            },
+            () =>
+            {
+                var risk = new PerpStateMachine<CountingSink>(config, FundedLedger(), new RiskLimits { MaxOpenOrdersPerInstrument = 1_000 });
+                return i => risk.Process(in commands[i]);
+            });
+    }
+
     /// <summary>
     /// Where the full gate's time over the book goes, by kind of command (the stages say by part of the machine): each command
     /// after the prefill timed alone through the book and through the full gate, three rounds, the mean per kind. A command's
