@@ -167,11 +167,7 @@ public static class RiskBenchmark
         // alone: the what-ifs are not computed); the full gate.
         Func<Action<int>>[] builds =
         [
-            () =>
-            {
-                var engine = new MatchingEngine<CountingSink, NoPositions>(config);
-                return i => engine.Process(in commands[i]);
-            },
+            BookAlone(commands, config),
             () =>
             {
                 var ledger = FundedLedger();
@@ -195,11 +191,7 @@ public static class RiskBenchmark
                 var risk = new PerpStateMachine<NoWhatIfSink>(config, FundedLedger(), new RiskLimits { MaxOpenOrdersPerInstrument = 1_000 });
                 return i => risk.Process(in commands[i]);
             },
-            () =>
-            {
-                var risk = FullGate(config);
-                return i => risk.Process(in commands[i]);
-            },
+            FullGateOn(commands, config),
         ];
         const int Book = 0, Fills = 1, Reindexed = 2, Checks = 3, Full = 4;
 
@@ -297,7 +289,7 @@ public static class RiskBenchmark
         Console.WriteLine(FormattableString.Invariant(
             $"RESULT bench=risk case=order-entry-pairs pairs={pairs} ratio_total_over_book_median={pairRatios[pairs / 2]:F2} ratio_p25={pairRatios[pairs / 4]:F2} ratio_p75={pairRatios[3 * pairs / 4]:F2} ratio_min={pairRatios[0]:F2} ratio_max={pairRatios[^1]:F2}"));
 
-        ByKind(commands, flow.PrefillCount, config, builds[Book], builds[Full]);
+        ByKind(commands, flow.PrefillCount, config);
     }
 
     /// <summary>The by-kind lines alone, on an order-entry flow of <paramref name="operations"/> (tests: a short flow).</summary>
@@ -306,18 +298,21 @@ public static class RiskBenchmark
         var flow = ExchangeCoreWorkload.Generate(operations, seed);
         var commands = BookTranslator.ToCommands(flow.Records);
         var config = BookTranslator.Config(1 << 16, 4_096, 4_096);
-        ByKind(commands, flow.PrefillCount, config,
-            () =>
-            {
-                var engine = new MatchingEngine<CountingSink, NoPositions>(config);
-                return i => engine.Process(in commands[i]);
-            },
-            () =>
-            {
-                var risk = FullGate(config);
-                return i => risk.Process(in commands[i]);
-            });
+        ByKind(commands, flow.PrefillCount, config);
     }
+
+    // The order-entry flow's two ends, each a fresh build a call: the book alone, and the full gate.
+    private static Func<Action<int>> BookAlone(EngineCommand[] commands, EngineConfig config) => () =>
+    {
+        var engine = new MatchingEngine<CountingSink, NoPositions>(config);
+        return i => engine.Process(in commands[i]);
+    };
+
+    private static Func<Action<int>> FullGateOn(EngineCommand[] commands, EngineConfig config) => () =>
+    {
+        var risk = FullGate(config);
+        return i => risk.Process(in commands[i]);
+    };
 
     /// <summary>
     /// Where the full gate's time over the book goes, by kind of command (the stages say by part of the machine): each command
@@ -326,7 +321,7 @@ public static class RiskBenchmark
     /// timer's two clock reads, the same in both builds, so the excess per kind is the gate's own; weighted by the kind's
     /// share it adds up to the flow's mean excess, timed command by command.
     /// </summary>
-    private static void ByKind(EngineCommand[] commands, int prefill, EngineConfig config, Func<Action<int>> book, Func<Action<int>> full)
+    private static void ByKind(EngineCommand[] commands, int prefill, EngineConfig config)
     {
         var kinds = new string[commands.Length];
         var traded = new MatchingEngine<CountingSink, NoPositions>(config);
@@ -361,7 +356,7 @@ public static class RiskBenchmark
         {
             for (var b = 0; b < 2; b++)
             {
-                var run = (b == 0 ? book : full)();
+                var run = (b == 0 ? BookAlone(commands, config) : FullGateOn(commands, config))();
                 for (var i = 0; i < prefill; i++)
                 {
                     run(i);
