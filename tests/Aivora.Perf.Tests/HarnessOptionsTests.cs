@@ -173,7 +173,7 @@ public sealed class HarnessOptionsTests : IDisposable
         // Every command after the prefill in exactly one kind; "-filled" exactly for the commands that traded on the book alone.
         var flow = ExchangeCoreWorkload.Generate(Operations, 3);
         var commands = BookTranslator.ToCommands(flow.Records);
-        var engine = new Aivora.Core.Matching.MatchingEngine<Aivora.Core.Events.CountingSink, Aivora.Core.Matching.NoPositions>(BookTranslator.Config(1 << 16, 4_096, 4_096));
+        var engine = new Aivora.Core.Matching.MatchingEngine<Aivora.Core.Events.CountingSink, Aivora.Core.Matching.NoPositions>(RiskBenchmark.OrderEntryConfig());
         var tradedAfterPrefill = 0;
         for (var i = 0; i < commands.Length; i++)
         {

@@ -77,8 +77,12 @@ public static class RiskBenchmark
     private static Ledger NewLedger(int accounts, int instruments = 1) =>
         new([.. Enumerable.Range(BookTranslator.InstrumentId, instruments).Select(id => new ContractSpec { InstrumentId = id, MoneyPerTickLot = 1, Tiers = Tiers() })], accounts);
 
+    /// <summary>The order-entry flow's engine: 65,536 live orders, 4,096 levels a side, 4,096 accounts (every order-entry timing and its test).</summary>
+    public static EngineConfig OrderEntryConfig() => BookTranslator.Config(1 << 16, 4_096, 4_096);
+
     // The order-entry flow's full gate: the state machine over that ledger (a fresh one unless given), open orders capped at 1,000.
-    private static PerpStateMachine<CountingSink> FullGate(EngineConfig config, Ledger? ledger = null) =>
+    private static PerpStateMachine<TSink> FullGate<TSink>(EngineConfig config, Ledger? ledger = null)
+        where TSink : struct, IEngineEventSink =>
         new(config, ledger ?? FundedLedger(), new RiskLimits { MaxOpenOrdersPerInstrument = 1_000 });
 
     // The order-entry flow's ledger: the marks set and the flow's 1,001 accounts funded.
@@ -107,11 +111,11 @@ public static class RiskBenchmark
     {
         var flow = ExchangeCoreWorkload.Generate(operations);
         var commands = BookTranslator.ToCommands(flow.Records);
-        var config = BookTranslator.Config(1 << 16, 4_096, 4_096);
+        var config = OrderEntryConfig();
         (double, ulong) Pass()
         {
             var ledger = FundedLedger();
-            var risk = FullGate(config, ledger);
+            var risk = FullGate<CountingSink>(config, ledger);
             for (var i = 0; i < flow.PrefillCount; i++)
             {
                 risk.Process(in commands[i]);
@@ -141,10 +145,10 @@ public static class RiskBenchmark
     {
         var flow = ExchangeCoreWorkload.Generate(operations, seed);
         var commands = BookTranslator.ToCommands(flow.Records);
-        var config = BookTranslator.Config(1 << 16, 4_096, 4_096);
+        var config = OrderEntryConfig();
         for (var r = 0; r <= replays; r++)
         {
-            var risk = FullGate(config);
+            var risk = FullGate<CountingSink>(config);
             InputPages.Touch(commands);   // as a timed pass does: the profile is of the replay, not of a cold input
             for (var i = 0; i < commands.Length; i++)
             {
@@ -159,7 +163,7 @@ public static class RiskBenchmark
     {
         var flow = ExchangeCoreWorkload.Generate(operations, seed);
         var commands = BookTranslator.ToCommands(flow.Records);
-        var config = BookTranslator.Config(1 << 16, 4_096, 4_096);
+        var config = OrderEntryConfig();
 
         // The same flow through five builds, each adding one stage: the book alone; the book with the ledger booking its fills
         // (no liquidation re-index: the deferred re-keys are never flushed); the same with the re-index flushed after every
@@ -188,7 +192,7 @@ public static class RiskBenchmark
             },
             () =>
             {
-                var risk = new PerpStateMachine<NoWhatIfSink>(config, FundedLedger(), new RiskLimits { MaxOpenOrdersPerInstrument = 1_000 });
+                var risk = FullGate<NoWhatIfSink>(config);
                 return i => risk.Process(in commands[i]);
             },
             FullGateOn(commands, config),
@@ -297,7 +301,7 @@ public static class RiskBenchmark
     {
         var flow = ExchangeCoreWorkload.Generate(operations, seed);
         var commands = BookTranslator.ToCommands(flow.Records);
-        var config = BookTranslator.Config(1 << 16, 4_096, 4_096);
+        var config = OrderEntryConfig();
         ByKind(commands, flow.PrefillCount, config);
     }
 
@@ -310,7 +314,7 @@ public static class RiskBenchmark
 
     private static Func<Action<int>> FullGateOn(EngineCommand[] commands, EngineConfig config) => () =>
     {
-        var risk = FullGate(config);
+        var risk = FullGate<CountingSink>(config);
         return i => risk.Process(in commands[i]);
     };
 
@@ -478,7 +482,7 @@ public static class RiskBenchmark
             {
                 Instruments = [.. Enumerable.Range(BookTranslator.InstrumentId, instruments).Select(id => BookTranslator.Instrument with { Id = id, Symbol = $"REPLAY{id}" })],
             };
-            var risk = new PerpStateMachine<CountingSink>(config, FundedLedger(instruments), new RiskLimits { MaxOpenOrdersPerInstrument = 1_000 });
+            var risk = FullGate<CountingSink>(config, FundedLedger(instruments));
             for (var i = 0; i < prefill; i++)
             {
                 risk.Process(in commands[i]);
