@@ -33,9 +33,9 @@ public sealed class MarketDataPublisher
 
     private readonly NetworkPublication _book, _trades, _orders, _status, _snapshots;
     private readonly InstrumentSpec[] _instruments;   // an array: foreach over it allocates no enumerator
-    private readonly EngineEvent[] _levels = new EngineEvent[MaxPending];
-    private readonly EngineEvent[] _tradeEvents = new EngineEvent[MaxPending];
-    private readonly EngineEvent[] _orderEvents = new EngineEvent[MaxPending];
+    private readonly PendingBookEvent[] _levels = new PendingBookEvent[MaxPending];
+    private readonly PendingBookEvent[] _tradeEvents = new PendingBookEvent[MaxPending];
+    private readonly PendingBookEvent[] _orderEvents = new PendingBookEvent[MaxPending];
     private readonly LevelView[] _depth;
     private readonly byte[] _snapshotBuffer;
     private int _levelCount, _tradeCount, _orderCount;
@@ -59,17 +59,17 @@ public sealed class MarketDataPublisher
         {
             case EventKind.LevelChanged:
                 if (_levelCount == MaxPending) FlushLevels();
-                _levels[_levelCount++] = e;
+                Keep(ref _levels[_levelCount++], in e, 0);
                 break;
             case EventKind.Trade:
                 if (_tradeCount == MaxPending) FlushTrades();
-                _tradeEvents[_tradeCount++] = e;
+                Keep(ref _tradeEvents[_tradeCount++], in e, e.TradeId);
                 break;
             case EventKind.BookOrderAdded:
             case EventKind.BookOrderChanged:
             case EventKind.BookOrderRemoved:
                 if (_orderCount == MaxPending) FlushOrders();
-                _orderEvents[_orderCount++] = e;
+                Keep(ref _orderEvents[_orderCount++], in e, e.OrderId);
                 break;
             case EventKind.PricesUpdated:
                 PriceUpdate(in e);
@@ -181,7 +181,7 @@ public sealed class MarketDataPublisher
                     ref var e = ref _tradeEvents[i];
                     if (e.InstrumentId != instrument) continue;
                     g.Next();
-                    g.TradeId((ulong)e.TradeId);
+                    g.TradeId((ulong)e.Id);
                     g.Price(e.PriceTicks);
                     g.Quantity(e.QtyLots);
                     g.AggressorSide((Side)e.Side);
@@ -231,7 +231,7 @@ public sealed class MarketDataPublisher
                     g.Next();
                     g.Action(e.Kind switch { EventKind.BookOrderAdded => BookAction.Add, EventKind.BookOrderChanged => BookAction.Change, _ => BookAction.Remove });
                     g.Side((Side)e.Side);
-                    g.OrderId((ulong)e.OrderId);
+                    g.OrderId((ulong)e.Id);
                     g.Price(e.PriceTicks);
                     g.Quantity(e.Kind == EventKind.BookOrderRemoved ? 0 : e.QtyLots);
                     time = e.TimeNs;
@@ -246,8 +246,39 @@ public sealed class MarketDataPublisher
         }
     }
 
+    /// <summary>
+    /// A book event kept until its command ends: the fields its market-data message carries. Copied one field at a time out of
+    /// the engine's event, which the engine has just written one field at a time: each load is then served by the store that
+    /// wrote it, where a copy of the whole event (two 64-byte loads) cannot be, and waits for all of those stores to reach the
+    /// cache first (a store-forwarding stall, three a fill in a sweep).
+    /// </summary>
+    private struct PendingBookEvent
+    {
+        public long TimeNs;
+        public long PriceTicks;
+        public long QtyLots;
+        public long Id;            // trades: the trade id; L3: the order id; L2: none
+        public int InstrumentId;   // 0 once written or skipped
+        public int Count;          // L2: the orders at the level
+        public EventKind Kind;     // L3: added, changed or removed
+        public CoreSide Side;      // L2 and L3: the book side; trades: the aggressor's
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void Keep(ref PendingBookEvent kept, in EngineEvent e, long id)
+    {
+        kept.TimeNs = e.TimeNs;
+        kept.PriceTicks = e.PriceTicks;
+        kept.QtyLots = e.QtyLots;
+        kept.Id = id;
+        kept.InstrumentId = e.InstrumentId;
+        kept.Count = e.Count;
+        kept.Kind = e.Kind;
+        kept.Side = e.Side;
+    }
+
     // A batch the publication refused: its events are spent (the subscriber sees the sequence gap).
-    private static void Skip(EngineEvent[] events, int start, int n, int instrument, int batch)
+    private static void Skip(PendingBookEvent[] events, int start, int n, int instrument, int batch)
     {
         for (int i = start, left = batch; i < n && left > 0; i++)
         {
