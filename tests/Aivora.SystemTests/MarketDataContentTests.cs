@@ -48,6 +48,7 @@ public sealed class MarketDataContentTests
         var trades = driver.AddSubscription(node.Gateway.TradesChannel, node.Gateway.TradesStreamId);
         var orders = driver.AddSubscription(node.Gateway.OrdersChannel, node.Gateway.OrdersStreamId);
         Assert.True(node.PumpUntil(() => trades.ImageCount > 0 && orders.ImageCount > 0), "the market-data streams never connected");
+        node.PumpFor(50);   // the subscriptions' status messages reach the node's publications: until then they drop what they are given
         var streams = new Streams();
         var assembler = new FragmentAssembler<Handler>(new Handler(streams), 64 * 1024);
         void PollStreams()
@@ -81,6 +82,8 @@ public sealed class MarketDataContentTests
         node.PumpFor(50);
         PollStreams();
 
+        var published = node.Host.Gateway.MarketData;
+        Assert.Equal((0, 0), (published.Trades.Dropped, published.Orders.Dropped));
         var orderId = makerLog.Of(ReportKind.Accepted).ToDictionary(r => r.ClientOrderId, r => r.OrderId);
         Assert.Equal(4, orderId.Values.Distinct().Count());
 
