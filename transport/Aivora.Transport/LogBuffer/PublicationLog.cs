@@ -13,8 +13,11 @@ public static class AppendResult
 /// The publisher's three-term log: messages are appended at the tail position, the sender reads
 /// datagrams from its send position, and retransmits come from the same bytes. The partition the tail
 /// enters next held the term three back (long past any NAK window: the tail is never more than half a
-/// term ahead of the receivers); it is cleared a little at a time as the tail moves (see
-/// <see cref="CleanAhead"/>), so entering a term clears nothing at once.
+/// term ahead of the receivers), and it is not cleared: nothing reads the log at or past the tail (a frame's
+/// header is written before the tail moves past it, a claimed frame's length is negative until committed, and
+/// the sender, resends and heartbeats stop at the tail), and each write clears what it leaves unwritten in its
+/// frames (a claim's payload, the padding to the 32-byte alignment; see <see cref="TermAppender"/>), so the bytes
+/// sent are the same as from a fresh log.
 /// Single writer; allocation-free after construction. The sender may run on another thread: frames
 /// are published by their frame length (release) and the tail position after them.
 /// </summary>
@@ -31,9 +34,6 @@ public sealed class PublicationLog
     public int MaxPayloadLength => Mtu - Protocol.FrameLayout.DataHeaderLength;
     public int MaxMessageLength => LogBufferDescriptor.MaxMessageLength(TermLength);
     private long _tailPosition;
-
-    // [tail, _cleanLimit) reads zero: always at least a term past the tail (see CleanAhead).
-    private long _cleanLimit;
 
     /// <summary>Where the next message goes.</summary>
     public long TailPosition
@@ -56,7 +56,6 @@ public sealed class PublicationLog
         TermLength = termLength;
         Mtu = mtu;
         _positionBitsToShift = LogBufferDescriptor.PositionBitsToShift(termLength);
-        _cleanLimit = 3L * termLength;   // all three partitions were cleared when allocated
     }
 
     /// <summary>Appends one message (fragmenting above the MTU payload); returns the new tail position or an <see cref="AppendResult"/> code.</summary>
@@ -79,7 +78,6 @@ public sealed class PublicationLog
             throw new ArgumentOutOfRangeException(nameof(position), position, "start position must be 32-aligned and inside the stream");
         }
         TailPosition = position;
-        _cleanLimit = position - LogBufferDescriptor.TermOffset(position, TermLength) + (3L * TermLength);
     }
 
     /// <summary>
@@ -117,8 +115,7 @@ public sealed class PublicationLog
         }
     }
 
-    // The one place the tail moves: write, or pad and rotate into the next term; either way the log is
-    // then cleaned a term ahead of the new tail.
+    // The one place the tail moves: write, or pad and rotate into the next term.
     private long WriteAtTail<TWrite>(ref TWrite write) where TWrite : ITermWrite, allows ref struct
     {
         while (true)
@@ -132,39 +129,9 @@ public sealed class PublicationLog
             {
                 long newTail = tail + (next - termOffset);
                 TailPosition = newTail;
-                if (newTail + TermLength > _cleanLimit) CleanAhead(newTail);   // once a step: the rest of the time one compare
                 return newTail;
             }
             TailPosition = tail + (TermLength - termOffset);
-            CleanAhead(tail + (TermLength - termOffset));
-        }
-    }
-
-    // Cleaning step: cleared at once when the tail has moved this far (a page: ~0.1-0.3 us of clearing once every 64 appends
-    // of 32 bytes; 1 KiB steps cost twice as much a byte, 64 KiB steps 2-4 us each).
-    private const int CleanStep = 4096;
-
-    /// <summary>
-    /// Keeps a term ahead of the tail reading zero: what the tail moves into must (a claimed frame reads length 0
-    /// until committed, and the scanner stops there), and it held the term three back. Each advance clears the next
-    /// partition up to a term past the new tail, in <see cref="CleanStep"/> steps: about as many bytes as were written, as
-    /// Aeron's publication cleans a term behind its sender. The bytes cleared lie at least two terms less a step behind the
-    /// tail, past anything a receiver could still ask to have resent (a NAK older than half a term and a message behind the
-    /// sender is ignored). Clearing the whole partition when the tail entered it was a 1 MiB memset on the offer path (tens of
-    /// microseconds) once per term: a slow round trip in every 16,384 of the transport's 32-byte ping-pong.
-    /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private void CleanAhead(long tail)
-    {
-        long needed = tail + TermLength;
-        if (needed <= _cleanLimit) return;
-        long target = Math.Min((needed + CleanStep - 1) & ~(long)(CleanStep - 1), MaxPosition);
-        while (_cleanLimit < target)
-        {
-            int offset = LogBufferDescriptor.TermOffset(_cleanLimit, TermLength);
-            int length = (int)Math.Min(TermLength - offset, target - _cleanLimit);
-            Term(LogBufferDescriptor.TermId(_cleanLimit, _positionBitsToShift, InitialTermId)).AsSpan(offset, length).Clear();
-            _cleanLimit += length;
         }
     }
 

@@ -9,6 +9,13 @@ namespace Aivora.Transport.LogBuffer;
 /// Writes messages into one term as 32-byte-aligned DATA frames, fragmenting above the MTU
 /// payload, and pads the term's tail when a message does not fit (a message never spans terms).
 /// The frame length goes in last, with release semantics, so a concurrent scanner sees whole frames.
+/// A term is reused every third term without being cleared first: each frame's bytes that the message does not
+/// fill (the padding to the alignment, and a claim's whole payload before the claimer writes it) are cleared here,
+/// so every byte a datagram carries is this frame's, and a claimed buffer reads zero, as in a fresh term.
+/// <code>
+///   one frame: | header (32) | payload (length - 32) | zeros to the 32-byte alignment |
+///              the header's length goes in last; a claim's stays negative until it is committed
+/// </code>
 /// </summary>
 public static class TermAppender
 {
@@ -25,6 +32,7 @@ public static class TermAppender
         if (message.Length <= maxPayloadLength)
         {
             message.CopyTo(term[(termOffset + DataHeaderLength)..]);
+            ClearPadding(term, termOffset, DataHeaderLength + message.Length);
             WriteHeader(term[termOffset..], DataHeaderLength + message.Length, FrameFlags.Unfragmented, FrameType.Data,
                 termOffset, sessionId, streamId, termId);
             return termOffset + framedLength;
@@ -38,6 +46,7 @@ public static class TermAppender
             int payload = Math.Min(remaining, maxPayloadLength);
             if (payload == remaining) flags |= FrameFlags.End;
             message.Slice(message.Length - remaining, payload).CopyTo(term[(offset + DataHeaderLength)..]);
+            ClearPadding(term, offset, DataHeaderLength + payload);
             WriteHeader(term[offset..], DataHeaderLength + payload, flags, FrameType.Data, offset, sessionId, streamId, termId);
             offset += Align(DataHeaderLength + payload);
             remaining -= payload;
@@ -55,9 +64,14 @@ public static class TermAppender
     {
         int framedLength = Align(DataHeaderLength + length);
         if (PaddedForLackOfRoom(term, termOffset, framedLength, sessionId, streamId, termId)) return Tripped;
+        term.Slice(termOffset + DataHeaderLength, framedLength - DataHeaderLength).Clear();   // the payload and its padding
         WriteHeader(term[termOffset..], -(DataHeaderLength + length), FrameFlags.Unfragmented, FrameType.Data, termOffset, sessionId, streamId, termId);
         return termOffset + framedLength;
     }
+
+    // The bytes between a frame's end and its 32-byte alignment (0 to 31): the term's earlier use left them.
+    private static void ClearPadding(Span<byte> term, int frameOffset, int frameLength) =>
+        term.Slice(frameOffset + frameLength, Align(frameLength) - frameLength).Clear();
 
     // A message never spans terms: when it does not fit, the rest of the term becomes one PAD frame.
     private static bool PaddedForLackOfRoom(Span<byte> term, int termOffset, int framedLength, int sessionId, int streamId, int termId)
