@@ -27,7 +27,7 @@ public sealed class TermCleaningTests
         int bits = LogBufferDescriptor.PositionBitsToShift(termLength);
         var message = new byte[payload + 6];
         var claim = new BufferClaim();
-        var starts = new Queue<(long Position, long Number, int Length)>();   // where each recent message went
+        var starts = new Queue<(long Position, long Number)>();   // where each recent message went
         var random = new Random(termLength + payload);
         long number = 0, checks = 0;
         while (log.TailPosition < startPosition + (7L * termLength))
@@ -52,7 +52,7 @@ public sealed class TermCleaningTests
 
             Assert.True(tail > 0);
             long start = tail - FramedLength(length, Mtu);   // after any padding: the message ends at the new tail
-            starts.Enqueue((start, number, length));
+            starts.Enqueue((start, number));
             AssertOnlyItsOwnBytes(log, start, number, length, claimed);
             number++;
             if (number % 16 != 0) continue;
@@ -60,7 +60,7 @@ public sealed class TermCleaningTests
             // Behind: every message within half a term of the tail (what a receiver may still NAK) is intact.
             checks++;
             while (starts.Peek().Position < tail - (termLength / 2)) starts.Dequeue();
-            foreach (var (position, n, _) in starts)
+            foreach (var (position, n) in starts)
             {
                 var term = log.TermFor(LogBufferDescriptor.TermId(position, bits, -7));
                 Assert.Equal(n, BitConverter.ToInt64(term[(LogBufferDescriptor.TermOffset(position, termLength) + FrameLayout.DataHeaderLength)..]));
