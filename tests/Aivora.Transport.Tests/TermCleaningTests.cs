@@ -7,7 +7,7 @@ namespace Aivora.Transport.Tests;
 /// <summary>
 /// Terms are reused every third term, and what a term held must not leak into what it holds next. The publication never
 /// clears a term ahead of its tail (nothing reads there: a memset of every byte written, on the writer's path, cost a node's
-/// 40-fill sweep 12 % of its processing): each frame clears the bytes its message leaves unwritten. The receiver clears a term
+/// 40-fill sweep about a tenth of its processing, perf/HISTORY.md): each frame clears the bytes its message leaves unwritten. The receiver clears a term
 /// the subscriber left a page or a few packet lengths per packet (never 64 KiB at once); it used to clear whole terms: 34 slow
 /// round trips in a pass of 12,500 of the transport's ping-pong.
 /// </summary>
