@@ -146,6 +146,45 @@ public sealed class MarginMathTests
         }
     }
 
+    /// <summary>
+    /// The numerator's three terms (cost, margin, cumulative amount) each fit in 64 bits, their sum need not: margins and costs
+    /// near the long range's ends (a deep debt against a huge short, a fortune behind a long) must solve as the exact formula
+    /// does, never from a sum wrapped around in 64 bits.
+    /// </summary>
+    [Fact]
+    public void ShouldSolveTheLiquidationPriceWhenTheNumeratorPassesSixtyFourBits()
+    {
+        var tiers = DocTiers();
+        var random = new Random(91);
+        for (var i = 0; i < 20_000; i++)
+        {
+            var qty = random.NextInt64(1, 1_000) * (random.Next(2) == 0 ? 1 : -1);   // a divisor inside 64 bits: the narrow path's
+            var cost = (long.MaxValue - random.NextInt64(0, 1L << 40)) * Math.Sign(qty);
+            var margin = (long.MaxValue - random.NextInt64(0, 1L << 40)) * (qty > 0 ? -1 : 1);   // the sum passes 2^63 either way
+            var moneyPerTickLot = random.NextInt64(1, 1_000);
+            long? expected, actual;
+            try
+            {
+                expected = ReferenceLiquidationPrice(qty, cost, margin, tiers, moneyPerTickLot);
+            }
+            catch (OverflowException)
+            {
+                expected = null;
+            }
+
+            try
+            {
+                actual = LiquidationMath.LiquidationPrice(qty, cost, margin, tiers, moneyPerTickLot);
+            }
+            catch (OverflowException)
+            {
+                actual = null;
+            }
+
+            Assert.Equal(expected, actual);
+        }
+    }
+
     private static long ReferenceLiquidationPrice(long signedQty, long cost, long margin, MarginTierTable tiers, long moneyPerTickLot)
     {
         System.Numerics.BigInteger qty = Math.Abs(signedQty), absCost = Math.Abs(cost), scale = FixedPoint.RateScale;
