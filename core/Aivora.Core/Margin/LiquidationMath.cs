@@ -18,13 +18,26 @@ public static class LiquidationMath
 {
     /// <summary>Liquidation price in ticks; 0 when the position cannot be liquidated (a long whose
     /// margin covers a fall to zero) or there is no position.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static long LiquidationPrice(long signedQtyLots, long costBasis, long marginBalance, MarginTierTable tiers, long moneyPerTickLot)
     {
-        if (signedQtyLots == 0)
+        // Many positions asked about are longs their margin alone carries to a price of zero (margin at least the cost: the
+        // numerator C − WB − cum is at most 0 in every tier, cum being at least 0): 0, decided here at the caller, without the
+        // call and its frame. Where the solve gives 0 for it too: its narrow path takes every such margin under 2^61 (the cost
+        // is below it, and so is the cost's tier's cum, which never passes the tier's floor); past 2^61 the solve decides (it
+        // may overflow, as the exact formula does).
+        if (signedQtyLots > 0 && costBasis >= 0 && costBasis <= marginBalance && marginBalance < (1L << 61) && moneyPerTickLot > 0)
         {
             return 0;
         }
 
+        return signedQtyLots == 0 ? 0 : Solve(signedQtyLots, costBasis, marginBalance, tiers, moneyPerTickLot);
+    }
+
+    /// <summary><see cref="LiquidationPrice"/> of a position the check at the caller did not settle (out of line).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static long Solve(long signedQtyLots, long costBasis, long marginBalance, MarginTierTable tiers, long moneyPerTickLot)
+    {
         var qty = Math.Abs(signedQtyLots);
         var cost = Math.Abs(costBasis);
         var isLong = signedQtyLots > 0;

@@ -185,6 +185,51 @@ public sealed class MarginMathTests
         }
     }
 
+    /// <summary>
+    /// A long its margin covers to a price of zero is answered at the caller without the solve: only where the solve's answer
+    /// is 0 as well. Around that case's every edge (margin just above and below the cost, costs of either sign, margins near
+    /// 2^61 and near the long range's end, and a tier table whose cumulative amount is past 2^61), the answer must be the exact
+    /// formula's, or an overflow exactly where that overflows.
+    /// </summary>
+    [Fact]
+    public void ShouldAnswerACoveredLongAsTheSolveDoesAtEveryEdge()
+    {
+        MarginTierTable[] tables = [DocTiers(), new([new MarginTier(0, 1_000_000, 100), new MarginTier(1L << 62, 99_000_000, 1)])];
+        static string Outcome(Func<long> f)
+        {
+            try
+            {
+                return f().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+            catch (Exception e) when (e is OverflowException or DivideByZeroException)
+            {
+                return e.GetType().Name;
+            }
+        }
+
+        void Same(long qty, long cost, long margin, long moneyPerTickLot, MarginTierTable tiers) => Assert.True(
+            Outcome(() => ReferenceLiquidationPrice(qty, cost, margin, tiers, moneyPerTickLot)) is var expected
+                && Outcome(() => LiquidationMath.LiquidationPrice(qty, cost, margin, tiers, moneyPerTickLot)) is var actual && expected == actual,
+            $"qty {qty} cost {cost} margin {margin} m {moneyPerTickLot}: the formula {expected}, the engine {actual}");
+
+        // A fortune behind a one-lot long: the formula's price (far below zero) does not fit in 64 bits. No money per tick: no price.
+        Same(1, 0, long.MaxValue, 1, tables[0]);
+        Same(1, 1_000, long.MaxValue - 1_000, 1, tables[0]);
+        Same(1, 1_000, 2_000, 0, tables[0]);
+        var random = new Random(92);
+        long Around(long edge) => edge + random.NextInt64(-3, 4);
+        for (var i = 0; i < 50_000; i++)
+        {
+            var tiers = tables[random.Next(tables.Length)];
+            var qty = random.Next(3) switch { 0 => random.NextInt64(1, 1_000), 1 => Around(1L << 40), _ => random.NextInt64(1, 1L << 50) };
+            var cost = random.Next(3) switch { 0 => random.NextInt64(0, 1L << 50), 1 => Around(1L << 61), _ => random.NextInt64(long.MinValue / 2, long.MaxValue / 2) };
+            cost = random.Next(8) == 0 ? -cost : cost;
+            var margin = random.Next(4) switch { 0 => Around(cost), 1 => Around(1L << 61), 2 => long.MaxValue - random.NextInt64(0, 1L << 40), _ => cost + random.NextInt64(0, 1L << 40) };
+            var moneyPerTickLot = random.Next(3) switch { 0 => random.NextInt64(1, 1_000), 1 => Around(1L << 40), _ => random.NextInt64(1, 1L << 45) };   // the solve's 128-bit divisor holds 2^50 × 2^45 × 2^28
+            Same(qty, cost, margin, moneyPerTickLot, tiers);
+        }
+    }
+
     private static long ReferenceLiquidationPrice(long signedQty, long cost, long margin, MarginTierTable tiers, long moneyPerTickLot)
     {
         System.Numerics.BigInteger qty = Math.Abs(signedQty), absCost = Math.Abs(cost), scale = FixedPoint.RateScale;
