@@ -10,6 +10,9 @@ public static class FixedPoint
     /// <summary>One rate unit is 10^-8 (the wire's ScaledDecimal).</summary>
     public const long RateScale = 100_000_000;
 
+    // Operands in [-2^31, 2^31): a product of two fits in 63 bits.
+    private const long Half = 1L << 31;
+
     /// <summary>a × b / divisor, rounded as named.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static long MulDiv(long a, long b, long divisor, Rounding rounding)
@@ -47,9 +50,21 @@ public static class FixedPoint
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static long Product(long a, long b, long c)
     {
-        // Most money products are far inside 64 bits: when two operands' magnitudes have at most 63 significant bits
-        // between them their product fits, and a plain multiply is exact (no 128-bit product, whose low half the runtime
-        // hands back through memory). Otherwise the checked 128-bit route.
+        // Most money products are far inside 64 bits. First the usual one (lots × ticks × money per tick, each factor and
+        // the first product under 2^31 in magnitude): two range checks of two instructions each, where counting the
+        // magnitudes' significant bits takes five each (node-ab: order entry 1.023 and 1.014, the node's flow 1.018). Then
+        // when two operands' magnitudes have at most 63 significant bits between them their product fits, and a plain
+        // multiply is exact (no 128-bit product, whose low half the runtime hands back through memory). Otherwise the
+        // checked 128-bit route.
+        if ((ulong)(a + Half) < 2 * (ulong)Half && (ulong)(b + Half) < 2 * (ulong)Half)
+        {
+            var small = a * b;   // |a|, |b| <= 2^31: |a × b| <= 2^62
+            if ((ulong)(small + Half) < 2 * (ulong)Half && (ulong)(c + Half) < 2 * (ulong)Half)
+            {
+                return small * c;
+            }
+        }
+
         if (FitsInProduct(a, b))
         {
             var product = a * b;
