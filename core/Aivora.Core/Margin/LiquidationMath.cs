@@ -133,7 +133,7 @@ public static class LiquidationMath
     {
         if (X86Base.X64.IsSupported)
         {
-#pragma warning disable SYSLIB5004   // "for evaluation purposes": the one x64 instruction for this; the runtime is pinned (global.json) and the tests cover both answers
+#pragma warning disable SYSLIB5004   // "for evaluation purposes": the one x64 instruction for this (the runtime's own UInt128 division calls it); the tests here run it, other processors take the runtime's division below
             return X86Base.X64.DivRem(low, high, divisor);
 #pragma warning restore SYSLIB5004
         }
