@@ -158,7 +158,7 @@ public sealed class MarginMathTests
         var random = new Random(91);
         for (var i = 0; i < 20_000; i++)
         {
-            var qty = random.NextInt64(1, 1_000) * (random.Next(2) == 0 ? 1 : -1);   // a divisor inside 64 bits: the narrow path's
+            var qty = random.NextInt64(1, 1_000) * (random.Next(2) == 0 ? 1 : -1);   // a divisor inside 64 bits: the narrow path is tried first
             var cost = (long.MaxValue - random.NextInt64(0, 1L << 40)) * Math.Sign(qty);
             var margin = (long.MaxValue - random.NextInt64(0, 1L << 40)) * (qty > 0 ? -1 : 1);   // the sum passes 2^63 either way
             var moneyPerTickLot = random.NextInt64(1, 1_000);
@@ -212,7 +212,7 @@ public sealed class MarginMathTests
                 && Outcome(() => LiquidationMath.LiquidationPrice(qty, cost, margin, tiers, moneyPerTickLot)) is var actual && expected == actual,
             $"qty {qty} cost {cost} margin {margin} m {moneyPerTickLot}: the formula {expected}, the engine {actual}");
 
-        // A fortune behind a one-lot long: the formula's price (far below zero) does not fit in 64 bits. No money per tick: no price.
+        // A fortune behind a one-lot long: the formula's price (far below zero) does not fit in 64 bits. No money per tick: both divide by zero.
         Same(1, 0, long.MaxValue, 1, tables[0]);
         Same(1, 1_000, long.MaxValue - 1_000, 1, tables[0]);
         Same(1, 1_000, 2_000, 0, tables[0]);
