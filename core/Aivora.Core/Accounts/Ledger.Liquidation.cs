@@ -74,6 +74,8 @@ public sealed partial class Ledger
     private readonly Int128[] _slackRatePlus;    // per instrument: k⁺ = money per tick-lot × (1e8 + MMR_max)
     private readonly Int128[] _slackRateMinus;   // per instrument: k⁻ = money per tick-lot × (1e8 − MMR_max)
     private readonly Int128[] _roundingSlack;    // per instrument: ε × 1e8, ε = tiers + 2 money units
+    private readonly long[] _narrowSlackRates;   // per instrument: k⁺ and k⁻ ([i * 2], [i * 2 + 1]) for the 64-bit path (see SetSlackRates)
+    private readonly long[] _narrowFillLimit;    // per instrument: (2^61 − 1) ÷ k⁺, the 64-bit path's bound on lots × price
 
     /// <summary>The per-instrument figures of <see cref="_bandHeadroom"/>, from the contract's money per tick-lot and tiers.</summary>
     private void SetSlackRates(int i)
@@ -82,6 +84,12 @@ public sealed partial class Ledger
         _slackRatePlus[i] = (Int128)moneyPerTickLot * (FixedPoint.RateScale + _maxMaintenanceRate[i]);
         _slackRateMinus[i] = (Int128)moneyPerTickLot * (FixedPoint.RateScale - _maxMaintenanceRate[i]);
         _roundingSlack[i] = (Int128)(_contracts[i].Tiers.Count + 2) * FixedPoint.RateScale;
+        // FillKeepsBands' 64-bit path: k⁺ and k⁻ as longs, and how large a lot count (times a price) may be for a product with
+        // k⁺ to stay under 2^61. With k⁺ outside (0, 2^61) the limit is 0: only terms of zero lots take that path.
+        var narrow = _slackRatePlus[i] > 0 && _slackRatePlus[i] < (Int128)(1L << 61);
+        _narrowSlackRates[i * 2] = narrow ? (long)_slackRatePlus[i] : 0;
+        _narrowSlackRates[(i * 2) + 1] = narrow ? (long)_slackRateMinus[i] : 0;
+        _narrowFillLimit[i] = narrow ? ((1L << 61) - 1) / (long)_slackRatePlus[i] : 0;
     }
 
     /// <summary>
@@ -94,9 +102,19 @@ public sealed partial class Ledger
     {
         var f = lotsAfter - lotsBefore;
         var band = (slot * _contracts.Length * 2) + (i * 2);
-        var worst = f > 0 ? (Int128)f * _bandDrawn[band] * _slackRateMinus[i] : (Int128)f * _bandDrawn[band + 1] * _slackRatePlus[i];
-        var headroom = _bandHeadroom[slot] + ((Int128)cash * FixedPoint.RateScale) + worst - _roundingSlack[i]
-            - ((Int128)(2 * (Math.Abs(lotsAfter) - Math.Abs(lotsBefore))) * _slackRatePlus[i]);
+        var edge = f > 0 ? _bandDrawn[band] : _bandDrawn[band + 1];
+        var growth = 2 * (Math.Abs(lotsAfter) - Math.Abs(lotsBefore));
+        // The headroom moves by C × 1e8 + f × e × k∓ − 2 × (|q'| − |q|) × k⁺: in 64 bits when each term is under 2^61 (then so
+        // is their sum under 2^63): |C| < 2^34, and |f × e| and |2 × (|q'| − |q|)| at most the instrument's limit, (2^61 − 1) ÷ k⁺
+        // (|k⁻| ≤ k⁺). That is a fill's notional under ~2^61 ÷ 1e8 money units (e.g. 17,000 USDT in micro-USDT): most fills.
+        // Else in 128 bits, out of line.
+        const long B31 = 1L << 31, B34 = 1L << 34;
+        var limit = (ulong)_narrowFillLimit[i];
+        var moved = (ulong)(f + B31) < 2 * B31 && (ulong)(edge + B31) < 2 * B31 && (ulong)((f * edge) + (long)limit) <= 2 * limit
+            && (ulong)(growth + (long)limit) <= 2 * limit && (ulong)(cash + B34) < 2 * B34
+            ? (cash * FixedPoint.RateScale) + (f * edge * _narrowSlackRates[(i * 2) + (f > 0 ? 1 : 0)]) - (growth * _narrowSlackRates[i * 2])
+            : WideHeadroomMove(i, f, edge, growth, cash);
+        var headroom = _bandHeadroom[slot] + moved - _roundingSlack[i];
         if (headroom < 0)
         {
             _headroomKnown[slot] = false;
@@ -106,6 +124,11 @@ public sealed partial class Ledger
         _bandHeadroom[slot] = headroom;
         return true;
     }
+
+    /// <summary><see cref="FillKeepsBands"/>' move of the headroom in 128 bits (operands past its 64-bit path's ranges).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private Int128 WideHeadroomMove(int i, long f, long edge, long growth, long cash) =>
+        ((Int128)cash * FixedPoint.RateScale) + ((Int128)f * edge * (f > 0 ? _slackRateMinus[i] : _slackRatePlus[i])) - ((Int128)growth * _slackRatePlus[i]);
 
     /// <summary>Keeps the count of cross positions per account, and of the accounts holding two or more, as a position opens or closes.</summary>
     private void CrossPositionChanged(int slot, bool opened)

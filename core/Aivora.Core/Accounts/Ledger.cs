@@ -158,6 +158,8 @@ public sealed partial class Ledger
         _slackRatePlus = new Int128[_contracts.Length];
         _slackRateMinus = new Int128[_contracts.Length];
         _roundingSlack = new Int128[_contracts.Length];
+        _narrowSlackRates = new long[_contracts.Length * 2];
+        _narrowFillLimit = new long[_contracts.Length];
         _bandHeadroom = new Int128[maxAccounts];
         _headroomKnown = new bool[maxAccounts];
         _bandDrawn = new long[maxAccounts * _contracts.Length * 2];

@@ -348,19 +348,23 @@ public sealed class LiquidationIndexTests
     /// accounts whose position there is at or past its liquidation price (a brute-force solve of every position); every 20
     /// steps each position near its mark is also looked for at its liquidation price and a tick before it. It fails with the
     /// fill's cash left out of the bands' headroom, with the mark in place of the band's edge, with the edges swapped, or
-    /// with a headroom drawn without the bands' own width.
+    /// with a headroom drawn without the bands' own width. <paramref name="scale"/> multiplies every money per tick-lot and
+    /// deposit: at 1 the fills' headroom moves in 64 bits (fills under ~17,000 USDT), at 100,000 in 128 bits (each fill's
+    /// cash past 2^34 units).
     /// </summary>
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    public void ShouldFlagExactlyThePositionsPastTheirPriceAfterEveryStep(int seed)
+    [InlineData(1, 1)]
+    [InlineData(2, 1)]
+    [InlineData(3, 1)]
+    [InlineData(1, 100_000)]
+    [InlineData(2, 100_000)]
+    public void ShouldFlagExactlyThePositionsPastTheirPriceAfterEveryStep(int seed, long scale)
     {
         var ledger = new Ledger(
         [
-            new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(-100_000, 500_000) },
-            new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 400_000) },
-            new ContractSpec { InstrumentId = 3, MoneyPerTickLot = 1, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(200_000, 200_000) },
+            new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100 * scale, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(-100_000, 500_000) },
+            new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10 * scale, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 400_000) },
+            new ContractSpec { InstrumentId = 3, MoneyPerTickLot = scale, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(200_000, 200_000) },
         ], maxAccounts: 32);
         var random = new Random(seed);
         var marks = new long[] { 0, 10_000, 50_000, 200_000 };
@@ -372,10 +376,10 @@ public sealed class LiquidationIndexTests
         const int Accounts = 16;
         for (var a = 1; a <= Accounts; a++)
         {
-            ledger.Deposit(a, (long)(Usdt * Math.Pow(10, random.Next(0, 5) / 2.0)));   // 1 to 100 USDT
+            ledger.Deposit(a, (long)(Usdt * Math.Pow(10, random.Next(0, 5) / 2.0)) * scale);   // 1 to 100 USDT (at scale 1)
         }
 
-        ledger.Deposit(Accounts + 1, 1_000_000 * Usdt);   // a deep counterparty
+        ledger.Deposit(Accounts + 1, 1_000_000 * Usdt * scale);   // a deep counterparty
         ledger.SetMarginMode(3, 3, isolated: true);
         var found = new int[64];
         var flaggedTotal = 0;
@@ -406,11 +410,11 @@ public sealed class LiquidationIndexTests
             }
             else if (roll < 92)
             {
-                ledger.Deposit(1 + random.Next(Accounts), Usdt / (1 + random.Next(10)));
+                ledger.Deposit(1 + random.Next(Accounts), Usdt * scale / (1 + random.Next(10)));
             }
             else if (roll < 97)
             {
-                ledger.Withdraw(1 + random.Next(Accounts), Usdt / (1 + random.Next(10)));
+                ledger.Withdraw(1 + random.Next(Accounts), Usdt * scale / (1 + random.Next(10)));
             }
             else
             {
@@ -430,7 +434,7 @@ public sealed class LiquidationIndexTests
                 flaggedTotal += flagged.Length;
                 foreach (var a in flagged)
                 {
-                    ledger.Deposit(a, Usdt / 2);   // back toward health (nothing liquidates here): accounts stay near their prices
+                    ledger.Deposit(a, Usdt * scale / 2);   // back toward health (nothing liquidates here): accounts stay near their prices
                 }
             }
 
