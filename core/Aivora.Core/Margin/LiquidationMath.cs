@@ -142,13 +142,21 @@ public static class LiquidationMath
         return ((ulong)q, (ulong)r);
     }
 
-    /// <summary>The general solve in 128 bits (out of line: operands past the narrow path's range, or an overflow to report).</summary>
+    /// <summary>The general solve in 128 bits (out of line: operands past the narrow path's range, or an overflow to report).
+    /// The numerator × 1e8 stays under 2^93; a divisor past 2^127 (lots × money per tick × factor, each under 2^63) is past it
+    /// too, so the quotient is a fraction: rounded as the division would round it, not divided by a product wrapped around.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static long SolveWide(bool isLong, long cost, long marginBalance, long cum, long qty, long moneyPerTickLot, long factor)
     {
         Int128 numerator = isLong ? (Int128)cost - marginBalance - cum : (Int128)marginBalance + cost + cum;
-        Int128 denominator = (Int128)qty * moneyPerTickLot * factor;
-        return FixedPoint.Narrow(FixedPoint.Divide(numerator * FixedPoint.RateScale, denominator, isLong ? Rounding.Up : Rounding.Down));
+        var lotsMoney = (Int128)qty * moneyPerTickLot;   // |each| < 2^63: fits
+        if (factor > 0 && lotsMoney > Int128.MaxValue / factor)
+        {
+            // |numerator| < 2^93 < the divisor: 0 < n ÷ d < 1 rounds up to 1 (long) or down to 0 (short); below 0, to 0 or -1.
+            return numerator == 0 ? 0 : numerator > 0 ? (isLong ? 1 : 0) : (isLong ? 0 : -1);
+        }
+
+        return FixedPoint.Narrow(FixedPoint.Divide(numerator * FixedPoint.RateScale, lotsMoney * factor, isLong ? Rounding.Up : Rounding.Down));
     }
 
     /// <summary>

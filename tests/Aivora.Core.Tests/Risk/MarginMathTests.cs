@@ -230,6 +230,51 @@ public sealed class MarginMathTests
         }
     }
 
+    /// <summary>
+    /// Lots and money per tick whose product with the rate factor passes 2^127 (the 128-bit solve's divisor): the exact formula
+    /// gives a fraction there, so 0 for a short (and then an overflow for a long, whose 1 tick's notional passes 64 bits). The
+    /// engine must answer the same, never from a divisor wrapped around in 128 bits (which made a short's price up to 2^22).
+    /// </summary>
+    [Fact]
+    public void ShouldSolveTheLiquidationPriceWhenItsDivisorPassesOneHundredTwentySevenBits()
+    {
+        var tiers = DocTiers();
+        static string Outcome(Func<long> f)
+        {
+            try
+            {
+                return f().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+            catch (OverflowException)
+            {
+                return "overflow";
+            }
+        }
+
+        var random = new Random(93);
+        var shortsAtZero = 0;
+        for (var i = 0; i < 20_000; i++)
+        {
+            // Lots × money per tick near 2^(101..125): times a factor of ~2^26.6 the divisor passes 2^127 in most draws, and
+            // wrapped around it lands anywhere (2^39 × (m × f − 2^89) for m just above 2^89 ÷ f: a divisor near 2^65).
+            var lotsBits = random.Next(39, 63);
+            var qty = (1L << lotsBits) + random.NextInt64(0, 1L << 20);
+            var factor = FixedPoint.RateScale + tiers[tiers.TierOf(0)].MaintenanceRate;
+            var moneyPerTickLot = random.Next(2) == 0
+                ? (long)(((System.Numerics.BigInteger.One << (128 - lotsBits)) / factor) + random.Next(0, 3))
+                : random.NextInt64(1L << 61, long.MaxValue);
+            var signedQty = random.Next(2) == 0 ? qty : -qty;
+            var cost = random.NextInt64(1, 1L << 60) * Math.Sign(signedQty);
+            var margin = random.NextInt64(0, 1L << 60);
+            var expected = Outcome(() => ReferenceLiquidationPrice(signedQty, cost, margin, tiers, moneyPerTickLot));
+            var actual = Outcome(() => LiquidationMath.LiquidationPrice(signedQty, cost, margin, tiers, moneyPerTickLot));
+            Assert.True(expected == actual, $"qty {signedQty} m {moneyPerTickLot} cost {cost} margin {margin}: the formula {expected}, the engine {actual}");
+            shortsAtZero += signedQty < 0 && actual == "0" ? 1 : 0;
+        }
+
+        Assert.True(shortsAtZero > 5_000, $"shorts solved to 0: {shortsAtZero}");
+    }
+
     private static long ReferenceLiquidationPrice(long signedQty, long cost, long margin, MarginTierTable tiers, long moneyPerTickLot)
     {
         System.Numerics.BigInteger qty = Math.Abs(signedQty), absCost = Math.Abs(cost), scale = FixedPoint.RateScale;
