@@ -755,15 +755,21 @@ public sealed partial class Ledger
     /// account whose cross equity is <paramref name="crossEquity"/> before the fill (0 for a new account).</summary>
     private int AdlQuantileAfter(int i, in Position before, in Position after, long realized, long crossEquity)
     {
-        if (_rankedScores is null || _marks[i] <= 0 || after.QtyLots == 0)
+        var mark = _marks[i];
+        if (_rankedScores is null || mark <= 0 || after.QtyLots == 0)
         {
             return 0;
         }
 
-        var pnl = UnrealizedOf(i, after);
-        var equity = after.Isolated ? after.IsolatedMargin + realized + pnl : crossEquity + realized + pnl - UnrealizedOf(i, before);
+        // The position's value at mark, signed: its PnL is that less its cost, its notional that without the sign (mark and
+        // money per tick are positive). One product for both, the mark and the contract read once.
+        var moneyPerTickLot = _contracts[i].MoneyPerTickLot;
+        var value = FixedPoint.Product(after.QtyLots, mark, moneyPerTickLot);
+        var pnl = value - after.Cost;
+        var equity = after.Isolated ? after.IsolatedMargin + realized + pnl
+            : crossEquity + realized + pnl - (FixedPoint.Product(before.QtyLots, mark, moneyPerTickLot) - before.Cost);
         var k = (i * 2) + (after.QtyLots > 0 ? 0 : 1);
-        return QuantileAmong(_quantileBounds!.AsSpan(k * 4, 4), pnl, Math.Abs(after.Cost), Notional(i, after.QtyLots, _marks[i]), equity);
+        return QuantileAmong(_quantileBounds!.AsSpan(k * 4, 4), pnl, Math.Abs(after.Cost), Math.Abs(value), equity);
     }
 
     /// <summary>−score, with "no equity" (long.MinValue) ranking last.</summary>

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Aivora.Core.Accounts;
+using Aivora.Core.Orders;
 
 namespace Aivora.Core.Tests.Liquidation;
 
@@ -131,5 +132,81 @@ public sealed class AdlScoreTests
             Assert.Equal(5, Ledger.QuantileAmong(bounds, s + 1, cost, notional, equity));
             Assert.Equal(s - 1, Ledger.Score(s - 1, cost, notional, equity));   // the operands give the score intended
         }
+    }
+
+    /// <summary>
+    /// An order's what-if ADL quantile is its position's after a complete fill at the order's price, placed in the ranking of
+    /// the last snapshot: the score from that position's PnL at mark, its notional (unsigned, shorts too) and the account's
+    /// equity after the fill (the fill's realized PnL in, the position's PnL before it replaced by the one after), counted
+    /// among the snapshot's positions on that side. On random books of longs and shorts in profit and in loss, orders of
+    /// either side that open, grow, cut and flip positions must get the quantile of that score's place in the ranking,
+    /// worked out here from the ledger's public figures.
+    /// </summary>
+    [Fact]
+    public void ShouldGiveAnOrdersWhatIfTheQuantileOfItsPositionAfterTheFill()
+    {
+        const int Accounts = 40, Instrument = 1;
+        const long MoneyPerTickLot = 100, Usdt = 1_000_000;
+        var ledger = new Ledger([new ContractSpec { InstrumentId = Instrument, MoneyPerTickLot = MoneyPerTickLot, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) }], maxAccounts: Accounts + 1);
+        var random = new Random(80);
+        ledger.SetMark(Instrument, 10_000);
+        for (var a = 1; a <= Accounts; a++)
+        {
+            ledger.Deposit(a, random.NextInt64(20, 500) * Usdt);
+        }
+
+        // Pairs trade at prices up to 20 % from 10,000; then the mark moves, so some hold profits and some losses.
+        for (var t = 0; t < 200; t++)
+        {
+            var (buyer, seller) = (1 + random.Next(Accounts), 1 + random.Next(Accounts));
+            if (buyer != seller)
+            {
+                var (price, lots) = (random.NextInt64(8_000, 12_001), random.NextInt64(1, 30));
+                ledger.ApplyFill(buyer, Instrument, Side.Buy, price, lots, isMaker: false);
+                ledger.ApplyFill(seller, Instrument, Side.Sell, price, lots, isMaker: true);
+            }
+        }
+
+        var mark = 10_300L;
+        ledger.SetMark(Instrument, mark);
+        ledger.SnapshotAdlRanking();
+
+        long Negated(long score) => score == long.MinValue ? long.MaxValue : -score;
+        long Value(long lots) => lots * mark * MoneyPerTickLot;
+
+        // The snapshot's ranking, per side: every position's score (cross: the account's equity), negated and ascending.
+        long ScoreOf(Position p, long equity) => Ledger.Score(Value(p.QtyLots) - p.Cost, Math.Abs(p.Cost), Math.Abs(Value(p.QtyLots)), equity);
+        var positions = Enumerable.Range(1, Accounts).Select(a => (Account: a, Position: ledger.PositionOf(a, Instrument))).ToArray();
+        long[] Ranking(bool longs) => [.. positions.Where(x => longs ? x.Position.QtyLots > 0 : x.Position.QtyLots < 0)
+            .Select(x => Negated(ScoreOf(x.Position, ledger.Equity(x.Account)))).Order()];
+        var (longRanking, shortRanking) = (Ranking(true), Ranking(false));
+        Assert.True(longRanking.Length >= 10 && shortRanking.Length >= 10, $"positions: {longRanking.Length} long, {shortRanking.Length} short");
+
+        var (profits, losses, flips) = (0, 0, 0);
+        for (var q = 0; q < 4_000; q++)
+        {
+            var a = 1 + random.Next(Accounts);
+            var side = random.Next(2) == 0 ? Side.Buy : Side.Sell;
+            var (price, lots) = (random.NextInt64(8_000, 12_001), random.NextInt64(1, 60));
+            var before = ledger.PositionOf(a, Instrument);
+            var after = before;
+            var realized = Ledger.ApplyToPosition(ref after, side == Side.Buy ? lots : -lots, price, MoneyPerTickLot);
+            var expected = 0;
+            if (after.QtyLots != 0)
+            {
+                var pnl = Value(after.QtyLots) - after.Cost;
+                var equity = ledger.Equity(a) + realized + pnl - (Value(before.QtyLots) - before.Cost);
+                var score = Ledger.Score(pnl, Math.Abs(after.Cost), Math.Abs(Value(after.QtyLots)), equity);
+                var ranking = after.QtyLots > 0 ? longRanking : shortRanking;
+                expected = 5 - (int)((long)ranking.Count(e => e < Negated(score)) * 5 / (ranking.Length + 1));
+                (profits, losses) = pnl > 0 ? (profits + 1, losses) : (profits, losses + (pnl < 0 ? 1 : 0));
+                flips += before.QtyLots != 0 && Math.Sign(before.QtyLots) != Math.Sign(after.QtyLots) ? 1 : 0;
+            }
+
+            Assert.True(expected == ledger.WhatIfAdlQuantile(a, Instrument, side, price, lots),
+                $"account {a} {side} {lots} at {price}: position {before.QtyLots} -> {after.QtyLots}, expected quantile {expected}, the ledger {ledger.WhatIfAdlQuantile(a, Instrument, side, price, lots)}");
+        }
+
+        Assert.True(profits > 500 && losses > 500 && flips > 100, $"what-ifs in profit {profits}, in loss {losses}, flipping {flips}");
     }
 }
