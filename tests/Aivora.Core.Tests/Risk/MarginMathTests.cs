@@ -233,7 +233,8 @@ public sealed class MarginMathTests
     /// <summary>
     /// Lots and money per tick whose product with the rate factor passes 2^127 (the 128-bit solve's divisor): the exact formula
     /// gives a fraction there, so 0 for a short (and then an overflow for a long, whose 1 tick's notional passes 64 bits). The
-    /// engine must answer the same, never from a divisor wrapped around in 128 bits (which made a short's price up to 2^22).
+    /// engine must answer the same, never from a divisor wrapped around in 128 bits (the code before divided a short's numerator
+    /// by one, got a price near 2^22 and overflowed on its notional where the formula gives 0; a long got 0 where it overflows).
     /// </summary>
     [Fact]
     public void ShouldSolveTheLiquidationPriceWhenItsDivisorPassesOneHundredTwentySevenBits()
