@@ -6,6 +6,14 @@ namespace Aivora.Core.Tests.Liquidation;
 
 public sealed class AdlScoreTests
 {
+    /// <summary>−score, with "no equity" (long.MinValue) ranking last: how the ranking holds a score.</summary>
+    private static long Negated(long score) => score == long.MinValue ? long.MaxValue : -score;
+
+    /// <summary>The reference: the score's place in the ranking, 5 − ⌊ahead × 5 ÷ (n + 1)⌋, ahead counted one by one (the
+    /// entries whose negated score is below the score's negation: ranked strictly higher; "no equity" ranks last).</summary>
+    private static int QuantileByRank(long[] ascending, long score) =>
+        5 - (int)((long)ascending.Count(e => e < Negated(score)) * 5 / (ascending.Length + 1));
+
     /// <summary>
     /// The ADL score divides by cost and then by equity (or notional) instead of by their 128-bit product: it must give
     /// the score of the formula itself, floor(pnl × notional × 1e8 ÷ (cost × equity)) in profit and
@@ -63,12 +71,6 @@ public sealed class AdlScoreTests
             return (pnl, random.Next(50) == 0 ? 0 : Money(), random.Next(10) == 0 ? 0 : Money(), random.Next(50) == 0 ? -Money() : Money());
         }
 
-        long Negated(long score) => score == long.MinValue ? long.MaxValue : -score;
-
-        // The reference: the score's place in the ranking, 5 − ⌊ahead × 5 ÷ (n + 1)⌋, ahead counted one by one (the entries
-        // whose negated score is below the score's negation: ranked strictly higher; "no equity" ranks last).
-        int QuantileByRank(long[] ascending, long score) =>
-            5 - (int)((long)ascending.Count(e => e < Negated(score)) * 5 / (ascending.Length + 1));
         var bounds = new long[4];
         var checkedCount = 0;
         for (var r = 0; r < 2_000; r++)
@@ -171,7 +173,6 @@ public sealed class AdlScoreTests
         ledger.SetMark(Instrument, mark);
         ledger.SnapshotAdlRanking();
 
-        long Negated(long score) => score == long.MinValue ? long.MaxValue : -score;
         long Value(long lots) => lots * mark * MoneyPerTickLot;
 
         // The snapshot's ranking, per side: every position's score (cross: the account's equity), negated and ascending.
@@ -198,7 +199,7 @@ public sealed class AdlScoreTests
                 var equity = ledger.Equity(a) + realized + pnl - (Value(before.QtyLots) - before.Cost);
                 var score = Ledger.Score(pnl, Math.Abs(after.Cost), Math.Abs(Value(after.QtyLots)), equity);
                 var ranking = after.QtyLots > 0 ? longRanking : shortRanking;
-                expected = 5 - (int)((long)ranking.Count(e => e < Negated(score)) * 5 / (ranking.Length + 1));
+                expected = QuantileByRank(ranking, score);
                 (profits, losses) = pnl > 0 ? (profits + 1, losses) : (profits, losses + (pnl < 0 ? 1 : 0));
                 flips += before.QtyLots != 0 && Math.Sign(before.QtyLots) != Math.Sign(after.QtyLots) ? 1 : 0;
             }
