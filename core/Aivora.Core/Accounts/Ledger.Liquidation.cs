@@ -332,8 +332,12 @@ public sealed partial class Ledger
 
     /// <summary>The position's PnL at mark on contract i (notional at mark less cost).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private long UnrealizedOf(int i, in Position p) =>
-        FixedPoint.Product(p.QtyLots, _marks[i], _contracts[i].MoneyPerTickLot) - p.Cost;
+    private long UnrealizedOf(int i, in Position p) => Unrealized(in p, _marks[i], _contracts[i].MoneyPerTickLot);
+
+    /// <summary><see cref="UnrealizedOf"/> with the mark and the money per tick-lot already read.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static long Unrealized(in Position p, long markTicks, long moneyPerTickLot) =>
+        FixedPoint.Product(p.QtyLots, markTicks, moneyPerTickLot) - p.Cost;
 
     /// <summary>The first cross position of the account other than on <paramref name="exceptInstrumentId"/>,
     /// in instrument order (the next a cross path reduces), or 0.</summary>
@@ -767,7 +771,7 @@ public sealed partial class Ledger
         var value = FixedPoint.Product(after.QtyLots, mark, moneyPerTickLot);
         var pnl = value - after.Cost;
         var equity = after.Isolated ? after.IsolatedMargin + realized + pnl
-            : crossEquity + realized + pnl - (FixedPoint.Product(before.QtyLots, mark, moneyPerTickLot) - before.Cost);
+            : crossEquity + realized + pnl - Unrealized(in before, mark, moneyPerTickLot);
         var k = (i * 2) + (after.QtyLots > 0 ? 0 : 1);
         return QuantileAmong(_quantileBounds!.AsSpan(k * 4, 4), pnl, Math.Abs(after.Cost), Math.Abs(value), equity);
     }
