@@ -231,7 +231,8 @@ public sealed partial class PerpStateMachine<TSink>
             case CommandKind.PlaceOrder:
                 PlaceChecked(in command);
                 break;
-            case CommandKind.CancelOrder when command.OrderId == 0 && _stops.Find(command.AccountId, command.ClientOrderId) is var slot && slot >= 0:
+            // A cancel by client order id may name a held stop: looked up only while some are held (most cancels find none).
+            case CommandKind.CancelOrder when command.OrderId == 0 && _stops.Count > 0 && _stops.Find(command.AccountId, command.ClientOrderId) is var slot && slot >= 0:
                 CancelStop(slot, CancelReason.User);
                 return;
             case CommandKind.MassCancel:
