@@ -194,6 +194,23 @@ public sealed class HarnessOptionsTests : IDisposable
         Assert.Equal(double.Parse(total, System.Globalization.CultureInfo.InvariantCulture), fields.Sum(f => Value(f, "excess_ns_per_command")), 0.1 * fields.Length);
     }
 
+    [Fact]
+    public void The_resting_orders_case_times_both_books_in_alternating_rounds_with_every_probe_accepted()
+    {
+        var (exit, output, error) = Capture(RiskBenchmark.Run, "--quick --case resting");
+
+        Assert.Equal(0, exit);
+        Assert.Equal("", error);   // a probe the gate did not accept would say so here
+        Assert.Contains("RESULT bench=risk case=order-entry-resting resting_orders=10 ", output, StringComparison.Ordinal);
+        Assert.Contains("RESULT bench=risk case=order-entry-resting resting_orders=10000 ", output, StringComparison.Ordinal);
+        var scaling = output.Split('\n').Single(l => l.StartsWith("RESULT bench=risk case=order-entry-resting-scaling ", StringComparison.Ordinal));
+        var fields = scaling.Trim().Split(' ').Skip(3).Select(f => f.Split('=')).ToDictionary(f => f[0], f => f[1]);
+        double Value(string name) => double.Parse(fields[name], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal("20", fields["rounds"]);
+        Assert.InRange(Value("ratio_10k_over_10"), Value("ratio_p25"), Value("ratio_p75"));
+        Assert.True(Value("ratio_p25") > 0);
+    }
+
     private (int Exit, string Output, string Error) Book(string options) => Capture(BookBenchmark.Run, options);
 
     private (int Exit, string Output, string Error) Capture(Func<string[], int> run, string options)
