@@ -109,9 +109,9 @@ public sealed partial class Ledger
         // (|k⁻| ≤ k⁺). That is a fill's notional under ~2^61 ÷ 1e8 money units (e.g. 17,000 USDT in micro-USDT): most fills.
         // Else in 128 bits, out of line.
         const long B31 = 1L << 31, B34 = 1L << 34;
-        var limit = (ulong)_narrowFillLimit[i];
-        var moved = (ulong)(f + B31) < 2 * B31 && (ulong)(edge + B31) < 2 * B31 && (ulong)((f * edge) + (long)limit) <= 2 * limit
-            && (ulong)(growth + (long)limit) <= 2 * limit && (ulong)(cash + B34) < 2 * B34
+        var limit = _narrowFillLimit[i];
+        var moved = FixedPoint.MagnitudeUnder(f, B31) && FixedPoint.MagnitudeUnder(edge, B31) && FixedPoint.MagnitudeAtMost(f * edge, limit)
+            && FixedPoint.MagnitudeAtMost(growth, limit) && FixedPoint.MagnitudeUnder(cash, B34)
             ? (cash * FixedPoint.RateScale) + (f * edge * _narrowSlackRates[(i * 2) + (f > 0 ? 1 : 0)]) - (growth * _narrowSlackRates[i * 2])
             : WideHeadroomMove(i, f, edge, growth, cash);
         var headroom = _bandHeadroom[slot] + moved - _roundingSlack[i];

@@ -85,7 +85,7 @@ public static class LiquidationMath
     {
         price = 0;
         const long Bound = 1L << 61;
-        if ((ulong)(cost + Bound) >= 2 * Bound || (ulong)(marginBalance + Bound) >= 2 * Bound || (ulong)(cum + Bound) >= 2 * Bound
+        if (!FixedPoint.MagnitudeUnder(cost, Bound) || !FixedPoint.MagnitudeUnder(marginBalance, Bound) || !FixedPoint.MagnitudeUnder(cum, Bound)
             || moneyPerTickLot <= 0 || factor <= 0
             || Math.BigMul((ulong)qty, (ulong)moneyPerTickLot, out var qm) != 0 || Math.BigMul(qm, (ulong)factor, out var divisor) != 0
             || divisor > long.MaxValue)

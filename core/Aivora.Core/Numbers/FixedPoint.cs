@@ -13,6 +13,18 @@ public static class FixedPoint
     // Operands in [-2^31, 2^31): a product of two fits in 63 bits.
     private const long Half = 1L << 31;
 
+    /// <summary>−<paramref name="bound"/> ≤ x &lt; <paramref name="bound"/> (0 &lt; bound ≤ 2^62), in one comparison: x + bound
+    /// lands in [0, 2 × bound) exactly then; below it the sum is negative, above it at least 2 × bound, and past long.MaxValue
+    /// it wraps negative: as unsigned numbers all three are at least 2 × bound. The range check of the fast paths here and in the
+    /// margin code (which products fit in 64 bits).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static bool MagnitudeUnder(long x, long bound) => (ulong)(x + bound) < 2 * (ulong)bound;
+
+    /// <summary>−<paramref name="limit"/> ≤ x ≤ <paramref name="limit"/> (0 ≤ limit &lt; 2^62), in one comparison, as
+    /// <see cref="MagnitudeUnder"/> (a limit of 0 admits 0 alone).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static bool MagnitudeAtMost(long x, long limit) => (ulong)(x + limit) <= 2 * (ulong)limit;
+
     /// <summary>a × b / divisor, rounded as named.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static long MulDiv(long a, long b, long divisor, Rounding rounding)
@@ -56,10 +68,10 @@ public static class FixedPoint
         // when two operands' magnitudes have at most 63 significant bits between them their product fits, and a plain
         // multiply is exact (no 128-bit product, whose low half the runtime hands back through memory). Otherwise the
         // checked 128-bit route.
-        if ((ulong)(a + Half) < 2 * (ulong)Half && (ulong)(b + Half) < 2 * (ulong)Half)
+        if (MagnitudeUnder(a, Half) && MagnitudeUnder(b, Half))
         {
             var small = a * b;   // |a|, |b| <= 2^31: |a × b| <= 2^62
-            if ((ulong)(small + Half) < 2 * (ulong)Half && (ulong)(c + Half) < 2 * (ulong)Half)
+            if (MagnitudeUnder(small, Half) && MagnitudeUnder(c, Half))
             {
                 return small * c;
             }

@@ -367,6 +367,30 @@ public sealed class FixedPointTests
         }
     }
 
+    [Theory]
+    [InlineData(1L << 31)]
+    [InlineData(1L << 34)]
+    [InlineData(1L << 61)]
+    [InlineData(1L << 62)]
+    [InlineData(1L)]
+    [InlineData(12_345L)]
+    public void ShouldTellARangeInOneComparisonAtItsEdgesAndWhereTheSumWraps(long bound)
+    {
+        // The fast paths' range checks: -bound <= x < bound, and -limit <= x <= limit, against the plain comparisons.
+        long[] probes = [0, 1, -1, bound - 1, bound, bound + 1, -bound, -bound - 1, -bound + 1, long.MaxValue, long.MinValue,
+            long.MaxValue - bound + 1, long.MinValue + bound, 2 * bound, -2 * bound];
+        foreach (var x in probes)
+        {
+            Assert.Equal(x >= -bound && x < bound, FixedPoint.MagnitudeUnder(x, bound));
+            if (bound < 1L << 62)
+            {
+                Assert.Equal(x >= -bound && x <= bound, FixedPoint.MagnitudeAtMost(x, bound));
+            }
+
+            Assert.Equal(x == 0, FixedPoint.MagnitudeAtMost(x, 0));
+        }
+    }
+
     [Fact]
     public void ShouldDivideOneHundredTwentyEightBitOperandsExactlyAtEveryMagnitude()
     {
