@@ -5,7 +5,11 @@
 # misses cache (the sample lands on it or just after it), which instruction counts (count-instructions.sh) cannot see: this is
 # how the id tables' misses on order entry (11 % of the node flow's samples) were found.
 #
-#   perf/scripts/hot-instructions.sh [REPO_DIR] [SECONDS] [FLOW]     (defaults: this checkout, 8 s of samples, node)
+#   perf/scripts/hot-instructions.sh [REPO_DIR] [SECONDS] [FLOW] [LISTINGS_DIR]     (defaults: this checkout, 8 s of samples, node)
+#
+# LISTINGS_DIR (optional, created if missing): each of the six hottest methods' whole code is also written there, every
+# instruction with its share of the samples, to NAME.txt, and the method's shares by 256-byte region are printed under it:
+# where a flat method's time gathers.
 #
 # FLOW: node (the state machine on the node's flow: `perf node --profile-replays`), order-entry (the full pre-trade gate on
 # `perf risk`'s order-entry flow: `perf risk --case order-entry --profile-replays`) or book:NAME (the book alone on a built-in
@@ -24,6 +28,11 @@ done
 dir=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 seconds=${2:-8}
 flow=${3:-node}
+listings=${4:-}
+if [ -n "$listings" ]; then
+  mkdir -p "$listings"
+  listings=$(cd "$listings" && pwd)
+fi
 case "$flow" in
   node) load=(node --quick --profile-replays 1000) ;;
   book:?*) load=(book --workload "${flow#book:}" --ops 1000000 --profile-replays 1000) ;;
@@ -55,9 +64,9 @@ perf record -F 4000 -p "$pid" -o "$work/perf.data" -- sleep "$seconds" >/dev/nul
 perf script -i "$work/perf.data" -F ip 2>/dev/null >"$work/ips.txt"
 cp "/tmp/perf-$pid.map" "$work/perf.map"
 
-python3 - "$pid" "$work" <<'PY'
+python3 - "$pid" "$work" "$listings" <<'PY'
 import bisect, collections, re, subprocess, sys
-pid, work = sys.argv[1], sys.argv[2]
+pid, work, listings = sys.argv[1], sys.argv[2], sys.argv[3]
 methods = []
 for line in open(f"{work}/perf.map"):
     parts = line.rstrip("\n").split(" ", 2)
@@ -99,6 +108,18 @@ for k, n in top[:6]:
     offsets = [int(l.split(":")[0], 16) for l in lines]
     hottest = sorted(((c, off) for (m, off), c in by_instruction.items() if m == k), reverse=True)[:3]
     print(f"\n## {short(name)}: {100 * n / total:.2f} %; hottest instructions (share of all samples) with the code before them")
+    if listings:
+        # The whole method, every instruction with its share; then the shares by 256-byte region of the code.
+        path = f"{listings}/{re.sub(r'[^A-Za-z0-9_.-]+', '_', short(name))}.txt"
+        regions = collections.Counter()
+        with open(path, "w") as out:
+            for l in lines:
+                o = int(l.split(":")[0], 16)
+                share = by_instruction.get((k, o), 0)
+                regions[o // 256] += share
+                out.write(f"{'%5.2f' % (100 * share / total) if share else '     '} {l.strip()}\n")
+        print(f"  whole code: {path}; by 256-byte region: " + ", ".join(
+            f"+0x{r * 256:x} {100 * c / total:.2f} %" for r, c in sorted(regions.items()) if 100 * c / total >= 0.1))
     for c, off in hottest:
         i = bisect.bisect_left(offsets, off)
         print(f"  +0x{off:x}: {100 * c / total:.2f} %")
