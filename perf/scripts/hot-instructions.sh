@@ -25,8 +25,16 @@ for tool in perf objdump python3; do
   fi
 done
 
+if [ $# -gt 4 ]; then
+  echo "hot-instructions: at most four arguments (REPO_DIR SECONDS FLOW LISTINGS_DIR), not $#" >&2
+  exit 2
+fi
 dir=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 seconds=${2:-8}
+if ! [[ "$seconds" =~ ^[1-9][0-9]{0,3}$ ]]; then
+  echo "hot-instructions: SECONDS is a whole number of seconds from 1 to 9999, not '$seconds'" >&2
+  exit 2
+fi
 flow=${3:-node}
 listings=${4:-}
 if [ -n "$listings" ]; then
