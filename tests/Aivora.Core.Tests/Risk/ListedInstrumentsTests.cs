@@ -22,46 +22,18 @@ public sealed class ListedInstrumentsTests
     [InlineData(72)]
     public void ShouldRiskCheckAndLiquidateTheSameWhateverElseIsListedAndInWhatOrder(int seed)
     {
-        var alone = new Exchange(seed, listAlone: true);
-        var crowded = new Exchange(seed, listAlone: false);
-        var generator = new CommandFlowGenerator(seed);
-        var random = new Random(seed);
-        long[] index = [10_000, 50_000];
-        long now = 0, trades = 0, rejects = 0, liquidationSteps = 0;
-        for (var i = 0; i < 60_000; i++)
-        {
-            var step = generator.Next();
-            var command = step.Command;
-            now = Math.Max(now, command.NowNs);
-            if (step.IsPositionAdjustment)
-            {
+        long trades = 0, rejects = 0, liquidationSteps = 0;
+        CompareListings(seed, 60_000,
+            (step, now, random, index) => step.IsPositionAdjustment
                 // Prices walk in steps large enough to take thinly funded accounts into liquidation.
-                var id = step.InstrumentId;
-                command = random.Next(4) == 0 ? EngineCommand.Tick(now)
-                    : EngineCommand.Feed(now, id, random.Next(1, 4), index[id - 1] += random.Next(-150, 151) * (id == 1 ? 1 : 5));
-            }
-
-            alone.Events.Clear();
-            crowded.Events.Clear();
-            alone.Machine.Process(in command);
-            crowded.Machine.Process(in command);
-            Assert.Equal(alone.Events, crowded.Events);
-            foreach (var e in alone.Events)
+                ? random.Next(4) == 0 ? EngineCommand.Tick(now) : Walk(step.InstrumentId, now, random, index)
+                : step.Command,
+            (_, e) =>
             {
-                generator.Observe(in e);
                 trades += e.Kind == EventKind.Trade ? 1 : 0;
                 rejects += e.Kind == EventKind.OrderRejected && e.Reason == (byte)RejectReason.InsufficientMargin ? 1 : 0;
                 liquidationSteps += e.Kind == EventKind.LiquidationStep ? 1 : 0;
-            }
-
-            if (i % 5_000 == 0)
-            {
-                alone.AssertSameAccounts(crowded);
-                Assert.Null(crowded.Machine.Engine.ValidateInvariants());
-            }
-        }
-
-        alone.AssertSameAccounts(crowded);
+            });
         Assert.True(trades > 1_000 && rejects > 100 && liquidationSteps > 0, $"trades {trades}, margin rejects {rejects}, liquidation steps {liquidationSteps}");
     }
 
@@ -77,36 +49,60 @@ public sealed class ListedInstrumentsTests
     [InlineData(82)]
     public void ShouldRiskCheckIsolatedAndOneInstrumentAccountsTheSameWhateverElseIsListed(int seed)
     {
+        long rejects = 0, isolatedChecks = 0;
+        CompareListings(seed, 40_000,
+            (step, now, random, index) =>
+            {
+                if (step.IsPositionAdjustment)
+                {
+                    return Walk(step.InstrumentId, now, random, index);
+                }
+
+                if (step.Command.AccountId <= 7 && step.Command.InstrumentId == 2)
+                {
+                    return null;   // accounts 1-7 trade BTC only
+                }
+
+                var account = random.Next(1, 15);
+                var instrument = account <= 7 ? 1 : random.Next(1, 3);
+                return random.Next(40) switch
+                {
+                    0 => EngineCommand.MarginMode(now, account, instrument, isolated: random.Next(3) != 0),
+                    1 => EngineCommand.IsolatedMargin(now, account, instrument, random.Next(-20, 60) * 1_000_000L),
+                    2 => EngineCommand.Account(CommandKind.SetLeverage, now, account, random.Next(1, 51), instrument),
+                    _ => step.Command,
+                };
+            },
+            (alone, e) =>
+            {
+                rejects += e.Kind == EventKind.OrderRejected && e.Reason == (byte)RejectReason.InsufficientMargin ? 1 : 0;
+                var position = alone.Ledger.PositionOf(e.AccountId, e.InstrumentId);
+                isolatedChecks += e.Kind == EventKind.OrderRiskAssessed && position.Isolated && position.QtyLots != 0 ? 1 : 0;
+            });
+        Assert.True(rejects > 100 && isolatedChecks > 100, $"margin rejects {rejects}, orders checked against an open isolated position {isolatedChecks}");
+    }
+
+    /// <summary>
+    /// The flow generator's commands, as <paramref name="shape"/> turns each step into a command (null: skipped), run through
+    /// both listings: the same events after every command, the same accounts every 5,000 and at the end. <paramref name="observe"/>
+    /// sees each event of the listing alone, after the generator has.
+    /// </summary>
+    private static void CompareListings(int seed, int commands, Func<FlowStep, long, Random, long[], EngineCommand?> shape, Action<Exchange, EngineEvent> observe)
+    {
         var alone = new Exchange(seed, listAlone: true);
         var crowded = new Exchange(seed, listAlone: false);
         var generator = new CommandFlowGenerator(seed);
         var random = new Random(seed);
         long[] index = [10_000, 50_000];
-        long now = 0, rejects = 0, isolatedChecks = 0;
-        for (var i = 0; i < 40_000; i++)
+        long now = 0;
+        for (var i = 0; i < commands; i++)
         {
             var step = generator.Next();
-            var command = step.Command;
-            now = Math.Max(now, command.NowNs);
-            if (step.IsPositionAdjustment)
+            now = Math.Max(now, step.Command.NowNs);
+            if (shape(step, now, random, index) is not { } command)
             {
-                var id = step.InstrumentId;
-                command = EngineCommand.Feed(now, id, random.Next(1, 4), index[id - 1] += random.Next(-150, 151) * (id == 1 ? 1 : 5));
+                continue;
             }
-            else if (command.AccountId <= 7 && command.InstrumentId == 2)
-            {
-                continue;   // accounts 1-7 trade BTC only
-            }
-
-            var account = random.Next(1, 15);
-            var instrument = account <= 7 ? 1 : random.Next(1, 3);
-            command = random.Next(40) switch
-            {
-                0 => EngineCommand.MarginMode(now, account, instrument, isolated: random.Next(3) != 0),
-                1 => EngineCommand.IsolatedMargin(now, account, instrument, random.Next(-20, 60) * 1_000_000L),
-                2 => EngineCommand.Account(CommandKind.SetLeverage, now, account, random.Next(1, 51), instrument),
-                _ => command,
-            };
 
             alone.Events.Clear();
             crowded.Events.Clear();
@@ -116,20 +112,22 @@ public sealed class ListedInstrumentsTests
             foreach (var e in alone.Events)
             {
                 generator.Observe(in e);
-                rejects += e.Kind == EventKind.OrderRejected && e.Reason == (byte)RejectReason.InsufficientMargin ? 1 : 0;
-                isolatedChecks += e.Kind == EventKind.OrderRiskAssessed && alone.Ledger.PositionOf(e.AccountId, e.InstrumentId).Isolated
-                    && alone.Ledger.PositionOf(e.AccountId, e.InstrumentId).QtyLots != 0 ? 1 : 0;
+                observe(alone, e);
             }
 
             if (i % 5_000 == 0)
             {
                 alone.AssertSameAccounts(crowded);
+                Assert.Null(crowded.Machine.Engine.ValidateInvariants());
             }
         }
 
         alone.AssertSameAccounts(crowded);
-        Assert.True(rejects > 100 && isolatedChecks > 100, $"margin rejects {rejects}, orders checked against an open isolated position {isolatedChecks}");
     }
+
+    /// <summary>An index feed that walks the instrument's price by up to 150 ticks (BTC) or 750 (ETH) from where it was.</summary>
+    private static EngineCommand Walk(int instrumentId, long now, Random random, long[] index) =>
+        EngineCommand.Feed(now, instrumentId, random.Next(1, 4), index[instrumentId - 1] += random.Next(-150, 151) * (instrumentId == 1 ? 1 : 5));
 
     private sealed class Exchange
     {
