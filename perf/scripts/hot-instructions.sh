@@ -105,6 +105,11 @@ top = by_method.most_common(12)
 for k, n in top:
     print(f"{100 * n / total:6.2f} %  {short(methods[k][2])}")
 
+def column(k, offset):
+    """An instruction's share of all samples, as the listing's first column (blank when no sample landed on it)."""
+    share = by_instruction.get((k, offset), 0)
+    return f"{100 * share / total:5.2f}" if share else "     "
+
 mem = open(f"/proc/{pid}/mem", "rb")
 for k, n in top[:6]:
     start, size, name = methods[k]
@@ -121,18 +126,14 @@ for k, n in top[:6]:
         path = f"{listings}/{re.sub(r'[^A-Za-z0-9_.-]+', '_', short(name))}.txt"
         regions = collections.Counter()
         with open(path, "w") as out:
-            for l in lines:
-                o = int(l.split(":")[0], 16)
-                share = by_instruction.get((k, o), 0)
-                regions[o // 256] += share
-                out.write(f"{'%5.2f' % (100 * share / total) if share else '     '} {l.strip()}\n")
+            for l, o in zip(lines, offsets):
+                regions[o // 256] += by_instruction.get((k, o), 0)
+                out.write(f"{column(k, o)} {l.strip()}\n")
         print(f"  whole code: {path}; by 256-byte region: " + ", ".join(
             f"+0x{r * 256:x} {100 * c / total:.2f} %" for r, c in sorted(regions.items()) if 100 * c / total >= 0.1))
     for c, off in hottest:
         i = bisect.bisect_left(offsets, off)
         print(f"  +0x{off:x}: {100 * c / total:.2f} %")
-        for l in lines[max(0, i - 6): i + 2]:
-            o = int(l.split(":")[0], 16)
-            share = by_instruction.get((k, o), 0)
-            print(f"    {'%5.2f' % (100 * share / total) if share else '     '} {l.strip()[:100]}")
+        for l, o in zip(lines[max(0, i - 6): i + 2], offsets[max(0, i - 6): i + 2]):
+            print(f"    {column(k, o)} {l.strip()[:100]}")
 PY
