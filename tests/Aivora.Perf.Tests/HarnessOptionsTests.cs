@@ -195,7 +195,7 @@ public sealed class HarnessOptionsTests : IDisposable
     }
 
     [Fact]
-    public void The_resting_orders_case_times_both_books_in_alternating_rounds_with_every_probe_accepted()
+    public void The_resting_orders_case_times_the_gate_and_the_book_alone_in_alternating_rounds_with_every_probe_accepted()
     {
         var (exit, output, error) = Capture(RiskBenchmark.Run, "--quick --case resting");
 
@@ -209,6 +209,17 @@ public sealed class HarnessOptionsTests : IDisposable
         Assert.Equal("20", fields["rounds"]);
         Assert.InRange(Value("ratio_10k_over_10"), Value("ratio_p25"), Value("ratio_p75"));
         Assert.True(Value("ratio_p25") > 0);
+
+        // The book alone beside the gate on the same resting orders: its ratio, and the gate's own excess over it.
+        Assert.True(Value("book_ratio_10k_over_10") > 0);
+        Assert.InRange(Value("gate_excess_ratio_10k_over_10"), Value("gate_excess_p25"), Value("gate_excess_p75"));
+        foreach (var count in new[] { "10", "10000" })
+        {
+            var line = output.Split('\n').Single(l => l.StartsWith($"RESULT bench=risk case=order-entry-resting resting_orders={count} ", StringComparison.Ordinal));
+            var gate = double.Parse(System.Text.RegularExpressions.Regex.Match(line, @" ns_per_place_and_cancel=([0-9.]+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            var book = double.Parse(System.Text.RegularExpressions.Regex.Match(line, @" book_ns_per_place_and_cancel=([0-9.]+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(gate > 0 && book > 0, line);
+        }
     }
 
     private (int Exit, string Output, string Error) Book(string options) => Capture(BookBenchmark.Run, options);
