@@ -4,14 +4,16 @@
 # to the code (README, node-ab). Each round records both builds' profiles (perf/scripts/record-jit-profile.sh in each
 # checkout), builds both, and runs node-ab; the answer is the median of the rounds' medians, printed with every round's.
 #
-#   perf/scripts/node-ab-recorded.sh BASE_REV [ROUNDS] [PAIRS] [FLOW]     (defaults: 3 rounds, 60 pairs, the node flow)
+#   perf/scripts/node-ab-recorded.sh BASE_REV [ROUNDS] [PAIRS] [FLOW] [METRIC] [COMMANDS]
+#       (defaults: 3 rounds, 60 pairs, the node flow, throughput, node-ab's 200,000 commands)
 #
-# FLOW is node-ab's: node, order-entry or book:NAME. BASE_REV is a commit (a worktree of it is made in a temporary directory
+# FLOW is node-ab's: node, order-entry or book:NAME; METRIC throughput, or p999 with a book:NAME flow (node-ab's --metric:
+# the ratio of the two builds' p99.9); COMMANDS node-ab's --commands (a p99.9 wants 1000000: its slowest thousand). BASE_REV is a commit (a worktree of it is made in a temporary directory
 # and removed at the end). This checkout's two profile files are put back as they were when it ends. About four minutes a
 # round (two recordings, two builds, the pairs), pinned to core 1 where there are two cores. Needs the .NET SDK, git and awk.
 set -euo pipefail
-usage="usage: node-ab-recorded.sh BASE_REV [ROUNDS 1-9] [PAIRS 2-1000] [FLOW node|order-entry|book:NAME]"
-if [ $# -lt 1 ] || [ $# -gt 4 ]; then
+usage="usage: node-ab-recorded.sh BASE_REV [ROUNDS 1-9] [PAIRS 2-1000] [FLOW node|order-entry|book:NAME] [METRIC throughput|p999] [COMMANDS 1000-10000000]"
+if [ $# -lt 1 ] || [ $# -gt 6 ]; then
   echo "node-ab-recorded: $usage" >&2
   exit 2
 fi
@@ -20,6 +22,8 @@ base_rev=$1
 rounds=${2:-3}
 pairs=${3:-60}
 flow=${4:-node}
+metric=${5:-throughput}
+commands=${6:-200000}
 if ! [[ "$rounds" =~ ^[1-9]$ ]]; then
   echo "node-ab-recorded: ROUNDS is 1 to 9, not '$rounds'" >&2
   exit 2
@@ -32,6 +36,15 @@ case "$flow" in
   node|order-entry|book:?*) ;;
   *) echo "node-ab-recorded: FLOW is node, order-entry or book:NAME, not '$flow'" >&2; exit 2 ;;
 esac
+case "$metric" in
+  throughput) ;;
+  p999) if [[ "$flow" != book:?* ]]; then echo "node-ab-recorded: METRIC p999 needs a book:NAME flow, not '$flow'" >&2; exit 2; fi ;;
+  *) echo "node-ab-recorded: METRIC is throughput or p999, not '$metric'" >&2; exit 2 ;;
+esac
+if ! [[ "$commands" =~ ^[1-9][0-9]{3,7}$ ]] || [ "$commands" -gt 10000000 ]; then
+  echo "node-ab-recorded: COMMANDS is a whole number from 1000 to 10000000, not '$commands'" >&2
+  exit 2
+fi
 
 dir=$(cd "$(dirname "$0")/../.." && pwd)
 if ! git -C "$dir" rev-parse --verify --quiet "$base_rev^{commit}" >/dev/null; then
@@ -76,7 +89,8 @@ for ((r = 1; r <= rounds; r++)); do
   build "$base"
   build "$dir"
   line=$("${pin[@]}" dotnet "$dir/perf/Aivora.Perf/bin/Release/net10.0/Aivora.Perf.dll" node-ab \
-    --against "$base/perf/Aivora.Perf/bin/Release/net10.0/Aivora.Perf.dll" --pairs "$pairs" --flow "$flow" 2>&1 | grep '^RESULT bench=node-ab ' || true)
+    --against "$base/perf/Aivora.Perf/bin/Release/net10.0/Aivora.Perf.dll" --pairs "$pairs" --flow "$flow" --metric "$metric" \
+    --commands "$commands" 2>&1 | grep '^RESULT bench=node-ab ' || true)
   if [ -z "$line" ]; then
     echo "node-ab-recorded: round $r: node-ab printed no RESULT line" >&2
     exit 1
@@ -93,4 +107,4 @@ build "$dir"
 
 sorted=$(printf '%s\n' "${medians[@]}" | sort -n | tr '\n' ' ')
 median=$(printf '%s\n' "${medians[@]}" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
-echo "RESULT bench=node-ab-recorded flow=$flow base=$(git -C "$dir" rev-parse --short "$base_rev") rounds=$rounds pairs=$pairs ratio_medians=$(tr ' ' ',' <<<"${sorted% }") ratio_median=$median"
+echo "RESULT bench=node-ab-recorded flow=$flow metric=$metric commands=$commands base=$(git -C "$dir" rev-parse --short "$base_rev") rounds=$rounds pairs=$pairs ratio_medians=$(tr ' ' ',' <<<"${sorted% }") ratio_median=$median"
