@@ -8,9 +8,10 @@
 #       (defaults: 3 rounds, 60 pairs, the node flow, throughput, node-ab's 200,000 commands)
 #
 # FLOW is node-ab's: node, order-entry or book:NAME; METRIC throughput, or p999 with a book:NAME flow (node-ab's --metric:
-# the ratio of the two builds' p99.9); COMMANDS node-ab's --commands (a p99.9 wants 1000000: its slowest thousand). BASE_REV is a commit (a worktree of it is made in a temporary directory
-# and removed at the end). This checkout's two profile files are put back as they were when it ends. About four minutes a
-# round (two recordings, two builds, the pairs), pinned to core 1 where there are two cores. Needs the .NET SDK, git and awk.
+# the ratio of the two builds' p99.9); COMMANDS node-ab's --commands (a p99.9 wants 1000000: its slowest thousand).
+# BASE_REV is a commit (a worktree of it is made in a temporary directory and removed at the end). This checkout's two
+# profile files are put back as they were when it ends. About four minutes a round (two recordings, two builds, the pairs),
+# pinned to core 1 where there are two cores. Needs the .NET SDK, git and awk.
 set -euo pipefail
 usage="usage: node-ab-recorded.sh BASE_REV [ROUNDS 1-9] [PAIRS 2-1000] [FLOW node|order-entry|book:NAME] [METRIC throughput|p999] [COMMANDS 1000-10000000]"
 if [ $# -lt 1 ] || [ $# -gt 6 ]; then
