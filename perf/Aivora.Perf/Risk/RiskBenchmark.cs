@@ -8,6 +8,7 @@ using Aivora.Core.Matching;
 using Aivora.Core.Orders;
 using Aivora.Core.Risk;
 using Aivora.Perf.Book;
+using Aivora.Perf.Node;
 using Aivora.Core.Exchange;
 using Aivora.Core.Margin;
 
@@ -451,15 +452,14 @@ public static class RiskBenchmark
         for (var m = 0; m < counts.Length; m++)
         {
             Console.WriteLine(FormattableString.Invariant(
-                $"RESULT bench=risk case=order-entry-resting resting_orders={counts[m]} ns_per_place_and_cancel={Median(gateNs[m]):F1} book_ns_per_place_and_cancel={Median(bookNs[m]):F1}"));
+                $"RESULT bench=risk case=order-entry-resting resting_orders={counts[m]} ns_per_place_and_cancel={NodeBenchmark.Median(gateNs[m]):F1} book_ns_per_place_and_cancel={NodeBenchmark.Median(bookNs[m]):F1}"));
         }
 
         Console.WriteLine(FormattableString.Invariant(
-            $"RESULT bench=risk case=order-entry-resting-scaling ratio_10k_over_10={Median(ratios):F2} rounds={rounds} ratio_p25={Quantile(ratios, 1):F2} ratio_p75={Quantile(ratios, 3):F2} book_ratio_10k_over_10={Median(bookRatios):F2} gate_excess_ratio_10k_over_10={Median(excessRatios):F2} gate_excess_p25={Quantile(excessRatios, 1):F2} gate_excess_p75={Quantile(excessRatios, 3):F2}"));
+            $"RESULT bench=risk case=order-entry-resting-scaling ratio_10k_over_10={NodeBenchmark.Median(ratios):F2} rounds={rounds} ratio_p25={Quantile(ratios, 1):F2} ratio_p75={Quantile(ratios, 3):F2} book_ratio_10k_over_10={NodeBenchmark.Median(bookRatios):F2} gate_excess_ratio_10k_over_10={NodeBenchmark.Median(excessRatios):F2} gate_excess_p25={Quantile(excessRatios, 1):F2} gate_excess_p75={Quantile(excessRatios, 3):F2}"));
         Console.WriteLine("# resting: the gate's excess is a difference of two timings, so it spreads more than the ratios; a margin check that walked the account's 10,000 orders again would read it in the hundreds");
 
         static double Quantile(double[] values, int quarter) => values.Order().ElementAt(quarter * values.Length / 4);
-        static double Median(double[] values) => Quantile(values, 2);
     }
 
     /// <summary>The full gate or the book alone, as the resting-orders case drives them (a struct: the timing loop is compiled for each).</summary>
@@ -487,7 +487,7 @@ public static class RiskBenchmark
     /// <summary>A full gate whose one account (funded, at a mark) rests <paramref name="resting"/> one-lot bids below the best.</summary>
     private static Gate BuildResting(int resting)
     {
-        var config = BookTranslator.Config(1 << 15, 16_384, 64);
+        var config = RestingConfig();
         var ledger = NewLedger(64);
         ledger.SetMark(BookTranslator.InstrumentId, 1_000_000);
         ledger.Deposit(1, 10_000_000 * Usdt);
@@ -499,10 +499,13 @@ public static class RiskBenchmark
     /// <summary>The book alone, its one account resting the same bids as <see cref="BuildResting"/>'s.</summary>
     private static BookAloneEntry BuildRestingBook(int resting)
     {
-        var book = new BookAloneEntry(new MatchingEngine<CountingSink, NoPositions>(BookTranslator.Config(1 << 15, 16_384, 64)));
+        var book = new BookAloneEntry(new MatchingEngine<CountingSink, NoPositions>(RestingConfig()));
         RestBids(book, resting);
         return book;
     }
+
+    /// <summary>The resting-orders case's engine, the same for the gate and the book alone: 32,768 live orders, 16,384 levels a side, 64 accounts.</summary>
+    private static EngineConfig RestingConfig() => BookTranslator.Config(1 << 15, 16_384, 64);
 
     /// <summary>Account 1's <paramref name="resting"/> one-lot bids, a tick apart below the best (990,000).</summary>
     private static void RestBids<T>(T entry, int resting)
