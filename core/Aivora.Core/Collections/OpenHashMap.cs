@@ -160,6 +160,15 @@ public sealed class OpenHashMap<TKey>
             i = (i + 1) & _mask;
         }
 
+        // Usually the run ends right after the entry (the table is sized well over its budget): nothing shifts back, and the
+        // entry is emptied here without RemoveAt's call and loop (what RemoveAt's first step would find and do).
+        if (_values[(i + 1) & _mask] == Empty)
+        {
+            _values[i] = Empty;
+            _count--;
+            return true;
+        }
+
         RemoveAt(i);
         return true;
     }

@@ -217,6 +217,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     }
 
     /// <summary>Returns an order to the pool (unlinked from its account): <see cref="Release"/> without the ids, for an aggressor that never rested.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ReturnToPool(int slot, ref OrderSlot o)
     {
         ref var account = ref _accounts[o.AccountSlot];

@@ -115,6 +115,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         _sink.OnEvent(in e);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void EmitTrade(int instrumentId, ref OrderSlot taker, ref OrderSlot maker, long qtyLots)
     {
         var tradeId = _nextTradeId++;   // state (the id counter), whether or not the sink wants the event
