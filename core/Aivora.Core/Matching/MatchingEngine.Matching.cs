@@ -171,7 +171,13 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                 _positions.OnFill(taker.AccountId, instrumentId, taker.Side, maker.PriceTicks, fill, isMaker: false);
                 _positions.OnFill(maker.AccountId, instrumentId, maker.Side, maker.PriceTicks, fill, isMaker: true);
                 NoteTraded(taker.AccountSlot);
-                NoteTraded(maker.AccountSlot);
+                if (_accounts[maker.AccountSlot].RestingReduceOnly != 0)
+                {
+                    // Only an account that rests reduce-only orders can need trimming after the command (TrimReduceOnly): during
+                    // matching no maker's account gains one (the taker's might, by resting: it is noted above, whatever it rests).
+                    // The account's line is read anyway, to unlink a filled maker; the traded list stays short.
+                    NoteTraded(maker.AccountSlot);
+                }
                 book.LastTradePriceTicks = maker.PriceTicks;
                 EmitTrade(instrumentId, ref taker, ref maker, fill);
 
@@ -268,12 +274,12 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     }
 
     /// <summary>
-    /// After a command's fills: every account that traded (in order of first fill) has its resting
-    /// reduce-only orders on this instrument cut back to what its position now allows, per side,
-    /// least aggressive first (worst price, then newest): a shrinking position never leaves
-    /// reduce-only orders that could only grow or flip it.
+    /// After a command's fills: every account that traded (in order of first fill; a maker's account only if it rested
+    /// reduce-only orders when it filled, see <see cref="Match"/>) has its resting reduce-only orders on this instrument cut
+    /// back to what its position now allows, per side, least aggressive first (worst price, then newest): a shrinking
+    /// position never leaves reduce-only orders that could only grow or flip it.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]   // usually a loop over one or two accounts that rest no reduce-only order
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]   // usually a loop over the taker's account alone, which rests no reduce-only order
     private void TrimReduceOnly(OrderBook book)
     {
         for (var t = 0; t < _tradedCount; t++)
