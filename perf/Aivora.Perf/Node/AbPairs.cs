@@ -79,7 +79,6 @@ internal static class AbPairs
             Console.WriteLine(FormattableString.Invariant($"# pair {k + 1}: {aName} {aRates[k]:F0} {bName} {bRates[k]:F0} {unit}/s, ratio {ratios[k]:F3}"));
         }
 
-        Array.Sort(ratios);
-        return new Outcome(NodeBenchmark.Median(aRates), NodeBenchmark.Median(bRates), NodeBenchmark.Median(ratios), ratios[pairs / 4], ratios[3 * pairs / 4], aHash == bHash);
+        return new Outcome(NodeBenchmark.Median(aRates), NodeBenchmark.Median(bRates), NodeBenchmark.Median(ratios), NodeBenchmark.Quartile(ratios, 1), NodeBenchmark.Quartile(ratios, 3), aHash == bHash);
     }
 }
