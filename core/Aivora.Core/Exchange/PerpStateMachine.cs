@@ -22,7 +22,8 @@ namespace Aivora.Core.Exchange;
 /// open interest, account position and share of open interest, visible depth). An order that passes gets an
 /// <see cref="EventKind.OrderRiskAssessed"/> event with its what-if figures (liquidation price if it
 /// fills completely, margin it adds) and goes to the matching engine, whose position keeper is the
-/// ledger. Amends that add exposure pass the same margin test. Other commands pass straight through.
+/// ledger. Amends that add quantity or move towards the other side pass the same margin test. Other commands pass straight
+/// through.
 /// </summary>
 public sealed partial class PerpStateMachine<TSink>
     where TSink : struct, IEngineEventSink
@@ -300,10 +301,10 @@ public sealed partial class PerpStateMachine<TSink>
     }
 
     /// <summary>
-    /// An amend that raises the remaining quantity or moves the price (it may trade) must pass the
-    /// same margin test as a new order; with a stale index it may not add exposure at all. Amends the
-    /// engine will reject anyway (its checks of price and size) pass through to get the engine's own
-    /// reason; reduce-only orders and cuts never add exposure.
+    /// An amend that raises the remaining quantity or moves the price towards the other side (it may trade, or fill later
+    /// further from mark) must pass the same margin test as a new order; with a stale index it may not add exposure at all.
+    /// Amends the engine will reject anyway (its checks of price and size) pass through to get the engine's own reason;
+    /// reduce-only orders, cuts and moves away from the other side never add exposure (see <see cref="MovesAway"/>).
     /// </summary>
     private bool AmendAllowed(in EngineCommand c, ref readonly OrderSlot order)
     {
@@ -315,7 +316,7 @@ public sealed partial class PerpStateMachine<TSink>
         var newPrice = c.PriceTicks == 0 ? order.PriceTicks : c.PriceTicks;
         var newQty = c.QtyLots == 0 ? order.QtyLots : c.QtyLots;
         var newRemaining = newQty - order.FilledLots;
-        if (newRemaining <= 0 || (newRemaining <= order.RemainingLots && newPrice == order.PriceTicks) || newPrice <= 0)
+        if (newRemaining <= 0 || (newRemaining <= order.RemainingLots && MovesAway(order.Side, order.PriceTicks, newPrice)) || newPrice <= 0)
         {
             return true;
         }
@@ -343,4 +344,13 @@ public sealed partial class PerpStateMachine<TSink>
         Reject(in c, reason, required, available);
         return false;
     }
+
+    /// <summary>
+    /// Whether a resting order's new price is its old one or further from the other side (a buy lower, a sell higher). With no
+    /// more quantity such an amend cannot add risk: the open lots the margin counts stay, the order cannot take where it goes
+    /// (it did not cross where it was), and any fill it gets later is at a better price for the account than before. So an
+    /// account short of margin, or on an instrument whose index is stale, may still pull its quotes back from the touch.
+    /// </summary>
+    private static bool MovesAway(Side side, long priceTicks, long newPriceTicks) =>
+        side == Side.Buy ? newPriceTicks <= priceTicks : newPriceTicks >= priceTicks;
 }

@@ -116,6 +116,56 @@ public sealed class PreTradeRiskTests
     }
 
     [Fact]
+    public void ShouldLetAnAccountShortOfMarginPullItsQuotesBackButNotPushThemForward()
+    {
+        var events = new List<EngineEvent>();
+        var risk = NewRisk(events);
+        risk.Ledger.Deposit(7, 100 * Usdt);
+        var bid = EngineCommand.Limit(1, 7, 1, 1, Side.Buy, 9_900, 400);
+        risk.Process(in bid);
+        var ask = EngineCommand.Limit(2, 7, 1, 2, Side.Sell, 10_100, 400);
+        risk.Process(in ask);
+        var accepted = events.Where(e => e.Kind == EventKind.OrderAccepted).Select(e => e.OrderId).ToArray();
+        Assert.Equal(2, accepted.Length);
+        var (bidId, askId) = (accepted[0], accepted[1]);
+        // No position, so the withdrawal may take the cash the quotes' margin (about 40 USDT, worst side 400 lots) needs.
+        Assert.True(risk.Ledger.Withdraw(7, 90 * Usdt).IsOk);
+
+        RejectReason? Send(EngineCommand c)
+        {
+            events.Clear();
+            risk.Process(in c);
+            if (events.Any(e => e.Kind == EventKind.OrderAmended))
+            {
+                return null;
+            }
+
+            return (RejectReason)Only(events, EventKind.OrderRejected).Reason;
+        }
+
+        long Price(Side side) => Assert.Single(risk.Engine.RestingOrders(1, side)).PriceTicks;
+
+        // Away from the other side, no more quantity: nothing it can do adds risk, so no margin test.
+        Assert.Null(Send(EngineCommand.Amend(3, 7, bidId, 9_800, 0)));
+        Assert.Null(Send(EngineCommand.Amend(4, 7, askId, 10_200, 0)));
+        Assert.Equal((9_800L, 10_200L), (Price(Side.Buy), Price(Side.Sell)));
+
+        // Towards it, or away with more quantity: the margin test, which the account now fails.
+        Assert.Equal(RejectReason.InsufficientMargin, Send(EngineCommand.Amend(5, 7, bidId, 9_850, 0)));
+        Assert.Equal(RejectReason.InsufficientMargin, Send(EngineCommand.Amend(6, 7, askId, 10_150, 0)));
+        Assert.Equal(RejectReason.InsufficientMargin, Send(EngineCommand.Amend(7, 7, bidId, 9_700, 500)));
+        Assert.Equal((9_800L, 10_200L), (Price(Side.Buy), Price(Side.Sell)));
+
+        // Away with less quantity; and with a stale index, away still, towards not.
+        Assert.Null(Send(EngineCommand.Amend(8, 7, bidId, 9_700, 300)));
+        risk.SetIndexState(1, IndexState.Stale);
+        Assert.Null(Send(EngineCommand.Amend(9, 7, askId, 10_300, 0)));
+        Assert.Equal(RejectReason.IndexStale, Send(EngineCommand.Amend(10, 7, bidId, 9_750, 0)));
+        Assert.Equal((9_700L, 10_300L), (Price(Side.Buy), Price(Side.Sell)));
+        Assert.Equal(300, risk.Engine.RestingOrders(1, Side.Buy)[0].QtyLots);
+    }
+
+    [Fact]
     public void ShouldCountOpenOrdersWorstSideAndTheLossAgainstMark()
     {
         var events = new List<EngineEvent>();
@@ -295,7 +345,7 @@ public sealed class PreTradeRiskTests
             risk.Ledger.Deposit(account, random.Next(5, 60) * Usdt);   // thin accounts: margin binds often
         }
 
-        long accepted = 0, marginRejects = 0;
+        long accepted = 0, marginRejects = 0, awayOrCut = 0;
         for (var i = 0; i < 60_000; i++)
         {
             var step = generator.Next();
@@ -326,13 +376,22 @@ public sealed class PreTradeRiskTests
                 Assert.True(Available(risk, command.AccountId) >= 0,
                     $"command {i} ({command.Kind} px={command.PriceTicks} qty={command.QtyLots}): account {command.AccountId} left with {Available(risk, command.AccountId)} available (before: {availableBefore}); events: {string.Join(" | ", events)}");
             }
+            else if (command.Kind == CommandKind.AmendOrder && !events.Exists(e => e.Kind is EventKind.OrderRejected or EventKind.Trade))
+            {
+                // Amends without the margin test (cuts, moves away from the other side) may find an account already short, but
+                // never make it shorter.
+                Assert.True(Available(risk, command.AccountId) >= availableBefore,
+                    $"command {i} (amend px={command.PriceTicks} qty={command.QtyLots}): account {command.AccountId} went from {availableBefore} to {Available(risk, command.AccountId)} available");
+                awayOrCut++;
+            }
         }
 
-        Assert.True(accepted > 5_000 && marginRejects > 100, $"accepted {accepted}, margin rejects {marginRejects}");
+        Assert.True(accepted > 5_000 && marginRejects > 100 && awayOrCut > 100, $"accepted {accepted}, margin rejects {marginRejects}, amends without the test {awayOrCut}");
         Assert.Equal(risk.Ledger.TotalDeposits, risk.Ledger.MoneyInSystem());
     }
 
-    /// <summary>A non-reduce-only order whose amend raises its remaining quantity or moves its price.</summary>
+    /// <summary>A non-reduce-only order whose amend raises its remaining quantity or moves its price towards the other side (a
+    /// buy higher, a sell lower): what the margin test sees. Other amends change no figure the test counts (checked above).</summary>
     private static bool AmendCanAddExposure(PerpStateMachine<RecordingSink> risk, EngineCommand amend)
     {
         var found = amend.OrderId != 0 ? risk.Engine.TryGetOrder(amend.OrderId, out var order) : risk.Engine.TryGetOrderByClientId(amend.AccountId, amend.ClientOrderId, out order);
@@ -343,7 +402,8 @@ public sealed class PreTradeRiskTests
 
         var newQty = amend.QtyLots == 0 ? order.QtyLots : amend.QtyLots;
         var newPrice = amend.PriceTicks == 0 ? order.PriceTicks : amend.PriceTicks;
-        return newQty - order.FilledLots > order.RemainingLots || (newPrice != order.PriceTicks && newQty > order.FilledLots);
+        var towards = order.Side == Side.Buy ? newPrice > order.PriceTicks : newPrice < order.PriceTicks;
+        return newQty - order.FilledLots > order.RemainingLots || (towards && newQty > order.FilledLots);
     }
 
     private static long Available(PerpStateMachine<RecordingSink> risk, int accountId)
