@@ -301,10 +301,11 @@ public sealed partial class PerpStateMachine<TSink>
     }
 
     /// <summary>
-    /// An amend that raises the remaining quantity or moves the price towards the other side (it may trade, or fill later
-    /// further from mark) must pass the same margin test as a new order; with a stale index it may not add exposure at all.
-    /// Amends the engine will reject anyway (its checks of price and size) pass through to get the engine's own reason;
-    /// reduce-only orders, cuts and moves away from the other side never add exposure (see <see cref="MovesAway"/>).
+    /// An amend that raises the remaining quantity or moves the price towards the other side (it may trade now, and any
+    /// later fill is at a worse price for the account) must pass the same margin test as a new order; with a stale index it
+    /// may not add exposure at all. Amends the engine will reject anyway (its checks of price and size) pass through to get
+    /// the engine's own reason; reduce-only orders, cuts and moves away from the other side never add exposure (see
+    /// <see cref="MovesAway"/>).
     /// </summary>
     private bool AmendAllowed(in EngineCommand c, ref readonly OrderSlot order)
     {
