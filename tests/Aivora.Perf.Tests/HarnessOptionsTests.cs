@@ -166,6 +166,7 @@ public sealed class HarnessOptionsTests : IDisposable
         var kinds = fields.Select(f => f["kind"]).ToArray();
         Assert.Equal(kinds.Distinct().Count(), kinds.Length);
         Assert.Contains("amend", kinds);
+        Assert.Contains("amend-back", kinds);   // pulled back or cut: no margin test
         Assert.Contains("place", kinds);
         Assert.Contains("cancel", kinds);
         Assert.Contains(kinds, k => k.EndsWith("-filled", StringComparison.Ordinal));

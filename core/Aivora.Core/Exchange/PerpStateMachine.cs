@@ -22,8 +22,8 @@ namespace Aivora.Core.Exchange;
 /// open interest, account position and share of open interest, visible depth). An order that passes gets an
 /// <see cref="EventKind.OrderRiskAssessed"/> event with its what-if figures (liquidation price if it
 /// fills completely, margin it adds) and goes to the matching engine, whose position keeper is the
-/// ledger. Amends that add quantity or move towards the other side pass the same margin test. Other commands pass straight
-/// through.
+/// ledger. Amends that add quantity or move towards the other side pass the same margin test (<see cref="AmendMarginTest"/>).
+/// Other commands pass straight through.
 /// </summary>
 public sealed partial class PerpStateMachine<TSink>
     where TSink : struct, IEngineEventSink
@@ -301,27 +301,19 @@ public sealed partial class PerpStateMachine<TSink>
     }
 
     /// <summary>
-    /// An amend that raises the remaining quantity or moves the price towards the other side (it may trade now, and any
-    /// later fill is at a worse price for the account) must pass the same margin test as a new order; with a stale index it
-    /// may not add exposure at all. Amends the engine will reject anyway (its checks of price and size) pass through to get
-    /// the engine's own reason; reduce-only orders, cuts and moves away from the other side never add exposure (see
-    /// <see cref="MovesAway"/>).
+    /// An amend that may add risk (<see cref="AmendMarginTest"/>) must pass the same margin test as a new order; with a stale
+    /// index it may not add exposure at all. Amends the engine will reject anyway (its checks of price and size) pass through
+    /// to get the engine's own reason.
     /// </summary>
     private bool AmendAllowed(in EngineCommand c, ref readonly OrderSlot order)
     {
-        if ((order.Flags & OrderFlags.ReduceOnly) != 0)
+        if (!AmendMarginTest.Applies(order.Side, order.Flags, order.PriceTicks, order.QtyLots, order.FilledLots, c.PriceTicks, c.QtyLots))
         {
             return true;
         }
 
         var newPrice = c.PriceTicks == 0 ? order.PriceTicks : c.PriceTicks;
-        var newQty = c.QtyLots == 0 ? order.QtyLots : c.QtyLots;
-        var newRemaining = newQty - order.FilledLots;
-        if (newRemaining <= 0 || (newRemaining <= order.RemainingLots && MovesAway(order.Side, order.PriceTicks, newPrice)) || newPrice <= 0)
-        {
-            return true;
-        }
-
+        var newRemaining = (c.QtyLots == 0 ? order.QtyLots : c.QtyLots) - order.FilledLots;
         var instrument = order.BookIndex;
         if (_indexStates[instrument] == IndexState.Stale || (_waitingCount > 0 && _ledger.IsLiquidating(c.AccountId)))
         {
@@ -345,13 +337,4 @@ public sealed partial class PerpStateMachine<TSink>
         Reject(in c, reason, required, available);
         return false;
     }
-
-    /// <summary>
-    /// Whether a resting order's new price is its old one or further from the other side (a buy lower, a sell higher). With no
-    /// more quantity such an amend cannot add risk: the open lots the margin counts stay, the order cannot take where it goes
-    /// (it did not cross where it was), and any fill it gets later is at a better price for the account than before. So an
-    /// account short of margin, or on an instrument whose index is stale, may still pull its quotes back from the touch.
-    /// </summary>
-    private static bool MovesAway(Side side, long priceTicks, long newPriceTicks) =>
-        side == Side.Buy ? newPriceTicks <= priceTicks : newPriceTicks >= priceTicks;
 }
