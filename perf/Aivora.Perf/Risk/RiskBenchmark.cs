@@ -330,10 +330,10 @@ public static class RiskBenchmark
     /// <summary>
     /// Where the full gate's time over the book goes, by kind of command (the stages say by part of the machine): each command
     /// after the prefill timed alone through the book and through the full gate, three rounds, the mean per kind. A command's
-    /// kind is what it is (an amend that pulls its order back or cuts it, which skips the margin test, is "amend-back") and,
-    /// from a replay through the book alone, whether it traded ("-filled"). Each figure holds the
-    /// timer's two clock reads, the same in both builds, so the excess per kind is the gate's own; weighted by the kind's
-    /// share it adds up to the flow's mean excess, timed command by command.
+    /// kind is what it is (an amend that skips the margin test, most of them pulling their order back or cutting it, is
+    /// "amend-back") and, from a replay through the book alone, whether it traded ("-filled"). Each figure holds the timer's
+    /// two clock reads, the same in both builds, so the excess per kind is the gate's own; weighted by the kind's share it
+    /// adds up to the flow's mean excess, timed command by command.
     /// </summary>
     private static void ByKind(EngineCommand[] commands, int prefill, EngineConfig config)
     {
