@@ -467,7 +467,6 @@ public static class RiskBenchmark
         Console.WriteLine(FormattableString.Invariant(
             $"RESULT bench=risk case=order-entry-resting-scaling ratio_10k_over_10={NodeBenchmark.Median(ratios):F2} rounds={rounds} ratio_p25={NodeBenchmark.Quartile(ratios, 1):F2} ratio_p75={NodeBenchmark.Quartile(ratios, 3):F2} book_ratio_10k_over_10={NodeBenchmark.Median(bookRatios):F2} gate_excess_ratio_10k_over_10={NodeBenchmark.Median(excessRatios):F2} gate_excess_p25={NodeBenchmark.Quartile(excessRatios, 1):F2} gate_excess_p75={NodeBenchmark.Quartile(excessRatios, 3):F2}"));
         Console.WriteLine("# resting: the gate's excess is a difference of two timings, so it spreads more than the ratios; a margin check that walked the account's 10,000 orders again would read it in the hundreds");
-
     }
 
     /// <summary>The full gate or the book alone, as the resting-orders case drives them (a struct: the timing loop is compiled for each).</summary>
