@@ -133,6 +133,39 @@ public sealed class PriceLadder
         }
     }
 
+    /// <summary>
+    /// The best level's key and index, found once (false when the ladder is empty): <see cref="BestKey"/> and
+    /// <see cref="BestLevel"/> together, for a loop that reads both (the matching loop, a level at a time; it removes the level
+    /// it emptied by this key).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryBest(out long key, out int level)
+    {
+        if (!_carrying && _overflow.Count == 0 && _windowCount != 0)
+        {
+            var i = Highest();
+            key = _base + i;
+            level = _levelPlusOne[i] - 1;
+            return true;
+        }
+
+        return TryBestOutside(out key, out level);
+    }
+
+    // Empty, carrying, or with levels in the overflow: the three bests compared (BestKey and BestLevel's way).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryBestOutside(out long key, out int level)
+    {
+        if (Count == 0)
+        {
+            (key, level) = (0, -1);
+            return false;
+        }
+
+        (key, level) = (BestKey, BestLevel);
+        return true;
+    }
+
     // The largest of the three bests (the overflow may hold keys inside the window, the draining window any).
     [MethodImpl(MethodImplOptions.NoInlining)]
     private long BestWhileCarrying(out int level)

@@ -162,7 +162,10 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         _sink.OnEvent(in e);
     }
 
-    private void EmitBookOrder(EventKind kind, ref OrderSlot o)
+    private void EmitBookOrder(EventKind kind, ref OrderSlot o) => EmitBookOrder(kind, ref o, _books[o.BookIndex].InstrumentId);
+
+    /// <summary><see cref="EmitBookOrder(EventKind, ref OrderSlot)"/> for a caller that has the order's instrument at hand (the matching loop).</summary>
+    private void EmitBookOrder(EventKind kind, ref OrderSlot o, int instrumentId)
     {
         if (!Wanted(kind))
         {
@@ -170,7 +173,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         }
 
         var e = NewEvent(kind);
-        e.InstrumentId = _books[o.BookIndex].InstrumentId;
+        e.InstrumentId = instrumentId;
         e.OrderId = o.OrderId;
         e.Side = o.Side;
         e.PriceTicks = o.PriceTicks;

@@ -87,9 +87,9 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         var stop = NotStopped;
         var filledBefore = taker.FilledLots;
 
-        while (ladder.Count > 0 && taker.QtyLots > taker.FilledLots && ladder.BestKey >= limitKey)
+        // The best level found once a level (its key and index together), and removed by that key once emptied.
+        while (taker.QtyLots > taker.FilledLots && ladder.TryBest(out var bestKey, out var levelIndex) && bestKey >= limitKey)
         {
-            var levelIndex = ladder.BestLevel;
             ref var level = ref book.Levels[levelIndex];
             var m = level.Head;
             while (m != None)
@@ -164,13 +164,17 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                     fill = Math.Min(fill, allowance);
                 }
 
+                if (taker.FilledLots == filledBefore)
+                {
+                    NoteTraded(taker.AccountSlot);   // the command's first fill: the taker's account leads the traded list
+                }
+
                 maker.FilledLots += fill;
                 taker.FilledLots += fill;
                 level.TotalLots -= fill;
                 OpenLotsChanged(ref maker, -fill);
                 _positions.OnFill(taker.AccountId, instrumentId, taker.Side, maker.PriceTicks, fill, isMaker: false);
                 _positions.OnFill(maker.AccountId, instrumentId, maker.Side, maker.PriceTicks, fill, isMaker: true);
-                NoteTraded(taker.AccountSlot);
                 if (_accounts[maker.AccountSlot].RestingReduceOnly != 0)
                 {
                     // Only an account that rests reduce-only orders can need trimming after the command (TrimReduceOnly): during
@@ -184,7 +188,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                 if (maker.FilledLots == maker.QtyLots)
                 {
                     var next = maker.Next;
-                    EmitBookOrder(EventKind.BookOrderRemoved, ref maker);
+                    EmitBookOrder(EventKind.BookOrderRemoved, ref maker, instrumentId);
                     UnlinkFilledHead(ref level, ref maker);
                     Release(m);
                     m = next;
@@ -193,7 +197,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                 {
                     // Partly filled maker: stays in place. The same maker is visited again only
                     // when a reduce-only allowance capped this fill.
-                    EmitBookOrder(EventKind.BookOrderChanged, ref maker);
+                    EmitBookOrder(EventKind.BookOrderChanged, ref maker, instrumentId);
                 }
 
                 if (taker.FilledLots == taker.QtyLots)
@@ -205,7 +209,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             EmitLevel(book, oppositeSide, ref level);
             if (level.Count == 0)
             {
-                ladder.RemoveBest();
+                ladder.Remove(bestKey);
                 book.FreeLevel(levelIndex);
             }
 

@@ -36,22 +36,29 @@ public sealed class PriceLadderTests
 
             Assert.InRange(ladder.LevelsMoved - movedBefore, 0, PriceLadder.MovesPerAdd);   // no operation pays for a whole move
 
-            // Now and then the best goes, as a sweep would take it.
+            // Now and then the best goes, as a sweep would take it: by RemoveBest, or (as the matching loop does) by the key
+            // TryBest found.
             if (random.Next(16) == 0 && model.Count > 0)
             {
                 var best = model.Keys.Max();
                 Assert.Equal(best, ladder.BestKey);
                 Assert.Equal(model[best], ladder.BestLevel);
-                ladder.RemoveBest();
+                if (random.Next(2) == 0)
+                {
+                    ladder.RemoveBest();
+                }
+                else
+                {
+                    Assert.True(ladder.TryBest(out var bestKey, out var bestLevel));
+                    Assert.Equal((best, model[best]), (bestKey, bestLevel));
+                    ladder.Remove(bestKey);
+                }
+
                 model.Remove(best);
             }
 
             Assert.Equal(model.Count, ladder.Count);
-            if (model.Count > 0)
-            {
-                Assert.Equal(model.Keys.Max(), ladder.BestKey);
-                Assert.Equal(model[model.Keys.Max()], ladder.BestLevel);
-            }
+            AssertBest(model, ladder);
 
             if (i % 997 == 0)
             {
@@ -90,8 +97,7 @@ public sealed class PriceLadderTests
             mostCarried = Math.Max(mostCarried, ladder.LevelsMoved - movedBefore);
 
             Assert.Equal(model.Count, ladder.Count);
-            Assert.Equal(model.Keys.Max(), ladder.BestKey);
-            Assert.Equal(model[model.Keys.Max()], ladder.BestLevel);
+            AssertBest(model, ladder);
             Assert.Equal(model.TryGetValue(key - 1, out var expected), ladder.TryGet(key - 1, out var level));
             if (model.ContainsKey(key - 1)) Assert.Equal(expected, level);
             if (i % 1_999 == 0) AssertOrder(model, ladder);
@@ -188,12 +194,7 @@ public sealed class PriceLadderTests
             }
 
             Assert.Equal(model.Count, ladder.Count);
-            if (model.Count > 0)
-            {
-                var best = keys.Max;
-                Assert.Equal(best, ladder.BestKey);
-                Assert.Equal(model[best], ladder.BestLevel);
-            }
+            AssertBest(model, ladder, model.Count > 0 ? keys.Max : null);
 
             if (ladder.IsCarrying && ladder.Draining > 0 && ladder.OutsideWindow > ladder.Draining && ladder.Count > ladder.OutsideWindow)
             {
@@ -223,6 +224,19 @@ public sealed class PriceLadderTests
 
         Assert.True(sawAllThree, "the run must hold levels in the window, the draining window and the overflow at once");
         AssertOrder(model, ladder);
+    }
+
+    // The best level by all three ways of asking (BestKey and BestLevel; TryBest, false when empty) against the model's.
+    // bestKey: the model's largest key, when the caller keeps it at hand (its keys in a sorted set).
+    private static void AssertBest(SortedDictionary<long, int> model, PriceLadder ladder, long? bestKey = null)
+    {
+        Assert.Equal(model.Count > 0, ladder.TryBest(out var key, out var level));
+        if (model.Count > 0)
+        {
+            var best = bestKey ?? model.Keys.Max();
+            Assert.Equal((best, model[best]), (ladder.BestKey, ladder.BestLevel));
+            Assert.Equal((best, model[best]), (key, level));
+        }
     }
 
     private static void AssertOrder(SortedDictionary<long, int> model, PriceLadder ladder)
