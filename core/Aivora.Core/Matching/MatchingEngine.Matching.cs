@@ -114,7 +114,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                         maker.QtyLots -= fill;
                         level.TotalLots -= fill;
                         OpenLotsChanged(ref maker, -fill);
-                        EmitBookOrder(EventKind.BookOrderChanged, ref maker);
+                        EmitBookOrder(EventKind.BookOrderChanged, ref maker, instrumentId);
                         next = m;
                     }
                     else
