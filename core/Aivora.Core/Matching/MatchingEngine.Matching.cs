@@ -167,6 +167,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                 if (taker.FilledLots == filledBefore)
                 {
                     NoteTraded(taker.AccountSlot);   // the command's first fill: the taker's account leads the traded list
+                    BeginTradeEvents(instrumentId, ref taker);
                 }
 
                 maker.FilledLots += fill;
@@ -183,7 +184,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                     NoteTraded(maker.AccountSlot);
                 }
                 book.LastTradePriceTicks = maker.PriceTicks;
-                EmitTrade(instrumentId, ref taker, ref maker, fill);
+                EmitTrade(ref taker, ref maker, fill);
 
                 if (maker.FilledLots == maker.QtyLots)
                 {
