@@ -223,6 +223,32 @@ public sealed class HarnessOptionsTests : IDisposable
         }
     }
 
+    [Fact]
+    public void The_sweep_anatomy_prints_each_shape_and_the_fit_drawn_from_them()
+    {
+        var (exit, output, error) = Capture(_ => { SweepAnatomy.Run(BookTranslator.Config(65_536, 16_384, 4_096), sweeps: 300); return 0; }, "");
+
+        Assert.Equal(0, exit);
+        Assert.Equal("", error);
+        var lines = output.Split('\n').Where(l => l.StartsWith("RESULT bench=book case=sweep-anatomy ", StringComparison.Ordinal)).ToArray();
+        var fields = lines.Select(l => l.Trim().Split(' ').Skip(3).Select(f => f.Split('=')).ToDictionary(f => f[0], f => f[1])).ToArray();
+        double Value(Dictionary<string, string> f, string name) => double.Parse(f[name], System.Globalization.CultureInfo.InvariantCulture);
+        double P50(string fills, string perLevel, string sink, string cold) =>
+            Value(fields.Single(f => f.GetValueOrDefault("fills") == fills && f["orders_per_level"] == perLevel && f["sink"] == sink && f["cold"] == cold), "p50_ns");
+
+        Assert.Equal(7, lines.Length);   // six shapes, then the fit
+        Assert.All(fields.Take(6), f => Assert.Equal(Value(f, "p50_ns") / Value(f, "fills"), Value(f, "ns_per_fill"), 0.051));
+        Assert.All(fields.Take(6), f => Assert.Equal(f["cold"] == "1" ? "30" : "300", f["sweeps"]));
+        var fit = fields[6];
+        double oneALevel = P50("40", "1", "counting", "0"), oneLevel = P50("40", "40", "counting", "0"), small = P50("10", "10", "counting", "0");
+        Assert.Equal((oneALevel - oneLevel) / 39, Value(fit, "per_level_ns"), 0.051);
+        Assert.Equal((oneLevel - small) / 30, Value(fit, "per_fill_ns"), 0.051);
+        Assert.Equal(small - (10 * Value(fit, "per_fill_ns")) - Value(fit, "per_level_ns"), Value(fit, "fixed_ns"), 1.1);   // the fit's terms as printed (0.1 ns) and fixed_ns (1 ns)
+        double mixed = P50("40", "5", "counting", "0");
+        Assert.Equal(1 - (P50("40", "5", "state-only", "0") / mixed), Value(fit, "events_share"), 0.0051);
+        Assert.Equal(P50("40", "5", "counting", "1") / mixed, Value(fit, "cold_over_warm"), 0.0051);
+    }
+
     private (int Exit, string Output, string Error) Book(string options) => Capture(BookBenchmark.Run, options);
 
     private (int Exit, string Output, string Error) Capture(Func<string[], int> run, string options)

@@ -132,6 +132,11 @@ public static class BookBenchmark
             RunOne(shape.Name, flow.Records, flow.PrefillCount, engineOps, referenceOps, BookTranslator.Config(maxOrders, BuiltInLevelsPerSide, maxAccounts), quick, detail: false, shape: flow);
         }
 
+        if (shapes.Contains(ExchangeCoreWorkload.Shape.DeepSweep))
+        {
+            SweepAnatomy.Run(BookTranslator.Config(maxOrders, BuiltInLevelsPerSide, maxAccounts), quick ? 20_000 : 50_000);   // what deep-sweep's tail is made of
+        }
+
         return 0;
     }
 
