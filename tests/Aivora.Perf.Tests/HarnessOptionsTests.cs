@@ -249,6 +249,16 @@ public sealed class HarnessOptionsTests : IDisposable
         Assert.Equal(P50("40", "5", "counting", "1") / mixed, Value(fit, "cold_over_warm"), 0.0051);
     }
 
+    [Fact]
+    public void The_sweep_anatomy_says_it_is_not_run_when_the_order_budget_cannot_hold_its_book()
+    {
+        var (exit, output, error) = Capture(_ => { SweepAnatomy.Run(BookTranslator.Config(1_041, 16_384, 4_096), sweeps: 300); return 0; }, "");
+
+        Assert.Equal(0, exit);
+        Assert.Equal("book: the sweep anatomy needs room for 1,042 resting orders and --max-orders gives 1,041: not run", error.Trim());
+        Assert.DoesNotContain("RESULT", output, StringComparison.Ordinal);
+    }
+
     private (int Exit, string Output, string Error) Book(string options) => Capture(BookBenchmark.Run, options);
 
     private (int Exit, string Output, string Error) Capture(Func<string[], int> run, string options)

@@ -21,7 +21,8 @@ namespace Aivora.Perf.Book;
 /// Each is the median of its sweeps after a warm-up. The fit T(F, L) = fixed + F · per_fill + L · per_level comes from the
 /// first three. The deep-sweep flow's p99.9 operations are sweeps of some 40-50 fills over some 10 levels, colder than these
 /// (the flow runs other commands between them): this says which part of them a change could move. Every sweep must take
-/// all its makers (checked: the ask side is empty after it), or the run stops with a message.
+/// all its makers (checked: they all rest before it, on the levels their shape says, and the ask side is empty after it), or
+/// the run stops with a message; with an order budget (--max-orders) too small for them it is not run, and says so.
 /// </summary>
 public static class SweepAnatomy
 {
@@ -33,6 +34,14 @@ public static class SweepAnatomy
     /// <param name="sweeps">Timed sweeps a shape (after a fifth as many untimed); the cold one a tenth as many.</param>
     public static void Run(EngineConfig config, int sweeps)
     {
+        const int Needed = Accounts + 40 + 2;   // the bids, the most makers a sweep takes, its aggressor, a cold order
+        if (config.MaxRestingOrders < Needed)
+        {
+            Console.Error.WriteLine(FormattableString.Invariant(
+                $"book: the sweep anatomy needs room for {Needed:N0} resting orders and --max-orders gives {config.MaxRestingOrders:N0}: not run"));
+            return;
+        }
+
         var perLevelShape = Measure<CountingSink>(config, 40, 1, sweeps, cold: false);
         var perFillShape = Measure<CountingSink>(config, 40, 40, sweeps, cold: false);
         var fixedShape = Measure<CountingSink>(config, 10, 10, sweeps, cold: false);
@@ -60,6 +69,7 @@ public static class SweepAnatomy
             engine.Process(in bid);
         }
 
+        var askLevels = new LevelView[64];
         var warmUp = sweeps / 5;
         var latencies = new long[sweeps];
         for (var s = 0; s < warmUp + sweeps; s++)
@@ -79,6 +89,18 @@ public static class SweepAnatomy
                 engine.Process(in place);
                 var cancel = EngineCommand.Cancel(0, account, 0, id);
                 engine.Process(in cancel);
+            }
+
+            var resting = engine.GetLevels(Instrument, Side.Sell, askLevels);
+            var makers = 0;
+            for (var l = 0; l < resting; l++)
+            {
+                makers += askLevels[l].OrderCount;
+            }
+
+            if (makers != fills || resting != (fills + perLevel - 1) / perLevel)
+            {
+                throw new InvalidOperationException($"sweep-anatomy: {makers} makers on {resting} levels where {fills} were placed (the flow is wrong, not the timing)");
             }
 
             var taker = EngineCommand.Place(0, 1 + random.Next(Accounts), Instrument, clientOrderId++, Side.Buy, OrderType.Limit, TimeInForce.Ioc, AskTicks + fills, fills, stp: SelfTradePrevention.None);
