@@ -384,6 +384,49 @@ public sealed class PriceLadder
 
     public void RemoveBest() => Remove(BestKey);
 
+    /// <summary>
+    /// Removes the best level, by the key <see cref="TryBest"/> returned for it, and returns the new best as TryBest would (false
+    /// when the ladder is left empty): the matching loop's step from the level it emptied to the next. While every level is in
+    /// the window (no move carried, nothing in the overflow), a next best in the same 64 keys comes from the bitmap word just
+    /// cleared, still in a register: no descent of the bitmaps reads back what the removal wrote (a store, then loads that wait
+    /// for it, then the level they name: the chain an emptied level cost the loop).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool RemoveBestAndTryNext(long bestKey, out long key, out int level)
+    {
+        var offset = (ulong)(bestKey - _base);
+        if (!_carrying && _overflow.Count == 0 && offset < Window)
+        {
+            var i = (int)offset;
+            System.Diagnostics.Debug.Assert(_levelPlusOne[i] != 0 && i == Highest(), "the key is the best level's");
+            _levelPlusOne[i] = 0;
+            _windowCount--;
+            ref var w2 = ref _l2[i >> 6];
+            var word = w2 & ~(1UL << (i & 63));
+            w2 = word;
+            if (word != 0)
+            {
+                // The best was this word's highest bit: the next best is the highest one left below it.
+                var next = (i & ~63) + 63 - BitOperations.LeadingZeroCount(word);
+                key = _base + next;
+                level = _levelPlusOne[next] - 1;
+                return true;
+            }
+
+            ref var w1 = ref _l1[i >> 12];
+            w1 &= ~(1UL << ((i >> 6) & 63));
+            if (w1 == 0)
+            {
+                _l0 &= ~(1UL << (i >> 12));
+            }
+
+            return TryBest(out key, out level);
+        }
+
+        Remove(bestKey);
+        return TryBest(out key, out level);
+    }
+
     /// <summary>The levels from the best down, merged from the window, the draining window and the overflow.</summary>
     public Cursor FromBest() => new(this);
 

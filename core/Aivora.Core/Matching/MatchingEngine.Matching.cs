@@ -87,8 +87,10 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         var stop = NotStopped;
         var filledBefore = taker.FilledLots;
 
-        // The best level found once a level (its key and index together), and removed by that key once emptied.
-        while (taker.QtyLots > taker.FilledLots && ladder.TryBest(out var bestKey, out var levelIndex) && bestKey >= limitKey)
+        // The best level found once a level (its key and index together); once emptied, removed by that key, which finds the
+        // next best in the same step.
+        var found = ladder.TryBest(out var bestKey, out var levelIndex);
+        while (taker.QtyLots > taker.FilledLots && found && bestKey >= limitKey)
         {
             ref var level = ref book.Levels[levelIndex];
             var m = level.Head;
@@ -210,8 +212,12 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             EmitLevel(book, oppositeSide, ref level);
             if (level.Count == 0)
             {
-                ladder.Remove(bestKey);
                 book.FreeLevel(levelIndex);
+                found = ladder.RemoveBestAndTryNext(bestKey, out bestKey, out levelIndex);
+            }
+            else if (stop == NotStopped && taker.QtyLots > taker.FilledLots)
+            {
+                found = ladder.TryBest(out bestKey, out levelIndex);   // makers left and the taker not done: never so, but read again as ever
             }
 
             if (stop != NotStopped)

@@ -43,7 +43,8 @@ public sealed class PriceLadderTests
                 var best = model.Keys.Max();
                 Assert.Equal(best, ladder.BestKey);
                 Assert.Equal(model[best], ladder.BestLevel);
-                if (random.Next(2) == 0)
+                var way = random.Next(3);
+                if (way == 0)
                 {
                     ladder.RemoveBest();
                 }
@@ -51,7 +52,14 @@ public sealed class PriceLadderTests
                 {
                     Assert.True(ladder.TryBest(out var bestKey, out var bestLevel));
                     Assert.Equal((best, model[best]), (bestKey, bestLevel));
-                    ladder.Remove(bestKey);
+                    if (way == 1)
+                    {
+                        ladder.Remove(bestKey);
+                    }
+                    else
+                    {
+                        AssertRemoveBestAndNext(model, ladder, bestKey);
+                    }
                 }
 
                 model.Remove(best);
@@ -204,6 +212,21 @@ public sealed class PriceLadderTests
                     AssertOrder(model, ladder);
                 }
 
+                if (i % 1_000 == 500)
+                {
+                    // A sweep of the best 20 as the matching loop takes them: each removed by the key found, which finds the next.
+                    Assert.True(ladder.TryBest(out var top, out _));
+                    for (var n = 0; n < 20 && model.Count > 0; n++)
+                    {
+                        var next = AssertRemoveBestAndNext(model, ladder, top);
+                        model.Remove(top);
+                        keys.Remove(top);
+                        top = next;
+                    }
+
+                    AssertOrder(model, ladder);
+                }
+
                 if (i % 1_000 == 0)
                 {
                     // A sweep of the best 50, each removed as the walk returns it.
@@ -237,6 +260,25 @@ public sealed class PriceLadderTests
             Assert.Equal((best, model[best]), (ladder.BestKey, ladder.BestLevel));
             Assert.Equal((best, model[best]), (key, level));
         }
+    }
+
+    // RemoveBestAndTryNext on the best key (still in the model): the ladder without it, and the next best it returns, as the
+    // model has them. Returns that next key (meaningless when none is left).
+    private static long AssertRemoveBestAndNext(SortedDictionary<long, int> model, PriceLadder ladder, long best)
+    {
+        Assert.Equal(model.Keys.Max(), best);
+        var found = ladder.RemoveBestAndTryNext(best, out var key, out var level);
+        var rest = model.Keys.Where(k => k != best).ToArray();
+        Assert.Equal(rest.Length > 0, found);
+        Assert.Equal(rest.Length, ladder.Count);
+        Assert.False(ladder.TryGet(best, out _));
+        if (rest.Length > 0)
+        {
+            var next = rest.Max();
+            Assert.Equal((next, model[next]), (key, level));
+        }
+
+        return key;
     }
 
     private static void AssertOrder(SortedDictionary<long, int> model, PriceLadder ladder)
