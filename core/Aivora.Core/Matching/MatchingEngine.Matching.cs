@@ -217,7 +217,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             }
             else if (stop == NotStopped && taker.QtyLots > taker.FilledLots)
             {
-                found = ladder.TryBest(out bestKey, out levelIndex);   // makers left and the taker not done: never so, but read again as ever
+                found = ladder.TryBest(out bestKey, out levelIndex);   // cannot happen (makers stay only for a taker done or stopped), but read as before
             }
 
             if (stop != NotStopped)

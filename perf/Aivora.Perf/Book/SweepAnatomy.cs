@@ -46,14 +46,14 @@ public static class SweepAnatomy
             return;
         }
 
-        Shape[] shapes =
+        SweepShape[] shapes =
         [
-            new Shape<CountingSink>(config, 40, 1, sweeps, cold: false),
-            new Shape<CountingSink>(config, 40, 40, sweeps, cold: false),
-            new Shape<CountingSink>(config, 10, 10, sweeps, cold: false),
-            new Shape<CountingSink>(config, 40, 5, sweeps, cold: false),
-            new Shape<StateOnlySink>(config, 40, 5, sweeps, cold: false),
-            new Shape<CountingSink>(config, 40, 5, Math.Max(Rounds, sweeps / 10), cold: true),
+            new SweepShape<CountingSink>(config, 40, 1, sweeps, cold: false),
+            new SweepShape<CountingSink>(config, 40, 40, sweeps, cold: false),
+            new SweepShape<CountingSink>(config, 10, 10, sweeps, cold: false),
+            new SweepShape<CountingSink>(config, 40, 5, sweeps, cold: false),
+            new SweepShape<StateOnlySink>(config, 40, 5, sweeps, cold: false),
+            new SweepShape<CountingSink>(config, 40, 5, Math.Max(Rounds, sweeps / 10), cold: true),
         ];
         foreach (var shape in shapes)
         {
@@ -77,7 +77,7 @@ public static class SweepAnatomy
             $"RESULT bench=book case=sweep-anatomy per_fill_ns={perFill:F1} per_level_ns={perLevel:F1} fixed_ns={fixedNs:F0} events_share={1 - (mixedNoEvents / mixed):F2} cold_over_warm={mixedCold / mixed:F2}"));
     }
 
-    private abstract class Shape(int sweeps)
+    private abstract class SweepShape(int sweeps)
     {
         public int Sweeps { get; } = sweeps;
 
@@ -89,7 +89,7 @@ public static class SweepAnatomy
     }
 
     /// <summary>One shape on its own engine: sweeps of <see cref="_fills"/> makers resting <see cref="_perLevel"/> a level.</summary>
-    private sealed class Shape<TSink> : Shape
+    private sealed class SweepShape<TSink> : SweepShape
         where TSink : struct, IEngineEventSink
     {
         private readonly MatchingEngine<TSink, NoPositions> _engine;
@@ -102,7 +102,7 @@ public static class SweepAnatomy
         private int _timed;
         private long _clientOrderId = 1;
 
-        public Shape(EngineConfig config, int fills, int perLevel, int sweeps, bool cold)
+        public SweepShape(EngineConfig config, int fills, int perLevel, int sweeps, bool cold)
             : base(sweeps)
         {
             (_fills, _perLevel, _cold) = (fills, perLevel, cold);
