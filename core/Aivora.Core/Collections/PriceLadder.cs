@@ -399,27 +399,21 @@ public sealed class PriceLadder
         {
             var i = (int)offset;
             System.Diagnostics.Debug.Assert(_levelPlusOne[i] != 0 && i == Highest(), "the key is the best level's");
-            _levelPlusOne[i] = 0;
             _windowCount--;
             ref var w2 = ref _l2[i >> 6];
             var word = w2 & ~(1UL << (i & 63));
-            w2 = word;
             if (word != 0)
             {
                 // The best was this word's highest bit: the next best is the highest one left below it.
+                _levelPlusOne[i] = 0;
+                w2 = word;
                 var next = (i & ~63) + 63 - BitOperations.LeadingZeroCount(word);
                 key = _base + next;
                 level = _levelPlusOne[next] - 1;
                 return true;
             }
 
-            ref var w1 = ref _l1[i >> 12];
-            w1 &= ~(1UL << ((i >> 6) & 63));
-            if (w1 == 0)
-            {
-                _l0 &= ~(1UL << (i >> 12));
-            }
-
+            Clear(_levelPlusOne, _l2, _l1, ref _l0, i);   // the word emptied: the levels above it may empty too, as Remove does
             return TryBest(out key, out level);
         }
 
