@@ -41,6 +41,14 @@ public sealed class OpenHashMap<TKey>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Home(TKey key) => (int)TKey.Hash(key) & _mask;
 
+    /// <summary>
+    /// The key's home slot: where its probe run starts. A caller that keeps it beside the value can remove the entry later
+    /// without hashing the key again (<see cref="RemoveEntryFrom"/>): the home's load then waits on nothing but the
+    /// caller's own read of it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int HomeOf(TKey key) => Home(key);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryGetValue(TKey key, out int value)
     {
@@ -136,14 +144,23 @@ public sealed class OpenHashMap<TKey>
     /// forty of them in one deep sweep. False (no change) when the key's probe run holds no such value; a value that belongs
     /// to another key of the run would remove that key (values must be unique).
     /// </summary>
-    public bool RemoveEntry(TKey key, int value)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool RemoveEntry(TKey key, int value) => RemoveEntryFrom(Home(key), value);
+
+    /// <summary>
+    /// <see cref="RemoveEntry"/> from the key's home slot as <see cref="HomeOf"/> gave it when the entry was added (an
+    /// order's release: its slot keeps the home of its client order id, so no hash is worked out before the table is read).
+    /// A home that is not the key's would remove whatever entry of that run has the value (values must be unique).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool RemoveEntryFrom(int home, int value)
     {
-        if (value < 0)
+        if (value < 0 || (uint)home > (uint)_mask)
         {
-            return false;   // never a value: Empty is negative
+            return false;   // never a value (Empty is negative), or never a slot
         }
 
-        var i = Home(key);
+        var i = home;
         while (true)
         {
             var v = _values[i];

@@ -186,7 +186,9 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         _byOrderId.Add(o.OrderId, slot);
         if (o.ClientOrderId != 0)
         {
-            _byClientOrderId.TryAdd(new ClientOrderKey(o.AccountId, o.ClientOrderId), slot);
+            var key = new ClientOrderKey(o.AccountId, o.ClientOrderId);
+            o.ClientIdHome = _byClientOrderId.HomeOf(key);
+            _byClientOrderId.TryAdd(key, slot);
         }
     }
 
@@ -210,7 +212,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         _byOrderId.Remove(o.OrderId, slot);
         if (o.ClientOrderId != 0)
         {
-            _byClientOrderId.RemoveEntry(new ClientOrderKey(o.AccountId, o.ClientOrderId), slot);
+            _byClientOrderId.RemoveEntryFrom(o.ClientIdHome, slot);
         }
 
         ReturnToPool(slot, ref o);

@@ -337,6 +337,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                             return $"order {o.OrderId}: missing from the client-order-id index";
                         }
 
+                        if (o.ClientOrderId != 0 && o.ClientIdHome != _byClientOrderId.HomeOf(new ClientOrderKey(o.AccountId, o.ClientOrderId)))
+                        {
+                            return $"order {o.OrderId}: keeps home {o.ClientIdHome} for its client order id, not the table's";
+                        }
+
                         total += o.QtyLots - o.FilledLots;
                         count++;
                         prev = m;

@@ -13,17 +13,24 @@ public sealed class OpenHashMapTests
         var random = new Random(seed);
         var map = new OpenHashMap<ClientOrderKey>(maxCount);
         var model = new Dictionary<ClientOrderKey, int>();
+        var homes = new Dictionary<ClientOrderKey, int>();   // each entry's home as given when it was added (as an order slot keeps it)
         for (var i = 0; i < 200_000; i++)
         {
             // Few accounts, clustered ids: long probe runs, so backward-shift deletion is exercised.
             var key = new ClientOrderKey(random.Next(4), random.Next(maxCount * 3));
             map.Prefetch(key);   // a hint only: every answer below must be as without it
-            switch (random.Next(4))
+            switch (random.Next(5))
             {
                 case 0:
+                    var home = map.HomeOf(key);
                     var added = map.TryAdd(key, i);
                     var modelAdded = model.Count < maxCount && model.TryAdd(key, i);
                     Assert.Equal(modelAdded, added);
+                    if (added)
+                    {
+                        homes[key] = home;
+                    }
+
                     break;
                 case 1:
                     Assert.Equal(model.Remove(key), map.Remove(key));
@@ -40,6 +47,22 @@ public sealed class OpenHashMapTests
                     else
                     {
                         Assert.False(map.RemoveEntry(key, i));   // i: no entry holds it yet
+                    }
+
+                    break;
+                case 3:
+                    // From the home kept since the add, as an order's release does: the same entry, though entries before it
+                    // may have shifted it back since. A home past the table, or a value no entry holds, changes nothing.
+                    Assert.False(map.RemoveEntryFrom(-1, 0));
+                    Assert.False(map.RemoveEntryFrom(int.MaxValue, 0));
+                    if (model.Remove(key, out var kept))
+                    {
+                        Assert.True(map.RemoveEntryFrom(homes[key], kept));
+                        Assert.False(map.TryGetValue(key, out _));
+                    }
+                    else
+                    {
+                        Assert.False(map.RemoveEntryFrom(map.HomeOf(key), i));
                     }
 
                     break;
