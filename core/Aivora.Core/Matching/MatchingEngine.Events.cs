@@ -15,9 +15,16 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     // emitter, which writes the same fields every time: the fields its kind leaves out were never written, so they are zero
     // without clearing 120 bytes an event, and no copy lives on the stack. The sink reads one only during its call, and no
     // sink calls back into the engine, so no emitter overwrites an event a sink is still reading.
+    // Order entry's own events (accepted, ended, amended), the rejects and the self-trade preventions are built the same way,
+    // each kind in its own.
     private EngineEvent _tradeEvent;
     private EngineEvent _bookOrderEvent;
     private EngineEvent _levelEvent;
+    private EngineEvent _acceptedEvent;
+    private EngineEvent _orderEndEvent;
+    private EngineEvent _amendedEvent;
+    private EngineEvent _rejectedEvent;
+    private EngineEvent _selfTradeEvent;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private EngineEvent NewEvent(EventKind kind) => new() { Kind = kind, TimeNs = _nowNs };
@@ -47,7 +54,9 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return;
         }
 
-        var e = NewEvent(EventKind.OrderRejected);
+        ref var e = ref _rejectedEvent;   // built in place (see _tradeEvent)
+        e.Kind = EventKind.OrderRejected;
+        e.TimeNs = _nowNs;
         e.Required = required;
         e.Available = available;
         e.Reason = (byte)reason;
@@ -69,7 +78,9 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return;
         }
 
-        var e = NewEvent(EventKind.OrderAccepted);
+        ref var e = ref _acceptedEvent;   // built in place (see _tradeEvent)
+        e.Kind = EventKind.OrderAccepted;
+        e.TimeNs = _nowNs;
         e.OrderId = orderId;
         e.ClientOrderId = c.ClientOrderId;
         e.AccountId = c.AccountId;
@@ -90,7 +101,9 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return;
         }
 
-        var e = NewEvent(kind);
+        ref var e = ref _orderEndEvent;   // built in place (see _tradeEvent)
+        e.Kind = kind;
+        e.TimeNs = _nowNs;
         e.Reason = (byte)reason;
         e.OrderId = orderId;
         e.ClientOrderId = clientOrderId;
@@ -110,7 +123,9 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return;
         }
 
-        var e = NewEvent(EventKind.OrderAmended);
+        ref var e = ref _amendedEvent;   // built in place (see _tradeEvent)
+        e.Kind = EventKind.OrderAmended;
+        e.TimeNs = _nowNs;
         e.OrderId = o.OrderId;
         e.ClientOrderId = o.ClientOrderId;
         e.AccountId = o.AccountId;
@@ -177,7 +192,9 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return;
         }
 
-        var e = NewEvent(EventKind.SelfTradePrevented);
+        ref var e = ref _selfTradeEvent;   // built in place (see _tradeEvent)
+        e.Kind = EventKind.SelfTradePrevented;
+        e.TimeNs = _nowNs;
         e.Reason = (byte)mode;
         e.InstrumentId = _books[taker.BookIndex].InstrumentId;
         e.Side = taker.Side;
