@@ -86,14 +86,23 @@ public sealed class OpenHashMap<TKey>
     }
 
     /// <summary>Adds the key; false (and no change) when it is present or the map is full.</summary>
-    public bool TryAdd(TKey key, int value)
+    public bool TryAdd(TKey key, int value) => TryAddFrom(Home(key), key, value);
+
+    /// <summary>
+    /// <see cref="TryAdd"/> for a caller that has the key's home from <see cref="HomeOf"/> already (it keeps it beside the
+    /// value, for <see cref="RemoveEntryFrom"/>): the key is hashed once. The home must be the key's: another would put the
+    /// entry where no lookup of the key looks (internal: the engine's invariant check compares every resting order's kept
+    /// home with the key's).
+    /// </summary>
+    internal bool TryAddFrom(int home, TKey key, int value)
     {
         if ((uint)value > int.MaxValue)
         {
             throw new ArgumentOutOfRangeException(nameof(value));
         }
 
-        var i = Home(key);
+        System.Diagnostics.Debug.Assert(home == Home(key), "the key's home, from HomeOf");
+        var i = home;
         while (_values[i] != Empty)
         {
             if (TKey.Same(_keys[i], key))

@@ -188,7 +188,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         {
             var key = new ClientOrderKey(o.AccountId, o.ClientOrderId);
             o.ClientIdHome = _byClientOrderId.HomeOf(key);
-            _byClientOrderId.TryAdd(key, slot);
+            _byClientOrderId.TryAddFrom(o.ClientIdHome, key, slot);   // hashed once: the home is kept for the release
         }
     }
 
