@@ -50,11 +50,17 @@ public sealed class OpenHashMap<TKey>
     public int HomeOf(TKey key) => Home(key);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryGetValue(TKey key, out int value)
+    public bool TryGetValue(TKey key, out int value) => TryGetValueFrom(Home(key), key, out value);
+
+    /// <summary><see cref="TryGetValue"/> from the key's home as <see cref="HomeOf"/> gave it (a caller that worked it out
+    /// earlier in the same command, to prefetch it): the key is not hashed again. The home must be the key's.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryGetValueFrom(int home, TKey key, out int value)
     {
+        System.Diagnostics.Debug.Assert(home == Home(key), "the key's home, from HomeOf");
         var values = _values;
         var keys = _keys;
-        var i = Home(key);
+        var i = home;
         while (true)
         {
             var v = values[i];
@@ -78,11 +84,17 @@ public sealed class OpenHashMap<TKey>
 
     /// <summary>Starts loading the key's home slot (its value and key) into cache, for a lookup soon after (see <see cref="CachePrefetch"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void Prefetch(TKey key)
+    internal void Prefetch(TKey key) => PrefetchAt(Home(key));
+
+    /// <summary><see cref="Prefetch"/> of a home from <see cref="HomeOf"/> (a home past the table is ignored).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void PrefetchAt(int home)
     {
-        var i = Home(key);
-        CachePrefetch.Line(ref _values[i]);
-        CachePrefetch.Line(ref _keys[i]);
+        if ((uint)home <= (uint)_mask)
+        {
+            CachePrefetch.Line(ref _values[home]);
+            CachePrefetch.Line(ref _keys[home]);
+        }
     }
 
     /// <summary>Adds the key; false (and no change) when it is present or the map is full.</summary>

@@ -187,7 +187,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         if (o.ClientOrderId != 0)
         {
             var key = new ClientOrderKey(o.AccountId, o.ClientOrderId);
-            o.ClientIdHome = _byClientOrderId.HomeOf(key);
+            o.ClientIdHome = ClientIdHomeOf(key);   // usually the command's prefetch hashed it already
             _byClientOrderId.TryAddFrom(o.ClientIdHome, key, slot);   // hashed once: the home is kept for the release
         }
     }

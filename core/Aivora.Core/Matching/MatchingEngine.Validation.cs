@@ -328,7 +328,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
                 if (c.ClientOrderId != 0)
                 {
-                    _byClientOrderId.Prefetch(new ClientOrderKey(c.AccountId, c.ClientOrderId));
+                    PrefetchClientId(new ClientOrderKey(c.AccountId, c.ClientOrderId));
                 }
 
                 break;
@@ -340,12 +340,33 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                 }
                 else if (c.ClientOrderId != 0)
                 {
-                    _byClientOrderId.Prefetch(new ClientOrderKey(c.AccountId, c.ClientOrderId));
+                    PrefetchClientId(new ClientOrderKey(c.AccountId, c.ClientOrderId));
                 }
 
                 break;
         }
     }
+
+    /// <summary>Hashes the key once, keeps its home for the command's lookups after this (<see cref="ClientIdHomeOf"/>), and
+    /// starts loading it.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void PrefetchClientId(ClientOrderKey key)
+    {
+        _prefetchedClientKey = key;
+        _prefetchedClientHome = _byClientOrderId.HomeOf(key);
+        _byClientOrderId.PrefetchAt(_prefetchedClientHome);
+    }
+
+    /// <summary>The live order with this client order id (its slot), found from the key's home (<see cref="ClientIdHomeOf"/>).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private bool TryFindClientId(ClientOrderKey key, out int slot) => _byClientOrderId.TryGetValueFrom(ClientIdHomeOf(key), key, out slot);
+
+    /// <summary>The key's home in the client-id table: the prefetch's, when it hashed this key, else worked out here.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private int ClientIdHomeOf(ClientOrderKey key) =>
+        key.ClientOrderId == _prefetchedClientKey.ClientOrderId && key.AccountId == _prefetchedClientKey.AccountId
+            ? _prefetchedClientHome
+            : _byClientOrderId.HomeOf(key);
 
     /// <summary>The slot of the live order a cancel or amend names, by order id (which must be the account's) or by the
     /// account's client order id; None with the reason to reject when there is none.</summary>
@@ -368,7 +389,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return None;
         }
 
-        if (c.ClientOrderId != 0 && _byClientOrderId.TryGetValue(new ClientOrderKey(c.AccountId, c.ClientOrderId), out slot))
+        if (c.ClientOrderId != 0 && TryFindClientId(new ClientOrderKey(c.AccountId, c.ClientOrderId), out slot))
         {
             return slot;
         }

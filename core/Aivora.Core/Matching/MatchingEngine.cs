@@ -33,6 +33,12 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     private readonly int[] _freeOrders;
     private readonly OrderIdIndex _byOrderId;
     private readonly OpenHashMap<ClientOrderKey> _byClientOrderId;
+
+    // The client-id table's home of the last key the command's prefetch hashed (PrefetchLookups), so the lookups after it in
+    // the same command (the duplicate check, indexing a resting order, resolving a cancel or amend by client order id) read
+    // the table without hashing the key again. A home depends on the key alone: a lookup of any other key hashes its own.
+    private ClientOrderKey _prefetchedClientKey;
+    private int _prefetchedClientHome;
     private readonly AccountSlot[] _accounts;
 
     // Per account and book: resting lots by side (reduce-only orders excluded: they add no exposure) and
@@ -97,6 +103,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         _freeOrderCount = slots;
         _byOrderId = new OrderIdIndex(_orders);
         _byClientOrderId = new OpenHashMap<ClientOrderKey>(slots);
+        _prefetchedClientHome = _byClientOrderId.HomeOf(_prefetchedClientKey);
         _accounts = new AccountSlot[config.MaxAccounts];
         _openLots = new long[config.MaxAccounts * config.Instruments.Count * 2];
         _openOrders = new int[config.MaxAccounts * config.Instruments.Count];
@@ -195,7 +202,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return;
         }
 
-        if (c.ClientOrderId != 0 && _byClientOrderId.ContainsKey(new ClientOrderKey(c.AccountId, c.ClientOrderId)))
+        if (c.ClientOrderId != 0 && TryFindClientId(new ClientOrderKey(c.AccountId, c.ClientOrderId), out _))
         {
             Reject(in c, RejectReason.DuplicateClientOrderId);
             return;

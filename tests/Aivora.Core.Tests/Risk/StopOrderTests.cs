@@ -102,6 +102,31 @@ public sealed class StopOrderTests
     }
 
     [Fact]
+    public void ShouldFindATriggeredOrderThatRestsByItsClientOrderIdWhenAnotherKeyFiredIt()
+    {
+        // The order that fires the stop has a client order id of its own: the triggered order is checked and indexed under
+        // its own id in the same command (the engine keeps the home of the key the command's prefetch hashed, and must not
+        // take it for another key's), so a cancel by that id finds it afterwards.
+        var v = new Venue();
+        v.Rest(3, Side.Sell, 10_020, 100);
+        v.Send(EngineCommand.Triggered(v.Now, 1, 1, 5, Side.Buy, OrderType.StopLimit, triggerPriceTicks: 10_020, qtyLots: 10, limitPriceTicks: 10_010, source: TriggerSource.Last));
+
+        var fired = v.Send(EngineCommand.Place(v.Now, 2, 1, 42, Side.Buy, OrderType.Limit, TimeInForce.Ioc, 10_020, 1));
+
+        Assert.Single(fired, e => e.Kind == EventKind.OrderTriggered);
+        var rested = Assert.Single(fired, e => e.Kind == EventKind.BookOrderAdded);
+        Assert.Equal(10_010, rested.PriceTicks);
+        Assert.Null(v.Risk.Engine.ValidateInvariants());
+
+        var duplicate = v.Send(EngineCommand.Limit(v.Now, 1, 1, 5, Side.Buy, 9_990, 1));
+        Assert.Equal(RejectReason.DuplicateClientOrderId, (RejectReason)Assert.Single(duplicate, e => e.Kind == EventKind.OrderRejected).Reason);
+
+        var cancelled = v.Send(EngineCommand.Cancel(v.Now, 1, 0, clientOrderId: 5));
+        Assert.Equal(rested.OrderId, Assert.Single(cancelled, e => e.Kind == EventKind.OrderCancelled).OrderId);
+        Assert.Null(v.Risk.Engine.ValidateInvariants());
+    }
+
+    [Fact]
     public void ShouldFireSellTakeProfitWhenMarkRises()
     {
         var v = new Venue();
