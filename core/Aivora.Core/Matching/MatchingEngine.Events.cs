@@ -29,6 +29,16 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private EngineEvent NewEvent(EventKind kind) => new() { Kind = kind, TimeNs = _nowNs };
 
+    /// <summary>Starts one of the in-place events (see <see cref="_tradeEvent"/>): its kind and the engine's time; the emitter
+    /// writes the rest of its fields, the same ones every time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref EngineEvent InPlace(ref EngineEvent e, EventKind kind)
+    {
+        e.Kind = kind;
+        e.TimeNs = _nowNs;
+        return ref e;
+    }
+
     /// <summary>Whether the sink wants this kind (a constant for a struct sink): every emitter asks before it builds.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool Wanted(EventKind kind) => TSink.Wants(kind);
@@ -54,9 +64,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return;
         }
 
-        ref var e = ref _rejectedEvent;   // built in place (see _tradeEvent)
-        e.Kind = EventKind.OrderRejected;
-        e.TimeNs = _nowNs;
+        ref var e = ref InPlace(ref _rejectedEvent, EventKind.OrderRejected);
         e.Required = required;
         e.Available = available;
         e.Reason = (byte)reason;
@@ -78,9 +86,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return;
         }
 
-        ref var e = ref _acceptedEvent;   // built in place (see _tradeEvent)
-        e.Kind = EventKind.OrderAccepted;
-        e.TimeNs = _nowNs;
+        ref var e = ref InPlace(ref _acceptedEvent, EventKind.OrderAccepted);
         e.OrderId = orderId;
         e.ClientOrderId = c.ClientOrderId;
         e.AccountId = c.AccountId;
@@ -101,9 +107,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return;
         }
 
-        ref var e = ref _orderEndEvent;   // built in place (see _tradeEvent)
-        e.Kind = kind;
-        e.TimeNs = _nowNs;
+        ref var e = ref InPlace(ref _orderEndEvent, kind);
         e.Reason = (byte)reason;
         e.OrderId = orderId;
         e.ClientOrderId = clientOrderId;
@@ -123,9 +127,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return;
         }
 
-        ref var e = ref _amendedEvent;   // built in place (see _tradeEvent)
-        e.Kind = EventKind.OrderAmended;
-        e.TimeNs = _nowNs;
+        ref var e = ref InPlace(ref _amendedEvent, EventKind.OrderAmended);
         e.OrderId = o.OrderId;
         e.ClientOrderId = o.ClientOrderId;
         e.AccountId = o.AccountId;
@@ -150,9 +152,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return;
         }
 
-        ref var e = ref _tradeEvent;
-        e.Kind = EventKind.Trade;
-        e.TimeNs = _nowNs;
+        ref var e = ref InPlace(ref _tradeEvent, EventKind.Trade);
         e.InstrumentId = instrumentId;
         e.Side = taker.Side;
         e.OrderId = taker.OrderId;
@@ -192,9 +192,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return;
         }
 
-        ref var e = ref _selfTradeEvent;   // built in place (see _tradeEvent)
-        e.Kind = EventKind.SelfTradePrevented;
-        e.TimeNs = _nowNs;
+        ref var e = ref InPlace(ref _selfTradeEvent, EventKind.SelfTradePrevented);
         e.Reason = (byte)mode;
         e.InstrumentId = _books[taker.BookIndex].InstrumentId;
         e.Side = taker.Side;
@@ -216,9 +214,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return;
         }
 
-        ref var e = ref _bookOrderEvent;   // built in place: the same fields every time
-        e.Kind = kind;
-        e.TimeNs = _nowNs;
+        ref var e = ref InPlace(ref _bookOrderEvent, kind);
         e.InstrumentId = instrumentId;
         e.OrderId = o.OrderId;
         e.Side = o.Side;
@@ -234,9 +230,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             return;
         }
 
-        ref var e = ref _levelEvent;   // built in place: the same fields every time
-        e.Kind = EventKind.LevelChanged;
-        e.TimeNs = _nowNs;
+        ref var e = ref InPlace(ref _levelEvent, EventKind.LevelChanged);
         e.InstrumentId = book.InstrumentId;
         e.Side = side;
         e.PriceTicks = level.PriceTicks;

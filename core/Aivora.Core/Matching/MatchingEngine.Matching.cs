@@ -215,10 +215,8 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                 book.FreeLevel(levelIndex);
                 found = ladder.RemoveBestAndTryNext(bestKey, out bestKey, out levelIndex);
             }
-            else if (stop == NotStopped && taker.QtyLots > taker.FilledLots)
-            {
-                found = ladder.TryBest(out bestKey, out levelIndex);   // cannot happen (makers stay only for a taker done or stopped), but read as before
-            }
+
+            // A level left with orders is still the best (nothing in the loop touches the ladder): its key and index hold.
 
             if (stop != NotStopped)
             {
