@@ -79,10 +79,9 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void LeftItsLevel(ref OrderSlot o)
     {
-        if (--_openOrders[OpenIndex(ref o)] == 0)
-        {
-            SetBits.Set(_openBookMasks, o.AccountSlot * _openBookWords, o.BookIndex, false);
-        }
+        var left = --_openOrders[OpenIndex(ref o)];
+        ref var word = ref _openBookMasks[(o.AccountSlot * _openBookWords) + (o.BookIndex >> 6)];
+        word &= ~((ulong)(left == 0 ? 1u : 0u) << o.BookIndex);   // the book's bit cleared when none is left
 
         if (o.IsReduceOnly)
         {
@@ -102,16 +101,10 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     private void UnlinkFilledHead(ref PriceLevel level, ref OrderSlot o)
     {
         System.Diagnostics.Debug.Assert(o.Prev == None && o.FilledLots == o.QtyLots, "the filled maker is the level's head");
-        level.Head = o.Next;
-        if (o.Next != None)
-        {
-            _orders[o.Next].Prev = None;
-        }
-        else
-        {
-            level.Tail = None;
-        }
-
+        var next = o.Next;
+        level.Head = next;
+        _orders[OrScratch(next)].Prev = None;
+        level.Tail = IfNone(next, level.Tail, None);
         level.Count--;
         LeftItsLevel(ref o);
     }
@@ -145,6 +138,16 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             _accounts[o.AccountSlot].RestingReduceOnly++;
         }
     }
+
+    /// <summary>The slot a link names, or <see cref="_scratchSlot"/> when it names none: without a branch (the JIT keeps the
+    /// conditional forms as branches inside loops).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int OrScratch(int link) => link + ((link >> 31) & (_scratchSlot - link));   // None is -1: link >> 31 is all ones
+
+    /// <summary><paramref name="whenSome"/> when <paramref name="link"/> names a slot, <paramref name="whenNone"/> when it is
+    /// <see cref="None"/>: without a branch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int IfNone(int link, int whenSome, int whenNone) => whenSome ^ ((whenSome ^ whenNone) & (link >> 31));
 
     private int OpenIndex(ref OrderSlot o) => (o.AccountSlot * _books.Length) + o.BookIndex;
 
@@ -223,23 +226,12 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     private void ReturnToPool(int slot, ref OrderSlot o)
     {
         ref var account = ref _accounts[o.AccountSlot];
-        if (o.AccountPrev != None)
-        {
-            _orders[o.AccountPrev].AccountNext = o.AccountNext;
-        }
-        else
-        {
-            account.Head = o.AccountNext;
-        }
-
-        if (o.AccountNext != None)
-        {
-            _orders[o.AccountNext].AccountPrev = o.AccountPrev;
-        }
-        else
-        {
-            account.Tail = o.AccountPrev;
-        }
+        var prev = o.AccountPrev;
+        var next = o.AccountNext;
+        _orders[OrScratch(prev)].AccountNext = next;
+        account.Head = IfNone(prev, account.Head, next);
+        _orders[OrScratch(next)].AccountPrev = prev;
+        account.Tail = IfNone(next, account.Tail, prev);
 
         account.OpenOrders--;
         if (o.TimeInForce == TimeInForce.Gtd)

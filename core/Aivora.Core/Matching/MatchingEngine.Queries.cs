@@ -362,7 +362,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             }
         }
 
-        if (resting != _restingCount || _byOrderId.Count != resting || _freeOrderCount != _orders.Length - resting)
+        if (resting != _restingCount || _byOrderId.Count != resting || _freeOrderCount != _freeOrders.Length - resting)
         {
             return $"resting count {_restingCount} vs {resting} in books, {_byOrderId.Count} indexed, {_freeOrderCount} free";
         }
