@@ -107,6 +107,8 @@ public sealed partial class PerpStateMachine<TSink>
         long marginBefore = 0, marginAfter = 0;
         // The contracts the account is in: its positions, its resting orders' instruments, and the order's own. Any other
         // has no exposure (no position, no open lots): its margin is 0, so the sum visits these, however many are listed.
+        // The order's own is summed after the loop, not in it: which of the account's contracts it is changes from one order
+        // to the next, and a branch on it inside the loop went either way.
         if (!_booksAreContracts)
         {
             TranslateOpenContracts(engineSlot);
@@ -115,21 +117,12 @@ public sealed partial class PerpStateMachine<TSink>
         for (var w = 0; w < _marginContracts.Length; w++)
         {
             var open = _booksAreContracts ? _engine.OpenBooksWord(engineSlot, w) : _marginContracts[w];
-            var bits = (slot >= 0 ? _ledger.HeldWord(slot, w) : 0) | open | (i >> 6 == w ? 1UL << (i & 63) : 0);
+            var own = i >> 6 == w ? 1UL << (i & 63) : 0;   // i is -1 without a contract: no word's
+            var bits = ((slot >= 0 ? _ledger.HeldWord(slot, w) : 0) | open) & ~own;
             for (; bits != 0; bits &= bits - 1)
             {
-                var j = (w << 6) + BitOperations.TrailingZeroCount(bits);
-                if (j == i)
-                {
-                    // The order's instrument: its open lots without the change (only for the figure), then with it. In this
-                    // order the ledger's memo of the last figure serves the first: without the change is usually the last
-                    // order's with it.
-                    marginBefore += addedMarginFigure ? _ledger.ExposureMarginAt(slot, j, buyLots, sellLots, priceTicks) : 0;
-                    marginAfter += _ledger.ExposureMarginAt(slot, j, buyLots + (side == Side.Buy ? addedLots : 0), sellLots + (side == Side.Sell ? addedLots : 0), priceTicks);
-                    continue;
-                }
-
                 // Another instrument: its own open lots, and (before its first mark) its own reference price.
+                var j = (w << 6) + BitOperations.TrailingZeroCount(bits);
                 var book = _bookOfContract[j];
                 _engine.OpenQuantityAt(book >= 0 ? engineSlot : -1, book, out var buys, out var sells);
                 var unmarkedPrice = book >= 0 && _engine.ReferencePriceAt(book) > 0 ? _engine.ReferencePriceAt(book) : priceTicks;
@@ -137,6 +130,14 @@ public sealed partial class PerpStateMachine<TSink>
                 marginBefore += unchanged;
                 marginAfter += unchanged;
             }
+        }
+
+        if (i >= 0)
+        {
+            // The order's instrument: its open lots without the change (only for the figure), then with it. In this order the
+            // ledger's memo of the last figure serves the first: without the change is usually the last order's with it.
+            marginBefore += addedMarginFigure ? _ledger.ExposureMarginAt(slot, i, buyLots, sellLots, priceTicks) : 0;
+            marginAfter += _ledger.ExposureMarginAt(slot, i, buyLots + (side == Side.Buy ? addedLots : 0), sellLots + (side == Side.Sell ? addedLots : 0), priceTicks);
         }
 
         var reserved = i < 0 ? 0 : _ledger.TakerFeeAt(slot, i, priceTicks, fillLots) + _ledger.ImmediateLossAt(i, side, priceTicks, fillLots);   // no contract: nothing to book

@@ -19,6 +19,25 @@ public sealed class LedgerTests
     ], maxAccounts: 64);
 
     [Fact]
+    public void ShouldMarginAShortsWorseSideLotForLotAsALongs()
+    {
+        var ledger = NewLedger();
+        ledger.SetMark(1, 10_000);
+        ledger.Deposit(7, 1_000 * Usdt);
+        ledger.Deposit(8, 1_000 * Usdt);
+        ledger.ApplyFill(7, 1, Side.Sell, 10_000, 3, isMaker: false);   // 7: short 3
+        ledger.ApplyFill(8, 1, Side.Buy, 10_000, 3, isMaker: true);
+
+        long OpenOnly(long lots) => ledger.ExposureMargin(9, 1, lots, 0, 10_000);   // 9: no position, buy orders alone
+
+        Assert.True(OpenOnly(1) > 0 && OpenOnly(5) > OpenOnly(3));
+        Assert.Equal(OpenOnly(3), ledger.ExposureMargin(7, 1, 0, 0, 10_000));   // short 3: as 3 long
+        Assert.Equal(OpenOnly(5), ledger.ExposureMargin(7, 1, 0, 2, 10_000));   // and 2 more to sell: 5 on the short side
+        Assert.Equal(OpenOnly(3), ledger.ExposureMargin(7, 1, 4, 0, 10_000));   // 4 to buy: long 1 or short 3, the short is worse
+        Assert.Equal(OpenOnly(4), ledger.ExposureMargin(7, 1, 7, 0, 10_000));   // 7 to buy: long 4 is worse than short 3
+    }
+
+    [Fact]
     public void ShouldRealizeExactPnlOnPartialCloseCloseAndFlip()
     {
         var p = default(Position);
