@@ -391,7 +391,7 @@ public sealed partial class Ledger
     private long MovePosition(int slot, int i, long signedFill, long priceTicks, out bool grewOrFlipped)
     {
         ref var p = ref _positions[(slot * _contracts.Length) + i];
-        var heldBefore = Magnitude(p.QtyLots);
+        var heldBefore = FixedPoint.Magnitude(p.QtyLots);
         var wasLong = p.QtyLots > 0;
         var realized = ApplyToPosition(ref p, signedFill, priceTicks, _contracts[i].MoneyPerTickLot);
         grewOrFlipped = GrewOrFlipped(heldBefore, wasLong, p.QtyLots);
@@ -454,7 +454,7 @@ public sealed partial class Ledger
     public static long ApplyToPosition(ref Position p, long signedFill, long priceTicks, long moneyPerTickLot)
     {
         var direction = Math.Sign(signedFill);
-        var fillLots = Magnitude(signedFill);
+        var fillLots = FixedPoint.Magnitude(signedFill);
         if (p.QtyLots == 0 || Math.Sign(p.QtyLots) == direction)
         {
             p.QtyLots += signedFill;
@@ -462,7 +462,7 @@ public sealed partial class Ledger
             return 0;
         }
 
-        var held = Magnitude(p.QtyLots);
+        var held = FixedPoint.Magnitude(p.QtyLots);
         var closing = Math.Min(fillLots, held);
         // The closed lots take their share of the cost; a full close takes exactly what is left,
         // so rounding on partial closes never creates or loses money over the position's life.
@@ -518,7 +518,7 @@ public sealed partial class Ledger
     }
 
     private static bool GrewOrFlipped(long heldBefore, bool wasLong, long qtyAfter) =>
-        Magnitude(qtyAfter) > heldBefore || (qtyAfter != 0 && heldBefore > 0 && (qtyAfter > 0) != wasLong);
+        FixedPoint.Magnitude(qtyAfter) > heldBefore || (qtyAfter != 0 && heldBefore > 0 && (qtyAfter > 0) != wasLong);
 
     /// <summary>Initial margin of an isolated position on its cost (entry) notional.</summary>
     private long IsolatedTarget(int i, ref Position p) =>
@@ -698,7 +698,7 @@ public sealed partial class Ledger
     internal long ExposureMarginAt(int slot, int i, long openBuyLots, long openSellLots, long fallbackPriceTicks)
     {
         var p = slot >= 0 ? _positions[(slot * _contracts.Length) + i] : default;
-        var worst = Math.Max(Magnitude(p.QtyLots + openBuyLots), Magnitude(p.QtyLots - openSellLots));
+        var worst = Math.Max(FixedPoint.Magnitude(p.QtyLots + openBuyLots), FixedPoint.Magnitude(p.QtyLots - openSellLots));
         if (worst == 0)
         {
             return 0;
@@ -726,16 +726,6 @@ public sealed partial class Ledger
 
         // An isolated position's wallet already covers part of it: only the rest must come from cross.
         return p.Isolated ? Math.Max(0, margin - p.IsolatedMargin) : margin;
-    }
-
-    /// <summary>|<paramref name="lots"/>| without a branch on its sign (Math.Abs branches: on order entry and fills, whether an
-    /// account's position and open lots lean long or short changes from one order to the next). Lots are bounded far inside a
-    /// long.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static long Magnitude(long lots)
-    {
-        var sign = lots >> 63;   // all ones when negative
-        return (lots ^ sign) - sign;
     }
 
     /// <summary>Initial margin on <paramref name="worstLots"/> at a price and leverage (capped by the tier): the memo's one formula.

@@ -13,6 +13,17 @@ public static class FixedPoint
     // Operands in [-2^31, 2^31): a product of two fits in 63 bits.
     private const long Half = 1L << 31;
 
+    /// <summary>|<paramref name="x"/>| without a branch on its sign (Math.Abs branches: on order entry and fills, whether an
+    /// account's position and open lots lean long or short changes from one order to the next, and a mispredict there costs
+    /// more than the arithmetic). For lots and money, which are bounded far inside a long (long.MinValue stays itself: as
+    /// unsigned, 2^63).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static long Magnitude(long x)
+    {
+        var sign = x >> 63;   // all ones when negative
+        return (x ^ sign) - sign;
+    }
+
     /// <summary>−<paramref name="bound"/> ≤ x &lt; <paramref name="bound"/> (0 &lt; bound ≤ 2^62), in one comparison: x + bound
     /// lands in [0, 2 × bound) exactly then; below it the sum is negative, above it at least 2 × bound, and past long.MaxValue
     /// it wraps negative: as unsigned numbers all three are at least 2 × bound. The range check of the fast paths here and in the
@@ -92,15 +103,7 @@ public static class FixedPoint
     /// <summary>True when |x| × |y| &lt; 2^63 is certain: |x| &lt; 2^(64 − lz|x|), so lz|x| + lz|y| ≥ 65 bounds the product below 2^63.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool FitsInProduct(long x, long y) =>
-        System.Numerics.BitOperations.LeadingZeroCount(Magnitude(x)) + System.Numerics.BitOperations.LeadingZeroCount(Magnitude(y)) >= 65;
-
-    /// <summary>|x| as an unsigned number (2^63 for long.MinValue).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static ulong Magnitude(long x)
-    {
-        var sign = x >> 63;
-        return (ulong)((x ^ sign) - sign);
-    }
+        System.Numerics.BitOperations.LeadingZeroCount((ulong)Magnitude(x)) + System.Numerics.BitOperations.LeadingZeroCount((ulong)Magnitude(y)) >= 65;   // as unsigned: 2^63 for long.MinValue
 
     // Out of line: the hot product stays small enough to inline.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
