@@ -59,6 +59,15 @@ public ref struct SetBits
         word = value ? word | (1UL << (bit & 63)) : word & ~(1UL << (bit & 63));
     }
 
+    /// <summary><see cref="Set"/> to false when <paramref name="clear"/>, else nothing: without a branch on it (the word is
+    /// written either way), for a caller whose condition goes either way from one call to the next.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void ClearWhen(ulong[] words, int offset, int bit, bool clear)
+    {
+        ref var word = ref words[offset + (bit >> 6)];
+        word &= ~((clear ? 1UL : 0UL) << (bit & 63));
+    }
+
     /// <summary>Words a bitmap of <paramref name="bits"/> bits takes (at least one).</summary>
     public static int WordsFor(int bits) => Math.Max(1, (bits + 63) >> 6);
 

@@ -286,9 +286,8 @@ public sealed partial class PerpStateMachine<TSink>
             // order asked for none: the assessment then carries the margin figures alone).
             var (liquidationPrice, adlQuantile) = account.Contract < 0 || (command.Flags & OrderFlags.NoWhatIfs) != 0 ? (0, 0)
                 : _ledger.WhatIfFilledAt(account.LedgerSlot, account.Contract, command.Side, priceTicks, command.QtyLots, account.CrossEquity);
-            ref var assessed = ref _assessedEvent;   // built in place: the same fields every time, the others never written
-            assessed.Kind = EventKind.OrderRiskAssessed;
-            assessed.TimeNs = _engine.NowNs;
+            // Built in place: the same fields every time, the others never written.
+            ref var assessed = ref _engine.InPlace(ref _assessedEvent, EventKind.OrderRiskAssessed);
             assessed.ClientOrderId = command.ClientOrderId;
             assessed.AccountId = command.AccountId;
             assessed.InstrumentId = command.InstrumentId;

@@ -68,8 +68,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     private void LeftItsLevel(ref OrderSlot o)
     {
         var left = --_openOrders[OpenIndex(ref o)];
-        ref var word = ref _openBookMasks[(o.AccountSlot * _openBookWords) + (o.BookIndex >> 6)];
-        word &= ~((ulong)(left == 0 ? 1u : 0u) << o.BookIndex);   // the book's bit cleared when none is left
+        SetBits.ClearWhen(_openBookMasks, o.AccountSlot * _openBookWords, o.BookIndex, left == 0);   // the book's bit, when none is left
 
         if (o.IsReduceOnly)
         {
@@ -111,7 +110,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         level.Count++;
         OpenLotsChanged(ref o, o.QtyLots - o.FilledLots);
         _openOrders[OpenIndex(ref o)]++;
-        _openBookMasks[(o.AccountSlot * _openBookWords) + (o.BookIndex >> 6)] |= 1UL << o.BookIndex;   // set, whether it was or not
+        SetBits.Set(_openBookMasks, o.AccountSlot * _openBookWords, o.BookIndex, true);   // set, whether it was or not
         _restingCount++;
         if (o.IsReduceOnly)
         {

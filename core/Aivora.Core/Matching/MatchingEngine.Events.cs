@@ -30,9 +30,9 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     private EngineEvent NewEvent(EventKind kind) => new() { Kind = kind, TimeNs = _nowNs };
 
     /// <summary>Starts one of the in-place events (see <see cref="_tradeEvent"/>): its kind and the engine's time; the emitter
-    /// writes the rest of its fields, the same ones every time.</summary>
+    /// writes the rest of its fields, the same ones every time. The state machine starts its own in-place events here too.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ref EngineEvent InPlace(ref EngineEvent e, EventKind kind)
+    internal ref EngineEvent InPlace(ref EngineEvent e, EventKind kind)
     {
         e.Kind = kind;
         e.TimeNs = _nowNs;
