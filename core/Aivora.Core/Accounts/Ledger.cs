@@ -778,13 +778,16 @@ public sealed partial class Ledger
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal long ImmediateLossAt(int i, Side side, long priceTicks, long qtyLots)
     {
-        if (_marks[i] <= 0)
+        var mark = _marks[i];
+        if (mark <= 0)
         {
             return 0;
         }
 
-        var adverseTicks = side == Side.Buy ? priceTicks - _marks[i] : _marks[i] - priceTicks;
-        return adverseTicks <= 0 ? 0 : FixedPoint.Product(adverseTicks, qtyLots, _contracts[i].MoneyPerTickLot);
+        // How far the price is past mark on the order's side: (price − mark) × (1 for a buy, −1 for a sell), 0 when not past it.
+        // Without branches: the side and whether the price is past mark change from one order to the next.
+        var adverseTicks = FixedPoint.PositivePart((priceTicks - mark) * (1 - (2 * (long)side)));
+        return FixedPoint.Product(adverseTicks, qtyLots, _contracts[i].MoneyPerTickLot);
     }
 
     /// <summary>

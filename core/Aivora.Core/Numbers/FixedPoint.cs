@@ -24,6 +24,10 @@ public static class FixedPoint
         return (x ^ sign) - sign;
     }
 
+    /// <summary>max(0, <paramref name="x"/>) without a branch on its sign, as <see cref="Magnitude"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static long PositivePart(long x) => x & ~(x >> 63);   // x >> 63: all ones when negative
+
     /// <summary>−<paramref name="bound"/> ≤ x &lt; <paramref name="bound"/> (0 &lt; bound ≤ 2^62), in one comparison: x + bound
     /// lands in [0, 2 × bound) exactly then; below it the sum is negative, above it at least 2 × bound, and past long.MaxValue
     /// it wraps negative: as unsigned numbers all three are at least 2 × bound. The range check of the fast paths here and in the
