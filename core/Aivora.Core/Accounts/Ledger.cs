@@ -131,9 +131,9 @@ public sealed partial class Ledger
         _instrumentIndex = new OpenHashMap<IntKey>(Math.Max(1, _contracts.Length));
         for (var i = 0; i < _contracts.Length; i++)
         {
-            if (_contracts[i].MoneyPerTickLot <= 0 || !_instrumentIndex.TryAdd(new IntKey(_contracts[i].InstrumentId), i))
+            if (_contracts[i].MoneyPerTickLot <= 0 || _contracts[i].DefaultLeverage < 1 || !_instrumentIndex.TryAdd(new IntKey(_contracts[i].InstrumentId), i))
             {
-                throw new ArgumentException($"contract {_contracts[i].InstrumentId}: duplicate, or MoneyPerTickLot not positive");
+                throw new ArgumentException($"contract {_contracts[i].InstrumentId}: duplicate, or MoneyPerTickLot not positive, or DefaultLeverage under 1");
             }
         }
 
@@ -693,7 +693,9 @@ public sealed partial class Ledger
     /// <summary>Cross equity by slot (0 for -1).</summary>
     internal long EquityAt(int slot) => slot < 0 ? 0 : EquityOf(slot);
 
-    /// <summary><see cref="ExposureMargin"/> by slot (-1: no position) and contract index.</summary>
+    /// <summary><see cref="ExposureMargin"/> by slot (-1: no position) and contract index: from the account's memo of the
+    /// contract's last figure when its inputs are the same (another contract of an account placing an order usually is as the
+    /// last order left it).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal long ExposureMarginAt(int slot, int i, long openBuyLots, long openSellLots, long fallbackPriceTicks)
     {
@@ -709,8 +711,6 @@ public sealed partial class Ledger
         long margin;
         if (slot >= 0)
         {
-            // Order entry asks again for figures it asked for last time (the other instruments', and its own before the
-            // order: the last order's after): remembered per account and contract with the inputs, like the backing.
             ref var memo = ref _marginMemo[(slot * _contracts.Length) + i];
             if (memo.WorstLots != worst || memo.PriceTicks != price || memo.Leverage != leverage)
             {
@@ -722,6 +722,29 @@ public sealed partial class Ledger
         else
         {
             margin = WorseSideMargin(i, worst, price, leverage);
+        }
+
+        // An isolated position's wallet already covers part of it: only the rest must come from cross.
+        return p.Isolated ? Math.Max(0, margin - p.IsolatedMargin) : margin;
+    }
+
+    /// <summary>
+    /// <see cref="ExposureMarginAt"/> worked out afresh, without reading the memo, and remembered in it: for the order's own
+    /// contract, whose figures change from one order to the next. Whether its memo held them went either way, and the
+    /// mispredicted branch cost more than the figure (a product, the tier and one division). No branch on none held either:
+    /// no lots make a margin of 0 by the same arithmetic.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal long FreshExposureMarginAt(int slot, int i, long openBuyLots, long openSellLots, long fallbackPriceTicks)
+    {
+        var p = slot >= 0 ? _positions[(slot * _contracts.Length) + i] : default;
+        var worst = Math.Max(FixedPoint.Magnitude(p.QtyLots + openBuyLots), FixedPoint.Magnitude(p.QtyLots - openSellLots));
+        var price = _marks[i] > 0 ? _marks[i] : fallbackPriceTicks;
+        var leverage = p.Leverage > 0 ? p.Leverage : _contracts[i].DefaultLeverage;
+        var margin = WorseSideMargin(i, worst, price, leverage);   // out of line
+        if (slot >= 0)
+        {
+            _marginMemo[(slot * _contracts.Length) + i] = new MarginMemo(worst, price, leverage, margin);
         }
 
         // An isolated position's wallet already covers part of it: only the rest must come from cross.

@@ -136,8 +136,8 @@ public sealed partial class PerpStateMachine<TSink>
         {
             // The order's instrument: its open lots without the change (only for the figure), then with it. In this order the
             // ledger's memo of the last figure serves the first: without the change is usually the last order's with it.
-            marginBefore += addedMarginFigure ? _ledger.ExposureMarginAt(slot, i, buyLots, sellLots, priceTicks) : 0;
-            marginAfter += _ledger.ExposureMarginAt(slot, i, buyLots + (side == Side.Buy ? addedLots : 0), sellLots + (side == Side.Sell ? addedLots : 0), priceTicks);
+            marginBefore += addedMarginFigure ? _ledger.FreshExposureMarginAt(slot, i, buyLots, sellLots, priceTicks) : 0;
+            marginAfter += _ledger.FreshExposureMarginAt(slot, i, buyLots + (side == Side.Buy ? addedLots : 0), sellLots + (side == Side.Sell ? addedLots : 0), priceTicks);
         }
 
         var reserved = i < 0 ? 0 : _ledger.TakerFeeAt(slot, i, priceTicks, fillLots) + _ledger.ImmediateLossAt(i, side, priceTicks, fillLots);   // no contract: nothing to book
