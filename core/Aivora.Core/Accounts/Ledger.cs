@@ -832,8 +832,10 @@ public sealed partial class Ledger
     /// <summary>
     /// <see cref="WhatIfFilled"/> by slot (-1: a new account) and contract index, with the account's cross equity as
     /// pre-trade risk has just computed it (<see cref="EquityAt"/>): the acknowledgement does not look the account up
-    /// or sum its positions again.
+    /// or sum its positions again. Out of line: inlined, the solve and the quantile made order entry's method 9 KB, its
+    /// registers spilling all through it.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     internal (long LiquidationPriceTicks, int AdlQuantile) WhatIfFilledAt(int slot, int i, Side side, long priceTicks, long qtyLots, long crossEquity)
     {
         var before = slot >= 0 ? _positions[(slot * _contracts.Length) + i] : default;
