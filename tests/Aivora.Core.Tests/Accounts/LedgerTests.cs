@@ -18,6 +18,23 @@ public sealed class LedgerTests
         new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10, Tiers = MarginMathTests.DocTiers(), Fees = fees ?? new FeeSchedule(0, 0) },
     ], maxAccounts: 64);
 
+    /// <summary>A contract whose default leverage is under 1 would divide its margin by 0 at the first order: refused when the
+    /// ledger is built, naming the contract and the field, instead.</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    public void ShouldRefuseAContractWhoseDefaultLeverageIsUnderOne(int leverage)
+    {
+        var error = Assert.Throws<ArgumentException>(() => new Ledger(
+        [
+            new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers() },
+            new ContractSpec { InstrumentId = 3, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), DefaultLeverage = leverage },
+        ], maxAccounts: 4));
+        Assert.Contains("contract 3", error.Message, StringComparison.Ordinal);
+        Assert.Contains("DefaultLeverage", error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, new Ledger([new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), DefaultLeverage = 1 }], 4).InstrumentCount);
+    }
+
     [Fact]
     public void ShouldMarginAShortsWorseSideLotForLotAsALongs()
     {
