@@ -134,8 +134,8 @@ public sealed partial class PerpStateMachine<TSink>
 
         if (i >= 0)
         {
-            // The order's instrument: its open lots without the change (only for the figure), then with it. In this order the
-            // ledger's memo of the last figure serves the first: without the change is usually the last order's with it.
+            // The order's instrument: its open lots without the change (only for the figure), then with it, each worked out
+            // afresh (see FreshExposureMarginAt: the memo serves the loop's other contracts, whose figures stay as they were).
             marginBefore += addedMarginFigure ? _ledger.FreshExposureMarginAt(slot, i, buyLots, sellLots, priceTicks) : 0;
             marginAfter += _ledger.FreshExposureMarginAt(slot, i, buyLots + (side == Side.Buy ? addedLots : 0), sellLots + (side == Side.Sell ? addedLots : 0), priceTicks);
         }
