@@ -269,12 +269,19 @@ public sealed partial class Ledger
         _instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) ? _contracts[i] : throw new ArgumentException($"unknown instrument {instrumentId}");
 
     /// <summary>Replaces an instrument's fees, default leverage or tier table (scheduled parameter
-    /// changes); every position's liquidation price is re-keyed, as margin may have changed.</summary>
+    /// changes); every position's liquidation price is re-keyed, as margin may have changed. A change the constructor would
+    /// refuse (another instrument id, money per tick not positive, default leverage under 1) throws and changes nothing.</summary>
     public void UpdateContract(int instrumentId, Func<ContractSpec, ContractSpec> change)
     {
         if (_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
         {
-            _contracts[i] = change(_contracts[i]);
+            var changed = change(_contracts[i]);
+            if (changed.InstrumentId != instrumentId || changed.MoneyPerTickLot <= 0 || changed.DefaultLeverage < 1)
+            {
+                throw new ArgumentException($"contract {instrumentId}: a change to instrument id {changed.InstrumentId}, MoneyPerTickLot {changed.MoneyPerTickLot} or DefaultLeverage {changed.DefaultLeverage} (it must keep its id, MoneyPerTickLot positive, DefaultLeverage at least 1)");
+            }
+
+            _contracts[i] = changed;
             _feeSchedules[i] = [.. _contracts[i].FeeTiers];
             _maxMaintenanceRate[i] = _contracts[i].Tiers[_contracts[i].Tiers.Count - 1].MaintenanceRate;
             SetSlackRates(i);

@@ -32,7 +32,13 @@ public sealed class LedgerTests
         ], maxAccounts: 4));
         Assert.Contains("contract 3", error.Message, StringComparison.Ordinal);
         Assert.Contains("DefaultLeverage", error.Message, StringComparison.Ordinal);
-        Assert.Equal(1, new Ledger([new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), DefaultLeverage = 1 }], 4).InstrumentCount);
+        var ledger = new Ledger([new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), DefaultLeverage = 1 }], 4);
+        Assert.Equal(1, ledger.InstrumentCount);
+
+        // Changed later (a scheduled parameter change): refused the same way, the contract left as it was.
+        error = Assert.Throws<ArgumentException>(() => ledger.UpdateContract(1, spec => spec with { DefaultLeverage = leverage }));
+        Assert.Contains("DefaultLeverage", error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, ledger.Contract(1).DefaultLeverage);
     }
 
     [Fact]
