@@ -131,9 +131,10 @@ public sealed partial class Ledger
         _instrumentIndex = new OpenHashMap<IntKey>(Math.Max(1, _contracts.Length));
         for (var i = 0; i < _contracts.Length; i++)
         {
-            if (_contracts[i].MoneyPerTickLot <= 0 || _contracts[i].DefaultLeverage < 1 || !_instrumentIndex.TryAdd(new IntKey(_contracts[i].InstrumentId), i))
+            var problem = FiguresProblem(_contracts[i]) ?? (_instrumentIndex.TryAdd(new IntKey(_contracts[i].InstrumentId), i) ? null : "listed twice");
+            if (problem is not null)
             {
-                throw new ArgumentException($"contract {_contracts[i].InstrumentId}: duplicate, or MoneyPerTickLot not positive, or DefaultLeverage under 1");
+                throw new ArgumentException($"contract {_contracts[i].InstrumentId}: {problem}");
             }
         }
 
@@ -265,6 +266,13 @@ public sealed partial class Ledger
         return LedgerOutcome.Ok;
     }
 
+    /// <summary>What the ledger cannot work with in a contract's figures, for its constructor and <see cref="UpdateContract"/>
+    /// alike (null: nothing): money per tick must be positive, and the default leverage at least 1 (a margin divides by it).</summary>
+    private static string? FiguresProblem(ContractSpec contract) =>
+        contract.MoneyPerTickLot <= 0 ? $"MoneyPerTickLot {contract.MoneyPerTickLot} not positive"
+        : contract.DefaultLeverage < 1 ? $"DefaultLeverage {contract.DefaultLeverage} under 1"
+        : null;
+
     public ContractSpec Contract(int instrumentId) =>
         _instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) ? _contracts[i] : throw new ArgumentException($"unknown instrument {instrumentId}");
 
@@ -276,9 +284,10 @@ public sealed partial class Ledger
         if (_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
         {
             var changed = change(_contracts[i]);
-            if (changed.InstrumentId != instrumentId || changed.MoneyPerTickLot <= 0 || changed.DefaultLeverage < 1)
+            var problem = changed.InstrumentId != instrumentId ? $"its id changed to {changed.InstrumentId}" : FiguresProblem(changed);
+            if (problem is not null)
             {
-                throw new ArgumentException($"contract {instrumentId}: a change to instrument id {changed.InstrumentId}, MoneyPerTickLot {changed.MoneyPerTickLot} or DefaultLeverage {changed.DefaultLeverage} (it must keep its id, MoneyPerTickLot positive, DefaultLeverage at least 1)");
+                throw new ArgumentException($"contract {instrumentId}: change refused, {problem}");
             }
 
             _contracts[i] = changed;
