@@ -745,25 +745,33 @@ public sealed partial class Ledger
     }
 
     /// <summary>
-    /// <see cref="ExposureMarginAt"/> worked out afresh, without reading the memo, and remembered in it: for the order's own
-    /// contract, whose figures change from one order to the next. Whether its memo held them went either way, and the
-    /// mispredicted branch cost more than the figure (a product, the tier and one division). No branch on none held either:
-    /// no lots make a margin of 0 by the same arithmetic.
+    /// <see cref="ExposureMarginAt"/> of the order's own contract with <paramref name="addedLots"/> more on one side, worked
+    /// out afresh without reading the memo, and remembered in it; with <paramref name="withBefore"/>, also the figure without
+    /// them in <paramref name="before"/> (else 0). Whether the memo held the figures went either way from one order to the
+    /// next, and the mispredicted branch cost more than the figure (a product, the tier and one division). The position is read
+    /// once for both; an order that leaves the worse side's lots as they were (the other side stays the worse) adds no margin,
+    /// and its figure without it is the same one, not worked out twice. No lots make a margin of 0 by the same arithmetic.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    internal long FreshExposureMarginAt(int slot, int i, long openBuyLots, long openSellLots, long fallbackPriceTicks)
+    internal long FreshExposureMarginAt(int slot, int i, long openBuyLots, long openSellLots, Side side, long addedLots, long fallbackPriceTicks, bool withBefore, out long before)
     {
         var p = slot >= 0 ? _positions[(slot * _contracts.Length) + i] : default;
-        var worst = Math.Max(FixedPoint.Magnitude(p.QtyLots + openBuyLots), FixedPoint.Magnitude(p.QtyLots - openSellLots));
+        var longest = p.QtyLots + openBuyLots;     // the position if every buy filled
+        var shortest = p.QtyLots - openSellLots;   // and if every sell did
+        var worstBefore = Math.Max(FixedPoint.Magnitude(longest), FixedPoint.Magnitude(shortest));
+        var worst = side == Side.Buy ? Math.Max(FixedPoint.Magnitude(longest + addedLots), FixedPoint.Magnitude(shortest))
+            : Math.Max(FixedPoint.Magnitude(longest), FixedPoint.Magnitude(shortest - addedLots));
         var price = _marks[i] > 0 ? _marks[i] : fallbackPriceTicks;
         var leverage = p.Leverage > 0 ? p.Leverage : _contracts[i].DefaultLeverage;
         var margin = WorseSideMargin(i, worst, price, leverage);   // out of line
+        var marginBefore = !withBefore ? 0 : worstBefore == worst ? margin : WorseSideMargin(i, worstBefore, price, leverage);
         if (slot >= 0)
         {
             _marginMemo[(slot * _contracts.Length) + i] = new MarginMemo(worst, price, leverage, margin);
         }
 
         // An isolated position's wallet already covers part of it: only the rest must come from cross.
+        before = p.Isolated ? Math.Max(0, marginBefore - p.IsolatedMargin) : marginBefore;
         return p.Isolated ? Math.Max(0, margin - p.IsolatedMargin) : margin;
     }
 

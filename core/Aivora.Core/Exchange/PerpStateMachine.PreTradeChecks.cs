@@ -134,10 +134,10 @@ public sealed partial class PerpStateMachine<TSink>
 
         if (i >= 0)
         {
-            // The order's instrument: its open lots without the change (only for the figure), then with it, each worked out
-            // afresh (see FreshExposureMarginAt: the memo serves the loop's other contracts, whose figures stay as they were).
-            marginBefore += addedMarginFigure ? _ledger.FreshExposureMarginAt(slot, i, buyLots, sellLots, priceTicks) : 0;
-            marginAfter += _ledger.FreshExposureMarginAt(slot, i, buyLots + (side == Side.Buy ? addedLots : 0), sellLots + (side == Side.Sell ? addedLots : 0), priceTicks);
+            // The order's instrument: its open lots with the change, and without it (only for the figure), worked out afresh
+            // (see FreshExposureMarginAt: the memo serves the loop's other contracts, whose figures stay as they were).
+            marginAfter += _ledger.FreshExposureMarginAt(slot, i, buyLots, sellLots, side, addedLots, priceTicks, addedMarginFigure, out var ownBefore);
+            marginBefore += ownBefore;
         }
 
         var reserved = i < 0 ? 0 : _ledger.TakerFeeAt(slot, i, priceTicks, fillLots) + _ledger.ImmediateLossAt(i, side, priceTicks, fillLots);   // no contract: nothing to book

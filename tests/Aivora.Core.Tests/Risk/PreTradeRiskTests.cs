@@ -188,6 +188,35 @@ public sealed class PreTradeRiskTests
     }
 
     [Fact]
+    public void ShouldReportOnlyTheMarginAnOrderAddsToTheWorseSide()
+    {
+        var events = new List<EngineEvent>();
+        var risk = NewRisk(events);
+        risk.Ledger.Deposit(7, 1_000 * Usdt);
+        risk.Ledger.Deposit(8, 1_000 * Usdt);
+        long AddedBy(EngineCommand c)
+        {
+            events.Clear();
+            risk.Process(in c);
+            return Only(events, EventKind.OrderRiskAssessed).Required;
+        }
+
+        // At mark 10,000 a lot is 1 USDT of notional: 0.1 USDT of margin at the default 10x. Account 7 holds 200 lots long, then
+        // bids 1,000 more: the worse side is 1,200 long, the order adds 1,000 lots' margin.
+        risk.Process(EngineCommand.Limit(1, 8, 1, 1, Side.Sell, 10_000, 200));
+        risk.Process(EngineCommand.Limit(2, 7, 1, 2, Side.Buy, 10_000, 200));
+        Assert.Equal(200, risk.Ledger.PositionOf(7, 1).QtyLots);
+        Assert.Equal(100 * Usdt, AddedBy(EngineCommand.Limit(3, 7, 1, 3, Side.Buy, 9_900, 1_000)));
+
+        // Offers of 1,000 would leave it 800 short if they all filled: the bids' 1,200 long stays the worse side, nothing added.
+        Assert.Equal(0, AddedBy(EngineCommand.Limit(4, 7, 1, 4, Side.Sell, 10_100, 1_000)));
+
+        // 1,000 more: 1,800 short is worse than 1,200 long by 600 lots, and only those are added.
+        Assert.Equal(60 * Usdt, AddedBy(EngineCommand.Limit(5, 7, 1, 5, Side.Sell, 10_100, 1_000)));
+        Assert.Equal(180 * Usdt, risk.Ledger.ExposureMargin(7, 1, 1_000, 2_000, 10_000));
+    }
+
+    [Fact]
     public void ShouldPublishWhatIfLiquidationPriceAndMarginWithTheAcceptance()
     {
         var events = new List<EngineEvent>();
