@@ -134,10 +134,19 @@ public sealed partial class PerpStateMachine<TSink>
 
         if (i >= 0)
         {
-            // The order's instrument: its open lots with the change, and without it (only for the figure), worked out afresh
-            // (see FreshExposureMarginAt: the memo serves the loop's other contracts, whose figures stay as they were).
-            marginAfter += _ledger.FreshExposureMarginAt(slot, i, buyLots, sellLots, side, addedLots, priceTicks, addedMarginFigure, out var ownBefore);
-            marginBefore += ownBefore;
+            // The order's instrument. An amend that adds no lots (a price moved towards the other side) leaves its open lots as
+            // they are, and the memo usually holds their figure (a place or amend of the account's left it): from the memo, as
+            // for the loop's other contracts (node-ab order entry 1.008-1.016). Otherwise its open lots with the change, and
+            // without it (only for the figure), worked out afresh (see FreshExposureMarginAt).
+            if (addedLots == 0)
+            {
+                marginAfter += _ledger.ExposureMarginAt(slot, i, buyLots, sellLots, priceTicks);
+            }
+            else
+            {
+                marginAfter += _ledger.FreshExposureMarginAt(slot, i, buyLots, sellLots, side, addedLots, priceTicks, addedMarginFigure, out var ownBefore);
+                marginBefore += ownBefore;
+            }
         }
 
         var reserved = i < 0 ? 0 : _ledger.TakerFeeAt(slot, i, priceTicks, fillLots) + _ledger.ImmediateLossAt(i, side, priceTicks, fillLots);   // no contract: nothing to book

@@ -166,6 +166,35 @@ public sealed class PreTradeRiskTests
     }
 
     [Fact]
+    public void ShouldTestAnAmendThatAddsNoLotsAtTheMarkOfNowNotTheMarkItsOrderWasPlacedAt()
+    {
+        var events = new List<EngineEvent>();
+        var risk = NewRisk(events);
+        // 1,000 lots bid at mark 10,000: 100 USDT of margin at 10x, 0.5 USDT of taker fee reserved; 110 USDT deposited.
+        risk.Ledger.Deposit(7, 110 * Usdt);
+        risk.Process(EngineCommand.Limit(1, 7, 1, 1, Side.Buy, 9_900, 1_000));
+        var bidId = Only(events, EventKind.OrderAccepted).OrderId;
+        RejectReason? Towards(long clientOrderId, long priceTicks)
+        {
+            events.Clear();
+            risk.Process(EngineCommand.Amend(clientOrderId, 7, bidId, priceTicks, 0));
+            return events.Any(e => e.Kind == EventKind.OrderAmended) ? null : (RejectReason)Only(events, EventKind.OrderRejected).Reason;
+        }
+
+        // The mark moves up: at 10,500 the same lots need 105 USDT, which 110 still covers with the fee.
+        risk.Ledger.SetMark(1, 10_500);
+        Assert.Null(Towards(2, 9_950));
+
+        // At 11,000 they need 110 USDT, and with the fee that is more than the account has: the figure of the order's placing
+        // (100 USDT) would have let it through.
+        risk.Ledger.SetMark(1, 11_000);
+        Assert.Equal(RejectReason.InsufficientMargin, Towards(3, 10_000));
+        var reject = Only(events, EventKind.OrderRejected);
+        Assert.Equal((110 * Usdt + 500_000, 110 * Usdt), (reject.Required, reject.Available));
+        Assert.Equal(9_950, Assert.Single(risk.Engine.RestingOrders(1, Side.Buy)).PriceTicks);
+    }
+
+    [Fact]
     public void ShouldCountOpenOrdersWorstSideAndTheLossAgainstMark()
     {
         var events = new List<EngineEvent>();
