@@ -238,7 +238,7 @@ public sealed partial class PerpStateMachine<TSink>
                 return;
             case CommandKind.MassCancel:
                 CancelStops(in command);
-                _engine.Process(in command);
+                _engine.ProcessAtTime(in command);
                 return;
             case CommandKind.SetMarkPrice:
                 OnMark(in command);
@@ -253,7 +253,7 @@ public sealed partial class PerpStateMachine<TSink>
 
                 break;
             default:
-                _engine.Process(in command);
+                _engine.ProcessAtTime(in command);   // prefetched and time moved above
                 break;
         }
 

@@ -142,6 +142,17 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     {
         PrefetchLookups(in command);   // the id-table slots load while time advances and the order is validated
         AdvanceTo(command.NowNs);
+        ProcessAtTime(in command);
+    }
+
+    /// <summary>
+    /// <see cref="Process"/> once the command's id-table slots are on their way (<see cref="PrefetchLookups"/>) and time has moved
+    /// to it (<see cref="AdvanceTo"/>): the state machine, which does both first for every command, passes the commands it
+    /// has no checks for straight here, not through either a second time.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal void ProcessAtTime(in EngineCommand command)
+    {
         switch (command.Kind)
         {
             case CommandKind.PlaceOrder:
