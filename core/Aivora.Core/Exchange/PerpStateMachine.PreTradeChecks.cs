@@ -137,7 +137,9 @@ public sealed partial class PerpStateMachine<TSink>
             // The order's instrument. An amend that adds no lots (a price moved towards the other side) leaves its open lots as
             // they are, and the memo usually holds their figure (a place or amend of the account's left it): from the memo, as
             // for the loop's other contracts (node-ab order entry 1.008-1.016). Otherwise its open lots with the change, and
-            // without it (only for the figure), worked out afresh (see FreshExposureMarginAt).
+            // without it (only for the figure), worked out afresh (see FreshExposureMarginAt). Only an amend comes here with no
+            // lots added: a new order of no lots was refused by the size check before (CheckPriceAndSizeAt), so the figure never
+            // needs the first branch.
             if (addedLots == 0)
             {
                 marginAfter += _ledger.ExposureMarginAt(slot, i, buyLots, sellLots, priceTicks);
