@@ -10,9 +10,9 @@ namespace Aivora.Core.Margin;
 /// short: WB + C − Q·m·P = Q·m·P·MMR − cum  ⇒  P = (WB + C + cum) / (Q·m·(1 + MMR))
 /// with Q lots, m money per tick·lot, C the position's cost (money), WB the margin behind it
 /// (the isolated wallet, or for cross the balance plus the other positions' PnL minus their MM).
-/// Equivalent to the textbook LP = (WB + cum − Q·EP) / (Q·MMR − Q) with C = Q·EP. If the price
-/// lands in another tier, it is solved again with that tier's MMR and cum. Rounded toward
-/// liquidating earlier (up for longs, down for shorts): the exchange's side.
+/// Equivalent to the textbook LP = (WB + cum − Q·EP) / (Q·MMR − Q) with C = Q·EP. MMR and cum are
+/// those of the tier the price lands in, found from the margin before the formula is solved (see
+/// Solve). Rounded toward liquidating earlier (up for longs, down for shorts): the exchange's side.
 /// </summary>
 public static class LiquidationMath
 {
@@ -34,25 +34,60 @@ public static class LiquidationMath
         return signedQtyLots == 0 ? 0 : Solve(signedQtyLots, costBasis, marginBalance, tiers, moneyPerTickLot);
     }
 
-    /// <summary><see cref="LiquidationPrice"/> of a position the check at the caller did not settle (out of line).</summary>
+    /// <summary>
+    /// <see cref="LiquidationPrice"/> of a position the check at the caller did not settle (out of line). The tier the price
+    /// lands in is found first, from the margin alone (<see cref="MarginTierTable.LiquidationTier"/>: comparisons, no
+    /// division), and the formula solved once, in that tier. Only where rounding the price to a tick carries its notional
+    /// across a tier's floor does the tier at the price differ; then the formula is solved again in the tier at the price,
+    /// until they agree (<see cref="SettleAcrossFloors"/>).
+    /// <para>
+    /// Before (until 2026-12-04) the first solve was in the tier of the position's cost, moving to the tier at each price
+    /// found. A short's price was often several tiers above its cost's (a well-margined short's liquidation notional is many
+    /// times its entry), so two to four solves; and a long whose cost's tier had a cumulative amount above its shortfall
+    /// (cost − margin: a long of about 1x leverage in a tier above the first) solved to a price at or below 0 there and was
+    /// answered 0, "cannot be liquidated", though it falls below maintenance, and into debt, at a positive price in a lower
+    /// tier (e.g. 1,200,000 USDT long on 1,190,000 of margin: maintenance breached near 0.84 % of entry, answered 0).
+    /// </para>
+    /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static long Solve(long signedQtyLots, long costBasis, long marginBalance, MarginTierTable tiers, long moneyPerTickLot)
     {
         var qty = Math.Abs(signedQtyLots);
         var cost = Math.Abs(costBasis);
         var isLong = signedQtyLots > 0;
-        var tier = tiers.TierOf(cost);
-        long price = 0;
-        for (var attempt = 0; attempt <= tiers.Count; attempt++)
+        var tier = tiers.LiquidationTier(isLong, isLong ? (Int128)cost - marginBalance : (Int128)marginBalance + cost);
+        var price = SolveInTier(isLong, cost, marginBalance, qty, moneyPerTickLot, tiers, tier);
+        if (price <= 0)
         {
-            var mmr = tiers[tier].MaintenanceRate;
-            var cum = tiers.CumulativeAmount(tier);
-            var factor = isLong ? FixedPoint.RateScale - mmr : FixedPoint.RateScale + mmr;
-            if (!TrySolveNarrow(isLong, cost, marginBalance, cum, qty, moneyPerTickLot, factor, out price))
-            {
-                price = SolveWide(isLong, cost, marginBalance, cum, qty, moneyPerTickLot, factor);
-            }
+            return 0;
+        }
 
+        var tierAtPrice = tiers.TierOf(FixedPoint.Product(qty, price, moneyPerTickLot));
+        return tierAtPrice == tier ? price : SettleAcrossFloors(isLong, cost, marginBalance, qty, moneyPerTickLot, tiers, tierAtPrice, price);
+    }
+
+    /// <summary>The formula in one tier: the narrow path when its operands allow, else the 128-bit one.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static long SolveInTier(bool isLong, long cost, long marginBalance, long qty, long moneyPerTickLot, MarginTierTable tiers, int tier)
+    {
+        var mmr = tiers[tier].MaintenanceRate;
+        var cum = tiers.CumulativeAmount(tier);
+        var factor = isLong ? FixedPoint.RateScale - mmr : FixedPoint.RateScale + mmr;
+        return TrySolveNarrow(isLong, cost, marginBalance, cum, qty, moneyPerTickLot, factor, out var price)
+            ? price
+            : SolveWide(isLong, cost, marginBalance, cum, qty, moneyPerTickLot, factor);
+    }
+
+    /// <summary>
+    /// A price whose rounding to a tick carried its notional across a tier's floor (rare, out of line): solved again in the
+    /// tier at the price until the two agree, at most once per tier; the last price found otherwise.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static long SettleAcrossFloors(bool isLong, long cost, long marginBalance, long qty, long moneyPerTickLot, MarginTierTable tiers, int tier, long price)
+    {
+        for (var attempt = 0; attempt < tiers.Count; attempt++)
+        {
+            price = SolveInTier(isLong, cost, marginBalance, qty, moneyPerTickLot, tiers, tier);
             if (price <= 0)
             {
                 return 0;

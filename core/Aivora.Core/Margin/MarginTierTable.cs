@@ -21,6 +21,12 @@ public sealed class MarginTierTable
     // nearly every position is, so the common case is one comparison.
     private readonly long[] _nextFloors;
 
+    // Per tier k, what puts a position's liquidation notional at or above the tier's floor F_k (see LiquidationTier): a long's
+    // shortfall (cost − margin) at least ⌈F_k − MM_k(F_k)⌉, a short's backing (margin + cost) at least ⌈F_k + MM_k(F_k)⌉, with
+    // MM_k(N) = N × MMR_k − cum_k unrounded (× 1e8 below, so the ceiling is exact). [0] is 0 for both (the floor of tier 0).
+    private readonly Int128[] _longShortfallFloors;
+    private readonly Int128[] _shortBackingFloors;
+
     public MarginTierTable(IReadOnlyList<MarginTier> tiers)
     {
         if (tiers.Count == 0 || tiers[0].FloorNotional != 0)
@@ -55,6 +61,16 @@ public sealed class MarginTierTable
             // floor × ΔMMR may not divide exactly: round cum down, which rounds MM up (against the account).
             _cumulative[k] = _cumulative[k - 1] + FixedPoint.ApplyRate(_tiers[k].FloorNotional, _tiers[k].MaintenanceRate - _tiers[k - 1].MaintenanceRate, Rounding.Down);
         }
+
+        _longShortfallFloors = new Int128[_tiers.Length];
+        _shortBackingFloors = new Int128[_tiers.Length];
+        for (var k = 1; k < _tiers.Length; k++)
+        {
+            // Both numerators are positive (cum_k ≤ F_k × MMR_k, floors rising) and under 2^92: the ceiling of a division.
+            Int128 floor = _tiers[k].FloorNotional, rate = _tiers[k].MaintenanceRate, cum = (Int128)_cumulative[k] * FixedPoint.RateScale;
+            _longShortfallFloors[k] = ((floor * (FixedPoint.RateScale - rate)) + cum + FixedPoint.RateScale - 1) / FixedPoint.RateScale;
+            _shortBackingFloors[k] = ((floor * (FixedPoint.RateScale + rate)) - cum + FixedPoint.RateScale - 1) / FixedPoint.RateScale;
+        }
     }
 
     public int Count => _tiers.Length;
@@ -71,6 +87,28 @@ public sealed class MarginTierTable
         var nextFloors = _nextFloors;
         var k = 0;
         while ((uint)k < (uint)(nextFloors.Length - 1) && notional >= nextFloors[k])
+        {
+            k++;
+        }
+
+        return k;
+    }
+
+    /// <summary>
+    /// The tier a position's liquidation notional N* falls in, from its margin alone, with no division: where equity meets
+    /// maintenance, h(N) = equity(N) − (N × MMR − cum) = 0, with N × MMR − cum continuous and convex in N (each tier a line
+    /// under the next ones). A long's h = margin − cost + N − MM(N) rises with N, so N* is at or above F_k exactly when
+    /// h(F_k) ≤ 0, that is when its shortfall (cost − margin) ≥ F_k − MM_k(F_k); a short's h = margin + cost − N − MM(N)
+    /// falls, so N* ≥ F_k when h(F_k) ≥ 0, that is when its backing (margin + cost) ≥ F_k + MM_k(F_k). The tier is the highest
+    /// whose floor N* reaches (0 when none does: N* is in tier 0, or below its floor of 0). Cost is the position's, unsigned.
+    /// </summary>
+    /// <param name="shortfallOrBacking">A long's cost − margin, a short's margin + cost.</param>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public int LiquidationTier(bool isLong, Int128 shortfallOrBacking)
+    {
+        var floors = isLong ? _longShortfallFloors : _shortBackingFloors;
+        var k = 0;
+        while ((uint)(k + 1) < (uint)floors.Length && shortfallOrBacking >= floors[k + 1])
         {
             k++;
         }

@@ -107,6 +107,59 @@ public sealed class MarginMathTests
     }
 
     /// <summary>
+    /// What the liquidation price means, checked against equity and maintenance themselves (exact, in big integers, the
+    /// maintenance of the tier each notional is in): a long meets maintenance at its price and not a tick below it; a short at
+    /// its price and not a tick above; 0 for a long that meets maintenance at every price of a tick or more, and for a short
+    /// that meets it at none. Positions of every tier, margins from a few percent of the cost to many times it: the solve
+    /// tried first the tier of the position's cost and answered 0 for a long of about 1x leverage whose cost was in a tier
+    /// above the first, e.g. 1,200,000 USDT long on 1,190,000 of margin, which falls below maintenance near 0.84 % of its
+    /// entry (and into debt just under it).
+    /// </summary>
+    [Fact]
+    public void ShouldLiquidateWhereEquityMeetsMaintenanceWhateverTheTierOfTheCost()
+    {
+        var tiers = DocTiers();
+        var random = new Random(94);
+        System.Numerics.BigInteger scale = FixedPoint.RateScale;
+        var longsAtPositivePrices = 0;
+        for (var i = 0; i < 50_000; i++)
+        {
+            var qty = random.NextInt64(1, 40_000_000);   // up to 40,000 BTC: notionals through every tier at prices near 60,000
+            var entry = random.NextInt64(100_000, 1_000_000);
+            var cost = qty * entry * MoneyPerTickLot;
+            var margin = random.Next(3) switch
+            {
+                0 => cost - random.NextInt64(0, Math.Max(1, cost / 40)),   // about 1x: a shortfall of up to 2.5 % of the cost
+                1 => random.NextInt64(cost / 100, cost),
+                _ => random.NextInt64(0, 4 * cost),
+            };
+            var isLong = random.Next(2) == 0;
+            var lp = LiquidationMath.LiquidationPrice(isLong ? qty : -qty, isLong ? cost : -cost, margin, tiers, MoneyPerTickLot);
+
+            bool Meets(long price)
+            {
+                System.Numerics.BigInteger notional = (System.Numerics.BigInteger)qty * price * MoneyPerTickLot;
+                var equity = isLong ? margin - cost + notional : margin + cost - notional;
+                var k = tiers.TierOf((long)notional);
+                return equity * scale >= (notional * tiers[k].MaintenanceRate) - (tiers.CumulativeAmount(k) * scale);
+            }
+
+            var at = $"{(isLong ? "long" : "short")} {qty} lots at {entry}, margin {margin}: liquidation price {lp}";
+            if (isLong)
+            {
+                Assert.True(lp == 0 ? Meets(1) : Meets(lp) && !Meets(lp - 1), at);
+                longsAtPositivePrices += lp > 0 && margin > cost - (cost / 40) ? 1 : 0;
+            }
+            else
+            {
+                Assert.True(lp == 0 ? !Meets(1) : Meets(lp) && !Meets(lp + 1), at);
+            }
+        }
+
+        Assert.True(longsAtPositivePrices > 1_000, $"longs of about 1x with a liquidation price: {longsAtPositivePrices}");
+    }
+
+    /// <summary>
     /// The liquidation price solves in 64 bits when its operands fit and in 128 otherwise: on random positions from one
     /// lot to absurd sizes, with margins from deep debt to billions, it must equal the documented formula evaluated in
     /// exact big integers (tier by tier, rounded toward liquidating earlier), and overflow exactly when that does not fit.
@@ -235,10 +288,22 @@ public sealed class MarginMathTests
         }
     }
 
+    /// <summary>The documented solve in exact big integers: the formula in the tier where equity meets maintenance (the highest
+    /// tier whose floor F the solution reaches: a long's (C − WB) × 1e8 ≥ F × (1e8 − MMR) + cum × 1e8, a short's (WB + C) × 1e8
+    /// ≥ F × (1e8 + MMR) − cum × 1e8), then again in the tier at the price where rounding to a tick crossed a floor.</summary>
     private static long ReferenceLiquidationPrice(long signedQty, long cost, long margin, MarginTierTable tiers, long moneyPerTickLot)
     {
         System.Numerics.BigInteger qty = Math.Abs(signedQty), absCost = Math.Abs(cost), scale = FixedPoint.RateScale;
-        var tier = tiers.TierOf((long)absCost);
+        var tier = 0;
+        for (var k = 1; k < tiers.Count; k++)
+        {
+            System.Numerics.BigInteger floor = tiers[k].FloorNotional, rate = tiers[k].MaintenanceRate, cum = tiers.CumulativeAmount(k);
+            var reaches = signedQty > 0
+                ? (absCost - margin) * scale >= (floor * (scale - rate)) + (cum * scale)
+                : (margin + absCost) * scale >= (floor * (scale + rate)) - (cum * scale);
+            tier = reaches ? k : tier;
+        }
+
         long price = 0;
         for (var attempt = 0; attempt <= tiers.Count; attempt++)
         {
