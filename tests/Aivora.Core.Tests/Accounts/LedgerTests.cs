@@ -289,6 +289,32 @@ public sealed class LiquidationIndexTests
     }
 
     /// <summary>
+    /// A long of about 1x leverage whose cost is in a tier above the first (20 BTC at 60,000: 1,200,000 USDT, tier 4 of the
+    /// doc's; 1,190,000 USDT of margin) is found when the mark falls to where its equity no longer meets maintenance, near
+    /// 0.84 % of its entry, and not above it. Its liquidation price was once solved in the tier of its cost, where the
+    /// cumulative amount (16,300 USDT) exceeds its shortfall (10,000), and answered 0: the position was never liquidated,
+    /// and went into debt below 500 USDT.
+    /// </summary>
+    [Fact]
+    public void ShouldLiquidateALongOfAboutOneTimesLeverageWhoseCostIsAboveTheFirstTier()
+    {
+        var ledger = new Ledger([new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) }], maxAccounts: 4);
+        ledger.Deposit(1, 1_190_000 * Usdt);
+        ledger.Deposit(2, 100_000_000 * Usdt);
+        var found = new int[4];
+        Assert.Equal(0, ledger.MarkUpdate(1, 600_000, found));
+        ledger.ApplyFill(1, 1, Side.Buy, 600_000, 20_000, isMaker: false);
+        ledger.ApplyFill(2, 1, Side.Sell, 600_000, 20_000, isMaker: true);
+
+        // Equity − 10,000 USDT + 20 × price meets maintenance (0.4 % of the notional) down to 10,000 ÷ 0.996 ÷ 20 = 502.0 USDT.
+        var price = ledger.LiquidationPrice(1, 1);
+        Assert.Equal(5_021, price);
+        Assert.Equal(0, ledger.MarkUpdate(1, price + 1, found));
+        Assert.Equal(1, ledger.MarkUpdate(1, price, found));
+        Assert.Equal(1, found[0]);
+    }
+
+    /// <summary>
     /// A lone cross position is found at its liquidation price whatever its slack, as the mark walks there and back: thin
     /// (under two ticks of slack: keyed by its exact price), a score of ticks (still keyed exactly: a band that narrow would be
     /// left by ordinary moves) and deep (thousands of ticks: banded, out of the index until the mark leaves its band).
