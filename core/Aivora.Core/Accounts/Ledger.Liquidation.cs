@@ -755,8 +755,8 @@ public sealed partial class Ledger
     public int WhatIfAdlQuantile(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots) =>
         WhatIfFilled(accountId, instrumentId, side, priceTicks, qtyLots).AdlQuantile;
 
-    /// <summary>The ADL quantile of position <paramref name="after"/> (<paramref name="before"/> filled, <paramref name="realized"/> PnL) of an
-    /// account whose cross equity is <paramref name="crossEquity"/> before the fill (0 for a new account).</summary>
+    /// <summary>The ADL quantile of position <paramref name="after"/> (<paramref name="before"/> filled, <paramref name="realized"/> PnL,
+    /// less the fee for a cross position) of an account whose cross equity is <paramref name="crossEquity"/> before the fill (0 for a new account).</summary>
     private int AdlQuantileAfter(int i, in Position before, in Position after, long realized, long crossEquity)
     {
         var mark = _marks[i];

@@ -850,34 +850,39 @@ public sealed partial class Ledger
         }
 
         var slot = SlotOf(accountId);
-        return WhatIfFilledAt(slot, i, side, priceTicks, qtyLots, EquityAt(slot));
+        return WhatIfFilledAt(slot, i, side, priceTicks, qtyLots, EquityAt(slot), TakerFeeAt(slot, i, priceTicks, qtyLots));
     }
 
     /// <summary>
-    /// <see cref="WhatIfFilled"/> by slot (-1: a new account) and contract index, with the account's cross equity as
-    /// pre-trade risk has just computed it (<see cref="EquityAt"/>): the acknowledgement does not look the account up
-    /// or sum its positions again. Out of line: inlined, the solve and the quantile made order entry's method 9 KB, its
-    /// registers spilling all through it.
+    /// <see cref="WhatIfFilled"/> by slot (-1: a new account) and contract index, with the account's cross equity and the
+    /// order's taker fee as pre-trade risk has just computed them (<see cref="EquityAt"/>, <see cref="TakerFeeAt"/>): the
+    /// acknowledgement does not look the account up or sum its positions again. Out of line: inlined, the solve and the
+    /// quantile made order entry's method 9 KB, its registers spilling all through it.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    internal (long LiquidationPriceTicks, int AdlQuantile) WhatIfFilledAt(int slot, int i, Side side, long priceTicks, long qtyLots, long crossEquity)
+    internal (long LiquidationPriceTicks, int AdlQuantile) WhatIfFilledAt(int slot, int i, Side side, long priceTicks, long qtyLots, long crossEquity, long takerFee)
     {
         var before = slot >= 0 ? _positions[(slot * _contracts.Length) + i] : default;
         var after = before;
         var realized = ApplyToPosition(ref after, side == Side.Buy ? qtyLots : -qtyLots, priceTicks, _contracts[i].MoneyPerTickLot);
-        return (LiquidationPriceAfter(slot, i, in before, in after, realized), AdlQuantileAfter(i, in before, in after, realized, crossEquity));
+        // The fee leaves the balance (ApplyFill): the cross money behind the position has it taken; an isolated wallet does not.
+        var money = after.Isolated ? realized : realized - takerFee;
+        return (LiquidationPriceAfter(slot, i, in before, in after, money), AdlQuantileAfter(i, in before, in after, money, crossEquity));
     }
 
     /// <summary>
     /// The account's liquidation price on <paramref name="instrumentId"/> if an order filled
-    /// completely at its price: the position after the fill, margined cross (balance, realized PnL
-    /// of the fill, and the other positions' PnL at mark minus their maintenance margin).
-    /// The same code the engine's risk runs on live positions. 0 when there is nothing to liquidate.
+    /// completely at its price, as a taker: the position after the fill, margined cross (balance, realized PnL
+    /// of the fill less the taker fee it pays, and the other positions' PnL at mark minus their maintenance margin)
+    /// or by its isolated wallet after the fill. The price the position has once the fill is booked (a maker's fill,
+    /// at a lower fee or a rebate, leaves it a little further from the mark). The same code the engine's risk runs on
+    /// live positions. 0 when there is nothing to liquidate.
     /// </summary>
     public long WhatIfLiquidationPrice(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots) =>
         WhatIfFilled(accountId, instrumentId, side, priceTicks, qtyLots).LiquidationPriceTicks;
 
-    /// <summary>The liquidation price of position <paramref name="after"/> (<paramref name="before"/> filled, <paramref name="realized"/> PnL); slot -1: a new account.</summary>
+    /// <summary>The liquidation price of position <paramref name="after"/> (<paramref name="before"/> filled, <paramref name="realized"/> PnL,
+    /// less the fee for a cross position); slot -1: a new account.</summary>
     private long LiquidationPriceAfter(int slot, int i, in Position before, in Position after, long realized)
     {
         if (slot < 0)

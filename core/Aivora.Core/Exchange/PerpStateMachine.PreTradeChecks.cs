@@ -151,9 +151,10 @@ public sealed partial class PerpStateMachine<TSink>
             }
         }
 
-        var reserved = i < 0 ? 0 : _ledger.TakerFeeAt(slot, i, priceTicks, fillLots) + _ledger.ImmediateLossAt(i, side, priceTicks, fillLots);   // no contract: nothing to book
+        var takerFee = i < 0 ? 0 : _ledger.TakerFeeAt(slot, i, priceTicks, fillLots);   // no contract: nothing to book
+        var reserved = i < 0 ? 0 : takerFee + _ledger.ImmediateLossAt(i, side, priceTicks, fillLots);
         var equity = _ledger.EquityAt(slot);
-        account = new MarginedAccount(slot, i, equity);
+        account = new MarginedAccount(slot, i, equity, takerFee);
         required = marginAfter + reserved;
         available = equity;
         if (equity < required)
@@ -184,8 +185,9 @@ public sealed partial class PerpStateMachine<TSink>
     }
 
     /// <summary>What the margin check looked up and summed, for the acknowledgement's what-ifs to reuse: the account's ledger slot
-    /// (-1: never seen), the instrument's contract index (-1: none) and the account's cross equity.</summary>
-    private readonly record struct MarginedAccount(int LedgerSlot, int Contract, long CrossEquity);
+    /// (-1: never seen), the instrument's contract index (-1: none), the account's cross equity and the taker fee of filling
+    /// the whole order at its price.</summary>
+    private readonly record struct MarginedAccount(int LedgerSlot, int Contract, long CrossEquity, long TakerFee);
 
     private void Reject(in EngineCommand c, RejectReason reason, long required, long available) =>
         _engine.Reject(in c, reason, required, available);

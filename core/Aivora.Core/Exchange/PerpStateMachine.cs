@@ -285,7 +285,7 @@ public sealed partial class PerpStateMachine<TSink>
             // A new order that is not reduce-only passed the margin check: the what-ifs start from its figures (unless the
             // order asked for none: the assessment then carries the margin figures alone).
             var (liquidationPrice, adlQuantile) = account.Contract < 0 || (command.Flags & OrderFlags.NoWhatIfs) != 0 ? (0, 0)
-                : _ledger.WhatIfFilledAt(account.LedgerSlot, account.Contract, command.Side, priceTicks, command.QtyLots, account.CrossEquity);
+                : _ledger.WhatIfFilledAt(account.LedgerSlot, account.Contract, command.Side, priceTicks, command.QtyLots, account.CrossEquity, account.TakerFee);
             // Built in place: the same fields every time, the others never written.
             ref var assessed = ref _engine.InPlace(ref _assessedEvent, EventKind.OrderRiskAssessed);
             assessed.ClientOrderId = command.ClientOrderId;

@@ -258,9 +258,10 @@ public sealed class PreTradeRiskTests
         var assessed = Only(events, EventKind.OrderRiskAssessed);
         Assert.Equal(100 * Usdt, assessed.Required);                           // initial margin the order adds
         Assert.Equal(200 * Usdt - (100 * Usdt) - 500_000, assessed.Available); // after margin and reserved fee
-        // Long 1,000 lots at 10,000 with 200 USDT: LP = (1,000 − 200) / (1,000 lots × 100 × (1 − 0.4%)) per tick
-        Assert.Equal(LiquidationMath.LiquidationPrice(1_000, 1_000 * Usdt, 200 * Usdt, MarginMathTests.DocTiers(), 100), assessed.PriceTicks);
-        Assert.InRange(assessed.PriceTicks, 8_032, 8_033);
+        // Long 1,000 lots at 10,000 with 200 USDT less the 0.5 USDT taker fee the fill pays:
+        // LP = (1,000 − 199.5) / (1,000 lots × 100 × (1 − 0.4%)) per tick = 8,037.2, rounded up.
+        Assert.Equal(LiquidationMath.LiquidationPrice(1_000, 1_000 * Usdt, (200 * Usdt) - 500_000, MarginMathTests.DocTiers(), 100), assessed.PriceTicks);
+        Assert.Equal(8_038, assessed.PriceTicks);
         Assert.True(events.IndexOf(assessed) < events.FindIndex(e => e.Kind == EventKind.OrderAccepted));
     }
 
