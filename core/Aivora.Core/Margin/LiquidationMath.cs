@@ -17,7 +17,9 @@ namespace Aivora.Core.Margin;
 public static class LiquidationMath
 {
     /// <summary>Liquidation price in ticks; 0 when the position cannot be liquidated (a long whose
-    /// margin covers a fall to zero) or there is no position.</summary>
+    /// margin covers a fall to zero) or there is no position. A short that breaches maintenance at every price (its
+    /// margin and cost do not cover it even at one tick: the formula gives 0 or less) gets 1: it is past its price at any
+    /// mark, where 0 would read as "never".</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static long LiquidationPrice(long signedQtyLots, long costBasis, long marginBalance, MarginTierTable tiers, long moneyPerTickLot)
     {
@@ -59,12 +61,20 @@ public static class LiquidationMath
         var price = SolveInTier(isLong, cost, marginBalance, qty, moneyPerTickLot, tiers, tier);
         if (price <= 0)
         {
-            return 0;
+            return NoPositivePrice(isLong);
         }
 
         var tierAtPrice = tiers.TierOf(FixedPoint.Product(qty, price, moneyPerTickLot));
         return tierAtPrice == tier ? price : SettleAcrossFloors(isLong, cost, marginBalance, qty, moneyPerTickLot, tiers, tierAtPrice, price);
     }
+
+    /// <summary>
+    /// The answer when the formula gives no positive price: a long is covered all the way down (0: never liquidated); a
+    /// short is short of maintenance at every price (1: liquidated at any mark). Before 2026-12-04 a short got 0 too, and the
+    /// liquidation index took 0 as "none": a cross short whose other positions' losses had eaten its margin and more was
+    /// never flagged, though the liquidation path (its bankruptcy price of 1 tick) is built for it.
+    /// </summary>
+    private static long NoPositivePrice(bool isLong) => isLong ? 0 : 1;
 
     /// <summary>The formula in one tier: the narrow path when its operands allow, else the 128-bit one.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
@@ -90,7 +100,7 @@ public static class LiquidationMath
             price = SolveInTier(isLong, cost, marginBalance, qty, moneyPerTickLot, tiers, tier);
             if (price <= 0)
             {
-                return 0;
+                return NoPositivePrice(isLong);
             }
 
             var tierAtPrice = tiers.TierOf(FixedPoint.Product(qty, price, moneyPerTickLot));

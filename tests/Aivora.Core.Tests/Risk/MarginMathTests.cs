@@ -109,8 +109,9 @@ public sealed class MarginMathTests
     /// <summary>
     /// What the liquidation price means, checked against equity and maintenance themselves (exact, in big integers, the
     /// maintenance of the tier each notional is in): a long meets maintenance at its price and not a tick below it; a short at
-    /// its price and not a tick above; 0 for a long that meets maintenance at every price of a tick or more, and for a short
-    /// that meets it at none. Positions of every tier, margins from a few percent of the cost to many times it: the solve
+    /// its price and not a tick above; 0 for a long that meets maintenance at every price of a tick or more, 1 for a short
+    /// that meets it at none (past its price at any mark: it was answered 0, which the liquidation index reads as "never").
+    /// Positions of every tier, margins from a few percent of the cost to many times it: the solve
     /// tried first the tier of the position's cost and answered 0 for a long of about 1x leverage whose cost was in a tier
     /// above the first, e.g. 1,200,000 USDT long on 1,190,000 of margin, which falls below maintenance near 0.84 % of its
     /// entry (and into debt just under it).
@@ -122,15 +123,17 @@ public sealed class MarginMathTests
         var random = new Random(94);
         System.Numerics.BigInteger scale = FixedPoint.RateScale;
         var longsAtPositivePrices = 0;
+        var shortsPastAtEveryPrice = 0;
         for (var i = 0; i < 50_000; i++)
         {
             var qty = random.NextInt64(1, 40_000_000);   // up to 40,000 BTC: notionals through every tier at prices near 60,000
             var entry = random.NextInt64(100_000, 1_000_000);
             var cost = qty * entry * MoneyPerTickLot;
-            var margin = random.Next(3) switch
+            var margin = random.Next(4) switch
             {
                 0 => cost - random.NextInt64(0, Math.Max(1, cost / 40)),   // about 1x: a shortfall of up to 2.5 % of the cost
                 1 => random.NextInt64(cost / 100, cost),
+                2 => -random.NextInt64(0, 2 * cost),   // cross margin eaten by the other positions' losses, and more
                 _ => random.NextInt64(0, 4 * cost),
             };
             var isLong = random.Next(2) == 0;
@@ -152,11 +155,13 @@ public sealed class MarginMathTests
             }
             else
             {
-                Assert.True(lp == 0 ? !Meets(1) : Meets(lp) && !Meets(lp + 1), at);
+                Assert.True(lp > 0 && (lp == 1 && !Meets(1) || Meets(lp) && !Meets(lp + 1)), at);
+                shortsPastAtEveryPrice += lp == 1 && !Meets(1) ? 1 : 0;
             }
         }
 
         Assert.True(longsAtPositivePrices > 1_000, $"longs of about 1x with a liquidation price: {longsAtPositivePrices}");
+        Assert.True(shortsPastAtEveryPrice > 100, $"shorts past their price at every price: {shortsPastAtEveryPrice}");
     }
 
     /// <summary>
@@ -242,16 +247,16 @@ public sealed class MarginMathTests
 
     /// <summary>
     /// Lots and money per tick whose product with the rate factor passes 2^127 (the 128-bit solve's divisor): the exact formula
-    /// gives a fraction there, so 0 for a short (and then an overflow for a long, whose 1 tick's notional passes 64 bits). The
+    /// gives a fraction there, so 1 tick for a short (breached at every price; and an overflow for a long, whose 1 tick's notional passes 64 bits). The
     /// engine must answer the same, never from a divisor wrapped around in 128 bits (the code before divided a short's numerator
-    /// by one, got a price near 2^22 and overflowed on its notional where the formula gives 0; a long got 0 where it overflows).
+    /// by one, got a price near 2^22 and overflowed on its notional where the formula gives a fraction; a long got 0 where it overflows).
     /// </summary>
     [Fact]
     public void ShouldSolveTheLiquidationPriceWhenItsDivisorPassesOneHundredTwentySevenBits()
     {
         var tiers = DocTiers();
         var random = new Random(93);
-        var shortsAtZero = 0;
+        var shortsAtOneTick = 0;
         for (var i = 0; i < 20_000; i++)
         {
             // Lots × money per tick near 2^(101..125): times a factor of ~2^26.6 the divisor passes 2^127 in most draws, and
@@ -268,10 +273,10 @@ public sealed class MarginMathTests
             var expected = Outcome(() => ReferenceLiquidationPrice(signedQty, cost, margin, tiers, moneyPerTickLot));
             var actual = Outcome(() => LiquidationMath.LiquidationPrice(signedQty, cost, margin, tiers, moneyPerTickLot));
             Assert.True(expected == actual, $"qty {signedQty} m {moneyPerTickLot} cost {cost} margin {margin}: the formula {expected}, the engine {actual}");
-            shortsAtZero += signedQty < 0 && actual == "0" ? 1 : 0;
+            shortsAtOneTick += signedQty < 0 && actual == "1" ? 1 : 0;
         }
 
-        Assert.True(shortsAtZero > 5_000, $"shorts solved to 0: {shortsAtZero}");
+        Assert.True(shortsAtOneTick > 5_000, $"shorts solved to 1 tick: {shortsAtOneTick}");
     }
 
     /// <summary>What a solve gave, as text: its price, or the exception it threw where the arithmetic cannot give one (an
@@ -316,7 +321,7 @@ public sealed class MarginMathTests
             price = quotient > long.MaxValue || quotient < long.MinValue ? throw new OverflowException() : (long)quotient;
             if (price <= 0)
             {
-                return 0;
+                return signedQty > 0 ? 0 : 1;   // a long covered all the way down; a short past its price everywhere
             }
 
             var notional = qty * price * moneyPerTickLot;
