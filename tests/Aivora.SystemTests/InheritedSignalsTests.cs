@@ -10,7 +10,7 @@ public sealed class InheritedSignalsTests
     [Fact]
     public void ShouldSayAtStartThatSigIntIsIgnoredWhenItWasStartedSo()
     {
-        var start = NodeProcess.Start(["--seconds", "1"], setting: null, environment: null);
+        var start = NodeProcess.Start(["--seconds", "1", "--shock-bps", "0"], setting: null, environment: null);   // no shock: the signals are what is tested, and a 1 s run under load may end before its shock liquidates
         // sh sets SIGINT to ignored (trap '' INT) and exec keeps it for the node, as a shell starting a background job does.
         NodeProcess.RunThrough(start, "/bin/sh", "-c", "trap '' INT; exec \"$@\"", "sh");
         var (exitCode, output, errors) = NodeProcess.Run(start);
@@ -23,7 +23,7 @@ public sealed class InheritedSignalsTests
     [Fact]
     public void ShouldSayNothingOfSignalsWhenSigIntIsNotIgnored()
     {
-        var start = NodeProcess.Start(["--seconds", "1"], setting: null, environment: null);
+        var start = NodeProcess.Start(["--seconds", "1", "--shock-bps", "0"], setting: null, environment: null);   // no shock: the signals are what is tested, and a 1 s run under load may end before its shock liquidates
         NodeProcess.WithSigIntAsFromTerminal(start);
         var (exitCode, output, errors) = NodeProcess.Run(start);
 

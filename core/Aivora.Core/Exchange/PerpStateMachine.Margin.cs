@@ -29,6 +29,12 @@ public sealed partial class PerpStateMachine<TSink>
 
     private void AdjustIsolatedMargin(in EngineCommand c)
     {
+        if (c.Value > 0 && LeavesOrdersUnbacked(c.AccountId, c.Value, c.InstrumentId, out var required, out var equity))
+        {
+            Reject(in c, RejectReason.InsufficientMargin, required, equity);
+            return;
+        }
+
         var outcome = _ledger.AdjustIsolatedMargin(c.AccountId, c.InstrumentId, c.Value);
         if (!outcome.IsOk)
         {
@@ -51,6 +57,12 @@ public sealed partial class PerpStateMachine<TSink>
     /// <summary>Deposits, withdrawals, leverage and fee tier: through the ledger, explained by an event or a reject with figures.</summary>
     private void AccountCommand(in EngineCommand c)
     {
+        if (c.Kind == CommandKind.Withdraw && c.Value > 0 && LeavesOrdersUnbacked(c.AccountId, c.Value, -1, out var required, out var equity))
+        {
+            Reject(in c, RejectReason.InsufficientMargin, required, equity);
+            return;
+        }
+
         var outcome = c.Kind switch
         {
             CommandKind.Deposit => _ledger.Deposit(c.AccountId, c.Value),
@@ -84,6 +96,42 @@ public sealed partial class PerpStateMachine<TSink>
         }
 
         _engine.Publish(in e);
+    }
+
+    /// <summary>
+    /// Whether taking <paramref name="amount"/> out of the account's cross money (a withdrawal, or a move into the isolated
+    /// wallet of <paramref name="toIsolatedInstrumentId"/>; -1: none) would leave its cross equity under the margin the pre-trade
+    /// check holds for it: over every contract, the initial margin of the worse side of its position with its resting orders
+    /// (as <see cref="MarginCheck"/> sums it, with no order added), less what an isolated wallet covers. The ledger's own check
+    /// counts positions only: without this one, the money behind resting orders could leave, and their fills then land on an
+    /// account with no margin for them. Figures on refusal: the margin held plus the amount, against the cross equity (as the
+    /// ledger's). An account the ledger does not know is left to the ledger's reject.
+    /// </summary>
+    private bool LeavesOrdersUnbacked(int accountId, long amount, int toIsolatedInstrumentId, out long required, out long equity)
+    {
+        required = 0;
+        equity = 0;
+        var slot = _ledger.SlotOf(accountId);
+        if (slot < 0)
+        {
+            return false;
+        }
+
+        var engineSlot = _engine.AccountSlotOf(accountId);
+        var wallet = toIsolatedInstrumentId < 0 ? -1 : _ledger.IndexOf(toIsolatedInstrumentId);
+        long held = 0;
+        for (var j = 0; j < _ledger.InstrumentCount; j++)
+        {
+            var book = _bookOfContract[j];
+            _engine.OpenQuantityAt(book >= 0 ? engineSlot : -1, book, out var buys, out var sells);
+            var share = _ledger.ExposureMarginAt(slot, j, buys, sells, book >= 0 ? _engine.ReferencePriceAt(book) : 0);
+            // Money moved into this contract's isolated wallet covers as much of the share cross carries for it.
+            held += j == wallet ? Math.Max(0, share - amount) : share;
+        }
+
+        equity = _ledger.EquityAt(slot);
+        required = held + amount;
+        return equity - amount < held;
     }
 
     private static RejectReason ReasonOf(LedgerReject reject) => reject switch

@@ -58,6 +58,59 @@ public sealed class AccountCommandTests
         Assert.Equal(-400 * Usdt, withdrawn.QtyLots);
     }
 
+    /// <summary>
+    /// A withdrawal may not take the margin the account's resting orders hold: the pre-trade check accepted them against
+    /// equity, and their fills would otherwise land on an account with no margin for them. The ledger counts positions only,
+    /// and let a withdrawal of 500 USDT through from 1,000 behind a resting 9,000 USDT buy at 10x (900 held).
+    /// </summary>
+    [Fact]
+    public void ShouldRefuseAWithdrawalOfTheMarginRestingOrdersHold()
+    {
+        var (risk, events) = NewVenue();
+        Send(risk, events, EngineCommand.Account(CommandKind.Deposit, 1, 7, 1_000 * Usdt));
+        Assert.Contains(Send(risk, events, EngineCommand.Limit(2, 7, 1, 1, Side.Buy, 9_990, 9_000)), e => e.Kind == EventKind.OrderAccepted);   // 9,000 lots at mark 10,000: 9,000 USDT at 10x, 900 held
+
+        var refused = Assert.Single(Send(risk, events, EngineCommand.Account(CommandKind.Withdraw, 3, 7, 500 * Usdt)));
+        Assert.Equal((RejectReason.InsufficientMargin, 1_400 * Usdt, 1_000 * Usdt), ((RejectReason)refused.Reason, refused.Required, refused.Available));
+        Assert.Equal(1_000 * Usdt, risk.Ledger.Balance(7));
+        Assert.Equal(EventKind.BalanceChanged, Assert.Single(Send(risk, events, EngineCommand.Account(CommandKind.Withdraw, 4, 7, 100 * Usdt))).Kind);
+
+        Assert.Equal(EventKind.OrderCancelled, Send(risk, events, EngineCommand.Cancel(5, 7, 0, clientOrderId: 1))[0].Kind);
+        Assert.Equal(EventKind.BalanceChanged, Assert.Single(Send(risk, events, EngineCommand.Account(CommandKind.Withdraw, 6, 7, 800 * Usdt))).Kind);
+    }
+
+    /// <summary>
+    /// Money moved into an isolated wallet still backs that contract's orders: the move is measured with the wallet's relief
+    /// (an isolated long with its wallet at initial margin, a resting buy whose 400 USDT beyond the wallet comes from cross:
+    /// 300 more into the wallet is allowed, and a withdrawal that would leave cross under what the order still needs is not;
+    /// once a mark move has left cross short of it, no money moves into the wallet either).
+    /// </summary>
+    [Fact]
+    public void ShouldLetMoneyIntoAnIsolatedWalletBackItsOrdersButNotLeaveTheAccount()
+    {
+        var (risk, events) = NewVenue();
+        Send(risk, events, EngineCommand.Account(CommandKind.Deposit, 1, 7, 1_000 * Usdt));
+        Send(risk, events, EngineCommand.Account(CommandKind.Deposit, 1, 8, 100_000 * Usdt));
+        Assert.Equal(EventKind.MarginModeChanged, Assert.Single(Send(risk, events, EngineCommand.Account(CommandKind.SetMarginMode, 2, 7, 1, instrumentId: 1))).Kind);
+        Send(risk, events, EngineCommand.Limit(3, 8, 1, 0, Side.Sell, 10_000, 5_000));
+        Send(risk, events, EngineCommand.Limit(4, 7, 1, 0, Side.Buy, 10_000, 5_000));   // isolated 5,000 USDT long at 10x: wallet 500
+        Assert.Equal(500 * Usdt, risk.Ledger.PositionOf(7, 1).IsolatedMargin);
+        Assert.Contains(Send(risk, events, EngineCommand.Limit(5, 7, 1, 1, Side.Buy, 9_990, 4_000)), e => e.Kind == EventKind.OrderAccepted);   // 400 more on the worse side, from cross
+
+        var refused = Assert.Single(Send(risk, events, EngineCommand.Account(CommandKind.Withdraw, 6, 7, 200 * Usdt)));
+        Assert.Equal(RejectReason.InsufficientMargin, (RejectReason)refused.Reason);
+        Assert.Equal(EventKind.IsolatedMarginAdjusted, Assert.Single(Send(risk, events, EngineCommand.Account(CommandKind.AdjustIsolatedMargin, 7, 7, 300 * Usdt, instrumentId: 1))).Kind);
+        Assert.Equal(RejectReason.InsufficientMargin, (RejectReason)Assert.Single(Send(risk, events, EngineCommand.Account(CommandKind.Withdraw, 8, 7, 150 * Usdt))).Reason);
+        Assert.Equal(EventKind.BalanceChanged, Assert.Single(Send(risk, events, EngineCommand.Account(CommandKind.Withdraw, 9, 7, 50 * Usdt))).Kind);
+
+        // The mark up 12 %: the 9,000 lots' worse side needs 1,008 USDT, 208 beyond the wallet's 800, and cross holds 149.75.
+        // Money moved into the wallet covers as much of that as it takes from cross: no transfer while cross is short of it.
+        risk.Ledger.SetMark(1, 11_200);
+        var moved = Assert.Single(Send(risk, events, EngineCommand.Account(CommandKind.AdjustIsolatedMargin, 10, 7, 50 * Usdt, instrumentId: 1)));
+        Assert.Equal((RejectReason.InsufficientMargin, 208 * Usdt), ((RejectReason)moved.Reason, moved.Required));
+        Assert.Equal(800 * Usdt, risk.Ledger.PositionOf(7, 1).IsolatedMargin);
+    }
+
     [Fact]
     public void ShouldSetLeverageWithinTheTierCapOnly()
     {
