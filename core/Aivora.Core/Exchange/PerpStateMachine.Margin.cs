@@ -29,7 +29,10 @@ public sealed partial class PerpStateMachine<TSink>
 
     private void AdjustIsolatedMargin(in EngineCommand c)
     {
-        if (c.Value > 0 && LeavesOrdersUnbacked(c.AccountId, c.Value, c.InstrumentId, out var required, out var equity))
+        // Only a move the ledger would make is measured here: an unknown instrument, or a position that is not isolated, gets
+        // the ledger's own reason.
+        if (c.Value > 0 && _ledger.PositionOf(c.AccountId, c.InstrumentId) is { Isolated: true, QtyLots: not 0 }
+            && LeavesOrdersUnbacked(c.AccountId, c.Value, c.InstrumentId, out var required, out var equity))
         {
             Reject(in c, RejectReason.InsufficientMargin, required, equity);
             return;
@@ -130,8 +133,8 @@ public sealed partial class PerpStateMachine<TSink>
         }
 
         equity = _ledger.EquityAt(slot);
-        required = held + amount;
-        return equity - amount < held;
+        required = amount > long.MaxValue - held ? long.MaxValue : held + amount;   // an absurd amount: the figure saturates
+        return amount > equity - held;
     }
 
     private static RejectReason ReasonOf(LedgerReject reject) => reject switch

@@ -96,8 +96,8 @@ public sealed class MarginTierTable
 
     /// <summary>
     /// The tier a position's liquidation notional N* falls in, from its margin alone, with no division: where equity meets
-    /// maintenance, h(N) = equity(N) − (N × MMR − cum) = 0, with N × MMR − cum continuous and convex in N (each tier a line
-    /// under the next ones). A long's h = margin − cost + N − MM(N) rises with N, so N* is at or above F_k exactly when
+    /// maintenance, h(N) = equity(N) − (N × MMR − cum) = 0, with N × MMR − cum continuous and convex in N (every tier's line
+    /// lies under the whole curve), so h is monotone and N* unique. A long's h = margin − cost + N − MM(N) rises with N, so N* is at or above F_k exactly when
     /// h(F_k) ≤ 0, that is when its shortfall (cost − margin) ≥ F_k − MM_k(F_k); a short's h = margin + cost − N − MM(N)
     /// falls, so N* ≥ F_k when h(F_k) ≥ 0, that is when its backing (margin + cost) ≥ F_k + MM_k(F_k). The tier is the highest
     /// whose floor N* reaches (0 when none does: N* is in tier 0, or below its floor of 0). Cost is the position's, unsigned.

@@ -61,7 +61,8 @@ public sealed class AccountCommandTests
     /// <summary>
     /// A withdrawal may not take the margin the account's resting orders hold: the pre-trade check accepted them against
     /// equity, and their fills would otherwise land on an account with no margin for them. The ledger counts positions only,
-    /// and let a withdrawal of 500 USDT through from 1,000 behind a resting 9,000 USDT buy at 10x (900 held).
+    /// and let a withdrawal of 500 USDT through from 1,000 behind a resting 9,000 USDT buy at 10x (900 held). An absurd amount
+    /// is refused with its figure saturated, not wrapped past the range.
     /// </summary>
     [Fact]
     public void ShouldRefuseAWithdrawalOfTheMarginRestingOrdersHold()
@@ -73,6 +74,8 @@ public sealed class AccountCommandTests
         var refused = Assert.Single(Send(risk, events, EngineCommand.Account(CommandKind.Withdraw, 3, 7, 500 * Usdt)));
         Assert.Equal((RejectReason.InsufficientMargin, 1_400 * Usdt, 1_000 * Usdt), ((RejectReason)refused.Reason, refused.Required, refused.Available));
         Assert.Equal(1_000 * Usdt, risk.Ledger.Balance(7));
+        var absurd = Assert.Single(Send(risk, events, EngineCommand.Account(CommandKind.Withdraw, 3, 7, long.MaxValue)));
+        Assert.Equal((RejectReason.InsufficientMargin, long.MaxValue), ((RejectReason)absurd.Reason, absurd.Required));   // saturated, not wrapped
         Assert.Equal(EventKind.BalanceChanged, Assert.Single(Send(risk, events, EngineCommand.Account(CommandKind.Withdraw, 4, 7, 100 * Usdt))).Kind);
 
         Assert.Equal(EventKind.OrderCancelled, Send(risk, events, EngineCommand.Cancel(5, 7, 0, clientOrderId: 1))[0].Kind);
