@@ -25,9 +25,9 @@ public static class LiquidationMath
     {
         // Many positions asked about are longs their margin alone carries to a price of zero (margin at least the cost: the
         // numerator C − WB − cum is at most 0 in every tier, cum being at least 0): 0, decided here at the caller, without the
-        // call and its frame. Where the solve gives 0 for it too: its narrow path takes every such margin under 2^61 (the cost
-        // is below it, and so is the cost's tier's cum, which never passes the tier's floor); past 2^61 the solve decides (it
-        // may overflow, as the exact formula does).
+        // call and its frame. Where the solve gives 0 for it too: its shortfall (C − WB) is at most 0, so the solve's tier is
+        // the first (cum 0), and its narrow path takes every such margin under 2^61 (the cost is below it); past 2^61 the
+        // solve decides (it may overflow, as the exact formula does).
         if (signedQtyLots > 0 && costBasis >= 0 && costBasis <= marginBalance && marginBalance < (1L << 61) && moneyPerTickLot > 0)
         {
             return 0;
