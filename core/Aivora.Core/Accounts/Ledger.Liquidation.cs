@@ -666,6 +666,29 @@ public sealed partial class Ledger
     // Per instrument and side, the four entries of the ranking where the quantile changes (see QuantileBounds).
     private long[]? _quantileBounds;
 
+    /// <summary>The ADL quantile of the account's position on an instrument as it stands, against the last ranking snapshot
+    /// (the bounds an order's what-if is read against): what a what-if predicts once its fill is booked. 0 when flat, before
+    /// the first snapshot or the first mark. Tests.</summary>
+    internal int AdlQuantileAtSnapshot(int accountId, int instrumentId)
+    {
+        if (_rankedScores is null || !TryAccount(accountId, create: false, out var slot) || !_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
+        {
+            return 0;
+        }
+
+        var p = _positions[(slot * _contracts.Length) + i];
+        if (p.QtyLots == 0 || _marks[i] <= 0)
+        {
+            return 0;
+        }
+
+        var value = FixedPoint.Product(p.QtyLots, _marks[i], _contracts[i].MoneyPerTickLot);
+        var pnl = value - p.Cost;
+        var equity = p.Isolated ? p.IsolatedMargin + pnl : EquityOf(slot);   // as AdlScore
+        var k = (i * 2) + (p.QtyLots > 0 ? 0 : 1);
+        return QuantileAmong(_quantileBounds!.AsSpan(k * 4, 4), pnl, Math.Abs(p.Cost), Math.Abs(value), equity);
+    }
+
     /// <summary>
     /// The quantile of a score among n ranked entries is 5 − ⌊ahead × 5 ÷ (n + 1)⌋ (ahead: the entries ranked strictly higher),
     /// so it moves only where ahead reaches t_c = ⌈c × (n + 1) ÷ 5⌉, c = 1..4: ahead ≥ t_c exactly when the t_c-th entry of the
@@ -755,8 +778,10 @@ public sealed partial class Ledger
     public int WhatIfAdlQuantile(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots) =>
         WhatIfFilled(accountId, instrumentId, side, priceTicks, qtyLots).AdlQuantile;
 
-    /// <summary>The ADL quantile of position <paramref name="after"/> (<paramref name="before"/> filled, <paramref name="realized"/> PnL,
-    /// less the fee for a cross position) of an account whose cross equity is <paramref name="crossEquity"/> before the fill (0 for a new account).</summary>
+    /// <summary>The ADL quantile of position <paramref name="after"/> (<paramref name="before"/> filled; an isolated one's wallet as the
+    /// fill leaves it) of an account whose cross equity is <paramref name="crossEquity"/> before the fill (0 for a new account),
+    /// <paramref name="realized"/> the money the fill adds behind it beyond that (a cross position's PnL less the fee; 0 for an
+    /// isolated one, whose wallet has it).</summary>
     private int AdlQuantileAfter(int i, in Position before, in Position after, long realized, long crossEquity)
     {
         var mark = _marks[i];

@@ -865,9 +865,29 @@ public sealed partial class Ledger
         var before = slot >= 0 ? _positions[(slot * _contracts.Length) + i] : default;
         var after = before;
         var realized = ApplyToPosition(ref after, side == Side.Buy ? qtyLots : -qtyLots, priceTicks, _contracts[i].MoneyPerTickLot);
-        // The fee leaves the balance (ApplyFill): the cross money behind the position has it taken; an isolated wallet does not.
-        var money = after.Isolated ? realized : realized - takerFee;
-        return (LiquidationPriceAfter(slot, i, in before, in after, money), AdlQuantileAfter(i, in before, in after, money, crossEquity));
+        // As ApplyFill books the fill: its fee leaves the balance, so the cross money behind a cross position has it taken
+        // with the PnL; an isolated wallet takes the PnL, then its top-up or release, and the what-ifs read the wallet as it
+        // is then (money 0: nothing more behind the position).
+        long money;
+        if (after.Isolated)
+        {
+            after.IsolatedMargin += realized;
+            if (after.QtyLots != 0)
+            {
+                after.IsolatedMargin = IsolatedWalletAfter(i, ref after, GrewOrFlipped(Math.Abs(before.QtyLots), before.QtyLots > 0, after.QtyLots));
+            }
+
+            money = 0;
+        }
+        else
+        {
+            money = realized - takerFee;
+        }
+
+        var liquidationPrice = slot < 0
+            ? LiquidationMath.LiquidationPrice(after.QtyLots, after.Cost, money, _contracts[i].Tiers, _contracts[i].MoneyPerTickLot)
+            : LiquidationPriceOf(slot, i, in after, money);
+        return (liquidationPrice, AdlQuantileAfter(i, in before, in after, money, crossEquity));
     }
 
     /// <summary>
@@ -880,27 +900,6 @@ public sealed partial class Ledger
     /// </summary>
     public long WhatIfLiquidationPrice(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots) =>
         WhatIfFilled(accountId, instrumentId, side, priceTicks, qtyLots).LiquidationPriceTicks;
-
-    /// <summary>The liquidation price of position <paramref name="after"/> (<paramref name="before"/> filled, <paramref name="realized"/> PnL,
-    /// less the fee for a cross position); slot -1: a new account.</summary>
-    private long LiquidationPriceAfter(int slot, int i, in Position before, in Position after, long realized)
-    {
-        if (slot < 0)
-        {
-            return LiquidationMath.LiquidationPrice(after.QtyLots, after.Cost, realized, _contracts[i].Tiers, _contracts[i].MoneyPerTickLot);
-        }
-
-        if (after.Isolated && after.QtyLots != 0)
-        {
-            // The fill's effect on the wallet, as ApplyFill will do it: PnL in, then top-up or release.
-            var wallet = after;
-            wallet.IsolatedMargin += realized;
-            wallet.IsolatedMargin = IsolatedWalletAfter(i, ref wallet, GrewOrFlipped(Math.Abs(before.QtyLots), before.QtyLots > 0, wallet.QtyLots));
-            return LiquidationPriceOf(slot, i, in wallet, 0);
-        }
-
-        return LiquidationPriceOf(slot, i, in after, realized);
-    }
 
     /// <summary>The account's current liquidation price on an instrument (0 = none).</summary>
     public long LiquidationPrice(int accountId, int instrumentId) =>

@@ -83,4 +83,62 @@ public sealed class WhatIfConsistencyTests
         Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
         Assert.True(crossPriced > 2_000 && isolatedPriced > 1_000, $"positions with a liquidation price: cross {crossPriced}, isolated {isolatedPriced}");
     }
+
+    /// <summary>
+    /// An order's what-if ADL quantile is the quantile its position has, against the same ranking snapshot, once the order
+    /// fills completely as a taker: for a cross position its equity after the fill's PnL and fee, for an isolated one its
+    /// wallet after the fill's top-up or release (what the ranking itself reads). Twenty accounts a ledger hold random cross
+    /// and isolated positions on both sides; the ranking is taken; then one account's random order is predicted and filled.
+    /// </summary>
+    [Fact]
+    public void ShouldPredictTheAdlQuantileThePositionGetsWhenTheOrderFills()
+    {
+        var random = new Random(96);
+        var mismatches = new List<string>();
+        int crossRanked = 0, isolatedRanked = 0;
+        for (var i = 0; i < 5_000 && mismatches.Count < 10; i++)
+        {
+            var ledger = new Ledger(
+            [
+                new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(20_000, 50_000) },
+            ], maxAccounts: 32);
+            var mark = random.NextInt64(300_000, 900_000);
+            ledger.SetMark(1, mark);
+            ledger.Deposit(30, 1_000_000_000 * Usdt);
+            for (var a = 1; a <= 20; a++)
+            {
+                ledger.Deposit(a, random.NextInt64(10, 200_000) * Usdt);
+                if (random.Next(3) == 0)
+                {
+                    ledger.SetMarginMode(a, 1, isolated: true);
+                }
+
+                var lots = random.NextInt64(1, 20_000);
+                var side = random.Next(2) == 0 ? Side.Buy : Side.Sell;
+                var price = mark + random.NextInt64(-mark / 20, mark / 20);
+                ledger.ApplyFill(a, 1, side, price, lots, isMaker: true);
+                ledger.ApplyFill(30, 1, side.Opposite(), price, lots, isMaker: true);
+            }
+
+            ledger.SnapshotAdlRanking();
+            var account = random.Next(1, 21);
+            var orderSide = random.Next(2) == 0 ? Side.Buy : Side.Sell;
+            var orderLots = random.NextInt64(1, 30_000);
+            var orderPrice = mark + random.NextInt64(-mark / 20, mark / 20);
+            var predicted = ledger.WhatIfAdlQuantile(account, 1, orderSide, orderPrice, orderLots);
+            ledger.ApplyFill(account, 1, orderSide, orderPrice, orderLots, isMaker: false);
+            ledger.ApplyFill(30, 1, orderSide.Opposite(), orderPrice, orderLots, isMaker: true);
+            var actual = ledger.AdlQuantileAtSnapshot(account, 1);
+            var isolated = ledger.PositionOf(account, 1).Isolated;
+            crossRanked += !isolated && actual > 0 ? 1 : 0;
+            isolatedRanked += isolated && actual > 0 ? 1 : 0;
+            if (predicted != actual)
+            {
+                mismatches.Add($"#{i} account {account} isolated {isolated}: predicted {predicted}, after the fill {actual}");
+            }
+        }
+
+        Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
+        Assert.True(crossRanked > 1_000 && isolatedRanked > 500, $"ranked after the fill: cross {crossRanked}, isolated {isolatedRanked}");
+    }
 }
