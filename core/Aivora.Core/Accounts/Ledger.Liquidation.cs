@@ -503,12 +503,17 @@ public sealed partial class Ledger
     /// </summary>
     private long AdlScore(int slot, int i)
     {
-        var p = _positions[(slot * _contracts.Length) + i];
-        var cost = Math.Abs(p.Cost);
-        var pnl = UnrealizedOf(i, p);
-        var notional = Notional(i, p.QtyLots, _marks[i]);
-        var equity = p.Isolated ? p.IsolatedMargin + pnl : EquityOf(slot);
+        var (pnl, cost, notional, equity) = AdlFigures(slot, i);
         return Score(pnl, cost, notional, equity);
+    }
+
+    /// <summary>What the ranking reads of a position: its PnL at mark, |cost|, notional at mark and the equity of its scope (an
+    /// isolated wallet with the PnL, or the account's cross equity).</summary>
+    private (long Pnl, long Cost, long Notional, long Equity) AdlFigures(int slot, int i)
+    {
+        var p = _positions[(slot * _contracts.Length) + i];
+        var pnl = UnrealizedOf(i, p);
+        return (pnl, Math.Abs(p.Cost), Notional(i, p.QtyLots, _marks[i]), p.Isolated ? p.IsolatedMargin + pnl : EquityOf(slot));
     }
 
     /// <summary>
@@ -676,17 +681,15 @@ public sealed partial class Ledger
             return 0;
         }
 
-        var p = _positions[(slot * _contracts.Length) + i];
-        if (p.QtyLots == 0 || _marks[i] <= 0)
+        var q = _positions[(slot * _contracts.Length) + i].QtyLots;
+        if (q == 0 || _marks[i] <= 0)
         {
             return 0;
         }
 
-        var value = FixedPoint.Product(p.QtyLots, _marks[i], _contracts[i].MoneyPerTickLot);
-        var pnl = value - p.Cost;
-        var equity = p.Isolated ? p.IsolatedMargin + pnl : EquityOf(slot);   // as AdlScore
-        var k = (i * 2) + (p.QtyLots > 0 ? 0 : 1);
-        return QuantileAmong(_quantileBounds!.AsSpan(k * 4, 4), pnl, Math.Abs(p.Cost), Math.Abs(value), equity);
+        var (pnl, cost, notional, equity) = AdlFigures(slot, i);   // the figures the ranking itself reads
+        var k = (i * 2) + (q > 0 ? 0 : 1);
+        return QuantileAmong(_quantileBounds!.AsSpan(k * 4, 4), pnl, cost, notional, equity);
     }
 
     /// <summary>
