@@ -105,7 +105,7 @@ public sealed partial class PerpStateMachine<TSink>
     /// Whether taking <paramref name="amount"/> out of the account's cross money (a withdrawal, or a move into the isolated
     /// wallet of <paramref name="toIsolatedInstrumentId"/>; -1: none) would leave its cross equity under the margin the pre-trade
     /// check holds for it: over every contract, the initial margin of the worse side of its position with its resting orders
-    /// (as <see cref="MarginCheck"/> sums it, with no order added), less what an isolated wallet covers. The ledger's own check
+    /// (<see cref="MarginOfOtherContracts"/>, as the margin check sums it, with no order added), less what an isolated wallet covers. The ledger's own check
     /// counts positions only: without this one, the money behind resting orders could leave, and their fills then land on an
     /// account with no margin for them. Figures on refusal: the margin held plus the amount, against the cross equity (as the
     /// ledger's). An account the ledger does not know is left to the ledger's reject.
@@ -122,14 +122,13 @@ public sealed partial class PerpStateMachine<TSink>
 
         var engineSlot = _engine.AccountSlotOf(accountId);
         var wallet = toIsolatedInstrumentId < 0 ? -1 : _ledger.IndexOf(toIsolatedInstrumentId);
-        long held = 0;
-        for (var j = 0; j < _ledger.InstrumentCount; j++)
+        var held = MarginOfOtherContracts(slot, engineSlot, wallet, 0);
+        if (wallet >= 0)
         {
-            var book = _bookOfContract[j];
-            _engine.OpenQuantityAt(book >= 0 ? engineSlot : -1, book, out var buys, out var sells);
-            var share = _ledger.ExposureMarginAt(slot, j, buys, sells, book >= 0 ? _engine.ReferencePriceAt(book) : 0);
             // Money moved into this contract's isolated wallet covers as much of the share cross carries for it.
-            held += j == wallet ? Math.Max(0, share - amount) : share;
+            var book = _bookOfContract[wallet];
+            _engine.OpenQuantityAt(book >= 0 ? engineSlot : -1, book, out var buys, out var sells);
+            held += Math.Max(0, _ledger.ExposureMarginAt(slot, wallet, buys, sells, book >= 0 ? _engine.ReferencePriceAt(book) : 0) - amount);
         }
 
         equity = _ledger.EquityAt(slot);

@@ -104,34 +104,9 @@ public sealed partial class PerpStateMachine<TSink>
         // One lookup of the account in the ledger and one in the engine (engineSlot), then reads by slot and index.
         var slot = _ledger.SlotOf(accountId);
         var i = _contractOfBook[instrument];
-        long marginBefore = 0, marginAfter = 0;
-        // The contracts the account is in: its positions, its resting orders' instruments, and the order's own. Any other
-        // has no exposure (no position, no open lots): its margin is 0, so the sum visits these, however many are listed.
-        // The order's own is summed after the loop, not in it: which of the account's contracts it is changes from one order
-        // to the next, and a branch on it inside the loop went either way.
-        if (!_booksAreContracts)
-        {
-            TranslateOpenContracts(engineSlot);
-        }
-
-        for (var w = 0; w < _marginContracts.Length; w++)
-        {
-            var open = _booksAreContracts ? _engine.OpenBooksWord(engineSlot, w) : _marginContracts[w];
-            var own = i >> 6 == w ? 1UL << (i & 63) : 0;   // i is -1 without a contract: no word's
-            var bits = ((slot >= 0 ? _ledger.HeldWord(slot, w) : 0) | open) & ~own;
-            for (; bits != 0; bits &= bits - 1)
-            {
-                // Another instrument: its own open lots, and (before its first mark) its own reference price.
-                var j = (w << 6) + BitOperations.TrailingZeroCount(bits);
-                var book = _bookOfContract[j];
-                _engine.OpenQuantityAt(book >= 0 ? engineSlot : -1, book, out var buys, out var sells);
-                var unmarkedPrice = book >= 0 && _engine.ReferencePriceAt(book) > 0 ? _engine.ReferencePriceAt(book) : priceTicks;
-                var unchanged = _ledger.ExposureMarginAt(slot, j, buys, sells, unmarkedPrice);
-                marginBefore += unchanged;
-                marginAfter += unchanged;
-            }
-        }
-
+        // Every other contract the account is in, as it stands; then the order's own.
+        var others = MarginOfOtherContracts(slot, engineSlot, i, priceTicks);
+        long marginBefore = others, marginAfter = others;
         if (i >= 0)
         {
             // The order's instrument. An amend that adds no lots (a price moved towards the other side) leaves its open lots as
@@ -165,6 +140,43 @@ public sealed partial class PerpStateMachine<TSink>
         required = marginAfter - marginBefore;
         available = equity - marginAfter - reserved;
         return RejectReason.None;
+    }
+
+    /// <summary>
+    /// The initial margin of the worse side, position with resting orders, of every contract the account (ledger
+    /// <paramref name="slot"/>, engine <paramref name="engineSlot"/>) is in but <paramref name="except"/> (-1: none), less
+    /// what isolated wallets cover: the contracts of its positions and of its resting orders. Any other has no exposure (no
+    /// position, no open lots): its margin is 0, so the sum visits these, however many are listed. A contract with no mark
+    /// yet is valued at its book's reference price, else at <paramref name="fallbackPriceTicks"/>. The margin check leaves
+    /// the order's own contract out (which of the account's contracts it is changes from one order to the next, and a branch
+    /// on it inside the loop went either way); the withdrawal check sums them all.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private long MarginOfOtherContracts(int slot, int engineSlot, int except, long fallbackPriceTicks)
+    {
+        if (!_booksAreContracts)
+        {
+            TranslateOpenContracts(engineSlot);
+        }
+
+        long margin = 0;
+        for (var w = 0; w < _marginContracts.Length; w++)
+        {
+            var open = _booksAreContracts ? _engine.OpenBooksWord(engineSlot, w) : _marginContracts[w];
+            var own = except >> 6 == w ? 1UL << (except & 63) : 0;   // except is -1 for none: no word's
+            var bits = ((slot >= 0 ? _ledger.HeldWord(slot, w) : 0) | open) & ~own;
+            for (; bits != 0; bits &= bits - 1)
+            {
+                // Its own open lots, and (before its first mark) its own reference price.
+                var j = (w << 6) + BitOperations.TrailingZeroCount(bits);
+                var book = _bookOfContract[j];
+                _engine.OpenQuantityAt(book >= 0 ? engineSlot : -1, book, out var buys, out var sells);
+                var unmarkedPrice = book >= 0 && _engine.ReferencePriceAt(book) > 0 ? _engine.ReferencePriceAt(book) : fallbackPriceTicks;
+                margin += _ledger.ExposureMarginAt(slot, j, buys, sells, unmarkedPrice);
+            }
+        }
+
+        return margin;
     }
 
     /// <summary>
