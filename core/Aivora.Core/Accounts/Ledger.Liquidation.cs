@@ -35,6 +35,8 @@ public readonly record struct LiquidationFills(long Lots, long NotionalMoney, lo
 public sealed partial class Ledger
 {
     private long _liquidationFeeRate = -1;
+    private long _liquidationLimitTicks;   // the liquidation order's limit and lots (BeginLiquidationFills)
+    private long _liquidationOrderLots;
     private long _liquidationLots;
     private long _liquidationNotional;
     private long _liquidationPriceLots;
@@ -360,11 +362,13 @@ public sealed partial class Ledger
         return 0;
     }
 
-    /// <summary>From here until <see cref="EndLiquidationFills"/>, a taker fill is a liquidation order's: no
-    /// trading fee; a clearance fee at <paramref name="clearanceFeeRate"/>, capped at the margin left, to the fund.</summary>
-    public void BeginLiquidationFills(long clearanceFeeRate)
+    /// <summary>From here until <see cref="EndLiquidationFills"/>, a taker fill is a liquidation order's (an IOC of
+    /// <paramref name="orderLots"/> at <paramref name="limitPriceTicks"/>): no trading fee; a clearance fee at
+    /// <paramref name="clearanceFeeRate"/>, capped at the margin left, to the fund (see <see cref="ChargeClearanceFee"/>).</summary>
+    public void BeginLiquidationFills(long clearanceFeeRate, long limitPriceTicks, long orderLots)
     {
         _liquidationFeeRate = clearanceFeeRate;
+        (_liquidationLimitTicks, _liquidationOrderLots) = (limitPriceTicks, orderLots);
         (_liquidationLots, _liquidationNotional, _liquidationPriceLots, _liquidationFee) = (0, 0, 0, 0);
     }
 
@@ -374,14 +378,25 @@ public sealed partial class Ledger
         return new LiquidationFills(_liquidationLots, _liquidationNotional, _liquidationPriceLots, _liquidationFee);
     }
 
-    /// <summary>Called for a liquidation order's fill after its position moved (before an isolated wallet is rebalanced).</summary>
+    /// <summary>
+    /// Called for a liquidation order's fill after its position moved (before an isolated wallet is rebalanced). The margin
+    /// left, which caps the fee, is the scope's equity at mark less what the order's lots still to fill may lose against
+    /// mark at its limit: the order's limit is the bankruptcy price it was given, worked out before this fill's fee, so
+    /// a fee taken from equity those lots then lose would leave the account owing money once they fill (a short of 224
+    /// lots, 176 filled 12 ticks over mark and charged to its equity at mark, owed 0.0864 USDT after its last 48 filled 18
+    /// ticks over). With those lots held back the scope's equity stays at or above zero through the order's fills.
+    /// </summary>
     private long ChargeClearanceFee(int slot, int i, long notional, long qtyLots, long priceTicks)
     {
         _liquidationLots += qtyLots;
         _liquidationNotional += notional;
         _liquidationPriceLots += qtyLots * priceTicks;
         ref var p = ref _positions[(slot * _contracts.Length) + i];
-        var marginLeft = p.Isolated ? p.IsolatedMargin + UnrealizedOf(i, p) : EquityOf(slot);
+        // Closing a long sells: a limit below mark loses; closing a short buys: a limit above mark loses.
+        var lossTicks = Math.Max(0, p.QtyLots > 0 ? _marks[i] - _liquidationLimitTicks : _liquidationLimitTicks - _marks[i]);
+        var stillToFill = p.QtyLots == 0 ? 0 : _liquidationOrderLots - _liquidationLots;
+        var heldBack = FixedPoint.Product(stillToFill, lossTicks, _contracts[i].MoneyPerTickLot);
+        var marginLeft = (p.Isolated ? p.IsolatedMargin + UnrealizedOf(i, p) : EquityOf(slot)) - heldBack;
         var fee = Math.Min(FixedPoint.ApplyRate(notional, _liquidationFeeRate, Rounding.Up), Math.Max(0, marginLeft));
         if (fee > 0 && TryAccount(_fundAccountId, create: _fundAccountId > 0, out var fund) && fund != slot)
         {

@@ -192,7 +192,7 @@ public sealed partial class PerpStateMachine<TSink>
         }
 
         var order = EngineCommand.Place(_engine.NowNs, accountId, instrumentId, LiquidationOrders.ClientOrderId, side, OrderType.Limit, TimeInForce.Ioc, limit, lots, OrderFlags.ReduceOnly);
-        _ledger.BeginLiquidationFills(_liquidation.ClearanceFeeRate);
+        _ledger.BeginLiquidationFills(_liquidation.ClearanceFeeRate, limit, lots);
         _engine.Process(in order);
         var fills = _ledger.EndLiquidationFills();
         if (fills.Lots > 0)

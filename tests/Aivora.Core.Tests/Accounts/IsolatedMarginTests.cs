@@ -184,6 +184,66 @@ public sealed class IsolatedMarginTests
         Assert.Equal(ledger.TotalDeposits, ledger.MoneyInSystem());
     }
 
+    /// <summary>
+    /// A fill that grows an isolated position tops its wallet up from the balance to initial margin on the position's cost.
+    /// For a long under water that is more than initial margin at mark less the wallet, which the check used to reserve:
+    /// here 0.8 USDT more than the balance held, and the balance went negative.
+    /// </summary>
+    [Fact]
+    public void ShouldReserveTheTopUpAnIsolatedLongUnderWaterNeedsToGrow()
+    {
+        var events = new List<EngineEvent>();
+        var ledger = NewLedger();
+        var risk = new PerpStateMachine<RecordingSink>(CommandFlowGenerator.Config(100, 50, 16) with
+        {
+            Instruments = [CommandFlowGenerator.Instruments[0] with { MaxQuantity = 1_000_000, MaxNotional = long.MaxValue }, CommandFlowGenerator.Instruments[1]],
+        }, ledger, new RiskLimits(), new RecordingSink(events));
+        List<EngineEvent> Send(EngineCommand c)
+        {
+            events.Clear();
+            risk.Process(in c);
+            return [.. events];
+        }
+
+        Send(EngineCommand.Mark(1, 1, 10_000));
+        ledger.Deposit(1, 99 * Usdt);
+        ledger.Deposit(2, 100_000 * Usdt);
+        Send(EngineCommand.MarginMode(2, 1, 1, isolated: true));
+        Send(EngineCommand.Limit(3, 2, 1, 0, Side.Sell, 10_000, 900));
+        Send(EngineCommand.Limit(4, 1, 1, 0, Side.Buy, 10_000, 900));
+        Assert.Equal((90 * Usdt, 9 * Usdt), (ledger.PositionOf(1, 1).IsolatedMargin, ledger.Balance(1)));   // 900 USDT at 10x
+
+        // Mark 9,800: the long is worth 882 USDT, initial margin 88.2 at mark, the wallet 90 (on its cost of 900).
+        Send(EngineCommand.Mark(5, 1, 9_800));
+        Send(EngineCommand.Limit(6, 2, 1, 0, Side.Sell, 9_800, 1_000));
+
+        // 100 more at 9,800: margin on the cost 900 + 98 is 99.8, 9.8 more than the wallet holds; the balance has 9.
+        var refused = Assert.Single(Send(EngineCommand.Limit(7, 1, 1, 0, Side.Buy, 9_800, 100)), e => e.Kind == EventKind.OrderRejected);
+        Assert.Equal((RejectReason.InsufficientMargin, 9_800_000L, 9 * Usdt), ((RejectReason)refused.Reason, refused.Required, refused.Available));
+
+        // 90 more: margin on the cost 900 + 88.2 is 98.82, a top-up of 8.82 out of 9.
+        Assert.Contains(Send(EngineCommand.Limit(8, 1, 1, 0, Side.Buy, 9_800, 90)), e => e.Kind == EventKind.Trade);
+        Assert.Equal((98_820_000L, 180_000L), (ledger.PositionOf(1, 1).IsolatedMargin, ledger.Balance(1)));
+        Assert.Equal(ledger.TotalDeposits, ledger.MoneyInSystem());
+    }
+
+    /// <summary>
+    /// A fill the check did not see at its price (a resting order filled later, a taker filled better than its limit) can
+    /// cost an isolated position more margin than the account has: the top-up takes what cross equity holds and no more,
+    /// so nobody owes money; the wallet short of its target is the isolated position's risk.
+    /// </summary>
+    [Fact]
+    public void ShouldNeverTopUpAnIsolatedWalletBeyondTheCrossEquity()
+    {
+        var ledger = WithIsolatedLong(650 * Usdt);                           // wallet 600, balance 50
+
+        ledger.ApplyFill(1, 1, Side.Buy, 600_000, 100, isMaker: true);      // initial margin on cost 1,200: 600 more wanted
+        ledger.ApplyFill(2, 1, Side.Sell, 600_000, 100, isMaker: false);
+
+        Assert.Equal((650 * Usdt, 0L), (ledger.PositionOf(1, 1).IsolatedMargin, ledger.Balance(1)));
+        Assert.Equal(ledger.TotalDeposits, ledger.MoneyInSystem());
+    }
+
     [Theory]
     [InlineData(61)]
     [InlineData(62)]

@@ -76,22 +76,24 @@ public sealed class LiquidationPathTests
         Assert.Equal((200L, 8_960L, 1_792_000L, 1_792_000L, 8_900L), (s1.FillLots, s1.FillPriceTicks, s1.Fee, s1.InsuranceFundDelta, s1.BankruptcyPriceTicks));
 
         // No longer large (715.2 USDT): slice 2 is the whole 800 lots; bankruptcy (800 − 87.408) / 0.08 = 8,907.4 → 8,908.
-        // The book absorbs 100 at 8,960 and 200 at 8,950 (average 8,953.33 → 8,953); fees 0.896 + 1.79 USDT.
+        // The book absorbs 100 at 8,960 and 200 at 8,950 (average 8,953.33 → 8,953). Each fill's fee is capped at the margin
+        // left less what the order's lots still to fill could lose against mark at its limit (32 ticks a lot): after the first
+        // 2.808 − 700 × 3.2 = 0.568 USDT (not 0.896), after the second 2.44 − 500 × 3.2 = 0.84 USDT (not 1.79).
         var s2 = View(steps[2]);
         Assert.Equal((800L, 2_608_000L, 8_908L), (s2.PositionLots, s2.Equity, s2.BankruptcyPriceTicks));
-        Assert.Equal((300L, 8_953L, 2_686_000L), (s2.FillLots, s2.FillPriceTicks, s2.Fee));
+        Assert.Equal((300L, 8_953L, 1_408_000L), (s2.FillLots, s2.FillPriceTicks, s2.Fee));
 
-        // The book has nothing more at or above bankruptcy (53.322 USDT behind 500 lots: 8,933.56 → 8,934): the fund takes
-        // the 500 lots at 8,934, worth 8,940 at mark: its equity rises 500 × 6 ticks × 100 = 0.3 USDT.
+        // The book has nothing more at or above bankruptcy (1.6 USDT behind 500 lots: 8,908): the fund takes the 500 lots
+        // at 8,908, worth 8,940 at mark: its equity rises 500 × 32 ticks × 100 = 1.6 USDT.
         var take = View(steps[3]);
-        Assert.Equal((500L, 322_000L, 8_934L), (take.PositionLots, take.Equity, take.BankruptcyPriceTicks));
-        Assert.Equal((500L, 8_934L, 300_000L, Fund), (take.FillLots, take.FillPriceTicks, take.InsuranceFundDelta, take.CounterpartyAccountId));
+        Assert.Equal((500L, 1_600_000L, 8_908L), (take.PositionLots, take.Equity, take.BankruptcyPriceTicks));
+        Assert.Equal((500L, 8_908L, 1_600_000L, Fund), (take.FillLots, take.FillPriceTicks, take.InsuranceFundDelta, take.CounterpartyAccountId));
 
         var done = View(steps[4]);
-        Assert.Equal((0L, 22_000L), (done.PositionLots, done.Equity));   // rounding bankruptcy up left the account 0.022 USDT
-        Assert.Equal(22_000, bench.Ledger.Balance(Victim));
-        Assert.Equal(1_792_000 + 2_686_000, bench.Ledger.InsuranceFund);
-        Assert.Equal((500L, -446_700_000L), (bench.Ledger.PositionOf(Fund, 1).QtyLots, -bench.Ledger.PositionOf(Fund, 1).Cost));
+        Assert.Equal((0L, 0L), (done.PositionLots, done.Equity));   // the bankruptcy price came out exact: nothing left, nothing owed
+        Assert.Equal(0, bench.Ledger.Balance(Victim));
+        Assert.Equal(1_792_000 + 1_408_000, bench.Ledger.InsuranceFund);
+        Assert.Equal((500L, -445_400_000L), (bench.Ledger.PositionOf(Fund, 1).QtyLots, -bench.Ledger.PositionOf(Fund, 1).Cost));
         Assert.Equal(1_000, bench.Machine.Engine.RestingOrders(1, Side.Buy).Single(o => o.PriceTicks == 8_800).QtyLots);
         Assert.Equal(bench.Ledger.OpenInterest(1).Long, bench.Ledger.OpenInterest(1).Short);
         bench.AssertConserved();

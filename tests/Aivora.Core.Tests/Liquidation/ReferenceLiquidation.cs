@@ -298,7 +298,10 @@ public sealed class ReferenceLiquidation
             Rebalance(m, grew);
             Move(a, side == Side.Sell ? -q : q, price);
             var notional = Floor((BigInteger)q * price * _market.MoneyPerTickLot, 1);
-            var left = Equity(a);
+            // The margin left holds back what the order's lots still to fill may lose against mark at its limit.
+            var stillToFill = a.Qty == 0 ? 0 : lots - filled - q;
+            var lossTicks = Math.Max(0, a.Qty > 0 ? Mark - limit : limit - Mark);
+            var left = Equity(a) - (stillToFill * lossTicks * _market.MoneyPerTickLot);
             var fee = Math.Min(Ceil((BigInteger)notional * _config.ClearanceFeeRate, 100_000_000), Math.Max(0, left));
             if (fee > 0 && _config.InsuranceFundAccountId > 0)
             {
