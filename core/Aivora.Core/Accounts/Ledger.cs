@@ -746,7 +746,7 @@ public sealed partial class Ledger
             margin = WorseSideMargin(i, worst, price, leverage);
         }
 
-        return p.Isolated ? IsolatedExposure(i, p.QtyLots, p.Cost, p.IsolatedMargin, p.QtyLots > 0 ? openBuyLots : openSellLots, margin, price, leverage) : margin;
+        return p.Isolated ? IsolatedExposure(i, p.Cost, p.IsolatedMargin, p.QtyLots > 0 ? openBuyLots : p.QtyLots < 0 ? openSellLots : 0, 0, margin, price, leverage) : margin;
     }
 
     /// <summary>
@@ -778,10 +778,14 @@ public sealed partial class Ledger
         if (p.Isolated)
         {
             // The lots that grow the position (on its side), without the order and with it.
-            var growing = p.QtyLots > 0 ? openBuyLots : openSellLots;
-            var added = (p.QtyLots > 0) == (side == Side.Buy) ? addedLots : 0;
-            before = withBefore ? IsolatedExposure(i, p.QtyLots, p.Cost, p.IsolatedMargin, growing, marginBefore, price, leverage) : 0;
-            return IsolatedExposure(i, p.QtyLots, p.Cost, p.IsolatedMargin, growing + added, margin, price, leverage);
+            // The lots that grow the position (on its side; a flat one grows on the order's), without the order and with it:
+            // the order's own at the larger of its price and mark (fallbackPriceTicks is the order's price here), which
+            // bounds what its fills cost when it rests, and when it takes unless a sell meets bids above both.
+            var growingSide = p.QtyLots > 0 ? Side.Buy : p.QtyLots < 0 ? Side.Sell : side;
+            var growing = growingSide == Side.Buy ? openBuyLots : openSellLots;
+            var addedCost = growingSide == side ? Notional(i, addedLots, Math.Max(fallbackPriceTicks, price)) : 0;
+            before = withBefore ? IsolatedExposure(i, p.Cost, p.IsolatedMargin, growing, 0, marginBefore, price, leverage) : 0;
+            return IsolatedExposure(i, p.Cost, p.IsolatedMargin, growing, addedCost, margin, price, leverage);
         }
 
         before = marginBefore;
@@ -790,19 +794,20 @@ public sealed partial class Ledger
 
     /// <summary>
     /// What cross must still cover of an isolated position's contract (<paramref name="atMark"/>: the initial margin of its
-    /// worse side at mark; <paramref name="growingLots"/>: its open lots on the position's side): the wallet covers part of it, and a fill that grows the position tops the wallet up from the
-    /// balance to the initial margin on the position's cost (<see cref="IsolatedTarget"/>), not its value at mark. So the
-    /// growing side's figure is the larger of the two: the cost of the position with its open lots on that side added at
-    /// <paramref name="priceTicks"/>, the mark (what a fill above it pays beyond that is the loss against mark the check
-    /// reserves too). Without open lots on that side nothing can grow the position, and the figure is the one at mark. Else a
-    /// wallet sized to the cost of a long under water (or a short in profit) read as margin to spare: a long of 413 lots
-    /// bought at 9,405 with mark at 9,134 bought 19 more with 0.59 USDT reserved against a top-up of 0.69, and the balance
-    /// went negative. Out of line: isolated positions are the rarer case.
+    /// worse side at mark). The wallet covers part of it, and a fill that grows the position tops the wallet up from the
+    /// balance to initial margin on the position's cost (<see cref="IsolatedTarget"/>), not on its value at mark: so the
+    /// figure is the larger of the two, the cost with the growing side's open lots (<paramref name="growingLots"/>, at
+    /// mark: what a fill above it pays beyond that is the loss against mark the check reserves too) and an order's
+    /// (<paramref name="addedCost"/>) added. With nothing that can grow the position the figure is the one at mark. Else
+    /// a wallet sized to the cost of a long under water (or a short in profit) read as margin to spare: a long of 413
+    /// lots bought at 9,405 with mark at 9,134 bought 19 more with 0.59 USDT reserved against a top-up of 0.69, and the
+    /// balance went negative. Out of line: isolated positions are the rarer case.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private long IsolatedExposure(int i, long qtyLots, long cost, long wallet, long growingLots, long atMark, long priceTicks, int leverage)
+    private long IsolatedExposure(int i, long cost, long wallet, long growingLots, long addedCost, long atMark, long markTicks, int leverage)
     {
-        var onCost = qtyLots == 0 || growingLots == 0 ? 0 : _contracts[i].Tiers.InitialMargin(Math.Abs(cost) + Notional(i, growingLots, priceTicks), leverage);
+        var onCost = growingLots == 0 && addedCost == 0 ? 0
+            : _contracts[i].Tiers.InitialMargin(Math.Abs(cost) + Notional(i, growingLots, markTicks) + addedCost, leverage);
         return Math.Max(0, Math.Max(atMark, onCost) - wallet);
     }
 

@@ -228,6 +228,42 @@ public sealed class IsolatedMarginTests
     }
 
     /// <summary>
+    /// A resting order fills at its own price: an isolated short's ask above mark tops its wallet up to margin on what it
+    /// sells at, not on its value at mark, and the check reserves that.
+    /// </summary>
+    [Fact]
+    public void ShouldReserveWhatAnIsolatedAskAboveMarkCostsWhenItFills()
+    {
+        var events = new List<EngineEvent>();
+        var ledger = NewLedger();
+        var risk = new PerpStateMachine<RecordingSink>(CommandFlowGenerator.Config(100, 50, 16) with
+        {
+            Instruments = [CommandFlowGenerator.Instruments[0] with { MaxQuantity = 1_000_000, MaxNotional = long.MaxValue }, CommandFlowGenerator.Instruments[1]],
+        }, ledger, new RiskLimits(), new RecordingSink(events));
+        List<EngineEvent> Send(EngineCommand c)
+        {
+            events.Clear();
+            risk.Process(in c);
+            return [.. events];
+        }
+
+        Send(EngineCommand.Mark(1, 1, 10_000));
+        ledger.Deposit(1, 101 * Usdt);
+        ledger.Deposit(2, 100_000 * Usdt);
+        Send(EngineCommand.MarginMode(2, 1, 1, isolated: true));
+
+        // 1,000 lots at 10,200 sell 1,020 USDT: 102 of margin at 10x (100 at mark), more than the 101 held.
+        var refused = Assert.Single(Send(EngineCommand.Limit(3, 1, 1, 0, Side.Sell, 10_200, 1_000)), e => e.Kind == EventKind.OrderRejected);
+        Assert.Equal((RejectReason.InsufficientMargin, 102 * Usdt, 101 * Usdt), ((RejectReason)refused.Reason, refused.Required, refused.Available));
+
+        ledger.Deposit(1, Usdt);
+        Assert.Contains(Send(EngineCommand.Limit(4, 1, 1, 0, Side.Sell, 10_200, 1_000)), e => e.Kind == EventKind.OrderAccepted);
+        Assert.Contains(Send(EngineCommand.Limit(5, 2, 1, 0, Side.Buy, 10_200, 1_000)), e => e.Kind == EventKind.Trade);
+        Assert.Equal((102 * Usdt, 0L), (ledger.PositionOf(1, 1).IsolatedMargin, ledger.Balance(1)));
+        Assert.Equal(ledger.TotalDeposits, ledger.MoneyInSystem());
+    }
+
+    /// <summary>
     /// A fill the check did not see at its price (a resting order filled later, a taker filled better than its limit) can
     /// cost an isolated position more margin than the account has: the top-up takes what cross equity holds and no more,
     /// so nobody owes money; the wallet short of its target is the isolated position's risk.
