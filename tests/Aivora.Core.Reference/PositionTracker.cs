@@ -44,5 +44,7 @@ public readonly struct TrackedPositions(PositionTracker tracker) : IPositionKeep
 
     public long ReduceOnlyAllowance(int accountId, int instrumentId, Side side) => tracker.Allowance(accountId, instrumentId, side);
 
+    public long ReduceOnlyLotsCovered(int accountId, int instrumentId, Side side, long priceTicks, bool isMaker) => long.MaxValue;   // no money here
+
     public void OnFill(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots, bool isMaker) => tracker.OnFill(accountId, instrumentId, side, qtyLots);
 }

@@ -21,6 +21,8 @@ public sealed class AllocationTests
             return side == Side.Sell ? Math.Max(0, position) : Math.Max(0, -position);
         }
 
+        public long ReduceOnlyLotsCovered(int accountId, int instrumentId, Side side, long priceTicks, bool isMaker) => long.MaxValue;
+
         public void OnFill(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots, bool isMaker) =>
             positions[Index(accountId, instrumentId)] += side == Side.Buy ? qtyLots : -qtyLots;
     }

@@ -681,6 +681,44 @@ public sealed partial class Ledger
         return side == Side.Sell ? Math.Max(0, q) : Math.Max(0, -q);
     }
 
+    /// <summary>
+    /// Lots a reduce-only fill of <paramref name="side"/> at <paramref name="priceTicks"/> may take with the margin scope
+    /// still covering it: each lot costs its loss against mark (a sell below mark, a buy above it) and its fee, and the
+    /// scope's equity at mark pays for it (an isolated position's loss from its wallet, its fee from cross equity); an
+    /// equity already under zero pays for nothing. A reduce-only order has no margin check (it never adds exposure), so
+    /// without this a market close into a thin book could sweep past the account's bankruptcy price and leave it owing
+    /// money (a long of 1,000 lots on 15 USDT of equity at mark 9,050 sold 800 of them at 8,700: a balance of −13.2 USDT,
+    /// the buyer's gain paid by nobody). A fill whose gain against mark pays its fee is not bounded; nor is a liquidation
+    /// order's (its limit is the bankruptcy price, and its fee is capped by <see cref="ChargeClearanceFee"/>).
+    /// Out of line: only reduce-only fills ask.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    public long ReduceOnlyLotsCovered(int accountId, int instrumentId, Side side, long priceTicks, bool isMaker)
+    {
+        if ((!isMaker && _liquidationFeeRate >= 0) || !_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i)
+            || !TryAccount(accountId, create: false, out var slot) || _marks[i] <= 0)
+        {
+            return long.MaxValue;
+        }
+
+        // Against mark, a lot's loss (a gain is negative): a sell below mark loses, a buy above it.
+        var moneyPerTickLot = _contracts[i].MoneyPerTickLot;
+        var lossPerLot = FixedPoint.Product(side == Side.Sell ? _marks[i] - priceTicks : priceTicks - _marks[i], 1, moneyPerTickLot);
+        var fees = FeesFor(i, slot);
+        var rate = isMaker ? fees.MakerRate : fees.TakerRate;
+        // A fee on f lots rounds up once: at most f times one lot's fee rounded up.
+        var feePerLot = rate <= 0 ? 0 : FixedPoint.ApplyRate(FixedPoint.Product(1, priceTicks, moneyPerTickLot), rate, Rounding.Up);
+        ref var p = ref _positions[(slot * _contracts.Length) + i];
+        var crossEquity = Math.Max(0, EquityOf(slot));
+        if (!p.Isolated)
+        {
+            return lossPerLot + feePerLot <= 0 ? long.MaxValue : crossEquity / (lossPerLot + feePerLot);
+        }
+
+        var walletEquity = Math.Max(0, p.IsolatedMargin + UnrealizedOf(i, p));
+        return Math.Min(lossPerLot <= 0 ? long.MaxValue : walletEquity / lossPerLot, feePerLot == 0 ? long.MaxValue : crossEquity / feePerLot);
+    }
+
     public int InstrumentCount => _contracts.Length;
 
     public int InstrumentIdAt(int index) => _contracts[index].InstrumentId;
@@ -1220,6 +1258,9 @@ public readonly struct LedgerPositions(Ledger ledger) : Matching.IPositionKeeper
     public Ledger Ledger => ledger;
 
     public long ReduceOnlyAllowance(int accountId, int instrumentId, Side side) => ledger.ReduceOnlyAllowance(accountId, instrumentId, side);
+
+    public long ReduceOnlyLotsCovered(int accountId, int instrumentId, Side side, long priceTicks, bool isMaker) =>
+        ledger.ReduceOnlyLotsCovered(accountId, instrumentId, side, priceTicks, isMaker);
 
     public void OnFill(int accountId, int instrumentId, Side side, long priceTicks, long qtyLots, bool isMaker) =>
         ledger.ApplyFill(accountId, instrumentId, side, priceTicks, qtyLots, isMaker);

@@ -27,4 +27,8 @@ public enum CancelReason : byte
 
     /// <summary>An operator's kill switch cancelled it.</summary>
     KillSwitch = 11,
+
+    /// <summary>A reduce-only order could fill no further without its margin scope's equity at mark falling below zero:
+    /// what is left would fill past the account's bankruptcy price (see IPositionKeeper.ReduceOnlyLotsCovered).</summary>
+    BankruptcyPrice = 12,
 }

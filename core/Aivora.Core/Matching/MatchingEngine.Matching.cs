@@ -16,6 +16,25 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         maker.AccountId == taker.AccountId || (taker.StpGroup != 0 && maker.StpGroup == taker.StpGroup);
 
     /// <summary>
+    /// Lots a reduce-only order may fill at <paramref name="priceTicks"/>: no more than closes its position, and no more than
+    /// its margin scope can pay for (<see cref="IPositionKeeper.ReduceOnlyLotsCovered"/>); when none, the reason it stops,
+    /// negated (-<see cref="CancelReason.ReduceOnly"/> or -<see cref="CancelReason.BankruptcyPrice"/>: no out parameter, whose
+    /// address would pin a local of the matching loop to memory). Out of line: the loop's reduce-only branches are cold.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private long ReduceOnlyFill(ref OrderSlot o, int instrumentId, long priceTicks, bool isMaker)
+    {
+        var allowance = _positions.ReduceOnlyAllowance(o.AccountId, instrumentId, o.Side);
+        if (allowance <= 0)
+        {
+            return -(long)CancelReason.ReduceOnly;
+        }
+
+        var covered = Math.Min(allowance, _positions.ReduceOnlyLotsCovered(o.AccountId, instrumentId, o.Side, priceTicks, isMaker));
+        return covered > 0 ? covered : -(long)CancelReason.BankruptcyPrice;
+    }
+
+    /// <summary>
     /// FOK pre-check, so a kill has no side effects. Counts only liquidity matching would
     /// certainly take: own orders under expire-maker are skipped (they would be cancelled), any
     /// other self-trade mode ends the walk (it would stop or shrink the aggressor), and resting
@@ -63,7 +82,9 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                 need -= maker.RemainingLots;
                 if (need <= 0)
                 {
-                    return true;
+                    // A reduce-only FOK must also be paid for: each lot costs at most what one at this, the worst price it
+                    // reaches, costs, so the cover there is enough for all of it.
+                    return (c.Flags & OrderFlags.ReduceOnly) == 0 || _positions.ReduceOnlyLotsCovered(c.AccountId, c.InstrumentId, c.Side, maker.PriceTicks, isMaker: false) >= c.QtyLots;
                 }
             }
         }
@@ -142,10 +163,10 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
                 if (taker.IsReduceOnly)
                 {
-                    var allowance = _positions.ReduceOnlyAllowance(taker.AccountId, instrumentId, taker.Side);
+                    var allowance = ReduceOnlyFill(ref taker, instrumentId, maker.PriceTicks, isMaker: false);
                     if (allowance <= 0)
                     {
-                        stop = (int)CancelReason.ReduceOnly;
+                        stop = (int)-allowance;
                         break;
                     }
 
@@ -154,11 +175,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
                 if (maker.IsReduceOnly)
                 {
-                    var allowance = _positions.ReduceOnlyAllowance(maker.AccountId, instrumentId, maker.Side);
+                    var allowance = ReduceOnlyFill(ref maker, instrumentId, maker.PriceTicks, isMaker: true);
                     if (allowance <= 0)
                     {
                         var next = maker.Next;
-                        CancelWhileMatching(ref level, m, CancelReason.ReduceOnly);
+                        CancelWhileMatching(ref level, m, (CancelReason)(-allowance));
                         m = next;
                         continue;
                     }

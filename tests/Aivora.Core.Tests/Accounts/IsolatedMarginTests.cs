@@ -280,6 +280,44 @@ public sealed class IsolatedMarginTests
         Assert.Equal(ledger.TotalDeposits, ledger.MoneyInSystem());
     }
 
+    /// <summary>
+    /// How many lots a reduce-only close may fill at a price: each costs its loss against mark and its fee (5 bps here,
+    /// rounded up a lot), paid by the scope's equity at mark; an isolated position's loss by its wallet, its fee by cross.
+    /// </summary>
+    [Fact]
+    public void ShouldLetAReduceOnlyCloseFillNoMoreLotsThanItsScopePaysFor()
+    {
+        var ledger = new Ledger(
+        [
+            new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 50_000) },
+            new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 50_000) },
+        ], 64);
+        ledger.SetMark(1, 10_000);
+        ledger.SetMark(2, 10_000);
+        ledger.Deposit(1, 115 * Usdt);
+        ledger.Deposit(2, 100_000 * Usdt);
+        ledger.ApplyFill(1, 1, Side.Buy, 10_000, 1_000, isMaker: false);    // 0.5 USDT fee: balance 114.5
+        ledger.ApplyFill(2, 1, Side.Sell, 10_000, 1_000, isMaker: true);
+        ledger.SetMark(1, 9_050);                                            // equity 114.5 − 95 = 19.5 USDT
+
+        // At 8,700: 350 ticks × 100 = 0.035 USDT a lot against mark, fee ⌈870,000 × 5 bps⌉ = 435: 19.5 USDT / 35,435 = 550.
+        Assert.Equal(550, ledger.ReduceOnlyLotsCovered(1, 1, Side.Sell, 8_700, isMaker: false));
+        Assert.Equal(557, ledger.ReduceOnlyLotsCovered(1, 1, Side.Sell, 8_700, isMaker: true));       // no maker fee
+        Assert.Equal(43_046, ledger.ReduceOnlyLotsCovered(1, 1, Side.Sell, 9_050, isMaker: false));  // the fee alone: 453 a lot
+        Assert.Equal(long.MaxValue, ledger.ReduceOnlyLotsCovered(1, 1, Side.Sell, 9_060, isMaker: false));   // 1,000 of gain pays 453 of fee
+
+        // Isolated, on instrument 2: long 1,000 at 10,000 on a wallet of 100 (10x) with 14.5 left in cross; mark 9,050.
+        Assert.True(ledger.SetMarginMode(3, 2, isolated: true).IsOk);
+        ledger.Deposit(3, 115 * Usdt);
+        ledger.ApplyFill(3, 2, Side.Buy, 10_000, 1_000, isMaker: false);
+        ledger.ApplyFill(2, 2, Side.Sell, 10_000, 1_000, isMaker: true);
+        ledger.SetMark(2, 9_050);
+        Assert.Equal((100 * Usdt, 14_500_000L), (ledger.PositionOf(3, 2).IsolatedMargin, ledger.Balance(3)));
+        // The wallet's equity, 5 USDT, pays 142 lots' loss at 8,700; the fee is cross's: 14.5 USDT / 435 = 33,333 lots.
+        Assert.Equal(142, ledger.ReduceOnlyLotsCovered(3, 2, Side.Sell, 8_700, isMaker: false));
+        Assert.Equal(32_008, ledger.ReduceOnlyLotsCovered(3, 2, Side.Sell, 9_050, isMaker: false));   // 14.5 USDT / 453
+    }
+
     [Theory]
     [InlineData(61)]
     [InlineData(62)]
