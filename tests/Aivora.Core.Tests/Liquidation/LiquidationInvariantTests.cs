@@ -73,9 +73,28 @@ public sealed class LiquidationInvariantTests(ITestOutputHelper output)
 
     internal readonly record struct PathCounts(int Triggered, int Slices, int Takeovers, int Deleverages, int Waits);
 
-    internal static LiquidationBench Run(int seed, int steps, out PathCounts counts)
+    /// <summary>
+    /// The same runs with traders also closing whole positions with reduce-only market orders, half of them into a book
+    /// thinned to one level 8 % from mark (a second random stream picks them, so the seeds above keep their runs): no margin
+    /// check stands in front of those, only the book's bound at what the account can pay for
+    /// (<see cref="CancelReason.BankruptcyPrice"/>), which the invariants (nobody out of the path owing money) hold to.
+    /// </summary>
+    [Theory]
+    [InlineData(71)]
+    [InlineData(72)]
+    [InlineData(73)]
+    public void ShouldKeepEveryInvariantWithReduceOnlyMarketClosesAmongTheOrders(int seed)
+    {
+        var bench = Run(seed, 4_000, out var counts, reduceOnlyCloses: true);
+        output.WriteLine($"seed {seed}: {counts}, bankruptcy-price cancels {bench.Events.Count(e => e.Kind == EventKind.OrderCancelled && (CancelReason)e.Reason == CancelReason.BankruptcyPrice)}");
+        Assert.True(counts.Triggered >= 10, $"the run must liquidate: {counts}");
+        Assert.Contains(bench.Events, e => e.Kind == EventKind.OrderCancelled && (CancelReason)e.Reason == CancelReason.BankruptcyPrice);
+    }
+
+    internal static LiquidationBench Run(int seed, int steps, out PathCounts counts, bool reduceOnlyCloses = false)
     {
         var random = new Random(seed);
+        var closes = new Random(seed + 1_000_000);
         var bench = new LiquidationBench(Config(), Tiers(), maxAccounts: 128, instruments: 2);
         bench.Deposit(Fund, 30 * Usdt);
         foreach (var m in Makers)
@@ -113,7 +132,27 @@ public sealed class LiquidationInvariantTests(ITestOutputHelper output)
                 var t = Traders[random.Next(Traders.Length)];
                 var side = random.Next(2) == 0 ? Side.Buy : Side.Sell;
                 var price = side == Side.Buy ? mark + (mark / 50) : mark - (mark / 50);
-                bench.Limit(t, side, price, random.Next(10, 400), TimeInForce.Ioc, id);
+                var held = bench.Ledger.PositionOf(t, id).QtyLots;
+                if (reduceOnlyCloses && held != 0 && closes.Next(3) == 0)
+                {
+                    // Now and then into a book thinned to one far level, 8 % from mark: past many a position's bankruptcy.
+                    if (closes.Next(2) == 0)
+                    {
+                        var closing = held > 0 ? Side.Sell : Side.Buy;
+                        foreach (var m in Makers)
+                        {
+                            bench.Run(EngineCommand.MassCancel(bench.Now, m, id, closing == Side.Sell ? SideFilter.Buy : SideFilter.Sell));
+                        }
+
+                        bench.Limit(Makers[0], closing == Side.Sell ? Side.Buy : Side.Sell, closing == Side.Sell ? mark - (mark * 8 / 100) : mark + (mark * 8 / 100), 5_000, instrument: id);
+                    }
+
+                    bench.Run(EngineCommand.Place(bench.Now, t, id, bench.Events.Count + 1, held > 0 ? Side.Sell : Side.Buy, OrderType.Market, TimeInForce.Ioc, 0, Math.Abs(held), OrderFlags.ReduceOnly));
+                }
+                else
+                {
+                    bench.Limit(t, side, price, random.Next(10, 400), TimeInForce.Ioc, id);
+                }
             }
             else if (roll < 92)
             {
