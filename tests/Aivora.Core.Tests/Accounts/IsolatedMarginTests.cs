@@ -21,6 +21,24 @@ public sealed class IsolatedMarginTests
         new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
     ], 64);
 
+    /// <summary>The ledger behind a state machine (instrument 1 with room for large orders), and a way to send it a command
+    /// and get the events it published.</summary>
+    private static (Ledger Ledger, Func<EngineCommand, List<EngineEvent>> Send) NewGate()
+    {
+        var events = new List<EngineEvent>();
+        var ledger = NewLedger();
+        var risk = new PerpStateMachine<RecordingSink>(CommandFlowGenerator.Config(100, 50, 16) with
+        {
+            Instruments = [CommandFlowGenerator.Instruments[0] with { MaxQuantity = 1_000_000, MaxNotional = long.MaxValue }, CommandFlowGenerator.Instruments[1]],
+        }, ledger, new RiskLimits(), new RecordingSink(events));
+        return (ledger, c =>
+        {
+            events.Clear();
+            risk.Process(in c);
+            return [.. events];
+        });
+    }
+
     /// <summary>Account 1 isolated long 0.1 BTC at 60,000 (the doc's example), account 2 the cross short.</summary>
     private static Ledger WithIsolatedLong(long deposit)
     {
@@ -153,34 +171,23 @@ public sealed class IsolatedMarginTests
     [Fact]
     public void ShouldSwitchModesAndMoveMarginThroughTheGateWithEvents()
     {
-        var events = new List<EngineEvent>();
-        var ledger = NewLedger();
-        var risk = new PerpStateMachine<RecordingSink>(CommandFlowGenerator.Config(100, 50, 16) with
-        {
-            Instruments = [CommandFlowGenerator.Instruments[0] with { MaxQuantity = 1_000_000, MaxNotional = long.MaxValue }, CommandFlowGenerator.Instruments[1]],
-        }, ledger, new RiskLimits(), new RecordingSink(events));
+        var (ledger, send) = NewGate();
         ledger.SetMark(1, 10_000);
         ledger.Deposit(1, 100 * Usdt);
         ledger.Deposit(2, 100_000 * Usdt);
-        List<EngineEvent> Send(EngineCommand c)
-        {
-            events.Clear();
-            risk.Process(in c);
-            return [.. events];
-        }
 
-        Assert.True(Assert.Single(Send(EngineCommand.MarginMode(1, 1, 1, isolated: true))).Flag);
-        Send(EngineCommand.Limit(2, 2, 1, 0, Side.Sell, 10_000, 10_000));
-        Assert.Equal(RejectReason.InsufficientMargin, (RejectReason)Send(EngineCommand.Limit(3, 1, 1, 0, Side.Buy, 10_000, 1_100)).Single(e => e.Kind == EventKind.OrderRejected).Reason);
-        var filled = Send(EngineCommand.Limit(4, 1, 1, 0, Side.Buy, 10_000, 900));
+        Assert.True(Assert.Single(send(EngineCommand.MarginMode(1, 1, 1, isolated: true))).Flag);
+        send(EngineCommand.Limit(2, 2, 1, 0, Side.Sell, 10_000, 10_000));
+        Assert.Equal(RejectReason.InsufficientMargin, (RejectReason)send(EngineCommand.Limit(3, 1, 1, 0, Side.Buy, 10_000, 1_100)).Single(e => e.Kind == EventKind.OrderRejected).Reason);
+        var filled = send(EngineCommand.Limit(4, 1, 1, 0, Side.Buy, 10_000, 900));
         Assert.Contains(filled, e => e.Kind == EventKind.Trade);
         Assert.Equal(90 * Usdt, ledger.PositionOf(1, 1).IsolatedMargin);    // 900 USDT at 10x moved into the wallet
         var whatIf = Assert.Single(filled, e => e.Kind == EventKind.OrderRiskAssessed).PriceTicks;
         Assert.Equal(ledger.LiquidationPrice(1, 1), whatIf);                // the ack's figure is the position's real one
 
-        var added = Assert.Single(Send(EngineCommand.IsolatedMargin(5, 1, 1, 5 * Usdt)));
+        var added = Assert.Single(send(EngineCommand.IsolatedMargin(5, 1, 1, 5 * Usdt)));
         Assert.Equal((EventKind.IsolatedMarginAdjusted, 95 * Usdt), (added.Kind, added.RemainingLots));
-        Assert.Equal(RejectReason.PositionOrOrdersOpen, (RejectReason)Assert.Single(Send(EngineCommand.MarginMode(6, 1, 1, isolated: false))).Reason);
+        Assert.Equal(RejectReason.PositionOrOrdersOpen, (RejectReason)Assert.Single(send(EngineCommand.MarginMode(6, 1, 1, isolated: false))).Reason);
         Assert.Equal(ledger.TotalDeposits, ledger.MoneyInSystem());
     }
 
@@ -192,37 +199,26 @@ public sealed class IsolatedMarginTests
     [Fact]
     public void ShouldReserveTheTopUpAnIsolatedLongUnderWaterNeedsToGrow()
     {
-        var events = new List<EngineEvent>();
-        var ledger = NewLedger();
-        var risk = new PerpStateMachine<RecordingSink>(CommandFlowGenerator.Config(100, 50, 16) with
-        {
-            Instruments = [CommandFlowGenerator.Instruments[0] with { MaxQuantity = 1_000_000, MaxNotional = long.MaxValue }, CommandFlowGenerator.Instruments[1]],
-        }, ledger, new RiskLimits(), new RecordingSink(events));
-        List<EngineEvent> Send(EngineCommand c)
-        {
-            events.Clear();
-            risk.Process(in c);
-            return [.. events];
-        }
+        var (ledger, send) = NewGate();
 
-        Send(EngineCommand.Mark(1, 1, 10_000));
+        send(EngineCommand.Mark(1, 1, 10_000));
         ledger.Deposit(1, 99 * Usdt);
         ledger.Deposit(2, 100_000 * Usdt);
-        Send(EngineCommand.MarginMode(2, 1, 1, isolated: true));
-        Send(EngineCommand.Limit(3, 2, 1, 0, Side.Sell, 10_000, 900));
-        Send(EngineCommand.Limit(4, 1, 1, 0, Side.Buy, 10_000, 900));
+        send(EngineCommand.MarginMode(2, 1, 1, isolated: true));
+        send(EngineCommand.Limit(3, 2, 1, 0, Side.Sell, 10_000, 900));
+        send(EngineCommand.Limit(4, 1, 1, 0, Side.Buy, 10_000, 900));
         Assert.Equal((90 * Usdt, 9 * Usdt), (ledger.PositionOf(1, 1).IsolatedMargin, ledger.Balance(1)));   // 900 USDT at 10x
 
         // Mark 9,800: the long is worth 882 USDT, initial margin 88.2 at mark, the wallet 90 (on its cost of 900).
-        Send(EngineCommand.Mark(5, 1, 9_800));
-        Send(EngineCommand.Limit(6, 2, 1, 0, Side.Sell, 9_800, 1_000));
+        send(EngineCommand.Mark(5, 1, 9_800));
+        send(EngineCommand.Limit(6, 2, 1, 0, Side.Sell, 9_800, 1_000));
 
         // 100 more at 9,800: margin on the cost 900 + 98 is 99.8, 9.8 more than the wallet holds; the balance has 9.
-        var refused = Assert.Single(Send(EngineCommand.Limit(7, 1, 1, 0, Side.Buy, 9_800, 100)), e => e.Kind == EventKind.OrderRejected);
+        var refused = Assert.Single(send(EngineCommand.Limit(7, 1, 1, 0, Side.Buy, 9_800, 100)), e => e.Kind == EventKind.OrderRejected);
         Assert.Equal((RejectReason.InsufficientMargin, 9_800_000L, 9 * Usdt), ((RejectReason)refused.Reason, refused.Required, refused.Available));
 
         // 90 more: margin on the cost 900 + 88.2 is 98.82, a top-up of 8.82 out of 9.
-        Assert.Contains(Send(EngineCommand.Limit(8, 1, 1, 0, Side.Buy, 9_800, 90)), e => e.Kind == EventKind.Trade);
+        Assert.Contains(send(EngineCommand.Limit(8, 1, 1, 0, Side.Buy, 9_800, 90)), e => e.Kind == EventKind.Trade);
         Assert.Equal((98_820_000L, 180_000L), (ledger.PositionOf(1, 1).IsolatedMargin, ledger.Balance(1)));
         Assert.Equal(ledger.TotalDeposits, ledger.MoneyInSystem());
     }
@@ -234,31 +230,20 @@ public sealed class IsolatedMarginTests
     [Fact]
     public void ShouldReserveWhatAnIsolatedAskAboveMarkCostsWhenItFills()
     {
-        var events = new List<EngineEvent>();
-        var ledger = NewLedger();
-        var risk = new PerpStateMachine<RecordingSink>(CommandFlowGenerator.Config(100, 50, 16) with
-        {
-            Instruments = [CommandFlowGenerator.Instruments[0] with { MaxQuantity = 1_000_000, MaxNotional = long.MaxValue }, CommandFlowGenerator.Instruments[1]],
-        }, ledger, new RiskLimits(), new RecordingSink(events));
-        List<EngineEvent> Send(EngineCommand c)
-        {
-            events.Clear();
-            risk.Process(in c);
-            return [.. events];
-        }
+        var (ledger, send) = NewGate();
 
-        Send(EngineCommand.Mark(1, 1, 10_000));
+        send(EngineCommand.Mark(1, 1, 10_000));
         ledger.Deposit(1, 101 * Usdt);
         ledger.Deposit(2, 100_000 * Usdt);
-        Send(EngineCommand.MarginMode(2, 1, 1, isolated: true));
+        send(EngineCommand.MarginMode(2, 1, 1, isolated: true));
 
         // 1,000 lots at 10,200 sell 1,020 USDT: 102 of margin at 10x (100 at mark), more than the 101 held.
-        var refused = Assert.Single(Send(EngineCommand.Limit(3, 1, 1, 0, Side.Sell, 10_200, 1_000)), e => e.Kind == EventKind.OrderRejected);
+        var refused = Assert.Single(send(EngineCommand.Limit(3, 1, 1, 0, Side.Sell, 10_200, 1_000)), e => e.Kind == EventKind.OrderRejected);
         Assert.Equal((RejectReason.InsufficientMargin, 102 * Usdt, 101 * Usdt), ((RejectReason)refused.Reason, refused.Required, refused.Available));
 
         ledger.Deposit(1, Usdt);
-        Assert.Contains(Send(EngineCommand.Limit(4, 1, 1, 0, Side.Sell, 10_200, 1_000)), e => e.Kind == EventKind.OrderAccepted);
-        Assert.Contains(Send(EngineCommand.Limit(5, 2, 1, 0, Side.Buy, 10_200, 1_000)), e => e.Kind == EventKind.Trade);
+        Assert.Contains(send(EngineCommand.Limit(4, 1, 1, 0, Side.Sell, 10_200, 1_000)), e => e.Kind == EventKind.OrderAccepted);
+        Assert.Contains(send(EngineCommand.Limit(5, 2, 1, 0, Side.Buy, 10_200, 1_000)), e => e.Kind == EventKind.Trade);
         Assert.Equal((102 * Usdt, 0L), (ledger.PositionOf(1, 1).IsolatedMargin, ledger.Balance(1)));
         Assert.Equal(ledger.TotalDeposits, ledger.MoneyInSystem());
     }
