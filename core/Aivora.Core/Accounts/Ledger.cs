@@ -815,7 +815,6 @@ public sealed partial class Ledger
 
         if (p.Isolated)
         {
-            // The lots that grow the position (on its side), without the order and with it.
             // The lots that grow the position (on its side; a flat one grows on the order's), without the order and with it:
             // the order's own at the larger of its price and mark (fallbackPriceTicks is the order's price here), which
             // bounds what its fills cost when it rests, and when it takes unless a sell meets bids above both.
