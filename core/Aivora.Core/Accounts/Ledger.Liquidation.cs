@@ -127,6 +127,25 @@ public sealed partial class Ledger
         return true;
     }
 
+    /// <summary>
+    /// After <paramref name="cash"/> (a funding payment, negative when paid) moved the balance of account slot, whose bands
+    /// hold (<see cref="_headroomKnown"/>): true when they still do, the headroom moved; false when the account must be
+    /// re-keyed. The money moves its cross equity, and so its slack, by exactly <paramref name="cash"/> at every mark (no
+    /// position changed: maintenance margin is as it was, no rounding to allow for), so the headroom moves by cash × 1e8.
+    /// </summary>
+    private bool CashKeepsBands(int slot, long cash)
+    {
+        var headroom = _bandHeadroom[slot] + ((Int128)cash * FixedPoint.RateScale);
+        if (headroom < 0)
+        {
+            _headroomKnown[slot] = false;
+            return false;
+        }
+
+        _bandHeadroom[slot] = headroom;
+        return true;
+    }
+
     /// <summary><see cref="FillKeepsBands"/>' move of the headroom in 128 bits (operands past its 64-bit path's ranges).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private Int128 WideHeadroomMove(int i, long f, long edge, long growth, long cash) =>

@@ -177,6 +177,10 @@ public sealed partial class Ledger
         _maskWords = SetBits.WordsFor(_contracts.Length);
         _heldMasks = new ulong[maxAccounts * _maskWords];
         _bandedMasks = new ulong[maxAccounts * _maskWords];
+        // The funding scratch is written only at a funding time: its pages faulted in now, not in the first settlement's stall
+        // (a million accounts' two tables: ~45 ms of page faults here, timed by `perf risk --case mark-update`'s first_us).
+        Prefault.Touch(_fundingQty);
+        Prefault.Touch(_fundingPayments);
     }
 
     /// <summary>The contracts account slot <paramref name="slot"/> holds a position on, a bit each (see <see cref="SetBits"/>).</summary>
@@ -433,6 +437,9 @@ public sealed partial class Ledger
         return realized;
     }
 
+    /// <summary>Funding payments that left their account's bands as they were, with no re-key (see <see cref="CashKeepsBands"/>).</summary>
+    internal long FundingPaymentsKeepingBands { get; private set; }
+
     /// <summary>Fills that left their account's bands as they were, with no re-key (see <see cref="_bandHeadroom"/>).</summary>
     internal long FillsKeepingBands { get; private set; }
 
@@ -625,7 +632,12 @@ public sealed partial class Ledger
 
     // ---------------------------------------------------------------- funding
 
-    /// <summary>Settles funding on every position in the instrument at its mark; returns the total paid.</summary>
+    /// <summary>
+    /// Settles funding on every position in the instrument at its mark; returns the total paid. A payment moves the margin
+    /// behind the account's positions, so each holder is re-keyed, except a cross account whose bands hold with the payment
+    /// taken from their headroom (<see cref="CashKeepsBands"/>): the usual holder, far from liquidation, costs its payment
+    /// and no solve.
+    /// </summary>
     public long SettleFunding(int instrumentId, long rate)
     {
         if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) || _marks[i] <= 0)
@@ -651,6 +663,11 @@ public sealed partial class Ledger
                 else
                 {
                     _balances[a] += _fundingPayments[a];
+                    if (_headroomKnown[a] && !_reindexPending[a] && CashKeepsBands(a, _fundingPayments[a]))
+                    {
+                        FundingPaymentsKeepingBands++;
+                        continue;   // its bands still hold: no re-key (see CashKeepsBands)
+                    }
                 }
 
                 ReindexAccount(a);

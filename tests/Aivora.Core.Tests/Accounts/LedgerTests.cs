@@ -531,6 +531,40 @@ public sealed class LiquidationIndexTests
         Assert.True(flaggedTotal > 50, $"positions found past their price over the run: {flaggedTotal}");
         Assert.True(pricesChecked > 1_000, $"liquidation prices looked at: {pricesChecked}");
         Assert.True(ledger.FillsKeepingBands > 500, $"fills that kept their bands: {ledger.FillsKeepingBands}");
+        Assert.True(ledger.FundingPaymentsKeepingBands > 20, $"funding payments that kept their bands: {ledger.FundingPaymentsKeepingBands}");
+    }
+
+    /// <summary>
+    /// A funding payment moves a cross account's margin like a fill's cash: one its bands' headroom covers leaves them drawn
+    /// (no re-key, the liquidation price still far off), one that eats the headroom re-keys the account, and a payment that
+    /// takes it below maintenance has it found at the very mark it was paid at, with no mark moving.
+    /// </summary>
+    [Fact]
+    public void ShouldFindAnAccountAFundingPaymentTookBelowMaintenanceAtTheSameMark()
+    {
+        var ledger = new Ledger([new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = Risk.MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) }], maxAccounts: 8);
+        var found = new int[8];
+        Assert.Equal(0, ledger.MarkUpdate(1, 10_000, found));
+        ledger.Deposit(7, 1_000 * Usdt);
+        ledger.Deposit(8, 1_000 * Usdt);
+        ledger.ApplyFill(7, 1, Side.Buy, 10_000, 100, isMaker: false);   // 7: long 100 lots, 100 USDT, on 1,000 USDT
+        ledger.ApplyFill(8, 1, Side.Sell, 10_000, 100, isMaker: true);
+
+        // 0.01 %: 0.01 USDT each way. Both accounts' bands hold: neither is re-keyed.
+        var kept = ledger.FundingPaymentsKeepingBands;
+        ledger.SettleFunding(1, 10_000);
+        Assert.Equal(kept + 2, ledger.FundingPaymentsKeepingBands);
+        Assert.Equal(999_990_000, ledger.Balance(7));
+        Assert.Equal(0, ledger.MarkUpdate(1, 10_000, found));
+
+        // 999.79 % of the notional: the long pays 999.79 USDT and keeps 0.2 USDT of equity, under its 0.4 USDT of maintenance
+        // margin (0.40 %). Its liquidation price is now above the mark, and the mark it was paid at finds it.
+        ledger.SettleFunding(1, 999_790_000);
+        Assert.Equal(200_000, ledger.Equity(7));
+        Assert.True(ledger.LiquidationPrice(7, 1) > 10_000, $"liquidation price {ledger.LiquidationPrice(7, 1)}");
+        Assert.Equal(1, ledger.MarkUpdate(1, 10_000, found));
+        Assert.Equal(7, found[0]);
+        Assert.Equal(ledger.TotalDeposits - ledger.TotalWithdrawals, ledger.MoneyInSystem());
     }
 
     /// <summary>A mark a tick short of the account's liquidation price at <paramref name="at"/> (toward the side the position
