@@ -102,8 +102,11 @@ public sealed partial class Ledger
     private readonly long[] _balances;
     private readonly Position[] _positions;
     private readonly long[] _marks;
-    private readonly long[] _fundingQty;
     private readonly int[] _feeTiers;
+
+    // A funding settlement's scratch, a row per holder: its slot, its position's lots and its payment.
+    private readonly int[] _fundingSlots;
+    private readonly long[] _fundingQty;
     private readonly long[] _fundingPayments;
 
     // Positions indexed by the mark at which they need attention, per instrument: longs keyed by
@@ -122,6 +125,11 @@ public sealed partial class Ledger
     // contracts, not every listed one (Collections/SetBits). _maskWords words per account.
     private readonly int _maskWords;
     private readonly ulong[] _heldMasks;
+
+    // Per contract, a bit per account slot holding a position on it (either margin mode): a funding settlement visits its
+    // holders, in slot order, not every account the ledger knows. _holderWords words per contract; one writer, MovePosition.
+    private readonly int _holderWords;
+    private readonly ulong[] _holders;
     private readonly ulong[] _bandedMasks;
 
     public Ledger(IReadOnlyList<ContractSpec> contracts, int maxAccounts)
@@ -146,6 +154,7 @@ public sealed partial class Ledger
         _fundingQty = new long[maxAccounts];
         _feeTiers = new int[maxAccounts];
         _fundingPayments = new long[maxAccounts];
+        _fundingSlots = new int[maxAccounts];
         _pendingReindex = new int[maxAccounts];
         _backingScratch = new long[_contracts.Length];
         _backingMemo = new BackingMemo[maxAccounts * _contracts.Length];
@@ -176,11 +185,14 @@ public sealed partial class Ledger
         _liquidating = new bool[maxAccounts];
         _maskWords = SetBits.WordsFor(_contracts.Length);
         _heldMasks = new ulong[maxAccounts * _maskWords];
+        _holderWords = SetBits.WordsFor(maxAccounts);
+        _holders = new ulong[_contracts.Length * _holderWords];
         _bandedMasks = new ulong[maxAccounts * _maskWords];
         // The funding scratch is written only at a funding time: its pages faulted in now, not in the first settlement's stall
         // (a million accounts' two tables: ~45 ms of page faults here, timed by `perf risk --case mark-update`'s first_us).
         Prefault.Touch(_fundingQty);
         Prefault.Touch(_fundingPayments);
+        Prefault.Touch(_fundingSlots);
     }
 
     /// <summary>The contracts account slot <paramref name="slot"/> holds a position on, a bit each (see <see cref="SetBits"/>).</summary>
@@ -419,6 +431,7 @@ public sealed partial class Ledger
         if ((heldBefore == 0) != (p.QtyLots == 0))
         {
             SetBits.Set(_heldMasks, slot * _maskWords, i, heldBefore == 0);
+            SetBits.Set(_holders, i * _holderWords, slot, heldBefore == 0);
             if (!p.Isolated)
             {
                 CrossPositionChanged(slot, opened: heldBefore == 0);
@@ -633,7 +646,9 @@ public sealed partial class Ledger
     // ---------------------------------------------------------------- funding
 
     /// <summary>
-    /// Settles funding on every position in the instrument at its mark; returns the total paid. A payment moves the margin
+    /// Settles funding on every position in the instrument at its mark; returns the total paid. It visits the instrument's
+    /// holders (a bitmap of account slots per contract, in slot order), not every account: with many instruments listed, each
+    /// one's settlement costs its own holders. A payment moves the margin
     /// behind the account's positions, so each holder is re-keyed, except a cross account whose bands hold with the payment
     /// taken from their headroom (<see cref="CashKeepsBands"/>): the usual holder, far from liquidation, costs its payment
     /// and no solve.
@@ -645,25 +660,29 @@ public sealed partial class Ledger
             return 0;
         }
 
-        for (var a = 0; a < _accountCount; a++)
+        var holders = 0;
+        foreach (var a in new SetBits(_holders.AsSpan(i * _holderWords, _holderWords)))
         {
-            _fundingQty[a] = _positions[(a * _contracts.Length) + i].QtyLots;
+            _fundingSlots[holders] = a;
+            _fundingQty[holders++] = _positions[(a * _contracts.Length) + i].QtyLots;
         }
 
-        FundingResidue = FundingSettlement.Settle(_fundingQty.AsSpan(0, _accountCount), _fundingPayments, _marks[i], _contracts[i].MoneyPerTickLot, rate, FundingResidue, out var paid);
-        for (var a = 0; a < _accountCount; a++)
+        FundingResidue = FundingSettlement.Settle(_fundingQty.AsSpan(0, holders), _fundingPayments, _marks[i], _contracts[i].MoneyPerTickLot, rate, FundingResidue, out var paid);
+        for (var k = 0; k < holders; k++)
         {
-            if (_fundingPayments[a] != 0)
+            var a = _fundingSlots[k];
+            var payment = _fundingPayments[k];
+            if (payment != 0)
             {
                 ref var p = ref _positions[(a * _contracts.Length) + i];
                 if (p.Isolated)
                 {
-                    p.IsolatedMargin += _fundingPayments[a];
+                    p.IsolatedMargin += payment;
                 }
                 else
                 {
-                    _balances[a] += _fundingPayments[a];
-                    if (_headroomKnown[a] && !_reindexPending[a] && CashKeepsBands(a, _fundingPayments[a]))
+                    _balances[a] += payment;
+                    if (_headroomKnown[a] && !_reindexPending[a] && CashKeepsBands(a, payment))
                     {
                         FundingPaymentsKeepingBands++;
                         continue;   // its bands still hold: no re-key (see CashKeepsBands)

@@ -638,9 +638,10 @@ public static class RiskBenchmark
         var flagged = new int[256];
         foreach (var accounts in new[] { 10_000, 100_000, 1_000_000 })
         {
-            var ledger = NewLedger(accounts + 2);
+            var ledger = NewLedger(accounts + 2, instruments: 2);
             const long mark = 1_000_000;
             ledger.SetMark(BookTranslator.InstrumentId, mark);
+            ledger.SetMark(BookTranslator.InstrumentId + 1, mark);
 
             // Pairs of accounts take opposite positions of 100 lots (100 USDT) at the mark. Most hold
             // 50 USDT (liquidation ~50% away); the same few (10 pairs, whatever N) hold 1 USDT (~0.6% away).
@@ -688,6 +689,28 @@ public static class RiskBenchmark
 
             var us = Stopwatch.GetElapsedTime(settleStart).TotalMicroseconds / settlements;
             Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=funding-settlement accounts={accounts} holders={accounts} us_per_settlement={us:F0} ns_per_holder={us * 1_000 / accounts:F1} first_us={firstUs:F0} paid={paid}"));
+
+            // A second instrument that 10,000 of the same accounts hold (pairs spread evenly over them): its settlement costs
+            // its holders, not the ledger's accounts (the same figures at every size).
+            const int fewHolders = 10_000;
+            var stride = accounts / fewHolders * 2;
+            for (var a = 1; a + 1 <= accounts; a += stride)
+            {
+                ledger.ApplyFill(a, BookTranslator.InstrumentId + 1, Side.Buy, mark, 10, isMaker: false);
+                ledger.ApplyFill(a + 1, BookTranslator.InstrumentId + 1, Side.Sell, mark, 10, isMaker: true);
+            }
+
+            firstStart = Stopwatch.GetTimestamp();
+            paid = ledger.SettleFunding(BookTranslator.InstrumentId + 1, -10_000);
+            firstUs = Stopwatch.GetElapsedTime(firstStart).TotalMicroseconds;
+            settleStart = Stopwatch.GetTimestamp();
+            for (var k = 0; k < settlements; k++)
+            {
+                paid += ledger.SettleFunding(BookTranslator.InstrumentId + 1, k % 2 == 0 ? 10_000 : -10_000);
+            }
+
+            us = Stopwatch.GetElapsedTime(settleStart).TotalMicroseconds / settlements;
+            Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=funding-settlement accounts={accounts} holders={fewHolders} us_per_settlement={us:F0} ns_per_holder={us * 1_000 / fewHolders:F1} first_us={firstUs:F0} paid={paid}"));
         }
 
         Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=mark-update-scaling ratio_1m_over_10k={results[1_000_000] / results[10_000]:F2}"));

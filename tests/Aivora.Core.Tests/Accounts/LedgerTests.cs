@@ -1,5 +1,6 @@
 using Aivora.Core.Accounts;
 using Aivora.Core.Events;
+using Aivora.Core.Funding;
 using Aivora.Core.Matching;
 using Aivora.Core.Orders;
 using Aivora.Core.Reference;
@@ -171,7 +172,7 @@ public sealed class LedgerTests
                     case 0: ledger.Deposit(step.AccountId, random.Next(1, 1_000) * Usdt); break;
                     case 1: ledger.Withdraw(step.AccountId, random.Next(1, 5_000) * Usdt); break;
                     case 2: ledger.SetMark(step.InstrumentId, step.InstrumentId == 1 ? random.Next(9_500, 10_500) : random.Next(47_500, 52_500)); break;
-                    default: ledger.SettleFunding(step.InstrumentId, random.Next(-300_000, 300_001)); break;
+                    default: SettleAndCheckEveryHolderPaid(ledger, step.InstrumentId, random.Next(-300_000, 300_001)); break;
                 }
             }
             else
@@ -200,6 +201,27 @@ public sealed class LedgerTests
         Assert.True(trades > 5_000, $"only {trades} trades");
         Assert.True(ledger.TotalWithdrawals > 0 && ledger.FeeAccount != 0);
         Assert.Equal(ledger.TotalDeposits - ledger.TotalWithdrawals, ledger.MoneyInSystem());
+    }
+
+    /// <summary>
+    /// A funding settlement, and what every account's balance should have moved by: the settlement's rule
+    /// (<see cref="FundingSettlement.Settle"/>) over every account id the ledger can hold, whatever position each has,
+    /// so a holder the ledger's settlement did not visit, or an account it paid that holds nothing, shows.
+    /// </summary>
+    private static void SettleAndCheckEveryHolderPaid(Ledger ledger, int instrumentId, long rate)
+    {
+        var ids = Enumerable.Range(1, 64).ToArray();
+        var lots = ids.Select(a => ledger.PositionOf(a, instrumentId).QtyLots).ToArray();
+        var balances = ids.Select(ledger.Balance).ToArray();
+        var expected = new long[ids.Length];
+        var residue = ledger.MarkOf(instrumentId) <= 0 ? ledger.FundingResidue
+            : FundingSettlement.Settle(lots, expected, ledger.MarkOf(instrumentId), ledger.Contract(instrumentId).MoneyPerTickLot, rate, ledger.FundingResidue, out _);
+        ledger.SettleFunding(instrumentId, rate);
+        Assert.Equal(residue, ledger.FundingResidue);
+        for (var k = 0; k < ids.Length; k++)
+        {
+            Assert.True(expected[k] == ledger.Balance(ids[k]) - balances[k], $"account {ids[k]} ({lots[k]} lots): paid {ledger.Balance(ids[k]) - balances[k]}, expected {expected[k]}");
+        }
     }
 
     [Fact]
