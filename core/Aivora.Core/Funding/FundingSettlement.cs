@@ -30,6 +30,11 @@ public static class FundingSettlement
 
         var payersAreLong = rate > 0;
         var absRate = Math.Abs(rate);
+        // A lot's payment before rounding, × 1e8: mark × money per tick-lot × |F|. When it fits in 64 bits a position's payment
+        // is lots × it ÷ 1e8, rounded up (ApplyRate: a 64-bit product and a division by the constant when the product fits,
+        // the usual case), not a product of four built in 128 bits per position.
+        var perLot = (Int128)markTicks * moneyPerTickLot * absRate;
+        var perLotNarrow = perLot > 0 && perLot <= long.MaxValue ? (long)perLot : 0;
         long receivingLots = 0;
         for (var i = 0; i < signedQtyLots.Length; i++)
         {
@@ -41,7 +46,8 @@ public static class FundingSettlement
 
             if ((q > 0) == payersAreLong)
             {
-                var payment = FixedPoint.Narrow(FixedPoint.Divide((Int128)Math.Abs(q) * markTicks * moneyPerTickLot * absRate, FixedPoint.RateScale, Rounding.Up));
+                var payment = perLotNarrow > 0 ? FixedPoint.ApplyRate(Math.Abs(q), perLotNarrow, Rounding.Up)
+                    : FixedPoint.Narrow(FixedPoint.Divide((Int128)Math.Abs(q) * markTicks * moneyPerTickLot * absRate, FixedPoint.RateScale, Rounding.Up));
                 payments[i] = -payment;
                 totalPaid += payment;
             }

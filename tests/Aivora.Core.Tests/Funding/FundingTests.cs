@@ -41,8 +41,12 @@ public sealed class FundingTests
         Assert.Equal(0, FundingMath.ImpactPrice(asks, 1_000_000, 1, buy: true));    // the book cannot fill it
     }
 
-    [Fact]
-    public void ShouldSettleExactlyZeroSumOverRandomPopulations()
+    /// <summary>At 100 money per tick-lot a lot's payment (mark × money × rate) fits in 64 bits; at 10^9 + 7 it passes them and each
+    /// payment is worked out in 128 bits: the same rule either way.</summary>
+    [Theory]
+    [InlineData(100)]
+    [InlineData(1_000_000_007)]
+    public void ShouldSettleExactlyZeroSumOverRandomPopulations(long moneyPerTickLot)
     {
         var random = new Random(8);
         long residue = 0;
@@ -62,13 +66,13 @@ public sealed class FundingTests
             var rate = random.Next(-300_000, 300_001);
             var mark = random.Next(1, 2_000_000);
 
-            var newResidue = FundingSettlement.Settle(positions, payments, mark, 100, rate, residue, out var paid);
+            var newResidue = FundingSettlement.Settle(positions, payments, mark, moneyPerTickLot, rate, residue, out var paid);
 
             Assert.Equal(0, payments.Sum() + newResidue - residue);
             Assert.InRange(newResidue, 0, Math.Max(residue + paid, n));
             for (var i = 0; i < n; i++)
             {
-                var exact = (decimal)positions[i] * mark * 100 * rate / FixedPoint.RateScale;
+                var exact = (decimal)positions[i] * mark * moneyPerTickLot * rate / FixedPoint.RateScale;
                 if (payments[i] < 0)
                 {
                     Assert.True(-payments[i] >= Math.Abs(exact) && -payments[i] - Math.Abs(exact) < 1, "a payer pays the exact amount rounded up");
