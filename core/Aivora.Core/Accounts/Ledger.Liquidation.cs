@@ -665,43 +665,6 @@ public sealed partial class Ledger
         return n;
     }
 
-    // The ADL ranking as of the last snapshot: per instrument and side ([i * 2] longs, [i * 2 + 1] shorts), the
-    // scores sorted from the highest; what an order's what-if quantile is read against between snapshots.
-    private long[][]? _rankedScores;
-    private int[]? _rankedCount;
-
-    /// <summary>
-    /// Takes the ADL ranking of every instrument and side (one pass over the accounts' positions and a sort per side: a
-    /// once-a-second job, not the hot path; the state machine runs it on its clock) for <see cref="WhatIfAdlQuantile"/>.
-    /// </summary>
-    public void SnapshotAdlRanking()
-    {
-        _rankedScores ??= [.. Enumerable.Range(0, _contracts.Length * 2).Select(_ => new long[_accountIds.Length])];
-        _rankedCount ??= new int[_contracts.Length * 2];
-        Array.Clear(_rankedCount);
-        for (var a = 0; a < _accountCount; a++)
-        {
-            if (_accountIds[a] == _fundAccountId)
-            {
-                continue;
-            }
-
-            foreach (var i in new SetBits(HeldOf(a)))   // its positions, not every listed contract
-            {
-                var q = _positions[(a * _contracts.Length) + i].QtyLots;
-                var side = (i * 2) + (q > 0 ? 0 : 1);
-                _rankedScores[side][_rankedCount[side]++] = Negated(AdlScore(a, i));   // an ascending sort puts the highest first
-            }
-        }
-
-        _quantileBounds ??= new long[_contracts.Length * 2 * 4];
-        for (var k = 0; k < _rankedCount.Length; k++)
-        {
-            Array.Sort(_rankedScores[k], 0, _rankedCount[k]);
-            QuantileBounds(_rankedScores[k].AsSpan(0, _rankedCount[k]), _quantileBounds.AsSpan(k * 4, 4));
-        }
-    }
-
     // Per instrument and side, the four entries of the ranking where the quantile changes (see QuantileBounds).
     private long[]? _quantileBounds;
 
@@ -710,7 +673,7 @@ public sealed partial class Ledger
     /// the first snapshot or the first mark. Tests.</summary>
     internal int AdlQuantileAtSnapshot(int accountId, int instrumentId)
     {
-        if (_rankedScores is null || !TryAccount(accountId, create: false, out var slot) || !_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
+        if (!_rankingTaken || !TryAccount(accountId, create: false, out var slot) || !_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
         {
             return 0;
         }
@@ -822,7 +785,7 @@ public sealed partial class Ledger
     private int AdlQuantileAfter(int i, in Position before, in Position after, long realized, long crossEquity)
     {
         var mark = _marks[i];
-        if (_rankedScores is null || mark <= 0 || after.QtyLots == 0)
+        if (!_rankingTaken || mark <= 0 || after.QtyLots == 0)
         {
             return 0;
         }

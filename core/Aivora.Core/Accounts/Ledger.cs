@@ -130,6 +130,7 @@ public sealed partial class Ledger
     // holders, in slot order, not every account the ledger knows. _holderWords words per contract; one writer, MovePosition.
     private readonly int _holderWords;
     private readonly ulong[] _holders;
+    private readonly int[] _holderCount;   // per contract: the bits set in its holders bitmap
     private readonly ulong[] _bandedMasks;
 
     public Ledger(IReadOnlyList<ContractSpec> contracts, int maxAccounts)
@@ -187,6 +188,7 @@ public sealed partial class Ledger
         _heldMasks = new ulong[maxAccounts * _maskWords];
         _holderWords = SetBits.WordsFor(maxAccounts);
         _holders = new ulong[_contracts.Length * _holderWords];
+        _holderCount = new int[_contracts.Length];
         _bandedMasks = new ulong[maxAccounts * _maskWords];
         // The funding scratch is written only at a funding time: its pages faulted in now, not in the first settlement's stall
         // (a million accounts' two tables: ~45 ms of page faults here, timed by `perf risk --case mark-update`'s first_us).
@@ -432,6 +434,7 @@ public sealed partial class Ledger
         {
             SetBits.Set(_heldMasks, slot * _maskWords, i, heldBefore == 0);
             SetBits.Set(_holders, i * _holderWords, slot, heldBefore == 0);
+            _holderCount[i] += heldBefore == 0 ? 1 : -1;
             if (!p.Isolated)
             {
                 CrossPositionChanged(slot, opened: heldBefore == 0);

@@ -23,7 +23,12 @@ public sealed partial class PerpStateMachine<TSink>
 
     // Per instrument and side of the book a liquidation would hit: [i * 2] caps longs (bids), [i * 2 + 1] shorts (asks). 0: not measured.
     private readonly long[] _depthCap;
-    private long _nextDepthCapNs;
+    private long _nextSecondNs;        // the next second of engine time: its checks (RunSecondlyWork)
+    private long _secondlyWorkDueNs;   // when Run calls RunSecondlyWork: the next second, or the next command while the ranking pass runs
+
+    // Positions the ADL ranking pass scores a command while it runs (see Ledger.AdlRanking): about 2 us of a command's time, so a
+    // million positions take some 16,000 commands; in one call they took 54 ms.
+    private const int AdlRankingSlice = 64;
     private readonly bool[] _concentrationRaised;
     private readonly int[] _topAccounts = new int[16];
     private readonly long[] _topLots = new long[16];
@@ -104,13 +109,32 @@ public sealed partial class PerpStateMachine<TSink>
         return RejectReason.None;
     }
 
-    /// <summary>Every second of engine time: the ADL ranking snapshot, concentration, and the visible depth within the maintenance distance of mark, per side, into the caps.
-    /// <see cref="Run"/> calls it only once engine time reaches <c>_nextDepthCapNs</c>.</summary>
-    private void MeasureDepthCaps()
+    /// <summary>
+    /// <see cref="Run"/> calls it once engine time reaches <c>_secondlyWorkDueNs</c>. Every second of engine time: a new ADL
+    /// ranking pass (what orders' what-if ADL quantiles are read against once it ends; one still under way goes on instead),
+    /// concentration, and the visible depth within the maintenance distance of mark, per side, into the caps. Then a slice of
+    /// the ranking pass (<see cref="AdlRankingSlice"/> positions): while it runs, every command comes here for the next one.
+    /// </summary>
+    private void RunSecondlyWork()
     {
         var now = _engine.NowNs;
-        _nextDepthCapNs = ((now / DepthCapIntervalNs) + 1) * DepthCapIntervalNs;
-        _ledger.SnapshotAdlRanking();   // what an order's what-if ADL quantile is read against until the next second
+        if (now >= _nextSecondNs)
+        {
+            _nextSecondNs = ((now / DepthCapIntervalNs) + 1) * DepthCapIntervalNs;
+            if (!_ledger.AdlRankingRunning)
+            {
+                _ledger.StartAdlRanking();
+            }
+
+            MeasureDepthCaps(now);
+        }
+
+        _secondlyWorkDueNs = _ledger.ContinueAdlRanking(AdlRankingSlice) ? _nextSecondNs : now;
+    }
+
+    /// <summary>Concentration, and the visible depth within the maintenance distance of mark, per side, into the caps.</summary>
+    private void MeasureDepthCaps(long now)
+    {
         if (_limits.ConcentrationWarningRate > 0)
         {
             CheckConcentration(now);

@@ -196,9 +196,9 @@ public sealed partial class PerpStateMachine<TSink>
             RunPricingClock();
         }
 
-        if (_engine.NowNs >= _nextDepthCapNs)
+        if (_engine.NowNs >= _secondlyWorkDueNs)
         {
-            MeasureDepthCaps();
+            RunSecondlyWork();
         }
 
         if (_waitingCount > 0)

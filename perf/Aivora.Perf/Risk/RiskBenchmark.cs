@@ -644,10 +644,11 @@ public static class RiskBenchmark
             ledger.SetMark(BookTranslator.InstrumentId + 1, mark);
 
             // Pairs of accounts take opposite positions of 100 lots (100 USDT) at the mark. Most hold
-            // 50 USDT (liquidation ~50% away); the same few (10 pairs, whatever N) hold 1 USDT (~0.6% away).
+            // 50-60 USDT (liquidation ~50% away; a thousand different amounts, so the ADL ranking below has as many
+            // different scores to rank); the same few (10 pairs, whatever N) hold 1 USDT (~0.6% away).
             for (var a = 1; a + 1 <= accounts; a += 2)
             {
-                var deposit = a <= 20 ? 1 * Usdt : 50 * Usdt;
+                var deposit = a <= 20 ? 1 * Usdt : (50 * Usdt) + (a % 1_000 * 10_000);
                 ledger.Deposit(a, deposit);
                 ledger.Deposit(a + 1, deposit);
                 ledger.ApplyFill(a, BookTranslator.InstrumentId, Side.Buy, mark, 100, isMaker: false);
@@ -672,6 +673,46 @@ public static class RiskBenchmark
             results[accounts] = ns;
             Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=mark-update accounts={accounts} ns_per_update={ns:F1}"));
             Console.WriteLine(FormattableString.Invariant($"# accounts={accounts}: {touched / (double)(updates + 10_000):F1} positions at or past liquidation per update on average"));
+
+            // The ADL ranking, which the state machine takes every second of engine time (what an order's what-if ADL quantile
+            // is read against): one pass over the positions, ranked per instrument and side. In one call (SnapshotAdlRanking):
+            // the first timed alone (its code compiled, its tables allocated), then the mean of the next five.
+            var snapshotStart = Stopwatch.GetTimestamp();
+            ledger.SnapshotAdlRanking();
+            var firstSnapshotUs = Stopwatch.GetElapsedTime(snapshotStart).TotalMicroseconds;
+            snapshotStart = Stopwatch.GetTimestamp();
+            for (var k = 0; k < 5; k++)
+            {
+                ledger.SnapshotAdlRanking();
+            }
+
+            var snapshotUs = Stopwatch.GetElapsedTime(snapshotStart).TotalMicroseconds / 5;
+
+            // The same pass as the state machine runs it, a slice of 64 positions a command: how many slices, and the 99th and
+            // 99.9th percentiles and the longest of their times. Five passes, the median of each figure. The longest is this
+            // VM's: a few slices a pass, scoring and ranking alike, take 20-60 us (the host's interruptions), more of them the
+            // more slices there are.
+            var passes = new (int Slices, double P99Us, double P999Us, double MaxUs)[5];
+            var sliceUs = new List<double>();
+            for (var k = 0; k < passes.Length; k++)
+            {
+                ledger.StartAdlRanking();
+                sliceUs.Clear();
+                bool done;
+                do
+                {
+                    var sliceStart = Stopwatch.GetTimestamp();
+                    done = ledger.ContinueAdlRanking(64);
+                    sliceUs.Add(Stopwatch.GetElapsedTime(sliceStart).TotalMicroseconds);
+                }
+                while (!done);
+
+                sliceUs.Sort();
+                passes[k] = (sliceUs.Count, sliceUs[(int)(sliceUs.Count * 0.99)], sliceUs[(int)(sliceUs.Count * 0.999)], sliceUs[^1]);
+            }
+
+            double MedianOf(Func<(int Slices, double P99Us, double P999Us, double MaxUs), double> figure) => passes.Select(figure).Order().ElementAt(passes.Length / 2);
+            Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=adl-ranking accounts={accounts} positions={accounts} one_call_us={snapshotUs:F0} ns_per_position={snapshotUs * 1_000 / accounts:F1} first_us={firstSnapshotUs:F0} slices={passes[0].Slices} slice_p99_us={MedianOf(x => x.P99Us):F1} slice_p999_us={MedianOf(x => x.P999Us):F1} slice_max_us={MedianOf(x => x.MaxUs):F1}"));
 
             // A funding settlement pays every holder and re-keys the liquidation price of those it must: one stall of the engine
             // thread a funding time, as long as the holders make it (here every account holds a position). Rates of ±0.01 %.

@@ -1,0 +1,200 @@
+using System.Numerics;
+
+namespace Aivora.Core.Accounts;
+
+/// <summary>
+/// The ADL ranking an order's what-if quantile is read against (<see cref="WhatIfAdlQuantile"/>), taken as a pass over the
+/// positions that the state machine spreads over the commands that follow its start (once a second of engine time), so no
+/// one command pays for every position the ledger holds.
+/// <code>
+///   per contract i held, in instrument id order:
+///                               its holders (the _holders bitmap), a budget's worth a call, each scored
+///                               (AdlScore, negated) into the longs' or the shorts' scratch
+///                               then each side ranked, a budget's worth a call: the four entries where the quantile
+///                               changes (StepwiseQuantileSelection) into the pass's bounds, [i × 8 .. i × 8 + 3] longs,
+///                               [i × 8 + 4 .. i × 8 + 7] shorts
+///   after the last contract:    the pass's bounds published (_quantileBounds): what-ifs read them until the next pass ends
+/// </code>
+/// A pass run in one call (<see cref="SnapshotAdlRanking"/>) ranks every position as it stands; a pass spread over commands
+/// scores each position as it stands when the pass reaches it (a position opened after the pass went by its account waits for
+/// the next one). The pass visits the instruments in id order and skips those nobody holds at no cost, so what else is
+/// listed, and in what order, changes neither its work nor the command it ends on. Before 2026-12-04 the snapshot was one
+/// call: every score, then a sort per side, on the command that crossed the second (54 ms at a million positions, `perf
+/// risk --case mark-update`).
+/// </summary>
+public sealed partial class Ledger
+{
+    private bool _rankingTaken;          // a pass has ended: _quantileBounds holds its bounds
+    private int _rankingStep = -1;       // where the pass is in _contractsById; -1: no pass under way
+    private int[]? _contractsById;       // contract indexes in instrument id order: the pass's order, whatever the listing's
+    private int _rankingSlot;            // the next account slot of its holders to score; then RankLongsNext, RankShortsNext
+    private const int RankLongsNext = -1;
+    private const int RankShortsNext = -2;
+    private long[]? _rankingLongs;       // the contract's scores so far, negated (an ascending ranking puts the highest first)
+    private long[]? _rankingShorts;
+    private int _rankingLongCount;
+    private int _rankingShortCount;
+    private long[]? _rankingBounds;      // the pass's bounds, contract by contract, published when it ends
+    private Collections.StepwiseQuantileSelection _rankingSelection;   // the side being ranked
+
+    /// <summary>Whether a ranking pass is under way (<see cref="StartAdlRanking"/>, <see cref="ContinueAdlRanking"/>).</summary>
+    public bool AdlRankingRunning => _rankingStep >= 0;
+
+    /// <summary>
+    /// Takes the ADL ranking of every instrument and side in one call, each position as it stands: a pass started (one under
+    /// way starts over) and run to its end.
+    /// </summary>
+    public void SnapshotAdlRanking()
+    {
+        StartAdlRanking();
+        ContinueAdlRanking(int.MaxValue);
+    }
+
+    /// <summary>Starts a ranking pass (one under way starts over): nothing is scored until <see cref="ContinueAdlRanking"/>.</summary>
+    public void StartAdlRanking()
+    {
+        _rankingLongs ??= new long[_accountIds.Length];
+        _rankingShorts ??= new long[_accountIds.Length];
+        _rankingBounds ??= new long[_contracts.Length * 2 * 4];
+        _quantileBounds ??= new long[_contracts.Length * 2 * 4];
+        _contractsById ??= [.. Enumerable.Range(0, _contracts.Length).OrderBy(i => _contracts[i].InstrumentId)];
+        _rankingStep = -1;
+        NextHeldContract();
+    }
+
+    /// <summary>
+    /// Moves the pass under way on by about <paramref name="budget"/> units of work: an account's position scored is one, and
+    /// so are 16 words of a holders bitmap read and 16 entries a side's ranking looks at (<see cref="Collections.StepwiseQuantileSelection"/>: it stops where the
+    /// budget runs out and goes on at the next call). Returns true when no pass is under way (this call ended it, and
+    /// published its ranking, or none was).
+    /// </summary>
+    public bool ContinueAdlRanking(int budget)
+    {
+        while (_rankingStep >= 0 && budget > 0)
+        {
+            var i = _contractsById![_rankingStep];
+            if (_rankingSlot >= 0)
+            {
+                budget -= ScoreHolders(i, budget);
+                continue;
+            }
+
+            // A side's ranking: 16 entries looked at a unit of the budget.
+            var longs = _rankingSlot == RankLongsNext;
+            var scores = longs ? _rankingLongs.AsSpan(0, _rankingLongCount) : _rankingShorts.AsSpan(0, _rankingShortCount);
+            budget -= 1 + (_rankingSelection.Advance(scores, _rankingBounds.AsSpan((i * 8) + (longs ? 0 : 4), 4), SaturatingTimes16(budget)) / 16);
+            if (!_rankingSelection.Done)
+            {
+                continue;
+            }
+
+            if (longs)
+            {
+                _rankingSlot = RankShortsNext;
+                _rankingSelection.Begin(_rankingShortCount);
+                continue;
+            }
+
+            NextHeldContract();
+        }
+
+        return _rankingStep < 0;
+    }
+
+    /// <summary>
+    /// Moves the pass to the next contract in instrument id order that anyone holds, at no cost to the budget: a contract
+    /// nobody holds has its bounds written as an empty ranking's (never reached) and is not scanned, so what else is listed,
+    /// and in what order, changes neither the work nor where the slices fall. Past the last one the pass is complete.
+    /// </summary>
+    private void NextHeldContract()
+    {
+        while (++_rankingStep < _contracts.Length)
+        {
+            var i = _contractsById![_rankingStep];
+            if (_holderCount[i] > 0)
+            {
+                BeginContract();
+                return;
+            }
+
+            _rankingBounds.AsSpan(i * 8, 8).Fill(long.MaxValue);
+        }
+
+        _rankingStep = -1;
+        _rankingBounds.AsSpan().CopyTo(_quantileBounds);   // published: what-ifs read it from now on
+        _rankingTaken = true;
+    }
+
+    private void BeginContract()
+    {
+        _rankingSlot = 0;
+        _rankingLongCount = 0;
+        _rankingShortCount = 0;
+    }
+
+    /// <summary>Scores up to <paramref name="budget"/> holders of contract i from the pass's slot on (the fund left out), in slot
+    /// order; returns how many it looked at. Past the last one the slot is <see cref="RankLongsNext"/>: the sides are next.</summary>
+    private int ScoreHolders(int i, int budget)
+    {
+        var words = _holders.AsSpan(i * _holderWords, _holderWords);
+        var (longs, shorts) = (_rankingLongs!, _rankingShorts!);
+        var (longCount, shortCount) = (_rankingLongCount, _rankingShortCount);
+        var fund = _fundAccountId;
+        var looked = 0;
+        var slot = _rankingSlot;
+        for (var w = slot >> 6; w < words.Length; w++)
+        {
+            // The first word from the pass's slot on; every later one whole.
+            var bits = w == slot >> 6 ? words[w] & (ulong.MaxValue << (slot & 63)) : words[w];
+            for (; bits != 0; bits &= bits - 1)
+            {
+                var a = (w << 6) + BitOperations.TrailingZeroCount(bits);
+                if (looked >= budget)
+                {
+                    (_rankingSlot, _rankingLongCount, _rankingShortCount) = (a, longCount, shortCount);
+                    return looked;
+                }
+
+                looked++;
+                if (_accountIds[a] == fund)
+                {
+                    continue;
+                }
+
+                var (pnl, cost, notional, equity) = AdlFigures(a, i);
+                var score = Negated(Score(pnl, cost, notional, equity));
+                if (_positions[(a * _contracts.Length) + i].QtyLots > 0)
+                {
+                    longs[longCount++] = score;
+                }
+                else
+                {
+                    shorts[shortCount++] = score;
+                }
+            }
+
+            // Every 16 words of the bitmap read are a unit too (a contract a few hold is a long bitmap to scan for them): the
+            // pass stops at the next word when the budget is spent.
+            if ((w & 15) == 15 && ++looked >= budget && w + 1 < words.Length)
+            {
+                (_rankingSlot, _rankingLongCount, _rankingShortCount) = ((w + 1) << 6, longCount, shortCount);
+                return looked;
+            }
+        }
+
+        (_rankingSlot, _rankingLongCount, _rankingShortCount) = (RankLongsNext, longCount, shortCount);
+        _rankingSelection.Begin(longCount);
+        return looked;
+    }
+
+    /// <summary><see cref="QuantileBounds"/> of <paramref name="scores"/> in any order, selected in one call (the ranking pass's
+    /// steps, run to the end: see <see cref="Collections.StepwiseQuantileSelection"/>). Reorders <paramref name="scores"/>.</summary>
+    internal static void SelectQuantileBounds(Span<long> scores, Span<long> bounds)
+    {
+        var selection = default(Collections.StepwiseQuantileSelection);
+        selection.Begin(scores.Length);
+        selection.Advance(scores, bounds, int.MaxValue);
+    }
+
+    private static int SaturatingTimes16(int budget) => budget > int.MaxValue / 16 ? int.MaxValue : budget * 16;
+}

@@ -1,0 +1,248 @@
+using Aivora.Core.Accounts;
+using Aivora.Core.Commands;
+using Aivora.Core.Events;
+using Aivora.Core.Exchange;
+using Aivora.Core.Matching;
+using Aivora.Core.Orders;
+using Aivora.Core.Risk;
+using Aivora.Core.Tests.Risk;
+
+namespace Aivora.Core.Tests.Liquidation;
+
+/// <summary>
+/// The ADL ranking that orders' what-if quantiles are read against is taken by a pass the state machine spreads over
+/// commands: the same ranking a snapshot in one call takes, the last one serving until the pass ends.
+/// </summary>
+public sealed class AdlRankingPassTests
+{
+    private const long Usdt = 1_000_000;
+
+    /// <summary>
+    /// The four entries of a ranking where the quantile changes, found by selection in any order, are the ones a sort finds:
+    /// on scores of every shape a selection can go wrong on (few distinct values, sorted either way, all equal, a range
+    /// wide enough to overflow a careless midpoint), at every size up to a few hundred and at several thousand.
+    /// </summary>
+    [Fact]
+    public void ShouldSelectTheBoundsASortedRankingGives()
+    {
+        var random = new Random(5);
+        var shapes = new Func<int, long[]>[]
+        {
+            n => [.. Enumerable.Range(0, n).Select(_ => random.NextInt64(long.MinValue, long.MaxValue))],
+            n => [.. Enumerable.Range(0, n).Select(_ => (long)random.Next(3))],
+            n => [.. Enumerable.Range(0, n).Select(k => (long)k)],
+            n => [.. Enumerable.Range(0, n).Select(k => (long)(n - k))],
+            n => [.. Enumerable.Range(0, n).Select(_ => 7L)],
+            n => [.. Enumerable.Range(0, n).Select(k => (long)Math.Min(k, n - k))],
+            n => [.. Enumerable.Range(0, n).Select(_ => random.Next(2) == 0 ? long.MaxValue : random.NextInt64(-1_000, 1_000))],
+        };
+        var sizes = Enumerable.Range(0, 300).Concat([1_000, 4_097, 20_000]);
+        var checkedCases = 0;
+        foreach (var n in sizes)
+        {
+            foreach (var shape in shapes)
+            {
+                var scores = shape(n);
+                var sorted = scores.Order().ToArray();
+                var expected = new long[4];
+                Ledger.QuantileBounds(sorted, expected);
+                var selected = new long[4];
+                Ledger.SelectQuantileBounds(scores, selected);
+                Assert.True(expected.SequenceEqual(selected), $"n {n}: sort [{string.Join(", ", expected)}], selection [{string.Join(", ", selected)}]");
+                Assert.Equal(sorted, scores.Order().ToArray());   // reordered, nothing lost or changed
+                checkedCases++;
+            }
+        }
+
+        Assert.Equal(303 * shapes.Length, checkedCases);
+    }
+
+    /// <summary>
+    /// A pass continued a few positions at a time publishes the ranking a snapshot in one call takes, for every account on
+    /// both instruments; until it ends, what-ifs read the ranking before it (here, taken at another mark).
+    /// </summary>
+    [Fact]
+    public void ShouldPublishThePassSpreadOverCallsAsTheSnapshotInOneCallAndKeepTheLastUntilItEnds()
+    {
+        const int Accounts = 300;
+        Ledger NewBook()
+        {
+            var ledger = new Ledger(
+            [
+                new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
+                new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
+            ], maxAccounts: Accounts + 1);
+            var random = new Random(31);
+            ledger.SetMark(1, 10_000);
+            ledger.SetMark(2, 50_000);
+            for (var a = 1; a <= Accounts; a++)
+            {
+                ledger.Deposit(a, random.NextInt64(50, 5_000) * Usdt);
+            }
+
+            for (var t = 0; t < 2_000; t++)
+            {
+                var (buyer, seller, instrument) = (1 + random.Next(Accounts), 1 + random.Next(Accounts), 1 + random.Next(2));
+                if (buyer != seller)
+                {
+                    var price = instrument == 1 ? random.NextInt64(9_000, 11_001) : random.NextInt64(45_000, 55_001);
+                    var lots = random.NextInt64(1, 20);
+                    ledger.ApplyFill(buyer, instrument, Side.Buy, price, lots, isMaker: false);
+                    ledger.ApplyFill(seller, instrument, Side.Sell, price, lots, isMaker: true);
+                }
+            }
+
+            return ledger;
+        }
+
+        var atOnce = NewBook();
+        var spread = NewBook();
+        atOnce.SnapshotAdlRanking();
+        spread.SetMark(1, 9_000);   // the last ranking, at another mark
+        spread.SnapshotAdlRanking();
+        spread.SetMark(1, 10_000);
+        var before = QuantilesOf(spread);
+
+        spread.StartAdlRanking();
+        var calls = 1;
+        while (!spread.ContinueAdlRanking(7))
+        {
+            Assert.True(spread.AdlRankingRunning);
+            Assert.Equal(before, QuantilesOf(spread));   // the pass under way is not read
+            calls++;
+        }
+
+        Assert.False(spread.AdlRankingRunning);
+        Assert.True(calls > 80, $"calls: {calls}");   // some 600 positions, 7 a call
+        var after = QuantilesOf(spread);
+        Assert.Equal(QuantilesOf(atOnce), after);
+        Assert.NotEqual(before, after);
+        Assert.Equal(5, after.Max());
+        Assert.Equal(1, after.Where(q => q > 0).Min());
+    }
+
+    /// <summary>
+    /// In the state machine a pass starts at the first command of a second and goes on a slice a command: with more positions
+    /// than a slice it is still under way after that command, orders read the ranking before it until the commands that
+    /// follow end it, and then the ranking a snapshot in one call takes.
+    /// </summary>
+    [Fact]
+    public void ShouldSpreadTheSecondsRankingPassOverTheCommandsThatFollow()
+    {
+        const int Accounts = 400;
+        var config = new EngineConfig
+        {
+            Instruments = [new Instruments.InstrumentSpec { Id = 1, Symbol = "T", TickSize = 1, LotSize = 1, MinQuantity = 1, Band = Instruments.PriceBand.InBasisPoints(5_000), ReferencePriceTicks = 10_000 }],
+            MaxRestingOrders = 64,
+            MaxPriceLevelsPerSide = 64,
+            MaxAccounts = Accounts + 8,
+        };
+        var ledger = new Ledger([new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) }], Accounts + 8);
+        var machine = new PerpStateMachine<CountingSink>(config, ledger, new RiskLimits());
+        for (var a = 1; a <= Accounts; a += 2)
+        {
+            ledger.Deposit(a, (1_000 + a) * Usdt);
+            ledger.Deposit(a + 1, (1_000 + a) * Usdt);
+            ledger.ApplyFill(a, 1, Side.Buy, 10_000, 1 + (a % 17), isMaker: false);
+            ledger.ApplyFill(a + 1, 1, Side.Sell, 10_000, 1 + (a % 17), isMaker: true);
+        }
+
+        int[] Quantiles() => [.. Enumerable.Range(1, Accounts).Select(a => ledger.AdlQuantileAtSnapshot(a, 1))];
+        void Mark(long nowNs, long markTicks)
+        {
+            var mark = EngineCommand.Mark(nowNs, 1, markTicks);
+            machine.Process(in mark);
+        }
+
+        // Second 0: the first command starts a pass (its first slice before any mark); the commands after it end it. Then the
+        // mark moves to 9,000 (a second's work runs before its command: second 1's pass starts after this mark).
+        for (var t = 0; t < 20; t++)
+        {
+            Mark(t, 10_100);
+        }
+
+        Assert.False(ledger.AdlRankingRunning);
+        Assert.Contains(5, Quantiles());
+        Mark(900_000_000, 9_000);
+        var fromSecondZero = Quantiles();   // each position's score at 9,000 against second 0's ranking
+
+        // Second 1: a new pass over the commands that follow. 64 positions scored a command (7 commands), then the two sides
+        // ranked: about five looks at each of their 200 entries, 16 a unit of the same budget (one to three commands more).
+        var commands = 0;
+        do
+        {
+            Mark(1_000_000_000 + commands, 9_000);
+            commands++;
+            Assert.True(commands < 100, "the pass did not end");
+            if (ledger.AdlRankingRunning)
+            {
+                Assert.Equal(fromSecondZero, Quantiles());   // the pass under way is not read
+            }
+        }
+        while (ledger.AdlRankingRunning);
+
+        Assert.InRange(commands, 8, 10);
+        var fromSecondOne = Quantiles();
+        Assert.NotEqual(fromSecondZero, fromSecondOne);
+        ledger.SnapshotAdlRanking();   // nothing moved since the pass: the same ranking taken in one call
+        Assert.Equal(Quantiles(), fromSecondOne);
+    }
+
+    /// <summary>
+    /// The pass goes through the instruments in id order, whatever order they are listed in: two ledgers listing the same two
+    /// contracts the other way round, the same positions, a pass spread over calls with the mark of instrument 1 moved in the
+    /// middle of it, end with the same ranking (listed first, instrument 2 would be scored before the move in one and after it
+    /// in the other, and instrument 1 the other way).
+    /// </summary>
+    [Fact]
+    public void ShouldRankTheInstrumentsInIdOrderWhateverOrderTheyAreListedIn()
+    {
+        ContractSpec Contract(int id) => new() { InstrumentId = id, MoneyPerTickLot = id == 1 ? 100 : 10, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) };
+        Ledger Book(params int[] ids)
+        {
+            var ledger = new Ledger([.. ids.Select(Contract)], maxAccounts: 301);
+            var random = new Random(44);
+            ledger.SetMark(1, 10_000);
+            ledger.SetMark(2, 50_000);
+            for (var a = 1; a <= 300; a++)
+            {
+                ledger.Deposit(a, random.NextInt64(50, 5_000) * Usdt);
+            }
+
+            for (var t = 0; t < 1_500; t++)
+            {
+                var (buyer, seller, instrument) = (1 + random.Next(300), 1 + random.Next(300), 1 + random.Next(2));
+                if (buyer != seller)
+                {
+                    var price = instrument == 1 ? random.NextInt64(9_000, 11_001) : random.NextInt64(45_000, 55_001);
+                    var lots = random.NextInt64(1, 20);
+                    ledger.ApplyFill(buyer, instrument, Side.Buy, price, lots, isMaker: false);
+                    ledger.ApplyFill(seller, instrument, Side.Sell, price, lots, isMaker: true);
+                }
+            }
+
+            return ledger;
+        }
+
+        int[] RankedWithAMoveHalfway(Ledger ledger)
+        {
+            ledger.StartAdlRanking();
+            for (var k = 0; k < 40; k++)
+            {
+                ledger.ContinueAdlRanking(8);   // 320 of some 600 positions: within the first instrument in id order
+            }
+
+            ledger.SetMark(1, 8_500);
+            while (!ledger.ContinueAdlRanking(8))
+            {
+            }
+
+            return QuantilesOf(ledger);
+        }
+
+        Assert.Equal(RankedWithAMoveHalfway(Book(1, 2)), RankedWithAMoveHalfway(Book(2, 1)));
+    }
+
+    private static int[] QuantilesOf(Ledger ledger) =>
+        [.. Enumerable.Range(1, 300).SelectMany(a => new[] { ledger.AdlQuantileAtSnapshot(a, 1), ledger.AdlQuantileAtSnapshot(a, 2) })];
+}
