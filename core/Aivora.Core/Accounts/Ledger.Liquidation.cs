@@ -633,7 +633,7 @@ public sealed partial class Ledger
     /// <summary>
     /// The <paramref name="accounts"/>.Length largest holders of an instrument (either side, by lots held, ties to the
     /// lower account id) into <paramref name="accounts"/> and <paramref name="lots"/>, largest first; returns how many.
-    /// One pass over every account (a once-a-second check, not the hot path). The fund is left out.
+    /// One pass over the instrument's holders (a once-a-second check, not the hot path). The fund is left out.
     /// </summary>
     public int TopHolders(int instrumentId, Span<int> accounts, Span<long> lots)
     {
@@ -643,7 +643,7 @@ public sealed partial class Ledger
         }
 
         var n = 0;
-        for (var a = 0; a < _accountCount; a++)
+        foreach (var a in new SetBits(_holders.AsSpan(i * _holderWords, _holderWords)))   // its holders, not every account
         {
             var held = Math.Abs(_positions[(a * _contracts.Length) + i].QtyLots);
             var id = _accountIds[a];
