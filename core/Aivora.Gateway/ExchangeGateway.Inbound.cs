@@ -251,7 +251,7 @@ public sealed partial class ExchangeGateway
             pg.IsolatedMargin(p.IsolatedMargin);
             var liquidation = ledger.LiquidationPrice(session.AccountId, spec.Id);
             if (liquidation > 0) pg.LiquidationPrice(liquidation);
-            pg.AdlQuantile((byte)ledger.AdlQuantile(session.AccountId, spec.Id));
+            pg.AdlQuantile((byte)ledger.AdlQuantileAtSnapshot(session.AccountId, spec.Id));   // against the last ranking, as orders' what-ifs
         }
 
         if (session.Responses!.Offer(_statusBuffer.AsSpan(0, m.EncodedLength)) <= 0)

@@ -96,11 +96,12 @@ public sealed class LiquidationTests
             Assert.Equal(((int)steps[i].LiquidationStep, steps[i].Equity, steps[i].BankruptcyPriceTicks, steps[i].MarkPriceTicks), ((int)v.Step, v.Equity, v.BankruptcyPriceTicks, v.MarkPriceTicks));
         }
 
-        // The maker, short 40 lots after the slice (the fund took the victim's last 41 at bankruptcy), sees its place in the ADL queue.
+        // The maker, short 40 lots after the slice (the fund took the victim's last 41 at bankruptcy), sees its place in the ADL
+        // queue: its position's score against the last ranking the node took (as orders' what-ifs read it).
         Assert.True(maker.RequestAccountStatus(node.NowNs, 5));
         Assert.True(makerLog.Await(node, maker, r => r.Kind == ReportKind.AccountStatus));
         var position = Assert.Single(maker.Positions.Values);
-        Assert.Equal((-40L, node.Host.StateMachine.Ledger.AdlQuantile(Maker, 1)), (position.QtyLots, position.AdlQuantile));
+        Assert.Equal((-40L, node.Host.StateMachine.Ledger.AdlQuantileAtSnapshot(Maker, 1)), (position.QtyLots, position.AdlQuantile));
         Assert.InRange(position.AdlQuantile, 1, 5);
         Assert.Equal(41, node.Host.StateMachine.Ledger.PositionOf(DefaultConfiguration.InsuranceFundAccount, 1).QtyLots);
     }

@@ -598,7 +598,7 @@ public sealed partial class Ledger
     /// <summary>
     /// The highest-ranked position on <paramref name="instrumentId"/> on the given side (long or short), other
     /// than <paramref name="excludeAccountId"/> and the fund: the next auto-deleveraging counterparty. Ties go
-    /// to the lower account id. Scans every account (ADL is rare; ranking moves with every mark). 0 when none.
+    /// to the lower account id. Scans the instrument's holders (ADL is rare; ranking moves with every mark). 0 when none.
     /// </summary>
     public int NextAdlCounterparty(int instrumentId, bool longs, int excludeAccountId, out long score)
     {
@@ -610,7 +610,7 @@ public sealed partial class Ledger
 
         var best = -1;
         var bestScore = long.MinValue;
-        for (var a = 0; a < _accountCount; a++)
+        foreach (var a in new SetBits(_holders.AsSpan(i * _holderWords, _holderWords)))   // its holders, not every account
         {
             var q = _positions[(a * _contracts.Length) + i].QtyLots;
             var id = _accountIds[a];
@@ -669,9 +669,11 @@ public sealed partial class Ledger
     private long[]? _quantileBounds;
 
     /// <summary>The ADL quantile of the account's position on an instrument as it stands, against the last ranking snapshot
-    /// (the bounds an order's what-if is read against): what a what-if predicts once its fill is booked. 0 when flat, before
-    /// the first snapshot or the first mark. Tests.</summary>
-    internal int AdlQuantileAtSnapshot(int accountId, int instrumentId)
+    /// (the bounds an order's what-if is read against): what a what-if predicts once its fill is booked, and what
+    /// <c>AccountStatus</c> reports. Two lookups and the position's score, where <see cref="AdlQuantile"/> visits every
+    /// account and scores every position on its side: on the engine thread, for every status request, which are not rate
+    /// limited. 0 when flat, before the first snapshot or the first mark.</summary>
+    public int AdlQuantileAtSnapshot(int accountId, int instrumentId)
     {
         if (!_rankingTaken || !TryAccount(accountId, create: false, out var slot) || !_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
         {
@@ -806,7 +808,7 @@ public sealed partial class Ledger
 
     /// <summary>
     /// The account's ADL quantile on an instrument, 1 (last in the queue) to 5 (first): its rank by
-    /// <see cref="AdlScore"/> among the positions on its side, in fifths. 0 when flat. Scans every account.
+    /// <see cref="AdlScore"/> among the positions on its side, in fifths. 0 when flat. Scans the instrument's holders.
     /// </summary>
     public int AdlQuantile(int accountId, int instrumentId)
     {
@@ -823,7 +825,7 @@ public sealed partial class Ledger
 
         var mine = AdlScore(slot, i);
         int ahead = 0, side = 0;
-        for (var a = 0; a < _accountCount; a++)
+        foreach (var a in new SetBits(_holders.AsSpan(i * _holderWords, _holderWords)))   // its holders, not every account
         {
             var other = _positions[(a * _contracts.Length) + i].QtyLots;
             if (other == 0 || (other > 0) != (q > 0) || _accountIds[a] == _fundAccountId)
