@@ -64,39 +64,8 @@ public sealed class AdlRankingPassTests
     [Fact]
     public void ShouldPublishThePassSpreadOverCallsAsTheSnapshotInOneCallAndKeepTheLastUntilItEnds()
     {
-        const int Accounts = 300;
-        Ledger NewBook()
-        {
-            var ledger = new Ledger(
-            [
-                new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
-                new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
-            ], maxAccounts: Accounts + 1);
-            var random = new Random(31);
-            ledger.SetMark(1, 10_000);
-            ledger.SetMark(2, 50_000);
-            for (var a = 1; a <= Accounts; a++)
-            {
-                ledger.Deposit(a, random.NextInt64(50, 5_000) * Usdt);
-            }
-
-            for (var t = 0; t < 2_000; t++)
-            {
-                var (buyer, seller, instrument) = (1 + random.Next(Accounts), 1 + random.Next(Accounts), 1 + random.Next(2));
-                if (buyer != seller)
-                {
-                    var price = instrument == 1 ? random.NextInt64(9_000, 11_001) : random.NextInt64(45_000, 55_001);
-                    var lots = random.NextInt64(1, 20);
-                    ledger.ApplyFill(buyer, instrument, Side.Buy, price, lots, isMaker: false);
-                    ledger.ApplyFill(seller, instrument, Side.Sell, price, lots, isMaker: true);
-                }
-            }
-
-            return ledger;
-        }
-
-        var atOnce = NewBook();
-        var spread = NewBook();
+        var atOnce = RandomBook(31, 2_000, 1, 2);
+        var spread = RandomBook(31, 2_000, 1, 2);
         atOnce.SnapshotAdlRanking();
         spread.SetMark(1, 9_000);   // the last ranking, at another mark
         spread.SnapshotAdlRanking();
@@ -197,33 +166,6 @@ public sealed class AdlRankingPassTests
     [Fact]
     public void ShouldRankTheInstrumentsInIdOrderWhateverOrderTheyAreListedIn()
     {
-        ContractSpec Contract(int id) => new() { InstrumentId = id, MoneyPerTickLot = id == 1 ? 100 : 10, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) };
-        Ledger Book(params int[] ids)
-        {
-            var ledger = new Ledger([.. ids.Select(Contract)], maxAccounts: 301);
-            var random = new Random(44);
-            ledger.SetMark(1, 10_000);
-            ledger.SetMark(2, 50_000);
-            for (var a = 1; a <= 300; a++)
-            {
-                ledger.Deposit(a, random.NextInt64(50, 5_000) * Usdt);
-            }
-
-            for (var t = 0; t < 1_500; t++)
-            {
-                var (buyer, seller, instrument) = (1 + random.Next(300), 1 + random.Next(300), 1 + random.Next(2));
-                if (buyer != seller)
-                {
-                    var price = instrument == 1 ? random.NextInt64(9_000, 11_001) : random.NextInt64(45_000, 55_001);
-                    var lots = random.NextInt64(1, 20);
-                    ledger.ApplyFill(buyer, instrument, Side.Buy, price, lots, isMaker: false);
-                    ledger.ApplyFill(seller, instrument, Side.Sell, price, lots, isMaker: true);
-                }
-            }
-
-            return ledger;
-        }
-
         int[] RankedWithAMoveHalfway(Ledger ledger)
         {
             ledger.StartAdlRanking();
@@ -240,7 +182,38 @@ public sealed class AdlRankingPassTests
             return QuantilesOf(ledger);
         }
 
-        Assert.Equal(RankedWithAMoveHalfway(Book(1, 2)), RankedWithAMoveHalfway(Book(2, 1)));
+        Assert.Equal(RankedWithAMoveHalfway(RandomBook(44, 1_500, 1, 2)), RankedWithAMoveHalfway(RandomBook(44, 1_500, 2, 1)));
+    }
+
+    /// <summary>300 accounts of 50-5,000 USDT, after <paramref name="trades"/> random trades between them on instruments 1 (marked
+    /// at 10,000, 100 money per tick-lot) and 2 (50,000, 10), the contracts listed in the order of <paramref name="listed"/>.</summary>
+    private static Ledger RandomBook(int seed, int trades, params int[] listed)
+    {
+        const int Accounts = 300;
+        var ledger = new Ledger(
+            [.. listed.Select(id => new ContractSpec { InstrumentId = id, MoneyPerTickLot = id == 1 ? 100 : 10, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) })],
+            maxAccounts: Accounts + 1);
+        var random = new Random(seed);
+        ledger.SetMark(1, 10_000);
+        ledger.SetMark(2, 50_000);
+        for (var a = 1; a <= Accounts; a++)
+        {
+            ledger.Deposit(a, random.NextInt64(50, 5_000) * Usdt);
+        }
+
+        for (var t = 0; t < trades; t++)
+        {
+            var (buyer, seller, instrument) = (1 + random.Next(Accounts), 1 + random.Next(Accounts), 1 + random.Next(2));
+            if (buyer != seller)
+            {
+                var price = instrument == 1 ? random.NextInt64(9_000, 11_001) : random.NextInt64(45_000, 55_001);
+                var lots = random.NextInt64(1, 20);
+                ledger.ApplyFill(buyer, instrument, Side.Buy, price, lots, isMaker: false);
+                ledger.ApplyFill(seller, instrument, Side.Sell, price, lots, isMaker: true);
+            }
+        }
+
+        return ledger;
     }
 
     private static int[] QuantilesOf(Ledger ledger) =>
