@@ -670,9 +670,9 @@ public sealed partial class Ledger
 
     /// <summary>The ADL quantile of the account's position on an instrument as it stands, against the last ranking snapshot
     /// (the bounds an order's what-if is read against): what a what-if predicts once its fill is booked, and what
-    /// <c>AccountStatus</c> reports. Two lookups and the position's score, where <see cref="AdlQuantile"/> visits every
-    /// account and scores every position on its side: on the engine thread, for every status request, which are not rate
-    /// limited. 0 when flat, before the first snapshot or the first mark.</summary>
+    /// <c>AccountStatus</c> reports. Two lookups and the position's score, where <see cref="AdlQuantile"/> scores every
+    /// position on its side: that on the engine thread for every status request, which are not rate limited. 0 when flat,
+    /// before the first snapshot or the first mark.</summary>
     public int AdlQuantileAtSnapshot(int accountId, int instrumentId)
     {
         if (!_rankingTaken || !TryAccount(accountId, create: false, out var slot) || !_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))

@@ -191,7 +191,7 @@ public sealed partial class Ledger
         _holderCount = new int[_contracts.Length];
         _bandedMasks = new ulong[maxAccounts * _maskWords];
         // The funding scratch is written only at a funding time: its pages faulted in now, not in the first settlement's stall
-        // (a million accounts' two tables: ~45 ms of page faults here, timed by `perf risk --case mark-update`'s first_us).
+        // (at a million accounts, tens of milliseconds of page faults: `perf risk --case mark-update`'s first_us).
         Prefault.Touch(_fundingQty);
         Prefault.Touch(_fundingPayments);
         Prefault.Touch(_fundingSlots);
@@ -651,10 +651,9 @@ public sealed partial class Ledger
     /// <summary>
     /// Settles funding on every position in the instrument at its mark; returns the total paid. It visits the instrument's
     /// holders (a bitmap of account slots per contract, in slot order), not every account: with many instruments listed, each
-    /// one's settlement costs its own holders. A payment moves the margin
-    /// behind the account's positions, so each holder is re-keyed, except a cross account whose bands hold with the payment
-    /// taken from their headroom (<see cref="CashKeepsBands"/>): the usual holder, far from liquidation, costs its payment
-    /// and no solve.
+    /// one's settlement costs its own holders. A payment moves the margin behind the account's positions, so each holder is
+    /// re-keyed, except a cross account whose bands hold with the payment taken from their headroom
+    /// (<see cref="CashKeepsBands"/>): the usual holder, far from liquidation, costs its payment and no solve.
     /// </summary>
     public long SettleFunding(int instrumentId, long rate)
     {
