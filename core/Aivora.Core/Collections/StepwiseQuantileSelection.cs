@@ -11,8 +11,9 @@ namespace Aivora.Core.Collections;
 /// <code>
 ///   rank t_2 over [0, n)                       each rank: quickselect rounds, a round = two partition passes
 ///   rank t_1 over [0, t_2]                     over the range, resumable at any entry:
-///   rank t_3 over [t_2, n)                       [lo, store) &lt; pivot | [store, next) ≥ pivot | [next, hi) not yet seen
-///   rank t_4 over [t_3, n)                     then the ≥ part split into = pivot and &gt; pivot the same way
+///   rank t_3 over (t_2, n)                       [lo, store) &lt; pivot | [store, next) ≥ pivot | [next, hi) not yet seen
+///   rank t_4 over (t_3, n)                     then the ≥ part split into = pivot and &gt; pivot the same way
+///   (a rank equal to the one below it, with three entries or fewer, takes its bound)
 /// </code>
 /// A selected entry has every entry before it at or under it and every one after at or over it, so each later rank is
 /// looked for only in what is left on its side. The partition is branch-free (every entry swapped, the boundary moved by
@@ -62,6 +63,13 @@ internal struct StepwiseQuantileSelection
             if (rank < 0)
             {
                 bounds[BoundOfStep(_step)] = long.MaxValue;
+                NextStep();
+                continue;
+            }
+
+            if ((_step == 2 && rank == _rank1) || (_step == 3 && rank == _rank2))
+            {
+                bounds[_step] = bounds[_step - 1];   // the same rank as the bound below it (three entries or fewer)
                 NextStep();
                 continue;
             }
@@ -162,15 +170,17 @@ internal struct StepwiseQuantileSelection
         BeginStep();
     }
 
-    /// <summary>The range of the step's rank: t_2 over all; t_1 up to and with t_2's entry; t_3 from t_2's on; t_4 from t_3's.</summary>
+    /// <summary>The range of the step's rank: t_2 over all; t_1 up to and with t_2's entry; t_3 after t_2's; t_4 after t_3's.
+    /// Above a selected entry the range holds exactly the entries ranked above it, whatever a later step below it reordered (t_1's
+    /// selection may move t_2's own entry within [0, t_2]; it never moves one across).</summary>
     private void BeginStep()
     {
         (_lo, _hi) = _step switch
         {
             0 => (0, _n),
             1 => (0, _rank1 < 0 ? _n : _rank1 + 1),
-            2 => (Math.Max(0, _rank1), _n),
-            _ => (Math.Max(0, _rank2), _n),
+            2 => (_rank1 + 1, _n),
+            _ => (_rank2 + 1, _n),
         };
         _phase = 0;
         _roundsLeft = (2 * BitOperations.Log2((uint)Math.Max(1, _hi - _lo))) + 4;
