@@ -26,8 +26,9 @@ public sealed partial class PerpStateMachine<TSink>
     private long _nextSecondNs;        // the next second of engine time: its checks (RunSecondlyWork)
     private long _secondlyWorkDueNs;   // when Run calls RunSecondlyWork: the next second, or the next command while the ranking pass runs
 
-    // Positions the ADL ranking pass scores a command while it runs (see Ledger.AdlRanking): about 2 us of a command's time, so a
-    // million positions take some 16,000 commands; in one call they took 54 ms.
+    // Positions the ADL ranking pass scores a command while it runs (see Ledger.AdlRanking): 1.6-2.5 us of a command's time at
+    // the 99th percentile (`perf risk --case mark-update`, case=adl-ranking), so a million positions take some 31,000 commands,
+    // scoring and ranking; in one call they took 50-74 ms.
     private const int AdlRankingSlice = 64;
     private readonly bool[] _concentrationRaised;
     private readonly int[] _topAccounts = new int[16];
