@@ -17,8 +17,8 @@ namespace Aivora.Core.Collections;
 /// </code>
 /// A selected entry has every entry before it at or under it and every one after at or over it, so each later rank is
 /// looked for only in what is left on its side. The partition is branch-free (every entry swapped, the boundary moved by
-/// the comparison's outcome): scores in random order mispredicted a branch on every other entry (19 ns an entry over the
-/// four ranks, against about 7 branch-free). The pivot is the median of three; a rank still in a range of over 16 entries
+/// the comparison's outcome): scores in random order mispredicted a branch on every other entry (17-19 ns an entry over the
+/// four ranks in a microbenchmark of 5,000-500,000 scores, against 4.4-5.3 branch-free). The pivot is the median of three; a rank still in a range of over 16 entries
 /// after 2 log2 n + 4 rounds has that range sorted instead (one long step; no ordering of the scores makes it quadratic).
 /// </summary>
 internal struct StepwiseQuantileSelection
