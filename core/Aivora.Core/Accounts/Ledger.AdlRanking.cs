@@ -64,9 +64,9 @@ public sealed partial class Ledger
 
     /// <summary>
     /// Moves the pass under way on by about <paramref name="budget"/> units of work: an account's position scored is one, and
-    /// so are 16 words of a holders bitmap read and 16 entries a side's ranking looks at (<see cref="Collections.StepwiseQuantileSelection"/>: it stops where the
-    /// budget runs out and goes on at the next call). Returns true when no pass is under way (this call ended it, and
-    /// published its ranking, or none was).
+    /// so are 16 words of a holders bitmap read and 16 entries a side's ranking looks at
+    /// (<see cref="Collections.StepwiseQuantileSelection"/>: it stops where the budget runs out and goes on at the next call).
+    /// Returns true when no pass is under way (this call ended it, and published its ranking, or none was).
     /// </summary>
     public bool ContinueAdlRanking(int budget)
     {
