@@ -136,7 +136,7 @@ public sealed partial class Ledger
     /// order; returns how many it looked at. Past the last one the slot is <see cref="RankLongsNext"/>: the sides are next.</summary>
     private int ScoreHolders(int i, int budget)
     {
-        var words = _holders.AsSpan(i * _holderWords, _holderWords);
+        var words = HoldersOf(i);
         var (longs, shorts) = (_rankingLongs!, _rankingShorts!);
         var (longCount, shortCount) = (_rankingLongCount, _rankingShortCount);
         var fund = _fundAccountId;

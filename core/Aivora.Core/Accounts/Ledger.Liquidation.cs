@@ -610,7 +610,7 @@ public sealed partial class Ledger
 
         var best = -1;
         var bestScore = long.MinValue;
-        foreach (var a in new SetBits(_holders.AsSpan(i * _holderWords, _holderWords)))   // its holders, not every account
+        foreach (var a in new SetBits(HoldersOf(i)))   // its holders, not every account
         {
             var q = _positions[(a * _contracts.Length) + i].QtyLots;
             var id = _accountIds[a];
@@ -643,7 +643,7 @@ public sealed partial class Ledger
         }
 
         var n = 0;
-        foreach (var a in new SetBits(_holders.AsSpan(i * _holderWords, _holderWords)))   // its holders, not every account
+        foreach (var a in new SetBits(HoldersOf(i)))   // its holders, not every account
         {
             var held = Math.Abs(_positions[(a * _contracts.Length) + i].QtyLots);
             var id = _accountIds[a];
@@ -695,15 +695,15 @@ public sealed partial class Ledger
     /// The quantile of a score among n ranked entries is 5 − ⌊ahead × 5 ÷ (n + 1)⌋ (ahead: the entries ranked strictly higher),
     /// so it moves only where ahead reaches t_c = ⌈c × (n + 1) ÷ 5⌉, c = 1..4: ahead ≥ t_c exactly when the t_c-th entry of the
     /// ascending negated ranking is below the score's negation. Writes those four entries (long.MaxValue where t_c &gt; n: never
-    /// reached); they ascend with c.
+    /// reached); they ascend with c. The bounds' definition on a sorted ranking: the ranking pass selects the same entries
+    /// without sorting (<see cref="Collections.StepwiseQuantileSelection"/>), and the tests hold one against the other.
     /// </summary>
     internal static void QuantileBounds(ReadOnlySpan<long> ascending, Span<long> bounds)
     {
-        var n = ascending.Length;
         for (var c = 1; c <= 4; c++)
         {
-            var t = ((c * ((long)n + 1)) + 4) / 5;
-            bounds[c - 1] = t <= n ? ascending[(int)t - 1] : long.MaxValue;
+            var rank = Collections.StepwiseQuantileSelection.RankOf(c, ascending.Length);
+            bounds[c - 1] = rank >= 0 ? ascending[rank] : long.MaxValue;
         }
     }
 
@@ -825,7 +825,7 @@ public sealed partial class Ledger
 
         var mine = AdlScore(slot, i);
         int ahead = 0, side = 0;
-        foreach (var a in new SetBits(_holders.AsSpan(i * _holderWords, _holderWords)))   // its holders, not every account
+        foreach (var a in new SetBits(HoldersOf(i)))   // its holders, not every account
         {
             var other = _positions[(a * _contracts.Length) + i].QtyLots;
             if (other == 0 || (other > 0) != (q > 0) || _accountIds[a] == _fundAccountId)

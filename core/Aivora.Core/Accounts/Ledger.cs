@@ -200,6 +200,9 @@ public sealed partial class Ledger
     /// <summary>The contracts account slot <paramref name="slot"/> holds a position on, a bit each (see <see cref="SetBits"/>).</summary>
     private ReadOnlySpan<ulong> HeldOf(int slot) => _heldMasks.AsSpan(slot * _maskWords, _maskWords);
 
+    /// <summary>The account slots holding a position on contract <paramref name="i"/>, a bit each, in slot order (see <see cref="SetBits"/>).</summary>
+    private ReadOnlySpan<ulong> HoldersOf(int i) => _holders.AsSpan(i * _holderWords, _holderWords);
+
     /// <summary>Word <paramref name="w"/> of the bitmap of contracts account slot <paramref name="slot"/> holds a position on.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal ulong HeldWord(int slot, int w) => _heldMasks[(slot * _maskWords) + w];
@@ -663,7 +666,7 @@ public sealed partial class Ledger
         }
 
         var holders = 0;
-        foreach (var a in new SetBits(_holders.AsSpan(i * _holderWords, _holderWords)))
+        foreach (var a in new SetBits(HoldersOf(i)))
         {
             _fundingSlots[holders] = a;
             _fundingQty[holders++] = _positions[(a * _contracts.Length) + i].QtyLots;

@@ -201,7 +201,9 @@ internal struct StepwiseQuantileSelection
         _ => step,
     };
 
-    private static int RankOf(int c, int n)
+    /// <summary>Rank t_c − 1 of n ascending entries, t_c = ⌈c × (n + 1) ÷ 5⌉ (-1 where t_c &gt; n: never reached). The one formula
+    /// for the sorted ranking's bounds too (<c>Ledger.QuantileBounds</c>).</summary>
+    internal static int RankOf(int c, int n)
     {
         var t = ((c * ((long)n + 1)) + 4) / 5;
         return t <= n ? (int)t - 1 : -1;
