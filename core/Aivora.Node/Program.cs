@@ -233,7 +233,7 @@ public static class Program
         var instruments = node.Config.Instruments;
 
         Console.WriteLine($"engine thread: {(node.PinnedCpu >= 0 ? $"pinned to CPU {node.PinnedCpu}" : $"not pinned ({node.PinError})")}; load thread: {(load.PinnedCpu >= 0 ? $"pinned to CPU {load.PinnedCpu}" : $"not pinned ({load.PinError ?? "--load-cpu -1"})")}; {CompiledWhileTrading(node.CompiledWhileRunning, load.CompiledWhileTrading)}");
-        Console.WriteLine($"in: {g.Counters.MessagesIn:N0} messages from clients in {wall:0.0} s; {commands:N0} commands run ({commands / wall:N0}/s: orders, cancels, amends, mass cancels, price feeds, {g.Counters.Ticks:N0} clock ticks); {g.Counters.Heartbeats:N0} heartbeats; malformed {g.Counters.Malformed}, not logged on {g.Counters.NotLoggedOn}, gateway rejects {g.Counters.GatewayRejects}");
+        Console.WriteLine($"in: {g.Counters.MessagesIn:N0} messages from clients in {wall:0.0} s; {commands:N0} commands run ({commands / wall:N0}/s: orders, cancels, amends, mass cancels, price feeds, {g.Counters.Ticks:N0} clock ticks, {g.Counters.WorkDueTicks:N0} of them for work due); {g.Counters.Heartbeats:N0} heartbeats; malformed {g.Counters.Malformed}, not logged on {g.Counters.NotLoggedOn}, gateway rejects {g.Counters.GatewayRejects}");
         Console.WriteLine($"engine: accepted {c.Accepted:N0}, rejected {c.Rejected:N0}, amended {c.Amended:N0}, cancelled {c.Cancelled:N0}, expired {c.Expired:N0}; trades {c.Trades:N0} ({c.FilledLots:N0} lots)");
         var rejects = new List<string>();
         for (var r = 0; r < 128; r++) if (c.RejectsByReason[r] > 0) rejects.Add($"{(RejectReason)r} {c.RejectsByReason[r]:N0}");

@@ -578,6 +578,10 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         }
     }
 
+    /// <summary>The earliest expiry of a resting GTD order (<see cref="long.MaxValue"/>: none rests): when time must next
+    /// move with no order arriving (the node ticks then, <see cref="Exchange.PerpStateMachine{TSink}.NextWorkDueNs"/>).</summary>
+    public long NextExpiryNs => _expiries.Count > 0 ? _expiries.MinKey : long.MaxValue;
+
     /// <summary>Expires the orders whose time has come (out of line: most commands expire nothing).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private void ExpireDue()

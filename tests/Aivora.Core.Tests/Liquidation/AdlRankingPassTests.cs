@@ -146,11 +146,13 @@ public sealed class AdlRankingPassTests
             if (ledger.AdlRankingRunning)
             {
                 Assert.Equal(fromSecondZero, Quantiles());   // the pass under way is not read
+                Assert.True(machine.NextWorkDueNs <= 1_000_000_000 + commands - 1, "a pass under way is work due now (the node ticks for it)");
             }
         }
         while (ledger.AdlRankingRunning);
 
         Assert.InRange(commands, 8, 10);
+        Assert.Equal(2_000_000_000, machine.NextWorkDueNs);   // then the next second
         var fromSecondOne = Quantiles();
         Assert.NotEqual(fromSecondZero, fromSecondOne);
         ledger.SnapshotAdlRanking();   // nothing moved since the pass: the same ranking taken in one call
