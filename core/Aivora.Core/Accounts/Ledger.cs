@@ -1,6 +1,5 @@
 using System.Numerics;
 using Aivora.Core.Collections;
-using Aivora.Core.Funding;
 using Aivora.Core.Numbers;
 using Aivora.Core.Orders;
 using Aivora.Core.Liquidation;
@@ -104,11 +103,6 @@ public sealed partial class Ledger
     private readonly long[] _marks;
     private readonly int[] _feeTiers;
 
-    // A funding settlement's scratch, a row per holder: its slot, its position's lots and its payment.
-    private readonly int[] _fundingSlots;
-    private readonly long[] _fundingQty;
-    private readonly long[] _fundingPayments;
-
     // Positions indexed by the mark at which they need attention, per instrument: longs keyed by
     // −liquidation price (the highest first, as a falling mark reaches it first), shorts by the price.
     private readonly LiquidationIndex _liquidationIndex;
@@ -152,10 +146,7 @@ public sealed partial class Ledger
         _balances = new long[maxAccounts];
         _positions = new Position[maxAccounts * _contracts.Length];
         _marks = new long[_contracts.Length];
-        _fundingQty = new long[maxAccounts];
         _feeTiers = new int[maxAccounts];
-        _fundingPayments = new long[maxAccounts];
-        _fundingSlots = new int[maxAccounts];
         _pendingReindex = new int[maxAccounts];
         _backingScratch = new long[_contracts.Length];
         _backingMemo = new BackingMemo[maxAccounts * _contracts.Length];
@@ -183,6 +174,7 @@ public sealed partial class Ledger
         }
 
         _openInterest = new long[_contracts.Length];
+        _shortInterest = new long[_contracts.Length];
         _liquidating = new bool[maxAccounts];
         _maskWords = SetBits.WordsFor(_contracts.Length);
         _heldMasks = new ulong[maxAccounts * _maskWords];
@@ -190,11 +182,20 @@ public sealed partial class Ledger
         _holders = new ulong[_contracts.Length * _holderWords];
         _holderCount = new int[_contracts.Length];
         _bandedMasks = new ulong[maxAccounts * _maskWords];
-        // The funding scratch is written only at a funding time: its pages faulted in now, not in the first settlement's stall
-        // (at a million accounts, tens of milliseconds of page faults: `perf risk --case mark-update`'s first_us).
-        Prefault.Touch(_fundingQty);
-        Prefault.Touch(_fundingPayments);
-        Prefault.Touch(_fundingSlots);
+        // Funding passes (Ledger.Funding.cs). Their bitmaps are written only at a funding time: their pages faulted in now, not
+        // in the first settlement's commands (at a million accounts, page faults were most of the first one's cost).
+        _unpaid = new ulong[_contracts.Length * _holderWords];
+        _fundingWord = new int[_contracts.Length];
+        _fundingMark = new long[_contracts.Length];
+        _fundingAbsRate = new long[_contracts.Length];
+        _fundingPerLot = new long[_contracts.Length];
+        _fundingPayersLong = new bool[_contracts.Length];
+        _fundingPool = new long[_contracts.Length];
+        _fundingReceivingLots = new long[_contracts.Length];
+        _fundingPaid = new long[_contracts.Length];
+        _fundingInFlight = new long[_contracts.Length];
+        _fundingPasses = new int[_contracts.Length];
+        Prefault.Touch(_unpaid);
     }
 
     /// <summary>The contracts account slot <paramref name="slot"/> holds a position on, a bit each (see <see cref="SetBits"/>).</summary>
@@ -208,8 +209,6 @@ public sealed partial class Ledger
     internal ulong HeldWord(int slot, int w) => _heldMasks[(slot * _maskWords) + w];
 
     public long FeeAccount { get; private set; }
-
-    public long FundingResidue { get; private set; }
 
     public long TotalDeposits { get; private set; }
 
@@ -248,6 +247,11 @@ public sealed partial class Ledger
         if (!TryAccount(accountId, create: false, out var slot))
         {
             return new LedgerOutcome(LedgerReject.UnknownAccount, 0, 0);
+        }
+
+        if (_fundingPassCount > 0)
+        {
+            PayFundingDueAt(slot);   // its funding first: the check reads its money as the settlement leaves it
         }
 
         var required = InitialMarginOf(slot);
@@ -344,6 +348,11 @@ public sealed partial class Ledger
             return;
         }
 
+        if (_fundingPassCount > 0)
+        {
+            PayFundingDueAt(slot);   // a position moves only once paid on the lots it held at the funding time
+        }
+
         var contract = _contracts[i];
         ref var p = ref _positions[(slot * _contracts.Length) + i];
         var lotsBefore = p.QtyLots;
@@ -433,6 +442,7 @@ public sealed partial class Ledger
         var realized = ApplyToPosition(ref p, signedFill, priceTicks, _contracts[i].MoneyPerTickLot);
         grewOrFlipped = GrewOrFlipped(heldBefore, wasLong, p.QtyLots);
         _openInterest[i] += Math.Max(0, p.QtyLots) - (wasLong ? heldBefore : 0);
+        _shortInterest[i] += Math.Max(0, -p.QtyLots) - (wasLong ? 0 : heldBefore);
         if ((heldBefore == 0) != (p.QtyLots == 0))
         {
             SetBits.Set(_heldMasks, slot * _maskWords, i, heldBefore == 0);
@@ -612,6 +622,11 @@ public sealed partial class Ledger
             return new LedgerOutcome(LedgerReject.UnknownAccount, 0, 0);
         }
 
+        if (_fundingPassCount > 0)
+        {
+            PayFundingDueAt(slot);   // its funding first: the wallet's bounds read the position's money as the settlement leaves it
+        }
+
         ref var p = ref _positions[(slot * _contracts.Length) + i];
         if (!p.Isolated || p.QtyLots == 0)
         {
@@ -648,58 +663,6 @@ public sealed partial class Ledger
 
     private long InitialMarginAtMark(int i, ref Position p) =>
         _contracts[i].Tiers.InitialMargin(Notional(i, p.QtyLots, _marks[i] > 0 ? _marks[i] : 1), p.Leverage > 0 ? p.Leverage : _contracts[i].DefaultLeverage);
-
-    // ---------------------------------------------------------------- funding
-
-    /// <summary>
-    /// Settles funding on every position in the instrument at its mark; returns the total paid. It visits the instrument's
-    /// holders (a bitmap of account slots per contract, in slot order), not every account: with many instruments listed, each
-    /// one's settlement costs its own holders. A payment moves the margin behind the account's positions, so each holder is
-    /// re-keyed, except a cross account whose bands hold with the payment taken from their headroom
-    /// (<see cref="CashKeepsBands"/>): the usual holder, far from liquidation, costs its payment and no solve.
-    /// </summary>
-    public long SettleFunding(int instrumentId, long rate)
-    {
-        if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) || _marks[i] <= 0)
-        {
-            return 0;
-        }
-
-        var holders = 0;
-        foreach (var a in new SetBits(HoldersOf(i)))
-        {
-            _fundingSlots[holders] = a;
-            _fundingQty[holders++] = _positions[(a * _contracts.Length) + i].QtyLots;
-        }
-
-        FundingResidue = FundingSettlement.Settle(_fundingQty.AsSpan(0, holders), _fundingPayments, _marks[i], _contracts[i].MoneyPerTickLot, rate, FundingResidue, out var paid);
-        for (var k = 0; k < holders; k++)
-        {
-            var a = _fundingSlots[k];
-            var payment = _fundingPayments[k];
-            if (payment != 0)
-            {
-                ref var p = ref _positions[(a * _contracts.Length) + i];
-                if (p.Isolated)
-                {
-                    p.IsolatedMargin += payment;
-                }
-                else
-                {
-                    _balances[a] += payment;
-                    if (_headroomKnown[a] && !_reindexPending[a] && CashKeepsBands(a, payment))
-                    {
-                        FundingPaymentsKeepingBands++;
-                        continue;   // its bands still hold: no re-key (see CashKeepsBands)
-                    }
-                }
-
-                ReindexAccount(a);
-            }
-        }
-
-        return paid;
-    }
 
     // ---------------------------------------------------------------- queries
 
@@ -1162,6 +1125,7 @@ public sealed partial class Ledger
     private readonly long[] _backingScratch;
 
     private readonly long[] _openInterest;
+    private readonly long[] _shortInterest;   // the short side's lots: equal to _openInterest wherever every fill had two sides
 
     /// <summary>Open interest in lots (the long side, which equals the short side), kept as positions move: O(1).</summary>
     public long OpenInterestLots(int instrumentId) => _instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) ? _openInterest[i] : 0;

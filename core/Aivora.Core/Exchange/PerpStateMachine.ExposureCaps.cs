@@ -24,12 +24,16 @@ public sealed partial class PerpStateMachine<TSink>
     // Per instrument and side of the book a liquidation would hit: [i * 2] caps longs (bids), [i * 2 + 1] shorts (asks). 0: not measured.
     private readonly long[] _depthCap;
     private long _nextSecondNs;        // the next second of engine time: its checks (RunSecondlyWork)
-    private long _secondlyWorkDueNs;   // when Run calls RunSecondlyWork: the next second, or the next command while the ranking pass runs
+    private long _secondlyWorkDueNs;   // when Run calls RunSecondlyWork: the next second, or the next command while a ranking or funding pass runs
 
     // Positions the ADL ranking pass scores a command while it runs (see Ledger.AdlRanking): 1.6-2.5 us of a command's time at
     // the 99th percentile (`perf risk --case mark-update`, case=adl-ranking), so a million positions take some 31,000 commands,
     // scoring and ranking; in one call they took 50-74 ms.
     private const int AdlRankingSlice = 64;
+
+    // Holders a funding pass pays a command while it runs (see Ledger.Funding), after the ranking's slice: ~20-30 ns each at a
+    // million holders, where one call took 18-29 ms.
+    private const int FundingSlice = 128;
     private readonly bool[] _concentrationRaised;
     private readonly int[] _topAccounts = new int[16];
     private readonly long[] _topLots = new long[16];
@@ -114,7 +118,8 @@ public sealed partial class PerpStateMachine<TSink>
     /// <see cref="Run"/> calls it once engine time reaches <c>_secondlyWorkDueNs</c>. Every second of engine time: a new ADL
     /// ranking pass (what orders' what-if ADL quantiles are read against once it ends; one still under way goes on instead),
     /// concentration, and the visible depth within the maintenance distance of mark, per side, into the caps. Then a slice of
-    /// the ranking pass (<see cref="AdlRankingSlice"/> positions): while it runs, every command comes here for the next one.
+    /// the ranking pass (<see cref="AdlRankingSlice"/> positions) and of a funding pass under way (<see cref="FundingSlice"/>
+    /// holders, started by the pricing clock at a funding time): while either runs, every command comes here for the next one.
     /// </summary>
     private void RunSecondlyWork()
     {
@@ -130,7 +135,13 @@ public sealed partial class PerpStateMachine<TSink>
             MeasureDepthCaps(now);
         }
 
-        _secondlyWorkDueNs = _ledger.ContinueAdlRanking(AdlRankingSlice) ? _nextSecondNs : now;
+        var ranked = _ledger.ContinueAdlRanking(AdlRankingSlice);
+        if (_ledger.FundingUnderWay)
+        {
+            ContinueFunding(FundingSlice);
+        }
+
+        _secondlyWorkDueNs = ranked && !_ledger.FundingUnderWay ? _nextSecondNs : now;
     }
 
     /// <summary>Concentration, and the visible depth within the maintenance distance of mark, per side, into the caps.</summary>

@@ -116,28 +116,27 @@ public sealed partial class PerpStateMachine<TSink>
             {
                 // One settlement however many funding times passed since the last command (a node that
                 // was down does not settle the intervals it missed one by one: it settles once, at the
-                // rate of the samples it saw), then the next funding time on the schedule's grid.
-                var rate = pricing.PredictedRate;
-                var paid = _ledger.SettleFunding(id, rate);
-                var settled = new EngineEvent
+                // rate of the samples it saw), then the next funding time on the schedule's grid. Every holder is paid as of
+                // now, at this mark and rate, by a pass the commands after this one carry on (RunSecondlyWork), a slice each:
+                // its FundingSettled event when it ends. A pass still under way from the last funding time ends first.
+                while (_ledger.FundingUnderWayOn(id))
                 {
-                    Kind = EventKind.FundingSettled,
-                    TimeNs = now,
-                    InstrumentId = id,
-                    PriceTicks = _ledger.MarkOf(id),
-                    QtyLots = rate,
-                    RemainingLots = paid,
-                    OtherRemainingLots = _ledger.FundingResidue,
-                    Count = pricing.Premiums.Count,
-                };
-                _engine.Publish(in settled);
-                LiquidateAtMark(i, id);   // funding paid moves margin like a mark does
-                if (_ledger.HasMultiInstrumentCrossAccounts)
-                {
-                    LiquidateOtherInstruments(id);
+                    ContinueFunding(int.MaxValue);
                 }
 
+                var rate = pricing.PredictedRate;
+                pricing.SettlingMarkTicks = _ledger.MarkOf(id);
+                pricing.SettlingSamples = pricing.Premiums.Count;
                 pricing.LastFundingRate = rate;
+                if (_ledger.StartFunding(id, rate))
+                {
+                    _secondlyWorkDueNs = now;   // the first slice in this command
+                }
+                else
+                {
+                    PublishFundingSettled(id, pricing, 0);   // nothing to pay: no mark, a rate of 0, or nobody holds a position
+                }
+
                 pricing.Premiums.Reset();
                 pricing.NextFundingNs = pricing.NextFundingTimeAfter(now);
             }
@@ -148,6 +147,33 @@ public sealed partial class PerpStateMachine<TSink>
         {
             _pricingDueNs = pricing is null ? _pricingDueNs : Math.Min(_pricingDueNs, pricing.NextDueNs);
         }
+    }
+
+    /// <summary>A slice of the funding pass under way (<paramref name="budget"/> holders); the settlement's event once it ends.
+    /// The payments set <see cref="Accounts.Ledger.FillsMovedMargin"/>: the command's end looks for the liquidations they caused.</summary>
+    private void ContinueFunding(int budget)
+    {
+        if (_ledger.ContinueFunding(budget, out var id, out var paid) && _instrumentIndex.TryGetValue(new Collections.IntKey(id), out var i)
+            && _pricing[i] is { } pricing)
+        {
+            PublishFundingSettled(id, pricing, paid);
+        }
+    }
+
+    private void PublishFundingSettled(int instrumentId, InstrumentPricing pricing, long paid)
+    {
+        var settled = new EngineEvent
+        {
+            Kind = EventKind.FundingSettled,
+            TimeNs = _engine.NowNs,
+            InstrumentId = instrumentId,
+            PriceTicks = pricing.SettlingMarkTicks,
+            QtyLots = pricing.LastFundingRate,
+            RemainingLots = paid,
+            OtherRemainingLots = _ledger.FundingResidue,
+            Count = pricing.SettlingSamples,
+        };
+        _engine.Publish(in settled);
     }
 
     // The earliest time any instrument's pricing clock is due (0: run the pass on the next command).

@@ -233,6 +233,13 @@ public sealed partial class PerpStateMachine<TSink>
             ResumeWaitingPaths();
         }
 
+        if (_ledger.FundingUnderWay)
+        {
+            // The account's funding first, on every pass under way that has not reached it: its checks read its money as
+            // the settlement leaves it (an account a fill moves is paid in the fill).
+            _ledger.PayFundingDue(command.AccountId);
+        }
+
         switch (command.Kind)
         {
             case CommandKind.PriceFeed:

@@ -92,6 +92,12 @@ public sealed class InstrumentPricing
 
     public long LastFundingRate { get; set; }
 
+    /// <summary>The settlement under way (the ledger's funding pass, over the commands after its funding time): the mark it
+    /// pays at and the premium samples its rate came from, what its <c>FundingSettled</c> event carries when it ends.</summary>
+    internal long SettlingMarkTicks { get; set; }
+
+    internal int SettlingSamples { get; set; }
+
     public long NextFundingNs { get; internal set; }
 
     /// <summary>False until the first command ran the pricing clock (which anchors the funding schedule to its time).</summary>
