@@ -119,9 +119,10 @@ public sealed partial class PerpStateMachine<TSink>
     /// ranking pass (what orders' what-if ADL quantiles are read against once it ends; one still under way goes on instead),
     /// concentration, and the visible depth within the maintenance distance of mark, per side, into the caps. Then a slice of
     /// the ranking pass (<see cref="AdlRankingSlice"/> positions) and of a funding pass under way (<see cref="FundingSlice"/>
-    /// holders, started by the pricing clock at a funding time): while either runs, every command comes here for the next one.
+    /// holders, started by the pricing clock at a funding time): while either runs, every command comes here for the next one
+    /// (and, while a funding pass runs, its account is paid first).
     /// </summary>
-    private void RunSecondlyWork()
+    private void RunSecondlyWork(int commandAccountId)
     {
         var now = _engine.NowNs;
         if (now >= _nextSecondNs)
@@ -139,6 +140,10 @@ public sealed partial class PerpStateMachine<TSink>
         if (_ledger.FundingUnderWay)
         {
             ContinueFunding(FundingSlice);
+            // The command's account is paid first, on every pass under way that has not reached it: its checks read its
+            // money as the settlement leaves it (an account a fill moves is paid in the fill). Here, not on every command's
+            // path: while a pass runs, every command comes here.
+            _ledger.PayFundingDue(commandAccountId);
         }
 
         _secondlyWorkDueNs = ranked && !_ledger.FundingUnderWay ? _nextSecondNs : now;

@@ -225,19 +225,12 @@ public sealed partial class PerpStateMachine<TSink>
 
         if (_engine.NowNs >= _secondlyWorkDueNs)
         {
-            RunSecondlyWork();
+            RunSecondlyWork(command.AccountId);
         }
 
         if (_waitingCount > 0)
         {
             ResumeWaitingPaths();
-        }
-
-        if (_ledger.FundingUnderWay)
-        {
-            // The account's funding first, on every pass under way that has not reached it: its checks read its money as
-            // the settlement leaves it (an account a fill moves is paid in the fill).
-            _ledger.PayFundingDue(command.AccountId);
         }
 
         switch (command.Kind)
