@@ -27,18 +27,24 @@ namespace Aivora.Core.Accounts;
 public sealed partial class Ledger
 {
     private readonly ulong[] _unpaid;               // per contract, the holders at its funding time not yet paid
-    private readonly int[] _fundingWord;            // per contract, the next word of _unpaid the pass reads
-    private readonly long[] _fundingMark;           // per contract, the pass's mark, |rate| and a lot's payment × 1e8 (0: 128-bit)
-    private readonly long[] _fundingAbsRate;
-    private readonly long[] _fundingPerLot;
-    private readonly bool[] _fundingPayersLong;
-    private readonly long[] _fundingPool;           // what the receivers share, and the receiving side's lots at the funding time
-    private readonly long[] _fundingReceivingLots;
-    private readonly long[] _fundingPaid;           // paid so far by the paying side
-    private readonly long[] _fundingInFlight;       // carried residue + paid − received so far (counted in FundingResidue)
+    private readonly FundingPass[] _fundingPass;    // per contract, its pass (while under way)
     private readonly int[] _fundingPasses;          // the contracts with a pass under way, in the order they started
     private int _fundingPassCount;
     private long _residueCarried;                   // FundingResidue outside the passes under way
+
+    /// <summary>One contract's funding pass: what its start fixed, then what it has paid so far.</summary>
+    private struct FundingPass
+    {
+        public long MarkTicks;       // the mark and |rate| it pays at, and a lot's payment × 1e8 (0: worked out in 128 bits)
+        public long AbsRate;
+        public long PerLot;
+        public bool PayersLong;
+        public long Pool;            // what the receivers share, and the receiving side's lots at the funding time
+        public long ReceivingLots;
+        public long Paid;            // paid so far by the paying side
+        public long InFlight;        // carried residue + paid − received so far (counted in FundingResidue)
+        public int NextWord;         // the next word of the contract's _unpaid bitmap the pass reads
+    }
 
     /// <summary>What funding rounding has left over, carried to the next settlement's pool (≥ 0), with the money a pass
     /// under way has taken from payers and not yet paid out: every unit of money funding holds.</summary>
@@ -49,14 +55,15 @@ public sealed partial class Ledger
             var total = _residueCarried;
             for (var k = 0; k < _fundingPassCount; k++)
             {
-                total += _fundingInFlight[_fundingPasses[k]];
+                total += _fundingPass[_fundingPasses[k]].InFlight;
             }
 
             return total;
         }
     }
 
-    /// <summary>Whether a funding pass is under way on any instrument (a field read: the state machine asks every command).</summary>
+    /// <summary>Whether a funding pass is under way on any instrument (a field read: asked before every fill and by the state
+    /// machine's clock work).</summary>
     public bool FundingUnderWay => _fundingPassCount > 0;
 
     /// <summary>Whether a funding pass is under way on the instrument.</summary>
@@ -83,17 +90,17 @@ public sealed partial class Ledger
         var m = _contracts[i].MoneyPerTickLot;
         var absRate = Math.Abs(rate);
         var payersLong = rate > 0;
-        var payingLots = payersLong ? _openInterest[i] : _shortInterest[i];
-        _fundingMark[i] = _marks[i];
-        _fundingAbsRate[i] = absRate;
-        _fundingPerLot[i] = FundingSettlement.PerLotNarrow(_marks[i], m, absRate);
-        _fundingPayersLong[i] = payersLong;
-        _fundingPool[i] = FundingSettlement.Pool(payingLots, _marks[i], m, absRate, _residueCarried);
-        _fundingReceivingLots[i] = payersLong ? _shortInterest[i] : _openInterest[i];
-        _fundingInFlight[i] = _residueCarried;
+        _fundingPass[i] = new FundingPass
+        {
+            MarkTicks = _marks[i],
+            AbsRate = absRate,
+            PerLot = FundingSettlement.PerLotNarrow(_marks[i], m, absRate),
+            PayersLong = payersLong,
+            Pool = FundingSettlement.Pool(payersLong ? _openInterest[i] : _shortInterest[i], _marks[i], m, absRate, _residueCarried),
+            ReceivingLots = payersLong ? _shortInterest[i] : _openInterest[i],
+            InFlight = _residueCarried,
+        };
         _residueCarried = 0;
-        _fundingPaid[i] = 0;
-        _fundingWord[i] = 0;
         HoldersOf(i).CopyTo(_unpaid.AsSpan(i * _holderWords, _holderWords));
         _fundingPasses[_fundingPassCount++] = i;
         return true;
@@ -114,7 +121,7 @@ public sealed partial class Ledger
 
         var i = _fundingPasses[0];
         var offset = i * _holderWords;
-        var word = _fundingWord[i];
+        var word = _fundingPass[i].NextWord;
         var looked = 0;
         while (word < _holderWords && budget > 0)
         {
@@ -135,16 +142,16 @@ public sealed partial class Ledger
             }
         }
 
-        _fundingWord[i] = word;
+        _fundingPass[i].NextWord = word;
         if (word < _holderWords)
         {
             return false;
         }
 
-        _residueCarried += _fundingInFlight[i];
-        _fundingInFlight[i] = 0;
+        _residueCarried += _fundingPass[i].InFlight;
         Array.Copy(_fundingPasses, 1, _fundingPasses, 0, --_fundingPassCount);
-        (instrumentId, paid) = (_contracts[i].InstrumentId, _fundingPaid[i]);
+        (instrumentId, paid) = (_contracts[i].InstrumentId, _fundingPass[i].Paid);
+        _fundingPass[i] = default;
         return true;
     }
 
@@ -198,20 +205,21 @@ public sealed partial class Ledger
     private void PayFunding(int slot, int i)
     {
         ref var p = ref _positions[(slot * _contracts.Length) + i];
+        ref var pass = ref _fundingPass[i];
         var lots = FixedPoint.Magnitude(p.QtyLots);
         long payment;
-        if ((p.QtyLots > 0) == _fundingPayersLong[i])
+        if ((p.QtyLots > 0) == pass.PayersLong)
         {
-            var owed = FundingSettlement.Payment(lots, _fundingPerLot[i], _fundingMark[i], _contracts[i].MoneyPerTickLot, _fundingAbsRate[i]);
-            _fundingPaid[i] += owed;
+            var owed = FundingSettlement.Payment(lots, pass.PerLot, pass.MarkTicks, _contracts[i].MoneyPerTickLot, pass.AbsRate);
+            pass.Paid += owed;
             payment = -owed;
         }
         else
         {
-            payment = FundingSettlement.Share(_fundingPool[i], lots, _fundingReceivingLots[i]);
+            payment = FundingSettlement.Share(pass.Pool, lots, pass.ReceivingLots);
         }
 
-        _fundingInFlight[i] -= payment;
+        pass.InFlight -= payment;
         if (payment == 0)
         {
             return;

@@ -185,15 +185,7 @@ public sealed partial class Ledger
         // Funding passes (Ledger.Funding.cs). Their bitmaps are written only at a funding time: their pages faulted in now, not
         // in the first settlement's commands (at a million accounts, page faults were most of the first one's cost).
         _unpaid = new ulong[_contracts.Length * _holderWords];
-        _fundingWord = new int[_contracts.Length];
-        _fundingMark = new long[_contracts.Length];
-        _fundingAbsRate = new long[_contracts.Length];
-        _fundingPerLot = new long[_contracts.Length];
-        _fundingPayersLong = new bool[_contracts.Length];
-        _fundingPool = new long[_contracts.Length];
-        _fundingReceivingLots = new long[_contracts.Length];
-        _fundingPaid = new long[_contracts.Length];
-        _fundingInFlight = new long[_contracts.Length];
+        _fundingPass = new FundingPass[_contracts.Length];
         _fundingPasses = new int[_contracts.Length];
         Prefault.Touch(_unpaid);
     }
