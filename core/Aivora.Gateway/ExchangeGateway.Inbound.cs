@@ -192,7 +192,9 @@ public sealed partial class ExchangeGateway
     /// <summary>
     /// A read between commands: the account's resting orders and positions, from the state machine as it
     /// is now (no command runs, nothing is journaled). Encoded into a buffer and offered (it may span
-    /// several frames); counted against nothing but the session's response window.
+    /// several frames). It costs the engine thread every resting order of the account, so a session may send
+    /// <see cref="GatewayOptions.StatusRequestsPerSecond"/> a second (its own window, apart from the orders'); beyond that
+    /// it is answered RateLimited with the limit and the count admitting it would make (as an order past its limit is).
     /// </summary>
     private void OnAccountStatusRequest(Session session, ReadOnlySpan<byte> message, long now)
     {
@@ -208,6 +210,20 @@ public sealed partial class ExchangeGateway
         {
             return;
         }
+
+        if (now - session.StatusWindowStartNs >= 1_000_000_000)
+        {
+            session.StatusWindowStartNs = now;
+            session.StatusRequestsInWindow = 0;
+        }
+
+        if (session.StatusRequestsInWindow >= _options.StatusRequestsPerSecond)
+        {
+            GatewayReject(session, requestId, 0, CommandType.AccountStatusRequest, RejectReason.RateLimited, _options.StatusRequestsPerSecond, session.StatusRequestsInWindow + 1, now, default);
+            return;
+        }
+
+        session.StatusRequestsInWindow++;
 
         var ledger = _stateMachine.Ledger;
         var orders = _stateMachine.Engine.AccountOrders(session.AccountId, _statusOrders);

@@ -55,6 +55,11 @@ public sealed record GatewayOptions
     /// <summary>Sessions at once (the order subscription holds at most 16 images).</summary>
     public int MaxSessions { get; init; } = 16;
 
+    /// <summary>AccountStatus requests a session may send a second (a fixed one-second window, as the orders' limit): each one
+    /// encodes every resting order of the account on the engine thread, so an unbounded stream of them would stall every
+    /// other session's orders. Beyond it a request is answered RateLimited with the limit and the count admitting it would make.</summary>
+    public int StatusRequestsPerSecond { get; init; } = 10;
+
     /// <summary>Term length of each session's response publication.</summary>
     public string ResponseTermLength { get; init; } = "1m";
 
@@ -77,6 +82,7 @@ public sealed record GatewayOptions
         if (SnapshotIntervalMs <= 0) return $"snapshot interval must be positive (got {SnapshotIntervalMs} ms)";
         if (MinHeartbeatIntervalMs <= 0 || MaxHeartbeatIntervalMs < MinHeartbeatIntervalMs) return "heartbeat interval bounds must be positive and ordered";
         if (MaxBackPressureNs <= 0 || ResponseConnectTimeoutNs <= 0 || MaxClockSkewNs <= 0 || LogonTimeoutNs <= 0) return "timeouts must be positive";
+        if (StatusRequestsPerSecond <= 0) return $"status requests per second must be positive (got {StatusRequestsPerSecond})";
         return MaxSessions is <= 0 or > 16 ? $"sessions must be 1..16 (got {MaxSessions})" : null;
     }
 }

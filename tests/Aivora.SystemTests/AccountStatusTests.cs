@@ -48,4 +48,36 @@ public sealed class AccountStatusTests
         Assert.Equal((1, 3L), (position.InstrumentId, position.QtyLots));
         Assert.Equal(0, again.SequenceGaps);
     }
+
+    /// <summary>
+    /// Each AccountStatus encodes every resting order of the account on the engine thread: a session gets ten a second
+    /// answered, and the rest of a burst RateLimited with the limit and the count admitting it would make; the next second it is answered
+    /// again. Orders are not held back by the status requests' window.
+    /// </summary>
+    [Fact]
+    public void ShouldAnswerTenAccountStatusRequestsASecondAndRateLimitTheRest()
+    {
+        using var node = new NodeUnderTest();
+        node.StartPriceFeeder();
+        node.Deposit(1, 1_000_000);
+        var client = node.Client(1);
+        var log = new ReportLog();
+        node.LogOn(client, log);
+
+        for (var i = 1; i <= 12; i++) Assert.True(client.RequestAccountStatus(node.NowNs, 100 + i));
+        Assert.True(log.Await(node, client, _ => log.Reports.Count(r => r.ClientOrderId > 100) == 12), string.Join(", ", log.Reports.Select(r => $"{r.Kind} {r.ClientOrderId}")));
+        Assert.Equal(Enumerable.Range(101, 10).Select(i => (long)i), log.Of(ReportKind.AccountStatus).Select(r => r.ClientOrderId));
+        var limited = log.Of(ReportKind.Rejected).ToList();
+        Assert.Equal([111L, 112L], limited.Select(r => r.ClientOrderId));
+        Assert.All(limited, r => Assert.Equal((RejectReason.RateLimited, CommandType.AccountStatusRequest, 10L), (r.RejectReason, r.RejectedCommand, r.LimitValue)));
+        Assert.All(limited, r => Assert.Equal(11, r.ActualValue));   // what admitting it would have made the second's count
+
+        Assert.True(client.SendNewOrder(node.NowNs, 1, 1, Side.Buy, OrdType.Limit, TimeInForce.GTC, 640_000, 1));
+        Assert.True(log.Await(node, client, r => r.Kind == ReportKind.Accepted && r.ClientOrderId == 1), string.Join(", ", log.Reports.Select(r => $"{r.Kind} {r.ClientOrderId} {r.RejectReason}")));
+
+        node.PumpFor(1_050);
+        Assert.True(client.RequestAccountStatus(node.NowNs, 200));
+        Assert.True(log.Await(node, client, r => r.Kind == ReportKind.AccountStatus && r.ClientOrderId == 200), string.Join(", ", log.Reports.Select(r => $"{r.Kind} {r.ClientOrderId} {r.RejectReason}")));
+        Assert.Equal(0, client.SequenceGaps);
+    }
 }

@@ -51,6 +51,10 @@ public sealed class Session(int imageSessionId, long createdNs)
     public long WindowStartNs { get; set; }
     public int OrdersInWindow { get; set; }
 
+    // AccountStatus requests: their own one-second window (GatewayOptions.StatusRequestsPerSecond).
+    public long StatusWindowStartNs { get; set; }
+    public int StatusRequestsInWindow { get; set; }
+
     /// <summary>Messages that did not decode (counted per session, answered with a reject when logged on).</summary>
     public long Malformed { get; set; }
 }
