@@ -27,7 +27,7 @@ public sealed class FundingPassTests
     /// Two ledgers, the same positions on two instruments (a fifth of the accounts isolated), both settled at the same rates.
     /// One pays everyone first, then runs a random run of operations; the other starts the same passes, then runs the same
     /// operations with one payment of the passes between each (fills that close, flip and open positions, accounts new to
-    /// the instrument, withdrawals, wallet moves, marks). Each account is paid before its position or its money moves, on
+    /// the instrument, transfers, withdrawals, wallet moves, marks). Each account is paid before its position or its money moves, on
     /// the lots it held at the funding time: the two end equal, balance by balance and position by position, with the same
     /// residue; money is conserved after every step of the spread one.
     /// </summary>
@@ -325,7 +325,8 @@ public sealed class FundingPassTests
     }
 
     /// <summary>One random operation, the same on whichever ledger it runs: a trade (some with accounts 401-420, new to the
-    /// ledger), a withdrawal, money into or out of an isolated wallet, or a mark.</summary>
+    /// ledger), a transfer of a position at a price with no fee (as the fund's takeover and ADL move them), a withdrawal,
+    /// money into or out of an isolated wallet, or a mark.</summary>
     private static Action<Ledger> RandomOperation(Random random)
     {
         var roll = random.Next(100);
@@ -338,7 +339,8 @@ public sealed class FundingPassTests
         var wallet = random.Next(2) == 0 ? amount / 10 : -amount / 10;
         return roll switch
         {
-            < 70 => ledger => Trade(ledger, new Random(seed), a, b),
+            < 64 => ledger => Trade(ledger, new Random(seed), a, b),
+            < 70 => ledger => ledger.Transfer(a, b == a ? b % Accounts + 1 : b, 1 + (seed % 2), seed % 3 == 0 ? Side.Buy : Side.Sell, seed % 2 == 0 ? mark : mark * 5, 1 + (seed % 7)),
             < 80 => ledger => ledger.Withdraw(a, amount),
             < 90 => ledger => ledger.AdjustIsolatedMargin(isolated, 1, wallet),
             _ => ledger => ledger.SetMark(1, mark),
