@@ -44,9 +44,9 @@ public sealed partial class ExchangeGateway : IImageListener, IDisposable
     private const long HousekeepingIntervalNs = 1_000_000;
     private const long TickIntervalNs = 100_000_000;
 
-    // While the state machine has work due (a ranking pass: a slice a command) and no order arrives, a tick at most this often:
-    // the pass goes on at ~2 us of every 20 (a million positions in about 0.35 s), and the log records ~50,000 ticks a second
-    // only while such a pass runs in a quiet market.
+    // While the state machine has work due (a ranking or funding pass: a slice a command) and no order arrives, a tick at most
+    // this often: a pass goes on at a few us of every 20 (a million positions ranked in about 0.35 s), and the log records
+    // ~50,000 ticks a second only while such a pass runs in a quiet market.
     private const long WorkDueTickSpacingNs = 20_000;
 
     private readonly MediaDriver _driver;

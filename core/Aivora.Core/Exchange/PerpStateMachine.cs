@@ -181,7 +181,7 @@ public sealed partial class PerpStateMachine<TSink>
     /// <summary>
     /// The earliest engine time at which work falls due that needs no order to start it, only time: a GTD expiry, a scheduled
     /// parameter change, a price sample or funding time, the second's checks, a waiting liquidation's cooldown; while the ADL
-    /// ranking pass runs, now (each command takes a slice of it). Any command runs what is due, so the node, when no order
+    /// ranking pass or a funding pass runs, now (each command takes a slice of it). Any command runs what is due, so the node, when no order
     /// arrives, sends a tick (<see cref="Commands.EngineCommand.Tick"/>) once this time is reached: a quiet market does not
     /// leave a ranking stale or a liquidation waiting past its cooldown. Cold: the node reads it only between polls that
     /// found nothing.
