@@ -7,7 +7,7 @@ namespace Aivora.Core.Accounts;
 
 /// <summary>
 /// Funding settlement as a pass over the instrument's holders that the state machine spreads over the commands after the
-/// funding time, so no one command pays every holder (at a million holders one call took 18-29 ms, `perf risk --case
+/// funding time, so no one command pays every holder (at a million holders one call took 18-33 ms, `perf risk --case
 /// mark-update`). Every payment is as of the funding time, at the mark and rate fixed then, whichever command makes it:
 /// <code>
 ///   StartFunding (the funding time):  mark, |rate|, which side pays; the pool the receivers share, known at once:
@@ -15,7 +15,7 @@ namespace Aivora.Core.Accounts;
 ///                                     rounded up once) + the residue carried (taken out of FundingResidue);
 ///                                     the holders bitmap copied into _unpaid (words [i × W, (i + 1) × W))
 ///   ContinueFunding (each command):   a budget's worth of _unpaid's set bits, lowest slot first: bit cleared, paid
-///   PayFundingDueAt (before a move):    an account about to trade, transfer, or run a command of its own is paid first on
+///   PayFundingDueAt (before a move):  an account about to trade, transfer, or run a command of its own is paid first on
 ///                                     every pass under way: a position is paid on the lots it held at the funding time,
 ///                                     and nothing the account does reads figures a payment would have moved
 ///   the pass's last bit:              what is left of the pool and the payments (≥ 0) back into FundingResidue
