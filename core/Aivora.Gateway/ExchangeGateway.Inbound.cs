@@ -211,19 +211,11 @@ public sealed partial class ExchangeGateway
             return;
         }
 
-        if (now - session.StatusWindowStartNs >= 1_000_000_000)
+        if (!session.StatusRequests.TryTake(_options.StatusRequestsPerSecond, now, out var count))
         {
-            session.StatusWindowStartNs = now;
-            session.StatusRequestsInWindow = 0;
-        }
-
-        if (session.StatusRequestsInWindow >= _options.StatusRequestsPerSecond)
-        {
-            GatewayReject(session, requestId, 0, CommandType.AccountStatusRequest, RejectReason.RateLimited, _options.StatusRequestsPerSecond, session.StatusRequestsInWindow + 1, now, default);
+            GatewayReject(session, requestId, 0, CommandType.AccountStatusRequest, RejectReason.RateLimited, _options.StatusRequestsPerSecond, count, now, default);
             return;
         }
-
-        session.StatusRequestsInWindow++;
 
         var ledger = _stateMachine.Ledger;
         var orders = _stateMachine.Engine.AccountOrders(session.AccountId, _statusOrders);
@@ -313,19 +305,12 @@ public sealed partial class ExchangeGateway
             return true;
         }
 
-        if (now - session.WindowStartNs >= 1_000_000_000)
+        if (!session.Orders.TryTake(session.Key.OrdersPerSecond, now, out var count))
         {
-            session.WindowStartNs = now;
-            session.OrdersInWindow = 0;
-        }
-
-        if (session.OrdersInWindow >= session.Key.OrdersPerSecond)
-        {
-            GatewayReject(session, clientOrderId, instrumentId, command, RejectReason.RateLimited, session.Key.OrdersPerSecond, session.OrdersInWindow + 1, now, default);
+            GatewayReject(session, clientOrderId, instrumentId, command, RejectReason.RateLimited, session.Key.OrdersPerSecond, count, now, default);
             return false;
         }
 
-        session.OrdersInWindow++;
         return true;
     }
 }

@@ -15,7 +15,7 @@ namespace Aivora.Core.Accounts;
 ///                                     rounded up once) + the residue carried (taken out of FundingResidue);
 ///                                     the holders bitmap copied into _unpaid (words [i × W, (i + 1) × W))
 ///   ContinueFunding (each command):   a budget's worth of _unpaid's set bits, lowest slot first: bit cleared, paid
-///   PayFundingDueAt (before a move):  an account about to trade, transfer, or run a command of its own is paid first on
+///   PayFundingFirst (before a move):  an account about to trade, transfer, or run a command of its own is paid first on
 ///                                     every pass under way: a position is paid on the lots it held at the funding time,
 ///                                     and nothing the account does reads figures a payment would have moved
 ///   the pass's last bit:              what is left of the pool and the payments (≥ 0) back into FundingResidue
@@ -67,8 +67,9 @@ public sealed partial class Ledger
     public bool FundingUnderWay => _fundingPassCount > 0;
 
     /// <summary>Whether a funding pass is under way on the instrument.</summary>
-    public bool FundingUnderWayOn(int instrumentId) =>
-        _instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) && Array.IndexOf(_fundingPasses, i, 0, _fundingPassCount) >= 0;
+    public bool FundingUnderWayOn(int instrumentId) => _instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i) && PassUnderWay(i);
+
+    private bool PassUnderWay(int i) => Array.IndexOf(_fundingPasses, i, 0, _fundingPassCount) >= 0;
 
     /// <summary>
     /// Starts settling funding on the instrument at its mark and <paramref name="rate"/> (see the type's summary); false,
@@ -82,7 +83,7 @@ public sealed partial class Ledger
             return false;
         }
 
-        if (Array.IndexOf(_fundingPasses, i, 0, _fundingPassCount) >= 0)
+        if (PassUnderWay(i))
         {
             throw new InvalidOperationException($"instrument {instrumentId}: a funding pass is still under way");
         }
@@ -172,8 +173,19 @@ public sealed partial class Ledger
         return paid;
     }
 
+    /// <summary>Before account slot's position moves or its money is checked: its funding first, on every pass under way that
+    /// has not paid it (<see cref="PayFundingDueAt"/>). Inline, one comparison while no pass is under way.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void PayFundingFirst(int slot)
+    {
+        if (_fundingPassCount > 0)
+        {
+            PayFundingDueAt(slot);
+        }
+    }
+
     /// <summary>Pays the account's funding on every pass under way that has not paid it yet: before its position moves or it
-    /// runs a command of its own. Out of line (only while a pass is under way); callers check <see cref="_fundingPassCount"/>.</summary>
+    /// runs a command of its own. Out of line (only while a pass is under way).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private void PayFundingDueAt(int slot)
     {
@@ -190,7 +202,8 @@ public sealed partial class Ledger
         }
     }
 
-    /// <summary><see cref="PayFundingDueAt"/> by account id (an account never seen holds nothing: nothing to pay).</summary>
+    /// <summary><see cref="PayFundingDueAt"/> by account id (an account never seen holds nothing: nothing to pay); nothing
+    /// while no pass is under way.</summary>
     public void PayFundingDue(int accountId)
     {
         if (_fundingPassCount > 0 && TryAccount(accountId, create: false, out var slot))

@@ -457,10 +457,7 @@ public sealed partial class Ledger
 
     private void BookTransfer(int slot, int i, long signedFill, long priceTicks)
     {
-        if (_fundingPassCount > 0)
-        {
-            PayFundingDueAt(slot);   // as a fill: paid on the lots it held at the funding time before they move
-        }
+        PayFundingFirst(slot);   // as a fill: paid on the lots it held at the funding time before they move
 
         MovePosition(slot, i, signedFill, priceTicks, out var grew);
         ref var p = ref _positions[(slot * _contracts.Length) + i];

@@ -241,10 +241,7 @@ public sealed partial class Ledger
             return new LedgerOutcome(LedgerReject.UnknownAccount, 0, 0);
         }
 
-        if (_fundingPassCount > 0)
-        {
-            PayFundingDueAt(slot);   // its funding first: the check reads its money as the settlement leaves it
-        }
+        PayFundingFirst(slot);   // the check reads its money as the settlement leaves it
 
         var required = InitialMarginOf(slot);
         var available = EquityOf(slot) - required;
@@ -340,10 +337,7 @@ public sealed partial class Ledger
             return;
         }
 
-        if (_fundingPassCount > 0)
-        {
-            PayFundingDueAt(slot);   // a position moves only once paid on the lots it held at the funding time
-        }
+        PayFundingFirst(slot);   // a position moves only once paid on the lots it held at the funding time
 
         var contract = _contracts[i];
         ref var p = ref _positions[(slot * _contracts.Length) + i];
@@ -614,10 +608,7 @@ public sealed partial class Ledger
             return new LedgerOutcome(LedgerReject.UnknownAccount, 0, 0);
         }
 
-        if (_fundingPassCount > 0)
-        {
-            PayFundingDueAt(slot);   // its funding first: the wallet's bounds read the position's money as the settlement leaves it
-        }
+        PayFundingFirst(slot);   // the wallet's bounds read the position's money as the settlement leaves it
 
         ref var p = ref _positions[(slot * _contracts.Length) + i];
         if (!p.Isolated || p.QtyLots == 0)

@@ -86,10 +86,7 @@ public sealed partial class PerpStateMachine<TSink>
     /// <summary>Steps 1 and 2 for one account, then its reductions. False when the exact check finds it healthy.</summary>
     private bool StartPath(int accountId, int instrumentId)
     {
-        if (_ledger.FundingUnderWay)
-        {
-            _ledger.PayFundingDue(accountId);   // its funding first, if a pass under way has not reached it yet
-        }
+        _ledger.PayFundingDue(accountId);   // its funding first, if a pass under way has not reached it yet
 
         var scope = _ledger.Scope(accountId, instrumentId);
         if (!scope.Unhealthy)

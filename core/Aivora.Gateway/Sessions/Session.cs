@@ -47,14 +47,40 @@ public sealed class Session(int imageSessionId, long createdNs)
     public long BackPressuredSinceNs { get; set; }
     public long ResponsesDropped { get; set; }
 
-    // Rate limit: a fixed one-second window (orders counted since WindowStartNs).
-    public long WindowStartNs { get; set; }
-    public int OrdersInWindow { get; set; }
+    /// <summary>New orders and amends in the current second (the key's OrdersPerSecond).</summary>
+    public RateWindow Orders;
 
-    // AccountStatus requests: their own one-second window (GatewayOptions.StatusRequestsPerSecond).
-    public long StatusWindowStartNs { get; set; }
-    public int StatusRequestsInWindow { get; set; }
+    /// <summary>AccountStatus requests in the current second, a window of their own (GatewayOptions.StatusRequestsPerSecond).</summary>
+    public RateWindow StatusRequests;
 
     /// <summary>Messages that did not decode (counted per session, answered with a reject when logged on).</summary>
     public long Malformed { get; set; }
+}
+
+/// <summary>A rate limit's fixed one-second window: what was taken since it started.</summary>
+public struct RateWindow
+{
+    private long _startNs;
+    private int _taken;
+
+    /// <summary>Takes one more within <paramref name="perSecond"/> (a new window once a second has passed since this one
+    /// began); false when the window is full. <paramref name="count"/>: the window's count with this one (the figure a
+    /// RateLimited reject carries beside the limit).</summary>
+    public bool TryTake(int perSecond, long nowNs, out int count)
+    {
+        if (nowNs - _startNs >= 1_000_000_000)
+        {
+            _startNs = nowNs;
+            _taken = 0;
+        }
+
+        count = _taken + 1;
+        if (_taken >= perSecond)
+        {
+            return false;
+        }
+
+        _taken++;
+        return true;
+    }
 }

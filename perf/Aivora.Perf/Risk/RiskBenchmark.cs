@@ -692,27 +692,9 @@ public static class RiskBenchmark
             // 99.9th percentiles and the longest of their times. Five passes, the median of each figure. The longest is this
             // VM's: a few slices a pass, scoring and ranking alike, take 20-60 us (the host's interruptions), more of them the
             // more slices there are.
-            var passes = new (int Slices, double P99Us, double P999Us, double MaxUs)[5];
             var sliceUs = new List<double>();
-            for (var k = 0; k < passes.Length; k++)
-            {
-                ledger.StartAdlRanking();
-                sliceUs.Clear();
-                bool done;
-                do
-                {
-                    var sliceStart = Stopwatch.GetTimestamp();
-                    done = ledger.ContinueAdlRanking(64);
-                    sliceUs.Add(Stopwatch.GetElapsedTime(sliceStart).TotalMicroseconds);
-                }
-                while (!done);
-
-                sliceUs.Sort();
-                passes[k] = (sliceUs.Count, sliceUs[(int)(sliceUs.Count * 0.99)], sliceUs[(int)(sliceUs.Count * 0.999)], sliceUs[^1]);
-            }
-
-            double MedianOf(Func<(int Slices, double P99Us, double P999Us, double MaxUs), double> figure) => passes.Select(figure).Order().ElementAt(passes.Length / 2);
-            Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=adl-ranking accounts={accounts} positions={accounts} one_call_us={snapshotUs:F0} ns_per_position={snapshotUs * 1_000 / accounts:F1} first_us={firstSnapshotUs:F0} slices={passes[0].Slices} slice_p99_us={MedianOf(x => x.P99Us):F1} slice_p999_us={MedianOf(x => x.P999Us):F1} slice_max_us={MedianOf(x => x.MaxUs):F1}"));
+            var ranking = SliceFigures(_ => ledger.StartAdlRanking(), startIsASlice: false, () => ledger.ContinueAdlRanking(64), sliceUs);
+            Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=adl-ranking accounts={accounts} positions={accounts} one_call_us={snapshotUs:F0} ns_per_position={snapshotUs * 1_000 / accounts:F1} first_us={firstSnapshotUs:F0} {ranking}"));
 
             // A funding settlement pays every holder and re-keys the liquidation price of those it must: one stall of the engine
             // thread a funding time, as long as the holders make it (here every account holds a position). Rates of ±0.01 %.
@@ -762,22 +744,35 @@ public static class RiskBenchmark
 
     /// <summary>
     /// Settlements as the state machine runs them (Ledger.Funding): started, then 128 holders a command. Five of them at
-    /// rates of ±0.01 %, the median of each figure: slices, the 99th and 99.9th percentiles and the longest of their times.
+    /// rates of ±0.01 %; the start, which copies the holders' bitmap, counts as a slice.
     /// </summary>
-    private static string SlicedSettlements(Ledger ledger, int instrumentId, List<double> sliceUs)
+    private static string SlicedSettlements(Ledger ledger, int instrumentId, List<double> sliceUs) =>
+        SliceFigures(k => ledger.StartFunding(instrumentId, k % 2 == 0 ? 10_000 : -10_000), startIsASlice: true, () => ledger.ContinueFunding(128, out _, out _), sliceUs);
+
+    /// <summary>
+    /// A pass as the state machine runs it, a slice a command, five times (<paramref name="start"/> gets the pass's number;
+    /// timed as a slice when <paramref name="startIsASlice"/>): how many slices, and the 99th and 99.9th percentiles and the
+    /// longest of their times, the median of each figure over the five. The longest is this VM's: a few slices a pass take
+    /// 20-60 us (the host's interruptions), more of them the more slices there are.
+    /// </summary>
+    private static string SliceFigures(Action<int> start, bool startIsASlice, Func<bool> slice, List<double> sliceUs)
     {
         var runs = new (int Slices, double P99Us, double P999Us, double MaxUs)[5];
         for (var k = 0; k < runs.Length; k++)
         {
             sliceUs.Clear();
-            var start = Stopwatch.GetTimestamp();
-            ledger.StartFunding(instrumentId, k % 2 == 0 ? 10_000 : -10_000);
-            sliceUs.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);   // the start (the holders bitmap copied) counts as a slice
+            var startedAt = Stopwatch.GetTimestamp();
+            start(k);
+            if (startIsASlice)
+            {
+                sliceUs.Add(Stopwatch.GetElapsedTime(startedAt).TotalMicroseconds);
+            }
+
             bool done;
             do
             {
                 var sliceStart = Stopwatch.GetTimestamp();
-                done = ledger.ContinueFunding(128, out _, out _);
+                done = slice();
                 sliceUs.Add(Stopwatch.GetElapsedTime(sliceStart).TotalMicroseconds);
             }
             while (!done);
