@@ -23,7 +23,7 @@ public sealed class NodeUnderTest : IDisposable
     private readonly List<MediaDriver> _clientDrivers = [];
     private readonly List<IDisposable> _owned = [];
 
-    public NodeUnderTest(Func<GatewayOptions, GatewayOptions>? tune = null, int fundingIntervalS = 8 * 3_600)
+    public NodeUnderTest(Func<GatewayOptions, GatewayOptions>? tune = null, int fundingIntervalS = 8 * 3_600, IEnumerable<ApiKey>? keys = null)
     {
         // Below the ephemeral range (32768+), so an OS-chosen port never takes one of ours.
         var basePort = 20_000 + (Environment.ProcessId % 50 * 200) + (Interlocked.Increment(ref s_nextPortBlock) % 10 * 20);
@@ -41,7 +41,7 @@ public sealed class NodeUnderTest : IDisposable
         Recorder = new CommandRecorder(1 << 20);
         // The node's limits, and never the cap from visible depth (off in the node's defaults too): it is re-measured on
         // engine-time second boundaries, which the wall clock these tests run on would place at random points of a test.
-        Host = new NodeHost(DefaultConfiguration.Engine, Gateway, new KeyStore(DefaultConfiguration.DemoKeys), fundingIntervalS * 1_000_000_000L, Recorder,
+        Host = new NodeHost(DefaultConfiguration.Engine, Gateway, new KeyStore(keys ?? DefaultConfiguration.DemoKeys), fundingIntervalS * 1_000_000_000L, Recorder,
             limits: Limits);
         MarketDataOptions = new MarketDataOptions
         {
@@ -69,15 +69,15 @@ public sealed class NodeUnderTest : IDisposable
         return driver;
     }
 
-    /// <summary>A client of a demo key (key id = account), on its own or a given driver.</summary>
-    public ExchangeClient Client(int account, MediaDriver? driver = null, bool cancelOnDisconnect = true, byte[]? secret = null, int heartbeatMs = 1_000)
+    /// <summary>A client of a demo key (key id = account, unless <paramref name="keyId"/> names another key), on its own or a given driver.</summary>
+    public ExchangeClient Client(int account, MediaDriver? driver = null, bool cancelOnDisconnect = true, byte[]? secret = null, int heartbeatMs = 1_000, ulong? keyId = null)
     {
         var client = new ExchangeClient(driver ?? NewClientDriver(), new ClientOptions
         {
             OrderChannel = Gateway.OrderChannel,
             OrderStreamId = Gateway.OrderStreamId,
-            ApiKeyId = (ulong)account,
-            Secret = secret ?? DefaultConfiguration.DemoSecret(account),
+            ApiKeyId = keyId ?? (ulong)account,
+            Secret = secret ?? DefaultConfiguration.DemoSecret((int)(keyId ?? (ulong)account)),
             CancelOnDisconnect = cancelOnDisconnect,
             HeartbeatIntervalMs = heartbeatMs,
         });

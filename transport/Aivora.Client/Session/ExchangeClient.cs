@@ -75,6 +75,9 @@ public sealed class ExchangeClient : IDisposable
     public int AccountId { get; private set; }
     public ulong SessionId { get; private set; }
     public SessionEndReason PreviousSessionEnd { get; private set; }
+    /// <summary>The key's order-entry rate limit as the logon acknowledgement gave it: new orders and amends a second (cancels
+    /// and mass cancels do not count); past it the node answers RateLimited. 0 before logon.</summary>
+    public int OrdersPerSecondLimit { get; private set; }
     public LogonRejectReason LogonRejectReason { get; private set; }
     public string? LogonRejectText { get; private set; }
     public long LastResponseSequence { get; private set; }
@@ -355,6 +358,7 @@ public sealed class ExchangeClient : IDisposable
         SessionId = d.SessionId;
         PreviousSessionEnd = d.PreviousSessionEnd;
         LastResponseSequence = d.LastResponseSequenceIsNull ? 0 : (long)d.LastResponseSequence;
+        OrdersPerSecondLimit = (int)Math.Min(d.OrdersPerSecondLimit, int.MaxValue);
         _open.Clear();
         LogonAcksReceived++;
         r.Kind = ReportKind.LogonAck;
