@@ -737,9 +737,51 @@ public static class RiskBenchmark
             us = Stopwatch.GetElapsedTime(settleStart).TotalMicroseconds / settlements;
             sliced = SlicedSettlements(ledger, BookTranslator.InstrumentId + 1, sliceUs);
             Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=funding-settlement accounts={accounts} holders={fewHolders} us_per_settlement={us:F0} ns_per_holder={us * 1_000 / fewHolders:F1} first_us={firstUs:F0} paid={paid} {sliced}"));
+
+            // A scheduled contract change (RiskParameter.MarginTiers, TakerFeeRate) applies in one command: the time it takes on
+            // each instrument, the one every account holds and the one 10,000 hold.
+            ContractChanges(ledger, accounts, BookTranslator.InstrumentId, accounts);
+            ContractChanges(ledger, accounts, BookTranslator.InstrumentId + 1, fewHolders);
         }
 
         Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=mark-update-scaling ratio_1m_over_10k={results[1_000_000] / results[10_000]:F2}"));
+    }
+
+    /// <summary>
+    /// A contract's margin tiers changed to a table with a higher maintenance rate in every tier and back, and its taker fee
+    /// changed and back, each in one call as the state machine applies a scheduled change: the first alone, then the mean of
+    /// the next four, in microseconds.
+    /// </summary>
+    private static void ContractChanges(Ledger ledger, int accounts, int instrumentId, int holders)
+    {
+        MarginTierTable[] tables = [HigherMaintenance(), Tiers()];
+        var fee = ledger.Contract(instrumentId).Fees.TakerRate;
+        long[] fees = [fee + 100, fee];
+        foreach (var (change, apply) in new (string, Action<int>)[]
+        {
+            ("tiers", k => ledger.UpdateContract(instrumentId, spec => spec with { Tiers = tables[k % 2] })),
+            ("taker-fee", k => ledger.UpdateContract(instrumentId, spec => spec with { Fees = spec.Fees with { TakerRate = fees[k % 2] } })),
+        })
+        {
+            var start = Stopwatch.GetTimestamp();
+            apply(0);
+            var firstUs = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            start = Stopwatch.GetTimestamp();
+            for (var k = 1; k <= 4; k++)
+            {
+                apply(k);
+            }
+
+            var us = Stopwatch.GetElapsedTime(start).TotalMicroseconds / 4;
+            Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=contract-change accounts={accounts} holders={holders} change={change} us_per_change={us:F0} first_us={firstUs:F0}"));
+        }
+    }
+
+    // Tiers() with every maintenance rate half as high again: the same initial margins (leverage caps), higher liquidation prices.
+    private static MarginTierTable HigherMaintenance()
+    {
+        var tiers = Tiers();
+        return new([.. Enumerable.Range(0, tiers.Count).Select(k => tiers[k] with { MaintenanceRate = tiers[k].MaintenanceRate * 3 / 2 })]);
     }
 
     /// <summary>
