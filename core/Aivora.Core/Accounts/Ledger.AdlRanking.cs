@@ -13,7 +13,11 @@ namespace Aivora.Core.Accounts;
 ///                               then each side ranked, a budget's worth a call: the four entries where the quantile
 ///                               changes (StepwiseQuantileSelection) into the pass's bounds, [i × 8 .. i × 8 + 3] longs,
 ///                               [i × 8 + 4 .. i × 8 + 7] shorts
-///   after the last contract:    the pass's bounds published (_quantileBounds): what-ifs read them until the next pass ends
+///                               and, when the pass was asked for them, the contract's largest holders (either side, by
+///                               lots) kept as the scoring goes, up to MaxTopHolders
+///   after the last contract:    the pass's bounds published (_quantileBounds): what-ifs read them until the next pass ends;
+///                               its largest holders too (TopHoldersAtRanking: the concentration check's), and
+///                               AdlRankingsTaken counts it
 /// </code>
 /// A pass run in one call (<see cref="SnapshotAdlRanking"/>) ranks every position as it stands; a pass spread over commands
 /// scores each position as it stands when the pass reaches it (a position opened after the pass went by its account waits for
@@ -37,6 +41,20 @@ public sealed partial class Ledger
     private long[]? _rankingBounds;      // the pass's bounds, contract by contract, published when it ends
     private Collections.StepwiseQuantileSelection _rankingSelection;   // the side being ranked
 
+    /// <summary>The most holders a ranking pass keeps per contract (<see cref="StartAdlRanking"/>).</summary>
+    public const int MaxTopHolders = 16;
+    private int _rankingTopCapacity;     // the largest holders this pass keeps per contract (0: none)
+    private int[]? _passTopAccounts;     // per contract i, this pass's largest holders so far, [i × MaxTopHolders ..], largest first
+    private long[]? _passTopLots;
+    private int[]? _passTopCount;
+    private int[]? _topAccounts;         // the last pass's, published when it ended
+    private long[]? _topLots;
+    private int[]? _topCount;
+
+    /// <summary>How many ranking passes have ended (one in a call, or spread over commands): a reader of what a pass
+    /// publishes (<see cref="TopHoldersAtRanking"/>) sees a new one when this moves.</summary>
+    public long AdlRankingsTaken { get; private set; }
+
     /// <summary>Whether a ranking pass is under way (<see cref="StartAdlRanking"/>, <see cref="ContinueAdlRanking"/>).</summary>
     public bool AdlRankingRunning => _rankingStep >= 0;
 
@@ -50,16 +68,45 @@ public sealed partial class Ledger
         ContinueAdlRanking(int.MaxValue);
     }
 
-    /// <summary>Starts a ranking pass (one under way starts over): nothing is scored until <see cref="ContinueAdlRanking"/>.</summary>
-    public void StartAdlRanking()
+    /// <summary>Starts a ranking pass (one under way starts over): nothing is scored until <see cref="ContinueAdlRanking"/>. With
+    /// <paramref name="topHolders"/> (up to <see cref="MaxTopHolders"/>), the pass also keeps each contract's largest holders
+    /// as it scores them, for <see cref="TopHoldersAtRanking"/>: the concentration check reads them instead of a pass of its
+    /// own over every holder in one command.</summary>
+    public void StartAdlRanking(int topHolders = 0)
     {
         _rankingLongs ??= new long[_accountIds.Length];
         _rankingShorts ??= new long[_accountIds.Length];
         _rankingBounds ??= new long[_contracts.Length * 2 * 4];
         _quantileBounds ??= new long[_contracts.Length * 2 * 4];
         _contractsById ??= [.. Enumerable.Range(0, _contracts.Length).OrderBy(i => _contracts[i].InstrumentId)];
+        _passTopAccounts ??= new int[_contracts.Length * MaxTopHolders];
+        _passTopLots ??= new long[_contracts.Length * MaxTopHolders];
+        _passTopCount ??= new int[_contracts.Length];
+        _topAccounts ??= new int[_contracts.Length * MaxTopHolders];
+        _topLots ??= new long[_contracts.Length * MaxTopHolders];
+        _topCount ??= new int[_contracts.Length];
+        _rankingTopCapacity = Math.Clamp(topHolders, 0, MaxTopHolders);
         _rankingStep = -1;
         NextHeldContract();
+    }
+
+    /// <summary>
+    /// The largest holders of an instrument (either side, by lots held, ties to the lower account id; the fund left out) as
+    /// the last ranking pass that kept them found them, each position as it stood when the pass reached it (see
+    /// <see cref="StartAdlRanking"/>): up to <paramref name="accounts"/>.Length of them, largest first, into
+    /// <paramref name="accounts"/> and <paramref name="lots"/>; returns how many. 0 before such a pass has ended.
+    /// </summary>
+    public int TopHoldersAtRanking(int instrumentId, Span<int> accounts, Span<long> lots)
+    {
+        if (_topCount is null || !_instrumentIndex.TryGetValue(new Collections.IntKey(instrumentId), out var i))
+        {
+            return 0;
+        }
+
+        var n = Math.Min(Math.Min(_topCount[i], accounts.Length), lots.Length);
+        _topAccounts.AsSpan(i * MaxTopHolders, n).CopyTo(accounts);
+        _topLots.AsSpan(i * MaxTopHolders, n).CopyTo(lots);
+        return n;
     }
 
     /// <summary>
@@ -111,6 +158,7 @@ public sealed partial class Ledger
         while (++_rankingStep < _contracts.Length)
         {
             var i = _contractsById![_rankingStep];
+            _passTopCount![i] = 0;
             if (_holderCount[i] > 0)
             {
                 BeginContract();
@@ -122,7 +170,11 @@ public sealed partial class Ledger
 
         _rankingStep = -1;
         _rankingBounds.AsSpan().CopyTo(_quantileBounds);   // published: what-ifs read it from now on
+        _passTopAccounts.AsSpan().CopyTo(_topAccounts);
+        _passTopLots.AsSpan().CopyTo(_topLots);
+        _passTopCount.AsSpan().CopyTo(_topCount);
         _rankingTaken = true;
+        AdlRankingsTaken++;
     }
 
     private void BeginContract()
@@ -130,6 +182,24 @@ public sealed partial class Ledger
         _rankingSlot = 0;
         _rankingLongCount = 0;
         _rankingShortCount = 0;
+    }
+
+    /// <summary>Keeps a holder of contract i among the pass's largest if it is one (out of line: once the list is full, most
+    /// holders are not, and the caller's comparison with the smallest kept turns them away).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void KeepAmongTopHolders(int i, long held, int id)
+    {
+        var accounts = _passTopAccounts.AsSpan(i * MaxTopHolders, _rankingTopCapacity);
+        var lots = _passTopLots.AsSpan(i * MaxTopHolders, _rankingTopCapacity);
+        ref var n = ref _passTopCount![i];
+        var k = n < accounts.Length ? n++ : n - 1;
+        while (k > 0 && (lots[k - 1] < held || (lots[k - 1] == held && accounts[k - 1] > id)))
+        {
+            (lots[k], accounts[k]) = (lots[k - 1], accounts[k - 1]);
+            k--;
+        }
+
+        (lots[k], accounts[k]) = (held, id);
     }
 
     /// <summary>Scores up to <paramref name="budget"/> holders of contract i from the pass's slot on (the fund left out), in slot
@@ -140,6 +210,9 @@ public sealed partial class Ledger
         var (longs, shorts) = (_rankingLongs!, _rankingShorts!);
         var (longCount, shortCount) = (_rankingLongCount, _rankingShortCount);
         var fund = _fundAccountId;
+        var top = _rankingTopCapacity;
+        var topAccounts = _passTopAccounts.AsSpan(i * MaxTopHolders, MaxTopHolders);
+        var topLots = _passTopLots.AsSpan(i * MaxTopHolders, MaxTopHolders);
         var looked = 0;
         var slot = _rankingSlot;
         for (var w = slot >> 6; w < words.Length; w++)
@@ -163,13 +236,25 @@ public sealed partial class Ledger
 
                 var (pnl, cost, notional, equity) = AdlFigures(a, i);
                 var score = Negated(Score(pnl, cost, notional, equity));
-                if (_positions[(a * _contracts.Length) + i].QtyLots > 0)
+                var q = _positions[(a * _contracts.Length) + i].QtyLots;
+                if (q > 0)
                 {
                     longs[longCount++] = score;
                 }
                 else
                 {
                     shorts[shortCount++] = score;
+                }
+
+                if (top > 0)
+                {
+                    // One of the largest holders so far: the list not full yet, or more lots than its smallest (ties to the lower id).
+                    var held = Math.Abs(q);
+                    var n = _passTopCount![i];
+                    if (n < top || held > topLots[n - 1] || (held == topLots[n - 1] && _accountIds[a] < topAccounts[n - 1]))
+                    {
+                        KeepAmongTopHolders(i, held, _accountIds[a]);
+                    }
                 }
             }
 

@@ -635,7 +635,8 @@ public sealed partial class Ledger
     /// <summary>
     /// The <paramref name="accounts"/>.Length largest holders of an instrument (either side, by lots held, ties to the
     /// lower account id) into <paramref name="accounts"/> and <paramref name="lots"/>, largest first; returns how many.
-    /// One pass over the instrument's holders (a once-a-second check, not the hot path). The fund is left out.
+    /// One pass over the instrument's holders in one call. The fund is left out. The concentration check reads what the
+    /// second's ranking pass kept instead (<see cref="TopHoldersAtRanking"/>, the same holders), spread over commands.
     /// </summary>
     public int TopHolders(int instrumentId, Span<int> accounts, Span<long> lots)
     {

@@ -35,8 +35,9 @@ public sealed partial class PerpStateMachine<TSink>
     // million holders, where one call took 18-29 ms.
     private const int FundingSlice = 128;
     private readonly bool[] _concentrationRaised;
-    private readonly int[] _topAccounts = new int[16];
-    private readonly long[] _topLots = new long[16];
+    private readonly int[] _topAccounts = new int[Accounts.Ledger.MaxTopHolders];
+    private readonly long[] _topLots = new long[Accounts.Ledger.MaxTopHolders];
+    private long _rankingsChecked;   // the ranking passes whose largest holders the concentration check has read
 
     /// <summary>The cap from visible depth on positions of one direction (0: not measured, or off).</summary>
     public long BookDepthCap(int instrumentId, bool longs) =>
@@ -130,13 +131,23 @@ public sealed partial class PerpStateMachine<TSink>
             _nextSecondNs = ((now / DepthCapIntervalNs) + 1) * DepthCapIntervalNs;
             if (!_ledger.AdlRankingRunning)
             {
-                _ledger.StartAdlRanking();
+                // With the concentration check on, the pass keeps each instrument's largest holders for it as it goes.
+                _ledger.StartAdlRanking(_limits.ConcentrationWarningRate > 0 ? Math.Clamp(_limits.ConcentrationTopAccounts, 1, _topAccounts.Length) : 0);
             }
 
             MeasureDepthCaps(now);
         }
 
         var ranked = _ledger.ContinueAdlRanking(AdlRankingSlice);
+        if (_ledger.AdlRankingsTaken != _rankingsChecked)
+        {
+            _rankingsChecked = _ledger.AdlRankingsTaken;
+            if (_limits.ConcentrationWarningRate > 0)
+            {
+                CheckConcentration(now);
+            }
+        }
+
         if (_ledger.FundingUnderWay)
         {
             ContinueFunding(FundingSlice);
@@ -149,14 +160,9 @@ public sealed partial class PerpStateMachine<TSink>
         _secondlyWorkDueNs = ranked && !_ledger.FundingUnderWay ? _nextSecondNs : now;
     }
 
-    /// <summary>Concentration, and the visible depth within the maintenance distance of mark, per side, into the caps.</summary>
+    /// <summary>The visible depth within the maintenance distance of mark, per side, into the caps.</summary>
     private void MeasureDepthCaps(long now)
     {
-        if (_limits.ConcentrationWarningRate > 0)
-        {
-            CheckConcentration(now);
-        }
-
         for (var i = 0; i < _depthCapRate.Length; i++)
         {
             if (_depthCapRate[i] <= 0)
@@ -211,7 +217,12 @@ public sealed partial class PerpStateMachine<TSink>
         }
     }
 
-    /// <summary>Once a second: the largest holders' share of each instrument's open interest against the warning threshold (raised once, re-armed below 90 %).</summary>
+    /// <summary>
+    /// When a ranking pass ends (one starts each second): the largest holders' share of each instrument's open interest against
+    /// the warning threshold (raised once, re-armed below 90 %). The holders are those the pass kept as it scored each
+    /// position (<see cref="Accounts.Ledger.TopHoldersAtRanking"/>). Before 2026-12-04 the check made a pass of its own over
+    /// every holder, in the command that crossed the second.
+    /// </summary>
     private void CheckConcentration(long now)
     {
         var k = Math.Clamp(_limits.ConcentrationTopAccounts, 1, _topAccounts.Length);
@@ -224,7 +235,7 @@ public sealed partial class PerpStateMachine<TSink>
                 continue;
             }
 
-            var n = _ledger.TopHolders(id, _topAccounts.AsSpan(0, k), _topLots.AsSpan(0, k));
+            var n = _ledger.TopHoldersAtRanking(id, _topAccounts.AsSpan(0, k), _topLots.AsSpan(0, k));
             long held = 0;
             for (var j = 0; j < n; j++)
             {

@@ -3,6 +3,7 @@ using Aivora.Core.Commands;
 using Aivora.Core.Events;
 using Aivora.Core.Exchange;
 using Aivora.Core.Matching;
+using Aivora.Core.Numbers;
 using Aivora.Core.Orders;
 using Aivora.Core.Risk;
 using Aivora.Core.Tests.Risk;
@@ -185,6 +186,115 @@ public sealed class AdlRankingPassTests
         }
 
         Assert.Equal(RankedWithAMoveHalfway(RandomBook(44, 1_500, 1, 2)), RankedWithAMoveHalfway(RandomBook(44, 1_500, 2, 1)));
+    }
+
+    /// <summary>
+    /// A pass asked to keep each instrument's largest holders, spread over calls, keeps those a pass over every holder in one
+    /// call finds (<see cref="Ledger.TopHolders"/>): largest first, ties to the lower account id though slots run in another
+    /// order, for as many as asked; a pass not asked keeps none.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(16)]
+    public void ShouldKeepTheLargestHoldersAPassOverEveryHolderFinds(int top)
+    {
+        const int Accounts = 200;
+        var ledger = new Ledger(
+        [
+            new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
+            new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) },
+        ], Accounts + 1);
+        var random = new Random(top);
+        ledger.SetMark(1, 10_000);
+        ledger.SetMark(2, 50_000);
+        foreach (var a in Enumerable.Range(1, Accounts).OrderBy(_ => random.Next()))
+        {
+            ledger.Deposit(a, 10_000 * Usdt);   // slots in a shuffled order of ids
+        }
+
+        for (var a = 1; a <= Accounts; a += 2)
+        {
+            // Lots from a few values: many ties among the largest.
+            var (instrument, lots) = (1 + (a % 3 == 0 ? 1 : 0), 10L * (1 + random.Next(4)));
+            ledger.ApplyFill(a, instrument, Side.Buy, instrument == 1 ? 10_000 : 50_000, lots, isMaker: false);
+            ledger.ApplyFill(a + 1, instrument, Side.Sell, instrument == 1 ? 10_000 : 50_000, lots, isMaker: true);
+        }
+
+        var (accounts, lotsHeld) = (new int[top], new long[top]);
+        ledger.StartAdlRanking();
+        while (!ledger.ContinueAdlRanking(5))
+        {
+        }
+
+        Assert.Equal(0, ledger.TopHoldersAtRanking(1, accounts, lotsHeld));   // not asked
+        var taken = ledger.AdlRankingsTaken;
+        ledger.StartAdlRanking(topHolders: top);
+        var calls = 1;
+        while (!ledger.ContinueAdlRanking(5))
+        {
+            calls++;
+        }
+
+        Assert.True(calls > 30, $"calls: {calls}");
+        Assert.Equal(taken + 1, ledger.AdlRankingsTaken);
+        foreach (var instrumentId in new[] { 1, 2 })
+        {
+            var (expectedAccounts, expectedLots) = (new int[top], new long[top]);
+            var expected = ledger.TopHolders(instrumentId, expectedAccounts, expectedLots);
+            Assert.Equal(top, expected);
+            Assert.Equal(expected, ledger.TopHoldersAtRanking(instrumentId, accounts, lotsHeld));
+            Assert.Equal(expectedAccounts, accounts);
+            Assert.Equal(expectedLots, lotsHeld);
+        }
+    }
+
+    /// <summary>
+    /// The concentration check reads the largest holders the second's ranking pass kept: with more positions than a slice it
+    /// warns in the command that ends the pass, not the one that starts it, with the figures a pass over every holder gives.
+    /// </summary>
+    [Fact]
+    public void ShouldWarnOfConcentrationWhenTheSecondsRankingPassEnds()
+    {
+        const int Accounts = 400;
+        var config = new EngineConfig
+        {
+            Instruments = [new Instruments.InstrumentSpec { Id = 1, Symbol = "T", TickSize = 1, LotSize = 1, MinQuantity = 1, Band = Instruments.PriceBand.InBasisPoints(5_000), ReferencePriceTicks = 10_000 }],
+            MaxRestingOrders = 64,
+            MaxPriceLevelsPerSide = 64,
+            MaxAccounts = Accounts + 8,
+        };
+        var ledger = new Ledger([new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) }], Accounts + 8);
+        var events = new List<EngineEvent>();
+        var limits = new RiskLimits { ConcentrationWarningRate = 30_000_000, ConcentrationTopAccounts = 3 };
+        var machine = new PerpStateMachine<Reference.RecordingSink>(config, ledger, limits, new Reference.RecordingSink(events));
+        for (var a = 1; a <= Accounts; a += 2)
+        {
+            // Accounts 301 and 302 hold 4,000 lots, 303 and 304 1,000; the rest 1-17 each: the top three (4,000, 4,000, 1,000) hold about two thirds of the lots open on both sides.
+            var lots = a == 301 ? 4_000 : a == 303 ? 1_000 : 1 + (a % 17);
+            ledger.Deposit(a, 100_000 * Usdt);
+            ledger.Deposit(a + 1, 100_000 * Usdt);
+            ledger.ApplyFill(a, 1, Side.Buy, 10_000, lots, isMaker: false);
+            ledger.ApplyFill(a + 1, 1, Side.Sell, 10_000, lots, isMaker: true);
+        }
+
+        var (top, topLots) = (new int[3], new long[3]);
+        Assert.Equal(3, ledger.TopHolders(1, top, topLots));
+        var openInterest = ledger.OpenInterestLots(1);
+        var commands = 0;
+        do
+        {
+            machine.Process(EngineCommand.Tick(1_000_000_000 + commands));
+            commands++;
+            Assert.Equal(ledger.AdlRankingRunning, !events.Any(e => e.Kind == EventKind.ConcentrationWarning));
+            Assert.True(commands < 100, "the pass did not end");
+        }
+        while (ledger.AdlRankingRunning);
+
+        Assert.True(commands > 5, $"commands: {commands}");   // 400 positions, 64 a command
+        var warning = Assert.Single(events, e => e.Kind == EventKind.ConcentrationWarning);
+        Assert.Equal((3, topLots.Sum(), openInterest, top[0], topLots[0]), (warning.Count, warning.QtyLots, warning.RemainingLots, warning.OtherAccountId, warning.OtherRemainingLots));
+        Assert.Equal(FixedPoint.MulDiv(topLots.Sum(), FixedPoint.RateScale, 2 * openInterest, Rounding.Down), warning.Available);
     }
 
     /// <summary>300 accounts of 50-5,000 USDT, after <paramref name="trades"/> random trades between them on instruments 1 (marked
