@@ -117,8 +117,9 @@ public sealed partial class PerpStateMachine<TSink>
 
     /// <summary>
     /// <see cref="Run"/> calls it once engine time reaches <c>_secondlyWorkDueNs</c>. Every second of engine time: a new ADL
-    /// ranking pass (what orders' what-if ADL quantiles are read against once it ends; one still under way goes on instead),
-    /// concentration, and the visible depth within the maintenance distance of mark, per side, into the caps. Then a slice of
+    /// ranking pass (what orders' what-if ADL quantiles are read against once it ends; one still under way goes on instead;
+    /// with the concentration check on, it keeps each instrument's largest holders, and the check runs in the command that ends
+    /// it), and the visible depth within the maintenance distance of mark, per side, into the caps. Then a slice of
     /// the ranking pass (<see cref="AdlRankingSlice"/> positions) and of a funding pass under way (<see cref="FundingSlice"/>
     /// holders, started by the pricing clock at a funding time): while either runs, every command comes here for the next one
     /// (and, while a funding pass runs, its account is paid first).
