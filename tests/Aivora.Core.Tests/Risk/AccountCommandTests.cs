@@ -7,6 +7,7 @@ using Aivora.Core.Risk;
 using Aivora.Core.Tests.Flows;
 using static Aivora.Core.Tests.Risk.RiskTestSend;
 using Aivora.Core.Exchange;
+using Aivora.Core.Liquidation;
 using Aivora.Core.Margin;
 
 namespace Aivora.Core.Tests.Risk;
@@ -138,6 +139,29 @@ public sealed class AccountCommandTests
 
         Assert.Equal((10_000 * Usdt) - 30_000, risk.Ledger.Balance(7));    // 1,000 USDT × 0.003%
         Assert.Equal((10_000 * Usdt) - 20_000, risk.Ledger.Balance(8));    // 1,000 USDT × 0.002% (tier 0, not tier 1's rebate)
+    }
+
+    /// <summary>
+    /// A stricter tier table takes an account below maintenance at the mark where it stands: its liquidation starts in the
+    /// command the change takes effect in, not at the next mark that happens to move.
+    /// </summary>
+    [Fact]
+    public void ShouldLiquidateAnAccountAStricterTierTableTakesBelowMaintenanceWhenItTakesEffect()
+    {
+        var (risk, events) = NewVenue();
+        Send(risk, events, EngineCommand.Account(CommandKind.Deposit, 1, 7, 560 * Usdt));
+        Send(risk, events, EngineCommand.Account(CommandKind.Deposit, 1, 8, 100_000 * Usdt));
+        Send(risk, events, EngineCommand.Limit(2, 8, 1, 0, Side.Sell, 10_000, 5_000));
+        Send(risk, events, EngineCommand.Limit(3, 7, 1, 0, Side.Buy, 10_000, 5_000));   // 5,000 USDT long on 560
+        Send(risk, events, EngineCommand.Mark(4, 1, 9_000));   // 500 USDT lost: ~60 left, over 0.4 % maintenance (18), under 2 % (90)
+        Assert.False(risk.Ledger.Scope(7, 1).Unhealthy);
+        Assert.DoesNotContain(events, e => e.Kind == EventKind.LiquidationStep);
+
+        Send(risk, events, EngineCommand.ChangeParameter(5, 1, RiskParameter.MarginTiers, 1, 100, reasonCode: 9));
+        var atChange = Send(risk, events, EngineCommand.Tick(100));
+        Assert.Contains(atChange, e => e.Kind == EventKind.ParameterChanged);
+        Assert.Equal(9_000, risk.Ledger.MarkOf(1));   // no mark moved
+        Assert.Contains(atChange, e => e.Kind == EventKind.LiquidationStep && e.AccountId == 7 && new LiquidationStepView(in e).Step == LiquidationStep.Triggered);
     }
 
     [Fact]
