@@ -396,8 +396,7 @@ public sealed partial class Ledger
         }
         else
         {
-            var fees = FeesFor(i, slot);
-            var rate = isMaker ? fees.MakerRate : fees.TakerRate;
+            var rate = TradingFeeRate(i, slot, isMaker);
             // A fee rounds up (against the account); a rebate rounds down (against the account too).
             fee = rate >= 0 ? FixedPoint.ApplyRate(notional, rate, Rounding.Up) : -FixedPoint.ApplyRate(notional, -rate, Rounding.Down);
             _balances[slot] -= fee;
@@ -740,8 +739,7 @@ public sealed partial class Ledger
         // Against mark, a lot's loss (a gain is negative): a sell below mark loses, a buy above it.
         var moneyPerTickLot = _contracts[i].MoneyPerTickLot;
         var lossPerLot = FixedPoint.Product(side == Side.Sell ? _marks[i] - priceTicks : priceTicks - _marks[i], 1, moneyPerTickLot);
-        var fees = FeesFor(i, slot);
-        var rate = isMaker ? fees.MakerRate : fees.TakerRate;
+        var rate = TradingFeeRate(i, slot, isMaker);
         // A fee on f lots rounds up once: at most f times one lot's fee rounded up.
         var feePerLot = rate <= 0 ? 0 : FixedPoint.ApplyRate(FixedPoint.Product(1, priceTicks, moneyPerTickLot), rate, Rounding.Up);
         ref var p = ref _positions[(slot * _contracts.Length) + i];
@@ -901,6 +899,15 @@ public sealed partial class Ledger
     {
         var rate = (slot >= 0 ? FeesFor(i, slot) : _contracts[i].Fees).TakerRate;
         return rate <= 0 ? 0 : FixedPoint.ApplyRate(Notional(i, qtyLots, priceTicks), rate, Rounding.Up);
+    }
+
+    /// <summary>The rate a trading fill of the account pays on the contract, maker or taker, at its fee tier (a liquidation
+    /// order's fill pays the clearance fee instead: see <see cref="ApplyFill"/>).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private long TradingFeeRate(int i, int slot, bool isMaker)
+    {
+        var fees = FeesFor(i, slot);
+        return isMaker ? fees.MakerRate : fees.TakerRate;
     }
 
     private FeeSchedule FeesFor(int i, int slot)

@@ -100,14 +100,7 @@ public sealed class AdlRankingPassTests
     public void ShouldSpreadTheSecondsRankingPassOverTheCommandsThatFollow()
     {
         const int Accounts = 400;
-        var config = new EngineConfig
-        {
-            Instruments = [new Instruments.InstrumentSpec { Id = 1, Symbol = "T", TickSize = 1, LotSize = 1, MinQuantity = 1, Band = Instruments.PriceBand.InBasisPoints(5_000), ReferencePriceTicks = 10_000 }],
-            MaxRestingOrders = 64,
-            MaxPriceLevelsPerSide = 64,
-            MaxAccounts = Accounts + 8,
-        };
-        var ledger = new Ledger([new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) }], Accounts + 8);
+        var (config, ledger) = OneInstrument(Accounts);
         var machine = new PerpStateMachine<CountingSink>(config, ledger, new RiskLimits());
         for (var a = 1; a <= Accounts; a += 2)
         {
@@ -257,14 +250,7 @@ public sealed class AdlRankingPassTests
     public void ShouldWarnOfConcentrationWhenTheSecondsRankingPassEnds()
     {
         const int Accounts = 400;
-        var config = new EngineConfig
-        {
-            Instruments = [new Instruments.InstrumentSpec { Id = 1, Symbol = "T", TickSize = 1, LotSize = 1, MinQuantity = 1, Band = Instruments.PriceBand.InBasisPoints(5_000), ReferencePriceTicks = 10_000 }],
-            MaxRestingOrders = 64,
-            MaxPriceLevelsPerSide = 64,
-            MaxAccounts = Accounts + 8,
-        };
-        var ledger = new Ledger([new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) }], Accounts + 8);
+        var (config, ledger) = OneInstrument(Accounts);
         var events = new List<EngineEvent>();
         var limits = new RiskLimits { ConcentrationWarningRate = 30_000_000, ConcentrationTopAccounts = 3 };
         var machine = new PerpStateMachine<Reference.RecordingSink>(config, ledger, limits, new Reference.RecordingSink(events));
@@ -296,6 +282,20 @@ public sealed class AdlRankingPassTests
         Assert.Equal((3, topLots.Sum(), openInterest, top[0], topLots[0]), (warning.Count, warning.QtyLots, warning.RemainingLots, warning.OtherAccountId, warning.OtherRemainingLots));
         Assert.Equal(FixedPoint.MulDiv(topLots.Sum(), FixedPoint.RateScale, 2 * openInterest, Rounding.Down), warning.Available);
     }
+
+    /// <summary>A book and a ledger of one instrument (id 1, reference price 10,000, 100 money per tick-lot, no fees) for a
+    /// state machine of <paramref name="accounts"/> accounts and a few more.</summary>
+    private static (EngineConfig Config, Ledger Ledger) OneInstrument(int accounts) =>
+    (
+        new EngineConfig
+        {
+            Instruments = [new Instruments.InstrumentSpec { Id = 1, Symbol = "T", TickSize = 1, LotSize = 1, MinQuantity = 1, Band = Instruments.PriceBand.InBasisPoints(5_000), ReferencePriceTicks = 10_000 }],
+            MaxRestingOrders = 64,
+            MaxPriceLevelsPerSide = 64,
+            MaxAccounts = accounts + 8,
+        },
+        new Ledger([new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) }], accounts + 8)
+    );
 
     /// <summary>300 accounts of 50-5,000 USDT, after <paramref name="trades"/> random trades between them on instruments 1 (marked
     /// at 10,000, 100 money per tick-lot) and 2 (50,000, 10), the contracts listed in the order of <paramref name="listed"/>.</summary>
