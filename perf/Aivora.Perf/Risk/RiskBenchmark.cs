@@ -696,6 +696,21 @@ public static class RiskBenchmark
             var ranking = SliceFigures(_ => ledger.StartAdlRanking(), startIsASlice: false, () => ledger.ContinueAdlRanking(64), sliceUs);
             Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=adl-ranking accounts={accounts} positions={accounts} one_call_us={snapshotUs:F0} ns_per_position={snapshotUs * 1_000 / accounts:F1} first_us={firstSnapshotUs:F0} {ranking}"));
 
+            // The concentration check's largest holders (five): before 2026-12-04 a pass of their own over the holders in one
+            // command each second (Ledger.TopHolders, the mean of five after one untimed); now kept by the ranking pass as it
+            // scores (its slices with them, beside the figures above without).
+            var (topAccounts, topLots) = (new int[5], new long[5]);
+            ledger.TopHolders(BookTranslator.InstrumentId, topAccounts, topLots);
+            var topStart = Stopwatch.GetTimestamp();
+            for (var k = 0; k < 5; k++)
+            {
+                ledger.TopHolders(BookTranslator.InstrumentId, topAccounts, topLots);
+            }
+
+            var topUs = Stopwatch.GetElapsedTime(topStart).TotalMicroseconds / 5;
+            var keeping = SliceFigures(_ => ledger.StartAdlRanking(topHolders: 5), startIsASlice: false, () => ledger.ContinueAdlRanking(64), sliceUs);
+            Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=concentration-holders accounts={accounts} holders={accounts} top=5 one_call_us={topUs:F0} ranking_pass_keeping_them: {keeping}"));
+
             // A funding settlement pays every holder and re-keys the liquidation price of those it must: one stall of the engine
             // thread a funding time, as long as the holders make it (here every account holds a position). Rates of ±0.01 %.
             // The first settlement is timed alone (first_us: its code compiled and its scratch touched for the first time, as
