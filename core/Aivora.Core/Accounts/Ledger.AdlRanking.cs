@@ -50,10 +50,16 @@ public sealed partial class Ledger
     private int[]? _topAccounts;         // the last pass's, published when it ended
     private long[]? _topLots;
     private int[]? _topCount;
+    private int _topCapacityPublished;   // how many holders a contract the last ended pass kept (0: it was not asked for them)
 
     /// <summary>How many ranking passes have ended (one in a call, or spread over commands): a reader of what a pass
     /// publishes (<see cref="TopHoldersAtRanking"/>) sees a new one when this moves.</summary>
     public long AdlRankingsTaken { get; private set; }
+
+    /// <summary>How many largest holders per contract the last ended pass was asked to keep (0: none, as a pass run in one
+    /// call by <see cref="SnapshotAdlRanking"/> keeps none): a reader of <see cref="TopHoldersAtRanking"/> knows whether its
+    /// lists are the holders or were not taken.</summary>
+    public int TopHoldersKeptAtRanking => _topCapacityPublished;
 
     /// <summary>Whether a ranking pass is under way (<see cref="StartAdlRanking"/>, <see cref="ContinueAdlRanking"/>).</summary>
     public bool AdlRankingRunning => _rankingStep >= 0;
@@ -173,6 +179,7 @@ public sealed partial class Ledger
         _passTopAccounts.AsSpan().CopyTo(_topAccounts);
         _passTopLots.AsSpan().CopyTo(_topLots);
         _passTopCount.AsSpan().CopyTo(_topCount);
+        _topCapacityPublished = _rankingTopCapacity;
         _rankingTaken = true;
         AdlRankingsTaken++;
     }

@@ -143,7 +143,9 @@ public sealed partial class PerpStateMachine<TSink>
         if (_ledger.AdlRankingsTaken != _rankingsChecked)
         {
             _rankingsChecked = _ledger.AdlRankingsTaken;
-            if (_limits.ConcentrationWarningRate > 0)
+            // Only a pass that kept the holders: one taken in a single call from outside (SnapshotAdlRanking) kept none, and
+            // reading its empty lists as a share of 0 would re-arm a warning raised.
+            if (_limits.ConcentrationWarningRate > 0 && _ledger.TopHoldersKeptAtRanking > 0)
             {
                 CheckConcentration(now);
             }

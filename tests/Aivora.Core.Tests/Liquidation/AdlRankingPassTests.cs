@@ -244,7 +244,9 @@ public sealed class AdlRankingPassTests
 
     /// <summary>
     /// The concentration check reads the largest holders the second's ranking pass kept: with more positions than a slice it
-    /// warns in the command that ends the pass, not the one that starts it, with the figures a pass over every holder gives.
+    /// warns in the command that ends the pass, not the one that starts it, with the figures a pass over every holder gives;
+    /// a ranking taken in one call from outside, which keeps no holders, is not read as a share of 0 (that re-armed the
+    /// warning, and the next second's pass raised it again).
     /// </summary>
     [Fact]
     public void ShouldWarnOfConcentrationWhenTheSecondsRankingPassEnds()
@@ -281,6 +283,17 @@ public sealed class AdlRankingPassTests
         var warning = Assert.Single(events, e => e.Kind == EventKind.ConcentrationWarning);
         Assert.Equal((3, topLots.Sum(), openInterest, top[0], topLots[0]), (warning.Count, warning.QtyLots, warning.RemainingLots, warning.OtherAccountId, warning.OtherRemainingLots));
         Assert.Equal(FixedPoint.MulDiv(topLots.Sum(), FixedPoint.RateScale, 2 * openInterest, Rounding.Down), warning.Available);
+
+        // A ranking taken in one call from outside keeps no holders: it neither re-arms the warning nor raises another when
+        // the next second's pass ends.
+        ledger.SnapshotAdlRanking();
+        for (var t = 0; t < 30; t++)
+        {
+            machine.Process(EngineCommand.Tick(2_000_000_000 + t));
+        }
+
+        Assert.False(ledger.AdlRankingRunning);
+        Assert.Single(events, e => e.Kind == EventKind.ConcentrationWarning);
     }
 
     /// <summary>A book and a ledger of one instrument (id 1, reference price 10,000, 100 money per tick-lot, no fees) for a
