@@ -340,6 +340,10 @@ public sealed partial class Ledger
             _backingMemo[(slot * _contracts.Length) + i] = default;
             ReindexAccount(slot);   // reads only this account's memos
         }
+
+        // A stricter table may put positions below maintenance at the marks where they stand: the state machine looks for
+        // them at the command's end, as after fills and funding payments, not at the next mark that moves.
+        FillsMovedMargin = true;
     }
 
     /// <summary>Makes every account's initial-margin memo of contract <paramref name="i"/> stale (see <see cref="MarginMemo"/>). At
@@ -510,7 +514,8 @@ public sealed partial class Ledger
     public bool DeferReindex { get; set; }
 
     /// <summary>
-    /// Set when a fill or a transfer (fund takeover, auto-deleveraging) moves an account's margin; cleared by its reader
+    /// Set when a fill, a transfer (fund takeover, auto-deleveraging), a funding payment or a change of a contract's tiers moves
+    /// an account's margin or what it must cover; cleared by its reader
     /// (the state machine, once it has looked for liquidations after them). A re-key flush does not clear it.
     /// </summary>
     public bool FillsMovedMargin { get; set; }

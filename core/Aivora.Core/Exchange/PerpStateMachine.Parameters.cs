@@ -131,10 +131,7 @@ public sealed partial class PerpStateMachine<TSink>
             case RiskParameter.MarginTiers:
                 var table = _limits.TierTables[(int)value];
                 _ledger.UpdateContract(c.InstrumentId, spec => spec with { Tiers = table });
-                _tierTableInUse[instrument] = (int)value;
-                // A stricter table may put positions below maintenance at the marks where they stand: the command's end looks
-                // for them (LiquidateAtEveryMark), as after fills and funding payments, not the next mark that moves.
-                _ledger.FillsMovedMargin = true;
+                _tierTableInUse[instrument] = (int)value;   // the ledger flags the change for the command's liquidation check
                 break;
         }
 
