@@ -82,7 +82,7 @@ public sealed class KeyLimitsTests
         Assert.True(trader.SendPriceFeed(node.NowNs, 1, 1, 700_000));
         Assert.True(traderLog.Await(node, trader, r => r.Kind == ReportKind.Rejected));
         Assert.Equal((CommandType.PriceFeed, RejectReason.KeyScope), Refusals(traderLog).Single());
-        LogOut(node, trader, traderLog);
+        node.LogOut(trader, traderLog);
 
         // The read-only key may not add, cancel or pull orders; it reads the account.
         var readOnly = node.Client(Account, cancelOnDisconnect: false, keyId: readOnlyKey);
@@ -98,7 +98,7 @@ public sealed class KeyLimitsTests
         Assert.True(readOnly.RequestAccountStatus(node.NowNs, 24));
         Assert.True(readLog.Await(node, readOnly, r => r.Kind == ReportKind.AccountStatus));
         Assert.Equal([1L, 2L, 3L], readOnly.OpenOrders.Keys.Order());
-        LogOut(node, readOnly, readLog);
+        node.LogOut(readOnly, readLog);
         Assert.True(node.OnlyClockTicksSince(recordedBefore), "a refused request reached the state machine");
 
         // The cancel-only key may not add or move an order; it pulls one, then the rest.
@@ -122,10 +122,4 @@ public sealed class KeyLimitsTests
 
     private static List<(CommandType, RejectReason)> Refusals(ReportLog log) =>
         log.Of(ReportKind.Rejected).Select(r => (r.RejectedCommand, r.RejectReason)).ToList();
-
-    private static void LogOut(NodeUnderTest node, ExchangeClient client, ReportLog log)
-    {
-        Assert.True(client.SendLogout(node.NowNs));
-        Assert.True(log.Await(node, client, r => r.Kind == ReportKind.Logout), "no answer to the logout");
-    }
 }

@@ -160,6 +160,13 @@ public sealed class NodeUnderTest : IDisposable
         Assert.True(PumpUntil(() => { client.Poll(NowNs, ref log.Handler); return client.State is ClientState.LoggedOn or ClientState.Rejected; }), "no answer to the logon");
     }
 
+    /// <summary>Sends Logout and waits for the node's answer (the account may then log on again, with this key or another).</summary>
+    public void LogOut(ExchangeClient client, ReportLog log)
+    {
+        Assert.True(client.SendLogout(NowNs));
+        Assert.True(log.Await(this, client, r => r.Kind == ReportKind.Logout), "no answer to the logout");
+    }
+
     public void Dispose()
     {
         foreach (var o in _owned) o.Dispose();
