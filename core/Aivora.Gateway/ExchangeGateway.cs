@@ -151,6 +151,11 @@ public sealed partial class ExchangeGateway : IImageListener, IDisposable
     public int DoWork()
     {
         var work = _orders.Poll(ref _assembler, 64);
+        if (work == 0)
+        {
+            _stateMachine.ReleaseFilledMakers();   // the last sweep's makers, now that its reports went out (the driver's pass before)
+        }
+
         var now = _clock.NowNs;
         if (work == 0 && now - _lastCommandNs >= WorkDueTickSpacingNs && now >= _stateMachine.NextWorkDueNs)
         {

@@ -142,6 +142,13 @@ public sealed partial class PerpStateMachine<TSink>
     }
 
     /// <summary>
+    /// The release of the makers the last command's fills emptied, which the book leaves until it is next asked anything
+    /// (<see cref="MatchingEngine{TSink, TPositions}.ReleaseFilledMakers"/>): the node calls this when a duty cycle finds no
+    /// message, so the next command does not start with it. Changes nothing a hash, an event or a query shows.
+    /// </summary>
+    public void ReleaseFilledMakers() => _engine.ReleaseFilledMakers();
+
+    /// <summary>
     /// The end of a command that traded or moved margin, out of line (most commands do neither): a position the fills pushed
     /// past its price goes now; then every book that traded since the end of <see cref="Run"/> (a price feed's liquidations,
     /// whose command returns before that end, or the check here) has its last-price stops looked at. What the stops trade may

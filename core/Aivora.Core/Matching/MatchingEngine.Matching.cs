@@ -214,7 +214,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                     var next = maker.Next;
                     EmitBookOrder(EventKind.BookOrderRemoved, ref maker, instrumentId);
                     UnlinkFilledHead(ref level, ref maker);
-                    Release(m);
+                    ReleaseLater(m, ref maker);
                     m = next;
                 }
                 else
@@ -320,6 +320,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                 continue;
             }
 
+            ReleaseFilledMakers();   // the trim walks the account's list and may cancel
             TrimSide(book, accountSlot, Side.Sell);
             TrimSide(book, accountSlot, Side.Buy);
         }

@@ -18,6 +18,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     /// </summary>
     public int AccountOrders(int accountId, Span<OrderView> destination)
     {
+        ReleaseFilledMakers();
         if (!_accountIndex.TryGetValue(new IntKey(accountId), out var accountSlot))
         {
             return 0;
@@ -37,6 +38,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
     public bool TryGetOrder(long orderId, out OrderView view)
     {
+        ReleaseFilledMakers();
         if (!_byOrderId.TryGetValue(orderId, out var slot))
         {
             view = default;
@@ -49,6 +51,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
     public bool TryGetOrderByClientId(int accountId, long clientOrderId, out OrderView view)
     {
+        ReleaseFilledMakers();
         if (!_byClientOrderId.TryGetValue(new ClientOrderKey(accountId, clientOrderId), out var slot))
         {
             view = default;
@@ -120,8 +123,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     internal long LastTradePriceAt(int bookIndex) => _books[bookIndex].LastTradePriceTicks;
 
     /// <summary>True when an account has a live order with this client order id.</summary>
-    public bool HasLiveClientOrderId(int accountId, long clientOrderId) =>
-        _byClientOrderId.ContainsKey(new ClientOrderKey(accountId, clientOrderId));
+    public bool HasLiveClientOrderId(int accountId, long clientOrderId)
+    {
+        ReleaseFilledMakers();
+        return _byClientOrderId.ContainsKey(new ClientOrderKey(accountId, clientOrderId));
+    }
 
     public long ReferencePrice(int instrumentId) => BookOf(instrumentId).ReferencePriceTicks;
 
@@ -232,6 +238,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     /// </summary>
     public ulong StateHash()
     {
+        ReleaseFilledMakers();
         var h = new StateHasher();
         foreach (var book in _books)
         {
@@ -286,6 +293,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     /// </summary>
     public string? ValidateInvariants()
     {
+        ReleaseFilledMakers();
         var resting = 0;
         foreach (var book in _books)
         {

@@ -372,6 +372,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     /// account's client order id; None with the reason to reject when there is none.</summary>
     internal int ResolveOrder(in EngineCommand c, out RejectReason reason)
     {
+        ReleaseFilledMakers();   // a filled maker's ids go first: it is not found
         reason = RejectReason.UnknownOrder;
         int slot;
         if (c.OrderId != 0)

@@ -35,6 +35,10 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     /// whether the neighbour exists (a branch that, on a flow of accounts with one or two orders each, goes either way).</summary>
     private readonly int _scratchSlot;
     private readonly int[] _freeOrders;
+
+    /// <summary>Makers the last sweep filled, their release still to come (<see cref="ReleaseFilledMakers"/>); at most every slot.</summary>
+    private readonly int[] _filledMakers;
+    private int _filledMakerCount;
     private readonly OrderIdIndex _byOrderId;
     private readonly OpenHashMap<ClientOrderKey> _byClientOrderId;
 
@@ -106,6 +110,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         }
 
         _freeOrderCount = slots;
+        _filledMakers = new int[slots];
         _byOrderId = new OrderIdIndex(_orders);
         _byClientOrderId = new OpenHashMap<ClientOrderKey>(slots);
         _prefetchedClientHome = _byClientOrderId.HomeOf(_prefetchedClientKey);
@@ -153,6 +158,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal void ProcessAtTime(in EngineCommand command)
     {
+        ReleaseFilledMakers();   // the state machine's cancels and liquidations come here after fills in the same command
         switch (command.Kind)
         {
             case CommandKind.PlaceOrder:
@@ -210,6 +216,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     /// </summary>
     internal void PlaceValidated(in EngineCommand c, int bookIndex, long priceTicks, int accountSlot)
     {
+        ReleaseFilledMakers();   // a fired stop places after fills in the same command: the pool needs their slots back
         var book = _books[bookIndex];
         var accountKnown = accountSlot != None;
         if (!accountKnown && _accountCount == _accounts.Length)
@@ -311,6 +318,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     /// the reason to reject it), so pre-trade risk and the book look it up once.</summary>
     internal void AmendResolved(in EngineCommand c, int slot, RejectReason reason)
     {
+        ReleaseFilledMakers();
         if (slot == None)
         {
             Reject(in c, reason);
@@ -567,6 +575,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void AdvanceTo(long nowNs)
     {
+        ReleaseFilledMakers();   // the last command's sweep: every command starts here
         if (nowNs > _nowNs)
         {
             _nowNs = nowNs;
