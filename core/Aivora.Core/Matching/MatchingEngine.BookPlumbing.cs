@@ -226,9 +226,9 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
     /// <summary>
     /// A maker the matching loop filled, off its level and out of every count already: its release (both id tables, its
-    /// account's list, the pool) waits until the engine is next asked anything (<see cref="ReleaseFilledMakers"/>), so a sweep's
-    /// events are all out before that work, about a quarter of a filled maker's. Its expiry goes now: the expiry heap is read
-    /// between commands (<see cref="NextExpiryNs"/>).
+    /// account's list, the pool) waits until a way into the engine reads what it changes (<see cref="ReleaseFilledMakers"/>), so
+    /// the sweep, and the events it sends, end before that work. Its expiry goes now: the expiry heap is read between
+    /// commands (<see cref="NextExpiryNs"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ReleaseLater(int slot, ref OrderSlot o)
@@ -242,12 +242,15 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     }
 
     /// <summary>
-    /// Releases the makers the last sweep filled (<see cref="ReleaseLater"/>), in the order they filled. Every way into the
-    /// engine that reads what a release changes (the id tables, the account lists, the pool, the expiry time) calls it first:
-    /// time's advance (every command's start), the command paths, the lookups and the queries. Until then a filled maker is in
-    /// no book, level or count, but still in its account's list and the id tables, and its slot is not in the pool. The node
-    /// also calls it when a duty cycle finds no message (<see cref="Exchange.PerpStateMachine{TSink}.ReleaseFilledMakers"/>),
-    /// after the sweep's reports went out. Changes no state a hash or an event shows.
+    /// Releases the makers the last sweep filled (<see cref="ReleaseLater"/>), in the order they filled. Until then a filled
+    /// maker is in no book, level or count, but still in its account's list and both id tables, and its slot is not in the
+    /// pool. So every way into the engine that reads those calls this first: the command paths (<see cref="ProcessAtTime"/>,
+    /// <see cref="PlaceValidated"/>, which takes a slot, and <see cref="ResolveOrder"/>: the state machine places fired stops,
+    /// resolves amends and cancels after fills in the same command), the lookups by id and the invariant check. The walks of
+    /// an account's list (<see cref="TrimReduceOnly"/>, <see cref="AccountOrders"/>) skip what is off the book, as they skip
+    /// the aggressor in flight; the state hash walks the books. The node also calls this when a duty cycle finds no message
+    /// (<see cref="Exchange.PerpStateMachine{TSink}.ReleaseFilledMakers"/>), after the sweep's reports went out. Changes
+    /// nothing a hash, an event or a query shows.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void ReleaseFilledMakers()

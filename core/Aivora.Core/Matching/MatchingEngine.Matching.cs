@@ -320,7 +320,6 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                 continue;
             }
 
-            ReleaseFilledMakers();   // the trim walks the account's list and may cancel
             TrimSide(book, accountSlot, Side.Sell);
             TrimSide(book, accountSlot, Side.Buy);
         }

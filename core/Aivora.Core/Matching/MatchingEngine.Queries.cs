@@ -18,7 +18,6 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     /// </summary>
     public int AccountOrders(int accountId, Span<OrderView> destination)
     {
-        ReleaseFilledMakers();
         if (!_accountIndex.TryGetValue(new IntKey(accountId), out var accountSlot))
         {
             return 0;
@@ -238,7 +237,6 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     /// </summary>
     public ulong StateHash()
     {
-        ReleaseFilledMakers();
         var h = new StateHasher();
         foreach (var book in _books)
         {

@@ -158,7 +158,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal void ProcessAtTime(in EngineCommand command)
     {
-        ReleaseFilledMakers();   // the state machine's cancels and liquidations come here after fills in the same command
+        ReleaseFilledMakers();   // the engine's own commands, and the state machine's cancels, also after fills in the same command
         switch (command.Kind)
         {
             case CommandKind.PlaceOrder:
@@ -318,7 +318,6 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     /// the reason to reject it), so pre-trade risk and the book look it up once.</summary>
     internal void AmendResolved(in EngineCommand c, int slot, RejectReason reason)
     {
-        ReleaseFilledMakers();
         if (slot == None)
         {
             Reject(in c, reason);
@@ -575,7 +574,6 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void AdvanceTo(long nowNs)
     {
-        ReleaseFilledMakers();   // the last command's sweep: every command starts here
         if (nowNs > _nowNs)
         {
             _nowNs = nowNs;

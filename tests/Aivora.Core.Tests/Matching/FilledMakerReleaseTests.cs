@@ -1,0 +1,197 @@
+using Aivora.Core.Accounts;
+using Aivora.Core.Commands;
+using Aivora.Core.Events;
+using Aivora.Core.Exchange;
+using Aivora.Core.Matching;
+using Aivora.Core.Orders;
+using Aivora.Core.Reference;
+using Aivora.Core.Risk;
+using Aivora.Core.Tests.Flows;
+using Aivora.Core.Tests.Risk;
+using static Aivora.Core.Tests.EngineHarness;
+
+namespace Aivora.Core.Tests.Matching;
+
+/// <summary>
+/// A maker the matching loop fills is released (its ids, its account's list, its slot back to the pool) only when the engine
+/// is next asked anything (<c>MatchingEngine.ReleaseFilledMakers</c>). These drive the engine without the harness's
+/// invariant check between commands (which releases them too), so each way in must release by itself: the next command,
+/// a step later in the same command (the state machine's stops and cancels come after fills), and the queries.
+/// </summary>
+public sealed class FilledMakerReleaseTests
+{
+    private const long Usdt = 1_000_000;
+
+    private static (MatchingEngine<RecordingSink, TrackedPositions> Engine, List<EngineEvent> Events) Engine(int maxResting = 16)
+    {
+        var events = new List<EngineEvent>();
+        var engine = new MatchingEngine<RecordingSink, TrackedPositions>(
+            new EngineConfig { Instruments = [DefaultSpec], MaxRestingOrders = maxResting, MaxPriceLevelsPerSide = 100, MaxAccounts = 16 },
+            new RecordingSink(events),
+            new TrackedPositions(new PositionTracker()));
+        return (engine, events);
+    }
+
+    private static long Accepted(List<EngineEvent> events, long clientOrderId) =>
+        Assert.Single(events, e => e.Kind == EventKind.OrderAccepted && e.ClientOrderId == clientOrderId).OrderId;
+
+    /// <summary>Two asks of account 3 at 10,010 (client ids 31 and 32) and one at 10,050 (33), then account 2 buys both at
+    /// 10,010 with an IOC: the sweep fills 31 and 32, and nothing has asked the engine anything since.</summary>
+    private static (long Filled1, long Filled2, long Resting) SweepTwoMakers(MatchingEngine<RecordingSink, TrackedPositions> engine, List<EngineEvent> events)
+    {
+        engine.Process(EngineCommand.Limit(1_000, 3, Btc, 31, Side.Sell, 10_010, 4));
+        engine.Process(EngineCommand.Limit(1_001, 3, Btc, 32, Side.Sell, 10_010, 4));
+        engine.Process(EngineCommand.Limit(1_002, 3, Btc, 33, Side.Sell, 10_050, 4));
+        var ids = (Accepted(events, 31), Accepted(events, 32), Accepted(events, 33));
+        events.Clear();
+        engine.Process(EngineCommand.Limit(1_003, 2, Btc, 21, Side.Buy, 10_010, 8, TimeInForce.Ioc));
+        Assert.Equal(2, events.Count(e => e.Kind == EventKind.BookOrderRemoved));
+        events.Clear();
+        return ids;
+    }
+
+    [Fact]
+    public void ShouldHoldEveryInvariantRightAfterTheSweep()
+    {
+        var (engine, events) = Engine();
+        SweepTwoMakers(engine, events);
+
+        Assert.Null(engine.ValidateInvariants());
+    }
+
+    [Fact]
+    public void ShouldForgetAFilledGtdMakersExpiryAtItsFill()
+    {
+        // The node reads the next expiry between commands to know when to tick; the filled maker's must not be it, and must not
+        // expire a slot the pool has given out since.
+        var (engine, events) = Engine();
+        engine.Process(EngineCommand.Place(1_000, 3, Btc, 31, Side.Sell, OrderType.Limit, TimeInForce.Gtd, 10_010, 4, expiryNs: 5_000));
+        engine.Process(EngineCommand.Place(1_001, 3, Btc, 32, Side.Sell, OrderType.Limit, TimeInForce.Gtd, 10_050, 4, expiryNs: 9_000));
+        Assert.Equal(5_000, engine.NextExpiryNs);
+
+        engine.Process(EngineCommand.Limit(1_002, 2, Btc, 21, Side.Buy, 10_010, 4, TimeInForce.Ioc));
+
+        Assert.Equal(9_000, engine.NextExpiryNs);
+        engine.Process(EngineCommand.Limit(1_003, 4, Btc, 41, Side.Buy, 9_990, 4));   // takes the filled maker's slot
+        events.Clear();
+        engine.Process(EngineCommand.Tick(6_000));
+        Assert.Empty(events);
+        Assert.Null(engine.ValidateInvariants());
+    }
+
+    [Theory]
+    [InlineData("by order id")]
+    [InlineData("by client order id")]
+    [InlineData("live client order id")]
+    [InlineData("account's orders")]
+    public void ShouldFindNoFilledMakerInAQueryRightAfterTheSweep(string query)
+    {
+        // Each query first, on an engine of its own: none may lean on another having released the makers.
+        var (engine, events) = Engine();
+        var (filled1, _, resting) = SweepTwoMakers(engine, events);
+        var orders = new OrderView[8];
+
+        switch (query)
+        {
+            case "by order id":
+                Assert.False(engine.TryGetOrder(filled1, out _));
+                break;
+            case "by client order id":
+                Assert.False(engine.TryGetOrderByClientId(3, 32, out _));
+                break;
+            case "live client order id":
+                Assert.False(engine.HasLiveClientOrderId(3, 31));
+                break;
+            default:
+                Assert.Equal([resting], orders.AsSpan(0, engine.AccountOrders(3, orders)).ToArray().Select(o => o.OrderId));
+                break;
+        }
+    }
+
+    [Fact]
+    public void ShouldRejectTheNextCommandsNamingAFilledMakerAndTakeItsClientOrderIdAgain()
+    {
+        var (engine, events) = Engine();
+        var (filled1, _, _) = SweepTwoMakers(engine, events);
+
+        engine.Process(EngineCommand.Cancel(2_000, 3, filled1));
+        Assert.Equal(RejectReason.OrderNotActive, RejectOf(events));
+        events.Clear();
+        engine.Process(EngineCommand.Amend(2_001, 3, 0, 10_020, 4, clientOrderId: 32));
+        Assert.Equal(RejectReason.UnknownOrder, RejectOf(events));
+        events.Clear();
+        engine.Process(EngineCommand.Limit(2_002, 3, Btc, 31, Side.Sell, 10_030, 4));
+        var again = Accepted(events, 31);
+        Assert.Single(events, e => e.Kind == EventKind.BookOrderAdded && e.OrderId == again);
+        Assert.Null(engine.ValidateInvariants());
+    }
+
+    [Fact]
+    public void ShouldNotResolveAFilledMakerInALaterStepOfTheSameCommand()
+    {
+        // The state machine resolves an amend's order after its pricing clock ran, whose liquidations may have filled makers in
+        // the same command; so does anything it calls after fills. Here the step after the sweep, without a command between.
+        var (engine, events) = Engine();
+        var (filled1, _, _) = SweepTwoMakers(engine, events);
+
+        Assert.Equal(-1, engine.ResolveOrder(EngineCommand.Cancel(1_003, 3, filled1), out var byOrderId));
+        Assert.Equal(RejectReason.OrderNotActive, byOrderId);
+        Assert.Equal(-1, engine.ResolveOrder(EngineCommand.Cancel(1_003, 3, 0, clientOrderId: 32), out var byClientId));
+        Assert.Equal(RejectReason.UnknownOrder, byClientId);
+        Assert.Null(engine.ValidateInvariants());
+    }
+
+    [Fact]
+    public void ShouldMassCancelOnlyTheRestingOrdersInALaterStepOfTheSameCommand()
+    {
+        // The liquidation path cancels an account's orders after fills in the same command: its list must not hold the makers
+        // the fills emptied by then.
+        var (engine, events) = Engine();
+        var (_, _, resting) = SweepTwoMakers(engine, events);
+
+        engine.ProcessAtTime(EngineCommand.MassCancel(1_003, 3, Btc, SideFilter.Both));
+
+        Assert.Equal([resting], events.Where(e => e.Kind == EventKind.OrderCancelled).Select(e => e.OrderId));
+        Assert.Equal(1, Single(events, EventKind.MassCancelDone).Count);
+        Assert.Null(engine.ValidateInvariants());
+    }
+
+    [Fact]
+    public void ShouldPlaceTwoFiredStopsThatRestWhenTheSweepThatFiredThemLeftThePoolOnlyTheMakersItFilled()
+    {
+        // Four resting orders fill the book's four places (five slots: one for the aggressor in flight). An IOC takes both asks
+        // and sets the last price both stops watch; each fired stop rests, in the same command. Their two slots are the
+        // filled makers': without them released first, the second placement finds the pool empty.
+        var ledger = new Ledger([new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) }], 64);
+        var config = CommandFlowGenerator.Config(4, 200, 64) with
+        {
+            Instruments = [CommandFlowGenerator.Instruments[0] with { MaxQuantity = 1_000_000, MaxNotional = long.MaxValue }],
+        };
+        var events = new List<EngineEvent>();
+        var machine = new PerpStateMachine<RecordingSink>(config, ledger, new RiskLimits(), new RecordingSink(events));
+        for (var a = 1; a <= 9; a++)
+        {
+            ledger.Deposit(a, 10_000 * Usdt);
+        }
+
+        var now = 1_000L;
+        machine.Process(EngineCommand.Mark(++now, 1, 10_000));
+        machine.Process(EngineCommand.Limit(++now, 3, 1, 0, Side.Sell, 10_020, 5));
+        machine.Process(EngineCommand.Limit(++now, 4, 1, 0, Side.Sell, 10_020, 5));
+        machine.Process(EngineCommand.Limit(++now, 5, 1, 0, Side.Buy, 9_900, 5));
+        machine.Process(EngineCommand.Limit(++now, 6, 1, 0, Side.Buy, 9_890, 5));
+        machine.Process(EngineCommand.Triggered(++now, 1, 1, 71, Side.Buy, OrderType.StopLimit, triggerPriceTicks: 10_020, qtyLots: 1, limitPriceTicks: 9_950, source: TriggerSource.Last));
+        machine.Process(EngineCommand.Triggered(++now, 7, 1, 72, Side.Buy, OrderType.StopLimit, triggerPriceTicks: 10_020, qtyLots: 1, limitPriceTicks: 9_940, source: TriggerSource.Last));
+        Assert.Equal(4, machine.Engine.RestingOrderCount);
+        Assert.Equal(2, machine.Stops.Count);
+        events.Clear();
+
+        machine.Process(EngineCommand.Place(++now, 2, 1, 0, Side.Buy, OrderType.Limit, TimeInForce.Ioc, 10_020, 10));
+
+        Assert.Equal(10, events.Where(e => e.Kind == EventKind.Trade).Sum(e => e.QtyLots));
+        Assert.Equal(2, events.Count(e => e.Kind == EventKind.OrderTriggered));
+        Assert.Equal([Accepted(events, 71), Accepted(events, 72)], events.Where(e => e.Kind == EventKind.BookOrderAdded).Select(e => e.OrderId));
+        Assert.Equal(4, machine.Engine.RestingOrderCount);
+        Assert.Null(machine.Engine.ValidateInvariants());
+    }
+}
