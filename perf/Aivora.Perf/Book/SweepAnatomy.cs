@@ -20,7 +20,9 @@ namespace Aivora.Perf.Book;
 /// </code>
 /// Each is the median of its sweeps after a warm-up; the shapes take turns, a tenth of their sweeps at a time, so a slow
 /// phase of the machine falls on all of them. The fit T(F, L) = fixed + F · per_fill + L · per_level comes from the
-/// first three. The deep-sweep flow's p99.9 operations are sweeps of some 35-50 fills through about five orders a level, colder than these
+/// first three. A sweep's filled makers are released after it, when the engine is next asked (their id-table entries,
+/// account lists and slots: <c>MatchingEngine.ReleaseFilledMakers</c>); each line times that release apart too
+/// (<c>release_p50_ns</c>), right after the sweep. The deep-sweep flow's p99.9 operations are sweeps of some 35-50 fills through about five orders a level, colder than these
 /// (the flow runs other commands between them): this says which part of them a change could move. Every sweep must take
 /// all its makers (checked: they all rest before it, on the levels their shape says, and the ask side is empty after it), or
 /// the run stops with a message; with an order budget (--max-orders) too small for them it is not run, and says so.
@@ -97,6 +99,10 @@ public static class SweepAnatomy
         private readonly int _perLevel;
         private readonly bool _cold;
         private readonly long[] _latencies;
+
+        // The filled makers' release, which the engine leaves until it is next asked (MatchingEngine.ReleaseFilledMakers), timed
+        // apart right after each sweep: the sweep's own figure is what its aggressor waits for, this is the work that follows.
+        private readonly long[] _releases;
         private readonly LevelView[] _askLevels = new LevelView[64];
         private readonly Random _random = new(7);
         private int _timed;
@@ -107,6 +113,7 @@ public static class SweepAnatomy
         {
             (_fills, _perLevel, _cold) = (fills, perLevel, cold);
             _latencies = new long[sweeps];
+            _releases = new long[sweeps];
             _engine = new MatchingEngine<TSink, NoPositions>(config);
             for (var i = 0; i < Accounts; i++)
             {
@@ -119,15 +126,16 @@ public static class SweepAnatomy
         {
             for (var s = 0; s < count; s++)
             {
-                var elapsed = SweepOnce();
+                var (elapsed, release) = SweepOnce();
                 if (timed)
                 {
+                    _releases[_timed] = release;
                     _latencies[_timed++] = elapsed;
                 }
             }
         }
 
-        private long SweepOnce()
+        private (long Sweep, long Release) SweepOnce()
         {
             for (var k = 0; k < _fills; k++)
             {
@@ -161,21 +169,25 @@ public static class SweepAnatomy
             var taker = EngineCommand.Place(0, 1 + _random.Next(Accounts), Instrument, _clientOrderId++, Side.Buy, OrderType.Limit, TimeInForce.Ioc, AskTicks + _fills, _fills, stp: SelfTradePrevention.None);
             var t0 = Stopwatch.GetTimestamp();
             _engine.Process(in taker);
-            var elapsed = Stopwatch.GetTimestamp() - t0;
+            var t1 = Stopwatch.GetTimestamp();
+            _engine.ReleaseFilledMakers();
+            var t2 = Stopwatch.GetTimestamp();
             if (_engine.LevelCount(Instrument, Side.Sell) != 0)
             {
                 throw new InvalidOperationException($"sweep-anatomy: a sweep of {_fills} left makers resting (the flow is wrong, not the timing)");
             }
 
-            return elapsed;
+            return (t1 - t0, t2 - t1);
         }
 
         public override double Print()
         {
             Array.Sort(_latencies);
+            Array.Sort(_releases);
             var p50 = BookBenchmark.Ticks(_latencies[_latencies.Length / 2]);
+            var releaseP50 = BookBenchmark.Ticks(_releases[_releases.Length / 2]);
             Console.WriteLine(FormattableString.Invariant(
-                $"RESULT bench=book case=sweep-anatomy fills={_fills} orders_per_level={_perLevel} sink={(typeof(TSink) == typeof(StateOnlySink) ? "state-only" : "counting")} cold={(_cold ? 1 : 0)} sweeps={_latencies.Length} p50_ns={p50} p99_ns={BookBenchmark.Ticks(_latencies[(int)(_latencies.Length * 0.99)])} ns_per_fill={(double)p50 / _fills:F1}"));
+                $"RESULT bench=book case=sweep-anatomy fills={_fills} orders_per_level={_perLevel} sink={(typeof(TSink) == typeof(StateOnlySink) ? "state-only" : "counting")} cold={(_cold ? 1 : 0)} sweeps={_latencies.Length} p50_ns={p50} p99_ns={BookBenchmark.Ticks(_latencies[(int)(_latencies.Length * 0.99)])} ns_per_fill={(double)p50 / _fills:F1} release_p50_ns={releaseP50} release_ns_per_fill={(double)releaseP50 / _fills:F1}"));
             return p50;
         }
     }
