@@ -142,9 +142,9 @@ public sealed partial class PerpStateMachine<TSink>
     }
 
     /// <summary>
-    /// The release of the makers the last command's fills emptied, which the book leaves until it is next asked anything
-    /// (<see cref="MatchingEngine{TSink, TPositions}.ReleaseFilledMakers"/>): the node calls this when a duty cycle finds no
-    /// message, so the next command does not start with it. Changes nothing a hash, an event or a query shows.
+    /// The release of the makers the last command's fills emptied, which the book leaves until a way into it reads what the
+    /// release changes (<see cref="MatchingEngine{TSink, TPositions}.ReleaseFilledMakers"/>): the node calls this when a duty
+    /// cycle finds no message, so the next command does not start with it. Changes nothing a hash, an event or a query shows.
     /// </summary>
     public void ReleaseFilledMakers() => _engine.ReleaseFilledMakers();
 

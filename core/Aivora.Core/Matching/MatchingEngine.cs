@@ -36,7 +36,9 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     private readonly int _scratchSlot;
     private readonly int[] _freeOrders;
 
-    /// <summary>Makers the last sweep filled, their release still to come (<see cref="ReleaseFilledMakers"/>); at most every slot.</summary>
+    /// <summary>Makers the last sweep filled, their release still to come (<see cref="ReleaseFilledMakers"/>): a matching loop
+    /// starts after the release (a place through <see cref="PlaceValidated"/>, an amend after <see cref="ResolveOrder"/>), so
+    /// these are one command's at most, and never more than the slots.</summary>
     private readonly int[] _filledMakers;
     private int _filledMakerCount;
     private readonly OrderIdIndex _byOrderId;
