@@ -109,6 +109,38 @@ public sealed class FilledMakerReleaseTests
     }
 
     [Fact]
+    public void ShouldIndexATakerThatRestsInTheCellOfAMakerItFilledAndRemoveTheMakerFromTheDisplacedTable()
+    {
+        // Five slots make a ring of 16 cells in the order-id index. The maker (id 1) rests while 15 more ids are issued; the
+        // taker, id 17, sweeps it and rests in the same command, in the cell id 1 still holds: the maker, not yet released,
+        // moves to the displaced table, and its release afterwards must take it from there, not clear the taker's cell.
+        var (engine, events) = Engine(maxResting: 4);
+        engine.Process(EngineCommand.Limit(1_000, 3, Btc, 0, Side.Sell, 10_010, 4));
+        Assert.Equal(1, Accepted(events, 0));
+        for (var k = 0; k < 15; k++)
+        {
+            events.Clear();
+            engine.Process(EngineCommand.Limit(1_001 + k, 4, Btc, 0, Side.Buy, 9_900, 2));
+            engine.Process(EngineCommand.Cancel(1_001 + k, 4, Accepted(events, 0)));
+        }
+
+        events.Clear();
+        engine.Process(EngineCommand.Limit(2_000, 2, Btc, 0, Side.Buy, 10_010, 6));
+        var taker = Accepted(events, 0);
+        Assert.Equal(17, taker);
+        Assert.Single(events, e => e.Kind == EventKind.BookOrderAdded && e.OrderId == taker);
+
+        Assert.True(engine.TryGetOrder(taker, out var rested));
+        Assert.Equal(2, rested.RemainingLots);
+        Assert.False(engine.TryGetOrder(1, out _));
+        Assert.Null(engine.ValidateInvariants());
+        events.Clear();
+        engine.Process(EngineCommand.Cancel(2_001, 2, taker));
+        Assert.Single(events, e => e.Kind == EventKind.OrderCancelled && e.OrderId == taker);
+        Assert.Null(engine.ValidateInvariants());
+    }
+
+    [Fact]
     public void ShouldRejectTheNextCommandsNamingAFilledMakerAndTakeItsClientOrderIdAgain()
     {
         var (engine, events) = Engine();
