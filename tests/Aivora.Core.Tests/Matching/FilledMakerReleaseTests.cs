@@ -13,8 +13,8 @@ using static Aivora.Core.Tests.EngineHarness;
 namespace Aivora.Core.Tests.Matching;
 
 /// <summary>
-/// A maker the matching loop fills is released (its ids, its account's list, its slot back to the pool) only when the engine
-/// is next asked anything (<c>MatchingEngine.ReleaseFilledMakers</c>). These drive the engine without the harness's
+/// A maker the matching loop fills is released (its ids, its account's list, its slot back to the pool) only when a way into
+/// the engine reads what the release changes (<c>MatchingEngine.ReleaseFilledMakers</c>). These drive the engine without the harness's
 /// invariant check between commands (which releases them too), so each way in must release by itself: the next command,
 /// a step later in the same command (the state machine's stops and cancels come after fills), and the queries.
 /// </summary>
