@@ -188,6 +188,89 @@ public sealed class FilledMakerReleaseTests
         Assert.Null(engine.ValidateInvariants());
     }
 
+    [Theory]
+    [InlineData(61)]
+    [InlineData(62)]
+    public void ShouldSendTheSameEventsAndReachTheSameStateAsAMachineThatReleasesAfterEveryCommand(int seed)
+    {
+        // The release changes nothing an event, a hash or a query shows: the generated flow (places of every kind, GTD and
+        // reduce-only among them, amends and cancels by either id, mass cancels) with feeder prices walking and funding,
+        // through a state machine left to release when it is next read, and through one made to release after every command.
+        // Half the commands that fill a maker are followed by its account racing the fill: a cancel by its order id, an amend
+        // by its client order id, or a new order taking that client order id again.
+        var (lazy, lazyEvents) = FullStack();
+        var (eager, eagerEvents) = FullStack();
+        var generator = new CommandFlowGenerator(seed);
+        var random = new Random(seed);
+        long[] index = [10_000, 50_000];
+        long now = 0, trades = 0, races = 0;
+        EngineEvent? filled = null;
+        for (var i = 0; i < 60_000; i++)
+        {
+            EngineCommand command;
+            if (filled is { } f && random.Next(2) == 0)
+            {
+                races++;
+                command = random.Next(3) switch
+                {
+                    0 => EngineCommand.Cancel(now, f.OtherAccountId, f.OtherOrderId),
+                    1 => EngineCommand.Amend(now, f.OtherAccountId, 0, f.PriceTicks, f.QtyLots, f.OtherClientOrderId),
+                    _ => EngineCommand.Limit(now, f.OtherAccountId, f.InstrumentId, f.OtherClientOrderId, f.Side, f.PriceTicks, f.QtyLots),
+                };
+            }
+            else
+            {
+                var step = generator.Next();
+                now = Math.Max(now, step.Command.NowNs);
+                command = !step.IsPositionAdjustment ? step.Command
+                    : random.Next(4) == 0 ? EngineCommand.Tick(now)
+                    : EngineCommand.Feed(now, step.InstrumentId, random.Next(1, 4), index[step.InstrumentId - 1] += random.Next(-20, 21) * (step.InstrumentId == 1 ? 1 : 5));
+            }
+
+            lazyEvents.Clear();
+            eagerEvents.Clear();
+            lazy.Process(in command);
+            eager.Process(in command);
+            eager.ReleaseFilledMakers();
+
+            Assert.Equal(eagerEvents, lazyEvents);
+            filled = null;
+            foreach (var e in lazyEvents)
+            {
+                generator.Observe(in e);
+                trades += e.Kind == EventKind.Trade ? 1 : 0;
+                if (e.Kind == EventKind.Trade && e.OtherRemainingLots == 0 && e.OtherClientOrderId != 0)
+                {
+                    filled = e;
+                }
+            }
+        }
+
+        Assert.True(trades > 2_000 && races > 1_000, $"trades {trades}, races {races}");
+        Assert.Equal(eager.Engine.StateHash(), lazy.Engine.StateHash());
+        Assert.Equal(eager.Ledger.StateHash(), lazy.Ledger.StateHash());
+        Assert.Null(lazy.Engine.ValidateInvariants());
+    }
+
+    /// <summary>Two contracts on the generated flow's instruments, their pricing from feeders, 14 funded accounts.</summary>
+    private static (PerpStateMachine<RecordingSink> Machine, List<EngineEvent> Events) FullStack()
+    {
+        var events = new List<EngineEvent>();
+        var ledger = new Ledger(
+        [
+            new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(-200, 500) },
+            new ContractSpec { InstrumentId = 2, MoneyPerTickLot = 10, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(100, 400) },
+        ], 64);
+        var machine = new PerpStateMachine<RecordingSink>(CommandFlowGenerator.Config(2_000, 400, 64), ledger, new RiskLimits(),
+            new RecordingSink(events), [CommandFlowGenerator.Pricing(1), CommandFlowGenerator.Pricing(2)]);
+        for (var account = 1; account <= 14; account++)
+        {
+            ledger.Deposit(account, (20 + (account * 137 % 1_980)) * 1_000_000L);
+        }
+
+        return (machine, events);
+    }
+
     [Fact]
     public void ShouldPlaceTwoFiredStopsThatRestWhenTheSweepThatFiredThemLeftThePoolOnlyTheMakersItFilled()
     {
