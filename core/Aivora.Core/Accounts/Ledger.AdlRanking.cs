@@ -191,14 +191,19 @@ public sealed partial class Ledger
         _rankingShortCount = 0;
     }
 
-    /// <summary>Keeps a holder of contract i among the pass's largest if it is one (out of line: once the list is full, most
-    /// holders are not, and the caller's comparison with the smallest kept turns them away).</summary>
+    /// <summary>Whether a holder of <paramref name="held"/> lots belongs among the <paramref name="n"/> largest kept so far in
+    /// <paramref name="accounts"/> and <paramref name="lots"/> (largest first, ties to the lower account id; as many as the
+    /// spans hold): the list is not full, or it holds more than the smallest kept. Inline: most holders are turned away here
+    /// once the list is full.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static bool AmongLargest(ReadOnlySpan<int> accounts, ReadOnlySpan<long> lots, int n, long held, int id) =>
+        n < accounts.Length || held > lots[n - 1] || (held == lots[n - 1] && id < accounts[n - 1]);
+
+    /// <summary>Puts a holder <see cref="AmongLargest"/> admitted in its place, the smallest dropped when the list was full
+    /// (out of line: the rarer case).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private void KeepAmongTopHolders(int i, long held, int id)
+    private static void InsertAmongLargest(Span<int> accounts, Span<long> lots, ref int n, long held, int id)
     {
-        var accounts = _passTopAccounts.AsSpan(i * MaxTopHolders, _rankingTopCapacity);
-        var lots = _passTopLots.AsSpan(i * MaxTopHolders, _rankingTopCapacity);
-        ref var n = ref _passTopCount![i];
         var k = n < accounts.Length ? n++ : n - 1;
         while (k > 0 && (lots[k - 1] < held || (lots[k - 1] == held && accounts[k - 1] > id)))
         {
@@ -218,8 +223,8 @@ public sealed partial class Ledger
         var (longCount, shortCount) = (_rankingLongCount, _rankingShortCount);
         var fund = _fundAccountId;
         var top = _rankingTopCapacity;
-        var topAccounts = _passTopAccounts.AsSpan(i * MaxTopHolders, MaxTopHolders);
-        var topLots = _passTopLots.AsSpan(i * MaxTopHolders, MaxTopHolders);
+        var topAccounts = _passTopAccounts.AsSpan(i * MaxTopHolders, top);
+        var topLots = _passTopLots.AsSpan(i * MaxTopHolders, top);
         var looked = 0;
         var slot = _rankingSlot;
         for (var w = slot >> 6; w < words.Length; w++)
@@ -255,12 +260,10 @@ public sealed partial class Ledger
 
                 if (top > 0)
                 {
-                    // One of the largest holders so far: the list not full yet, or more lots than its smallest (ties to the lower id).
                     var held = Math.Abs(q);
-                    var n = _passTopCount![i];
-                    if (n < top || held > topLots[n - 1] || (held == topLots[n - 1] && _accountIds[a] < topAccounts[n - 1]))
+                    if (AmongLargest(topAccounts, topLots, _passTopCount![i], held, _accountIds[a]))
                     {
-                        KeepAmongTopHolders(i, held, _accountIds[a]);
+                        InsertAmongLargest(topAccounts, topLots, ref _passTopCount[i], held, _accountIds[a]);
                     }
                 }
             }

@@ -650,19 +650,10 @@ public sealed partial class Ledger
         {
             var held = Math.Abs(_positions[(a * _contracts.Length) + i].QtyLots);
             var id = _accountIds[a];
-            if (held == 0 || id == _fundAccountId || (n == accounts.Length && (held < lots[n - 1] || (held == lots[n - 1] && id > accounts[n - 1]))))
+            if (held != 0 && id != _fundAccountId && AmongLargest(accounts, lots, n, held, id))
             {
-                continue;
+                InsertAmongLargest(accounts, lots, ref n, held, id);
             }
-
-            var k = n < accounts.Length ? n++ : n - 1;
-            while (k > 0 && (lots[k - 1] < held || (lots[k - 1] == held && accounts[k - 1] > id)))
-            {
-                (lots[k], accounts[k]) = (lots[k - 1], accounts[k - 1]);
-                k--;
-            }
-
-            (lots[k], accounts[k]) = (held, id);
         }
 
         return n;

@@ -236,6 +236,12 @@ public sealed class AdlRankingPassTests
             var (expectedAccounts, expectedLots) = (new int[top], new long[top]);
             var expected = ledger.TopHolders(instrumentId, expectedAccounts, expectedLots);
             Assert.Equal(top, expected);
+            // Both share one insertion (Ledger.InsertAmongLargest): held to the definition too, largest first, ties to the lower id.
+            var definition = Enumerable.Range(1, Accounts)
+                .Select(a => (Account: a, Lots: Math.Abs(ledger.PositionOf(a, instrumentId).QtyLots)))
+                .Where(h => h.Lots != 0).OrderByDescending(h => h.Lots).ThenBy(h => h.Account).Take(top).ToArray();
+            Assert.Equal(definition.Select(h => h.Account), expectedAccounts);
+            Assert.Equal(definition.Select(h => h.Lots), expectedLots);
             Assert.Equal(expected, ledger.TopHoldersAtRanking(instrumentId, accounts, lotsHeld));
             Assert.Equal(expectedAccounts, accounts);
             Assert.Equal(expectedLots, lotsHeld);
