@@ -39,6 +39,9 @@ public sealed partial class PerpStateMachine<TSink>
     private readonly long[] _topLots = new long[Accounts.Ledger.MaxTopHolders];
     private long _rankingsChecked;   // the ranking passes whose largest holders the concentration check has read
 
+    /// <summary>How many largest holders the concentration check sums (the limit's, between 1 and what a ranking pass keeps).</summary>
+    private int ConcentrationHolders => Math.Clamp(_limits.ConcentrationTopAccounts, 1, _topAccounts.Length);
+
     /// <summary>The cap from visible depth on positions of one direction (0: not measured, or off).</summary>
     public long BookDepthCap(int instrumentId, bool longs) =>
         _instrumentIndex.TryGetValue(new Collections.IntKey(instrumentId), out var i) ? _depthCap[(i * 2) + (longs ? 0 : 1)] : 0;
@@ -133,7 +136,7 @@ public sealed partial class PerpStateMachine<TSink>
             if (!_ledger.AdlRankingRunning)
             {
                 // With the concentration check on, the pass keeps each instrument's largest holders for it as it goes.
-                _ledger.StartAdlRanking(_limits.ConcentrationWarningRate > 0 ? Math.Clamp(_limits.ConcentrationTopAccounts, 1, _topAccounts.Length) : 0);
+                _ledger.StartAdlRanking(_limits.ConcentrationWarningRate > 0 ? ConcentrationHolders : 0);
             }
 
             MeasureDepthCaps(now);
@@ -228,7 +231,7 @@ public sealed partial class PerpStateMachine<TSink>
     /// </summary>
     private void CheckConcentration(long now)
     {
-        var k = Math.Clamp(_limits.ConcentrationTopAccounts, 1, _topAccounts.Length);
+        var k = ConcentrationHolders;
         for (var i = 0; i < _ledger.InstrumentCount; i++)
         {
             var id = _ledger.InstrumentIdAt(i);
