@@ -186,12 +186,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     private void Release(int slot)
     {
         ref var o = ref _orders[slot];
-        _byOrderId.Remove(o.OrderId, slot);
-        if (o.ClientOrderId != 0)
-        {
-            _byClientOrderId.RemoveEntryFrom(o.ClientIdHome, slot);
-        }
-
+        ForgetIds(slot, ref o);
         ReturnToPool(slot, ref o);
     }
 
@@ -199,12 +194,29 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ReturnToPool(int slot, ref OrderSlot o)
     {
+        ForgetExpiry(slot, ref o);
+        UnlinkFromAccountIntoPool(slot, ref o);
+    }
+
+    /// <summary>A release's first part: the order is no longer found by its exchange or client order id.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ForgetIds(int slot, ref OrderSlot o)
+    {
+        _byOrderId.Remove(o.OrderId, slot);
+        if (o.ClientOrderId != 0)
+        {
+            _byClientOrderId.RemoveEntryFrom(o.ClientIdHome, slot);
+        }
+    }
+
+    /// <summary>A GTD order leaves the expiry heap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ForgetExpiry(int slot, ref OrderSlot o)
+    {
         if (o.TimeInForce == TimeInForce.Gtd)
         {
             _expiries.Remove(slot);
         }
-
-        UnlinkFromAccountIntoPool(slot, ref o);
     }
 
     /// <summary>The end of every release: the order leaves its account's list and its slot goes back to the pool.</summary>
@@ -233,11 +245,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ReleaseLater(int slot, ref OrderSlot o)
     {
-        if (o.TimeInForce == TimeInForce.Gtd)
-        {
-            _expiries.Remove(slot);
-        }
-
+        ForgetExpiry(slot, ref o);
         _filledMakers[_filledMakerCount++] = slot;
     }
 
@@ -268,12 +276,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         {
             var slot = _filledMakers[k];
             ref var o = ref _orders[slot];
-            _byOrderId.Remove(o.OrderId, slot);
-            if (o.ClientOrderId != 0)
-            {
-                _byClientOrderId.RemoveEntryFrom(o.ClientIdHome, slot);
-            }
-
+            ForgetIds(slot, ref o);
             UnlinkFromAccountIntoPool(slot, ref o);
         }
 
