@@ -277,36 +277,22 @@ public sealed class FilledMakerReleaseTests
         // Four resting orders fill the book's four places (five slots: one for the aggressor in flight). An IOC takes both asks
         // and sets the last price both stops watch; each fired stop rests, in the same command. Their two slots are the
         // filled makers': without them released first, the second placement finds the pool empty.
-        var ledger = new Ledger([new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) }], 64);
-        var config = CommandFlowGenerator.Config(4, 200, 64) with
-        {
-            Instruments = [CommandFlowGenerator.Instruments[0] with { MaxQuantity = 1_000_000, MaxNotional = long.MaxValue }],
-        };
-        var events = new List<EngineEvent>();
-        var machine = new PerpStateMachine<RecordingSink>(config, ledger, new RiskLimits(), new RecordingSink(events));
-        for (var a = 1; a <= 9; a++)
-        {
-            ledger.Deposit(a, 10_000 * Usdt);
-        }
+        var v = new StopOrderTests.Venue(maxResting: 4);
+        v.Rest(3, Side.Sell, 10_020, 5);
+        v.Rest(4, Side.Sell, 10_020, 5);
+        v.Rest(5, Side.Buy, 9_900, 5);
+        v.Rest(6, Side.Buy, 9_890, 5);
+        v.Send(EngineCommand.Triggered(v.Now, 1, 1, 71, Side.Buy, OrderType.StopLimit, triggerPriceTicks: 10_020, qtyLots: 1, limitPriceTicks: 9_950, source: TriggerSource.Last));
+        v.Send(EngineCommand.Triggered(v.Now, 7, 1, 72, Side.Buy, OrderType.StopLimit, triggerPriceTicks: 10_020, qtyLots: 1, limitPriceTicks: 9_940, source: TriggerSource.Last));
+        Assert.Equal(4, v.Risk.Engine.RestingOrderCount);
+        Assert.Equal(2, v.Risk.Stops.Count);
 
-        var now = 1_000L;
-        machine.Process(EngineCommand.Mark(++now, 1, 10_000));
-        machine.Process(EngineCommand.Limit(++now, 3, 1, 0, Side.Sell, 10_020, 5));
-        machine.Process(EngineCommand.Limit(++now, 4, 1, 0, Side.Sell, 10_020, 5));
-        machine.Process(EngineCommand.Limit(++now, 5, 1, 0, Side.Buy, 9_900, 5));
-        machine.Process(EngineCommand.Limit(++now, 6, 1, 0, Side.Buy, 9_890, 5));
-        machine.Process(EngineCommand.Triggered(++now, 1, 1, 71, Side.Buy, OrderType.StopLimit, triggerPriceTicks: 10_020, qtyLots: 1, limitPriceTicks: 9_950, source: TriggerSource.Last));
-        machine.Process(EngineCommand.Triggered(++now, 7, 1, 72, Side.Buy, OrderType.StopLimit, triggerPriceTicks: 10_020, qtyLots: 1, limitPriceTicks: 9_940, source: TriggerSource.Last));
-        Assert.Equal(4, machine.Engine.RestingOrderCount);
-        Assert.Equal(2, machine.Stops.Count);
-        events.Clear();
-
-        machine.Process(EngineCommand.Place(++now, 2, 1, 0, Side.Buy, OrderType.Limit, TimeInForce.Ioc, 10_020, 10));
+        var events = v.Send(EngineCommand.Place(v.Now, 2, 1, 0, Side.Buy, OrderType.Limit, TimeInForce.Ioc, 10_020, 10));
 
         Assert.Equal(10, events.Where(e => e.Kind == EventKind.Trade).Sum(e => e.QtyLots));
         Assert.Equal(2, events.Count(e => e.Kind == EventKind.OrderTriggered));
         Assert.Equal([Accepted(events, 71), Accepted(events, 72)], events.Where(e => e.Kind == EventKind.BookOrderAdded).Select(e => e.OrderId));
-        Assert.Equal(4, machine.Engine.RestingOrderCount);
-        Assert.Null(machine.Engine.ValidateInvariants());
+        Assert.Equal(4, v.Risk.Engine.RestingOrderCount);
+        Assert.Null(v.Risk.Engine.ValidateInvariants());
     }
 }

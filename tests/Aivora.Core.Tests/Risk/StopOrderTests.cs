@@ -13,16 +13,17 @@ public sealed class StopOrderTests
 {
     private const long Usdt = 1_000_000;
 
-    private sealed class Venue
+    /// <summary>One instrument marked at 10,000, nine funded accounts, a recording sink (also the filled makers' release tests').</summary>
+    internal sealed class Venue
     {
         public readonly List<EngineEvent> Events = [];
         public readonly PerpStateMachine<RecordingSink> Risk;
         private long _nowNs = 1_000;
 
-        public Venue()
+        public Venue(int maxResting = 1_000)
         {
             var ledger = new Ledger([new ContractSpec { InstrumentId = 1, MoneyPerTickLot = 100, Tiers = MarginMathTests.DocTiers(), Fees = new FeeSchedule(0, 0) }], 64);
-            var config = CommandFlowGenerator.Config(1_000, 200, 64) with
+            var config = CommandFlowGenerator.Config(maxResting, 200, 64) with
             {
                 Instruments = [CommandFlowGenerator.Instruments[0] with { MaxQuantity = 1_000_000, MaxNotional = long.MaxValue }],
             };
