@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# One round of issue 10's goals, as the README's "Where the goals stand" table is taken: every `--quick` harness, the engine's
+# pinned to one core, then four more order-entry runs alternating the cores; then a digest, a GOAL line per goal with its
+# figure beside the baseline measured in the same run and whether the goal's bar is met in this round.
+#
+#   perf/scripts/goal-round.sh [CORE] [OUT_DIR]     (defaults: core 1, a new temporary directory)
+#   perf/scripts/goal-round.sh --digest OUT_DIR     the digest of a round already run into OUT_DIR, printed again
+#
+# CORE: the core `book`, `ladder`, `codec`, `risk`, `node` and `cascade` are pinned to (`transport`, `transport-throughput`
+# and `wire` pin their own processes). OUT_DIR gets each harness's whole output (NAME.txt, with its elapsed seconds last),
+# the cascade's PNG and the digest (digest.txt); the digest is printed too. It builds perf/Aivora.Perf in Release first.
+# About 11 minutes on this 2-core VM. Needs the .NET SDK, taskset (util-linux) and awk.
+#
+# This VM's host slows one vCPU at a time for minutes (the book alone has read 58-132 ns an order on order entry in
+# different rounds), so the digest starts with that figure: a round's absolute figures say as much about the phase as
+# about the code; the ratios, each taken within one run, say less about the phase.
+set -euo pipefail
+digest_only=false
+if [ "${1:-}" = "--digest" ]; then
+  if [ $# -ne 2 ] || [ ! -f "$2/risk.txt" ]; then
+    echo "goal-round: --digest takes the OUT_DIR of a round run before (with its risk.txt)" >&2
+    exit 2
+  fi
+  digest_only=true
+  shift
+  set -- "$(cat "$1/core" 2>/dev/null || echo 1)" "$1"
+fi
+if [ $# -gt 2 ]; then
+  echo "goal-round: at most two arguments (CORE OUT_DIR), not $#" >&2
+  exit 2
+fi
+cores=$(nproc)
+core=${1:-$((cores > 1 ? 1 : 0))}
+if ! [[ "$core" =~ ^[0-9]{1,3}$ ]] || [ "$core" -ge "$cores" ]; then
+  echo "goal-round: CORE is a core of this machine, 0 to $((cores - 1)), not '$core'" >&2
+  exit 2
+fi
+out=${2:-$(mktemp -d /tmp/goal-round.XXXXXX)}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+for tool in dotnet taskset awk; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "goal-round: needs $tool" >&2
+    exit 2
+  fi
+done
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+other=$(( cores > 1 ? (core == 0 ? 1 : 0) : core ))   # the extra order-entry runs alternate with it
+
+# The round itself: each harness's output to OUT_DIR.
+run_round() {
+  echo "$core" >"$out/core"
+  git -C "$repo" rev-parse --short HEAD >"$out/commit"
+  git -C "$repo" diff --quiet HEAD -- . 2>/dev/null || echo "(uncommitted changes)" >>"$out/commit"
+  dotnet build "$repo/perf/Aivora.Perf" -c Release -v quiet -nologo >"$out/build.txt" 2>&1 || { cat "$out/build.txt" >&2; exit 1; }
+  dll=$repo/perf/Aivora.Perf/bin/Release/net10.0/Aivora.Perf.dll
+
+  # run NAME PIN-CORE(-1: not pinned) ARGS...: the harness's output to NAME.txt, its elapsed seconds as the last line.
+  run() {
+    local name=$1 pin=$2
+    shift 2
+    local start end
+    start=$(date +%s.%N)
+    if [ "$pin" -ge 0 ]; then
+      taskset -c "$pin" dotnet "$dll" "$@" >"$out/$name.txt" 2>&1 || echo "# exit code $?" >>"$out/$name.txt"
+    else
+      dotnet "$dll" "$@" >"$out/$name.txt" 2>&1 || echo "# exit code $?" >>"$out/$name.txt"
+    fi
+    end=$(date +%s.%N)
+    awk -v s="$start" -v e="$end" 'BEGIN { printf "# elapsed_s=%.1f\n", e - s }' >>"$out/$name.txt"
+    echo "goal-round: $name done ($(tail -1 "$out/$name.txt" | cut -d= -f2) s)" >&2
+  }
+
+  for h in book ladder codec risk node; do
+    run "$h" "$core" "$h" --quick
+  done
+  run cascade "$core" cascade --png "$out/cascade.png"
+  for h in transport transport-throughput wire; do
+    run "$h" -1 "$h" --quick
+  done
+  extra=0
+  for k in "$other" "$core" "$other" "$core"; do
+    extra=$((extra + 1))
+    run "extra-$extra-core-$k" "$k" risk --quick --case order-entry
+  done
+}
+
+$digest_only || run_round
+
+# The digest. v FILE SELECTOR KEY: KEY's value on the first RESULT line of FILE that contains every word of SELECTOR.
+v() {
+  awk -v sel="$2" -v key="$3" '
+    BEGIN { n = split(sel, want, " ") }
+    /^RESULT / {
+      # A word ending in "=" names a field whatever its value; any other word must be a whole field.
+      for (i = 1; i <= n; i++) if (index(" " $0 " ", " " want[i] (want[i] ~ /=$/ ? "" : " ")) == 0) next
+      for (f = 1; f <= NF; f++) if (index($f, key "=") == 1) { print substr($f, length(key) + 2); exit }
+    }' "$out/$1.txt"
+}
+elapsed() { tail -1 "$out/$1.txt" | cut -d= -f2; }
+verdict() { if awk "BEGIN { exit !($1) }"; then echo met; else echo "NOT met"; fi; }
+or_missing() { [ -n "$1" ] && echo "$1" || echo missing; }
+
+{
+  echo "# goal round: $(date -u -r "$out/risk.txt" '+%Y-%m-%d %H:%M UTC'), $(tr '\n' ' ' <"$out/commit" 2>/dev/null | sed 's/ $//' || echo 'commit unknown'); engine harnesses on core $core; outputs in $out"
+  book_alone=$(v risk "case=order-entry-book-only" ns_per_op)
+  echo "PHASE the book alone on risk's order entry: $(or_missing "$book_alone") ns an order (58-132 ns in earlier rounds of this VM)"
+
+  eng=$(v book "impl=engine workload=sparse-wide" ops_per_sec)
+  ref=$(v book "impl=reference workload=sparse-wide" ops_per_sec)
+  if [ -n "$eng" ] && [ -n "$ref" ]; then
+    ratio=$(awk -v a="$eng" -v b="$ref" 'BEGIN { printf "%.1f", a / b }')
+    echo "GOAL book at 2x the exchange core's throughput (sparse-wide): engine $(awk -v a="$eng" 'BEGIN { printf "%.2f", a / 1e6 }') M ops/s, the reference book $(awk -v a="$ref" 'BEGIN { printf "%.3f", a / 1e6 }') M in the same run: ${ratio}x: $(verdict "$ratio >= 2")"
+  else
+    echo "GOAL book at 2x the exchange core's throughput: a RESULT line is missing (see $out/book.txt): NOT met"
+  fi
+
+  carried400=$(v ladder "case=window-move levels=400" most_carried_by_one_op)
+  carried4000=$(v ladder "case=window-move levels=4000" most_carried_by_one_op)
+  scaling=$(v ladder "case=window-move-scaling" ratio_most_carried_4000_over_400)
+  echo "GOAL no operation whose cost grows with the levels: most levels one operation carried at 400 and 4,000 levels $(or_missing "$carried400") and $(or_missing "$carried4000"), ratio $(or_missing "$scaling"): $( [ -n "$scaling" ] && verdict "$scaling <= 1.0" || echo 'NOT met')"
+
+  worst=0
+  line=""
+  for w in dense sparse-wide drifted far-prices deep-sweep; do
+    p=$(v book "impl=engine workload=$w" p999_ns)
+    [ -z "$p" ] && p=999999
+    line="$line $w $p ns,"
+    [ "$p" -gt "$worst" ] && worst=$p
+  done
+  fills=$(v book "impl=engine workload=deep-sweep" p999_fills)
+  floor=$(v book "case=timing-floor" p999_ns)
+  echo "GOAL p99.9 under 1 us on every shape:${line%,} (deep-sweep's slowest: $(or_missing "$fills") fills); the timing floor's p99.9 $(or_missing "$floor") ns: $(verdict "$worst < 1000")"
+
+  median=$(v risk "case=order-entry-pairs" ratio_total_over_book_median)
+  extras=""
+  runs=0
+  within=0
+  for m in "$median" $(for k in 1 2 3 4; do f=$(ls "$out"/extra-$k-core-*.txt); v "$(basename "$f" .txt)" "case=order-entry-pairs" ratio_total_over_book_median; done); do
+    [ "$runs" -gt 0 ] && extras="$extras $m"
+    runs=$((runs + 1))
+    awk -v a="$m" 'BEGIN { exit !(a <= 2.0) }' && within=$((within + 1))
+  done
+  echo "GOAL the state machine within 2x the book per order: adjacent pairs' median $(or_missing "$median") (quartiles $(or_missing "$(v risk "case=order-entry-pairs" ratio_p25)")-$(or_missing "$(v risk "case=order-entry-pairs" ratio_p75)"); the book alone $(or_missing "$book_alone") ns, the whole $(or_missing "$(v risk "case=order-entry-with-risk" ns_per_op)") ns); four more runs, cores $other/$core alternating:$extras; at or under 2.0 in $within of $runs runs: $( [ "$runs" -eq 5 ] && verdict "$within == $runs" || echo 'NOT met (a run is missing)')"
+
+  cps=$(v node "bench=node commands_per_sec=" commands_per_sec)
+  book_only=$(v node "bench=node commands_per_sec=" book_only_ops_per_sec)
+  echo "GOAL the node's flow at 3 M commands/s on one core: $( [ -n "$cps" ] && awk -v a="$cps" 'BEGIN { printf "%.2f M", a / 1e6 }' || echo missing); the book alone on its order commands $( [ -n "$book_only" ] && awk -v a="$book_only" 'BEGIN { printf "%.2f M ops/s", a / 1e6 }' || echo missing) (cost_over_book $(or_missing "$(v node "bench=node commands_per_sec=" cost_over_book)")): $( [ -n "$cps" ] && verdict "$cps >= 3000000" || echo 'NOT met')"
+
+  rest=$(v risk "case=order-entry-resting-scaling" ratio_10k_over_10)
+  echo "GOAL order entry the same at 10 and 10,000 resting orders: 10,000 over 10 $(or_missing "$rest") (the book alone $(or_missing "$(v risk "case=order-entry-resting-scaling" book_ratio_10k_over_10)"), the gate's excess $(or_missing "$(v risk "case=order-entry-resting-scaling" gate_excess_ratio_10k_over_10)")); read as the same within 10 %: $( [ -n "$rest" ] && verdict "$rest <= 1.10" || echo 'NOT met')"
+
+  r50=$(v transport "ratio_p50=" ratio_p50)
+  r99=$(v transport "ratio_p50=" ratio_p99)
+  echo "GOAL transport ping-pong within 1.2x (p50) and 1.4x (p99) of raw UDP: p50 $(or_missing "$(v transport "impl=aivora" p50_ns)") against $(or_missing "$(v transport "impl=raw-udp" p50_ns)") ns, p99 $(or_missing "$(v transport "impl=aivora" p99_ns)") against $(or_missing "$(v transport "impl=raw-udp" p99_ns)"): ratio_p50 $(or_missing "$r50"), ratio_p99 $(or_missing "$r99"): $( [ -n "$r50" ] && [ -n "$r99" ] && verdict "$r50 <= 1.2 && $r99 <= 1.4" || echo 'NOT met')"
+
+  allocating=$(grep -h '^RESULT' "$out/book.txt" "$out/risk.txt" | grep -v 'impl=reference' | grep -o 'alloc_bytes_per_op=[^ ]*' | grep -v -c '=0$' || true)
+  lines=$(grep -h '^RESULT' "$out/book.txt" "$out/risk.txt" | grep -v 'impl=reference' | grep -c 'alloc_bytes_per_op=' || true)
+  echo "GOAL nothing allocates after warm-up: $lines engine lines of book and risk carry alloc_bytes_per_op, $allocating of them not 0: $(verdict "$lines > 0 && $allocating == 0")"
+
+  slowest=0
+  line=""
+  for h in book ladder codec risk node transport transport-throughput wire; do
+    e=$(elapsed "$h")
+    line="$line $h $e s,"
+    slowest=$(awk -v a="$slowest" -v b="$e" 'BEGIN { print (b > a ? b : a) }')
+  done
+  echo "GOAL every --quick within a minute:${line%,} (cascade has no --quick: $(elapsed cascade) s): $(verdict "$slowest <= 60")"
+  failed=$(grep -l '^# exit code' "$out"/*.txt 2>/dev/null | xargs -r -n1 basename | tr '\n' ' ')
+  [ -n "$failed" ] && echo "# harnesses that exited non-zero: $failed"
+  true
+} | tee "$out/digest.txt"
