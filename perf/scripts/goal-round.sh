@@ -9,7 +9,7 @@
 # CORE: the core `book`, `ladder`, `codec`, `risk`, `node` and `cascade` are pinned to (`transport`, `transport-throughput`
 # and `wire` pin their own processes). OUT_DIR gets each harness's whole output (NAME.txt, with its elapsed seconds last),
 # the cascade's PNG and the digest (digest.txt); the digest is printed too. It builds perf/Aivora.Perf in Release first.
-# About 11 minutes on this 2-core VM. Needs the .NET SDK, taskset (util-linux) and awk. Exits 1 when a harness exited non-zero
+# About 4 minutes on this 2-core VM (3 min 34 s on 2026-12-04). Needs the .NET SDK, taskset (util-linux) and awk. Exits 1 when a harness exited non-zero
 # (its output says why), 0 otherwise, whichever goals are met.
 #
 # This VM's host slows one vCPU at a time for minutes (the book alone has read 58-132 ns an order on order entry in
