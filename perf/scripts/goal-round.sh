@@ -9,8 +9,8 @@
 # CORE: the core `book`, `ladder`, `codec`, `risk`, `node` and `cascade` are pinned to (`transport`, `transport-throughput`
 # and `wire` pin their own processes). OUT_DIR gets each harness's whole output (NAME.txt, with its elapsed seconds last),
 # the cascade's PNG and the digest (digest.txt); the digest is printed too. It builds perf/Aivora.Perf in Release first.
-# About 4 minutes on this 2-core VM (3 min 34 s on 2026-12-04). Needs the .NET SDK, taskset (util-linux) and awk. Exits 1 when a harness exited non-zero
-# (its output says why), 0 otherwise, whichever goals are met.
+# About 4 minutes on this 2-core VM (3 min 34 s on 2026-12-04). Needs the .NET SDK, taskset (util-linux) and awk. Exits 1
+# when a harness exited non-zero (its output says why), 0 otherwise, whichever goals are met.
 #
 # This VM's host slows one vCPU at a time for minutes (the book alone has read 58-132 ns an order on order entry in
 # different rounds), so the digest starts with that figure: a round's absolute figures say as much about the phase as
@@ -100,7 +100,14 @@ v() {
     }' "$out/$1.txt"
 }
 elapsed() { tail -1 "$out/$1.txt" | cut -d= -f2; }
-verdict() { if awk "BEGIN { exit !($1) }"; then echo met; else echo "NOT met"; fi; }
+holds() { awk "BEGIN { exit !($1) }"; }
+# verdict EXPR [FIGURE...]: met when EXPR holds; NOT met when it does not, or when any FIGURE it reads is missing (empty).
+verdict() {
+  local expr=$1 figure
+  shift
+  for figure in "$@"; do [ -n "$figure" ] || { echo "NOT met"; return; }; done
+  if holds "$expr"; then echo met; else echo "NOT met"; fi
+}
 or_missing() { [ -n "$1" ] && echo "$1" || echo missing; }
 
 {
@@ -120,7 +127,7 @@ or_missing() { [ -n "$1" ] && echo "$1" || echo missing; }
   carried400=$(v ladder "case=window-move levels=400" most_carried_by_one_op)
   carried4000=$(v ladder "case=window-move levels=4000" most_carried_by_one_op)
   scaling=$(v ladder "case=window-move-scaling" ratio_most_carried_4000_over_400)
-  echo "GOAL no operation whose cost grows with the levels: most levels one operation carried at 400 and 4,000 levels $(or_missing "$carried400") and $(or_missing "$carried4000"), ratio $(or_missing "$scaling"): $( [ -n "$scaling" ] && verdict "$scaling <= 1.0" || echo 'NOT met')"
+  echo "GOAL no operation whose cost grows with the levels: most levels one operation carried at 400 and 4,000 levels $(or_missing "$carried400") and $(or_missing "$carried4000"), ratio $(or_missing "$scaling"): $(verdict "$scaling <= 1.0" "$scaling")"
 
   worst=0
   line=""
@@ -147,23 +154,24 @@ or_missing() { [ -n "$1" ] && echo "$1" || echo missing; }
     [ "$m" = none ] && continue
     [ -n "$median" ] && [ "$runs" -eq 0 ] || extras="$extras $m"
     runs=$((runs + 1))
-    awk -v a="$m" 'BEGIN { exit !(a + 0 <= 2.0) }' && within=$((within + 1))
+    holds "$m <= 2.0" && within=$((within + 1))
   done
   echo "GOAL the state machine within 2x the book per order: adjacent pairs' median $(or_missing "$median") (quartiles $(or_missing "$(v risk "case=order-entry-pairs" ratio_p25)")-$(or_missing "$(v risk "case=order-entry-pairs" ratio_p75)"); the book alone $(or_missing "$book_alone") ns, the whole $(or_missing "$(v risk "case=order-entry-with-risk" ns_per_op)") ns); four more runs, cores $other/$core alternating:$extras; at or under 2.0 in $within of $runs runs: $( [ "$runs" -eq 5 ] && verdict "$within == $runs" || echo 'NOT met (a run is missing)')"
 
   cps=$(v node "bench=node commands_per_sec=" commands_per_sec)
   book_only=$(v node "bench=node commands_per_sec=" book_only_ops_per_sec)
-  echo "GOAL the node's flow at 3 M commands/s on one core: $( [ -n "$cps" ] && awk -v a="$cps" 'BEGIN { printf "%.2f M", a / 1e6 }' || echo missing); the book alone on its order commands $( [ -n "$book_only" ] && awk -v a="$book_only" 'BEGIN { printf "%.2f M ops/s", a / 1e6 }' || echo missing) (cost_over_book $(or_missing "$(v node "bench=node commands_per_sec=" cost_over_book)")): $( [ -n "$cps" ] && verdict "$cps >= 3000000" || echo 'NOT met')"
+  echo "GOAL the node's flow at 3 M commands/s on one core: $( [ -n "$cps" ] && awk -v a="$cps" 'BEGIN { printf "%.2f M", a / 1e6 }' || echo missing); the book alone on its order commands $( [ -n "$book_only" ] && awk -v a="$book_only" 'BEGIN { printf "%.2f M ops/s", a / 1e6 }' || echo missing) (cost_over_book $(or_missing "$(v node "bench=node commands_per_sec=" cost_over_book)")): $(verdict "$cps >= 3000000" "$cps")"
 
   rest=$(v risk "case=order-entry-resting-scaling" ratio_10k_over_10)
-  echo "GOAL order entry the same at 10 and 10,000 resting orders: 10,000 over 10 $(or_missing "$rest") (the book alone $(or_missing "$(v risk "case=order-entry-resting-scaling" book_ratio_10k_over_10)"), the gate's excess $(or_missing "$(v risk "case=order-entry-resting-scaling" gate_excess_ratio_10k_over_10)")); read as the same within 10 %: $( [ -n "$rest" ] && verdict "$rest <= 1.10" || echo 'NOT met')"
+  echo "GOAL order entry the same at 10 and 10,000 resting orders: 10,000 over 10 $(or_missing "$rest") (the book alone $(or_missing "$(v risk "case=order-entry-resting-scaling" book_ratio_10k_over_10)"), the gate's excess $(or_missing "$(v risk "case=order-entry-resting-scaling" gate_excess_ratio_10k_over_10)")); read as the same within 10 %: $(verdict "$rest <= 1.10" "$rest")"
 
   r50=$(v transport "ratio_p50=" ratio_p50)
   r99=$(v transport "ratio_p50=" ratio_p99)
-  echo "GOAL transport ping-pong within 1.2x (p50) and 1.4x (p99) of raw UDP: p50 $(or_missing "$(v transport "impl=aivora" p50_ns)") against $(or_missing "$(v transport "impl=raw-udp" p50_ns)") ns, p99 $(or_missing "$(v transport "impl=aivora" p99_ns)") against $(or_missing "$(v transport "impl=raw-udp" p99_ns)"): ratio_p50 $(or_missing "$r50"), ratio_p99 $(or_missing "$r99"): $( [ -n "$r50" ] && [ -n "$r99" ] && verdict "$r50 <= 1.2 && $r99 <= 1.4" || echo 'NOT met')"
+  echo "GOAL transport ping-pong within 1.2x (p50) and 1.4x (p99) of raw UDP: p50 $(or_missing "$(v transport "impl=aivora" p50_ns)") against $(or_missing "$(v transport "impl=raw-udp" p50_ns)") ns, p99 $(or_missing "$(v transport "impl=aivora" p99_ns)") against $(or_missing "$(v transport "impl=raw-udp" p99_ns)"): ratio_p50 $(or_missing "$r50"), ratio_p99 $(or_missing "$r99"): $(verdict "$r50 <= 1.2 && $r99 <= 1.4" "$r50" "$r99")"
 
-  allocating=$(grep -h '^RESULT' "$out/book.txt" "$out/risk.txt" | grep -v 'impl=reference' | grep -o 'alloc_bytes_per_op=[^ ]*' | grep -v -c '=0$' || true)
-  lines=$(grep -h '^RESULT' "$out/book.txt" "$out/risk.txt" | grep -v 'impl=reference' | grep -c 'alloc_bytes_per_op=' || true)
+  allocs=$(grep -h '^RESULT' "$out/book.txt" "$out/risk.txt" | grep -v 'impl=reference' | grep -o 'alloc_bytes_per_op=[^ ]*' || true)
+  lines=$(grep -c . <<<"$allocs" || true)
+  allocating=$(grep -v -c '=0$' <<<"$allocs" || true)
   echo "GOAL nothing allocates after warm-up: $lines engine lines of book and risk carry alloc_bytes_per_op, $allocating of them not 0: $(verdict "$lines > 0 && $allocating == 0")"
 
   slowest=0
