@@ -417,18 +417,35 @@ public static class RiskBenchmark
     /// the book, 10,000 over 10). The four builds are made first and timed in alternating rounds (10 then 10,000, then
     /// 10,000 then 10, ...): a phase of this VM that slows the core for a while falls on all of them, and each ratio is the
     /// median of the rounds' own ratios.
+    /// <para>
+    /// The probes take <see cref="ProbeClientIds"/> client order ids in turn. With one fixed id (1,000,000,000, until
+    /// 2026-12-04), the book alone's ratio timed one neighbourhood of the engine's client-id table: whether the resting
+    /// orders' keys happened to sit just after that id's home, where its lookups walk and its removal shifts. Account 1's
+    /// ids 1-10,000 filled the two cells after it, and the book alone read 1.07-1.12 in twelve runs. Eight books timed in
+    /// turn in one process: one resting 10,000 orders with ids 5,000,001-5,010,000 (nothing near that home) 71.4 ns a pair,
+    /// two of 10 orders 71.0 and 74.0, five resting ids 1-10,000 (account 1's or another's, at 10,000 prices or one)
+    /// 75.6-76.9. Over 256 ids the book alone reads 1.01-1.09 (1.03-1.04 in four of six runs) and the whole gate 1.05-1.07,
+    /// as before: what a client-id table 15 % full costs on average, the figure no longer one key's luck.
+    /// </para>
     /// </summary>
     private static void RestingOrderScaling(bool quick)
     {
         var counts = new[] { 10, 10_000 };
         var gates = counts.Select(BuildResting).ToArray();
         var books = counts.Select(BuildRestingBook).ToArray();
-        var probe = EngineCommand.Limit(1, 1, BookTranslator.InstrumentId, 1_000_000_000, Side.Buy, 990_000, 1);   // joins the best level: no ladder work, so what grows is the account side
-        var cancel = EngineCommand.Cancel(1, 1, 0, 1_000_000_000);
+        // Each probe joins the best level (no ladder work, so what grows is the account side), with the next of the probes' ids.
+        var probes = new EngineCommand[ProbeClientIds];
+        var cancels = new EngineCommand[ProbeClientIds];
+        for (var k = 0; k < ProbeClientIds; k++)
+        {
+            probes[k] = EngineCommand.Limit(1, 1, BookTranslator.InstrumentId, 1_000_000_000 + k, Side.Buy, 990_000, 1);
+            cancels[k] = EngineCommand.Cancel(1, 1, 0, 1_000_000_000 + k);
+        }
+
         for (var m = 0; m < counts.Length; m++)
         {
-            TimePairs(gates[m], in probe, in cancel, 20_000);   // warm-up
-            TimePairs(books[m], in probe, in cancel, 20_000);
+            TimePairs(gates[m], probes, cancels, 20_000);   // warm-up
+            TimePairs(books[m], probes, cancels, 20_000);
         }
 
         var rounds = quick ? 20 : 50;
@@ -449,8 +466,8 @@ public static class RiskBenchmark
             for (var k = 0; k < counts.Length; k++)
             {
                 var m = r % 2 == 0 ? k : counts.Length - 1 - k;
-                gateNs[m][r] = TimePairs(gates[m], in probe, in cancel, pairsPerRound);
-                bookNs[m][r] = TimePairs(books[m], in probe, in cancel, pairsPerRound);
+                gateNs[m][r] = TimePairs(gates[m], probes, cancels, pairsPerRound);
+                bookNs[m][r] = TimePairs(books[m], probes, cancels, pairsPerRound);
             }
 
             ratios[r] = gateNs[1][r] / gateNs[0][r];
@@ -465,7 +482,7 @@ public static class RiskBenchmark
         }
 
         Console.WriteLine(FormattableString.Invariant(
-            $"RESULT bench=risk case=order-entry-resting-scaling ratio_10k_over_10={NodeBenchmark.Median(ratios):F2} rounds={rounds} ratio_p25={NodeBenchmark.Quartile(ratios, 1):F2} ratio_p75={NodeBenchmark.Quartile(ratios, 3):F2} book_ratio_10k_over_10={NodeBenchmark.Median(bookRatios):F2} gate_excess_ratio_10k_over_10={NodeBenchmark.Median(excessRatios):F2} gate_excess_p25={NodeBenchmark.Quartile(excessRatios, 1):F2} gate_excess_p75={NodeBenchmark.Quartile(excessRatios, 3):F2}"));
+            $"RESULT bench=risk case=order-entry-resting-scaling ratio_10k_over_10={NodeBenchmark.Median(ratios):F2} rounds={rounds} probe_client_ids={ProbeClientIds} ratio_p25={NodeBenchmark.Quartile(ratios, 1):F2} ratio_p75={NodeBenchmark.Quartile(ratios, 3):F2} book_ratio_10k_over_10={NodeBenchmark.Median(bookRatios):F2} gate_excess_ratio_10k_over_10={NodeBenchmark.Median(excessRatios):F2} gate_excess_p25={NodeBenchmark.Quartile(excessRatios, 1):F2} gate_excess_p75={NodeBenchmark.Quartile(excessRatios, 3):F2}"));
         Console.WriteLine("# resting: the gate's excess is a difference of two timings, so it spreads more than the ratios; a margin check that walked the account's 10,000 orders again would read it in the hundreds");
     }
 
@@ -525,16 +542,21 @@ public static class RiskBenchmark
         }
     }
 
-    /// <summary>Nanoseconds a place-and-cancel pair, over <paramref name="pairs"/> of them; says so on standard error if a probe was not accepted.</summary>
-    private static double TimePairs<T>(T entry, in EngineCommand probe, in EngineCommand cancel, int pairs)
+    /// <summary>Client order ids the resting-orders case's probes take in turn (a power of two): see <see cref="RestingOrderScaling"/>.</summary>
+    private const int ProbeClientIds = 256;
+
+    /// <summary>Nanoseconds a place-and-cancel pair, over <paramref name="pairs"/> of them, the probes taken in turn; says so on
+    /// standard error if a probe was not accepted.</summary>
+    private static double TimePairs<T>(T entry, EngineCommand[] probes, EngineCommand[] cancels, int pairs)
         where T : struct, IOrderEntry
     {
         var accepted = entry.Accepted;
         var start = Stopwatch.GetTimestamp();
         for (var i = 0; i < pairs; i++)
         {
-            entry.Process(in probe);
-            entry.Process(in cancel);
+            var k = i & (ProbeClientIds - 1);
+            entry.Process(in probes[k]);
+            entry.Process(in cancels[k]);
         }
 
         var ns = Stopwatch.GetElapsedTime(start).TotalNanoseconds / pairs;
