@@ -178,22 +178,19 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         }
         else
         {
-            ReturnToPool(slot, ref o);
+            // A new order that never rested: in no account list, id table or expiry heap (FinishAggressor adds it to them
+            // when it rests), so its slot just goes back.
+            o.OrderId = 0;
+            _freeOrders[_freeOrderCount++] = slot;
         }
     }
 
-    /// <summary>Returns an order that rested (and is off the book now) to the pool and forgets its ids.</summary>
+    /// <summary>Returns an order that rested (and is off the book now) to the pool: it forgets its ids and expiry and leaves
+    /// its account's list.</summary>
     private void Release(int slot)
     {
         ref var o = ref _orders[slot];
         ForgetIds(slot, ref o);
-        ReturnToPool(slot, ref o);
-    }
-
-    /// <summary>Returns an order to the pool (unlinked from its account): <see cref="Release"/> without the ids, for an aggressor that never rested.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ReturnToPool(int slot, ref OrderSlot o)
-    {
         ForgetExpiry(slot, ref o);
         UnlinkFromAccountIntoPool(slot, ref o);
     }
@@ -255,8 +252,8 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     /// pool. So every way into the engine that reads those calls this first: the command paths (<see cref="ProcessAtTime"/>,
     /// <see cref="PlaceValidated"/>, which takes a slot, and <see cref="ResolveOrder"/>: the state machine places fired stops,
     /// resolves amends and cancels after fills in the same command), the lookups by id and the invariant check. The walks of
-    /// an account's list (<see cref="TrimReduceOnly"/>, <see cref="AccountOrders"/>) skip what is off the book, as they skip
-    /// the aggressor in flight; the state hash walks the books. The node also calls this when a duty cycle finds no message
+    /// an account's list (<see cref="TrimReduceOnly"/>, <see cref="AccountOrders"/>) skip what is off the book (a new order
+    /// joins the list only when it rests); the state hash walks the books. The node also calls this when a duty cycle finds no message
     /// (<see cref="Exchange.PerpStateMachine{TSink}.ReleaseFilledMakers"/>), after the sweep's reports went out. Changes
     /// nothing a hash, an event or a query shows.
     /// </summary>

@@ -425,7 +425,9 @@ public sealed partial class MatchingEngine<TSink, TPositions>
 
         if (!indexed)
         {
+            // A new order resting: it joins its account's list and the id tables now (see PlaceValidated).
             IndexOrder(slot, ref o);
+            LinkToAccount(slot, ref o);
         }
 
         LinkAtTail(book, levelIndex, slot, ref o);

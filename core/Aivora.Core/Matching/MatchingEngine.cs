@@ -290,7 +290,8 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         o.Flags = c.Flags & ~OrderFlags.NoWhatIfs;   // how the order wanted its acknowledgement: not a property of the order
         o.Stp = stp;
 
-        LinkToAccount(slot, ref o);   // indexed by its ids only if it rests (FinishAggressor)
+        // In its account's list and indexed by its ids only if it rests (FinishAggressor): while it matches, nothing walks the
+        // list for it or looks it up (its own command is running), and most never rest (IOC, market, filled on entry).
         EmitAccepted(in c, orderId, priceTicks);
         BeginTrades();
         var stop = Match(book, slot);
