@@ -253,9 +253,9 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     /// <see cref="PlaceValidated"/>, which takes a slot, and <see cref="ResolveOrder"/>: the state machine places fired stops,
     /// resolves amends and cancels after fills in the same command), the lookups by id and the invariant check. The walks of
     /// an account's list (<see cref="TrimReduceOnly"/>, <see cref="AccountOrders"/>) skip what is off the book (a new order
-    /// joins the list only when it rests); the state hash walks the books. The node also calls this when a duty cycle finds no message
-    /// (<see cref="Exchange.PerpStateMachine{TSink}.ReleaseFilledMakers"/>), after the sweep's reports went out. Changes
-    /// nothing a hash, an event or a query shows.
+    /// joins the list only when it rests); the state hash walks the books. The node also calls this when a duty cycle finds
+    /// no message (<see cref="Exchange.PerpStateMachine{TSink}.ReleaseFilledMakers"/>), after the sweep's reports went out.
+    /// Changes nothing a hash, an event or a query shows.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void ReleaseFilledMakers()
