@@ -180,8 +180,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         {
             // A new order that never rested: in no account list, id table or expiry heap (FinishAggressor adds it to them
             // when it rests), so its slot just goes back.
-            o.OrderId = 0;
-            _freeOrders[_freeOrderCount++] = slot;
+            ReturnToPool(slot, ref o);
         }
     }
 
@@ -229,6 +228,14 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         account.Tail = IfNone(next, account.Tail, prev);
 
         account.OpenOrders--;
+        ReturnToPool(slot, ref o);
+    }
+
+    /// <summary>The slot goes back to the pool, no longer an order (id 0): the last step of every release, and all there is
+    /// to the end of a new order that never rested.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ReturnToPool(int slot, ref OrderSlot o)
+    {
         o.OrderId = 0;
         _freeOrders[_freeOrderCount++] = slot;
     }
