@@ -208,7 +208,8 @@ public sealed class HarnessOptionsTests : IDisposable
         var fields = scaling.Trim().Split(' ').Skip(3).Select(f => f.Split('=')).ToDictionary(f => f[0], f => f[1]);
         double Value(string name) => double.Parse(fields[name], System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal("20", fields["rounds"]);
-        Assert.Equal("256", fields["probe_client_ids"]);   // the probes' client order ids, taken in turn: not one key's neighbourhood
+        // The distinct client order ids among the probes the timing takes in turn (counted from them): not one key's neighbourhood.
+        Assert.Equal("256", fields["probe_client_ids"]);
         Assert.InRange(Value("ratio_10k_over_10"), Value("ratio_p25"), Value("ratio_p75"));
         Assert.True(Value("ratio_p25") > 0);
 

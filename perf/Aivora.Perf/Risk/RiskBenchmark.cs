@@ -482,7 +482,7 @@ public static class RiskBenchmark
         }
 
         Console.WriteLine(FormattableString.Invariant(
-            $"RESULT bench=risk case=order-entry-resting-scaling ratio_10k_over_10={NodeBenchmark.Median(ratios):F2} rounds={rounds} probe_client_ids={ProbeClientIds} ratio_p25={NodeBenchmark.Quartile(ratios, 1):F2} ratio_p75={NodeBenchmark.Quartile(ratios, 3):F2} book_ratio_10k_over_10={NodeBenchmark.Median(bookRatios):F2} gate_excess_ratio_10k_over_10={NodeBenchmark.Median(excessRatios):F2} gate_excess_p25={NodeBenchmark.Quartile(excessRatios, 1):F2} gate_excess_p75={NodeBenchmark.Quartile(excessRatios, 3):F2}"));
+            $"RESULT bench=risk case=order-entry-resting-scaling ratio_10k_over_10={NodeBenchmark.Median(ratios):F2} rounds={rounds} probe_client_ids={probes.Select(p => p.ClientOrderId).Distinct().Count()} ratio_p25={NodeBenchmark.Quartile(ratios, 1):F2} ratio_p75={NodeBenchmark.Quartile(ratios, 3):F2} book_ratio_10k_over_10={NodeBenchmark.Median(bookRatios):F2} gate_excess_ratio_10k_over_10={NodeBenchmark.Median(excessRatios):F2} gate_excess_p25={NodeBenchmark.Quartile(excessRatios, 1):F2} gate_excess_p75={NodeBenchmark.Quartile(excessRatios, 3):F2}"));
         Console.WriteLine("# resting: the gate's excess is a difference of two timings, so it spreads more than the ratios; a margin check that walked the account's 10,000 orders again would read it in the hundreds");
     }
 
@@ -554,7 +554,7 @@ public static class RiskBenchmark
         var start = Stopwatch.GetTimestamp();
         for (var i = 0; i < pairs; i++)
         {
-            var k = i & (ProbeClientIds - 1);
+            var k = i & (probes.Length - 1);   // a power of two: every probe in turn
             entry.Process(in probes[k]);
             entry.Process(in cancels[k]);
         }
