@@ -72,6 +72,10 @@ public static class Program
 
         // The floor first, on the same two cores, before anything else spins.
         var floor = RawUdpFloor.Measure(20_000, options.LoadCpu, options.EngineCpu, options.SharedCore);
+        // And what each core takes from a thread that never yields it: the floor under every tail figure below.
+        StallMeasurement[] stalls = options.SharedCore
+            ? [CoreStalls.Measure(options.EngineCpu, StallProbe)]
+            : [CoreStalls.Measure(options.EngineCpu, StallProbe), CoreStalls.Measure(options.LoadCpu, StallProbe)];
 
         // Room for ~200,000 commands a second of the run (the demo load makes ~11,000), written through now.
         var recorder = new CommandRecorder((int)Math.Clamp(options.Seconds * 200_000, 1 << 18, 1 << 22), prefault: true);
@@ -192,7 +196,7 @@ public static class Program
             Console.WriteLine($"gc during the run: {whole} (the load {(gcTrading.Item4 ? "did not see its quiesce in 2 s" : "never finished its warm-up")}: no steady-state window to report)");
         }
 
-        var ok = Report(node, load, recorder, floor, wall, node.Gateway.Counters.CommandsRun - commandsBefore, fundingNs, stoppedEarly: stoppedBy is not null);
+        var ok = Report(node, load, recorder, floor, stalls, wall, node.Gateway.Counters.CommandsRun - commandsBefore, fundingNs, stoppedEarly: stoppedBy is not null);
         Console.WriteLine(ok ? "result: ok" : "result: FAILED (see above)");
         return ok ? 0 : 1;
     }
@@ -223,7 +227,7 @@ public static class Program
             : $"shock: the seeded long did not fill (position {ledger.PositionOf(longAccount, DefaultConfiguration.BtcPerp.Id).QtyLots} lots)");
     }
 
-    private static bool Report(NodeHost node, WireLoad load, CommandRecorder recorder, FloorMeasurement floorRun, double wall, long commands, long fundingNs, bool stoppedEarly)
+    private static bool Report(NodeHost node, WireLoad load, CommandRecorder recorder, FloorMeasurement floorRun, StallMeasurement[] stalls, double wall, long commands, long fundingNs, bool stoppedEarly)
     {
         var ok = true;
         var floor = floorRun.RoundTrips;
@@ -327,6 +331,7 @@ public static class Program
             ? $"  in the node, from decode to its reply {(node.Driver.ThreadingMode == Aivora.Transport.Driver.ThreadingMode.Invoker ? "sent" : "written for the driver's own threads (their send is not seen here)")} ({inNode.Count:N0} order-entry messages after the warm-up): p50 {Us(inNode, 50)}, p90 {Us(inNode, 90)}, p99 {Us(inNode, 99)}, p99.9 {Us(inNode, 99.9)}, max {inNode.MaxNs / 1000.0:0.0} us; of it decode to reports written (risk, matching, encoding, with the messages before it in the same poll): p50 {Us(processing, 50)}, p99 {Us(processing, 99)}; the rest the driver's next pass up to the sessions' sends. Outside the node: the client's side and the kernel's"
             : "  in the node: no order-entry message after the warm-up (nothing to measure)");
         Console.WriteLine($"raw UDP floor, same run, same cores (32-byte ping-pong, libc, {floor.TotalCount:N0} round trips{(floorRun.Lost > 0 ? $", {floorRun.Lost:N0} lost: no echo within {RawUdpFloor.EchoTimeoutNs / 1_000_000_000} s, not counted" : "")}): p50 {Us(floor, 50)}, p90 {Us(floor, 90)}, p99 {Us(floor, 99)}, p99.9 {Us(floor, 99.9)}");
+        Console.WriteLine(StallsLine(stalls));
         Console.WriteLine(FormattableString.Invariant(
             $"loops: engine duty cycle {node.EngineSeconds * 1e9 / Math.Max(1, node.DutyCycles):F0} ns on average ({node.DutyCycles:N0} cycles); load loop {load.LoopNs / (double)Math.Max(1, load.LoopPasses) / 1000:F1} us a pass ({load.SubscriptionsPolled} subscriptions polled), longest {load.LongestPassNs / 1e6:F1} ms, {load.PassesOver1Ms} {(load.PassesOver1Ms == 1 ? "pass" : "passes")} over 1 ms"));
         if (rt.TotalCount > 0 && floor.TotalCount > 0)
@@ -335,6 +340,23 @@ public static class Program
         }
 
         return ok;
+    }
+
+    /// <summary>How long each core's stall probe ran (<see cref="CoreStalls"/>), before trading.</summary>
+    private static readonly TimeSpan StallProbe = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// The cores' stalls, as measured before trading: the engine's core first, then the load's (one entry when they share a
+    /// core). What a thread that never yields the core lost there, in stalls a second, long ones, its share of the time and
+    /// the longest: every latency on the same cores stands on them.
+    /// </summary>
+    internal static string StallsLine(IReadOnlyList<StallMeasurement> stalls)
+    {
+        string Core(StallMeasurement m, string role) => FormattableString.Invariant(
+            $"CPU {m.Cpu} ({role}{(m.Pinned ? "" : ", not pinned")}) {m.StallsPerSecond:N0} a second ({m.LongStallsPerSecond:N0} over {CoreStalls.LongStallNs / 1000} us), {m.StolenShare * 100:0.0} % of its time, the longest {m.LongestNs / 1000.0:N0} us");
+        var cores = stalls.Count == 1 ? Core(stalls[0], "engine and load") : $"{Core(stalls[0], "engine")}; {Core(stalls[1], "load")}";
+        return FormattableString.Invariant(
+            $"cores' stalls, same run, before trading (a pinned thread reading the clock in a tight loop, {StallProbe.TotalSeconds:0.##} s a core; a gap over {CoreStalls.StallNs / 1000} us is time it did not run): {cores}: every timing on these cores stands on them");
     }
 
     private static string Us(LatencyHistogram h, double percentile) =>

@@ -17,6 +17,7 @@ public static class Program
             "jit-training" => ([], []),
             "transport-throughput" => (["--quick"], ["--counters"]),
             "wire" => (["--quick", "--market-data"], ["--rate", "--sweeps"]),
+            "stalls" => (["--quick"], ["--ms", "--cpu"]),
             _ => null,
         };
         if (options is { } known && CommandLine.Check(command, rest, known.Flags, known.Valued) is { } optionError)
@@ -32,7 +33,7 @@ public static class Program
             return 2;
         }
 
-        if (command is not ("" or "transport-pong" or "transport-stat" or "jit-profile-child" or "jit-training"))
+        if (command is not ("" or "transport-pong" or "transport-stat" or "jit-profile-child" or "jit-training" or "stalls"))
         {
             // Measured as the node runs: compiled with a recorded run's counts (core/Aivora.Node/Engine/JitProfile.cs), which may
             // mean starting again with them.
@@ -81,6 +82,8 @@ public static class Program
                 return Cascade.CascadeSimulator.Run(rest);
             case "transport-pong":
                 return Transport.TransportPingPong.RunPong(rest);
+            case "stalls":
+                return Stalls.StallsBenchmark.Run(rest);
             default:
                 Console.Error.WriteLine("""
                     usage: Aivora.Perf <sub-command> [options]
@@ -97,6 +100,7 @@ public static class Program
                       jit-profile-ab [--pairs N] [--commands N] [--flow node|order-entry]   the node flow compiled with the JIT profile against without it (child processes, ABBA pairs)
                       wire [--quick] [--market-data]                               order -> ack through the whole node vs raw UDP; open-loop saturation (--market-data: multicast market data to a subscribed client, as in production)
                       cascade [--shock jump|ramp|gap] [--pct P] [--accounts N]     a price shock on a generated population: the liquidation chain, summary and a PNG
+                      stalls [--quick] [--ms N] [--cpu N]                          what each core takes from a thread that never yields it: the floor under every tail figure
                     """);
                 return 2;
         }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One round of issue 10's goals, as the README's "Where the goals stand" table is taken: every `--quick` harness, the engine's
-# pinned to one core, then four more order-entry runs alternating the cores; then a digest, a GOAL line per goal with its
+# pinned to one core, then four more order-entry runs alternating the cores, each core's stalls (`stalls --quick`) probed
+# before and after them; then a digest, a GOAL line per goal with its
 # figure beside the baseline measured in the same run and whether the goal's bar is met in this round, and a SUMMARY line.
 #
 #   perf/scripts/goal-round.sh [CORE] [OUT_DIR]     (defaults: core 1, a new temporary directory)
@@ -73,6 +74,7 @@ run_round() {
     echo "goal-round: $name done ($(tail -1 "$out/$name.txt" | cut -d= -f2) s)" >&2
   }
 
+  run stalls-start -1 stalls --quick   # each core's stalls (it pins its own probe to each in turn), before and after the rest
   for h in book ladder codec risk node; do
     run "$h" "$core" "$h" --quick
   done
@@ -85,6 +87,7 @@ run_round() {
     extra=$((extra + 1))
     run "extra-$extra-core-$k" "$k" risk --quick --case order-entry
   done
+  run stalls-end -1 stalls --quick
 }
 
 $digest_only || run_round
@@ -114,6 +117,17 @@ or_missing() { [ -n "$1" ] && echo "$1" || echo missing; }
   echo "# goal round: $(date -u -r "$out/risk.txt" '+%Y-%m-%d %H:%M UTC'), $(tr '\n' ' ' <"$out/commit" 2>/dev/null | sed 's/ $//' || echo 'commit unknown'); engine harnesses on core $core; outputs in $out"
   book_alone=$(v risk "case=order-entry-book-only" ns_per_op)
   echo "PHASE the book alone on risk's order entry: $(or_missing "$book_alone") ns an order (58-132 ns in earlier rounds of this VM)"
+  # Each core's stalls (perf stalls: a pinned thread reading the clock; a gap over 2 us is time it did not run), at the
+  # round's start and end: the floor under every p99 and p99.9 below (1,300-2,100 a second here on 2026-12-04).
+  stalls_of() {
+    [ -f "$out/$1.txt" ] || { echo missing; return; }
+    awk '/^RESULT bench=stalls / {
+        for (f = 1; f <= NF; f++) { split($f, kv, "="); v[kv[1]] = kv[2] }
+        printf "%score %s %s a second (%s over 10 us), %s %% of its time, the longest %s us", sep, v["cpu"], v["stalls_per_sec"], v["long_stalls_per_sec"], v["stolen_pct"], v["longest_us"]
+        sep = "; "
+      }' "$out/$1.txt"
+  }
+  echo "PHASE the cores' stalls at the round's start: $(stalls_of stalls-start); at its end: $(stalls_of stalls-end)"
 
   eng=$(v book "impl=engine workload=sparse-wide" ops_per_sec)
   ref=$(v book "impl=reference workload=sparse-wide" ops_per_sec)

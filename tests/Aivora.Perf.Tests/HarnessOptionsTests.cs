@@ -63,6 +63,10 @@ public sealed class HarnessOptionsTests : IDisposable
     [InlineData("wire", "--sweeps 5", "wire: --sweeps takes a whole number from 10 to 100,000, not 5")]
     [InlineData("cascade", "--png {dir}", "cascade: --png {dir}:")]
     [InlineData("cascade", "--png {dir}/odd.bin/chart.png", "cascade: --png {dir}/odd.bin/chart.png:")]
+    [InlineData("stalls", "--ms 5", "stalls: --ms takes a whole number from 10 to 600,000, not 5")]
+    [InlineData("stalls", "--cpu 4096", "stalls: --cpu takes a whole number from 0 to ")]
+    [InlineData("stalls", "--ms 20 --ms 30", "stalls: --ms given twice")]
+    [InlineData("stalls", "--seconds 1", "stalls: unknown option --seconds")]
     public void An_unknown_or_repeated_option_or_a_chart_that_cannot_be_written_is_refused_before_the_run(string command, string options, string message)
     {
         File.WriteAllBytes(Path.Combine(_dir, "odd.bin"), new byte[33]);
@@ -72,7 +76,7 @@ public sealed class HarnessOptionsTests : IDisposable
             "risk" => RiskBenchmark.Run,
             "transport-stat" => Transport.TransportStat.Run,
             "wire" => Wire.WireBenchmark.Run,
-            "book" or "jit-training" => args => Program.Main([command, .. args]),   // options checked before the harness starts again with its JIT profile
+            "book" or "jit-training" or "stalls" => args => Program.Main([command, .. args]),   // options checked before the harness starts again with its JIT profile
             _ => CascadeSimulator.Run,
         };
 
@@ -81,6 +85,26 @@ public sealed class HarnessOptionsTests : IDisposable
         Assert.Equal(2, exit);
         Assert.StartsWith(message.Replace("{dir}", _dir, StringComparison.Ordinal), error, StringComparison.Ordinal);
         Assert.Equal("", output);
+    }
+
+    [Fact]
+    public void The_stalls_probe_prints_a_line_for_the_core_it_names_with_figures_that_hold_together()
+    {
+        var (exit, output, error) = Capture(args => Program.Main(["stalls", .. args]), "--ms 20 --cpu 0");
+
+        Assert.Equal(0, exit);
+        Assert.Equal("", error);
+        var line = output.Split('\n').Single(l => l.StartsWith("RESULT bench=stalls ", StringComparison.Ordinal));
+        var fields = line.Trim().Split(' ').Skip(2).Select(f => f.Split('=')).ToDictionary(f => f[0], f => f[1]);
+        double Value(string name) => double.Parse(fields[name], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal("0", fields["cpu"]);
+        Assert.Equal(OperatingSystem.IsLinux() ? "true" : "false", fields["pinned"]);
+        Assert.Equal("20", fields["ms"]);
+        Assert.Equal("2000", fields["stall_ns"]);
+        Assert.Equal("10000", fields["long_stall_ns"]);
+        Assert.InRange(Value("long_stalls_per_sec"), 0, Value("stalls_per_sec"));
+        Assert.InRange(Value("stolen_pct"), 0, 100);
+        Assert.True(Value("longest_us") == 0 || Value("longest_us") > 2, line);
     }
 
     [Theory]
