@@ -118,12 +118,13 @@ or_missing() { [ -n "$1" ] && echo "$1" || echo missing; }
   book_alone=$(v risk "case=order-entry-book-only" ns_per_op)
   echo "PHASE the book alone on risk's order entry: $(or_missing "$book_alone") ns an order (58-132 ns in earlier rounds of this VM)"
   # Each core's stalls (perf stalls: a pinned thread reading the clock; a gap over 2 us is time it did not run), at the
-  # round's start and end: the floor under every p99 and p99.9 below (1,300-2,100 a second here on 2026-12-04).
+  # round's start and end: the floor under every p99 and p99.9 below (1,300-2,100 a second here on 2026-12-04), and the
+  # loop's pace between them (ns a clock read: a vCPU slowed without stopping reads slower there, whatever our code does).
   stalls_of() {
     [ -f "$out/$1.txt" ] || { echo missing; return; }
     awk '/^RESULT bench=stalls / {
         for (f = 1; f <= NF; f++) { split($f, kv, "="); v[kv[1]] = kv[2] }
-        printf "%score %s %s a second (%s over 10 us), %s %% of its time, the longest %s us", sep, v["cpu"], v["stalls_per_sec"], v["long_stalls_per_sec"], v["stolen_pct"], v["longest_us"]
+        printf "%score %s %s a second (%s over 10 us), %s %% of its time, the longest %s us, %s ns a clock read between them", sep, v["cpu"], v["stalls_per_sec"], v["long_stalls_per_sec"], v["stolen_pct"], v["longest_us"], ("ns_per_read" in v ? v["ns_per_read"] : "missing")
         sep = "; "
       }' "$out/$1.txt"
   }

@@ -44,6 +44,11 @@ public sealed class CoreStallsTests
         Assert.Equal(m.DurationNs, (clock.Reads - 1 - 4) * 50L + 5_000 + 20_000 + CoreStalls.StallNs + CoreStalls.StallNs + 1);
         Assert.Equal(m.StolenNs / (double)m.DurationNs, m.StolenShare, 12);
         Assert.Equal(3e9 / m.DurationNs, m.StallsPerSecond, 6);
+        // Every reading after the first counted; the pace is the time between stalls over them (50 ns a reading, but for the
+        // gap of exactly the threshold, which is no stall).
+        Assert.Equal(clock.Reads - 1, m.Reads);
+        Assert.Equal((m.DurationNs - m.StolenNs) / (double)m.Reads, m.NsPerRead, 9);
+        Assert.InRange(m.NsPerRead, 50, 50 + ((CoreStalls.StallNs - 50) / (double)m.Reads) + 1e-9);
     }
 
     [Fact]
@@ -77,8 +82,8 @@ public sealed class CoreStallsTests
     [Fact]
     public void ShouldNameEachCoreByItsRoleInTheNodesLine()
     {
-        var engine = new StallMeasurement(1, true, 250_000_000, 400, 300, 7_500_000, 1_234_000);
-        var load = new StallMeasurement(0, false, 250_000_000, 0, 0, 0, 0);
+        var engine = new StallMeasurement(1, true, 250_000_000, 10_000_000, 400, 300, 7_500_000, 1_234_000);
+        var load = new StallMeasurement(0, false, 250_000_000, 10_000_000, 0, 0, 0, 0);
 
         var two = Aivora.Node.Program.StallsLine([engine, load]);
         var one = Aivora.Node.Program.StallsLine([engine]);

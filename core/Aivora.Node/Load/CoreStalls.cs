@@ -60,10 +60,11 @@ public static class CoreStalls
     {
         var start = clock.NowNs();
         var last = start;
-        long stalls = 0, longStalls = 0, stolen = 0, longest = 0;
+        long reads = 0, stalls = 0, longStalls = 0, stolen = 0, longest = 0;
         while (true)
         {
             var now = clock.NowNs();
+            reads++;
             var gap = now - last;
             last = now;
             if (gap > StallNs)
@@ -76,7 +77,7 @@ public static class CoreStalls
 
             if (now - start >= durationNs)
             {
-                return new StallMeasurement(-1, false, now - start, stalls, longStalls, stolen, longest);
+                return new StallMeasurement(-1, false, now - start, reads, stalls, longStalls, stolen, longest);
             }
         }
     }
@@ -98,11 +99,18 @@ internal interface INanosecondClock
 
 /// <summary>
 /// What one probe saw on one core: <paramref name="Cpu"/> (-1: not pinned) and whether the pin took, how long it spun, how many
-/// stalls (gaps over <see cref="CoreStalls.StallNs"/>) and long stalls (over <see cref="CoreStalls.LongStallNs"/>), the time
-/// they took together and the longest.
+/// times it read the clock, how many stalls (gaps over <see cref="CoreStalls.StallNs"/>) and long stalls (over
+/// <see cref="CoreStalls.LongStallNs"/>), the time they took together and the longest.
 /// </summary>
-public readonly record struct StallMeasurement(int Cpu, bool Pinned, long DurationNs, long Stalls, long LongStalls, long StolenNs, long LongestNs)
+public readonly record struct StallMeasurement(int Cpu, bool Pinned, long DurationNs, long Reads, long Stalls, long LongStalls, long StolenNs, long LongestNs)
 {
+    /// <summary>
+    /// The loop's own pace while it ran (its time less the stalls, a clock read and a compare a turn): how fast the core ran
+    /// when it ran. A vCPU slowed without stopping (a busy sibling thread, the host's frequency) reads slower here and shows no
+    /// stall, so this is the round's phase as no code of ours can set it.
+    /// </summary>
+    public double NsPerRead => Reads > 0 ? (double)(DurationNs - StolenNs) / Reads : 0;
+
     public double StallsPerSecond => DurationNs > 0 ? Stalls * 1e9 / DurationNs : 0;
 
     public double LongStallsPerSecond => DurationNs > 0 ? LongStalls * 1e9 / DurationNs : 0;

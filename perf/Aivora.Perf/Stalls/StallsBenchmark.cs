@@ -5,8 +5,8 @@ namespace Aivora.Perf.Stalls;
 /// <summary>
 /// <c>stalls</c>: what each core takes from a thread that never yields it (<see cref="CoreStalls"/>), one core after the other:
 /// the floor under every tail figure the other harnesses print for that core, measured when they are (the goal round runs it
-/// at its start and end). <c>--cpu N</c> probes one core; <c>--ms N</c> sets each probe's length (1,000 ms; 250 with
-/// <c>--quick</c>).
+/// at its start and end). <c>--cpu N</c> probes one core (a CPU the probe cannot be pinned to is an error, exit 2); by
+/// default every core the process may use, from 0; <c>--ms N</c> sets each probe's length (1,000 ms; 250 with <c>--quick</c>).
 /// </summary>
 public static class StallsBenchmark
 {
@@ -14,7 +14,7 @@ public static class StallsBenchmark
     {
         var quick = args.Contains("--quick");
         if (!CommandLine.TryInt("stalls", args, "--ms", quick ? 250 : 1_000, 10, 600_000, out var ms, out var error)
-            || !CommandLine.TryInt("stalls", args, "--cpu", -1, 0, Environment.ProcessorCount - 1, out var cpu, out error))
+            || !CommandLine.TryInt("stalls", args, "--cpu", -1, 0, 1_023, out var cpu, out error))
         {
             Console.Error.WriteLine(error);
             return 2;
@@ -24,11 +24,18 @@ public static class StallsBenchmark
         foreach (var c in cpus)
         {
             var m = CoreStalls.Measure(c, TimeSpan.FromMilliseconds(ms));
+            if (!m.Pinned)
+            {
+                // A figure for "CPU c" taken wherever the scheduler put the probe would be no figure of that core.
+                Console.Error.WriteLine($"stalls: the probe could not be pinned to CPU {c} (the scheduler refused it: not a CPU this process may run on?)");
+                return 2;
+            }
+
             Console.WriteLine(FormattableString.Invariant(
-                $"RESULT bench=stalls cpu={c} pinned={(m.Pinned ? "true" : "false")} ms={m.DurationNs / 1e6:F0} stall_ns={CoreStalls.StallNs} stalls_per_sec={m.StallsPerSecond:F0} long_stall_ns={CoreStalls.LongStallNs} long_stalls_per_sec={m.LongStallsPerSecond:F0} stolen_pct={m.StolenShare * 100:F2} longest_us={m.LongestNs / 1000.0:F1}"));
+                $"RESULT bench=stalls cpu={c} pinned={(m.Pinned ? "true" : "false")} ms={m.DurationNs / 1e6:F0} stall_ns={CoreStalls.StallNs} stalls_per_sec={m.StallsPerSecond:F0} long_stall_ns={CoreStalls.LongStallNs} long_stalls_per_sec={m.LongStallsPerSecond:F0} stolen_pct={m.StolenShare * 100:F2} longest_us={m.LongestNs / 1000.0:F1} ns_per_read={m.NsPerRead:F1}"));
         }
 
-        Console.WriteLine("# stalls: a pinned thread reading the clock in a tight loop; a gap between reads over stall_ns is time it did not run, summed in stolen_pct: whatever is timed on that core can read them");
+        Console.WriteLine("# stalls: a pinned thread reading the clock in a tight loop; a gap between reads over stall_ns is time it did not run, summed in stolen_pct: whatever is timed on that core can read them; ns_per_read is the loop's pace between them (how fast the core ran when it ran)");
         return 0;
     }
 }
