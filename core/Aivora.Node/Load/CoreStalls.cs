@@ -106,9 +106,10 @@ public readonly record struct StallMeasurement(int Cpu, bool Pinned, long Durati
 {
     /// <summary>
     /// The loop's own pace while it ran (its time less the stalls, a clock read and a compare a turn): how fast the core ran
-    /// when it ran. Meant for a vCPU slowed without stopping (a busy sibling thread, the host's frequency), which shows no
-    /// stall: the machine's phase as no code of ours sets it. Not yet seen across a slow phase: on 2026-12-04 it read
-    /// 26-32 ns a read in runs whose book alone read 84-92 ns an order.
+    /// when it ran. A vCPU slowed without stopping (a busy sibling thread on the host, its frequency) shows no stall but reads
+    /// slower here: the machine's phase as no code of ours sets it. On 2026-12-04, 22 runs of this probe on core 1 each just
+    /// before a `perf risk --quick --case order-entry` there: 29.5-31.0 ns a read before 7 of the 8 runs whose book alone read
+    /// 97-123 ns an order, 26.9-28.1 before 13 of the 14 that read 75-85.
     /// </summary>
     public double NsPerRead => Reads > 0 ? (double)(DurationNs - StolenNs) / Reads : 0;
 
