@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One round of issue 10's goals, as the README's "Where the goals stand" table is taken: every `--quick` harness, the engine's
 # pinned to one core, then four more order-entry runs alternating the cores, each core's stalls (`stalls --quick`) probed
-# before and after them; then a digest, a GOAL line per goal with its
+# before and after them and the engine core's before `book`, `risk` and `node`; then a digest, a GOAL line per goal with its
 # figure beside the baseline measured in the same run and whether the goal's bar is met in this round, and a SUMMARY line.
 #
 #   perf/scripts/goal-round.sh [CORE] [OUT_DIR]     (defaults: core 1, a new temporary directory)
@@ -76,6 +76,9 @@ run_round() {
 
   run stalls-start -1 stalls --quick   # each core's stalls (it pins its own probe to each in turn), before and after the rest
   for h in book ladder codec risk node; do
+    # The engine core's pace just before each of the harnesses a slow phase moves most (a spell can fall between the
+    # round's start and end: 2026-12-04's fifth round).
+    case $h in book|risk|node) run "stalls-before-$h" -1 stalls --quick --cpu "$core" ;; esac
     run "$h" "$core" "$h" --quick
   done
   run cascade "$core" cascade --png "$out/cascade.png"
@@ -130,6 +133,13 @@ or_missing() { [ -n "$1" ] && echo "$1" || echo missing; }
       }' "$out/$1.txt"
   }
   echo "PHASE the cores' stalls at the round's start: $(stalls_of stalls-start); at its end: $(stalls_of stalls-end)"
+  pace=""
+  for h in book risk node; do
+    figure=""
+    [ -f "$out/stalls-before-$h.txt" ] && figure=$(v "stalls-before-$h" "bench=stalls" ns_per_read)
+    pace="$pace $h $(or_missing "$figure"),"
+  done
+  echo "PHASE core $core's pace just before:${pace%,} ns a clock read (26.9-28.1 here when the book alone read 75-85 ns an order, 29.5-31.0 when it read 97-123)"
 
   eng=$(v book "impl=engine workload=sparse-wide" ops_per_sec)
   ref=$(v book "impl=reference workload=sparse-wide" ops_per_sec)
