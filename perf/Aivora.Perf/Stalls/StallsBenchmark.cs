@@ -6,7 +6,7 @@ namespace Aivora.Perf.Stalls;
 /// <c>stalls</c>: what each core takes from a thread that never yields it (<see cref="CoreStalls"/>), one core after the other:
 /// the floor under every tail figure the other harnesses print for that core, measured when they are (the goal round runs it
 /// at its start and end). <c>--cpu N</c> probes one core (a CPU the probe cannot be pinned to is an error, exit 2); by
-/// default every core the process may use, from 0; <c>--ms N</c> sets each probe's length (1,000 ms; 250 with <c>--quick</c>).
+/// default every CPU the process may run on (its affinity), lowest first; <c>--ms N</c> sets each probe's length (1,000 ms; 250 with <c>--quick</c>).
 /// </summary>
 public static class StallsBenchmark
 {
@@ -20,7 +20,7 @@ public static class StallsBenchmark
             return 2;
         }
 
-        var cpus = CommandLine.Value(args, "--cpu") is null ? Enumerable.Range(0, Environment.ProcessorCount).ToArray() : [cpu];
+        var cpus = CommandLine.Value(args, "--cpu") is null ? AllowedCpus() : [cpu];
         foreach (var c in cpus)
         {
             var m = CoreStalls.Measure(c, TimeSpan.FromMilliseconds(ms));
@@ -37,5 +37,18 @@ public static class StallsBenchmark
 
         Console.WriteLine("# stalls: a pinned thread reading the clock in a tight loop; a gap between reads over stall_ns is time it did not run, summed in stolen_pct: whatever is timed on that core can read them; ns_per_read is the loop's pace between them (how fast the core ran when it ran)");
         return 0;
+    }
+
+    /// <summary>The CPUs this process may run on (its affinity: under <c>taskset -c 1</c>, CPU 1 alone), lowest first.</summary>
+    private static int[] AllowedCpus()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsWindows())
+        {
+            return Enumerable.Range(0, Environment.ProcessorCount).ToArray();
+        }
+
+        var mask = (ulong)(long)System.Diagnostics.Process.GetCurrentProcess().ProcessorAffinity;
+        var cpus = Enumerable.Range(0, 64).Where(c => (mask & (1UL << c)) != 0).ToArray();
+        return cpus.Length > 0 ? cpus : Enumerable.Range(0, Environment.ProcessorCount).ToArray();
     }
 }
