@@ -169,7 +169,12 @@ or_missing() { [ -n "$1" ] && echo "$1" || echo missing; }
   done
   fills=$(v book "impl=engine workload=deep-sweep" p999_fills)
   floor=$(v book "case=timing-floor" p999_ns)
-  echo "GOAL p99.9 under 1 us on every shape:${line%,} (deep-sweep's slowest: $(or_missing "$fills") fills); the timing floor's p99.9 $(or_missing "$floor") ns: $(verdict "$worst < 1000")"
+  # Beside the goal's figure, not instead of it: each operation's lesser timing of two replays, the host's stalls mostly out.
+  lesser=""
+  for w in dense sparse-wide drifted far-prices deep-sweep; do
+    lesser="$lesser $w $(or_missing "$(v book "impl=engine workload=$w" p999_lesser_of_two_ns)"),"
+  done
+  echo "GOAL p99.9 under 1 us on every shape:${line%,} (deep-sweep's slowest: $(or_missing "$fills") fills); the timing floor's p99.9 $(or_missing "$floor") ns; of each operation's lesser timing of two replays:${lesser%,} ns: $(verdict "$worst < 1000")"
 
   median=$(v risk "case=order-entry-pairs" ratio_total_over_book_median)
   extras=""
