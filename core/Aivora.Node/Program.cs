@@ -72,10 +72,9 @@ public static class Program
 
         // The floor first, on the same two cores, before anything else spins.
         var floor = RawUdpFloor.Measure(20_000, options.LoadCpu, options.EngineCpu, options.SharedCore);
-        // And what each core takes from a thread that never yields it: the floor under every tail figure below.
-        StallMeasurement[] stalls = options.SharedCore
-            ? [CoreStalls.Measure(options.EngineCpu, StallProbe)]
-            : [CoreStalls.Measure(options.EngineCpu, StallProbe), CoreStalls.Measure(options.LoadCpu, StallProbe)];
+        // And what each core takes from a thread that never yields it: the floor under every tail figure below. Both cores at
+        // once, as busy as trading keeps them (with one idle, this machine's own tasks run there and the probe misses them).
+        var stalls = CoreStalls.MeasureTogether(options.SharedCore ? [options.EngineCpu] : [options.EngineCpu, options.LoadCpu], StallProbe);
 
         // Room for ~200,000 commands a second of the run (the demo load makes ~11,000), written through now.
         var recorder = new CommandRecorder((int)Math.Clamp(options.Seconds * 200_000, 1 << 18, 1 << 22), prefault: true);
@@ -164,6 +163,8 @@ public static class Program
         // builds managed objects as it matches each method (the whole run allocates nothing with AIVORA_JIT_PROFILE=off).
         var run = TimeSpan.FromSeconds(options.Seconds);
         while (!load.TradingStarted && Stopwatch.GetElapsedTime(started) < run && !stopRequested.IsSet) Thread.Sleep(1);
+        // The pinned threads' run queues over the same window (read outside the gc line's: first here, last at its end).
+        var waitsAtTrading = ReadWaits(node, load);
         var gcTrading = (GC.CollectionCount(0), GC.GetTotalAllocatedBytes(precise: true), Stopwatch.GetTimestamp(), load.TradingStarted);
         node.Gateway.Turnaround.StartRecording(node.Clock.NowNs);   // the node's share of the round trip, from the load's warm-up's end
         var left = run - Stopwatch.GetElapsedTime(started);
@@ -173,6 +174,7 @@ public static class Program
         var quiesced = Stopwatch.GetTimestamp();
         while (!load.QuietSeen && Stopwatch.GetElapsedTime(quiesced) < TimeSpan.FromSeconds(2)) Thread.Sleep(1);
         var gcQuiet = (GC.CollectionCount(0), GC.GetTotalAllocatedBytes(precise: true), Stopwatch.GetTimestamp(), load.QuietSeen);
+        var waitsAtQuiet = ReadWaits(node, load);
         Thread.Sleep(500);   // reports and market data in flight arrive
         load.Stop();
         loadThread.Join();
@@ -196,7 +198,12 @@ public static class Program
             Console.WriteLine($"gc during the run: {whole} (the load {(gcTrading.Item4 ? "did not see its quiesce in 2 s" : "never finished its warm-up")}: no steady-state window to report)");
         }
 
-        var ok = Report(node, load, recorder, floor, stalls, wall, node.Gateway.Counters.CommandsRun - commandsBefore, fundingNs, stoppedEarly: stoppedBy is not null);
+        var waits = RunQueueLine(
+            waitsAtTrading.Engine is { } e0 && waitsAtQuiet.Engine is { } e1 ? e1.Since(e0) : null,
+            waitsAtTrading.Load is { } l0 && waitsAtQuiet.Load is { } l1 ? l1.Since(l0) : null,
+            gcTrading.Item4 && gcQuiet.Item4 ? (long)Stopwatch.GetElapsedTime(gcTrading.Item3, gcQuiet.Item3).TotalNanoseconds : 0,
+            node.PinnedCpu, load.PinnedCpu);
+        var ok = Report(node, load, recorder, floor, stalls, waits, wall, node.Gateway.Counters.CommandsRun - commandsBefore, fundingNs, stoppedEarly: stoppedBy is not null);
         Console.WriteLine(ok ? "result: ok" : "result: FAILED (see above)");
         return ok ? 0 : 1;
     }
@@ -227,7 +234,7 @@ public static class Program
             : $"shock: the seeded long did not fill (position {ledger.PositionOf(longAccount, DefaultConfiguration.BtcPerp.Id).QtyLots} lots)");
     }
 
-    private static bool Report(NodeHost node, WireLoad load, CommandRecorder recorder, FloorMeasurement floorRun, StallMeasurement[] stalls, double wall, long commands, long fundingNs, bool stoppedEarly)
+    private static bool Report(NodeHost node, WireLoad load, CommandRecorder recorder, FloorMeasurement floorRun, StallMeasurement[] stalls, string runQueueLine, double wall, long commands, long fundingNs, bool stoppedEarly)
     {
         var ok = true;
         var floor = floorRun.RoundTrips;
@@ -332,6 +339,7 @@ public static class Program
             : "  in the node: no order-entry message after the warm-up (nothing to measure)");
         Console.WriteLine($"raw UDP floor, same run, same cores (32-byte ping-pong, libc, {floor.TotalCount:N0} round trips{(floorRun.Lost > 0 ? $", {floorRun.Lost:N0} lost: no echo within {RawUdpFloor.EchoTimeoutNs / 1_000_000_000} s, not counted" : "")}): p50 {Us(floor, 50)}, p90 {Us(floor, 90)}, p99 {Us(floor, 99)}, p99.9 {Us(floor, 99.9)}");
         Console.WriteLine(StallsLine(stalls));
+        Console.WriteLine(runQueueLine);
         Console.WriteLine(FormattableString.Invariant(
             $"loops: engine duty cycle {node.EngineSeconds * 1e9 / Math.Max(1, node.DutyCycles):F0} ns on average ({node.DutyCycles:N0} cycles); load loop {load.LoopNs / (double)Math.Max(1, load.LoopPasses) / 1000:F1} us a pass ({load.SubscriptionsPolled} subscriptions polled), longest {load.LongestPassNs / 1e6:F1} ms, {load.PassesOver1Ms} {(load.PassesOver1Ms == 1 ? "pass" : "passes")} over 1 ms"));
         if (rt.TotalCount > 0 && floor.TotalCount > 0)
@@ -353,10 +361,38 @@ public static class Program
     internal static string StallsLine(IReadOnlyList<StallMeasurement> stalls)
     {
         string Core(StallMeasurement m, string role) => FormattableString.Invariant(
-            $"CPU {m.Cpu} ({role}{(m.Pinned ? "" : ", not pinned")}) {m.StallsPerSecond:N0} a second ({m.LongStallsPerSecond:N0} over {CoreStalls.LongStallNs / 1000} us), {m.StolenShare * 100:0.0} % of its time, the longest {m.LongestNs / 1000.0:N0} us");
+            $"CPU {m.Cpu} ({role}{(m.Pinned ? "" : ", not pinned")}) {m.StallsPerSecond:N0} a second ({m.LongStallsPerSecond:N0} over {CoreStalls.LongStallNs / 1000} us), {m.StolenShare * 100:0.0} % of its time ({(m.WaitedNs < 0 ? "this machine's share not seen" : $"{m.WaitedShare * 100:0.00} % waiting for this machine's other tasks, switched out {m.SwitchedOut:N0} {(m.SwitchedOut == 1 ? "time" : "times")}")}), the longest {m.LongestNs / 1000.0:N0} us");
         var cores = stalls.Count == 1 ? Core(stalls[0], "engine and load") : $"{Core(stalls[0], "engine")}; {Core(stalls[1], "load")}";
         return FormattableString.Invariant(
-            $"cores' stalls, same run, before trading (a pinned thread reading the clock in a tight loop, {StallProbe.TotalSeconds:0.##} s a core; a gap over {CoreStalls.StallNs / 1000} us is time it did not run): {cores}: every timing on these cores stands on them");
+            $"cores' stalls, same run, before trading (a pinned thread on each core reading the clock in a tight loop, both at once, {StallProbe.TotalSeconds:0.##} s; a gap over {CoreStalls.StallNs / 1000} us is time it did not run; the part spent waiting while another task of this machine had the core is the kernel's count; the rest it does not see: the host's, and interrupts' work on the core): {cores}: every timing on these cores stands on them");
+    }
+
+    /// <summary>The engine's and the load's threads' run-queue figures now (null for a thread whose figures are not kept or not
+    /// yet open).</summary>
+    private static (SchedulingSample? Engine, SchedulingSample? Load) ReadWaits(NodeHost node, WireLoad load) =>
+        (node.Scheduling is { } e && e.TryRead(out var engine) ? engine : null,
+         load.Scheduling is { } l && l.TryRead(out var loadThread) ? loadThread : null);
+
+    /// <summary>
+    /// How long the engine's and the load's threads waited on their run queues over the trading window (<paramref name="windowNs"/>,
+    /// 0: no window): a thread pinned to a core it never yields waits there only while another task of this machine has that
+    /// core (a kernel thread, another process, the runtime's own threads). On this VM (2026-12-05, `perf sched` over a run):
+    /// the engine's ~50 ms in 4 s were the kernel's DAMON thread (about ten turns of ~2 ms), the network's softirq thread on
+    /// its core (~500 short turns: the loopback's deliveries of what the engine sends), this sandbox's own agent, RCU and the
+    /// runtime's finalizer. A thread whose figures were not seen (null) says so.
+    /// </summary>
+    internal static string RunQueueLine(SchedulingSample? engine, SchedulingSample? load, long windowNs, int engineCpu, int loadCpu)
+    {
+        if (windowNs <= 0)
+        {
+            return "run queue while trading: no trading window to measure (the load never finished its warm-up or never quiesced)";
+        }
+
+        string Thread(SchedulingSample? s, string role, int cpu) => s is not { } w
+            ? $"{role} thread: not seen (no scheduler statistics for it here)"
+            : FormattableString.Invariant($"{role} thread{(cpu >= 0 ? $" (CPU {cpu})" : " (not pinned)")} switched out {w.TimesRun:N0} {(w.TimesRun == 1 ? "time" : "times")}, {w.WaitedNs / 1e6:0.0} ms waiting ({w.WaitedNs * 100.0 / windowNs:0.00} % of the window)");
+        return FormattableString.Invariant(
+            $"run queue while trading ({windowNs / 1e9:0.0} s, the gc line's window; from the kernel's figures for each thread): {Thread(engine, "engine", engineCpu)}; {Thread(load, "load", loadCpu)}: time another task of this machine had a pinned thread's core (kernel threads, the network's deferred work for the loopback's deliveries among them; other processes; this runtime's own threads), which an operator reduces by isolating the cores (isolcpus, nohz_full, kernel threads and interrupts moved off them){(engineCpu >= 0 && engineCpu == loadCpu ? "; here the two threads share one core, so each also waits while the other has it" : "")}");
     }
 
     private static string Us(LatencyHistogram h, double percentile) =>

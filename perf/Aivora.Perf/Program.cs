@@ -17,7 +17,7 @@ public static class Program
             "jit-training" => ([], []),
             "transport-throughput" => (["--quick"], ["--counters"]),
             "wire" => (["--quick", "--market-data"], ["--rate", "--sweeps"]),
-            "stalls" => (["--quick"], ["--ms", "--cpu"]),
+            "stalls" => (["--quick", "--together"], ["--ms", "--cpu"]),
             _ => null,
         };
         if (options is { } known && CommandLine.Check(command, rest, known.Flags, known.Valued) is { } optionError)
@@ -100,7 +100,7 @@ public static class Program
                       jit-profile-ab [--pairs N] [--commands N] [--flow node|order-entry]   the node flow compiled with the JIT profile against without it (child processes, ABBA pairs)
                       wire [--quick] [--market-data]                               order -> ack through the whole node vs raw UDP; open-loop saturation (--market-data: multicast market data to a subscribed client, as in production)
                       cascade [--shock jump|ramp|gap] [--pct P] [--accounts N]     a price shock on a generated population: the liquidation chain, summary and a PNG
-                      stalls [--quick] [--ms N] [--cpu N]                          what each core takes from a thread that never yields it: the floor under every tail figure
+                      stalls [--quick] [--ms N] [--cpu N] [--together]             what each core takes from a thread that never yields it: the floor under every tail figure
                     """);
                 return 2;
         }

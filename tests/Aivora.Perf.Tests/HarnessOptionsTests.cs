@@ -107,6 +107,29 @@ public sealed class HarnessOptionsTests : IDisposable
         Assert.InRange(Value("stolen_pct"), 0, 100);
         Assert.True(Value("longest_us") == 0 || Value("longest_us") >= 2.0, line);   // none, or one over 2 us (printed to 0.1 us)
         Assert.InRange(Value("ns_per_read"), 1, 2_000);   // a clock read a turn: tens of nanoseconds, and never a stall's length
+        Assert.Equal("false", fields["together"]);
+        if (OperatingSystem.IsLinux())
+        {
+            // The part of the time another task of this machine had the core: part of what was stolen, at most.
+            Assert.InRange(Value("waited_pct"), 0, Value("stolen_pct") + 1);
+            Assert.True(Value("switched_out") >= 0, line);
+        }
+        else
+        {
+            Assert.Equal("unseen", fields["waited_pct"]);
+        }
+    }
+
+    [Fact]
+    public void The_stalls_probe_probes_every_core_it_names_at_once_with_together()
+    {
+        var (exit, output, error) = Capture(args => Program.Main(["stalls", .. args]), "--ms 20 --together");
+
+        Assert.Equal(0, exit);
+        Assert.Equal("", error);
+        var lines = output.Split('\n').Where(l => l.StartsWith("RESULT bench=stalls ", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(Environment.ProcessorCount, lines.Length);   // the process's affinity: every CPU here
+        Assert.All(lines, l => Assert.Contains(" together=true ", l, StringComparison.Ordinal));
     }
 
     [Theory]

@@ -80,15 +80,75 @@ public sealed class CoreStallsTests
     }
 
     [Fact]
+    public void ShouldCountAsWaitedTheTimeAnotherProbeOnTheSameCoreHadIt()
+    {
+        // Two probes pinned to one core at once: each runs about half the time, and its stalls are mostly the other's turns,
+        // which the kernel counts as the probe's wait on its run queue. (The node probes its two cores at once the same way.)
+        var probes = CoreStalls.MeasureTogether([0, 0], TimeSpan.FromMilliseconds(100));
+
+        Assert.Equal(2, probes.Length);
+        foreach (var m in probes)
+        {
+            Assert.Equal(0, m.Cpu);
+            Assert.Equal(OperatingSystem.IsLinux(), m.Pinned);
+            if (!OperatingSystem.IsLinux())
+            {
+                Assert.Equal(-1, m.WaitedNs);
+                continue;
+            }
+
+            Assert.True(m.WaitedNs >= 20_000_000, $"waited {m.WaitedNs} ns of {m.DurationNs}");
+            Assert.True(m.StolenShare >= 0.2, $"stolen {m.StolenShare:P1}");
+            Assert.True(m.SwitchedOut >= 2, $"switched out {m.SwitchedOut} times");
+            // A wait is a gap in its clock reads: counted as a stall unless under the threshold.
+            Assert.True(m.WaitedNs <= m.StolenNs + (m.SwitchedOut * CoreStalls.StallNs), $"waited {m.WaitedNs} ns, stalls {m.StolenNs} ns");
+            Assert.Equal(m.WaitedNs / (double)m.DurationNs, m.WaitedShare, 12);
+        }
+    }
+
+    [Fact]
+    public void ShouldProbeEachCoreOnceWhenProbingThemTogether()
+    {
+        var probes = CoreStalls.MeasureTogether([1, 0], TimeSpan.FromMilliseconds(20));
+
+        Assert.Equal([1, 0], probes.Select(m => m.Cpu));
+        Assert.All(probes, m => Assert.Equal(OperatingSystem.IsLinux(), m.Pinned));
+        Assert.All(probes, m => Assert.InRange(m.DurationNs, 20_000_000, 5_000_000_000));
+        // Read just before and just after its loop: at most the loop's time (and a wait that fell between a read and the loop).
+        Assert.All(probes, m => Assert.InRange(m.WaitedNs, OperatingSystem.IsLinux() ? 0 : -1, m.DurationNs + 100_000_000));
+        Assert.Throws<ArgumentOutOfRangeException>(() => CoreStalls.MeasureTogether([0], TimeSpan.Zero));
+    }
+
+    [Fact]
     public void ShouldNameEachCoreByItsRoleInTheNodesLine()
     {
-        var engine = new StallMeasurement(1, true, 250_000_000, 10_000_000, 400, 300, 7_500_000, 1_234_000);
-        var load = new StallMeasurement(0, false, 250_000_000, 10_000_000, 0, 0, 0, 0);
+        var engine = new StallMeasurement(1, true, 250_000_000, 10_000_000, 400, 300, 7_500_000, 1_234_000, WaitedNs: 2_500_000, SwitchedOut: 3);
+        var load = new StallMeasurement(0, false, 250_000_000, 10_000_000, 0, 0, 0, 0, WaitedNs: 0, SwitchedOut: 1);
+        var unseen = new StallMeasurement(1, true, 250_000_000, 10_000_000, 400, 300, 7_500_000, 1_234_000);
 
         var two = Aivora.Node.Program.StallsLine([engine, load]);
-        var one = Aivora.Node.Program.StallsLine([engine]);
+        var one = Aivora.Node.Program.StallsLine([unseen]);
 
-        Assert.Contains("0.25 s a core; a gap over 2 us is time it did not run): CPU 1 (engine) 1,600 a second (1,200 over 10 us), 3.0 % of its time, the longest 1,234 us; CPU 0 (load, not pinned) 0 a second (0 over 10 us), 0.0 % of its time, the longest 0 us: every timing", two, StringComparison.Ordinal);
-        Assert.Contains("): CPU 1 (engine and load) 1,600 a second", one, StringComparison.Ordinal);
+        Assert.Contains("both at once, 0.25 s; a gap over 2 us is time it did not run;", two, StringComparison.Ordinal);
+        Assert.Contains("): CPU 1 (engine) 1,600 a second (1,200 over 10 us), 3.0 % of its time (1.00 % waiting for this machine's other tasks, switched out 3 times), the longest 1,234 us; CPU 0 (load, not pinned) 0 a second (0 over 10 us), 0.0 % of its time (0.00 % waiting for this machine's other tasks, switched out 1 time), the longest 0 us: every timing", two, StringComparison.Ordinal);
+        Assert.Contains("): CPU 1 (engine and load) 1,600 a second (1,200 over 10 us), 3.0 % of its time (this machine's share not seen), the longest", one, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ShouldSayHowLongEachPinnedThreadWaitedOverTheTradingWindow()
+    {
+        var engine = new SchedulingSample(3_900_000_000, 21_600_000, 9);
+        var load = new SchedulingSample(3_990_000_000, 6_200_000, 12);
+
+        var line = Aivora.Node.Program.RunQueueLine(engine, load, windowNs: 4_000_000_000, engineCpu: 1, loadCpu: 0);
+        var unseen = Aivora.Node.Program.RunQueueLine(engine, null, windowNs: 4_000_000_000, engineCpu: 1, loadCpu: -1);
+        var shared = Aivora.Node.Program.RunQueueLine(engine, load, windowNs: 4_000_000_000, engineCpu: 0, loadCpu: 0);
+        var none = Aivora.Node.Program.RunQueueLine(engine, load, windowNs: 0, engineCpu: 1, loadCpu: 0);
+
+        Assert.StartsWith("run queue while trading (4.0 s, the gc line's window; from the kernel's figures for each thread): engine thread (CPU 1) switched out 9 times, 21.6 ms waiting (0.54 % of the window); load thread (CPU 0) switched out 12 times, 6.2 ms waiting (0.16 % of the window): time another task", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("share one core", line, StringComparison.Ordinal);
+        Assert.Contains("engine thread (CPU 1) switched out 9 times, 21.6 ms waiting (0.54 % of the window); load thread: not seen (no scheduler statistics for it here):", unseen, StringComparison.Ordinal);
+        Assert.EndsWith("; here the two threads share one core, so each also waits while the other has it", shared, StringComparison.Ordinal);
+        Assert.StartsWith("run queue while trading: no trading window to measure", none, StringComparison.Ordinal);
     }
 }

@@ -16,8 +16,10 @@ public sealed class DriverThreadsTests
         Assert.True(exitCode == 0, $"exit code {exitCode}: {errors}\n{output}");
         Assert.Contains("  in the node, from decode to its reply written for the driver's own threads (their send is not seen here) (", output, StringComparison.Ordinal);
         Assert.DoesNotContain("from decode to its reply sent", output, StringComparison.Ordinal);
-        // Both cores' stalls, probed before trading: the engine's, then the load's.
+        // Both cores' stalls, probed together before trading: the engine's, then the load's.
         Assert.Matches(@"cores' stalls, same run, before trading \(.*\): CPU [0-9]+ \(engine\) [0-9,]+ a second .*; CPU [0-9]+ \(load\) [0-9,]+ a second .*: every timing", output);
+        // And what the two pinned threads waited for while trading (the driver's own threads among what they waited for).
+        Assert.Matches(@"run queue while trading \([0-9.]+ s, .*\): engine thread \(CPU [0-9]+\) switched out [0-9,]+ times?, [0-9.]+ ms waiting \([0-9.]+ % of the window\); load thread \(CPU [0-9]+\) switched out [0-9,]+ times?, [0-9.]+ ms waiting", output);
         Assert.Contains("result: ok", output, StringComparison.Ordinal);
     }
 }

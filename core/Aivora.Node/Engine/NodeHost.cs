@@ -4,6 +4,7 @@ using Aivora.Core.Matching;
 using Aivora.Gateway;
 using Aivora.Gateway.Sessions;
 using Aivora.Node.Configuration;
+using Aivora.Node.Load;
 using Aivora.Transport.Agents;
 using Aivora.Transport.Driver;
 using Aivora.Transport.Native;
@@ -73,6 +74,7 @@ public sealed class NodeHost : IDisposable
             else PinError = error;
         }
 
+        Scheduling = ThreadScheduling.OpenForCurrentThread();
         var idle = new BusySpinIdleStrategy();
         var yielding = new YieldingIdleStrategy();
         var compiledBefore = ThreadCompilations.OnThisThread();
@@ -96,6 +98,19 @@ public sealed class NodeHost : IDisposable
     /// the message that first took a path no code was prepared for (<see cref="CodePreparation"/>). Nothing is the goal.
     /// </summary>
     public ThreadCompilations CompiledWhileRunning { get; private set; }
+
+    /// <summary>
+    /// The engine thread's run-queue figures (<see cref="ThreadScheduling"/>), opened by it as its loop starts, to
+    /// read from any thread while it runs: how long another task of this machine held its core. Null before the loop starts or
+    /// where the kernel keeps none.
+    /// </summary>
+    public ThreadScheduling? Scheduling
+    {
+        get => Volatile.Read(ref _scheduling);
+        private set => Volatile.Write(ref _scheduling, value);
+    }
+
+    private ThreadScheduling? _scheduling;
 
     /// <summary>
     /// One duty cycle of the engine agent (<see cref="RunEngine"/>'s loop body; tests drive it from their own thread): the
@@ -138,5 +153,6 @@ public sealed class NodeHost : IDisposable
     {
         Gateway.Dispose();
         Driver.Dispose();
+        Scheduling?.Dispose();
     }
 }

@@ -19,7 +19,10 @@ namespace Aivora.Node.Load;
 /// every millisecond), 2.6-4.2 % of the core's time, with no context switch in the guest and at no rate of its own
 /// interrupts (its tick is 250 Hz): the host's. An operation of 150 ns then has about one chance in 4,000 of carrying
 /// one, a sweep of 1 us one in 600: inside a p99.9's 1 in 1,000, but not by much; in a phase where they come faster, the
-/// p99.9 of short operations reads them (`perf book`'s far-prices spells, `p999_repeat` 0.00).
+/// p99.9 of short operations reads them (`perf book`'s far-prices spells, `p999_repeat` 0.00). The long ones of a
+/// millisecond and more are this machine's own: with both cores busy (as when the node trades, and with
+/// <see cref="MeasureTogether"/>), the kernel's DAMON thread takes one of them for 1.8-3.4 ms about twice a second
+/// (2026-12-05, seen with <c>perf sched</c>), and the probe's run-queue wait (<see cref="StallMeasurement.WaitedNs"/>) counts it.
 /// </summary>
 public static class CoreStalls
 {
@@ -33,24 +36,61 @@ public static class CoreStalls
     /// A thread pinned to <paramref name="cpu"/> (-1: not pinned) spins on the clock for <paramref name="duration"/>; the
     /// calling thread waits for it (bounded: the loop ends by the clock, whatever it finds).
     /// </summary>
-    public static StallMeasurement Measure(int cpu, TimeSpan duration)
+    public static StallMeasurement Measure(int cpu, TimeSpan duration) => MeasureTogether([cpu], duration)[0];
+
+    /// <summary>
+    /// One probe a core, all spinning at once for <paramref name="duration"/>: the cores as busy as when the node trades on
+    /// them, so a task of this machine that wants a core must take one of theirs (with one core busy it runs on an idle one).
+    /// Each probe also reads its own run-queue wait (<see cref="ThreadScheduling"/>): the part of its stalls this machine's
+    /// other tasks took. The calling thread waits for them (bounded: each loop ends by the clock, and the probes wait at most
+    /// 5 s for each other to start).
+    /// </summary>
+    public static StallMeasurement[] MeasureTogether(IReadOnlyList<int> cpus, TimeSpan duration)
     {
         if (duration <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(duration), duration, "a measurement takes some time");
         }
 
-        StallMeasurement result = default;
-        var probe = new Thread(() =>
+        var results = new StallMeasurement[cpus.Count];
+        using var start = new Barrier(cpus.Count);
+        var probes = new Thread[cpus.Count];
+        for (var k = 0; k < cpus.Count; k++)
         {
-            var pinned = cpu >= 0 && ThreadAffinity.TryPinCurrentThread(cpu, out _);
-            var clock = new StopwatchClock();
-            result = Measure(ref clock, (long)duration.TotalNanoseconds) with { Cpu = cpu, Pinned = pinned };
-        })
-        { Name = $"stall probe (cpu {cpu})", IsBackground = true };
-        probe.Start();
-        probe.Join();
-        return result;
+            var (index, cpu) = (k, cpus[k]);
+            probes[k] = new Thread(() =>
+            {
+                var pinned = cpu >= 0 && ThreadAffinity.TryPinCurrentThread(cpu, out _);
+                using var scheduling = ThreadScheduling.OpenForCurrentThread();
+                start.SignalAndWait(TimeSpan.FromSeconds(5));
+                var clock = new StopwatchClock();
+                SchedulingSample before = default, after = default;
+                var seen = scheduling is not null && scheduling.TryRead(out before);
+                var m = Measure(ref clock, (long)duration.TotalNanoseconds);
+                seen = seen && scheduling!.TryRead(out after);
+                var waited = after.Since(before);
+                results[index] = m with
+                {
+                    Cpu = cpu,
+                    Pinned = pinned,
+                    WaitedNs = seen ? waited.WaitedNs : -1,
+                    SwitchedOut = seen ? waited.TimesRun : -1,
+                };
+            })
+            { Name = $"stall probe (cpu {cpu})", IsBackground = true };
+        }
+
+        foreach (var probe in probes)
+        {
+            probe.Start();
+        }
+
+        foreach (var probe in probes)
+        {
+            probe.Join();
+        }
+
+        return results;
     }
 
     /// <summary>The loop itself, on any clock (tests script one): reads it until <paramref name="durationNs"/> have passed since
@@ -100,9 +140,11 @@ internal interface INanosecondClock
 /// <summary>
 /// What one probe saw on one core: <paramref name="Cpu"/> (-1: not pinned) and whether the pin took, how long it spun, how many
 /// times it read the clock, how many stalls (gaps over <see cref="CoreStalls.StallNs"/>) and long stalls (over
-/// <see cref="CoreStalls.LongStallNs"/>), the time they took together and the longest.
+/// <see cref="CoreStalls.LongStallNs"/>), the time they took together and the longest; and of that time, how much it waited on
+/// its run queue while another task of this machine had the core (<paramref name="WaitedNs"/>) and how many times it was
+/// switched out (<paramref name="SwitchedOut"/>), both from the kernel's figures for the thread (-1: not seen).
 /// </summary>
-public readonly record struct StallMeasurement(int Cpu, bool Pinned, long DurationNs, long Reads, long Stalls, long LongStalls, long StolenNs, long LongestNs)
+public readonly record struct StallMeasurement(int Cpu, bool Pinned, long DurationNs, long Reads, long Stalls, long LongStalls, long StolenNs, long LongestNs, long WaitedNs = -1, long SwitchedOut = -1)
 {
     /// <summary>
     /// The loop's own pace while it ran (its time less the stalls, a clock read and a compare a turn): how fast the core ran
@@ -119,4 +161,8 @@ public readonly record struct StallMeasurement(int Cpu, bool Pinned, long Durati
 
     /// <summary>The share of the time the thread did not run (0 to 1).</summary>
     public double StolenShare => DurationNs > 0 ? (double)StolenNs / DurationNs : 0;
+
+    /// <summary>The share of the time it waited for another task of this machine (0 to 1; -1: not seen). The rest of
+    /// <see cref="StolenShare"/> the scheduler does not count: the host's, and interrupts' work on the core.</summary>
+    public double WaitedShare => WaitedNs < 0 ? -1 : DurationNs > 0 ? (double)WaitedNs / DurationNs : 0;
 }

@@ -187,6 +187,7 @@ public sealed class WireLoad : IDisposable
             else PinError = error;
         }
 
+        Scheduling = ThreadScheduling.OpenForCurrentThread();
         IIdleStrategy idle = YieldWhenIdle ? new YieldingIdleStrategy() : new BusySpinIdleStrategy();
         var makerHandlers = _makers.Select(m => new MakerHandler(m.Quoters)).ToArray();
         var takerHandler = new TakerHandler(this);
@@ -295,6 +296,18 @@ public sealed class WireLoad : IDisposable
     /// part of the process's allocations that is not the node's. Set when <see cref="Run"/> returns.</summary>
     public long AllocatedBytes { get; private set; }
 
+    /// <summary>
+    /// The load thread's run-queue figures (<see cref="ThreadScheduling"/>), opened by it as its loop starts, to read from any
+    /// thread while it runs. Null before the loop starts or where the kernel keeps none.
+    /// </summary>
+    public ThreadScheduling? Scheduling
+    {
+        get => Volatile.Read(ref _scheduling);
+        private set => Volatile.Write(ref _scheduling, value);
+    }
+
+    private ThreadScheduling? _scheduling;
+
     /// <summary>Set on the load's first pass after its warm-up (read by the thread that measures the steady state).</summary>
     public volatile bool TradingStarted;
 
@@ -317,6 +330,7 @@ public sealed class WireLoad : IDisposable
         MarketData.Dispose();
         foreach (var c in Clients) c.Dispose();
         _driver.Dispose();
+        Scheduling?.Dispose();
     }
 
     private struct Ignore : IExecutionReportHandler

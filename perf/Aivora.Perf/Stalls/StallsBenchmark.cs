@@ -6,7 +6,9 @@ namespace Aivora.Perf.Stalls;
 /// <c>stalls</c>: what each core takes from a thread that never yields it (<see cref="CoreStalls"/>), one core after the other:
 /// the floor under every tail figure the other harnesses print for that core, measured when they are (the goal round runs it
 /// at its start and end). <c>--cpu N</c> probes one core (a CPU the probe cannot be pinned to is an error, exit 2); by
-/// default every CPU the process may run on (its affinity), lowest first; <c>--ms N</c> sets each probe's length (1,000 ms; 250 with <c>--quick</c>).
+/// default every CPU the process may run on (its affinity), lowest first; <c>--ms N</c> sets each probe's length (1,000 ms; 250 with <c>--quick</c>);
+/// <c>--together</c> probes them all at once instead (every core busy, as in a run that spins on all of them: this machine's own
+/// tasks must then take one of them).
 /// </summary>
 public static class StallsBenchmark
 {
@@ -21,9 +23,12 @@ public static class StallsBenchmark
         }
 
         var cpus = CommandLine.Value(args, "--cpu") is null ? AllowedCpus() : [cpu];
-        foreach (var c in cpus)
+        var together = args.Contains("--together");
+        var measured = together ? CoreStalls.MeasureTogether(cpus, TimeSpan.FromMilliseconds(ms)) : null;
+        for (var k = 0; k < cpus.Length; k++)
         {
-            var m = CoreStalls.Measure(c, TimeSpan.FromMilliseconds(ms));
+            var c = cpus[k];
+            var m = measured?[k] ?? CoreStalls.Measure(c, TimeSpan.FromMilliseconds(ms));
             if (!m.Pinned)
             {
                 // A figure for "CPU c" taken wherever the scheduler put the probe would be no figure of that core.
@@ -32,10 +37,10 @@ public static class StallsBenchmark
             }
 
             Console.WriteLine(FormattableString.Invariant(
-                $"RESULT bench=stalls cpu={c} pinned={(m.Pinned ? "true" : "false")} ms={m.DurationNs / 1e6:F0} stall_ns={CoreStalls.StallNs} stalls_per_sec={m.StallsPerSecond:F0} long_stall_ns={CoreStalls.LongStallNs} long_stalls_per_sec={m.LongStallsPerSecond:F0} stolen_pct={m.StolenShare * 100:F2} longest_us={m.LongestNs / 1000.0:F1} ns_per_read={m.NsPerRead:F1}"));
+                $"RESULT bench=stalls cpu={c} pinned={(m.Pinned ? "true" : "false")} ms={m.DurationNs / 1e6:F0} stall_ns={CoreStalls.StallNs} stalls_per_sec={m.StallsPerSecond:F0} long_stall_ns={CoreStalls.LongStallNs} long_stalls_per_sec={m.LongStallsPerSecond:F0} stolen_pct={m.StolenShare * 100:F2} longest_us={m.LongestNs / 1000.0:F1} ns_per_read={m.NsPerRead:F1} together={(together ? "true" : "false")} waited_pct={(m.WaitedNs < 0 ? "unseen" : (m.WaitedShare * 100).ToString("F2", System.Globalization.CultureInfo.InvariantCulture))} switched_out={(m.SwitchedOut < 0 ? "unseen" : m.SwitchedOut.ToString(System.Globalization.CultureInfo.InvariantCulture))}"));
         }
 
-        Console.WriteLine("# stalls: a pinned thread reading the clock in a tight loop; a gap between reads over stall_ns is time it did not run, summed in stolen_pct: whatever is timed on that core can read them; ns_per_read is the loop's pace between them (how fast the core ran when it ran)");
+        Console.WriteLine("# stalls: a pinned thread reading the clock in a tight loop; a gap between reads over stall_ns is time it did not run, summed in stolen_pct: whatever is timed on that core can read them; ns_per_read is the loop's pace between them (how fast the core ran when it ran); waited_pct is the part of the time it waited while another task of this machine had the core (the kernel's count for the thread: isolating the core takes it away; the rest of stolen_pct the scheduler does not see: the host's, and interrupts' work on the core), switched_out how many times; with --together every core is probed at once, as busy as a run that spins on all of them");
         return 0;
     }
 
