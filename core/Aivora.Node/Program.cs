@@ -162,7 +162,7 @@ public static class Program
         // compiled on its first call (the load's, as it starts) allocates under the JIT profile: the runtime's profile reader
         // builds managed objects as it matches each method (the whole run allocates nothing with AIVORA_JIT_PROFILE=off).
         var run = TimeSpan.FromSeconds(options.Seconds);
-        while (!load.TradingStarted && Stopwatch.GetElapsedTime(started) < run && !stopRequested.IsSet) Thread.Sleep(1);
+        load.WaitUntilTradingStarted(run - Stopwatch.GetElapsedTime(started), stopRequested);
         // The pinned threads' run queues over the same window (read outside the gc line's: first here, last at its end).
         var waitsAtTrading = ReadWaits(node, load);
         var gcTrading = (GC.CollectionCount(0), GC.GetTotalAllocatedBytes(precise: true), Stopwatch.GetTimestamp(), load.TradingStarted);
@@ -171,8 +171,7 @@ public static class Program
         if (left > TimeSpan.Zero) stopRequested.Wait(left);
         var sending = Stopwatch.GetElapsedTime(started).TotalSeconds;
         load.Quiesce();
-        var quiesced = Stopwatch.GetTimestamp();
-        while (!load.QuietSeen && Stopwatch.GetElapsedTime(quiesced) < TimeSpan.FromSeconds(2)) Thread.Sleep(1);
+        load.WaitUntilQuietSeen(TimeSpan.FromSeconds(2));
         var gcQuiet = (GC.CollectionCount(0), GC.GetTotalAllocatedBytes(precise: true), Stopwatch.GetTimestamp(), load.QuietSeen);
         var waitsAtQuiet = ReadWaits(node, load);
         Thread.Sleep(500);   // reports and market data in flight arrive
