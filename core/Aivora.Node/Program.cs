@@ -376,9 +376,9 @@ public static class Program
     /// How long the engine's and the load's threads waited on their run queues over the trading window (<paramref name="windowNs"/>,
     /// 0: no window): a thread pinned to a core it never yields waits there only while another task of this machine has that
     /// core (a kernel thread, another process, the runtime's own threads). On this VM (2026-12-05, `perf sched` over a run):
-    /// the engine's ~50 ms in 4 s were the kernel's DAMON thread (about ten turns of ~2 ms), the network's softirq thread on
-    /// its core (~500 short turns: the loopback's deliveries of what the engine sends), this sandbox's own agent, RCU and the
-    /// runtime's finalizer. A thread whose figures were not seen (null) says so.
+    /// the engine's ~50 ms in 4 s were the kernel's DAMON thread (about ten turns of ~2 ms), the softirq thread of its core
+    /// (~500 short turns, all RCU callbacks: multicast datagrams looped back on this machine raise them, unicast ones do not),
+    /// this sandbox's own agent, RCU's thread and the runtime's finalizer. A thread whose figures were not seen (null) says so.
     /// </summary>
     internal static string RunQueueLine(SchedulingSample? engine, SchedulingSample? load, long windowNs, int engineCpu, int loadCpu)
     {
@@ -391,7 +391,7 @@ public static class Program
             ? $"{role} thread: not seen (no scheduler statistics for it here)"
             : FormattableString.Invariant($"{role} thread{(cpu >= 0 ? $" (CPU {cpu})" : " (not pinned)")} switched out {w.TimesRun:N0} {(w.TimesRun == 1 ? "time" : "times")}, {w.WaitedNs / 1e6:0.0} ms waiting ({w.WaitedNs * 100.0 / windowNs:0.00} % of the window)");
         return FormattableString.Invariant(
-            $"run queue while trading ({windowNs / 1e9:0.0} s, the gc line's window; from the kernel's figures for each thread): {Thread(engine, "engine", engineCpu)}; {Thread(load, "load", loadCpu)}: time another task of this machine had a pinned thread's core (kernel threads, the network's deferred work for the loopback's deliveries among them; other processes; this runtime's own threads), which an operator reduces by isolating the cores (isolcpus, nohz_full, kernel threads and interrupts moved off them){(engineCpu >= 0 && engineCpu == loadCpu ? "; here the two threads share one core, so each also waits while the other has it" : "")}");
+            $"run queue while trading ({windowNs / 1e9:0.0} s, the gc line's window; from the kernel's figures for each thread): {Thread(engine, "engine", engineCpu)}; {Thread(load, "load", loadCpu)}: time another task of this machine had a pinned thread's core (kernel threads, other processes, this runtime's own threads), which an operator reduces by isolating the cores (isolcpus, nohz_full, kernel threads and interrupts moved off them){(engineCpu >= 0 && engineCpu == loadCpu ? "; here the two threads share one core, so each also waits while the other has it" : "")}");
     }
 
     private static string Us(LatencyHistogram h, double percentile) =>
