@@ -70,6 +70,10 @@ public static class Program
         Console.WriteLine($"order entry: {gateway.OrderChannel} stream {gateway.OrderStreamId}; market data: L2 {gateway.BookChannel} stream {gateway.BookStreamId}, trades stream {gateway.TradesStreamId}, L3 stream {gateway.OrdersStreamId}, status stream {gateway.StatusStreamId}, snapshots stream {gateway.SnapshotStreamId} every {gateway.SnapshotIntervalMs} ms");
         Console.WriteLine($"threads: engine{(options.DriverMode == Aivora.Transport.Driver.ThreadingMode.Invoker ? " + invoker-mode driver" : $" (driver: {options.DriverMode} threads of its own)")} on CPU {options.EngineCpu}; load ({options.Makers} makers x {config.Instruments.Count} instruments x 5 quotes a side, {options.Takers} takers at {options.TakerOrdersPerSecond:N0} IOC orders/s each, 1 price feeder, 1 market-data client) + its own driver on CPU {options.LoadCpu}; {(options.SharedCore ? $"one core for both ({(Environment.ProcessorCount == 1 ? "this machine has one" : "pinned together")}): each yields it when idle, so every round trip below includes switches between them" : "both busy-spin")}");
 
+        // A floor measured while another process computes on these cores is that process's: first wait, bounded, until the
+        // machine is quiet (right after `dotnet run` built the node, its own runtime recompiles the build's code for ~3 s).
+        Console.WriteLine(QuietLine(MachineQuiet.WaitUntilQuiet(QuietWaitLimit), QuietWaitLimit));
+
         // The floor first, on the same two cores, before anything else spins.
         var floor = RawUdpFloor.Measure(20_000, options.LoadCpu, options.EngineCpu, options.SharedCore);
         // And what each core takes from a thread that never yields it: the floor under every tail figure below. Both cores at
@@ -347,6 +351,25 @@ public static class Program
         }
 
         return ok;
+    }
+
+    /// <summary>How long the node waits for this machine's other processes to leave its cores before measuring (<see cref="MachineQuiet"/>).</summary>
+    private static readonly TimeSpan QuietWaitLimit = TimeSpan.FromSeconds(5);
+
+    /// <summary>What the wait for a quiet machine found (null: nothing to read it from), before the floors are measured.</summary>
+    internal static string QuietLine(QuietWait? wait, TimeSpan limit)
+    {
+        if (wait is not { } w)
+        {
+            return "machine: other processes' load not read (no /proc/stat here): the floors below may share the cores with them";
+        }
+
+        var busiest = w.BusiestName.Length == 0 ? "" : FormattableString.Invariant($"; the busiest: {w.BusiestName}, pid {w.BusiestPid}, {w.BusiestCores:0.00} of a core");
+        return w.Quiet && w.Windows == 1
+            ? FormattableString.Invariant($"machine: quiet before measuring (other processes used {w.LastWindowCores:0.00} of a core over {MachineQuiet.Window.TotalSeconds:0.0} s)")
+            : w.Quiet
+                ? FormattableString.Invariant($"machine: quiet after waiting {w.Waited.TotalSeconds:0.0} s for other processes (they used {w.WholeWaitCores:0.00} of a core over the wait{busiest}); the floors and the run below come after it")
+                : FormattableString.Invariant($"machine: still busy after {limit.TotalSeconds:0} s (other processes used {w.LastWindowCores:0.00} of a core in the last {MachineQuiet.Window.TotalSeconds:0.0} s{busiest}): the floors and every figure below share the cores with them");
     }
 
     /// <summary>How long each core's stall probe ran (<see cref="CoreStalls"/>), before trading.</summary>
