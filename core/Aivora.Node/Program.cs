@@ -72,7 +72,7 @@ public static class Program
 
         // A floor measured while another process computes on these cores is that process's: first wait, bounded, until the
         // machine is quiet (right after `dotnet run` built the node, its own runtime recompiles the build's code for ~3 s).
-        Console.WriteLine(QuietLine(MachineQuiet.WaitUntilQuiet(QuietWaitLimit), QuietWaitLimit));
+        Console.WriteLine(MachineQuiet.Describe(MachineQuiet.WaitUntilQuiet(QuietWaitLimit), QuietWaitLimit));
 
         // The floor first, on the same two cores, before anything else spins.
         var floor = RawUdpFloor.Measure(20_000, options.LoadCpu, options.EngineCpu, options.SharedCore);
@@ -355,22 +355,6 @@ public static class Program
 
     /// <summary>How long the node waits for this machine's other processes to leave its cores before measuring (<see cref="MachineQuiet"/>).</summary>
     private static readonly TimeSpan QuietWaitLimit = TimeSpan.FromSeconds(5);
-
-    /// <summary>What the wait for a quiet machine found (null: nothing to read it from), before the floors are measured.</summary>
-    internal static string QuietLine(QuietWait? wait, TimeSpan limit)
-    {
-        if (wait is not { } w)
-        {
-            return "machine: other processes' load not read (no /proc/stat here): the floors below may share the cores with them";
-        }
-
-        var busiest = w.BusiestName.Length == 0 ? "" : FormattableString.Invariant($"; the busiest: {w.BusiestName}, pid {w.BusiestPid}, {w.BusiestCores:0.00} of a core");
-        return w.Quiet && w.Windows == 1
-            ? FormattableString.Invariant($"machine: quiet before measuring (other processes used {w.LastWindowCores:0.00} of a core over {MachineQuiet.Window.TotalSeconds:0.0} s)")
-            : w.Quiet
-                ? FormattableString.Invariant($"machine: quiet after waiting {w.Waited.TotalSeconds:0.0} s for other processes (they used {w.WholeWaitCores:0.00} of a core over the wait{busiest}); the floors and the run below come after it")
-                : FormattableString.Invariant($"machine: still busy after {limit.TotalSeconds:0} s (other processes used {w.LastWindowCores:0.00} of a core in the last {MachineQuiet.Window.TotalSeconds:0.0} s{busiest}): the floors and every figure below share the cores with them");
-    }
 
     /// <summary>How long each core's stall probe ran (<see cref="CoreStalls"/>), before trading.</summary>
     private static readonly TimeSpan StallProbe = TimeSpan.FromMilliseconds(250);

@@ -88,10 +88,10 @@ public sealed class MachineQuietTests
         var quietLater = new QuietWait(true, TimeSpan.FromSeconds(2.0), 10, 0.02, 0.85, "dotnet", 18391, 0.84);
         var busy = new QuietWait(false, TimeSpan.FromSeconds(5.0), 25, 1.02, 0.99, "testhost", 4242, 0.97);
 
-        Assert.Equal("machine: quiet before measuring (other processes used 0.03 of a core over 0.2 s)", Aivora.Node.Program.QuietLine(quietAtOnce, limit));
-        Assert.Equal("machine: quiet after waiting 2.0 s for other processes (they used 0.85 of a core over the wait; the busiest: dotnet, pid 18391, 0.84 of a core); the floors and the run below come after it", Aivora.Node.Program.QuietLine(quietLater, limit));
-        Assert.Equal("machine: still busy after 5 s (other processes used 1.02 of a core in the last 0.2 s; the busiest: testhost, pid 4242, 0.97 of a core): the floors and every figure below share the cores with them", Aivora.Node.Program.QuietLine(busy, limit));
-        Assert.StartsWith("machine: other processes' load not read", Aivora.Node.Program.QuietLine(null, limit), StringComparison.Ordinal);
+        Assert.Equal("machine: quiet before measuring (other processes used 0.03 of a core over 0.2 s)", MachineQuiet.Describe(quietAtOnce, limit));
+        Assert.Equal("machine: quiet after waiting 2.0 s for other processes (they used 0.85 of a core over the wait; the busiest: dotnet, pid 18391, 0.84 of a core); the floors and the run below come after it", MachineQuiet.Describe(quietLater, limit));
+        Assert.Equal("machine: still busy after 5 s (other processes used 1.02 of a core in the last 0.2 s; the busiest: testhost, pid 4242, 0.97 of a core): the floors and every figure below share the cores with them", MachineQuiet.Describe(busy, limit));
+        Assert.StartsWith("machine: other processes' load not read", MachineQuiet.Describe(null, limit), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -73,6 +73,22 @@ public static class MachineQuiet
         }
     }
 
+    /// <summary>What a wait found (null: nothing to read it from), for the line printed before measuring.</summary>
+    public static string Describe(QuietWait? wait, TimeSpan limit)
+    {
+        if (wait is not { } w)
+        {
+            return "machine: other processes' load not read (no /proc/stat here): the floors below may share the cores with them";
+        }
+
+        var busiest = w.BusiestName.Length == 0 ? "" : FormattableString.Invariant($"; the busiest: {w.BusiestName}, pid {w.BusiestPid}, {w.BusiestCores:0.00} of a core");
+        return w.Quiet && w.Windows == 1
+            ? FormattableString.Invariant($"machine: quiet before measuring (other processes used {w.LastWindowCores:0.00} of a core over {Window.TotalSeconds:0.0} s)")
+            : w.Quiet
+                ? FormattableString.Invariant($"machine: quiet after waiting {w.Waited.TotalSeconds:0.0} s for other processes (they used {w.WholeWaitCores:0.00} of a core over the wait{busiest}); the floors and the run below come after it")
+                : FormattableString.Invariant($"machine: still busy after {limit.TotalSeconds:0} s (other processes used {w.LastWindowCores:0.00} of a core in the last {Window.TotalSeconds:0.0} s{busiest}): the floors and every figure below share the cores with them");
+    }
+
     /// <summary>The ticks of every core and of this process at one moment (clock ticks: <c>USER_HZ</c>, 100 a second), and how
     /// many cores the machine has (its <c>cpuN</c> lines: all of them, whatever this process's affinity).</summary>
     internal readonly record struct Ticks(long Busy, long Total, long Own, int Cores);
