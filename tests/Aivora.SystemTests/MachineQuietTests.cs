@@ -84,11 +84,11 @@ public sealed class MachineQuietTests
     public void ShouldSayWhatTheWaitFoundInTheNodesLine()
     {
         var limit = TimeSpan.FromSeconds(5);
-        var quietAtOnce = new QuietWait(true, TimeSpan.FromSeconds(0.2), 1, 0.03, 0.03, "", 0, 0);
-        var quietLater = new QuietWait(true, TimeSpan.FromSeconds(2.0), 10, 0.02, 0.85, "dotnet", 18391, 0.84);
-        var busy = new QuietWait(false, TimeSpan.FromSeconds(5.0), 25, 1.02, 0.99, "testhost", 4242, 0.97);
+        var quietAtOnce = new QuietWait(true, TimeSpan.FromSeconds(0.4), 2, 0, 0.03, 0.02, "", 0, 0);
+        var quietLater = new QuietWait(true, TimeSpan.FromSeconds(2.0), 10, 8, 0.02, 0.85, "dotnet", 18391, 0.84);
+        var busy = new QuietWait(false, TimeSpan.FromSeconds(5.0), 25, 25, 1.02, 0.99, "testhost", 4242, 0.97);
 
-        Assert.Equal("machine: quiet before measuring (other processes used 0.03 of a core over 0.2 s)", MachineQuiet.Describe(quietAtOnce, limit));
+        Assert.Equal("machine: quiet before measuring (other processes used 0.02 of a core over 0.4 s)", MachineQuiet.Describe(quietAtOnce, limit));
         Assert.Equal("machine: quiet after waiting 2.0 s for other processes (they used 0.85 of a core over the wait; the busiest: dotnet, pid 18391, 0.84 of a core); the floors and the run below come after it", MachineQuiet.Describe(quietLater, limit));
         Assert.Equal("machine: still busy after 5 s (other processes used 1.02 of a core in the last 0.2 s; the busiest: testhost, pid 4242, 0.97 of a core): the floors and every figure below share the cores with them", MachineQuiet.Describe(busy, limit));
         Assert.StartsWith("machine: other processes' load not read", MachineQuiet.Describe(null, limit), StringComparison.Ordinal);
@@ -113,10 +113,11 @@ public sealed class MachineQuietTests
         var w = wait.Value;
         Assert.True(elapsed < limit + TimeSpan.FromSeconds(2), $"took {elapsed.TotalSeconds:F1} s");
         Assert.InRange(w.Windows, 1, 1 + (int)(limit / MachineQuiet.Window));
+        Assert.InRange(w.BusyWindows, 0, w.Windows - (w.Quiet ? MachineQuiet.QuietWindowsNeeded : 0));
         Assert.InRange(w.LastWindowCores, 0, Environment.ProcessorCount + 0.5);
         Assert.InRange(w.WholeWaitCores, 0, Environment.ProcessorCount + 0.5);
-        // Quiet means the last window was; busy means the bound was reached.
-        Assert.True(w.Quiet ? w.LastWindowCores < MachineQuiet.QuietCores : w.Waited >= limit, $"{w}");
-        Assert.True(w.BusiestName.Length == 0 || (w.BusiestPid > 0 && w.BusiestCores > 0), $"{w}");
+        // Quiet means the last windows were; busy means the bound was reached. Only a busy window names a busiest.
+        Assert.True(w.Quiet ? w.LastWindowCores < MachineQuiet.QuietCores && w.Windows >= 2 : w.Waited >= limit, $"{w}");
+        Assert.True(w.BusiestName.Length == 0 || (w.BusiestPid > 0 && w.BusiestCores > 0 && w.BusyWindows > 0), $"{w}");
     }
 }

@@ -26,11 +26,16 @@ public static class MachineQuiet
     /// <summary>The kernel's clock ticks a second in <c>/proc</c>'s figures (<c>USER_HZ</c>: 100 on Linux).</summary>
     private const double TicksPerSecond = 100;
 
+    /// <summary>Quiet windows in a row that end the wait: one alone can fall in a lull of a process that is not done (a
+    /// runtime's background JIT pauses between batches).</summary>
+    public const int QuietWindowsNeeded = 2;
+
     /// <summary>One window of the wait.</summary>
     public static readonly TimeSpan Window = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
-    /// Reads the machine in windows of <see cref="Window"/> until one is quiet or <paramref name="max"/> has passed; null where
+    /// Reads the machine in windows of <see cref="Window"/> until <see cref="QuietWindowsNeeded"/> in a row are quiet or
+    /// <paramref name="max"/> has passed; null where
     /// there is no <c>/proc/stat</c> (not Linux): nothing to wait for that can be seen.
     /// </summary>
     public static QuietWait? WaitUntilQuiet(TimeSpan max)
@@ -45,7 +50,7 @@ public static class MachineQuiet
         var used = new Dictionary<int, (string Name, long Ticks)>();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var previous = start;
-        var windows = 0;
+        var (windows, busyWindows, quietInARow) = (0, 0, 0);
         while (true)
         {
             Thread.Sleep(Window);
@@ -57,16 +62,21 @@ public static class MachineQuiet
             windows++;
             var others = OthersCores(previous, now);
             var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
-            if (others >= QuietCores && TryReadProcesses(out var relisted))
+            quietInARow = others < QuietCores ? quietInARow + 1 : 0;
+            if (others >= QuietCores)
             {
-                Accumulate(used, listed, relisted);
-                listed = relisted;
+                busyWindows++;
+                if (TryReadProcesses(out var relisted))
+                {
+                    Accumulate(used, listed, relisted);
+                    listed = relisted;
+                }
             }
 
-            if (others < QuietCores || elapsed >= max)
+            if (quietInARow >= QuietWindowsNeeded || elapsed >= max)
             {
                 var (name, pid, cores) = Busiest(used, elapsed);
-                return new QuietWait(others < QuietCores, elapsed, windows, others, OthersCores(start, now), name, pid, cores);
+                return new QuietWait(quietInARow >= QuietWindowsNeeded, elapsed, windows, busyWindows, others, OthersCores(start, now), name, pid, cores);
             }
 
             previous = now;
@@ -82,8 +92,8 @@ public static class MachineQuiet
         }
 
         var busiest = w.BusiestName.Length == 0 ? "" : FormattableString.Invariant($"; the busiest: {w.BusiestName}, pid {w.BusiestPid}, {w.BusiestCores:0.00} of a core");
-        return w.Quiet && w.Windows == 1
-            ? FormattableString.Invariant($"machine: quiet before measuring (other processes used {w.LastWindowCores:0.00} of a core over {Window.TotalSeconds:0.0} s)")
+        return w.Quiet && w.BusyWindows == 0
+            ? FormattableString.Invariant($"machine: quiet before measuring (other processes used {w.WholeWaitCores:0.00} of a core over {w.Waited.TotalSeconds:0.0} s)")
             : w.Quiet
                 ? FormattableString.Invariant($"machine: quiet after waiting {w.Waited.TotalSeconds:0.0} s for other processes (they used {w.WholeWaitCores:0.00} of a core over the wait{busiest}); the floors and the run below come after it")
                 : FormattableString.Invariant($"machine: still busy after {limit.TotalSeconds:0} s (other processes used {w.LastWindowCores:0.00} of a core in the last {Window.TotalSeconds:0.0} s{busiest}): the floors and every figure below share the cores with them");
@@ -256,8 +266,9 @@ public static class MachineQuiet
 }
 
 /// <summary>
-/// How <see cref="MachineQuiet.WaitUntilQuiet"/> went: whether a window was quiet before the bound, how long it waited and
-/// in how many windows, what other processes used in the last window and over the whole wait (cores' worth), and the busiest
-/// other process over the wait (its name and pid, and its cores' worth; empty when the first window was quiet already).
+/// How <see cref="MachineQuiet.WaitUntilQuiet"/> went: whether enough windows in a row were quiet before the bound, how long
+/// it waited, in how many windows and how many of them busy, what other processes used in the last window and over the whole
+/// wait (cores' worth), and the busiest other process in the busy windows (its name and pid, and its cores' worth over the
+/// wait; empty when none was busy).
 /// </summary>
-public readonly record struct QuietWait(bool Quiet, TimeSpan Waited, int Windows, double LastWindowCores, double WholeWaitCores, string BusiestName, int BusiestPid, double BusiestCores);
+public readonly record struct QuietWait(bool Quiet, TimeSpan Waited, int Windows, int BusyWindows, double LastWindowCores, double WholeWaitCores, string BusiestName, int BusiestPid, double BusiestCores);
