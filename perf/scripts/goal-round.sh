@@ -123,12 +123,13 @@ or_missing() { [ -n "$1" ] && echo "$1" || echo missing; }
   # Each core's stalls (perf stalls: a pinned thread reading the clock; a gap over 2 us is time it did not run), at the
   # round's start and end: the floor under every p99 and p99.9 below (1,300-2,100 a second here on 2026-12-04), and the
   # loop's pace between them (ns a clock read: a vCPU slowed without stopping reads slower there, whatever our code does;
-  # 29.5-31 ns here when the book alone read 97-123 ns an order, 27-28 when it read 75-85).
+  # 29.5-31 ns here when the book alone read 97-123 ns an order, 27-28 when it read 75-85), and the part of the stolen time the
+  # probe waited while another task of this machine had the core (the rest is the host's: 0.00-0.10 % waited most times).
   stalls_of() {
     [ -f "$out/$1.txt" ] || { echo missing; return; }
     awk '/^RESULT bench=stalls / {
         for (f = 1; f <= NF; f++) { split($f, kv, "="); v[kv[1]] = kv[2] }
-        printf "%score %s %s a second (%s over 10 us), %s %% of its time, the longest %s us, %s ns a clock read between them", sep, v["cpu"], v["stalls_per_sec"], v["long_stalls_per_sec"], v["stolen_pct"], v["longest_us"], ("ns_per_read" in v ? v["ns_per_read"] : "missing")
+        printf "%score %s %s a second (%s over 10 us), %s %% of its time (%s %% waiting for this machine'"'"'s other tasks), the longest %s us, %s ns a clock read between them", sep, v["cpu"], v["stalls_per_sec"], v["long_stalls_per_sec"], v["stolen_pct"], ("waited_pct" in v ? v["waited_pct"] : "missing"), v["longest_us"], ("ns_per_read" in v ? v["ns_per_read"] : "missing")
         sep = "; "
       }' "$out/$1.txt"
   }
