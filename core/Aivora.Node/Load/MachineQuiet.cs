@@ -13,7 +13,7 @@ namespace Aivora.Node.Load;
 ///   every 200 ms:  /proc/stat "cpu" line    user nice system idle iowait irq softirq steal ...   (clock ticks, all cores)
 ///                  /proc/self/stat          ... (comm) state ... utime stime ...                  (this process's own ticks)
 ///   others' busy = (busy ticks of all cores − this process's ticks) / the window's ticks  →  cores' worth, e.g. 0.95
-///   quiet: under <see cref="QuietCores"/> of a core in one window; the busiest other process over the wait named from /proc/[pid]/stat
+///   quiet: under <see cref="QuietCores"/> of a core in two windows in a row; the busiest other process named from /proc/[pid]/stat
 /// </code>
 /// Cold: before anything spins, on the main thread, a few small files a window.
 /// </summary>
@@ -35,8 +35,8 @@ public static class MachineQuiet
 
     /// <summary>
     /// Reads the machine in windows of <see cref="Window"/> until <see cref="QuietWindowsNeeded"/> in a row are quiet or
-    /// <paramref name="max"/> has passed; null where
-    /// there is no <c>/proc/stat</c> (not Linux): nothing to wait for that can be seen.
+    /// <paramref name="max"/> has passed; null where there is no <c>/proc/stat</c> (not Linux): nothing to wait for that can
+    /// be seen.
     /// </summary>
     public static QuietWait? WaitUntilQuiet(TimeSpan max)
     {
