@@ -108,7 +108,7 @@ public sealed class HarnessOptionsTests : IDisposable
         Assert.True(Value("longest_us") == 0 || Value("longest_us") >= 2.0, line);   // none, or one over 2 us (printed to 0.1 us)
         Assert.InRange(Value("ns_per_read"), 1, 2_000);   // a clock read a turn: tens of nanoseconds, and never a stall's length
         Assert.Equal("false", fields["together"]);
-        if (OperatingSystem.IsLinux())
+        if (File.Exists("/proc/thread-self/schedstat"))
         {
             // The part of the time another task of this machine had the core: part of what was stolen, at most.
             Assert.InRange(Value("waited_pct"), 0, Value("stolen_pct") + 1);
