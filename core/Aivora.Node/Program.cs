@@ -202,8 +202,8 @@ public static class Program
         }
 
         var waits = RunQueueLine(
-            waitsAtTrading.Engine is { } e0 && waitsAtQuiet.Engine is { } e1 ? e1.Since(e0) : null,
-            waitsAtTrading.Load is { } l0 && waitsAtQuiet.Load is { } l1 ? l1.Since(l0) : null,
+            SchedulingSample.Between(waitsAtTrading.Engine, waitsAtQuiet.Engine),
+            SchedulingSample.Between(waitsAtTrading.Load, waitsAtQuiet.Load),
             gcTrading.Item4 && gcQuiet.Item4 ? (long)Stopwatch.GetElapsedTime(gcTrading.Item3, gcQuiet.Item3).TotalNanoseconds : 0,
             node.PinnedCpu, load.PinnedCpu);
         var ok = Report(node, load, recorder, floor, stalls, waits, wall, node.Gateway.Counters.CommandsRun - commandsBefore, fundingNs, stoppedEarly: stoppedBy is not null);
@@ -376,8 +376,7 @@ public static class Program
     /// <summary>The engine's and the load's threads' run-queue figures now (null for a thread whose figures are not kept or not
     /// yet open).</summary>
     private static (SchedulingSample? Engine, SchedulingSample? Load) ReadWaits(NodeHost node, WireLoad load) =>
-        (node.Scheduling is { } e && e.TryRead(out var engine) ? engine : null,
-         load.Scheduling is { } l && l.TryRead(out var loadThread) ? loadThread : null);
+        (node.Scheduling?.Read(), load.Scheduling?.Read());
 
     /// <summary>
     /// How long the engine's and the load's threads waited on their run queues over the trading window (<paramref name="windowNs"/>,

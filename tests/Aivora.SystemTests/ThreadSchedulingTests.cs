@@ -46,6 +46,10 @@ public sealed class ThreadSchedulingTests
         var later = new SchedulingSample(500, 70, 9).Since(new SchedulingSample(200, 30, 4));
 
         Assert.Equal(new SchedulingSample(300, 40, 5), later);
+        // Between readings either of which may not have been seen: the difference, or nothing.
+        Assert.Equal(later, SchedulingSample.Between(new SchedulingSample(200, 30, 4), new SchedulingSample(500, 70, 9)));
+        Assert.Null(SchedulingSample.Between(null, new SchedulingSample(500, 70, 9)));
+        Assert.Null(SchedulingSample.Between(new SchedulingSample(200, 30, 4), null));
     }
 
     [Fact]
@@ -70,7 +74,7 @@ public sealed class ThreadSchedulingTests
         {
             pinnedFirst = ThreadAffinity.TryPinCurrentThread(0, out _);
             first = ThreadScheduling.OpenForCurrentThread();
-            first?.TryRead(out before);
+            before = first?.Read() ?? default;
             opened.Set();
             Spin(spinFor);
             spun.Set();
@@ -86,7 +90,9 @@ public sealed class ThreadSchedulingTests
         b.Start();
         Assert.True(spun.Wait(TimeSpan.FromSeconds(10)), "the first thread never finished spinning");
         Assert.NotNull(first);
-        Assert.True(first.TryRead(out var after), "the first thread's figures could not be read from another thread");
+        var read = first.Read();
+        Assert.True(read is not null, "the first thread's figures could not be read from another thread");
+        var after = read.Value;
         release.Set();
         a.Join(TimeSpan.FromSeconds(10));
         b.Join(TimeSpan.FromSeconds(10));
@@ -112,13 +118,17 @@ public sealed class ThreadSchedulingTests
             return;
         }
 
-        Assert.True(own.TryRead(out var first));   // warm
+        var warm = own.Read();   // warm
+        Assert.True(warm is not null);
+        var first = warm.Value;
         var allocated = GC.GetAllocatedBytesForCurrentThread();
         var read = true;
         SchedulingSample last = default;
         for (var k = 0; k < 100; k++)
         {
-            read &= own.TryRead(out last);
+            var sample = own.Read();
+            read &= sample is not null;
+            last = sample ?? default;
         }
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - allocated);

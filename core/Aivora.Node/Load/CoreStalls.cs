@@ -64,17 +64,15 @@ public static class CoreStalls
                 using var scheduling = ThreadScheduling.OpenForCurrentThread();
                 start.SignalAndWait(TimeSpan.FromSeconds(5));
                 var clock = new StopwatchClock();
-                SchedulingSample before = default, after = default;
-                var seen = scheduling is not null && scheduling.TryRead(out before);
+                var before = scheduling?.Read();
                 var m = Measure(ref clock, (long)duration.TotalNanoseconds);
-                seen = seen && scheduling!.TryRead(out after);
-                var waited = after.Since(before);
+                var waited = SchedulingSample.Between(before, scheduling?.Read());
                 results[index] = m with
                 {
                     Cpu = cpu,
                     Pinned = pinned,
-                    WaitedNs = seen ? waited.WaitedNs : -1,
-                    SwitchedOut = seen ? waited.TimesRun : -1,
+                    WaitedNs = waited?.WaitedNs ?? -1,
+                    SwitchedOut = waited?.TimesRun ?? -1,
                 };
             })
             { Name = $"stall probe (cpu {cpu})", IsBackground = true };

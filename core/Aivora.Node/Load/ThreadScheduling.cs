@@ -46,7 +46,7 @@ public sealed class ThreadScheduling : IDisposable
         }
 
         var scheduling = new ThreadScheduling(file);
-        if (scheduling.TryRead(out _))
+        if (scheduling.Read() is not null)
         {
             return scheduling;
         }
@@ -55,8 +55,8 @@ public sealed class ThreadScheduling : IDisposable
         return null;
     }
 
-    /// <summary>The thread's figures now; false when they could not be read (the thread has ended, or the text was not the kernel's).</summary>
-    public bool TryRead(out SchedulingSample sample)
+    /// <summary>The thread's figures now; null when they could not be read (the thread has ended, or the text was not the kernel's).</summary>
+    public SchedulingSample? Read()
     {
         int length;
         try
@@ -65,11 +65,10 @@ public sealed class ThreadScheduling : IDisposable
         }
         catch (IOException)
         {
-            sample = default;
-            return false;
+            return null;
         }
 
-        return TryParse(_text.AsSpan(0, length), out sample);
+        return TryParse(_text.AsSpan(0, length), out var sample) ? sample : null;
     }
 
     /// <summary>Three unsigned decimal numbers separated by single spaces, then a newline or the end: anything else is not a sample.</summary>
@@ -126,10 +125,14 @@ public sealed class ThreadScheduling : IDisposable
 /// <summary>
 /// One reading of a thread's <c>schedstat</c> (<see cref="ThreadScheduling"/>): nanoseconds it ran, nanoseconds it waited on a run
 /// queue (ready, while another task had the core), and the times it was put on a core. Two readings' difference is what
-/// happened between them (<see cref="Since"/>).
+/// happened between them (<see cref="Since"/>, or <see cref="Between"/> for readings that may not have been seen).
 /// </summary>
 public readonly record struct SchedulingSample(long RanNs, long WaitedNs, long TimesRun)
 {
     public SchedulingSample Since(SchedulingSample earlier) =>
         new(RanNs - earlier.RanNs, WaitedNs - earlier.WaitedNs, TimesRun - earlier.TimesRun);
+
+    /// <summary>What happened between two readings (<see cref="ThreadScheduling.Read"/>); null when either was not seen.</summary>
+    public static SchedulingSample? Between(SchedulingSample? earlier, SchedulingSample? later) =>
+        earlier is { } e && later is { } l ? l.Since(e) : null;
 }

@@ -221,8 +221,7 @@ public static class BookBenchmark
         // This thread's run-queue wait over the timed pass (the kernel's count): a p99.9 spell that came with one was this
         // machine's other tasks on the core; one without, the host's or the code's (p999_repeat tells those apart).
         using var scheduling = ThreadScheduling.OpenForCurrentThread();
-        SchedulingSample before = default, after = default;
-        var waitsSeen = scheduling is not null && scheduling.TryRead(out before);
+        var before = scheduling?.Read();
         for (var i = prefill; i < commands.Length; i++)
         {
             var trades = timed.Sink.Trades;
@@ -233,7 +232,7 @@ public static class BookBenchmark
             fillsPerOp[i] = (int)(timed.Sink.Trades - trades);
         }
 
-        waitsSeen = waitsSeen && scheduling!.TryRead(out after);
+        var timedPassWaits = SchedulingSample.Between(before, scheduling?.Read());
 
         // The same operations timed again on a fresh book: which of the slowest are slow again (p999_repeat).
         var again = new long[commands.Length];
@@ -254,7 +253,7 @@ public static class BookBenchmark
             last.BestPrice(BookTranslator.InstrumentId, Side.Buy), last.BestPrice(BookTranslator.InstrumentId, Side.Sell));
         return new Measurement(ops, Median(rates), Ticks(histogram.Percentile(50)), Ticks(histogram.Percentile(99)), Ticks(histogram.Percentile(99.9)), allocPerOp, summary,
             SlowestFills(latencies, fillsPerOp, prefill, commands.Length), SlowestRepeat(latencies, again, prefill, commands.Length), P999OfLesser(latencies, again, prefill, commands.Length),
-            waitsSeen ? after.Since(before) : null);
+            timedPassWaits);
     }
 
     private static MatchingEngine<CountingSink, NoPositions> New(EngineConfig config) => new(config);

@@ -158,9 +158,10 @@ public static partial class WireBenchmark
         // What this machine's other tasks took from the two spinning threads over the measured saturation (the kernel's count
         // of each one's run-queue wait): the part of its tail that is not the node's nor the host's.
         using var clientScheduling = Aivora.Node.Load.ThreadScheduling.OpenForCurrentThread();
-        var waitsBefore = (Engine: ReadWaits(node.Scheduling), Client: ReadWaits(clientScheduling));
+        var (engineBefore, clientBefore) = (node.Scheduling?.Read(), clientScheduling?.Read());
         var (sent, answered, achieved, saturation) = Saturate(driver, node, client, ref handler, rate, seconds);
-        var waitsAfter = (Engine: ReadWaits(node.Scheduling), Client: ReadWaits(clientScheduling));
+        var engineWaits = Aivora.Node.Load.SchedulingSample.Between(engineBefore, node.Scheduling?.Read());
+        var clientWaits = Aivora.Node.Load.SchedulingSample.Between(clientBefore, clientScheduling?.Read());
         node.Stop();
         engine.Join();
         client.Dispose();
@@ -186,20 +187,15 @@ public static partial class WireBenchmark
         Console.WriteLine(FormattableString.Invariant(
             $"RESULT bench=wire ratio_p50={(double)nodeRt.GetValueAtPercentile(50) / floor.GetValueAtPercentile(50):F2} ratio_p99={(double)nodeRt.GetValueAtPercentile(99) / floor.GetValueAtPercentile(99):F2}"));
         Console.WriteLine(FormattableString.Invariant(
-            $"RESULT bench=wire-throughput offered_per_sec={rate} orders_per_sec={achieved:F0} p50_ns={saturation.GetValueAtPercentile(50)} p99_ns={saturation.GetValueAtPercentile(99)} p999_ns={saturation.GetValueAtPercentile(99.9)} lost={sent - answered} engine_waited_us={Waited(waitsBefore.Engine, waitsAfter.Engine)} engine_switched_out={SwitchedOut(waitsBefore.Engine, waitsAfter.Engine)} client_waited_us={Waited(waitsBefore.Client, waitsAfter.Client)} client_switched_out={SwitchedOut(waitsBefore.Client, waitsAfter.Client)}"));
+            $"RESULT bench=wire-throughput offered_per_sec={rate} orders_per_sec={achieved:F0} p50_ns={saturation.GetValueAtPercentile(50)} p99_ns={saturation.GetValueAtPercentile(99)} p999_ns={saturation.GetValueAtPercentile(99.9)} lost={sent - answered} engine_waited_us={OrUnseen(engineWaits?.WaitedNs / 1000)} engine_switched_out={OrUnseen(engineWaits?.TimesRun)} client_waited_us={OrUnseen(clientWaits?.WaitedNs / 1000)} client_switched_out={OrUnseen(clientWaits?.TimesRun)}"));
         Console.WriteLine("# wire-throughput: *_waited_us is the time the engine's and the client's spinning threads waited on their run queues while another task of this machine had their core, *_switched_out how many times (the kernel's count; unseen where it keeps none): a tail that does not come from it is the node's or the host's");
         foreach (var line in s_sweepLines) Console.WriteLine(line);
         return 0;
     }
 
-    private static Aivora.Node.Load.SchedulingSample? ReadWaits(Aivora.Node.Load.ThreadScheduling? thread) =>
-        thread is not null && thread.TryRead(out var sample) ? sample : null;
-
-    private static string Waited(Aivora.Node.Load.SchedulingSample? before, Aivora.Node.Load.SchedulingSample? after) =>
-        before is { } b && after is { } a ? (a.Since(b).WaitedNs / 1000).ToString(System.Globalization.CultureInfo.InvariantCulture) : "unseen";
-
-    private static string SwitchedOut(Aivora.Node.Load.SchedulingSample? before, Aivora.Node.Load.SchedulingSample? after) =>
-        before is { } b && after is { } a ? a.Since(b).TimesRun.ToString(System.Globalization.CultureInfo.InvariantCulture) : "unseen";
+    /// <summary>A figure the kernel kept, or "unseen" where it keeps none.</summary>
+    private static string OrUnseen(long? figure) =>
+        figure?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unseen";
 
     /// <summary>Half the floor's round trips into <paramref name="floor"/>; returns how many it lost (not recorded).</summary>
     private static long AddFloor(LongHistogram floor, int roundTrips, int clientCpu, int engineCpu)
