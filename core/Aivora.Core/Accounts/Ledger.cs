@@ -189,6 +189,8 @@ public sealed partial class Ledger
         _fundingPass = new FundingPass[_contracts.Length];
         _fundingPasses = new int[_contracts.Length];
         Prefault.Touch(_unpaid);
+        _unkeyed = new ulong[_holderWords];   // a tier change's re-key pass (Ledger.RekeyPass.cs): faulted in now, as _unpaid
+        Prefault.Touch(_unkeyed);
     }
 
     /// <summary>The contracts account slot <paramref name="slot"/> holds a position on, a bit each (see <see cref="SetBits"/>).</summary>
@@ -307,10 +309,12 @@ public sealed partial class Ledger
     /// each is worked out afresh when next read.</item>
     /// </list>
     /// At a million accounts, re-keying every account took 44-55 ms of the engine thread for any change (`perf risk --case
-    /// mark-update`, contract-change).
+    /// mark-update`, contract-change); re-keying the holders alone still takes 33-35 ms at a million holders, so with
+    /// <paramref name="rekeyHoldersLater"/> (the state machine's scheduled changes) the holders are re-keyed by a pass spread
+    /// over the commands after the change instead (<see cref="ContinueRekey"/>; Ledger.RekeyPass.cs says what waits for it).
     /// </para>
     /// </summary>
-    public void UpdateContract(int instrumentId, Func<ContractSpec, ContractSpec> change)
+    public void UpdateContract(int instrumentId, Func<ContractSpec, ContractSpec> change, bool rekeyHoldersLater = false)
     {
         if (!_instrumentIndex.TryGetValue(new IntKey(instrumentId), out var i))
         {
@@ -335,10 +339,17 @@ public sealed partial class Ledger
         _maxMaintenanceRate[i] = _contracts[i].Tiers[_contracts[i].Tiers.Count - 1].MaintenanceRate;
         SetSlackRates(i);
         NextMarginEpoch(i);
-        foreach (var slot in new SetBits(HoldersOf(i)))
+        if (rekeyHoldersLater)
         {
-            _backingMemo[(slot * _contracts.Length) + i] = default;
-            ReindexAccount(slot);   // reads only this account's memos
+            StartRekeyPass(i);
+        }
+        else
+        {
+            foreach (var slot in new SetBits(HoldersOf(i)))
+            {
+                _backingMemo[(slot * _contracts.Length) + i] = default;
+                ReindexAccount(slot);   // reads only this account's memos
+            }
         }
 
         // A stricter table may put positions below maintenance at the marks where they stand: the state machine looks for
@@ -385,6 +396,7 @@ public sealed partial class Ledger
         }
 
         PayFundingFirst(slot);   // a position moves only once paid on the lots it held at the funding time
+        RekeyFirst(slot);        // and keyed by the tiers as they stand, if a tier change's pass has not reached it
 
         var contract = _contracts[i];
         ref var p = ref _positions[(slot * _contracts.Length) + i];
@@ -1057,6 +1069,7 @@ public sealed partial class Ledger
         }
 
         var margin = _balances[slot] + extraMargin;
+        var unkeyed = _unkeyedCount > 0 && IsUnkeyed(slot);   // its memos may hold a changed table's figures: read around them
         for (var w = 0; w < _maskWords; w++)
         {
             for (var bits = HeldWord(slot, w); bits != 0; bits &= bits - 1)
@@ -1065,7 +1078,7 @@ public sealed partial class Ledger
                 ref var other = ref _positions[(slot * _contracts.Length) + j];
                 if (j != i && !other.Isolated)
                 {
-                    margin += CrossBacking(slot, j, ref other);
+                    margin += unkeyed ? BackingAtMark(j, in other) : CrossBacking(slot, j, ref other);
                 }
             }
         }
@@ -1085,6 +1098,11 @@ public sealed partial class Ledger
     /// </summary>
     private void ReindexAccount(int slot)
     {
+        if (_unkeyedCount > 0 && IsUnkeyed(slot))
+        {
+            ForgetOldTiers(slot);   // a tier change's pass had not reached it: re-keyed whole now, its memos dropped
+        }
+
         var n = _contracts.Length;
         var backing = _backingScratch;   // read below only for the positions held, each written here first
         var crossBacking = _balances[slot];
@@ -1149,10 +1167,17 @@ public sealed partial class Ledger
             return memo.Backing;
         }
 
-        var notional = FixedPoint.Product(p.QtyLots, _marks[j], _contracts[j].MoneyPerTickLot);
-        var backing = notional - p.Cost - _contracts[j].Tiers.MaintenanceMargin(Math.Abs(notional));
+        var backing = BackingAtMark(j, in p);
         memo = new BackingMemo(p.QtyLots, p.Cost, _marks[j], backing);
         return backing;
+    }
+
+    /// <summary>A cross position's PnL at mark less its maintenance margin, worked out (no memo).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private long BackingAtMark(int j, in Position p)
+    {
+        var notional = FixedPoint.Product(p.QtyLots, _marks[j], _contracts[j].MoneyPerTickLot);
+        return notional - p.Cost - _contracts[j].Tiers.MaintenanceMargin(Math.Abs(notional));
     }
 
     // Per account and contract: the last cross backing computed and its inputs (lots 0 never matches: flat positions back nothing).

@@ -24,7 +24,7 @@ public sealed partial class PerpStateMachine<TSink>
     // Per instrument and side of the book a liquidation would hit: [i * 2] caps longs (bids), [i * 2 + 1] shorts (asks). 0: not measured.
     private readonly long[] _depthCap;
     private long _nextSecondNs;        // the next second of engine time: its checks (RunSecondlyWork)
-    private long _secondlyWorkDueNs;   // when Run calls RunSecondlyWork: the next second, or the next command while a ranking or funding pass runs
+    private long _secondlyWorkDueNs;   // when Run calls RunSecondlyWork: the next second, or the next command while a ranking, funding or re-key pass runs
 
     // Positions the ADL ranking pass scores a command while it runs (see Ledger.AdlRanking): 1.6-2.5 us of a command's time at
     // the 99th percentile (`perf risk --case mark-update`, case=adl-ranking), so a million positions take some 31,000 commands,
@@ -34,6 +34,11 @@ public sealed partial class PerpStateMachine<TSink>
     // Holders a funding pass pays a command while it runs (see Ledger.Funding), after the ranking's slice: ~20-30 ns each at a
     // million holders, where one call took 18-29 ms.
     private const int FundingSlice = 128;
+
+    // Holders a tier change's re-key pass re-keys a command while it runs (see Ledger.RekeyPass): ~30-35 ns each at a million
+    // accounts, so ~4-5 us a command.
+    private const int RekeySlice = 128;
+
     private readonly bool[] _concentrationRaised;
     private readonly int[] _topAccounts = new int[Accounts.Ledger.MaxTopHolders];
     private readonly long[] _topLots = new long[Accounts.Ledger.MaxTopHolders];
@@ -124,8 +129,9 @@ public sealed partial class PerpStateMachine<TSink>
     /// with the concentration check on, it keeps each instrument's largest holders, and the check runs in the command that ends
     /// it), and the visible depth within the maintenance distance of mark, per side, into the caps. Then a slice of
     /// the ranking pass (<see cref="AdlRankingSlice"/> positions) and of a funding pass under way (<see cref="FundingSlice"/>
-    /// holders, started by the pricing clock at a funding time): while either runs, every command comes here for the next one
-    /// (and, while a funding pass runs, its account is paid first).
+    /// holders, started by the pricing clock at a funding time) and of a tier change's re-key pass (<see cref="RekeySlice"/>
+    /// holders): while any runs, every command comes here for the next one (and, while a funding or re-key pass runs, its
+    /// account is paid and re-keyed first).
     /// </summary>
     private void RunSecondlyWork(int commandAccountId)
     {
@@ -163,7 +169,15 @@ public sealed partial class PerpStateMachine<TSink>
             _ledger.PayFundingDue(commandAccountId);
         }
 
-        _secondlyWorkDueNs = ranked && !_ledger.FundingUnderWay ? _nextSecondNs : now;
+        if (_ledger.RekeyUnderWay)
+        {
+            // A tier change's pass (Ledger.RekeyPass.cs): a slice of its holders, and the command's account re-keyed first
+            // if the pass has not reached it (an account a fill moves is re-keyed in the fill).
+            _ledger.ContinueRekey(RekeySlice);
+            _ledger.RekeyDue(commandAccountId);
+        }
+
+        _secondlyWorkDueNs = ranked && !_ledger.FundingUnderWay && !_ledger.RekeyUnderWay ? _nextSecondNs : now;
     }
 
     /// <summary>The visible depth within the maintenance distance of mark, per side, into the caps.</summary>

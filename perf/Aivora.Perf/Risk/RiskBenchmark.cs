@@ -775,10 +775,10 @@ public static class RiskBenchmark
             sliced = SlicedSettlements(ledger, BookTranslator.InstrumentId + 1, sliceUs);
             Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=funding-settlement accounts={accounts} holders={fewHolders} us_per_settlement={us:F0} ns_per_holder={us * 1_000 / fewHolders:F1} first_us={firstUs:F0} paid={paid} {sliced}"));
 
-            // A scheduled contract change (RiskParameter.MarginTiers, TakerFeeRate) applies in one command: the time it takes on
-            // each instrument, the one every account holds and the one 10,000 hold.
-            ContractChanges(ledger, accounts, BookTranslator.InstrumentId, accounts);
-            ContractChanges(ledger, accounts, BookTranslator.InstrumentId + 1, fewHolders);
+            // A contract change (RiskParameter.MarginTiers, TakerFeeRate) on each instrument, the one every account holds and the
+            // one 10,000 hold: in one call, and a tier change as the state machine applies it, its holders re-keyed by a pass.
+            ContractChanges(ledger, accounts, BookTranslator.InstrumentId, accounts, sliceUs);
+            ContractChanges(ledger, accounts, BookTranslator.InstrumentId + 1, fewHolders, sliceUs);
         }
 
         Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=mark-update-scaling ratio_1m_over_10k={results[1_000_000] / results[10_000]:F2}"));
@@ -786,10 +786,12 @@ public static class RiskBenchmark
 
     /// <summary>
     /// A contract's margin tiers changed to a table with a higher maintenance rate in every tier and back, and its taker fee
-    /// changed and back, each in one call as the state machine applies a scheduled change: the first alone, then the mean of
-    /// the next four, in microseconds.
+    /// changed and back, each in one call, every holder re-keyed in it: the first alone, then the mean of the next four, in
+    /// microseconds. Then the tier change as the state machine applies it (<c>change=tiers-spread</c>): the change, then its
+    /// holders re-keyed by a pass of 128 a command (Ledger.RekeyPass.cs), as <see cref="SliceFigures"/> times a funding pass
+    /// (the change itself, which ORs the holders into the pass's bitmap, counts as a slice).
     /// </summary>
-    private static void ContractChanges(Ledger ledger, int accounts, int instrumentId, int holders)
+    private static void ContractChanges(Ledger ledger, int accounts, int instrumentId, int holders, List<double> sliceUs)
     {
         MarginTierTable[] tables = [HigherMaintenance(), Tiers()];
         var fee = ledger.Contract(instrumentId).Fees.TakerRate;
@@ -812,6 +814,16 @@ public static class RiskBenchmark
             var us = Stopwatch.GetElapsedTime(start).TotalMicroseconds / 4;
             Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=contract-change accounts={accounts} holders={holders} change={change} us_per_change={us:F0} first_us={firstUs:F0}"));
         }
+
+        var spread = SliceFigures(
+            k => ledger.UpdateContract(instrumentId, spec => spec with { Tiers = tables[(k + 1) % 2] }, rekeyHoldersLater: true), startIsASlice: true,
+            () =>
+            {
+                ledger.ContinueRekey(128);
+                return !ledger.RekeyUnderWay;
+            },
+            sliceUs);
+        Console.WriteLine(FormattableString.Invariant($"RESULT bench=risk case=contract-change accounts={accounts} holders={holders} change=tiers-spread {spread}"));
     }
 
     // Tiers() with every maintenance rate half as high again: the same initial margins (leverage caps), higher liquidation prices.

@@ -77,6 +77,80 @@ public sealed class ContractChangeTests
     }
 
     /// <summary>
+    /// The same change with the holders re-keyed by a pass (<c>rekeyHoldersLater</c>, as the state machine applies it), taken
+    /// a few accounts at a time. While it runs, every liquidation price the ledger answers (live, and if an order filled) is
+    /// the new table's, for the accounts it has not reached too (their remembered cross backing is the old table's); an
+    /// account that trades leaves the pass at its fill. Once it ends, the accounts flagged as marks move and every
+    /// liquidation price are those of a ledger that had the steeper tiers all along.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void ShouldAnswerWithTheNewTiersWhileTheRekeyPassRunsAndFlagAsTheNewTiersOnceItEnds(int seed)
+    {
+        var changed = NewLedger(MarginMathTests.DocTiers());
+        var reference = NewLedger(Steeper());
+        var random = new Random(seed);
+        foreach (var operation in Operations(random).ToList())
+        {
+            operation(changed);
+            operation(reference);
+        }
+
+        void AnswersAsTheReference()
+        {
+            for (var a = 1; a <= Accounts; a++)
+            {
+                Assert.Equal((reference.LiquidationPrice(a, 1), reference.LiquidationPrice(a, 2)), (changed.LiquidationPrice(a, 1), changed.LiquidationPrice(a, 2)));
+                Assert.Equal(reference.WhatIfFilled(a, 1, Side.Sell, 10_000, 20), changed.WhatIfFilled(a, 1, Side.Sell, 10_000, 20));
+            }
+        }
+
+        // Before the change the tables disagree on prices on contract 2, and on contract 1 for cross accounts that contract 2's
+        // position backs.
+        Assert.Contains(Enumerable.Range(1, Accounts), a => reference.LiquidationPrice(a, 2) != changed.LiquidationPrice(a, 2));
+        Assert.Contains(Enumerable.Range(1, Accounts), a => reference.LiquidationPrice(a, 1) != changed.LiquidationPrice(a, 1));
+        changed.UpdateContract(2, spec => spec with { Tiers = Steeper() }, rekeyHoldersLater: true);
+        var holders = changed.UnkeyedAccounts;
+        Assert.True(holders > 20, $"{holders} holders of contract 2");
+        Assert.Equal(7, changed.ContinueRekey(7));
+        Assert.Equal(holders - 7, changed.UnkeyedAccounts);
+        AnswersAsTheReference();
+
+        // Two accounts past the slice trade with each other on contract 1: each leaves the pass at its fill.
+        var (buyer, seller) = (Accounts - 1, Accounts);
+        foreach (var ledger in new[] { changed, reference })
+        {
+            ledger.ApplyFill(buyer, 1, Side.Buy, 10_000, 3, isMaker: false);
+            ledger.ApplyFill(seller, 1, Side.Sell, 10_000, 3, isMaker: true);
+        }
+
+        var traders = new[] { buyer, seller }.Count(a => reference.PositionOf(a, 2).QtyLots != 0);
+        Assert.Equal(holders - 7 - traders, changed.UnkeyedAccounts);
+        AnswersAsTheReference();
+
+        changed.ContinueRekey(5);
+        AnswersAsTheReference();
+        changed.FinishRekey();
+        Assert.False(changed.RekeyUnderWay);
+        var flagged = new int[256];
+        List<int> Flagged(Ledger ledger, int instrumentId, long mark) =>
+            [.. flagged.AsSpan(0, ledger.MarkUpdate(instrumentId, mark, flagged)).ToArray().Order()];
+        var (mark1, mark2) = (changed.MarkOf(1), changed.MarkOf(2));
+        for (var step = 0; step < 40; step++)
+        {
+            var instrumentId = 1 + (step % 2);
+            var mark = instrumentId == 1 ? mark1 : mark2;
+            mark += step < 10 ? (step % 4) - 1 : random.Next(-(int)mark / 40, (int)mark / 40);
+            Assert.Equal(Flagged(reference, instrumentId, mark), Flagged(changed, instrumentId, mark));
+            if (instrumentId == 1) mark1 = mark; else mark2 = mark;
+        }
+
+        AnswersAsTheReference();
+    }
+
+    /// <summary>
     /// A position closed before a tier change and opened again after it, at the same lots and cost with the mark where it was:
     /// its cross backing (its PnL less maintenance, behind the account's other positions) is worked out with the new tiers,
     /// not read from what the ledger remembered of the old position.
