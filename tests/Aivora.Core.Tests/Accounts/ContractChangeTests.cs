@@ -40,40 +40,14 @@ public sealed class ContractChangeTests
     [InlineData(3)]
     public void ShouldKeyAndFlagEveryPositionAsALedgerBuiltWithTheNewTiersAfterATierChange(int seed)
     {
-        var changed = NewLedger(MarginMathTests.DocTiers());
-        var reference = NewLedger(Steeper());
         var random = new Random(seed);
-        var operations = Operations(random).ToList();
-        foreach (var ledger in new[] { changed, reference })
-        {
-            foreach (var operation in operations)
-            {
-                operation(ledger);
-            }
-        }
-
-        var flagged = new int[256];
-        List<int> Flagged(Ledger ledger, int instrumentId, long mark) =>
-            [.. flagged.AsSpan(0, ledger.MarkUpdate(instrumentId, mark, flagged)).ToArray().Order()];
-
-        var (mark1, mark2) = (changed.MarkOf(1), changed.MarkOf(2));
+        var (changed, reference) = Populated(random);
+        var mark2 = changed.MarkOf(2);
         Assert.NotEqual(Flagged(changed, 2, mark2), Flagged(reference, 2, mark2));   // the steeper tiers put more positions past their price
         changed.UpdateContract(2, spec => spec with { Tiers = Steeper() });
         Assert.Equal(Flagged(reference, 2, mark2 + 1), Flagged(changed, 2, mark2 + 1));
-        mark2++;
-        for (var step = 0; step < 40; step++)
-        {
-            var instrumentId = 1 + (step % 2);
-            var mark = instrumentId == 1 ? mark1 : mark2;
-            mark += step < 10 ? (step % 4) - 1 : random.Next(-(int)mark / 40, (int)mark / 40);
-            Assert.Equal(Flagged(reference, instrumentId, mark), Flagged(changed, instrumentId, mark));
-            if (instrumentId == 1) mark1 = mark; else mark2 = mark;
-        }
-
-        for (var a = 1; a <= Accounts; a++)
-        {
-            Assert.Equal((reference.LiquidationPrice(a, 1), reference.LiquidationPrice(a, 2)), (changed.LiquidationPrice(a, 1), changed.LiquidationPrice(a, 2)));
-        }
+        FlagsAsTheReferenceAsMarksMove(changed, reference, random);
+        AnswersAsTheReference(changed, reference);
     }
 
     /// <summary>
@@ -89,24 +63,8 @@ public sealed class ContractChangeTests
     [InlineData(3)]
     public void ShouldAnswerWithTheNewTiersWhileTheRekeyPassRunsAndFlagAsTheNewTiersOnceItEnds(int seed)
     {
-        var changed = NewLedger(MarginMathTests.DocTiers());
-        var reference = NewLedger(Steeper());
         var random = new Random(seed);
-        foreach (var operation in Operations(random).ToList())
-        {
-            operation(changed);
-            operation(reference);
-        }
-
-        void AnswersAsTheReference()
-        {
-            for (var a = 1; a <= Accounts; a++)
-            {
-                Assert.Equal((reference.LiquidationPrice(a, 1), reference.LiquidationPrice(a, 2)), (changed.LiquidationPrice(a, 1), changed.LiquidationPrice(a, 2)));
-                Assert.Equal(reference.WhatIfFilled(a, 1, Side.Sell, 10_000, 20), changed.WhatIfFilled(a, 1, Side.Sell, 10_000, 20));
-            }
-        }
-
+        var (changed, reference) = Populated(random);
         // Before the change the tables disagree on prices on contract 2, and on contract 1 for cross accounts that contract 2's
         // position backs.
         Assert.Contains(Enumerable.Range(1, Accounts), a => reference.LiquidationPrice(a, 2) != changed.LiquidationPrice(a, 2));
@@ -116,7 +74,7 @@ public sealed class ContractChangeTests
         Assert.True(holders > 20, $"{holders} holders of contract 2");
         Assert.Equal(7, changed.ContinueRekey(7));
         Assert.Equal(holders - 7, changed.UnkeyedAccounts);
-        AnswersAsTheReference();
+        AnswersAsTheReference(changed, reference);
 
         // Two accounts past the slice trade with each other on contract 1: each leaves the pass at its fill.
         var (buyer, seller) = (Accounts - 1, Accounts);
@@ -128,15 +86,39 @@ public sealed class ContractChangeTests
 
         var traders = new[] { buyer, seller }.Count(a => reference.PositionOf(a, 2).QtyLots != 0);
         Assert.Equal(holders - 7 - traders, changed.UnkeyedAccounts);
-        AnswersAsTheReference();
+        AnswersAsTheReference(changed, reference);
 
         changed.ContinueRekey(5);
-        AnswersAsTheReference();
+        AnswersAsTheReference(changed, reference);
         changed.FinishRekey();
         Assert.False(changed.RekeyUnderWay);
+        FlagsAsTheReferenceAsMarksMove(changed, reference, random);
+        AnswersAsTheReference(changed, reference);
+    }
+
+    /// <summary>A ledger on the doc tiers and one on the steeper tiers, each after the same random operations.</summary>
+    private static (Ledger Changed, Ledger Reference) Populated(Random random)
+    {
+        var (changed, reference) = (NewLedger(MarginMathTests.DocTiers()), NewLedger(Steeper()));
+        foreach (var operation in Operations(random).ToList())
+        {
+            operation(changed);
+            operation(reference);
+        }
+
+        return (changed, reference);
+    }
+
+    private static List<int> Flagged(Ledger ledger, int instrumentId, long mark)
+    {
         var flagged = new int[256];
-        List<int> Flagged(Ledger ledger, int instrumentId, long mark) =>
-            [.. flagged.AsSpan(0, ledger.MarkUpdate(instrumentId, mark, flagged)).ToArray().Order()];
+        return [.. flagged.AsSpan(0, ledger.MarkUpdate(instrumentId, mark, flagged)).ToArray().Order()];
+    }
+
+    /// <summary>40 marks, alternating between the contracts, the first ten a tick from the last (no band is left by such a
+    /// move alone), then random ones: each flags the accounts the reference flags.</summary>
+    private static void FlagsAsTheReferenceAsMarksMove(Ledger changed, Ledger reference, Random random)
+    {
         var (mark1, mark2) = (changed.MarkOf(1), changed.MarkOf(2));
         for (var step = 0; step < 40; step++)
         {
@@ -146,8 +128,16 @@ public sealed class ContractChangeTests
             Assert.Equal(Flagged(reference, instrumentId, mark), Flagged(changed, instrumentId, mark));
             if (instrumentId == 1) mark1 = mark; else mark2 = mark;
         }
+    }
 
-        AnswersAsTheReference();
+    /// <summary>Every account's liquidation price on both contracts, and its what-if of a 20-lot sell on contract 1, as the reference's.</summary>
+    private static void AnswersAsTheReference(Ledger changed, Ledger reference)
+    {
+        for (var a = 1; a <= Accounts; a++)
+        {
+            Assert.Equal((reference.LiquidationPrice(a, 1), reference.LiquidationPrice(a, 2)), (changed.LiquidationPrice(a, 1), changed.LiquidationPrice(a, 2)));
+            Assert.Equal(reference.WhatIfFilled(a, 1, Side.Sell, 10_000, 20), changed.WhatIfFilled(a, 1, Side.Sell, 10_000, 20));
+        }
     }
 
     /// <summary>
