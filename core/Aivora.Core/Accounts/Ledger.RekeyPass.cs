@@ -4,7 +4,7 @@ namespace Aivora.Core.Accounts;
 
 /// <summary>
 /// A change of a contract's tier table as a pass over its holders that the state machine spreads over the commands after
-/// the change, as it spreads a funding settlement: re-keying every holder in the change's own command took 33-35 ms of the
+/// the change, as it spreads a funding settlement: re-keying every holder in the change's own command took 33-42 ms of the
 /// engine thread at a million holders (`perf risk`, contract-change), every order on every instrument waiting behind it.
 /// The new table answers at once everywhere it is read afresh (margins, maintenance, the liquidation path's checks, the
 /// memo of order margins, whose epoch moves on); what each holder keeps from the old one (its liquidation keys, its bands
@@ -77,7 +77,7 @@ public sealed partial class Ledger
             budget--;
         }
 
-        _rekeyNextWord = _unkeyedCount == 0 ? 0 : word;
+        _rekeyNextWord = word < _holderWords ? word : 0;   // at the end every bit is clear (a new change starts it at 0 again)
         if (rekeyed > 0)
         {
             FillsMovedMargin = true;

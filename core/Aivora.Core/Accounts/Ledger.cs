@@ -309,7 +309,7 @@ public sealed partial class Ledger
     /// each is worked out afresh when next read.</item>
     /// </list>
     /// At a million accounts, re-keying every account took 44-55 ms of the engine thread for any change (`perf risk --case
-    /// mark-update`, contract-change); re-keying the holders alone still takes 33-35 ms at a million holders, so with
+    /// mark-update`, contract-change); re-keying the holders alone still takes 33-42 ms at a million holders, so with
     /// <paramref name="rekeyHoldersLater"/> (the state machine's scheduled changes) the holders are re-keyed by a pass spread
     /// over the commands after the change instead (<see cref="ContinueRekey"/>; Ledger.RekeyPass.cs says what waits for it).
     /// </para>

@@ -132,7 +132,7 @@ public sealed partial class PerpStateMachine<TSink>
                 var table = _limits.TierTables[(int)value];
                 // The holders are re-keyed by a pass over the commands from here on, a slice each (RunSecondlyWork; a change
                 // that came due at a command's start gets its first slice in that command): at a million holders re-keying
-                // them all here held the engine thread 33-35 ms.
+                // them all here held the engine thread 33-42 ms.
                 _ledger.UpdateContract(c.InstrumentId, spec => spec with { Tiers = table }, rekeyHoldersLater: true);
                 _tierTableInUse[instrument] = (int)value;   // the ledger flags the change for the command's liquidation check
                 _secondlyWorkDueNs = Math.Min(_secondlyWorkDueNs, _engine.NowNs);   // due now: the node ticks while work is due
