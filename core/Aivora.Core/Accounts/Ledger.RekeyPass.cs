@@ -22,8 +22,8 @@ namespace Aivora.Core.Accounts;
 /// the pass is the liquidation watch of holders that do nothing meanwhile: until its turn such an account sits in the index
 /// and the band heaps where the old table put it, as an account whose funding a pass has not reached yet sits where its
 /// old balance put it. The pass ends within the commands it takes (128 accounts each in the state machine: a million
-/// holders in ~7,800 commands, which an idle node runs as ticks back to back), and each slice's accounts are looked at for
-/// liquidation at the command's end.
+/// holders in ~7,800 commands; with no order coming the node ticks for it every 20 us, so ~0.2 s when idle, sooner under
+/// flow), and each slice's accounts are looked at for liquidation at the command's end.
 /// </summary>
 public sealed partial class Ledger
 {
