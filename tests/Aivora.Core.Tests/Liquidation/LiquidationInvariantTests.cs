@@ -1,4 +1,5 @@
 using Aivora.Core.Commands;
+using Aivora.Core.Risk;
 using Xunit.Abstractions;
 using Aivora.Core.Events;
 using Aivora.Core.Liquidation;
@@ -71,7 +72,46 @@ public sealed class LiquidationInvariantTests(ITestOutputHelper output)
         Assert.Equal(bench.Machine.Engine.StateHash(), replay.Machine.Engine.StateHash());
     }
 
-    internal readonly record struct PathCounts(int Triggered, int Slices, int Takeovers, int Deleverages, int Waits);
+    internal readonly record struct PathCounts(int Triggered, int Slices, int Takeovers, int Deleverages, int Waits, int TriggeredByTierChanges = 0);
+
+    /// <summary>
+    /// The same runs with each instrument's tier table changed now and then, between <see cref="Tiers"/> and a tighter one
+    /// (<see cref="Tighter"/>; a third random stream picks the changes, so the seeds above keep their runs), each
+    /// change followed by a tick. A change re-keys the holders by a pass over the commands after it (Ledger.RekeyPass.cs):
+    /// with these 70 accounts the tick's slice takes them all and looks at them for liquidation at its end, so the stricter
+    /// table's liquidations start in the tick, after each step the invariants hold as in the runs above (nobody out of the
+    /// path below maintenance under the table in force), and a replay of the commands reproduces every event and both state
+    /// hashes.
+    /// </summary>
+    [Theory]
+    [InlineData(81)]
+    [InlineData(82)]
+    [InlineData(83)]
+    public void ShouldKeepEveryInvariantWithTierChangesAmongTheCommands(int seed)
+    {
+        var bench = Run(seed, 4_000, out var counts, tierChanges: true);
+        var changes = bench.Events.Count(e => e.Kind == EventKind.ParameterChanged);
+        output.WriteLine($"seed {seed}: {counts}, tier changes {changes}");
+        Assert.True(counts.Triggered >= 10 && changes >= 20, $"the run must liquidate and change tiers: {counts}, {changes} changes");
+        Assert.True(counts.TriggeredByTierChanges >= 1, $"a stricter table must start a liquidation in the tick after it: {counts}");
+
+        var replay = new LiquidationBench(Config(), Tiers(), maxAccounts: 128, instruments: 2, WithBothTierTables);
+        foreach (var c in bench.Commands)
+        {
+            replay.Run(c);
+        }
+
+        Assert.True(bench.Events.SequenceEqual(replay.Events), "replay produced different events");
+        Assert.Equal(bench.Ledger.StateHash(), replay.Ledger.StateHash());
+        Assert.Equal(bench.Machine.Engine.StateHash(), replay.Machine.Engine.StateHash());
+    }
+
+    // Tiers() tightened as an operator would: every maintenance rate three times as high, every leverage cap 2.5 times lower
+    // (initial margin 2.5, 5 and 12.5 % over maintenance 1.5, 3 and 7.5 %).
+    private static MarginTierTable Tighter() =>
+        new([.. Enumerable.Range(0, Tiers().Count).Select(k => Tiers()[k] with { MaintenanceRate = Tiers()[k].MaintenanceRate * 3, MaxLeverage = Tiers()[k].MaxLeverage * 2 / 5 })]);
+
+    private static RiskLimits WithBothTierTables(RiskLimits limits) => limits with { TierTables = [Tiers(), Tighter()], ParameterCoolingNs = 1 };
 
     /// <summary>
     /// The same runs with traders also closing whole positions with reduce-only market orders, half of them into a book
@@ -91,11 +131,13 @@ public sealed class LiquidationInvariantTests(ITestOutputHelper output)
         Assert.Contains(bench.Events, e => e.Kind == EventKind.OrderCancelled && (CancelReason)e.Reason == CancelReason.BankruptcyPrice);
     }
 
-    internal static LiquidationBench Run(int seed, int steps, out PathCounts counts, bool reduceOnlyCloses = false)
+    internal static LiquidationBench Run(int seed, int steps, out PathCounts counts, bool reduceOnlyCloses = false, bool tierChanges = false)
     {
         var random = new Random(seed);
         var closes = new Random(seed + 1_000_000);
-        var bench = new LiquidationBench(Config(), Tiers(), maxAccounts: 128, instruments: 2);
+        var changes = new Random(seed + 2_000_000);
+        var tableInUse = new int[3];
+        var bench = new LiquidationBench(Config(), Tiers(), maxAccounts: 128, instruments: 2, tierChanges ? WithBothTierTables : null);
         bench.Deposit(Fund, 30 * Usdt);
         foreach (var m in Makers)
         {
@@ -116,10 +158,21 @@ public sealed class LiquidationInvariantTests(ITestOutputHelper output)
             }
         }
 
-        int triggered = 0, slices = 0, takeovers = 0, deleverages = 0, waits = 0;
+        int triggered = 0, slices = 0, takeovers = 0, deleverages = 0, waits = 0, triggeredByTierChanges = 0;
         for (var step = 0; step < steps; step++)
         {
             var from = bench.Events.Count;
+            if (tierChanges && changes.Next(100) == 0)
+            {
+                var changed = changes.Next(1, 3);
+                tableInUse[changed] = 1 - tableInUse[changed];
+                var at = bench.Now + 1;
+                bench.Run(EngineCommand.ChangeParameter(at, changed, RiskParameter.MarginTiers, tableInUse[changed], at, reasonCode: 1));
+                var beforeTick = bench.Events.Count;
+                bench.Run(EngineCommand.Tick(bench.Now + 1));
+                triggeredByTierChanges += bench.Events.Skip(beforeTick).Count(e => e.Kind == EventKind.LiquidationStep && (LiquidationStep)e.Reason == LiquidationStep.Triggered);
+            }
+
             var id = random.Next(1, 3);
             var mark = bench.Ledger.MarkOf(id);
             var roll = random.Next(100);
@@ -187,6 +240,7 @@ public sealed class LiquidationInvariantTests(ITestOutputHelper output)
             }
 
             bench.AssertConserved();
+            Assert.False(bench.Ledger.RekeyUnderWay, $"step {step}: a tier change's pass still under way after the command that followed it");
             for (var k = 1; k <= 2; k++)
             {
                 var (longs, shorts) = bench.Ledger.OpenInterest(k);
@@ -229,7 +283,7 @@ public sealed class LiquidationInvariantTests(ITestOutputHelper output)
             }
         }
 
-        counts = new PathCounts(triggered, slices, takeovers, deleverages, waits);
+        counts = new PathCounts(triggered, slices, takeovers, deleverages, waits, triggeredByTierChanges);
         return bench;
     }
 
