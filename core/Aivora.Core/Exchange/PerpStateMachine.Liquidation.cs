@@ -87,7 +87,7 @@ public sealed partial class PerpStateMachine<TSink>
     private bool StartPath(int accountId, int instrumentId)
     {
         _ledger.PayFundingDue(accountId);   // its funding first, if a pass under way has not reached it yet
-        _ledger.RekeyDue(accountId);        // and its keys by the tiers as they stand, if a tier change's pass has not
+        _ledger.RekeyDue(accountId);        // and its keys by the tiers as they stand, if a tier change's pass has not reached it
 
         var scope = _ledger.Scope(accountId, instrumentId);
         if (!scope.Unhealthy)
