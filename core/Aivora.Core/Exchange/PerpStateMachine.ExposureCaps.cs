@@ -36,7 +36,7 @@ public sealed partial class PerpStateMachine<TSink>
     private const int FundingSlice = 128;
 
     // Holders a tier change's re-key pass re-keys a command while it runs (see Ledger.RekeyPass): 35-60 ns each, a slice's median
-    // 4.6-7.3 us and its 99th percentile 6.6-9.2 us at a million holders, where one call took 33-42 ms.
+    // 4.6-7.3 us and its 99th percentile 6.6-9.5 us at a million holders, where one call took 33-42 ms.
     private const int RekeySlice = 128;
 
     private readonly bool[] _concentrationRaised;
