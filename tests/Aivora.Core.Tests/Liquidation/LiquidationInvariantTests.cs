@@ -108,8 +108,11 @@ public sealed class LiquidationInvariantTests(ITestOutputHelper output)
 
     // Tiers() tightened as an operator would: every maintenance rate three times as high, every leverage cap 2.5 times lower
     // (initial margin 2.5, 5 and 12.5 % over maintenance 1.5, 3 and 7.5 %).
-    private static MarginTierTable Tighter() =>
-        new([.. Enumerable.Range(0, Tiers().Count).Select(k => Tiers()[k] with { MaintenanceRate = Tiers()[k].MaintenanceRate * 3, MaxLeverage = Tiers()[k].MaxLeverage * 2 / 5 })]);
+    private static MarginTierTable Tighter()
+    {
+        var tiers = Tiers();
+        return new([.. Enumerable.Range(0, tiers.Count).Select(k => tiers[k] with { MaintenanceRate = tiers[k].MaintenanceRate * 3, MaxLeverage = tiers[k].MaxLeverage * 2 / 5 })]);
+    }
 
     private static RiskLimits WithBothTierTables(RiskLimits limits) => limits with { TierTables = [Tiers(), Tighter()], ParameterCoolingNs = 1 };
 
