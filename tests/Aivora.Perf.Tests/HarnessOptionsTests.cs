@@ -265,9 +265,49 @@ public sealed class HarnessOptionsTests : IDisposable
         // Each kind's share of the excess is its excess times its share of the commands; together the line after them.
         double Value(Dictionary<string, string> f, string name) => double.Parse(f[name], System.Globalization.CultureInfo.InvariantCulture);
         Assert.All(fields, f => Assert.Equal(Value(f, "full_ns") - Value(f, "book_ns"), Value(f, "excess_ns"), 0.11));
+        // The stages between: the book with the ledger, the gate without the what-ifs, each a time of its own.
+        Assert.All(fields, f => Assert.True(Value(f, "ledger_ns") > 0 && Value(f, "checks_ns") > 0, string.Join(' ', f.Keys)));
         Assert.Equal(1.0, fields.Sum(f => Value(f, "share")), 0.01);
         var total = System.Text.RegularExpressions.Regex.Match(output, @"add up to (-?[0-9.]+) ns").Groups[1].Value;
         Assert.Equal(double.Parse(total, System.Globalization.CultureInfo.InvariantCulture), fields.Sum(f => Value(f, "excess_ns_per_command")), 0.1 * fields.Length);
+    }
+
+    [Fact]
+    public void The_pull_backs_alone_are_amends_that_each_move_a_resting_order_a_tick_from_the_touch_and_none_takes_the_margin_test()
+    {
+        const int Operations = 20_000, Amends = 3_000;
+        var flow = ExchangeCoreWorkload.Generate(Operations, 3);
+        var config = RiskBenchmark.OrderEntryConfig();
+        var commands = RiskBenchmark.PullBackFlow(BookTranslator.ToCommands(flow.Records), flow.PrefillCount, config, Amends);
+
+        Assert.Equal(flow.PrefillCount + Amends, commands.Length);
+        var book = new Aivora.Core.Matching.MatchingEngine<Aivora.Core.Events.CountingSink, Aivora.Core.Matching.NoPositions>(config);
+        for (var i = 0; i < flow.PrefillCount; i++)
+        {
+            book.Process(in commands[i]);
+        }
+
+        for (var i = flow.PrefillCount; i < commands.Length; i++)
+        {
+            var c = commands[i];
+            Assert.Equal(Aivora.Core.Commands.CommandKind.AmendOrder, c.Kind);
+            Assert.True(book.TryGetOrder(c.OrderId, out var order));
+            Assert.Equal(order.PriceTicks + (order.Side == Aivora.Core.Orders.Side.Buy ? -1 : 1), c.PriceTicks);   // a tick from the touch
+            Assert.False(Aivora.Core.Exchange.AmendMarginTest.Applies(order.Side, order.Flags, order.PriceTicks, order.QtyLots, order.FilledLots, c.PriceTicks, c.QtyLots));
+            var amended = book.Sink.Amended;
+            book.Process(in c);
+            Assert.Equal(amended + 1, book.Sink.Amended);
+        }
+
+        var (exit, output, _) = Capture(_ => { RiskBenchmark.OrderEntryPullBacksAlone(Operations, seed: 3, Amends); return 0; }, "");
+        Assert.Equal(0, exit);
+        var line = Assert.Single(output.Split('\n'), l => l.StartsWith("RESULT bench=risk case=order-entry-pull-backs-alone ", StringComparison.Ordinal));
+        var fields = line.Split(' ').Skip(3).Select(f => f.Split('=')).ToDictionary(f => f[0], f => f[1]);
+        Assert.Equal("3000", fields["amends"]);
+        Assert.Equal("0", fields["rejected"]);   // both builds took every amend: the gate as the book alone
+        double Value(string name) => double.Parse(fields[name], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(Value("book_ns") > 0 && Value("full_ns") > 0);
+        Assert.Equal(Value("full_ns") - Value("book_ns"), Value("excess_ns"), 0.11);
     }
 
     [Fact]

@@ -180,22 +180,8 @@ public static class RiskBenchmark
                 var engine = new MatchingEngine<CountingSink, LedgerPositions>(config, default, new LedgerPositions(ledger));
                 return i => engine.Process(in commands[i]);
             },
-            () =>
-            {
-                var ledger = FundedLedger();
-                ledger.DeferReindex = true;
-                var engine = new MatchingEngine<CountingSink, LedgerPositions>(config, default, new LedgerPositions(ledger));
-                return i =>
-                {
-                    engine.Process(in commands[i]);
-                    ledger.FlushReindex();
-                };
-            },
-            () =>
-            {
-                var risk = FullGate<NoWhatIfSink>(config);
-                return i => risk.Process(in commands[i]);
-            },
+            LedgerBooking(commands, config),
+            GateWithoutWhatIfs(commands, config),
             FullGateOn(commands, config),
         ];
         const int Book = 0, Fills = 1, Reindexed = 2, Checks = 3, Full = 4;
@@ -295,6 +281,7 @@ public static class RiskBenchmark
             $"RESULT bench=risk case=order-entry-pairs pairs={pairs} ratio_total_over_book_median={pairRatios[pairs / 2]:F2} ratio_p25={pairRatios[pairs / 4]:F2} ratio_p75={pairRatios[3 * pairs / 4]:F2} ratio_min={pairRatios[0]:F2} ratio_max={pairRatios[^1]:F2}"));
 
         ByKind(commands, flow.PrefillCount, config);
+        PullBacksAlone(commands, flow.PrefillCount, config, 200_000);
     }
 
     /// <summary>The by-kind lines alone, on an order-entry flow of <paramref name="operations"/> (tests: a short flow).</summary>
@@ -305,6 +292,116 @@ public static class RiskBenchmark
         var config = OrderEntryConfig();
         ByKind(commands, flow.PrefillCount, config);
     }
+
+    /// <summary>The pull-backs-alone line alone, after the prefill of an order-entry flow of <paramref name="operations"/> (tests).</summary>
+    public static void OrderEntryPullBacksAlone(int operations, int seed, int amends)
+    {
+        var flow = ExchangeCoreWorkload.Generate(operations, seed);
+        PullBacksAlone(BookTranslator.ToCommands(flow.Records), flow.PrefillCount, OrderEntryConfig(), amends);
+    }
+
+    /// <summary>
+    /// The flow <see cref="PullBacksAlone"/> times: the order-entry flow's first <paramref name="prefill"/> commands, then
+    /// <paramref name="amends"/> amends by exchange order id, each moving a random one of the orders resting after the prefill a
+    /// tick away from the touch (a buy lower, a sell higher), its quantity unchanged: none takes the margin test.
+    /// </summary>
+    public static EngineCommand[] PullBackFlow(EngineCommand[] flowCommands, int prefill, EngineConfig config, int amends)
+    {
+        var probe = new MatchingEngine<CountingSink, NoPositions>(config);
+        for (var i = 0; i < prefill; i++)
+        {
+            probe.Process(in flowCommands[i]);
+        }
+
+        var resting = probe.RestingOrders(BookTranslator.InstrumentId, Side.Buy).Concat(probe.RestingOrders(BookTranslator.InstrumentId, Side.Sell)).ToArray();
+        var price = resting.Select(o => o.PriceTicks).ToArray();
+        var commands = new EngineCommand[prefill + amends];
+        Array.Copy(flowCommands, commands, prefill);
+        var now = flowCommands[prefill - 1].NowNs;
+        var random = new Random(5);
+        for (var k = 0; k < amends; k++)
+        {
+            var r = random.Next(resting.Length);
+            price[r] += resting[r].Side == Side.Buy ? -1 : 1;   // away from the touch
+            commands[prefill + k] = EngineCommand.Amend(++now, resting[r].AccountId, resting[r].OrderId, price[r], 0);
+        }
+
+        return commands;
+    }
+
+    /// <summary>
+    /// What an amend that only pulls its order back costs the gate over the book on its own path, with no other kind of command
+    /// between (the by-kind lines time the same kind inside the flow): the flow's prefill, then <paramref name="amends"/> amends,
+    /// each moving a resting order (chosen at random, by its exchange id) a tick away from the touch, its quantity unchanged, so
+    /// none takes the margin test (<see cref="AmendMarginTest"/>). The book alone and the full gate each replay it twice, in ABBA
+    /// order, the loop timed whole (no clock per command). On 2026-12-05 these read 5-6 ns over the book where the by-kind
+    /// line read 15-24 inside the flow: the difference is what the flow's mix costs the pull-back (there, the branch on
+    /// whether an amend takes the test mispredicts for it; perf/HISTORY.md).
+    /// </summary>
+    private static void PullBacksAlone(EngineCommand[] flowCommands, int prefill, EngineConfig config, int amends)
+    {
+        var commands = PullBackFlow(flowCommands, prefill, config, amends);
+        var book = BookAlone(commands, config);
+        var full = FullGateOn(commands, config);
+        double bookNs = 0, fullNs = 0;
+        foreach (var isFull in new[] { false, true, true, false })
+        {
+            var run = (isFull ? full : book)();
+            for (var i = 0; i < prefill; i++)
+            {
+                run(i);
+            }
+
+            InputPages.Touch(commands);
+            var start = Stopwatch.GetTimestamp();
+            for (var i = prefill; i < commands.Length; i++)
+            {
+                run(i);
+            }
+
+            var ns = Stopwatch.GetElapsedTime(start).TotalNanoseconds / amends / 2;
+            (bookNs, fullNs) = isFull ? (bookNs, fullNs + ns) : (bookNs + ns, fullNs);
+        }
+
+        // How many of the amends each build refused (a refused one takes a cheaper path than a pull-back: the line says so).
+        var gate = FullGate<CountingSink>(config);
+        var alone = new MatchingEngine<CountingSink, NoPositions>(config);
+        for (var i = 0; i < prefill; i++)
+        {
+            gate.Process(in commands[i]);
+            alone.Process(in commands[i]);
+        }
+
+        var rejectedBefore = gate.Engine.Sink.Rejected + alone.Sink.Rejected;
+        for (var i = prefill; i < commands.Length; i++)
+        {
+            gate.Process(in commands[i]);
+            alone.Process(in commands[i]);
+        }
+
+        Console.WriteLine(FormattableString.Invariant(
+            $"RESULT bench=risk case=order-entry-pull-backs-alone amends={amends} book_ns={bookNs:F1} full_ns={fullNs:F1} excess_ns={fullNs - bookNs:F1} rejected={gate.Engine.Sink.Rejected + alone.Sink.Rejected - rejectedBefore}"));
+    }
+
+    // The stages between the two ends: the book with the ledger booking its fills and flushing the re-keys after every command,
+    // as the state machine does; and the full gate with a sink that declines the ack's what-if event (the checks alone).
+    private static Func<Action<int>> LedgerBooking(EngineCommand[] commands, EngineConfig config) => () =>
+    {
+        var ledger = FundedLedger();
+        ledger.DeferReindex = true;
+        var engine = new MatchingEngine<CountingSink, LedgerPositions>(config, default, new LedgerPositions(ledger));
+        return i =>
+        {
+            engine.Process(in commands[i]);
+            ledger.FlushReindex();
+        };
+    };
+
+    private static Func<Action<int>> GateWithoutWhatIfs(EngineCommand[] commands, EngineConfig config) => () =>
+    {
+        var risk = FullGate<NoWhatIfSink>(config);
+        return i => risk.Process(in commands[i]);
+    };
 
     // The order-entry flow's two ends, each a fresh build a call: the book alone, and the full gate.
     private static Func<Action<int>> BookAlone(EngineCommand[] commands, EngineConfig config) => () =>
@@ -329,11 +426,12 @@ public static class RiskBenchmark
 
     /// <summary>
     /// Where the full gate's time over the book goes, by kind of command (the stages say by part of the machine): each command
-    /// after the prefill timed alone through the book and through the full gate, three rounds, the mean per kind. A command's
-    /// kind is what it is (an amend that skips the margin test, most of them pulling their order back or cutting it, is
-    /// "amend-back") and, from a replay through the book alone, whether it traded ("-filled"). Each figure holds the timer's
-    /// two clock reads, the same in both builds, so the excess per kind is the gate's own; weighted by the kind's share it
-    /// adds up to the flow's mean excess, timed command by command.
+    /// after the prefill timed alone through the book, the book with the ledger (fills booked, re-keys flushed), the gate
+    /// without the what-ifs and the full gate, three rounds, the mean per kind (so a kind's excess can be told apart by
+    /// stage: the ledger's, the checks', the what-ifs'). A command's kind is what it is (an amend that skips the margin test,
+    /// most of them pulling their order back or cutting it, is "amend-back") and, from a replay through the book alone,
+    /// whether it traded ("-filled"). Each figure holds the timer's two clock reads, the same in every build, so the excess per
+    /// kind is the gate's own; weighted by the kind's share it adds up to the flow's mean excess, timed command by command.
     /// </summary>
     private static void ByKind(EngineCommand[] commands, int prefill, EngineConfig config)
     {
@@ -364,13 +462,16 @@ public static class RiskBenchmark
             counts[index[kinds[i]]]++;
         }
 
-        var totals = new double[2, names.Length];   // [book, full] nanoseconds per kind, summed over the rounds
+        // [book, ledger, checks, full] nanoseconds per kind, summed over the rounds: the book alone, the book with the ledger
+        // booking fills (and its re-keys), the gate without the what-ifs, the full gate.
+        Func<Action<int>>[] builds = [BookAlone(commands, config), LedgerBooking(commands, config), GateWithoutWhatIfs(commands, config), FullGateOn(commands, config)];
+        var totals = new double[builds.Length, names.Length];
         var times = new long[commands.Length];
         for (var r = 0; r < Rounds; r++)
         {
-            for (var b = 0; b < 2; b++)
+            for (var b = 0; b < builds.Length; b++)
             {
-                var run = (b == 0 ? BookAlone(commands, config) : FullGateOn(commands, config))();
+                var run = builds[b]();
                 for (var i = 0; i < prefill; i++)
                 {
                     run(i);
@@ -397,11 +498,11 @@ public static class RiskBenchmark
         for (var k = 0; k < names.Length; k++)
         {
             var bookNs = totals[0, k] / Rounds / counts[k];
-            var fullNs = totals[1, k] / Rounds / counts[k];
+            var fullNs = totals[3, k] / Rounds / counts[k];
             var contribution = (fullNs - bookNs) * counts[k] / timed;   // ns a command of the flow, from this kind
             excessPerCommand += contribution;
             Console.WriteLine(FormattableString.Invariant(
-                $"RESULT bench=risk case=order-entry-by-kind kind={names[k]} commands={counts[k]} share={(double)counts[k] / timed:F3} book_ns={bookNs:F1} full_ns={fullNs:F1} excess_ns={fullNs - bookNs:F1} excess_ns_per_command={contribution:F1}"));
+                $"RESULT bench=risk case=order-entry-by-kind kind={names[k]} commands={counts[k]} share={(double)counts[k] / timed:F3} book_ns={bookNs:F1} ledger_ns={totals[1, k] / Rounds / counts[k]:F1} checks_ns={totals[2, k] / Rounds / counts[k]:F1} full_ns={fullNs:F1} excess_ns={fullNs - bookNs:F1} excess_ns_per_command={contribution:F1}"));
         }
 
         Console.WriteLine(FormattableString.Invariant(
