@@ -314,6 +314,11 @@ public static class RiskBenchmark
         }
 
         var resting = probe.RestingOrders(BookTranslator.InstrumentId, Side.Buy).Concat(probe.RestingOrders(BookTranslator.InstrumentId, Side.Sell)).ToArray();
+        if (resting.Length == 0)
+        {
+            throw new ArgumentException($"pull-backs alone: no order rests after the flow's first {prefill} commands, so there is none to pull back");
+        }
+
         var price = resting.Select(o => o.PriceTicks).ToArray();
         var commands = new EngineCommand[prefill + amends];
         Array.Copy(flowCommands, commands, prefill);
@@ -335,7 +340,7 @@ public static class RiskBenchmark
     /// each moving a resting order (chosen at random, by its exchange id) a tick away from the touch, its quantity unchanged, so
     /// none takes the margin test (<see cref="AmendMarginTest"/>). The book alone and the full gate each replay it twice, in ABBA
     /// order, the loop timed whole (no clock per command). On 2026-12-05 these read 5-6 ns over the book where the by-kind
-    /// line read 15-24 inside the flow: the difference is what the flow's mix costs the pull-back (there, the branch on
+    /// line read 15-28 inside the flow: the difference is what the flow's mix costs the pull-back (there, the branch on
     /// whether an amend takes the test mispredicts for it; perf/HISTORY.md).
     /// </summary>
     private static void PullBacksAlone(EngineCommand[] flowCommands, int prefill, EngineConfig config, int amends)
