@@ -100,7 +100,7 @@ public sealed partial class Ledger
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private void RekeyFirst(int slot)
     {
-        if (_unkeyedCount > 0 && IsUnkeyed(slot))
+        if (IsUnkeyed(slot))
         {
             ReindexAccount(slot);
         }
@@ -115,7 +115,9 @@ public sealed partial class Ledger
         }
     }
 
-    private bool IsUnkeyed(int slot) => (_unkeyed[slot >> 6] & (1UL << (slot & 63))) != 0;
+    /// <summary>Whether a pass is under way that has not reached account slot <paramref name="slot"/> (one comparison while none is).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private bool IsUnkeyed(int slot) => _unkeyedCount > 0 && (_unkeyed[slot >> 6] & (1UL << (slot & 63))) != 0;
 
     /// <summary>
     /// At the start of every re-key: an account the pass has not reached leaves it, and the cross backing it remembers of

@@ -1069,7 +1069,7 @@ public sealed partial class Ledger
         }
 
         var margin = _balances[slot] + extraMargin;
-        var unkeyed = _unkeyedCount > 0 && IsUnkeyed(slot);   // its memos may hold a changed table's figures: read around them
+        var unkeyed = IsUnkeyed(slot);   // its memos may hold a changed table's figures: read around them
         for (var w = 0; w < _maskWords; w++)
         {
             for (var bits = HeldWord(slot, w); bits != 0; bits &= bits - 1)
@@ -1098,7 +1098,7 @@ public sealed partial class Ledger
     /// </summary>
     private void ReindexAccount(int slot)
     {
-        if (_unkeyedCount > 0 && IsUnkeyed(slot))
+        if (IsUnkeyed(slot))
         {
             ForgetOldTiers(slot);   // a tier change's pass had not reached it: re-keyed whole now, its memos dropped
         }
