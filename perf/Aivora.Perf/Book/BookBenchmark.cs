@@ -493,7 +493,7 @@ public static class BookBenchmark
     private static void Print(string impl, Measurement m, bool detail, string tag)
     {
         var line = FormattableString.Invariant(
-            $"RESULT bench=book impl={impl}{tag} ops={m.Ops} ops_per_sec={m.OpsPerSec:F0} ns_per_op={1e9 / m.OpsPerSec:F1} p50_ns={m.P50} p99_ns={m.P99} p999_ns={m.P999} alloc_bytes_per_op={FormatAlloc(m.AllocPerOp)} p999_fills={m.P999Fills:F1} p999_repeat={m.P999Repeat:F2} p999_lesser_of_two_ns={m.P999Lesser}{(impl == "engine" ? $" timed_pass_waited_us={(m.TimedPassWaits is { } w ? (w.WaitedNs / 1000).ToString(CultureInfo.InvariantCulture) : "unseen")} timed_pass_switched_out={(m.TimedPassWaits is { } x ? x.TimesRun.ToString(CultureInfo.InvariantCulture) : "unseen")}" : "")}");
+            $"RESULT bench=book impl={impl}{tag} ops={m.Ops} ops_per_sec={m.OpsPerSec:F0} ns_per_op={1e9 / m.OpsPerSec:F1} p50_ns={m.P50} p99_ns={m.P99} p999_ns={m.P999} alloc_bytes_per_op={FormatAlloc(m.AllocPerOp)} p999_fills={m.P999Fills:F1} p999_repeat={m.P999Repeat:F2} p999_lesser_of_two_ns={m.P999Lesser}{(impl == "engine" ? $" timed_pass_waited_us={KernelFigures.OrUnseen(m.TimedPassWaits?.WaitedNs / 1000)} timed_pass_switched_out={KernelFigures.OrUnseen(m.TimedPassWaits?.TimesRun)}" : "")}");
         if (detail)
         {
             var s = m.Summary;

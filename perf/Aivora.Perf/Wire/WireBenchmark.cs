@@ -187,15 +187,11 @@ public static partial class WireBenchmark
         Console.WriteLine(FormattableString.Invariant(
             $"RESULT bench=wire ratio_p50={(double)nodeRt.GetValueAtPercentile(50) / floor.GetValueAtPercentile(50):F2} ratio_p99={(double)nodeRt.GetValueAtPercentile(99) / floor.GetValueAtPercentile(99):F2}"));
         Console.WriteLine(FormattableString.Invariant(
-            $"RESULT bench=wire-throughput offered_per_sec={rate} orders_per_sec={achieved:F0} p50_ns={saturation.GetValueAtPercentile(50)} p99_ns={saturation.GetValueAtPercentile(99)} p999_ns={saturation.GetValueAtPercentile(99.9)} lost={sent - answered} engine_waited_us={OrUnseen(engineWaits?.WaitedNs / 1000)} engine_switched_out={OrUnseen(engineWaits?.TimesRun)} client_waited_us={OrUnseen(clientWaits?.WaitedNs / 1000)} client_switched_out={OrUnseen(clientWaits?.TimesRun)}"));
+            $"RESULT bench=wire-throughput offered_per_sec={rate} orders_per_sec={achieved:F0} p50_ns={saturation.GetValueAtPercentile(50)} p99_ns={saturation.GetValueAtPercentile(99)} p999_ns={saturation.GetValueAtPercentile(99.9)} lost={sent - answered} engine_waited_us={KernelFigures.OrUnseen(engineWaits?.WaitedNs / 1000)} engine_switched_out={KernelFigures.OrUnseen(engineWaits?.TimesRun)} client_waited_us={KernelFigures.OrUnseen(clientWaits?.WaitedNs / 1000)} client_switched_out={KernelFigures.OrUnseen(clientWaits?.TimesRun)}"));
         Console.WriteLine("# wire-throughput: *_waited_us is the time the engine's and the client's spinning threads waited on their run queues while another task of this machine had their core, *_switched_out how many times (the kernel's count; unseen where it keeps none): a tail that does not come from it is the node's or the host's");
         foreach (var line in s_sweepLines) Console.WriteLine(line);
         return 0;
     }
-
-    /// <summary>A figure the kernel kept, or "unseen" where it keeps none.</summary>
-    private static string OrUnseen(long? figure) =>
-        figure?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unseen";
 
     /// <summary>Half the floor's round trips into <paramref name="floor"/>; returns how many it lost (not recorded).</summary>
     private static long AddFloor(LongHistogram floor, int roundTrips, int clientCpu, int engineCpu)
