@@ -697,15 +697,11 @@ public sealed class ReferenceBook
                     Available = maker.Filled,
                 });
 
+                // The trade is the maker's L3 event: no BookOrderChanged or BookOrderRemoved follows a fill.
                 if (maker.Remaining == 0)
                 {
-                    EmitBook(EventKind.BookOrderRemoved, maker);
                     queue.RemoveAt(i);
                     Forget(maker);
-                }
-                else
-                {
-                    EmitBook(EventKind.BookOrderChanged, maker);
                 }
             }
 

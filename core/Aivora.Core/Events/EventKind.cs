@@ -12,7 +12,10 @@ public enum EventKind : byte
 
     /// <summary>TradeId, InstrumentId, PriceTicks (the maker's), QtyLots, Side (aggressor), OrderId/AccountId/ClientOrderId (taker),
     /// OtherOrderId/OtherAccountId/OtherClientOrderId (maker), RemainingLots (taker after), OtherRemainingLots (maker after),
-    /// Required (the taker's filled lots so far, this fill included), Available (the maker's): <see cref="TradeView"/> names them.</summary>
+    /// Required (the taker's filled lots so far, this fill included), Available (the maker's): <see cref="TradeView"/> names them.
+    /// It is also the maker's L3 event: the resting order OtherOrderId, on the side opposite Side at PriceTicks, now has
+    /// OtherRemainingLots resting, and at 0 it is off the book. No <see cref="BookOrderChanged"/> or <see cref="BookOrderRemoved"/>
+    /// follows a fill (as an exchange's order-by-order feed applies an execution to the order it names).</summary>
     Trade = 3,
 
     /// <summary>OrderId, ClientOrderId, AccountId, InstrumentId, Side, PriceTicks, QtyLots (cancelled), RemainingLots (0), Reason.</summary>
@@ -33,10 +36,12 @@ public enum EventKind : byte
     /// <summary>L3: InstrumentId, OrderId, Side, PriceTicks, QtyLots (resting).</summary>
     BookOrderAdded = 9,
 
-    /// <summary>L3: InstrumentId, OrderId, Side, PriceTicks, QtyLots (new resting, kept place).</summary>
+    /// <summary>L3: InstrumentId, OrderId, Side, PriceTicks, QtyLots (new resting, kept place). Not after a fill: the
+    /// <see cref="Trade"/> says what its maker has left.</summary>
     BookOrderChanged = 10,
 
-    /// <summary>L3: InstrumentId, OrderId, Side, PriceTicks.</summary>
+    /// <summary>L3: InstrumentId, OrderId, Side, PriceTicks. Not after a fill that took the whole order: the <see cref="Trade"/>
+    /// says so (its maker has 0 left).</summary>
     BookOrderRemoved = 11,
 
     /// <summary>AccountId (0 all), InstrumentId (0 all), Reason (side filter), Count (orders cancelled).</summary>

@@ -209,20 +209,18 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                 book.LastTradePriceTicks = maker.PriceTicks;
                 EmitTrade(ref taker, ref maker, fill);
 
+                // The trade is the maker's L3 event too: it carries what the maker has left (OtherRemainingLots), and at 0 the
+                // order is off the book. No BookOrderChanged or BookOrderRemoved follows a fill (one event a fill, not two).
                 if (maker.FilledLots == maker.QtyLots)
                 {
                     var next = maker.Next;
-                    EmitBookOrder(EventKind.BookOrderRemoved, ref maker, instrumentId);
                     UnlinkFilledHead(ref level, ref maker);
                     ReleaseLater(m, ref maker);
                     m = next;
                 }
-                else
-                {
-                    // Partly filled maker: stays in place. The same maker is visited again only
-                    // when a reduce-only allowance capped this fill.
-                    EmitBookOrder(EventKind.BookOrderChanged, ref maker, instrumentId);
-                }
+
+                // Else a partly filled maker stays in place. The same maker is visited again only when a reduce-only allowance
+                // capped this fill.
 
                 if (taker.FilledLots == taker.QtyLots)
                 {

@@ -16,7 +16,8 @@ namespace Aivora.Core.Matching;
 /// <remarks>
 /// Event order per command (the reference book in tests reproduces it exactly):
 /// expiries due at the command's time first; then for a new order Accepted, and per maker touched
-/// Trade + BookOrderChanged/BookOrderRemoved (or SelfTradePrevented / Cancelled + BookOrderRemoved),
+/// Trade (the maker's L3 change too: its remaining lots, 0 when the fill took it off the book; no BookOrderChanged or
+/// BookOrderRemoved follows a fill) or SelfTradePrevented / Cancelled + BookOrderRemoved,
 /// one LevelChanged when the aggressor leaves each level, then the aggressor's own end:
 /// Cancelled (IOC remainder, STP, reduce-only, capacity) or BookOrderAdded + LevelChanged.
 /// </remarks>

@@ -64,6 +64,10 @@ public sealed class MarketDataPublisher
             case EventKind.Trade:
                 if (_tradeCount == MaxPending) FlushTrades();
                 Keep(ref _tradeEvents[_tradeCount++], in e, e.TradeId);
+                // The trade is also its maker's L3 event (the engine sends no other for a fill): changed to what it has left,
+                // or removed at 0, on the side opposite the aggressor's, at the trade's price.
+                if (_orderCount == MaxPending) FlushOrders();
+                KeepMakerAfterFill(ref _orderEvents[_orderCount++], in e);
                 break;
             case EventKind.BookOrderAdded:
             case EventKind.BookOrderChanged:
@@ -275,6 +279,20 @@ public sealed class MarketDataPublisher
         kept.Count = e.Count;
         kept.Kind = e.Kind;
         kept.Side = e.Side;
+    }
+
+    /// <summary>A trade's maker as an L3 event (<see cref="Keep"/>'s fields): changed to its remaining lots, or removed.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void KeepMakerAfterFill(ref PendingBookEvent kept, in EngineEvent trade)
+    {
+        kept.TimeNs = trade.TimeNs;
+        kept.PriceTicks = trade.PriceTicks;
+        kept.QtyLots = trade.OtherRemainingLots;
+        kept.Id = trade.OtherOrderId;
+        kept.InstrumentId = trade.InstrumentId;
+        kept.Count = 0;
+        kept.Kind = trade.OtherRemainingLots == 0 ? EventKind.BookOrderRemoved : EventKind.BookOrderChanged;
+        kept.Side = Aivora.Core.Orders.SideExtensions.Opposite(trade.Side);
     }
 
     // A batch the publication refused: its events are spent (the subscriber sees the sequence gap).

@@ -45,7 +45,9 @@ public sealed class FilledMakerReleaseTests
         var ids = (Accepted(events, 31), Accepted(events, 32), Accepted(events, 33));
         events.Clear();
         engine.Process(EngineCommand.Limit(1_003, 2, Btc, 21, Side.Buy, 10_010, 8, TimeInForce.Ioc));
-        Assert.Equal(2, events.Count(e => e.Kind == EventKind.BookOrderRemoved));
+        // Both makers off the book: each trade says its maker has nothing left (no BookOrderRemoved follows a fill).
+        Assert.Equal([(ids.Item1, 0L), (ids.Item2, 0L)], events.Where(e => e.Kind == EventKind.Trade).Select(e => (e.OtherOrderId, e.OtherRemainingLots)));
+        Assert.DoesNotContain(events, e => e.Kind is EventKind.BookOrderRemoved or EventKind.BookOrderChanged);
         events.Clear();
         return ids;
     }
