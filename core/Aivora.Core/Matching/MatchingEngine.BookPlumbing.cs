@@ -73,6 +73,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         if (o.IsReduceOnly)
         {
             _accounts[o.AccountSlot].RestingReduceOnly--;
+            _restingReduceOnlyCount--;
         }
 
         o.Level = None;
@@ -115,6 +116,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         if (o.IsReduceOnly)
         {
             _accounts[o.AccountSlot].RestingReduceOnly++;
+            _restingReduceOnlyCount++;
         }
     }
 

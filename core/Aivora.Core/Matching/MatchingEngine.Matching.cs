@@ -199,11 +199,12 @@ public sealed partial class MatchingEngine<TSink, TPositions>
                 OpenLotsChanged(ref maker, -fill);
                 _positions.OnFill(taker.AccountId, instrumentId, taker.Side, maker.PriceTicks, fill, isMaker: false);
                 _positions.OnFill(maker.AccountId, instrumentId, maker.Side, maker.PriceTicks, fill, isMaker: true);
-                if (_accounts[maker.AccountSlot].RestingReduceOnly != 0)
+                if (_restingReduceOnlyCount != 0 && _accounts[maker.AccountSlot].RestingReduceOnly != 0)
                 {
                     // Only an account that rests reduce-only orders can need trimming after the command (TrimReduceOnly): during
                     // matching no maker's account gains one (the taker's might, by resting: it is noted above, whatever it rests).
-                    // The account's line is read anyway, to unlink a filled maker; the traded list stays short.
+                    // While no order on any book is reduce-only, the maker's account line is not read at all (its release, which
+                    // reads it, comes later); the traded list stays short.
                     NoteTraded(maker.AccountSlot);
                 }
                 book.LastTradePriceTicks = maker.PriceTicks;

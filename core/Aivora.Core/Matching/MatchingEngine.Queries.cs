@@ -374,8 +374,10 @@ public sealed partial class MatchingEngine<TSink, TPositions>
         }
 
         var inAccounts = 0;
+        var reduceOnlyInAccounts = 0;
         for (var a = 0; a < _accountCount; a++)
         {
+            reduceOnlyInAccounts += _accounts[a].RestingReduceOnly;
             var n = 0;
             long previousId = 0;
             for (var m = _accounts[a].Head; m != None; m = _orders[m].AccountNext)
@@ -432,6 +434,11 @@ public sealed partial class MatchingEngine<TSink, TPositions>
             }
 
             inAccounts += n;
+        }
+
+        if (reduceOnlyInAccounts != _restingReduceOnlyCount)
+        {
+            return $"resting reduce-only count {_restingReduceOnlyCount} vs {reduceOnlyInAccounts} over the accounts";
         }
 
         return inAccounts != resting ? $"{inAccounts} orders in account lists vs {resting} resting" : null;

@@ -81,6 +81,7 @@ public sealed partial class MatchingEngine<TSink, TPositions>
     private int _freeOrderCount;
     private int _accountCount;
     private int _restingCount;
+    private int _restingReduceOnlyCount;   // every account's RestingReduceOnly summed: while 0, a fill reads no maker's account line
     private long _nextOrderId = 1;
     private long _nextTradeId = 1;
     private long _nowNs;
