@@ -273,6 +273,25 @@ public sealed class HarnessOptionsTests : IDisposable
     }
 
     [Fact]
+    public void The_order_entry_pairs_take_each_ratio_within_its_pair_in_ABBA_order_and_carry_the_book_alone_median_of_their_own_passes()
+    {
+        // Passes that slow down halfway (a spell from the sixth pair on): the book 80 then 120 ns, the gate 150 then 240.
+        var calls = new List<char>();
+        double Book() { calls.Add('B'); return calls.Count <= 10 ? 80 : 120; }
+        double Full() { calls.Add('F'); return calls.Count <= 10 ? 150 : 240; }
+        var line = RiskBenchmark.OrderEntryPairsLine(Book, Full, pairs: 10);
+
+        Assert.Equal("BFFBBFFBBFFBBFFBBFFB", new string([.. calls]));   // which of the two runs first alternates
+        var fields = line.Split(' ').Skip(2).Select(f => f.Split('=')).ToDictionary(f => f[0], f => f[1]);
+        Assert.Equal("case", line.Split(' ')[2].Split('=')[0]);
+        Assert.Equal("10", fields["pairs"]);
+        Assert.Equal("2.00", fields["ratio_total_over_book_median"]);   // 150 / 80 in five pairs, 240 / 120 in five: the upper middle
+        Assert.Equal("1.88", fields["ratio_min"]);
+        Assert.Equal("2.00", fields["ratio_max"]);
+        Assert.Equal("120.0", fields["book_ns_median"]);                 // the book's own passes: five at 80, five at 120
+    }
+
+    [Fact]
     public void The_pull_backs_alone_are_amends_that_each_move_a_resting_order_a_tick_from_the_touch_and_none_takes_the_margin_test()
     {
         const int Operations = 20_000, Amends = 3_000;
