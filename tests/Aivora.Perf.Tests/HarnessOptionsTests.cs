@@ -283,7 +283,8 @@ public sealed class HarnessOptionsTests : IDisposable
 
         Assert.Equal("BFFBBFFBBFFBBFFBBFFB", new string([.. calls]));   // which of the two runs first alternates
         var fields = line.Split(' ').Skip(2).Select(f => f.Split('=')).ToDictionary(f => f[0], f => f[1]);
-        Assert.Equal("case", line.Split(' ')[2].Split('=')[0]);
+        Assert.StartsWith("RESULT bench=risk ", line);
+        Assert.Equal("order-entry-pairs", fields["case"]);
         Assert.Equal("10", fields["pairs"]);
         Assert.Equal("2.00", fields["ratio_total_over_book_median"]);   // 150 / 80 in five pairs, 240 / 120 in five: the upper middle
         Assert.Equal("1.88", fields["ratio_min"]);
