@@ -12,7 +12,7 @@
 # ReadyToRun off too, unlike the node: counts compare between commits, not with production cycles; under valgrind's
 # CPU some small methods are not inlined, which inflates arithmetic; a callgrind profile shows even methods marked
 # AggressiveInlining as calls). So it cannot see a change of inlining or code layout: time those, alternating the two
-# builds pinned to one core in its fast phase (taskset -c N; see the README's Benchmarks section). About a minute.
+# builds pinned to one core in its fast phase (taskset -c N; see perf/README.md). About a minute.
 set -euo pipefail
 if ! command -v valgrind >/dev/null; then
   echo "count-instructions: needs valgrind (Debian: apt-get install valgrind)" >&2
